@@ -1,0 +1,49 @@
+# Lumbar spine imaging atlas. `make demo` sets everything up and serves the app; `make test` runs all tests.
+PY      ?= $(shell command -v python3.11 || command -v python3)
+VENV    := .venv
+BIN     := $(VENV)/bin
+SCALE   ?= 0.1
+SEED    ?= 42
+EXTRACTS := data/extracts
+DB      := data/atlas.duckdb
+PORT    ?= 8050
+WORKERS ?= 4
+
+.PHONY: demo data serve serve-dev test test-fast bench clean venv screenshot
+
+demo: data serve-dev
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PY) not found); set PY=python3 if that is 3.11+"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/.installed
+
+$(EXTRACTS)/SYNTHETIC: $(BIN)/.installed
+	$(BIN)/python -m etl generate --scale $(SCALE) --seed $(SEED) --out $(EXTRACTS)
+
+data: $(BIN)/.installed $(EXTRACTS)/SYNTHETIC
+	$(BIN)/python -m etl build --input $(EXTRACTS) --db $(DB)
+
+serve-dev: $(BIN)/.installed
+	@echo "Serving the atlas at http://127.0.0.1:$(PORT)"
+	ATLAS_DB=$(DB) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 60 app:server
+
+serve: data
+	@echo "Serving the atlas at http://127.0.0.1:$(PORT) with $(WORKERS) workers"
+	ATLAS_DB=$(DB) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 --timeout 60 app:server
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m etl bench --scale 1.0
+
+clean:
+	rm -rf $(EXTRACTS) $(DB) data/rejected bench/work

@@ -1,0 +1,98 @@
+"""The lumbar spine imaging atlas (Dash).
+
+Development:  python app.py            (http://127.0.0.1:8050)
+Production:   gunicorn app:server      (see `make serve`)
+
+The app only reads the aggregate database built by `python -m etl build` (``$ATLAS_DB`` or
+``data/atlas.duckdb``), opened read-only.
+"""
+from __future__ import annotations
+
+import os
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, dcc, html
+
+from atlas import db
+from atlas.i18n import t
+from atlas.layout_parts import lang_of
+
+app = dash.Dash(
+    __name__,
+    use_pages=True,
+    external_stylesheets=[dbc.themes.BOOTSTRAP],
+    suppress_callback_exceptions=True,
+    title="Lumbar imaging atlas",
+    update_title=None,
+    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
+               {"name": "description", "content": "Geographic variation in lumbar spine imaging in Denmark"}],
+)
+server = app.server
+server.config["MAX_CONTENT_LENGTH"] = 256 * 1024     # callback payloads are small; refuse floods
+
+
+@server.after_request
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+    return response
+
+
+@server.errorhandler(500)
+def server_error(_):
+    # never a stack trace or a database error to the browser
+    return {"error": "The atlas could not answer this request. Try another selection."}, 500
+
+
+def _navbar():
+    return html.Header(id="navbar")
+
+
+app.layout = html.Div([
+    dcc.Location(id="url", refresh="callback-nav"),
+    html.A(id="skip-link", href="#main-content", className="visually-hidden-focusable"),
+    _navbar(),
+    html.Div(id="banner"),
+    dbc.Container(dash.page_container, fluid=True, className="pt-3"),
+    html.Footer(id="footer", className="container-fluid small text-muted py-3"),
+])
+
+
+@app.callback(Output("navbar", "children"), Output("banner", "children"), Output("footer", "children"),
+              Output("skip-link", "children"),
+              Input("url", "pathname"), Input("url", "search"), State("url", "hash"))
+def chrome(pathname, search, hash_):
+    lang = lang_of(search)
+    other = "da" if lang == "en" else "en"
+    suffix = "" if lang == "en" else f"?lang={lang}"
+    links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_methods", "/methods")]
+    nav = dbc.Navbar(dbc.Container([
+        dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
+                         html.Small(" · " + t("subtitle", lang), className="d-none d-lg-inline text-white-50")],
+                        href="/" + suffix),
+        dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=href + suffix, active=(pathname == href)))
+                 for key, href in links], navbar=True, className="me-auto"),
+        html.A(t("language", lang), href=f"{pathname or '/'}?lang={other}{hash_ or ''}", id="lang-switch",
+               className="btn btn-outline-light btn-sm", lang=other, **{"aria-label": f"Language: {t('language', lang)}"}),
+    ], fluid=True), color="dark", dark=True)
+    try:
+        kind = db.meta().get("data_kind", "synthetic")
+        built = db.meta().get("built_at", "")
+    except Exception:
+        kind, built = "synthetic", ""
+    banner = (dbc.Alert(t("synthetic_banner", lang), color="warning", className="rounded-0 mb-0 py-2 text-center",
+                        id="synthetic-banner") if kind == "synthetic" else None)
+    footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}"]
+    return nav, banner, footer, t("skip_to_content", lang)
+
+
+if __name__ == "__main__":
+    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8050")),
+            debug=os.environ.get("DASH_DEBUG") == "1")

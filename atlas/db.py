@@ -1,0 +1,89 @@
+"""Read-only access to the app database (``data/atlas.duckdb`` or ``$ATLAS_DB``).
+
+One connection per process, opened read-only on first use (so each gunicorn worker opens its own
+after the fork); each query runs on its own cursor, so threads do not share one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from etl.settings import DEFAULT_DB
+
+_lock = threading.Lock()
+_con: duckdb.DuckDBPyConnection | None = None
+_con_pid: int | None = None
+
+
+class DatabaseMissing(RuntimeError):
+    pass
+
+
+def db_path() -> Path:
+    return Path(os.environ.get("ATLAS_DB", DEFAULT_DB))
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    global _con, _con_pid
+    with _lock:
+        if _con is None or _con_pid != os.getpid():
+            path = db_path()
+            if not path.exists():
+                raise DatabaseMissing(f"The atlas database {path} does not exist: run 'make data' first.")
+            _con = duckdb.connect(str(path), read_only=True, config={"threads": 2})
+            _con_pid = os.getpid()
+        return _con
+
+
+def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
+    """Run a parameterised query on a fresh cursor and return a DataFrame."""
+    cur = connection().cursor()
+    try:
+        return cur.execute(sql, list(params)).df()
+    finally:
+        cur.close()
+
+
+@lru_cache(maxsize=1)
+def meta() -> dict:
+    return {k: json.loads(v) for k, v in query("SELECT key, value FROM meta").itertuples(index=False)}
+
+
+@lru_cache(maxsize=1)
+def areas() -> pd.DataFrame:
+    return query("SELECT * FROM areas ORDER BY level, code")
+
+
+@lru_cache(maxsize=4)
+def geojson(level: str) -> dict:
+    rows = query("SELECT geojson FROM geometry WHERE level = ?", [level])
+    return json.loads(rows.iloc[0, 0])
+
+
+@lru_cache(maxsize=1)
+def years() -> list[int]:
+    m = meta()
+    present = query("SELECT DISTINCT year FROM population_cube ORDER BY year")["year"].tolist()
+    return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
+
+
+@lru_cache(maxsize=1)
+def standard_weights() -> pd.DataFrame:
+    return query("SELECT standard, age_band, sex, weight FROM standard_population")
+
+
+def reset_caches() -> None:
+    """Forget cached reference data (tests that swap the database)."""
+    global _con
+    with _lock:
+        if _con is not None:
+            _con.close()
+        _con = None
+    for f in (meta, areas, geojson, years, standard_weights):
+        f.cache_clear()

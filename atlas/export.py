@@ -1,0 +1,110 @@
+"""CSV downloads of exactly what a chart shows, protected as on screen.
+
+The file opens with header rows (the atlas, the chart, the measure and its definition, every
+filter, the data and its date, the suppression note and the view's address), a blank row, then
+the table. UTF-8 with a byte-order mark so Excel shows æ, ø and å; with the semicolon separator
+decimals use a comma, as Danish Excel expects.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import pandas as pd
+
+from atlas import db, queries
+from atlas.filters import View
+from atlas.i18n import label, t
+from atlas.measures import MEASURES
+from atlas.state import hash_of
+
+
+def _cell(x, sep: str, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if isinstance(x, float):
+        s = f"{x:.{digits}f}"
+        return s.replace(".", ",") if sep == ";" else s
+    return str(x)
+
+
+def header_rows(view: View, title: str) -> list[list[str]]:
+    m = MEASURES[view.measure]
+    lang = view.lang
+    meta = db.meta()
+    filters = [f"{label('dimension', k, lang)}: {label(k, v, lang) if k != 'age' else v}" for k, v in view.dims]
+    rates = {"dsr": t("std_dsr", lang) + f" ({t(view.standard, lang)})", "crude": t("std_crude", lang),
+             "eb": t("std_eb", lang)}[view.rates] if m.kind == "rate" else t("share_pct", lang)
+    kind = meta.get("data_kind", "synthetic")
+    rows = [
+        [t("title", lang)],
+        [title],
+        [t("measure", lang), m.name(lang)],
+        ["Definition" if lang == "en" else "Definition", m.definition(lang)],
+        [t("years", lang), f"{view.y0}-{view.y1}"],
+        [t("level", lang), label("level", view.level, lang)],
+        [t("standardise", lang), rates],
+        [t("filters", lang), "; ".join(filters) if filters else t("all", lang)],
+        ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
+                  "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
+        [t("data_date", lang), str(meta.get("built_at", ""))],
+        ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang)],
+        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view)],
+    ]
+    if view.area is not None:
+        rows.insert(8, [t("selected_area", lang), str(view.area)])
+    return rows
+
+
+def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
+    for row in header:
+        w.writerow(row)
+    w.writerow([])
+    w.writerow(list(table.columns))
+    for row in table.itertuples(index=False):
+        w.writerow([_cell(x, sep) for x in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
+    """Only shown columns; hidden rows keep their name and say why."""
+    out = tbl[keys].copy()
+    out["count"] = tbl["num_shown"].map(lambda v: None if pd.isna(v) else int(v))
+    out["denominator"] = tbl["den_shown"].map(lambda v: None if pd.isna(v) else int(v))
+    for c in ("value", "lower", "upper"):
+        out[c] = tbl[c].astype(float)
+    if "expected" in tbl:
+        out["expected"] = tbl["expected"].astype(float).where(~tbl["hidden"])
+    out["funnel_flag"] = tbl["flag"] if "flag" in tbl else ""
+    out["note"] = tbl["hidden"].map(lambda h: t("suppressed", lang) if h else "")
+    return out
+
+
+def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
+    """The CSV for one chart of the atlas page and its file name."""
+    lang = view.lang
+    titles = {"map": t("map_kind", lang), "rank": t("ranking", lang), "funnel": t("funnel", lang),
+              "trend": t("trend", lang), "breakdown": t("breakdown", lang), "mix": t("mix", lang)}
+    if chart in ("map", "rank", "funnel"):
+        tbl, national = queries.area_table(view)
+        nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang)}])
+        body = _public(pd.concat([tbl, nat], ignore_index=True), lang, ["code", "name"])
+    elif chart == "trend":
+        tr = queries.trend_table(view, view.area)
+        body = _public(tr, lang, ["year", "code"])
+    elif chart == "breakdown":
+        bd = queries.breakdown_table(view, view.area)
+        bd["group"] = [label(d, v, lang) if d != "age" else v for d, v in zip(bd["dimension"], bd["value_key"])]
+        bd["dimension"] = [label("dimension", d, lang) for d in bd["dimension"]]
+        body = _public(bd, lang, ["dimension", "group"])
+    elif chart == "mix":
+        mx = queries.mix_table(view, view.area)
+        mx["measure_name"] = [MEASURES[k].name(lang) for k in mx["measure"]]
+        body = _public(mx, lang, ["code", "measure_name"])
+    else:
+        raise ValueError(chart)
+    name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"
+    return write_csv(header_rows(view, titles.get(chart, chart)), body, view.sep), name

@@ -1,0 +1,225 @@
+"""Plotly figures of the atlas. Each takes protected tables (see ``atlas.queries``) and the view,
+and shows the selected area highlighted. Hidden cells are drawn grey and say so in the hover.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from atlas.filters import View
+from atlas.i18n import label, t
+from atlas.measures import Measure
+from etl import stats
+
+SCALE = "YlGnBu"          # ColorBrewer sequential, safe for colour-blind readers
+HIGHLIGHT = "#D55E00"     # Okabe-Ito vermillion
+NATIONAL = "#444444"
+AREA = "#0072B2"          # Okabe-Ito blue
+GREY = "#d9d9d9"
+FLAG_COLOURS = {"high_998": "#D55E00", "high_95": "#E69F00", "within": "#7f7f7f",
+                "low_95": "#56B4E9", "low_998": "#0072B2", "hidden": GREY}
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
+
+
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def _num(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{int(round(x)):,}"
+
+
+def unit(measure: Measure, lang: str) -> str:
+    return t("per_1000", lang) if measure.kind == "rate" else "%"
+
+
+def hover_text(tbl: pd.DataFrame, measure: Measure, lang: str) -> list[str]:
+    out = []
+    for r in tbl.itertuples():
+        if r.hidden:
+            out.append(f"<b>{r.name}</b><br>{t('suppressed', lang)}")
+            continue
+        den_label = t("population", lang) if measure.denominator == "population" else t("share_of_imaging", lang)
+        out.append(
+            f"<b>{r.name}</b><br>{measure.name(lang)}: {_fmt(r.value)} {unit(measure, lang)}"
+            f"<br>{t('interval', lang)}: {_fmt(r.lower)}–{_fmt(r.upper)}"
+            f"<br>{t('count', lang)}: {_num(r.num_shown)} · {den_label}: {_num(r.den_shown)}")
+    return out
+
+
+def _layout(fig: go.Figure, height: int, title: str = "", **kw) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
+                      title=dict(text=title, x=0, font=dict(size=15)) if title else None,
+                      paper_bgcolor="white", plot_bgcolor="white", **kw)
+    return fig
+
+
+def choropleth(tbl: pd.DataFrame, geojson: dict, view: View, measure: Measure, selected: int | None) -> go.Figure:
+    shown = tbl[~tbl["hidden"]]
+    hidden = tbl[tbl["hidden"]]
+    fig = go.Figure()
+    if len(hidden):
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, locations=hidden["code"], z=np.zeros(len(hidden)), featureidkey="properties.code",
+            colorscale=[[0, GREY], [1, GREY]], showscale=False, marker_line_color="white", marker_line_width=0.5,
+            hovertext=hover_text(hidden, measure, view.lang), hoverinfo="text", customdata=hidden["code"],
+            name=t("hidden", view.lang)))
+    fig.add_trace(go.Choropleth(
+        geojson=geojson, locations=shown["code"], z=shown["value"], featureidkey="properties.code",
+        colorscale=SCALE, marker_line_color="white", marker_line_width=0.5, customdata=shown["code"],
+        hovertext=hover_text(shown, measure, view.lang), hoverinfo="text",
+        colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8),
+        name=measure.name(view.lang)))
+    if selected is not None and (tbl["code"] == selected).any():
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, locations=[selected], z=[0], featureidkey="properties.code",
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
+            marker_line_color=HIGHLIGHT, marker_line_width=3, hoverinfo="skip"))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    return _layout(fig, 520, dragmode=False, clickmode="event")
+
+
+def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None) -> go.Figure:
+    m = tiles.merge(tbl, left_on="kommune_code", right_on="code", how="inner")
+    fig = go.Figure()
+    hov = hover_text(m, measure, view.lang)
+    vmin, vmax = np.nanmin(m["value"]) if m["value"].notna().any() else 0, np.nanmax(m["value"]) if m["value"].notna().any() else 1
+    fig.add_trace(go.Scatter(
+        x=m["col"], y=-m["row"], mode="markers+text", text=[str(n)[:4] for n in m["name"]],
+        textfont=dict(size=9, color="black"), customdata=m["code"], hovertext=hov, hoverinfo="text",
+        marker=dict(symbol="square", size=30, color=m["value"].where(~m["hidden"]), colorscale=SCALE,
+                    cmin=vmin, cmax=vmax, showscale=True,
+                    colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8),
+                    line=dict(width=np.where(m["code"] == selected, 3, 0.5),
+                              color=np.where(m["code"] == selected, HIGHLIGHT, "white"))),
+        showlegend=False))
+    hid = m[m["hidden"]]
+    if len(hid):
+        fig.add_trace(go.Scatter(x=hid["col"], y=-hid["row"], mode="markers", marker=dict(symbol="square", size=30, color=GREY),
+                                 customdata=hid["code"], hovertext=hover_text(hid, measure, view.lang), hoverinfo="text",
+                                 showlegend=False))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return _layout(fig, 560)
+
+
+def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
+    d = tbl[~tbl["hidden"]].sort_values("value")
+    colours = [HIGHLIGHT if c == selected else AREA for c in d["code"]]
+    fig = go.Figure(go.Scatter(
+        x=d["value"], y=d["name"], mode="markers", customdata=d["code"],
+        error_x=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"],
+                     color="#9ecae1", thickness=1.5, width=0),
+        marker=dict(color=colours, size=[11 if c == selected else 7 for c in d["code"]]),
+        hovertext=hover_text(d, measure, view.lang), hoverinfo="text", showlegend=False))
+    if not pd.isna(national.get("value", np.nan)):
+        fig.add_vline(x=national["value"], line_dash="dash", line_color=NATIONAL,
+                      annotation_text=t("denmark_total", view.lang), annotation_position="top")
+    fig.update_yaxes(tickfont=dict(size=10), automargin=True)
+    fig.update_xaxes(title=unit(measure, view.lang), gridcolor="#eee")
+    return _layout(fig, max(320, 16 * len(d) + 80))
+
+
+def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
+    d = tbl[~tbl["hidden"] & (tbl["expected"] > 0)].copy()
+    fig = go.Figure()
+    if d.empty:
+        return _layout(fig, 420)
+    if measure.kind == "rate":
+        d["x"], d["y"] = d["expected"], d["num_shown"] / d["expected"]
+        xs = np.geomspace(max(d["x"].min() * 0.8, 1), d["x"].max() * 1.2, 80)
+        lim = stats.funnel_limits(xs, 1.0)
+        target, xt, yt = 1.0, t("expected_axis", view.lang), t("ratio_axis", view.lang)
+    else:
+        p = float(national["num_shown"] / national["den_shown"]) if national["den_shown"] else 0.0
+        d["x"], d["y"] = d["den_shown"], d["value"] / 100
+        xs = np.geomspace(max(d["x"].min() * 0.8, 1), d["x"].max() * 1.2, 80)
+        lim = stats.funnel_limits_proportion(xs, p)
+        target, xt, yt = p, t("share_of_imaging", view.lang), measure.name(view.lang)
+    for level, dash in (("95", "dot"), ("99_8", "dash")):
+        for side in ("lower", "upper"):
+            fig.add_trace(go.Scatter(x=xs, y=lim[f"{side}_{level}"], mode="lines", hoverinfo="skip",
+                                     line=dict(color="#999", dash=dash, width=1), showlegend=False))
+    fig.add_hline(y=target, line_color=NATIONAL, line_width=1)
+    for flag, colour in FLAG_COLOURS.items():
+        part = d[d["flag"] == flag]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["x"], y=part["y"],
+            mode="markers", name=t(flag, view.lang), customdata=part["code"],
+            marker=dict(color=colour, size=[13 if c == selected else 8 for c in part["code"]],
+                        line=dict(width=[2.5 if c == selected else 0.5 for c in part["code"]],
+                                  color=[HIGHLIGHT if c == selected else "white" for c in part["code"]])),
+            hovertext=hover_text(part, measure, view.lang), hoverinfo="text"))
+    fig.update_xaxes(title=xt, type="log", gridcolor="#eee")
+    fig.update_yaxes(title=yt, gridcolor="#eee", tickformat=".0%" if measure.kind == "share" else None)
+    return _layout(fig, 420, legend=dict(orientation="h", y=-0.2))
+
+
+def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None) -> go.Figure:
+    fig = go.Figure()
+    series = [(0, t("denmark_total", view.lang), NATIONAL)]
+    if selected is not None:
+        series.append((selected, area_name or str(selected), HIGHLIGHT))
+    for code, name, colour in series:
+        d = tr[(tr["code"] == code)].sort_values("year")
+        if d.empty:
+            continue
+        fig.add_trace(go.Scatter(x=pd.concat([d["year"], d["year"][::-1]]), y=pd.concat([d["upper"], d["lower"][::-1]]),
+                                 fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
+                                 showlegend=False))
+        fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name, line=dict(color=colour),
+                                 hovertemplate=f"{name} %{{x}}: %{{y:.1f}}<extra></extra>"))
+    fig.add_vrect(x0=view.y0 - 0.5, x1=view.y1 + 0.5, fillcolor="#fdd0a2", opacity=0.25, line_width=0)
+    fig.update_xaxes(dtick=1, gridcolor="#eee")
+    fig.update_yaxes(title=unit(measure, view.lang), gridcolor="#eee", rangemode="tozero")
+    return _layout(fig, 320, legend=dict(orientation="h", y=-0.25))
+
+
+def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
+    dims = [d for d in ("sex", "age", "edu", "inc", "origin", "labour") if (bd.get("dimension") == d).any()] if len(bd) else []
+    if not dims:
+        return _layout(go.Figure(), 300)
+    fig = make_subplots(rows=1, cols=len(dims), subplot_titles=[label("dimension", d, view.lang) for d in dims],
+                        horizontal_spacing=0.06)
+    for i, dim in enumerate(dims, start=1):
+        d = bd[(bd["dimension"] == dim) & ~bd["hidden"]]
+        names = [label(dim, v, view.lang) for v in d["value_key"]]
+        fig.add_trace(go.Scatter(
+            x=names, y=d["value"], mode="markers", marker=dict(color=AREA, size=8),
+            error_y=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"],
+                         color="#9ecae1"),
+            hovertemplate="%{x}: %{y:.1f}<extra></extra>", showlegend=False), row=1, col=i)
+        fig.update_xaxes(tickangle=45, tickfont=dict(size=10), row=1, col=i)
+    fig.update_yaxes(rangemode="tozero", gridcolor="#eee")
+    return _layout(fig, 380)
+
+
+def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None) -> go.Figure:
+    from atlas.measures import MEASURES
+
+    fig = go.Figure()
+    if mx.empty:
+        return _layout(fig, 360)
+    for code, name, colour in ((0, t("denmark_total", view.lang), NATIONAL), (selected, area_name, HIGHLIGHT)):
+        if code is None:
+            continue
+        d = mx[(mx["code"] == code)]
+        if d.empty:
+            continue
+        fig.add_trace(go.Bar(
+            y=[MEASURES[k].name(view.lang) for k in d["measure"]], x=d["value"], orientation="h", name=name or str(code),
+            marker_color=colour,
+            error_x=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"]),
+            hovertemplate="%{y}: %{x:.1f}%<extra>" + (name or "") + "</extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title="%", gridcolor="#eee")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, 440, legend=dict(orientation="h", y=-0.15))

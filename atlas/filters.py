@@ -1,0 +1,151 @@
+"""The view state of the atlas: what a reader has chosen, and how it travels in the URL.
+
+Every value is checked against a whitelist before it is used; an unknown or malformed value is
+dropped and reported, never passed on to SQL. The SQL built from a :class:`View` uses only
+whitelisted column names and ``?`` parameters.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from urllib.parse import parse_qs, urlencode
+
+# URL key -> (cube column, allowed values, applies to the population denominators too)
+DIMENSIONS: dict[str, tuple[str, tuple, bool]] = {
+    "sex": ("sex", (1, 2), True),
+    "age": ("age_band", ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+"), True),
+    "edu": ("education", (1, 2, 3, 4, 9), True),
+    "inc": ("income", (1, 2, 3, 4, 5, 9), True),
+    "origin": ("origin", (1, 2, 3), True),
+    "labour": ("labour", (1, 2, 3, 4, 5, 6), True),
+    "modality": ("modality", ("xray", "mri"), False),
+    "priority": ("priority", ("acute", "planned"), False),
+    "referrer": ("referrer", ("gp", "chiropractor", "specialist", "hospital", "other"), False),
+}
+POPULATION_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if pop)
+EVENT_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if not pop)
+
+LEVELS = ("municipality", "region", "region2027")
+RATE_MODES = ("dsr", "crude", "eb")
+STANDARDS = ("esp2013", "denmark")
+MAP_KINDS = ("geo", "tile")
+LANGS = ("en", "da")
+
+
+@dataclass(frozen=True)
+class View:
+    measure: str = "imaging_rate"
+    level: str = "municipality"
+    y0: int = 2024
+    y1: int = 2024
+    rates: str = "dsr"
+    standard: str = "esp2013"
+    map: str = "geo"
+    area: int | None = None           # selected area, highlighted in every chart
+    within: int | None = None         # drill-down: show only this region's municipalities
+    lang: str = "en"
+    sep: str = ","
+    dims: tuple = field(default_factory=tuple)   # ((key, value), ...) sorted; only non-"all"
+
+    def dim(self, key: str):
+        return dict(self.dims).get(key)
+
+    def with_dim(self, key: str, value) -> "View":
+        d = dict(self.dims)
+        if value in (None, "all", ""):
+            d.pop(key, None)
+        else:
+            d[key] = value
+        return replace(self, dims=tuple(sorted(d.items())))
+
+    def population_dims(self) -> tuple:
+        return tuple((k, v) for k, v in self.dims if k in POPULATION_KEYS)
+
+    def event_dims(self) -> tuple:
+        return tuple((k, v) for k, v in self.dims if k in EVENT_KEYS)
+
+    def to_query(self) -> str:
+        """The URL query string that restores this view (defaults left out)."""
+        base = View()
+        out = {}
+        for k, v in asdict(self).items():
+            if k == "dims":
+                continue
+            if v != getattr(base, k) and v is not None:
+                out[k] = v
+        out.update({k: v for k, v in self.dims})
+        return urlencode(out)
+
+
+def _coerce(value: str, allowed: tuple):
+    for a in allowed:
+        if str(a) == value:
+            return a
+    raise ValueError(value)
+
+
+def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_codes: set[int],
+                region_codes: set[int]) -> tuple[View, list[str]]:
+    """Read a URL query string into a :class:`View`; return it and the keys that were ignored."""
+    ignored: list[str] = []
+    last = max(years)
+    view = View(y0=last, y1=last)
+    try:
+        params = parse_qs(query.lstrip("?"), keep_blank_values=False, max_num_fields=50)
+    except ValueError:
+        return view, ["(the whole address)"]
+    values = {k: v[-1][:40] for k, v in params.items() if v}
+    simple = {"measure": measures, "level": LEVELS, "rates": RATE_MODES, "standard": STANDARDS,
+              "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";")}
+    changes: dict = {}
+    for key, allowed in simple.items():
+        if key in values:
+            try:
+                changes[key] = _coerce(values.pop(key), allowed)
+            except ValueError:
+                ignored.append(key)
+    for key in ("y0", "y1"):
+        if key in values:
+            raw = values.pop(key)
+            if raw.isdigit() and int(raw) in years:
+                changes[key] = int(raw)
+            else:
+                ignored.append(key)
+    for key, codes in (("area", area_codes), ("within", region_codes)):
+        if key in values:
+            raw = values.pop(key)
+            if raw.isdigit() and int(raw) in codes:
+                changes[key] = int(raw)
+            else:
+                ignored.append(key)
+    dims = {}
+    for key, (_, allowed, _) in DIMENSIONS.items():
+        if key in values:
+            raw = values.pop(key)
+            if raw == "all":
+                continue
+            try:
+                dims[key] = _coerce(raw, allowed)
+            except ValueError:
+                ignored.append(key)
+    ignored.extend(sorted(values))          # keys nobody knows
+    view = replace(view, **changes, dims=tuple(sorted(dims.items())))
+    if view.y0 > view.y1:
+        view = replace(view, y0=view.y1, y1=view.y0)
+    return view, ignored
+
+
+def where_sql(dims: tuple, y0: int, y1: int, extra: dict | None = None) -> tuple[str, list]:
+    """A WHERE clause over whitelisted columns with ``?`` parameters."""
+    clauses, params = ["year BETWEEN ? AND ?"], [int(y0), int(y1)]
+    for key, value in dims:
+        column, allowed, _ = DIMENSIONS[key]
+        if value not in allowed:
+            raise ValueError(f"{key}={value!r} is not allowed")
+        clauses.append(f"{column} = ?")
+        params.append(value)
+    for column, value in (extra or {}).items():
+        if column not in {c for c, _, _ in DIMENSIONS.values()} | {"municipality"}:
+            raise ValueError(f"unknown column {column}")
+        clauses.append(f"{column} = ?")
+        params.append(value)
+    return " AND ".join(clauses), params

@@ -1,0 +1,42 @@
+"""Small building blocks shared by the pages: labelled controls, chart cards with downloads."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from atlas.i18n import LANGS, t
+
+
+def lang_of(value) -> str:
+    """The language from a ``lang`` value or a query string (``?lang=da``); English otherwise."""
+    if isinstance(value, str) and value.startswith("?"):
+        value = (parse_qs(value[1:]).get("lang") or ["en"])[-1]
+    return value if value in LANGS else "en"
+
+
+def control(title: str, component, help_text: str | None = None) -> html.Div:
+    """A control with a visible label tied to it (for screen readers too)."""
+    cid = component.id if isinstance(component.id, str) else None
+    lab = (html.Label(title, htmlFor=cid, className="form-label small fw-semibold mb-1") if cid
+           else html.Div(title, className="form-label small fw-semibold mb-1"))
+    if not cid:
+        # pattern-matching ids cannot be referenced by htmlFor; name the group instead
+        return html.Div([lab, component] + ([html.Small(help_text, className="text-muted")] if help_text else []),
+                        className="mb-2", role="group", **{"aria-label": title})
+    return html.Div([lab, component] + ([html.Small(help_text, className="text-muted")] if help_text else []),
+                    className="mb-2")
+
+
+def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False) -> dbc.Card:
+    """A titled card with a loading indicator and a CSV download of exactly what the chart shows."""
+    buttons = [dbc.Button(t("download_csv", lang), id={"type": "download-btn", "chart": chart}, size="sm",
+                          color="primary", outline=True, className="ms-2",
+                          **{"aria-label": f"{t('download_csv', lang)}: {title}"}),
+               dcc.Download(id={"type": "download", "chart": chart})]
+    header = dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), *buttons],
+                                     className="d-flex align-items-center"))
+    hint = [html.Small("PNG: " + t("download_png", lang) + " (camera icon above the map)", className="text-muted d-block")] if png else []
+    return dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint])],
+                    className="h-100", id=f"card-{chart}")

@@ -1,0 +1,67 @@
+"""View state transitions, as pure functions (tested without a browser).
+
+The atlas page has one state callback; it gathers what changed (the URL, a control, a click on a
+chart, the search box, a button) and asks :func:`next_view` for the new view. The view is written
+to the URL hash, so every view has an address, the back button works and a copied link restores it.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from atlas.filters import View, parse_query
+
+
+def click_code(click_data) -> int | None:
+    """The area code behind a Plotly click (customdata or location), or None."""
+    try:
+        point = click_data["points"][0]
+    except (TypeError, KeyError, IndexError):
+        return None
+    for key in ("customdata", "location"):
+        value = point.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def next_view(view: View, trigger: str, payload=None, region_codes: set[int] = frozenset(),
+              municipality_codes: set[int] = frozenset()) -> View:
+    """The view after ``trigger`` ("map", "rank", "funnel", "search", "clear", "back", or a control)."""
+    if trigger in ("map", "rank", "funnel", "trend"):
+        code = click_code(payload)
+        if code is None:
+            return view
+        if trigger == "map" and view.level in ("region", "region2027") and code in region_codes:
+            # drill down: a region's municipalities
+            return replace(view, level="municipality", within=code, area=None)
+        if view.area == code:
+            return replace(view, area=None)
+        return replace(view, area=code)
+    if trigger == "search":
+        try:
+            code = int(payload)
+        except (TypeError, ValueError):
+            return view
+        if code not in municipality_codes:
+            return view
+        return replace(view, level="municipality", area=code, within=None)
+    if trigger == "clear":
+        return replace(view, area=None)
+    if trigger == "back":
+        return replace(view, within=None)
+    return view
+
+
+def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes, region_codes) -> tuple[View, list[str]]:
+    view, ignored = parse_query((hash_ or "").lstrip("#"), years, tuple(measures), set(area_codes), set(region_codes))
+    return replace(view, lang=lang), ignored
+
+
+def hash_of(view: View) -> str:
+    """The URL hash for a view (language lives in the query string, not here)."""
+    q = replace(view, lang="en").to_query()
+    return f"#{q}" if q else ""

@@ -1,0 +1,121 @@
+"""Build the app database from the extracts: staging -> intermediate -> marts -> boundaries.
+
+The new database is written to a temporary file beside the target and moved into place only
+when it is complete and checked, so a failed build leaves the previous database untouched.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from etl import geo, intermediate, marts, staging
+from etl.settings import Settings, load_column_mapping, load_settings
+
+
+class Progress:
+    """Numbered steps with elapsed time, on stderr, so a long build shows where it is."""
+
+    def __init__(self, total: int, stream=None, quiet: bool = False):
+        self.total, self.step, self.quiet = total, 0, quiet
+        self.stream = stream or sys.stderr
+        self.started = self.last = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        self.step += 1
+        now = time.perf_counter()
+        if not self.quiet:
+            print(f"[{min(self.step, self.total):>2}/{self.total}] {message:<55} "
+                  f"(+{now - self.last:5.1f} s, {now - self.started:6.1f} s)", file=self.stream, flush=True)
+        self.last = now
+
+
+@dataclass
+class BuildReport:
+    db_path: Path
+    seconds: float = 0.0
+    staging: staging.StagingReport | None = None
+    linkage: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+
+
+def _data_kind(input_dir: Path) -> str:
+    """'synthetic' when the generator's marker file is in the input folder, else 'register'."""
+    return "synthetic" if (Path(input_dir) / "SYNTHETIC").exists() else "register"
+
+
+def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: bool = False,
+          settings: Settings | None = None, quiet: bool = False, memory_limit: str = "6GB") -> BuildReport:
+    """Build ``db_path`` from the extracts in ``input_dir``; see the module docstring."""
+    settings = settings or load_settings()
+    started = time.perf_counter()
+    input_dir, db_path = Path(input_dir), Path(db_path)
+    progress = Progress(9, quiet=quiet)
+    progress("checking boundaries and reference data")
+    municipalities_csv = settings.reference_dir / "municipalities.csv"
+    collections = geo.build_boundaries(settings.geo_dir, municipalities_csv)   # fails early and clearly
+    mapping = load_column_mapping(columns)
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building", dir=db_path.parent)
+    os.close(fd)
+    os.unlink(tmp_name)           # DuckDB wants to create the file itself
+    tmp_path = Path(tmp_name)
+    report = BuildReport(db_path)
+    con = duckdb.connect()
+    try:
+        spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute("SET preserve_insertion_order = false")
+        reject_dir = db_path.parent / "rejected" if lenient else None
+        report.staging = staging.stage_all(con, input_dir, mapping, settings, lenient, reject_dir,
+                                           progress=lambda m: None)
+        progress("staged and validated the extracts")
+        intermediate.load_code_lists(con)
+        report.linkage = intermediate.link_pathways(con, settings)
+        progress(f"linked {report.linkage['linked_adults']:,} imagings to what followed")
+        con.execute(f"ATTACH '{tmp_path}' AS app")
+        marts.write_population(con, settings)
+        progress("population cube")
+        marts.write_imaging(con)
+        progress("imaging cube")
+        marts.write_episodes(con)
+        progress("episode cube")
+        marts.write_returns(con)
+        marts.write_reference(con, settings, municipalities_csv)
+        marts.write_meta(con, settings, {
+            "data_kind": _data_kind(input_dir),
+            "input": input_dir.name,
+            "linkage": report.linkage,
+            "rejected_rows": report.staging.rejected,
+            "ignored_rows": report.staging.ignored,
+        })
+        marts.check_no_person_level(con)
+        progress("returns, reference tables and checks")
+        report.tables = {t: con.execute(f"SELECT count(*) FROM app.{t}").fetchone()[0]
+                         for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                                 "WHERE table_catalog = 'app'").fetchall()}
+        con.execute("DETACH app")
+        con.close()
+        with duckdb.connect(str(tmp_path)) as app:
+            geo.write_boundaries(collections, app)
+            app.execute("CHECKPOINT")
+        progress("boundaries")
+        os.replace(tmp_path, db_path)
+        progress(f"wrote {db_path} ({db_path.stat().st_size / 1e6:.1f} MB)")
+    except BaseException:
+        try:
+            con.close()
+        except Exception:
+            pass
+        for leftover in (tmp_path, Path(str(tmp_path) + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+    report.seconds = time.perf_counter() - started
+    return report

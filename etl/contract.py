@@ -1,0 +1,163 @@
+"""The data contract of the input extracts, as data.
+
+Each table lists its canonical columns with a type and the rules a value must meet. The rules are
+SQL predicates over the typed column (``{c}`` stands for it) that are true for a good value; the
+staging layer turns them into validation queries and error messages. ``docs/data-contract.md`` is
+the readable version of this file: keep them in step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from etl.settings import Settings, read_code_list
+
+REFERRER_TYPES = ("gp", "chiropractor", "specialist", "hospital", "other")
+PRIORITIES = ("acute", "planned")
+PRODUCER_TYPES = ("public_hospital", "private_clinic", "chiropractor_clinic")
+EXAM_TYPES = ("lumbar", "head", "knee")
+
+
+@dataclass(frozen=True)
+class Rule:
+    predicate: str          # SQL, true for a good value; {c} is the typed column
+    problem: str            # what is wrong with a row that fails, in words
+    hint: str = ""          # what to do about it
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str               # id | integer | text | date | boolean
+    rules: tuple[Rule, ...] = ()
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    unique: tuple[str, ...] = ()          # a key no two rows may share
+    unique_hint: str = ""
+    row_filter: str = ""                  # rows outside the contract's scope, ignored and counted
+    row_filter_what: str = ""
+    large: bool = False                   # kept as a view over the files, not copied
+    extra: dict = field(default_factory=dict)
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
+
+
+def _set_rule(values, what: str) -> Rule:
+    return Rule(f"{{c}} IN ({_in(values)})", f"are not one of {what} ({', '.join(map(str, values))})",
+                "recode them in the extract, or map the codes in the [tables.X.values] section of the column mapping")
+
+
+NOT_FUTURE = Rule("{c} <= current_date", "are dates in the future",
+                  "check the extract's date column and its format (ISO yyyy-mm-dd, or dd-mm-yyyy)")
+
+
+def contract(settings: Settings) -> dict[str, Table]:
+    """The tables of the contract, with code lists and study years from the configuration."""
+    kommuner = municipality_codes(settings)
+    imaging_codes = [r["code"] for r in read_code_list("imaging_procedures")]
+    pid = Column("person_id", "id", (Rule("length(CAST({c} AS VARCHAR)) > 0", "have an empty person id"),))
+    return {
+        "population": Table(
+            "population",
+            (
+                pid,
+                Column("year", "integer"),
+                Column("birth_year", "integer", (Rule("{c} BETWEEN 1890 AND year", "have a birth year before 1890 or after the year of the row"),)),
+                Column("sex", "integer", (_set_rule((1, 2), "the sex codes"),)),
+                Column("municipality", "integer", (Rule(
+                    f"{{c}} IN ({_in(kommuner)})",
+                    "are not one of the 98 municipality codes",
+                    "codes from before the 2007 municipal reform must be mapped to today's municipalities first",
+                ),)),
+                Column("education", "integer", (_set_rule((1, 2, 3, 4, 9), "the education levels"),)),
+                Column("income_quintile", "integer", (_set_rule((1, 2, 3, 4, 5, 9), "the income quintiles"),)),
+                Column("origin", "integer", (_set_rule((1, 2, 3), "the origin codes"),)),
+                Column("labour_status", "integer", (_set_rule((1, 2, 3, 4, 5, 6), "the labour-market status codes"),)),
+            ),
+            unique=("person_id", "year"),
+            unique_hint="the population extract must have one row per person and year (status on 1 January)",
+            row_filter=f"year BETWEEN {settings.first_year} AND {settings.last_year}",
+            row_filter_what="rows outside the study years",
+            large=True,
+        ),
+        "imaging": Table(
+            "imaging",
+            (
+                pid,
+                Column("procedure_date", "date", (NOT_FUTURE,)),
+                Column("procedure_code", "text"),
+                Column("priority", "text", (_set_rule(PRIORITIES, "the priorities"),)),
+                Column("referrer_type", "text", (_set_rule(REFERRER_TYPES, "the referrer types"),)),
+                Column("producer_type", "text", (_set_rule(PRODUCER_TYPES, "the producer types"),)),
+                Column("producer_id", "text", (Rule("length({c}) > 0", "have an empty producer id"),)),
+            ),
+            unique=("person_id", "procedure_date", "procedure_code", "producer_id"),
+            unique_hint="the same procedure appears twice; remove duplicate rows from the extract",
+            row_filter=(f"procedure_code IN ({_in(imaging_codes)}) AND year(procedure_date) "
+                        f"BETWEEN {settings.first_year} AND {settings.last_year}"),
+            row_filter_what="procedures outside the lumbar imaging code list or the study years",
+        ),
+        "diagnoses": Table(
+            "diagnoses",
+            (
+                pid,
+                Column("diagnosis_date", "date", (NOT_FUTURE,)),
+                Column("icd10", "text", (Rule("regexp_full_match({c}, 'D[A-Z][0-9A-Z]*')",
+                                              "are not SKS ICD-10 codes (D + letter + digits, e.g. DM545)",
+                                              "SKS diagnosis codes start with D; add it if the extract dropped it"),)),
+            ),
+        ),
+        "surgery": Table(
+            "surgery",
+            (
+                pid,
+                Column("surgery_date", "date", (NOT_FUTURE,)),
+                Column("procedure_code", "text", (Rule("regexp_full_match({c}, 'K[A-Z]{2,}[0-9A-Z]*')",
+                                                       "are not NOMESCO operation codes (K + letters + digits, e.g. KABC16)"),)),
+            ),
+        ),
+        "rehabilitation": Table(
+            "rehabilitation",
+            (pid, Column("plan_date", "date", (NOT_FUTURE,))),
+        ),
+        "referrals_received": Table(
+            "referrals_received",
+            (
+                Column("month", "date", (Rule("day({c}) = 1", "are not the first day of a month"), NOT_FUTURE)),
+                Column("exam_type", "text", (_set_rule(EXAM_TYPES, "the exam types"),)),
+                Column("producer_id", "text"),
+                Column("centre", "text"),
+                Column("referrals", "integer", (Rule("{c} >= 0", "are negative"),)),
+            ),
+            unique=("month", "exam_type", "producer_id", "centre"),
+            unique_hint="one row per month, exam type and producer",
+        ),
+        "returned_referrals": Table(
+            "returned_referrals",
+            (
+                Column("return_date", "date", (NOT_FUTURE,)),
+                Column("exam_type", "text", (_set_rule(EXAM_TYPES, "the exam types"),)),
+                Column("producer_id", "text"),
+                Column("centre", "text"),
+                Column("return_letter", "boolean"),
+            ),
+        ),
+    }
+
+
+def municipality_codes(settings: Settings) -> list[int]:
+    import csv
+
+    path = settings.reference_dir / "municipalities.csv"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: the shared reference folder must stand beside the repository (../shared/reference)."
+        )
+    with open(path, newline="", encoding="utf-8") as fh:
+        return sorted(int(r["kommune_code"]) for r in csv.DictReader(fh))

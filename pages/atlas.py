@@ -1,0 +1,282 @@
+"""The atlas: map, ranking, funnel plot, trend, population groups and imaging mix, all linked."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from atlas import db, export, figures, queries
+from atlas.filters import DIMENSIONS, View
+from atlas.i18n import label, t
+from atlas.layout_parts import chart_card, control, lang_of
+from atlas.measures import MEASURES
+from atlas.state import hash_of, next_view, view_from_hash
+
+dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas")
+
+CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
+DIM_KEYS = list(DIMENSIONS)
+
+
+def _codes():
+    a = db.areas()
+    return {lvl: set(a[a.level == lvl].code.astype(int)) for lvl in ("municipality", "region", "region2027")}
+
+
+def _dim_options(key: str, lang: str):
+    return [{"label": t("all", lang), "value": "all"}] + [
+        {"label": label(key if key not in ("age",) else "age", v, lang) if key != "age" else v, "value": str(v)}
+        for v in DIMENSIONS[key][1]]
+
+
+def layout(lang: str | None = None, **_):
+    lang = lang_of(lang)
+    years = db.years()
+    a = db.areas()
+    mun = a[a.level == "municipality"].sort_values("name")
+    view = View(y0=years[-1], y1=years[-1], lang=lang)
+    measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
+    filters = [
+        control(label("dimension", key, lang), dcc.Dropdown(
+            id={"type": "dim", "key": key}, options=_dim_options(key, lang), value="all", clearable=False,
+            searchable=False))
+        for key in DIM_KEYS]
+    sidebar = html.Aside([
+        control(t("measure", lang), dcc.Dropdown(id="measure", options=measures, value=view.measure, clearable=False)),
+        control(t("level", lang), dbc.RadioItems(id="level", value=view.level, options=[
+            {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
+        control(t("years", lang), dcc.RangeSlider(
+            id="years", min=years[0], max=years[-1], step=1, value=[view.y0, view.y1], allowCross=True,
+            marks={y: {"label": str(y)[2:] if i % 2 else str(y)} for i, y in enumerate(years)},
+            tooltip={"placement": "bottom", "always_visible": False})),
+        control(t("standardise", lang), dbc.RadioItems(id="rates", value=view.rates, options=[
+            {"label": t("std_dsr", lang), "value": "dsr"}, {"label": t("std_crude", lang), "value": "crude"},
+            {"label": t("std_eb", lang), "value": "eb"}])),
+        control(t("standard_pop", lang), dbc.RadioItems(id="standard", value=view.standard, options=[
+            {"label": t("esp2013", lang), "value": "esp2013"}, {"label": t("denmark", lang), "value": "denmark"}])),
+        control(t("map_kind", lang), dbc.RadioItems(id="mapkind", value=view.map, inline=True, options=[
+            {"label": t("geo_map", lang), "value": "geo"}, {"label": t("tile_map", lang), "value": "tile"}])),
+        html.H2(t("filters", lang), className="h6 mt-3"),
+        *filters,
+        control(t("separator", lang), dbc.RadioItems(id="sep", value=",", inline=True, options=[
+            {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
+    ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
+
+    selection = dbc.Card(dbc.CardBody([
+        html.Div([
+            html.Label(t("area_search", lang), htmlFor="area-search", className="form-label small mb-1"),
+            dcc.Dropdown(id="area-search", options=[{"label": n, "value": int(c)} for c, n in zip(mun.code, mun.name)],
+                         placeholder=t("area_search", lang), clearable=True),
+        ], className="area-search"),
+        html.Div(id="selection-text", className="selection-text", **{"aria-live": "polite"}),
+        dbc.Button(t("clear_selection", lang), id="clear-area", size="sm", color="secondary", outline=True, className="me-2"),
+        dbc.Button(t("back_to_regions", lang), id="back-all", size="sm", color="secondary", outline=True),
+    ], className="d-flex flex-wrap gap-3 align-items-end"), className="mb-3")
+
+    main = html.Main([
+        html.Div(id="url-notice", **{"aria-live": "polite"}),
+        selection,
+        dbc.Row([
+            dbc.Col(chart_card("map", t("map_kind", lang), lang, dcc.Graph(
+                id="map", config={"displaylogo": False, "scrollZoom": False,
+                                  "toImageButtonOptions": {"format": "png", "filename": "lumbar-imaging-map", "scale": 2}}),
+                extra=[html.Small(t("credit", lang), className="text-muted d-block mt-1"),
+                       html.Small(t("drill_hint", lang), className="text-muted d-block")], png=True), lg=7),
+            dbc.Col(chart_card("rank", t("ranking", lang), lang,
+                               html.Div(dcc.Graph(id="rank", config={"displaylogo": False}), className="scroll-box")), lg=5),
+        ], className="g-3"),
+        dbc.Row([
+            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config={"displaylogo": False})), lg=7),
+            dbc.Col(dbc.Card([dbc.CardHeader(html.H2(t("variation", lang), className="h6 mb-0")),
+                              dbc.CardBody(dcc.Loading(html.Div(id="variation")))]), lg=5),
+        ], className="g-3 mt-1"),
+        dbc.Row([
+            dbc.Col(chart_card("trend", t("trend", lang), lang, dcc.Graph(id="trend", config={"displaylogo": False})), lg=6),
+            dbc.Col(chart_card("mix", t("mix", lang) + " · " + t("followed", lang), lang,
+                               dcc.Graph(id="mix", config={"displaylogo": False})), lg=6),
+        ], className="g-3 mt-1"),
+        dbc.Row([dbc.Col(chart_card("breakdown", t("breakdown", lang), lang,
+                                    dcc.Graph(id="breakdown", config={"displaylogo": False})))], className="g-3 mt-1"),
+        html.P(t("suppression_note", lang), className="small text-muted mt-3"),
+    ], id="main-content", className="atlas-main")
+    return html.Div([
+        dcc.Store(id="view", data=None),
+        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
+    ])
+
+
+# ---------------------------------------------------------------- state: controls <-> URL hash
+
+@callback(
+    Output("view", "data"), Output("url", "hash"),
+    Output("measure", "value"), Output("level", "value"), Output("years", "value"), Output("rates", "value"),
+    Output("standard", "value"), Output("mapkind", "value"), Output("sep", "value"),
+    Output({"type": "dim", "key": ALL}, "value"), Output("area-search", "value"), Output("url-notice", "children"),
+    Input("url", "hash"),
+    Input("measure", "value"), Input("level", "value"), Input("years", "value"), Input("rates", "value"),
+    Input("standard", "value"), Input("mapkind", "value"), Input("sep", "value"),
+    Input({"type": "dim", "key": ALL}, "value"),
+    Input("map", "clickData"), Input("rank", "clickData"), Input("funnel", "clickData"),
+    Input("area-search", "value"), Input("clear-area", "n_clicks"), Input("back-all", "n_clicks"),
+    State("view", "data"), State("url", "search"),
+)
+def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims,
+               map_click, rank_click, funnel_click, search, _clear, _back, current, search_qs):
+    lang = lang_of(search_qs)
+    codes = _codes()
+    all_years = db.years()
+    trig = ctx.triggered_id
+    dim_ids = [i["id"]["key"] for i in ctx.inputs_list[8]]
+    notice = no_update
+    if current is None or trig == "url" or trig is None:
+        view, ignored = view_from_hash(hash_, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
+                                       codes["region"] | codes["region2027"])
+        notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True, className="py-2")
+                  if ignored else None)
+    else:
+        prev, _ = view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
+                                 codes["region"] | codes["region2027"])
+        y = sorted(int(v) for v in (years or [prev.y0, prev.y1]))
+        view = replace(prev, measure=measure if measure in MEASURES else prev.measure, level=level or prev.level,
+                       y0=y[0], y1=y[-1], rates=rates or prev.rates, standard=standard or prev.standard,
+                       map=mapkind or prev.map, sep=sep or prev.sep)
+        for key, value in zip(dim_ids, dims):
+            view = view.with_dim(key, None if value in (None, "all") else _typed(key, value))
+        payload = {"map": map_click, "rank": rank_click, "funnel": funnel_click, "search": search}.get(trig)
+        trigger = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(trig, trig)
+        view = next_view(view, trigger if isinstance(trigger, str) else "control", payload,
+                         codes["region"] | codes["region2027"], codes["municipality"])
+        if view.level != prev.level and view.area is not None and view.area not in codes[view.level]:
+            view = replace(view, area=None)
+        if view.level != "municipality":
+            view = replace(view, within=None)
+    dvals = dict(view.dims)
+    return (hash_of(view), hash_of(view),
+            view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
+            [str(dvals[k]) if k in dvals else "all" for k in dim_ids],
+            view.area if view.level == "municipality" else None, notice)
+
+
+def _typed(key, value):
+    for allowed in DIMENSIONS[key][1]:
+        if str(allowed) == str(value):
+            return allowed
+    return None
+
+
+def current_view(data, search_qs) -> View:
+    codes = _codes()
+    view, _ = view_from_hash(data or "", lang_of(search_qs), db.years(), MEASURES,
+                             codes["municipality"] | codes["region"] | codes["region2027"], codes["region"] | codes["region2027"])
+    return view
+
+
+# ---------------------------------------------------------------- figures
+
+@callback(Output("map", "figure"), Output("rank", "figure"), Output("funnel", "figure"), Output("variation", "children"),
+          Output("selection-text", "children"),
+          Input("view", "data"), State("url", "search"))
+def draw_areas(data, search_qs):
+    if data is None:
+        return (no_update,) * 5
+    view = current_view(data, search_qs)
+    m = MEASURES[view.measure]
+    tbl, national = queries.area_table(view)
+    lang = view.lang
+    if view.map == "tile" and view.level == "municipality":
+        from etl.geo import load_tilemap
+
+        fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area)
+    else:
+        fig_map = figures.choropleth(tbl, db.geojson(view.level), view, m, view.area)
+    fig_rank = figures.ranking(tbl, national, view, m, view.area)
+    fig_funnel = figures.funnel(tbl, national, view, m, view.area)
+    var = queries.variation(tbl)
+    rows = []
+    if var:
+        rows = [(t("eq", lang), var.get("extremal_quotient")), (t("eq_min", lang), var.get("extremal_quotient_min_count")),
+                (t("cv", lang), var.get("coefficient_of_variation")),
+                (t("scv", lang), (var.get("scv") or 0) * 100 if var.get("scv") is not None else None)]
+    n_out = int(tbl["flag"].isin(["high_998", "low_998"]).sum())
+    variation = html.Div([
+        html.Table([html.Tbody([html.Tr([html.Th(k, scope="row", className="fw-normal"), html.Td(figures._fmt(v, 2))])
+                                for k, v in rows] + [html.Tr([html.Th(t("outliers", lang), scope="row", className="fw-normal"),
+                                                             html.Td(str(n_out))])])],
+                   className="table table-sm"),
+        html.P(t("scv_help", lang), className="small text-muted mb-0"),
+        html.P(f"{t('national', lang)}: {figures._fmt(national['value'])} "
+               f"({figures._fmt(national['lower'])}–{figures._fmt(national['upper'])}) {figures.unit(m, lang)}",
+               className="small mb-0"),
+    ])
+    sel = _selection_text(view, tbl, m)
+    return fig_map, fig_rank, fig_funnel, variation, sel
+
+
+def _tiles():
+    from etl.geo import load_tilemap
+
+    return load_tilemap()
+
+
+def _selection_text(view: View, tbl, m):
+    lang = view.lang
+    if view.area is None:
+        return html.Span(t("none_selected", lang), className="text-muted")
+    row = tbl[tbl["code"] == view.area]
+    if row.empty:
+        a = db.areas()
+        name = a[(a.code == view.area)].name.iloc[0] if (a.code == view.area).any() else str(view.area)
+        return html.Span([html.B(name)])
+    r = row.iloc[0]
+    if r["hidden"]:
+        return html.Span([html.B(r["name"]), f": {t('suppressed', lang)}"])
+    return html.Span([html.B(r["name"]), f": {figures._fmt(r['value'])} {figures.unit(m, lang)} "
+                      f"({figures._fmt(r['lower'])}–{figures._fmt(r['upper'])}) · {t(r['flag'], lang)}"])
+
+
+def _area_name(view: View):
+    if view.area is None:
+        return None
+    a = db.areas()
+    hit = a[a.code == view.area]
+    return hit.name.iloc[0] if len(hit) else str(view.area)
+
+
+@callback(Output("trend", "figure"), Input("view", "data"), State("url", "search"))
+def draw_trend(data, search_qs):
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    return figures.trend(queries.trend_table(view, view.area), view, MEASURES[view.measure], view.area, _area_name(view))
+
+
+@callback(Output("breakdown", "figure"), Input("view", "data"), State("url", "search"))
+def draw_breakdown(data, search_qs):
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    return figures.breakdown(queries.breakdown_table(view, view.area), view, MEASURES[view.measure])
+
+
+@callback(Output("mix", "figure"), Input("view", "data"), State("url", "search"))
+def draw_mix(data, search_qs):
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    return figures.mix(queries.mix_table(view, view.area), view, view.area, _area_name(view))
+
+
+# ---------------------------------------------------------------- downloads
+
+@callback(Output({"type": "download", "chart": MATCH}, "data"),
+          Input({"type": "download-btn", "chart": MATCH}, "n_clicks"),
+          State("view", "data"), State("url", "search"), prevent_initial_call=True)
+def download(n_clicks, data, search_qs):
+    if not n_clicks or data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    chart = ctx.triggered_id["chart"]
+    content, filename = export.chart_csv(chart, view)
+    return dcc.send_bytes(content, filename)

@@ -1,0 +1,66 @@
+"""Methods: definitions, code lists, standard population, windows, suppression and sources.
+
+The text is the project's documentation (``docs/methods*.md``, Danish in ``*.da.md``) so that the
+app and the docs never disagree; the code lists and windows are read from the configuration the
+data were built with.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from atlas import db
+from atlas.i18n import t
+from atlas.layout_parts import lang_of
+from atlas.measures import MEASURES
+from etl.settings import REPO_ROOT, read_code_list
+
+dash.register_page(__name__, path="/methods", name="Methods", title="Methods · Lumbar imaging atlas")
+
+DOCS = REPO_ROOT / "docs"
+
+
+def _doc(name: str, lang: str) -> str:
+    da = DOCS / f"{name}.da.md"
+    path = da if lang == "da" and da.exists() else DOCS / f"{name}.md"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _table(rows: list[dict], columns: list[str]) -> dbc.Table:
+    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in columns])),
+                      html.Tbody([html.Tr([html.Td(r.get(c, "")) for c in columns]) for r in rows])],
+                     bordered=False, striped=True, size="sm", className="small")
+
+
+def layout(lang: str | None = None, **_):
+    lang = lang_of(lang)
+    meta = db.meta()
+    desc = "description_da" if lang == "da" else "description_en"
+    measures = [{"measure": m.name(lang), "definition": m.definition(lang)} for m in MEASURES.values()]
+    windows = [{"setting": k, "days": v} for k, v in meta.get("windows", {}).items()]
+    std = db.standard_weights()
+    esp = std[(std.standard == "esp2013") & (std.sex == 1)]
+    return html.Main([
+        html.H1(t("nav_methods", lang), className="h3"),
+        dcc.Markdown(_doc("methods", lang), className="methods-text"),
+        html.H2("Measures" if lang == "en" else "Mål", className="h5 mt-4"),
+        _table(measures, ["measure", "definition"]),
+        html.H2("Windows (days)" if lang == "en" else "Vinduer (dage)", className="h5 mt-4"),
+        _table(windows, ["setting", "days"]),
+        html.H2("Code lists" if lang == "en" else "Kodelister", className="h5 mt-4"),
+        html.H3("SKS imaging procedures", className="h6"),
+        _table([{**r, "description": r[desc]} for r in read_code_list("imaging_procedures")], ["code", "modality", "description"]),
+        html.H3("ICD-10 diagnoses", className="h6"),
+        _table([{**r, "description": r[desc]} for r in read_code_list("diagnoses")], ["code_prefix", "group", "description"]),
+        html.H3("NOMESCO operations", className="h6"),
+        _table([{**r, "description": r[desc]} for r in read_code_list("surgery")], ["code_prefix", "group", "description"]),
+        html.H2(t("standard_pop", lang), className="h5 mt-4"),
+        _table([{"age band": a, "weight (per sex)": f"{w:,.0f}"} for a, w in zip(esp.age_band, esp.weight)],
+               ["age band", "weight (per sex)"]),
+        dcc.Markdown(_doc("methods-statistics", lang), className="methods-text mt-4"),
+        html.P([t("data_date", lang), ": ", str(meta.get("built_at", "")), " · ", str(meta.get("data_kind", ""))],
+               className="small text-muted"),
+    ], id="main-content")
