@@ -14,14 +14,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
-from atlas import db
+from atlas import db, static
 from atlas.i18n import t
 from atlas.layout_parts import lang_of
 
 app = dash.Dash(
     __name__,
     use_pages=True,
-    external_stylesheets=[dbc.themes.BOOTSTRAP],
+    external_stylesheets=["/vendor/bootstrap.min.css"],
     suppress_callback_exceptions=True,
     title="Lumbar imaging atlas",
     update_title=None,
@@ -29,6 +29,7 @@ app = dash.Dash(
                {"name": "description", "content": "Geographic variation in lumbar spine imaging in Denmark"}],
 )
 server = app.server
+static.register(server)
 server.config["MAX_CONTENT_LENGTH"] = 256 * 1024     # callback payloads are small; refuse floods
 
 

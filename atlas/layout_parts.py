@@ -33,7 +33,7 @@ def chart_card(chart: str, title: str, lang: str, body, extra: list | None = Non
     """A titled card with a loading indicator and a CSV download of exactly what the chart shows."""
     buttons = [dbc.Button(t("download_csv", lang), id={"type": "download-btn", "chart": chart}, size="sm",
                           color="primary", outline=True, className="ms-2",
-                          **{"aria-label": f"{t('download_csv', lang)}: {title}"}),
+                          title=f"{t('download_csv', lang)}: {title}"),
                dcc.Download(id={"type": "download", "chart": chart})]
     header = dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), *buttons],
                                      className="d-flex align-items-center"))

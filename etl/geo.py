@@ -17,8 +17,8 @@ GeoJSON FeatureCollections for the browser:
     ``REGION_OSTDANMARK_CODE`` = 1090: a code of this project, not an official one.
 
 Every feature has ``id`` equal to ``properties.code``, so a plotly choropleth can use
-``featureidkey="id"`` or ``featureidkey="properties.code"``. Rings follow RFC 7946
-(exterior counter-clockwise), which is what plotly's ``go.Choropleth`` expects.
+``featureidkey="id"`` or ``featureidkey="properties.code"``. Exterior rings are
+clockwise (d3-geo's convention, which plotly's ``go.Choropleth`` on a geo subplot needs).
 
 How the geometry is made (``build_boundaries``):
 
@@ -204,12 +204,17 @@ def _drop_islets(g_m, min_area_m2: float):
 
 
 def _clean(g):
-    """Valid, polygonal, no repeated points, RFC 7946 orientation."""
+    """Valid, polygonal, no repeated points, exterior rings clockwise.
+
+    Clockwise exteriors are d3-geo's convention (spherical polygons: the inside is on the right),
+    which Plotly's geo maps use; RFC 7946's counter-clockwise rings make d3 fill the whole globe
+    outside each shape.
+    """
     g = shapely.remove_repeated_points(g)
     if not g.is_valid:
         g = shapely.make_valid(g)
     g = _polygonal(g)
-    return shapely.orient_polygons(g, exterior_cw=False)
+    return shapely.orient_polygons(g, exterior_cw=True)
 
 
 def _largest_part(g) -> Polygon:

@@ -13,6 +13,7 @@ from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, lang_of
 from atlas.measures import MEASURES
 from atlas.state import hash_of, next_view, view_from_hash
+from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas")
 
@@ -80,25 +81,25 @@ def layout(lang: str | None = None, **_):
         selection,
         dbc.Row([
             dbc.Col(chart_card("map", t("map_kind", lang), lang, dcc.Graph(
-                id="map", config={"displaylogo": False, "scrollZoom": False,
+                id="map", config={**GRAPH_CONFIG, "scrollZoom": False,
                                   "toImageButtonOptions": {"format": "png", "filename": "lumbar-imaging-map", "scale": 2}}),
                 extra=[html.Small(t("credit", lang), className="text-muted d-block mt-1"),
                        html.Small(t("drill_hint", lang), className="text-muted d-block")], png=True), lg=7),
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
-                               html.Div(dcc.Graph(id="rank", config={"displaylogo": False}), className="scroll-box")), lg=5),
+                               html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box")), lg=5),
         ], className="g-3"),
         dbc.Row([
-            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config={"displaylogo": False})), lg=7),
+            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG)), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader(html.H2(t("variation", lang), className="h6 mb-0")),
                               dbc.CardBody(dcc.Loading(html.Div(id="variation")))]), lg=5),
         ], className="g-3 mt-1"),
         dbc.Row([
-            dbc.Col(chart_card("trend", t("trend", lang), lang, dcc.Graph(id="trend", config={"displaylogo": False})), lg=6),
+            dbc.Col(chart_card("trend", t("trend", lang), lang, dcc.Graph(id="trend", config=GRAPH_CONFIG)), lg=6),
             dbc.Col(chart_card("mix", t("mix", lang) + " · " + t("followed", lang), lang,
-                               dcc.Graph(id="mix", config={"displaylogo": False})), lg=6),
+                               dcc.Graph(id="mix", config=GRAPH_CONFIG)), lg=6),
         ], className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("breakdown", t("breakdown", lang), lang,
-                                    dcc.Graph(id="breakdown", config={"displaylogo": False})))], className="g-3 mt-1"),
+                                    dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return html.Div([

@@ -1,0 +1,41 @@
+"""Static resources the app serves itself, so the atlas works without internet access.
+
+- ``/vendor/bootstrap.min.css``: Bootstrap's stylesheet as shipped in the ``bootstrap-flask``
+  package (a declared dependency); nothing is copied into this repository.
+- ``/topojson/<name>.json``: Plotly's geo maps fetch base-layer TopoJSON (land, coastlines, …)
+  from a CDN by default. The atlas draws its own DAGI boundaries and hides the base layers, so it
+  serves an empty topology of its own instead (``GRAPH_CONFIG`` points Plotly at it).
+"""
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+from flask import Response, abort, send_file
+
+BASE_LAYERS = ("land", "ocean", "lakes", "rivers", "coastlines", "countries", "subunits")
+EMPTY_TOPOLOGY = json.dumps({
+    "type": "Topology",
+    "objects": {name: {"type": "GeometryCollection", "geometries": []} for name in BASE_LAYERS},
+    "arcs": [],
+    "transform": {"scale": [1, 1], "translate": [0, 0]},
+})
+
+GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/topojson/"}
+
+
+def bootstrap_css_path():
+    return files("flask_bootstrap") / "static" / "bootstrap5" / "css" / "bootstrap.min.css"
+
+
+def register(server) -> None:
+    @server.route("/vendor/bootstrap.min.css")
+    def bootstrap_css():
+        response = send_file(str(bootstrap_css_path()), mimetype="text/css", max_age=86400)
+        return response
+
+    @server.route("/topojson/<name>.json")
+    def topojson(name: str):
+        if not name.replace("_", "").isalnum() or len(name) > 40:
+            abort(404)
+        return Response(EMPTY_TOPOLOGY, mimetype="application/json", headers={"Cache-Control": "public, max-age=86400"})
