@@ -1,0 +1,190 @@
+"""``generate()``: write a full set of synthetic extracts following docs/data-contract.md."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl.synthetic.config import (PRIORITIES, PRODUCER_TYPES, REFERRERS, default_reference_dir, load_effects,
+                                  load_municipalities, load_study, validate)
+from etl.synthetic.events import Chunks, EventModel, dedupe_imaging
+from etl.synthetic.population import YearAttributes, build_cohort
+from etl.synthetic.returns import centres, generate_returns
+
+COMPRESSION = "zstd"
+TABLES = ("population", "imaging", "diagnoses", "surgery", "rehabilitation", "referrals_received",
+          "returned_referrals")
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp, compression=COMPRESSION)
+    tmp.replace(path)
+
+
+class _Writer:
+    """Writes Parquet files in a background thread (pyarrow releases the GIL while encoding), so the
+    next year is generated while the last one is written; at most ``depth`` tables wait in memory."""
+
+    def __init__(self, depth: int = 2):
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: list[Future] = []
+        self.depth = depth
+
+    def submit(self, table: pa.Table, path: Path) -> None:
+        while len(self.pending) >= self.depth:
+            self.pending.pop(0).result()
+        self.pending.append(self.pool.submit(_write, table, path))
+
+    def close(self) -> None:
+        try:
+            for f in self.pending:
+                f.result()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _labels(labels, codes: np.ndarray) -> pa.Array:
+    return pa.array(list(labels), pa.string()).take(pa.array(codes))
+
+
+def _date(days: np.ndarray) -> pa.Array:
+    return pa.array(days.astype(np.int32), type=pa.date32())
+
+
+def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: Path | None = None,
+             progress: Callable[[str], None] | None = None) -> dict:
+    """Write synthetic register-style extracts (Parquet) into ``out_dir``.
+
+    ``scale`` 1.0 is all of Denmark (about 5.9 million residents a year); the result is the same
+    for the same ``seed`` and ``scale``. Planted effects are read from ``etl/synthetic/effects.toml``.
+    Returns the number of rows written per table and the seconds it took.
+    """
+    t0 = time.perf_counter()
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    say = progress or (lambda msg: None)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    eff = load_effects()
+    study = load_study()
+    munis = load_municipalities(Path(reference_dir) if reference_dir else default_reference_dir())
+    validate(eff, munis)
+    first, last, adult = study["first_year"], study["last_year"], study["adult_min_age"]
+    years = list(range(first, last + 1))
+
+    ss = np.random.SeedSequence(seed)
+    s_cohort, s_effects, s_returns, s_years = ss.spawn(4)
+    year_seeds = s_years.spawn(len(years) + 1)
+
+    say(f"synthetic: building the cohort (scale {scale}, seed {seed})")
+    cohort = build_cohort(np.random.default_rng(s_cohort), eff["population"], first, last, munis, scale)
+    model = EventModel(eff, munis, study, np.random.default_rng(s_effects))
+    attrs = YearAttributes(eff["population"], munis)
+    chunks = Chunks()
+    rows = dict.fromkeys(TABLES, 0)
+    writer = _Writer()
+    try:
+        _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0)
+        _events(cohort, model, chunks, rows, writer, out_dir)
+        # returned referrals
+        received, returned = generate_returns(np.random.default_rng(s_returns), eff, scale,
+                                              centres(eff, model.producers, munis.region_names))
+        writer.submit(received, out_dir / "referrals_received.parquet")
+        writer.submit(returned, out_dir / "returned_referrals.parquet")
+        rows["referrals_received"], rows["returned_referrals"] = received.num_rows, returned.num_rows
+    finally:
+        writer.close()
+
+    seconds = round(time.perf_counter() - t0, 2)
+    say(f"synthetic: done in {seconds:.1f} s")
+    return {**rows, "persons": len(cohort), "seconds": seconds}
+
+
+def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0) -> None:
+    """Population files, imaging and background events, year by year."""
+    first = years[0]
+
+    for i, y in enumerate(years):
+        rng = np.random.default_rng(year_seeds[i + 1])
+        idx = cohort.present(y)
+        if y > first:
+            attrs.move(rng, cohort, idx, y)
+        ya = attrs.derive(rng, cohort, idx, y, adult)
+        cols = {"sex": cohort.sex[idx], "municipality": cohort.municipality[idx], "origin": cohort.origin[idx]}
+        table = pa.table({
+            "person_id": pa.array(cohort.person_id[idx]),
+            "year": pa.array(np.full(len(idx), y, np.int16)),
+            "birth_year": pa.array(cohort.birth_year[idx]),
+            "sex": pa.array(cols["sex"]),
+            "municipality": pa.array(cols["municipality"]),
+            "education": pa.array(ya["education"]),
+            "income_quintile": pa.array(ya["income_quintile"]),
+            "origin": pa.array(cols["origin"]),
+            "labour_status": pa.array(ya["labour_status"]),
+        })
+        writer.submit(table, out_dir / f"population_{y}.parquet")
+        rows["population"] += len(idx)
+        del table
+
+        a = np.flatnonzero(ya["age"] >= adult)
+        pop = {"idx": idx[a], "age": ya["age"][a], "sex": cols["sex"][a], "municipality": cols["municipality"][a],
+               "education": ya["education"][a], "income_quintile": ya["income_quintile"][a],
+               "origin": cols["origin"][a], "labour_status": ya["labour_status"][a]}
+        n_res = len(idx)
+        del ya, idx, cols
+        mult = model.multiplier(pop)
+        if i == 0:
+            model.set_base(mult)
+            # warm-up: follow-up MRIs of imagings in the year before the study reach into its first year
+            rng0 = np.random.default_rng(year_seeds[0])
+            warm = model.imaging_year(rng0, y - 1, -1, pop, mult, cohort, keep_from=model.first_day)
+            chunks.imaging.append(warm)
+            model.around(rng0, warm, cohort, chunks)
+        img = model.imaging_year(rng, y, i, pop, mult, cohort)
+        chunks.imaging.append(img)
+        model.around(rng, img, cohort, chunks)
+        model.background(rng, y, pop["idx"], cohort, chunks)
+        say(f"synthetic: {y}: {n_res:,} residents, {len(a):,} adults, {len(img['day']):,} imagings "
+            f"({time.perf_counter() - t0:.1f} s)")
+        del pop, mult
+
+
+
+def _events(cohort, model, chunks, rows, writer, out_dir) -> None:
+    """The event tables, sorted by date (stable, so the order is reproducible)."""
+    img = dedupe_imaging({k: np.concatenate([c[k] for c in chunks.imaging]) for k in chunks.imaging[0]})
+    chunks.imaging = []
+    order = np.argsort(img["day"], kind="stable")
+    img = {k: v[order] for k, v in img.items()}
+    table = pa.table({
+        "person_id": pa.array(cohort.person_id[img["person"]]),
+        "procedure_date": _date(img["day"]),
+        "procedure_code": _labels(model.img_codes, img["code"]),
+        "priority": _labels(PRIORITIES, img["acute"].astype(np.int8)),
+        "referrer_type": _labels(REFERRERS, img["referrer"]),
+        "producer_type": _labels(PRODUCER_TYPES, img["ptype"]),
+        "producer_id": _labels(model.producers.ids, img["producer"]),
+    })
+    writer.submit(table, out_dir / "imaging.parquet")
+    rows["imaging"] = table.num_rows
+    del img, table
+
+    for name, date_col, code_col, labels in (("diagnoses", "diagnosis_date", "icd10", model.dx_codes),
+                                             ("surgery", "surgery_date", "procedure_code", model.op_codes),
+                                             ("rehabilitation", "plan_date", None, None)):
+        parts = getattr(chunks, name)
+        person = np.concatenate([p[0] for p in parts])
+        day = np.concatenate([p[1] for p in parts])
+        order = np.argsort(day, kind="stable")
+        cols = {"person_id": pa.array(cohort.person_id[person[order]]), date_col: _date(day[order])}
+        if code_col:
+            cols[code_col] = _labels(labels, np.concatenate([p[2] for p in parts])[order])
+        writer.submit(pa.table(cols), out_dir / f"{name}.parquet")
+        rows[name] = len(person)
+        setattr(chunks, name, [])
