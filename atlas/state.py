@@ -48,11 +48,27 @@ def next_view(view: View, trigger: str, payload=None, region_codes: set[int] = f
             return view
         if code not in municipality_codes:
             return view
-        return replace(view, level="municipality", area=code, within=None)
+        return replace(view, level="municipality", area=code)
     if trigger == "clear":
         return replace(view, area=None)
     if trigger == "back":
         return replace(view, within=None)
+    return view
+
+
+def consistent(view: View, level_codes: dict[str, set[int]], regions_of: dict[int, set[int]]) -> View:
+    """Drop parts of a view that no longer fit together.
+
+    A selected area must exist at the view's level; a drill-down (``within``) only applies to
+    municipalities and is left when the selected municipality lies outside that region.
+    ``regions_of`` maps a municipality to the region codes (2007 and 2027) it belongs to.
+    """
+    if view.area is not None and view.area not in level_codes.get(view.level, set()):
+        view = replace(view, area=None)
+    if view.level != "municipality" and view.within is not None:
+        view = replace(view, within=None)
+    if view.within is not None and view.area is not None and view.within not in regions_of.get(view.area, set()):
+        view = replace(view, within=None)
     return view
 
 

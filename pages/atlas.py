@@ -12,7 +12,7 @@ from atlas.filters import DIMENSIONS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, lang_of
 from atlas.measures import MEASURES
-from atlas.state import hash_of, next_view, view_from_hash
+from atlas.state import consistent, hash_of, next_view, view_from_hash
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas")
@@ -24,6 +24,12 @@ DIM_KEYS = list(DIMENSIONS)
 def _codes():
     a = db.areas()
     return {lvl: set(a[a.level == lvl].code.astype(int)) for lvl in ("municipality", "region", "region2027")}
+
+
+def _regions_of() -> dict[int, set[int]]:
+    a = db.areas()
+    mun = a[a.level == "municipality"]
+    return {int(c): {int(r), int(r27)} for c, r, r27 in zip(mun.code, mun.region_code, mun.region2027_code)}
 
 
 def _dim_options(key: str, lang: str):
@@ -103,6 +109,7 @@ def layout(lang: str | None = None, **_):
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return html.Div([
+        dcc.Location(id="atlas-url", refresh=False),
         dcc.Store(id="view", data=None),
         dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
     ])
@@ -111,17 +118,17 @@ def layout(lang: str | None = None, **_):
 # ---------------------------------------------------------------- state: controls <-> URL hash
 
 @callback(
-    Output("view", "data"), Output("url", "hash"),
+    Output("view", "data"), Output("atlas-url", "hash"),
     Output("measure", "value"), Output("level", "value"), Output("years", "value"), Output("rates", "value"),
     Output("standard", "value"), Output("mapkind", "value"), Output("sep", "value"),
     Output({"type": "dim", "key": ALL}, "value"), Output("area-search", "value"), Output("url-notice", "children"),
-    Input("url", "hash"),
+    Input("atlas-url", "hash"),
     Input("measure", "value"), Input("level", "value"), Input("years", "value"), Input("rates", "value"),
     Input("standard", "value"), Input("mapkind", "value"), Input("sep", "value"),
     Input({"type": "dim", "key": ALL}, "value"),
     Input("map", "clickData"), Input("rank", "clickData"), Input("funnel", "clickData"),
     Input("area-search", "value"), Input("clear-area", "n_clicks"), Input("back-all", "n_clicks"),
-    State("view", "data"), State("url", "search"),
+    State("view", "data"), State("atlas-url", "search"),
 )
 def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims,
                map_click, rank_click, funnel_click, search, _clear, _back, current, search_qs):
@@ -131,7 +138,7 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
     trig = ctx.triggered_id
     dim_ids = [i["id"]["key"] for i in ctx.inputs_list[8]]
     notice = no_update
-    if current is None or trig == "url" or trig is None:
+    if current is None or trig == "atlas-url" or trig is None:
         view, ignored = view_from_hash(hash_, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
                                        codes["region"] | codes["region2027"])
         notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True, className="py-2")
@@ -145,14 +152,12 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
                        map=mapkind or prev.map, sep=sep or prev.sep)
         for key, value in zip(dim_ids, dims):
             view = view.with_dim(key, None if value in (None, "all") else _typed(key, value))
-        payload = {"map": map_click, "rank": rank_click, "funnel": funnel_click, "search": search}.get(trig)
-        trigger = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(trig, trig)
-        view = next_view(view, trigger if isinstance(trigger, str) else "control", payload,
+        name = trig if isinstance(trig, str) else "control"      # pattern-matching ids are dicts
+        payload = {"map": map_click, "rank": rank_click, "funnel": funnel_click, "area-search": search}.get(name)
+        trigger = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
+        view = next_view(view, trigger, payload,
                          codes["region"] | codes["region2027"], codes["municipality"])
-        if view.level != prev.level and view.area is not None and view.area not in codes[view.level]:
-            view = replace(view, area=None)
-        if view.level != "municipality":
-            view = replace(view, within=None)
+        view = consistent(view, codes, _regions_of())
     dvals = dict(view.dims)
     return (hash_of(view), hash_of(view),
             view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
@@ -178,7 +183,7 @@ def current_view(data, search_qs) -> View:
 
 @callback(Output("map", "figure"), Output("rank", "figure"), Output("funnel", "figure"), Output("variation", "children"),
           Output("selection-text", "children"),
-          Input("view", "data"), State("url", "search"))
+          Input("view", "data"), State("atlas-url", "search"))
 def draw_areas(data, search_qs):
     if data is None:
         return (no_update,) * 5
@@ -245,7 +250,7 @@ def _area_name(view: View):
     return hit.name.iloc[0] if len(hit) else str(view.area)
 
 
-@callback(Output("trend", "figure"), Input("view", "data"), State("url", "search"))
+@callback(Output("trend", "figure"), Input("view", "data"), State("atlas-url", "search"))
 def draw_trend(data, search_qs):
     if data is None:
         return no_update
@@ -253,7 +258,7 @@ def draw_trend(data, search_qs):
     return figures.trend(queries.trend_table(view, view.area), view, MEASURES[view.measure], view.area, _area_name(view))
 
 
-@callback(Output("breakdown", "figure"), Input("view", "data"), State("url", "search"))
+@callback(Output("breakdown", "figure"), Input("view", "data"), State("atlas-url", "search"))
 def draw_breakdown(data, search_qs):
     if data is None:
         return no_update
@@ -261,7 +266,7 @@ def draw_breakdown(data, search_qs):
     return figures.breakdown(queries.breakdown_table(view, view.area), view, MEASURES[view.measure])
 
 
-@callback(Output("mix", "figure"), Input("view", "data"), State("url", "search"))
+@callback(Output("mix", "figure"), Input("view", "data"), State("atlas-url", "search"))
 def draw_mix(data, search_qs):
     if data is None:
         return no_update
@@ -273,7 +278,7 @@ def draw_mix(data, search_qs):
 
 @callback(Output({"type": "download", "chart": MATCH}, "data"),
           Input({"type": "download-btn", "chart": MATCH}, "n_clicks"),
-          State("view", "data"), State("url", "search"), prevent_initial_call=True)
+          State("view", "data"), State("atlas-url", "search"), prevent_initial_call=True)
 def download(n_clicks, data, search_qs):
     if not n_clicks or data is None:
         return no_update

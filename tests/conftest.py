@@ -1,0 +1,79 @@
+"""Shared fixtures: one small synthetic generation and one good app database per test session.
+
+``synthetic_extracts`` is generated once (scale 0.01, seed 1: about 58,000 residents a year, a few
+seconds) and must not be changed by a test: copy it with ``extracts_copy`` to mutate it.
+``atlas_db`` is built once from it; ``app_db`` points the app's database module at it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+SCALE = 0.01
+SEED = 1
+
+
+@pytest.fixture(scope="session")
+def synthetic_extracts(tmp_path_factory) -> Path:
+    """The seven synthetic tables as Parquet (read-only for tests)."""
+    from etl.synthetic import generate
+
+    out = tmp_path_factory.mktemp("extracts")
+    generate(out, scale=SCALE, seed=SEED)
+    (out / "SYNTHETIC").write_text("Synthetic extracts for the tests. Not real data.\n", encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def atlas_db(synthetic_extracts, tmp_path_factory) -> Path:
+    """A good app database built from ``synthetic_extracts`` (read-only for tests)."""
+    from etl.build import build
+
+    db = tmp_path_factory.mktemp("db") / "atlas.duckdb"
+    build(synthetic_extracts, db, quiet=True)
+    return db
+
+
+@pytest.fixture
+def extracts_copy(synthetic_extracts, tmp_path) -> Path:
+    """A private copy of the synthetic extracts that a test may change."""
+    dest = tmp_path / "extracts"
+    shutil.copytree(synthetic_extracts, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def app_db(atlas_db):
+    """Point ``atlas.db`` (and so the Dash app) at ``atlas_db`` for the session."""
+    old = os.environ.get("ATLAS_DB")
+    os.environ["ATLAS_DB"] = str(atlas_db)
+    from atlas import db, queries
+
+    db.reset_caches()
+    queries.strata.cache_clear()
+    yield atlas_db
+    db.reset_caches()
+    queries.strata.cache_clear()
+    if old is None:
+        os.environ.pop("ATLAS_DB", None)
+    else:
+        os.environ["ATLAS_DB"] = old
+
+
+def pytest_setup_options():
+    """Chrome options for dash[testing]: Debian's headless Chromium, a fresh profile, no network chatter."""
+    import tempfile
+
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    if Path("/usr/bin/chromium").exists():
+        options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage", "--disable-sync",
+                "--window-size=1366,900", f"--user-data-dir={tempfile.mkdtemp(prefix='atlas-chrome-')}"):
+        options.add_argument(arg)
+    return options

@@ -1,0 +1,149 @@
+"""The atlas in a real headless Chromium (dash[testing] with Debian's chromedriver).
+
+Journeys a reader makes: the map of Denmark draws; a filter changes map, address and download;
+a region drills down to its municipalities; a selected municipality is highlighted in every view;
+a copied address restores the view in a new session; the language switches. The main page is
+screenshotted to docs/screenshot.png (kept out of git: it shows DAGI boundaries).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from selenium.webdriver.common.by import By
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs Debian's chromium-driver")]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def atlas_app(app_db):
+    import app as app_module
+
+    return app_module.app
+
+
+def _wait(dash_duo, predicate, timeout=30, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if predicate():
+                return
+        except Exception:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _map_paths(dash_duo) -> int:
+    return len(dash_duo.find_elements("#map path.choroplethlocation"))
+
+
+def _hash(dash_duo) -> str:
+    return unquote(dash_duo.driver.execute_script("return window.location.hash"))
+
+
+def _choose(dash_duo, selector, text):
+    """Open a dropdown, type to search like a reader, pick the option with that text."""
+    dash_duo.find_element(selector).click()
+    dash_duo.driver.switch_to.active_element.send_keys(text)
+    _wait(dash_duo, lambda: any(o.text == text for o in dash_duo.find_elements(".dash-dropdown-option")),
+          what=f"option {text}")
+    next(o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == text).click()
+
+
+def _click_label(dash_duo, text):
+    dash_duo.driver.find_element(By.XPATH, f"//label[normalize-space()='{text}']").click()
+
+
+def test_map_of_denmark_draws_and_a_filter_changes_it(dash_duo, atlas_app):
+    dash_duo.start_server(atlas_app)
+    _wait(dash_duo, lambda: _map_paths(dash_duo) >= 98, what="98 municipalities on the map")
+    # the map is Denmark: its drawn box is wider than a sliver and the ranking lists municipalities
+    box = dash_duo.find_element("#map .choroplethlayer").rect
+    assert box["width"] > 200 and box["height"] > 200
+    assert "København" in dash_duo.find_element("#rank").text
+    assert dash_duo.find_element("#synthetic-banner").is_displayed()
+    (ROOT / "docs").mkdir(exist_ok=True)
+    dash_duo.driver.set_window_size(1366, 1000)
+    time.sleep(1)
+    dash_duo.driver.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+    _click_label(dash_duo, "Regions (5)")
+    _wait(dash_duo, lambda: _map_paths(dash_duo) == 5, what="5 regions on the map")
+    assert "level=region" in _hash(dash_duo)
+    assert dash_duo.get_logs() in (None, []) or not [l for l in dash_duo.get_logs() if l["level"] == "SEVERE"]
+
+
+def test_drill_down_select_and_restore_from_address(dash_duo, atlas_app):
+    dash_duo.start_server(atlas_app)
+    base = dash_duo.server_url
+    dash_duo.driver.get(f"{base}/#level=region")
+    _wait(dash_duo, lambda: _map_paths(dash_duo) == 5, what="regions")
+    # click Region Nordjylland (1081) on the map: its municipalities appear
+    dash_duo.driver.execute_script("""
+        const gd = document.querySelector('#map .js-plotly-plot');
+        gd.emit('plotly_click', {points: [{curveNumber: 0, pointNumber: 0, customdata: 1081, location: 1081}]});
+    """)
+    _wait(dash_duo, lambda: "within=1081" in _hash(dash_duo), what="drill-down in the address")
+    _wait(dash_duo, lambda: _map_paths(dash_duo) == 11, what="Nordjylland's 11 municipalities")
+    # select Frederikshavn with the search box: highlighted on map, ranking, funnel, trend and mix
+    _choose(dash_duo, "#area-search", "Frederikshavn")
+    _wait(dash_duo, lambda: "area=813" in _hash(dash_duo), what="selection in the address")
+    _wait(dash_duo, lambda: "Frederikshavn" in dash_duo.find_element("#selection-text").text, what="selection text")
+    _wait(dash_duo, lambda: "Frederikshavn" in dash_duo.find_element("#trend").text, what="trend legend")
+    _wait(dash_duo, lambda: "Frederikshavn" in dash_duo.find_element("#mix").text, what="mix legend")
+    highlighted = dash_duo.driver.execute_script("""
+        const out = {};
+        for (const id of ['map', 'rank', 'funnel']) {
+          const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+          out[id] = JSON.stringify(gd.data).includes('#D55E00');
+        }
+        return out;""")
+    assert all(highlighted.values()), highlighted
+    url = dash_duo.driver.current_url
+    text = dash_duo.find_element("#selection-text").text
+    # a new session with the copied address shows the same view
+    dash_duo.driver.delete_all_cookies()
+    dash_duo.driver.get("about:blank")
+    dash_duo.driver.get(url)
+    _wait(dash_duo, lambda: dash_duo.find_element("#selection-text").text == text, what="restored view")
+    assert _map_paths(dash_duo) == 11 + 1      # Nordjylland's municipalities + the selected one's outline
+    # back button: the view before the selection
+    dash_duo.driver.back()
+    _wait(dash_duo, lambda: "area=813" not in _hash(dash_duo), what="back button")
+
+
+def test_language_switch(dash_duo, atlas_app):
+    dash_duo.start_server(atlas_app)
+    _wait(dash_duo, lambda: _map_paths(dash_duo) >= 98, what="map")
+    dash_duo.find_element("#lang-switch").click()
+    _wait(dash_duo, lambda: "Kommuner (98)" in dash_duo.driver.page_source, what="Danish labels")
+    assert "Syntetiske demonstrationsdata" in dash_duo.find_element("#synthetic-banner").text
+    assert "lang=da" in dash_duo.driver.current_url
+    _wait(dash_duo, lambda: _map_paths(dash_duo) >= 98, what="map in Danish")
+
+
+def test_download_follows_the_filter(dash_duo, atlas_app, tmp_path):
+    from atlas import export
+    from atlas.filters import View
+
+    dash_duo.start_server(atlas_app)
+    _wait(dash_duo, lambda: _map_paths(dash_duo) >= 98, what="map")
+    _choose(dash_duo, '[id*="sex"][id*="dim"]', "Women")
+    _wait(dash_duo, lambda: "sex=2" in _hash(dash_duo), what="filter in the address")
+    # the download the button produces is the one for the view in the address
+    content, name = export.chart_csv("map", View(y0=2024, y1=2024).with_dim("sex", 2))
+    assert "Women" in content.decode("utf-8-sig")
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    dash_duo.find_element("#card-map button").click()
+    _wait(dash_duo, lambda: any(tmp_path.glob("*.csv")), what="a downloaded CSV")
+    got = next(tmp_path.glob("*.csv")).read_bytes()
+    assert got.startswith(b"\xef\xbb\xbf")
+    text = got.decode("utf-8-sig")
+    assert "Sex: Women" in text and "sex=2" in text
+    assert got.split(b"\r\n\r\n", 1)[1] == content.split(b"\r\n\r\n", 1)[1]
