@@ -8,6 +8,7 @@ Queries are cached per process by their arguments (the database is read-only).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -28,13 +29,46 @@ def _event_filters(view: View, measure: Measure) -> tuple:
     return tuple((k, v) for k, v in view.event_dims() if DIMENSIONS[k][0] not in measure.ignores)
 
 
-@lru_cache(maxsize=1024)
-def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
-           group_by: tuple = ("municipality",), restrict: tuple = ()) -> pd.DataFrame:
-    """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys.
+MEASURE_COLUMNS = None   # filled lazily from the cube's columns
 
-    ``restrict`` is ((column, value), ...) applied to both, e.g. one municipality.
+
+@lru_cache(maxsize=256)
+def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
+    """All imaging measures by ``group_by`` x sex x age band x modality x priority x referrer.
+
+    One query serves every share measure of a view (they differ only in which imaging
+    dimensions they filter), so the imaging mix needs one scan of the cube, not one per measure.
     """
+    bad = [g for g in group_by if g not in GROUPABLE]
+    if bad:
+        raise ValueError(f"cannot group by {bad}")
+    keys = list(dict.fromkeys([*group_by, *STRATA, "modality", "priority", "referrer"]))
+    where, params = where_sql(pop_dims, y0, y1)
+    from etl.marts import IMAGING_MEASURES
+
+    sums = ", ".join(f"sum(n_{m}) AS n_{m}, sum(k_{m}) AS k_{m}" for m in IMAGING_MEASURES)
+    return db.query(f"SELECT {', '.join(keys)}, {sums} FROM imaging_cube WHERE {where} GROUP BY ALL", params)
+
+
+@lru_cache(maxsize=256)
+def population_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
+    keys = list(dict.fromkeys([*group_by, *STRATA]))
+    where, params = where_sql(pop_dims, y0, y1)
+    return db.query(f"SELECT {', '.join(keys)}, sum(persons) AS den, sum(k_persons) AS den_k "
+                    f"FROM population_cube WHERE {where} GROUP BY ALL", params)
+
+
+def _mask(frame: pd.DataFrame, conditions) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for key, value in conditions:
+        column = DIMENSIONS[key][0] if key in DIMENSIONS else key
+        mask &= frame[column] == value
+    return mask
+
+
+def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
+                group_by: tuple, restrict: tuple = ()) -> pd.DataFrame:
+    """Like :func:`strata`, with every filter pushed into the SQL (for long groupings such as years)."""
     m = MEASURES[measure_key]
     bad = [g for g in group_by if g not in GROUPABLE | EVENT_GROUPABLE]
     if bad:
@@ -68,6 +102,37 @@ def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tupl
     for c in ("num", "num_k", "den", "den_k"):
         out[c] = out[c].fillna(0).astype(float)
     return out
+
+
+
+@lru_cache(maxsize=1024)
+def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
+           group_by: tuple = ("municipality",)) -> pd.DataFrame:
+    """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys."""
+    m = MEASURES[measure_key]
+    if any(g in EVENT_GROUPABLE for g in group_by):
+        raise ValueError("strata are split by population dimensions only")
+    if "year" in group_by:
+        return _strata_sql(measure_key, y0, y1, pop_dims, event_dims, group_by)
+    keys = list(dict.fromkeys([*group_by, *STRATA]))
+    ev = event_frame(y0, y1, pop_dims, group_by)
+    base = ev[_mask(ev, event_dims) & _mask(ev, m.denominator_where.items())]
+    num_rows = base[_mask(base, m.numerator_where.items())]
+    num = num_rows.groupby(keys, as_index=False).agg(num=(f"n_{m.numerator}", "sum"), num_k=(f"k_{m.numerator}", "sum"))
+    if m.denominator == "population":
+        out = population_frame(y0, y1, pop_dims, group_by).merge(num, on=keys, how="left")
+    else:
+        den = base.groupby(keys, as_index=False).agg(den=(f"n_{m.denominator}", "sum"), den_k=(f"k_{m.denominator}", "sum"))
+        out = den.merge(num, on=keys, how="left")
+    out = out.copy()
+    for c in ("num", "num_k", "den", "den_k"):
+        out[c] = out[c].fillna(0).astype(float)
+    return out
+
+
+def clear_caches() -> None:
+    for f in (event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table):
+        f.cache_clear()
 
 
 def area_codes(level: str) -> pd.Series:
@@ -104,12 +169,18 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     if extra:
         agg = agg.merge(f[[*by, *extra]].drop_duplicates(by), on=by, how="left")
     t = protect(agg, secondary_groups)
+    # Whatever is computed on the true strata (the standardised rate, the expected count) is
+    # rescaled to the cell's shown numerator and denominator, so that no true count can be worked
+    # back from it: with one stratum the standardised rate is then exactly shown/shown (not
+    # shown/true, which gave the true denominator away), and the expected count of the whole
+    # table is its shown count (not its true count).
+    num_scale = (t["num_shown"] / t["num"]).where(t["num"] > 0, 1.0)
+    den_scale = (t["den"] / t["den_shown"]).where(t["den_shown"] > 0, 1.0)
     if measure.kind == "rate" and view.rates == "dsr":
         w = _weights(view, view.standard, f)
         d = stats.dsr_table(f, by, events="num", population="den", stratum="stratum", weights=w, per=measure.per)
         t = t.merge(d[[*by, "value", "lower", "upper"]], on=by, how="left")
-        scale = (t["num_shown"] / t["num"]).where(t["num"] > 0, 1.0)
-        t[["value", "lower", "upper"]] = t[["value", "lower", "upper"]].mul(scale, axis=0)
+        t[["value", "lower", "upper"]] = t[["value", "lower", "upper"]].mul(num_scale * den_scale, axis=0)
     elif measure.kind == "rate":
         e = stats.crude_rate(t["num_shown"].fillna(0).to_numpy(), t["den_shown"].to_numpy(), per=measure.per)
         t["value"], t["lower"], t["upper"] = e.value, e.lower, e.upper
@@ -117,12 +188,21 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
         e = stats.proportion_ci(t["num_shown"].fillna(0).to_numpy(), t["den_shown"].to_numpy())
         t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
     t.loc[t["hidden"], ["value", "lower", "upper"]] = np.nan
-    # funnel-plot flag: observed against expected (Poisson for rates, binomial for shares)
+    # expected counts: the national stratum rates are scaled to the table's shown total and each
+    # cell's expected count to its shown denominator (see above); the whole table's is its shown count
+    total = protect(pd.DataFrame({"num": [agg["num"].sum()], "num_k": [np.mod(agg["num_k"].sum(), 1.0)],
+                                  "den": [agg["den"].sum()], "den_k": [np.mod(agg["den_k"].sum(), 1.0)]})).iloc[0]
+    total_scale = ((total["num_shown"] / total["num"] if total["num"] > 0 else 1.0)
+                   * (total["den"] / total["den_shown"] if total["den_shown"] > 0 else 1.0))
+    t["expected"] = t["expected"] / den_scale * total_scale
+    t.loc[t["hidden"], "expected"] = np.nan
+    # funnel-plot flag: shown against expected (Poisson for rates, binomial for shares)
     obs = t["num_shown"].to_numpy()
     if measure.kind == "rate":
-        flags = stats.funnel_flags(np.nan_to_num(obs), t["expected"].to_numpy(), 1.0)
+        flags = stats.funnel_flags(np.nan_to_num(obs), np.nan_to_num(t["expected"].to_numpy()), 1.0)
     else:
-        overall = agg["num"].sum() / agg["den"].sum() if agg["den"].sum() else 0.0
+        overall = (total["num_shown"] / total["den_shown"]
+                   if total["den_shown"] and not np.isnan(total["den_shown"]) else 0.0)
         flags = stats.funnel_flags_proportion(np.nan_to_num(obs), t["den_shown"].fillna(0).to_numpy(), overall)
     t["flag"] = np.where(t["hidden"], "hidden", np.asarray(flags, dtype=object))
     return t.drop(columns=["num", "num_k", "den", "den_k"])
@@ -137,8 +217,21 @@ def with_names(t: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
     return t
 
 
+def _key(view: View, keep_area: bool = False) -> View:
+    """The parts of a view that change a table (not language, map kind, separator, drill-down)."""
+    return replace(view, area=view.area if keep_area else None, within=None, map="geo", sep=",", lang="en")
+
+
 def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     """The protected table of areas for the map, ranking, funnel and CSV, and Denmark's row."""
+    t, national = _area_table(_key(view))
+    if view.within is not None and view.level == "municipality":
+        t = t[t["region_code"] == view.within].reset_index(drop=True)
+    return t, national
+
+
+@lru_cache(maxsize=512)
+def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     m = MEASURES[view.measure]
     f = strata(m.key, view.y0, view.y1, view.population_dims(), _event_filters(view, m)).copy()
     f["code"] = f["municipality"].map(area_codes(view.level))
@@ -151,8 +244,6 @@ def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
         t = _shrink(t, m)
     t = with_names(t, view.level, view.lang)
     national = estimate(f.assign(all=0), ["all"], m, view).iloc[0]
-    if view.within is not None and view.level == "municipality":
-        t = t[t["region_code"] == view.within]
     return t.sort_values("code").reset_index(drop=True), national
 
 
@@ -175,6 +266,11 @@ def _shrink(t: pd.DataFrame, m: Measure) -> pd.DataFrame:
 
 def trend_table(view: View, area: int | None) -> pd.DataFrame:
     """Estimates per year for the selected area (if any) and for Denmark, over all years."""
+    return _trend_table(replace(_key(view), y0=0, y1=0), area)
+
+
+@lru_cache(maxsize=256)
+def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     m = MEASURES[view.measure]
     years = db.years()
     f = strata(m.key, years[0], years[-1], view.population_dims(), _event_filters(view, m),
@@ -194,6 +290,11 @@ BREAKDOWN_DIMS = ("sex", "age", "edu", "inc", "origin", "labour")
 
 def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     """Estimates by each population-group dimension for the selected area (or Denmark)."""
+    return _breakdown_table(_key(view), area)
+
+
+@lru_cache(maxsize=256)
+def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     m = MEASURES[view.measure]
     rows = []
     mapping = area_codes(view.level)
@@ -213,23 +314,37 @@ def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
+MIX_MEASURES = ("mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",
+                "surgery_short_share", "surgery_long_share", "rehab_short_share", "rehab_long_share", "lowvalue_share")
+
+
 def mix_table(view: View, area: int | None) -> pd.DataFrame:
-    """Shares of modality, priority, referrer and of what followed, for the area (or Denmark) and Denmark."""
-    keys = ["mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",
-            "surgery_short_share", "surgery_long_share", "rehab_short_share", "rehab_long_share", "lowvalue_share"]
+    """Shares of modality, priority, referrer and of what followed, for Denmark (code 0) and the area.
+
+    One cached scan of the imaging cube; each share is a masked sum, all protected in one pass.
+    """
+    ev = event_frame(view.y0, view.y1, view.population_dims())
+    codes = ev["municipality"].map(area_codes(view.level)).to_numpy()
+    places = [(0, np.ones(len(ev), dtype=bool))]
+    if area is not None:
+        places.append((area, codes == area))
     rows = []
-    mapping = area_codes(view.level)
-    for key in keys:
+    for key in MIX_MEASURES:
         m = MEASURES[key]
-        f = strata(key, view.y0, view.y1, view.population_dims(), _event_filters(view, m)).copy()
-        f["code"] = f["municipality"].map(mapping)
-        for code, part in ((0, f), (area, f[f["code"] == area] if area is not None else None)):
-            if part is None or part.empty:
-                continue
-            t = estimate(part.assign(code=code), ["code"], m, view)
-            t["measure"] = key
-            rows.append(t)
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+        base = (_mask(ev, _event_filters(view, m)) & _mask(ev, m.denominator_where.items())).to_numpy()
+        hit = base & _mask(ev, m.numerator_where.items()).to_numpy()
+        for code, where in places:
+            rows.append({"code": code, "measure": key,
+                         "num": ev[f"n_{m.numerator}"].to_numpy()[hit & where].sum(),
+                         "num_k": ev[f"k_{m.numerator}"].to_numpy()[hit & where].sum() % 1.0,
+                         "den": ev[f"n_{m.denominator}"].to_numpy()[base & where].sum(),
+                         "den_k": ev[f"k_{m.denominator}"].to_numpy()[base & where].sum() % 1.0})
+    t = protect(pd.DataFrame(rows))
+    e = stats.proportion_ci(t["num_shown"].fillna(0).to_numpy(), t["den_shown"].to_numpy())
+    t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
+    t.loc[t["hidden"], ["value", "lower", "upper"]] = np.nan
+    t["flag"] = np.where(t["hidden"], "hidden", "")
+    return t.drop(columns=["num", "num_k", "den", "den_k"])
 
 
 def variation(t: pd.DataFrame) -> dict:
