@@ -86,27 +86,32 @@ def choropleth(tbl: pd.DataFrame, geojson: dict, view: View, measure: Measure, s
 
 
 def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None) -> go.Figure:
+    """Equal-area tiles: one square per municipality on a hand-laid grid (etl/config/tilemap.csv)."""
     m = tiles.merge(tbl, left_on="kommune_code", right_on="code", how="inner")
-    fig = go.Figure()
-    hov = hover_text(m, measure, view.lang)
-    vmin, vmax = np.nanmin(m["value"]) if m["value"].notna().any() else 0, np.nanmax(m["value"]) if m["value"].notna().any() else 1
-    fig.add_trace(go.Scatter(
-        x=m["col"], y=-m["row"], mode="markers+text", text=[str(n)[:4] for n in m["name"]],
-        textfont=dict(size=9, color="black"), customdata=m["code"], hovertext=hov, hoverinfo="text",
-        marker=dict(symbol="square", size=30, color=m["value"].where(~m["hidden"]), colorscale=SCALE,
-                    cmin=vmin, cmax=vmax, showscale=True,
-                    colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8),
-                    line=dict(width=np.where(m["code"] == selected, 3, 0.5),
-                              color=np.where(m["code"] == selected, HIGHLIGHT, "white"))),
-        showlegend=False))
+    rows, cols = int(tiles["row"].max()) + 1, int(tiles["col"].max()) + 1
+    z = np.full((rows, cols), np.nan)
+    text = np.full((rows, cols), "", dtype=object)
+    hover = np.full((rows, cols), "", dtype=object)
+    codes = np.full((rows, cols), None, dtype=object)
+    shown = m["value"].where(~m["hidden"])
+    for r, c, v, name, code, h in zip(m["row"], m["col"], shown, m["name"], m["code"], hover_text(m, measure, view.lang)):
+        z[r, c] = v
+        text[r, c] = str(name)[:4]
+        hover[r, c] = h
+        codes[r, c] = int(code)
+    fig = go.Figure(go.Heatmap(
+        z=z, text=text, texttemplate="%{text}", textfont=dict(size=9), hovertext=hover, hoverinfo="text",
+        customdata=codes, colorscale=SCALE, xgap=2, ygap=2, hoverongaps=False,
+        colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8)))
     hid = m[m["hidden"]]
-    if len(hid):
-        fig.add_trace(go.Scatter(x=hid["col"], y=-hid["row"], mode="markers", marker=dict(symbol="square", size=30, color=GREY),
-                                 customdata=hid["code"], hovertext=hover_text(hid, measure, view.lang), hoverinfo="text",
-                                 showlegend=False))
+    for r, c in zip(hid["row"], hid["col"]):
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, fillcolor=GREY, line_width=0, layer="below")
+    if selected is not None and (m["code"] == selected).any():
+        r, c = m.loc[m["code"] == selected, ["row", "col"]].iloc[0]
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color=HIGHLIGHT, width=3))
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
-    return _layout(fig, 560)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return _layout(fig, 520)
 
 
 def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
@@ -120,7 +125,7 @@ def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected:
         hovertext=hover_text(d, measure, view.lang), hoverinfo="text", showlegend=False))
     if not pd.isna(national.get("value", np.nan)):
         fig.add_vline(x=national["value"], line_dash="dash", line_color=NATIONAL,
-                      annotation_text=t("denmark_total", view.lang), annotation_position="top")
+                      annotation_text=t("denmark_total", view.lang), annotation_position="bottom right")
     fig.update_yaxes(tickfont=dict(size=10), automargin=True)
     fig.update_xaxes(title=unit(measure, view.lang), gridcolor="#eee")
     return _layout(fig, max(320, 16 * len(d) + 80))

@@ -179,6 +179,14 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     if measure.kind == "rate" and view.rates == "dsr":
         w = _weights(view, view.standard, f)
         d = stats.dsr_table(f, by, events="num", population="den", stratum="stratum", weights=w, per=measure.per)
+        # A group holding only some strata (one sex, one age band, or an area without anyone in a
+        # stratum) is standardised over the strata it has: the DSR is rescaled from the full
+        # standard's weight total to the weight total of the strata present (den > 0).
+        present = f[f["den"] > 0].drop_duplicates([*by, "stratum"])
+        present = present.assign(w=present["stratum"].map(w).fillna(0.0)).groupby(by, as_index=False)["w"].sum()
+        d = d.merge(present, on=by, how="left")
+        factor = (sum(w.values()) / d["w"]).where(d["w"] > 0, np.nan)
+        d[["value", "lower", "upper"]] = d[["value", "lower", "upper"]].mul(factor, axis=0)
         t = t.merge(d[[*by, "value", "lower", "upper"]], on=by, how="left")
         t[["value", "lower", "upper"]] = t[["value", "lower", "upper"]].mul(num_scale * den_scale, axis=0)
     elif measure.kind == "rate":
