@@ -1,0 +1,120 @@
+"""The app's logic without a browser: view state, CSV format, estimates per group."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from atlas.filters import View, parse_query
+from atlas.state import click_code, consistent, hash_of, next_view
+
+REGIONS = {1081, 1082, 1083, 1084, 1085, 1090}
+MUNIS = {101, 147, 813, 851, 860}
+LEVEL_CODES = {"municipality": MUNIS, "region": {1081, 1082, 1083, 1084, 1085}, "region2027": {1081, 1082, 1083, 1090}}
+REGIONS_OF = {101: {1084, 1090}, 147: {1084, 1090}, 813: {1081}, 851: {1081}, 860: {1081}}
+
+
+def click(code):
+    return {"points": [{"curveNumber": 0, "pointNumber": 3, "customdata": code}]}
+
+
+def test_click_code_reads_customdata_or_location():
+    assert click_code(click(813)) == 813
+    assert click_code({"points": [{"location": "101"}]}) == 101
+    assert click_code({"points": [{"customdata": [860, "x"]}]}) == 860
+    assert click_code(None) is None and click_code({"points": []}) is None
+    assert click_code({"points": [{"customdata": "DROP TABLE"}]}) is None
+
+
+def test_clicking_a_region_drills_down_and_clicking_a_municipality_selects_it():
+    v = View(level="region")
+    v = next_view(v, "map", click(1081), REGIONS, MUNIS)
+    assert (v.level, v.within, v.area) == ("municipality", 1081, None)
+    v = next_view(v, "map", click(813), REGIONS, MUNIS)
+    assert v.area == 813
+    assert next_view(v, "rank", click(813), REGIONS, MUNIS).area is None      # a second click deselects
+    assert next_view(v, "back", None, REGIONS, MUNIS).within is None
+    assert next_view(v, "clear", None, REGIONS, MUNIS).area is None
+
+
+def test_search_selects_a_municipality_and_keeps_the_drill_down_only_inside_it():
+    v = View(level="municipality", within=1081)
+    inside = consistent(next_view(v, "search", 860, REGIONS, MUNIS), LEVEL_CODES, REGIONS_OF)
+    assert (inside.area, inside.within) == (860, 1081)
+    outside = consistent(next_view(v, "search", 101, REGIONS, MUNIS), LEVEL_CODES, REGIONS_OF)
+    assert (outside.area, outside.within) == (101, None)
+    assert next_view(v, "search", 999999, REGIONS, MUNIS) == v
+    assert next_view(v, "search", "junk", REGIONS, MUNIS) == v
+
+
+def test_changing_level_drops_a_selection_that_does_not_exist_there():
+    v = consistent(replace(View(area=101), level="region"), LEVEL_CODES, REGIONS_OF)
+    assert v.area is None and v.within is None
+
+
+def test_hash_round_trip_restores_the_view():
+    v = View(measure="mri_share", level="region2027", y0=2016, y1=2020, rates="crude", area=1090).with_dim("sex", 2)
+    v = v.with_dim("referrer", "chiropractor")
+    h = hash_of(v)
+    back, ignored = parse_query(h.lstrip("#"), list(range(2013, 2025)), ("imaging_rate", "mri_share"),
+                                MUNIS | REGIONS, REGIONS)
+    assert ignored == [] and back == v
+
+
+# ------------------------------------------------------------------ CSV downloads
+
+def test_csv_has_bom_header_rows_and_danish_decimals(app_db):
+    from atlas import export
+
+    view = View(y0=2020, y1=2024, sep=";", lang="da").with_dim("sex", 2)
+    content, name = export.chart_csv("map", view)
+    assert content.startswith(b"\xef\xbb\xbf") and name.endswith(".csv")
+    text = content.decode("utf-8-sig")
+    head, body = text.split("\r\n\r\n", 1)
+    assert "Køn: Kvinder" in head and "SYNTETISKE" in head and "2020-2024" in head and "sex=2" in head
+    lines = body.strip().split("\r\n")
+    assert lines[0].split(";")[:2] == ["code", "name"]
+    assert len(lines) == 1 + 98 + 1                # header, 98 municipalities, Denmark
+    values = [line.split(";")[lines[0].split(";").index("value")] for line in lines[1:]]
+    assert any("," in v for v in values) and not any("." in v for v in values)
+
+
+def test_csv_with_comma_separator_uses_points(app_db):
+    from atlas import export
+
+    content, _ = export.chart_csv("trend", View(y0=2024, y1=2024, area=101))
+    body = content.decode("utf-8-sig").split("\r\n\r\n", 1)[1]
+    header = body.split("\r\n")[0].split(",")
+    assert header[:2] == ["year", "code"] and "value" in header
+
+
+# ------------------------------------------------------------------ estimates per group
+
+def test_a_single_stratum_group_is_standardised_to_its_own_crude_rate(app_db):
+    """With one sex chosen, each age band of the breakdown holds one stratum: its DSR is its rate."""
+    from atlas import queries
+
+    view = View(y0=2013, y1=2024).with_dim("sex", 2)
+    bd = queries.breakdown_table(view, None)
+    age = bd[bd.dimension == "age"].set_index("value_key")
+    from atlas import db
+
+    ev = db.query("SELECT age_band, sum(n_imaging) n FROM imaging_cube WHERE sex = 2 GROUP BY ALL").set_index("age_band").n
+    pop = db.query("SELECT age_band, sum(persons) p FROM population_cube WHERE sex = 2 GROUP BY ALL").set_index("age_band").p
+    crude = (ev / pop * 1000).reindex(age.index)
+    shown = ~age.hidden.astype(bool)
+    # shown values carry the perturbation of at most 2 events
+    tol = (2 / pop.reindex(age.index) * 1000)[shown] + 1e-9
+    assert shown.sum() >= 6
+    assert (np.abs(age.value[shown] - crude[shown]) <= tol).all()
+
+
+def test_national_dsr_lies_within_the_range_of_area_rates(app_db):
+    from atlas import queries
+
+    t, national = queries.area_table(View(y0=2013, y1=2024))
+    shown = t[~t.hidden]
+    assert shown.value.min() < national.value < shown.value.max()
+    assert (shown.lower <= shown.value).all() and (shown.value <= shown.upper).all()
+    assert national.lower < national.value < national.upper
