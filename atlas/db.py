@@ -61,9 +61,14 @@ def areas() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=4)
-def geojson(level: str) -> dict:
+def geojson_text(level: str) -> str:
     rows = query("SELECT geojson FROM geometry WHERE level = ?", [level])
-    return json.loads(rows.iloc[0, 0])
+    return rows.iloc[0, 0]
+
+
+@lru_cache(maxsize=4)
+def geojson(level: str) -> dict:
+    return json.loads(geojson_text(level))
 
 
 @lru_cache(maxsize=1)
@@ -85,5 +90,5 @@ def reset_caches() -> None:
         if _con is not None:
             _con.close()
         _con = None
-    for f in (meta, areas, geojson, years, standard_weights):
+    for f in (meta, areas, geojson, geojson_text, years, standard_weights):
         f.cache_clear()

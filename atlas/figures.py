@@ -25,6 +25,15 @@ FLAG_COLOURS = {"high_998": "#D55E00", "high_95": "#E69F00", "within": "#7f7f7f"
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
 
 
+def _fig(*traces) -> go.Figure:
+    """A figure without Plotly's per-property validation (the traces are built here, and validating
+    them again on every callback took most of a map answer's time); the browser tests check what is drawn."""
+    fig = go.Figure(_validate=False)
+    for trace in traces:
+        fig.add_trace(trace)
+    return fig
+
+
 def _fmt(x, digits=1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
@@ -60,10 +69,10 @@ def _layout(fig: go.Figure, height: int, title: str = "", **kw) -> go.Figure:
     return fig
 
 
-def choropleth(tbl: pd.DataFrame, geojson: dict, view: View, measure: Measure, selected: int | None) -> go.Figure:
+def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Measure, selected: int | None) -> go.Figure:
     shown = tbl[~tbl["hidden"]]
     hidden = tbl[tbl["hidden"]]
-    fig = go.Figure()
+    fig = _fig()
     if len(hidden):
         fig.add_trace(go.Choropleth(
             geojson=geojson, locations=hidden["code"], z=np.zeros(len(hidden)), featureidkey="properties.code",
@@ -99,7 +108,7 @@ def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measur
         text[r, c] = str(name)[:4]
         hover[r, c] = h
         codes[r, c] = int(code)
-    fig = go.Figure(go.Heatmap(
+    fig = _fig(go.Heatmap(
         z=z, text=text, texttemplate="%{text}", textfont=dict(size=9), hovertext=hover, hoverinfo="text",
         customdata=codes, colorscale=SCALE, xgap=2, ygap=2, hoverongaps=False,
         colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8)))
@@ -117,7 +126,7 @@ def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measur
 def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
     d = tbl[~tbl["hidden"]].sort_values("value")
     colours = [HIGHLIGHT if c == selected else AREA for c in d["code"]]
-    fig = go.Figure(go.Scatter(
+    fig = _fig(go.Scatter(
         x=d["value"], y=d["name"], mode="markers", customdata=d["code"],
         error_x=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"],
                      color="#9ecae1", thickness=1.5, width=0),
@@ -133,7 +142,7 @@ def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected:
 
 def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
     d = tbl[~tbl["hidden"] & (tbl["expected"] > 0)].copy()
-    fig = go.Figure()
+    fig = _fig()
     if d.empty:
         return _layout(fig, 420)
     if measure.kind == "rate":
@@ -169,7 +178,7 @@ def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: 
 
 
 def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None) -> go.Figure:
-    fig = go.Figure()
+    fig = _fig()
     series = [(0, t("denmark_total", view.lang), NATIONAL)]
     if selected is not None:
         series.append((selected, area_name or str(selected), HIGHLIGHT))
@@ -191,7 +200,7 @@ def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, 
 def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
     dims = [d for d in ("sex", "age", "edu", "inc", "origin", "labour") if (bd.get("dimension") == d).any()] if len(bd) else []
     if not dims:
-        return _layout(go.Figure(), 300)
+        return _layout(_fig(), 300)
     fig = make_subplots(rows=1, cols=len(dims), subplot_titles=[label("dimension", d, view.lang) for d in dims],
                         horizontal_spacing=0.06)
     for i, dim in enumerate(dims, start=1):
@@ -210,7 +219,7 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
 def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None) -> go.Figure:
     from atlas.measures import MEASURES
 
-    fig = go.Figure()
+    fig = _fig()
     if mx.empty:
         return _layout(fig, 360)
     for code, name, colour in ((0, t("denmark_total", view.lang), NATIONAL), (selected, area_name, HIGHLIGHT)):

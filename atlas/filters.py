@@ -146,6 +146,10 @@ def where_sql(dims: tuple, y0: int, y1: int, extra: dict | None = None) -> tuple
     for column, value in (extra or {}).items():
         if column not in {c for c, _, _ in DIMENSIONS.values()} | {"municipality"}:
             raise ValueError(f"unknown column {column}")
-        clauses.append(f"{column} = ?")
-        params.append(value)
+        if isinstance(value, (tuple, list)):
+            clauses.append(f"{column} IN ({', '.join('?' * len(value))})")
+            params.extend(value)
+        else:
+            clauses.append(f"{column} = ?")
+            params.append(value)
     return " AND ".join(clauses), params

@@ -38,5 +38,7 @@ def chart_card(chart: str, title: str, lang: str, body, extra: list | None = Non
     header = dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), *buttons],
                                      className="d-flex align-items-center"))
     hint = [html.Small("PNG: " + t("download_png", lang) + " (camera icon above the map)", className="text-muted d-block")] if png else []
-    return dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint])],
+    card = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint])],
                     className="h-100", id=f"card-{chart}")
+    # a named region, so screen-reader users can jump between the linked views
+    return html.Section(card, className="h-100", role="region", **{"aria-label": title})

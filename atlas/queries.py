@@ -107,13 +107,14 @@ def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims:
 
 @lru_cache(maxsize=1024)
 def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
-           group_by: tuple = ("municipality",)) -> pd.DataFrame:
+           group_by: tuple = ("municipality",), restrict: tuple = ()) -> pd.DataFrame:
     """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys."""
     m = MEASURES[measure_key]
     if any(g in EVENT_GROUPABLE for g in group_by):
         raise ValueError("strata are split by population dimensions only")
-    if "year" in group_by:
-        return _strata_sql(measure_key, y0, y1, pop_dims, event_dims, group_by)
+    if group_by != ("municipality",) or restrict:
+        # long or narrow groupings: push every filter into the SQL rather than share a wide frame
+        return _strata_sql(measure_key, y0, y1, pop_dims, event_dims, group_by, restrict)
     keys = list(dict.fromkeys([*group_by, *STRATA]))
     ev = event_frame(y0, y1, pop_dims, group_by)
     base = ev[_mask(ev, event_dims) & _mask(ev, m.denominator_where.items())]
@@ -251,8 +252,16 @@ def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     if view.rates == "eb" and m.kind == "rate" and view.level == "municipality":
         t = _shrink(t, m)
     t = with_names(t, view.level, view.lang)
-    national = estimate(f.assign(all=0), ["all"], m, view).iloc[0]
+    national = _first_row(estimate(f.assign(all=0), ["all"], m, view))
     return t.sort_values("code").reset_index(drop=True), national
+
+
+def _first_row(t: pd.DataFrame) -> pd.Series:
+    """The one row of a total; a selection with no records at all is a shown zero."""
+    if len(t):
+        return t.iloc[0]
+    return pd.Series({"num_shown": 0.0, "den_shown": 0.0, "hidden": False, "value": np.nan, "lower": np.nan,
+                      "upper": np.nan, "expected": 0.0, "flag": "within"})
 
 
 def _shrink(t: pd.DataFrame, m: Measure) -> pd.DataFrame:
@@ -309,7 +318,10 @@ def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     for key in BREAKDOWN_DIMS:
         column = DIMENSIONS[key][0]
         dims = tuple((k, v) for k, v in view.population_dims() if k != key)
-        f = strata(m.key, view.y0, view.y1, dims, _event_filters(view, m), ("municipality", column)).copy()
+        restrict = ()
+        if area is not None:
+            restrict = (("municipality", tuple(int(c) for c in mapping.index[mapping == area])),)
+        f = strata(m.key, view.y0, view.y1, dims, _event_filters(view, m), ("municipality", column), restrict).copy()
         f["code"] = f["municipality"].map(mapping)
         if area is not None:
             f = f[f["code"] == area]

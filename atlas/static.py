@@ -2,6 +2,8 @@
 
 - ``/vendor/bootstrap.min.css``: Bootstrap's stylesheet as shipped in the ``bootstrap-flask``
   package (a declared dependency); nothing is copied into this repository.
+- ``/geo/<level>.json``: the boundary layers from the app database. Map figures refer to them by
+  URL, so a callback's answer carries the rates, not 300 KB of geometry each time.
 - ``/topojson/<name>.json``: Plotly's geo maps fetch base-layer TopoJSON (land, coastlines, …)
   from a CDN by default. The atlas draws its own DAGI boundaries and hides the base layers, so it
   serves an empty topology of its own instead (``GRAPH_CONFIG`` points Plotly at it).
@@ -29,6 +31,16 @@ def bootstrap_css_path():
 
 
 def register(server) -> None:
+    @server.route("/geo/<level>.json")
+    def boundaries(level: str):
+        """A boundary layer for the maps; the browser fetches it once and caches it."""
+        from atlas import db
+
+        if level not in ("municipality", "region", "region2027"):
+            abort(404)
+        return Response(db.geojson_text(level), mimetype="application/geo+json",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
     @server.route("/vendor/bootstrap.min.css")
     def bootstrap_css():
         response = send_file(str(bootstrap_css_path()), mimetype="text/css", max_age=86400)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import dash
 import dash_bootstrap_components as dbc
@@ -187,7 +188,12 @@ def current_view(data, search_qs) -> View:
 def draw_areas(data, search_qs):
     if data is None:
         return (no_update,) * 5
-    view = current_view(data, search_qs)
+    return _area_outputs(replace(current_view(data, search_qs), sep=","))
+
+
+@lru_cache(maxsize=256)
+def _area_outputs(view: View):
+    """Map, ranking, funnel, variation panel and selection text of a view (cached: the data are read-only)."""
     m = MEASURES[view.measure]
     tbl, national = queries.area_table(view)
     lang = view.lang
@@ -196,7 +202,7 @@ def draw_areas(data, search_qs):
 
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area)
     else:
-        fig_map = figures.choropleth(tbl, db.geojson(view.level), view, m, view.area)
+        fig_map = figures.choropleth(tbl, f"/geo/{view.level}.json", view, m, view.area)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)
     var = queries.variation(tbl)
@@ -254,7 +260,11 @@ def _area_name(view: View):
 def draw_trend(data, search_qs):
     if data is None:
         return no_update
-    view = current_view(data, search_qs)
+    return _trend_figure(replace(current_view(data, search_qs), sep=","))
+
+
+@lru_cache(maxsize=256)
+def _trend_figure(view: View):
     return figures.trend(queries.trend_table(view, view.area), view, MEASURES[view.measure], view.area, _area_name(view))
 
 
@@ -262,7 +272,11 @@ def draw_trend(data, search_qs):
 def draw_breakdown(data, search_qs):
     if data is None:
         return no_update
-    view = current_view(data, search_qs)
+    return _breakdown_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
+
+
+@lru_cache(maxsize=256)
+def _breakdown_figure(view: View):
     return figures.breakdown(queries.breakdown_table(view, view.area), view, MEASURES[view.measure])
 
 
@@ -270,7 +284,11 @@ def draw_breakdown(data, search_qs):
 def draw_mix(data, search_qs):
     if data is None:
         return no_update
-    view = current_view(data, search_qs)
+    return _mix_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
+
+
+@lru_cache(maxsize=256)
+def _mix_figure(view: View):
     return figures.mix(queries.mix_table(view, view.area), view, view.area, _area_name(view))
 
 
