@@ -74,16 +74,22 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
         FROM int_lumbar
         WINDOW w AS (PARTITION BY person_id ORDER BY date, rkey)
     """)
+    # Codes match a code list by prefix. Prefixes come in a few lengths, so one equality (hash) join
+    # per length replaces a nested-loop join of every code against every prefix.
+    diag_len = [r[0] for r in con.execute("SELECT DISTINCT length(prefix) FROM code_diagnosis").fetchall()]
+    surg_len = [r[0] for r in con.execute("SELECT DISTINCT length(prefix) FROM code_surgery").fetchall()]
+    diag = " UNION ".join(f"SELECT d.person_id, d.diagnosis_date, d.icd10, c.grp FROM stg_diagnoses d "
+                          f"JOIN code_diagnosis c ON left(d.icd10, {n}) = c.prefix" for n in diag_len)
+    surg = " UNION ".join(f"SELECT s.person_id, s.surgery_date, s.procedure_code FROM stg_surgery s "
+                          f"JOIN code_surgery c ON left(s.procedure_code, {n}) = c.prefix" for n in surg_len)
     con.execute(f"""
         CREATE OR REPLACE TABLE int_events AS
         WITH persons AS (SELECT DISTINCT person_id FROM int_lumbar)
-        SELECT CAST(d.person_id AS {pid}) AS person_id, d.diagnosis_date AS date, c.grp AS kind
-          FROM stg_diagnoses d JOIN code_diagnosis c ON starts_with(d.icd10, c.prefix)
-          WHERE CAST(d.person_id AS {pid}) IN (SELECT person_id FROM persons)
+        SELECT CAST(d.person_id AS {pid}) AS person_id, d.diagnosis_date AS date, d.grp AS kind
+          FROM ({diag}) d WHERE CAST(d.person_id AS {pid}) IN (SELECT person_id FROM persons)
         UNION ALL
         SELECT CAST(s.person_id AS {pid}), s.surgery_date, 'surgery'
-          FROM stg_surgery s WHERE CAST(s.person_id AS {pid}) IN (SELECT person_id FROM persons)
-           AND EXISTS (SELECT 1 FROM code_surgery c WHERE starts_with(s.procedure_code, c.prefix))
+          FROM ({surg}) s WHERE CAST(s.person_id AS {pid}) IN (SELECT person_id FROM persons)
         UNION ALL
         SELECT CAST(r.person_id AS {pid}), r.plan_date, 'rehab'
           FROM stg_rehabilitation r WHERE CAST(r.person_id AS {pid}) IN (SELECT person_id FROM persons)
@@ -104,6 +110,15 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
         FROM int_sequence q JOIN int_events e ON e.person_id = q.person_id
         GROUP BY q.rkey
     """)
+    # One pass over the population: the status of imaged persons in their imaging years
+    con.execute(f"""
+        CREATE OR REPLACE TABLE int_status AS
+        SELECT CAST(p.person_id AS {pid}) AS person_id, p.year, p.municipality, p.sex, p.birth_year,
+               p.education, p.income_quintile, p.labour_status, p.origin
+        FROM stg_population p
+        SEMI JOIN (SELECT DISTINCT person_id, year FROM int_lumbar) q
+          ON CAST(p.person_id AS {pid}) = q.person_id AND p.year = q.year
+    """)
     band = age_band_sql(settings, "p.year - p.birth_year - 1")
     con.execute(f"""
         CREATE OR REPLACE TABLE int_imaging AS
@@ -119,15 +134,15 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
                q.episode_start AND NOT coalesce(k.red_flag, false)
                  AND NOT coalesce(q.date - k.first_back_pain >= {w['conservative_care_days']}, false) AS low_value
         FROM int_sequence q
-        JOIN stg_population p ON CAST(p.person_id AS {pid}) = q.person_id AND p.year = q.year
+        JOIN int_status p ON p.person_id = q.person_id AND p.year = q.year
         LEFT JOIN int_links k ON k.rkey = q.rkey
         WHERE p.year - p.birth_year - 1 >= {adult}
     """)
     total = con.execute("SELECT count(*) FROM int_lumbar").fetchone()[0]
     kept = con.execute("SELECT count(*) FROM int_imaging").fetchone()[0]
-    resident = con.execute(f"""
-        SELECT count(*) FROM int_lumbar q SEMI JOIN stg_population p
-          ON CAST(p.person_id AS {pid}) = q.person_id AND p.year = q.year""").fetchone()[0]
+    resident = con.execute("""
+        SELECT count(*) FROM int_lumbar q SEMI JOIN int_status p
+          ON p.person_id = q.person_id AND p.year = q.year""").fetchone()[0]
     return {"lumbar_imaging": total, "linked_adults": kept,
             "not_resident": total - resident, "children": resident - kept}
 

@@ -62,7 +62,7 @@ def write_population(con, settings: Settings) -> None:
                education::TINYINT AS education, income_quintile::TINYINT AS income,
                origin::TINYINT AS origin, labour_status::TINYINT AS labour,
                count(*)::INTEGER AS persons,
-               fmod(sum(CAST(hash(CAST(person_id AS VARCHAR), year) AS DOUBLE) / 18446744073709551616.0), 1.0) AS k_persons
+               fmod(sum(CAST(hash(person_id, year) AS DOUBLE) / 18446744073709551616.0), 1.0) AS k_persons
         FROM stg_population
         WHERE year - birth_year - 1 >= {settings.adult_min_age}
         GROUP BY ALL
