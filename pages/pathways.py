@@ -1,0 +1,276 @@
+"""Pathways (referrer -> modality -> what followed), repeat imaging and potentially low-value imaging,
+per area and population group, with the same filters as the atlas; state in the URL hash."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import dash
+import dash_bootstrap_components as dbc
+import numpy as np
+import pandas as pd
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from atlas import db
+from atlas import pathways as P
+from atlas.filters import DIMENSIONS
+from atlas.i18n import label, t
+from atlas.layout_parts import control, lang_of
+from atlas.measures import MEASURES
+from atlas.static import GRAPH_CONFIG
+
+dash.register_page(__name__, path="/pathways", name="Pathways", title="Pathways and low-value imaging · Lumbar imaging atlas")
+
+DIM_KEYS = list(DIMENSIONS)
+
+
+def card(chart: str, title: str, lang: str, body, extra: list | None = None) -> dbc.Card:
+    """A titled card with a loading indicator and a CSV download (ids of this page only)."""
+    header = dbc.CardHeader(html.Div([
+        html.H2(title, className="h6 mb-0 flex-grow-1"),
+        dbc.Button(t("download_csv", lang), id={"type": "pw-download-btn", "chart": chart}, size="sm",
+                   color="primary", outline=True, className="ms-2", title=f"{t('download_csv', lang)}: {title}"),
+        dcc.Download(id={"type": "pw-download", "chart": chart}),
+    ], className="d-flex align-items-center"))
+    c = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or [])])],
+                 className="h-100", id=f"pw-card-{chart}")
+    return html.Section(c, className="h-100", role="region", **{"aria-label": title})
+
+
+def _dim_options(key: str, lang: str):
+    return [{"label": t("all", lang), "value": "all"}] + [
+        {"label": v if key == "age" else label(key, v, lang), "value": str(v)} for v in DIMENSIONS[key][1]]
+
+
+def _area_options(level: str, lang: str):
+    a = db.areas()
+    part = a[a.level == level].sort_values("name")
+    return [{"label": t("pw_denmark_default", lang), "value": "dk"}] + [
+        {"label": str(n), "value": str(int(c))} for c, n in zip(part.code, part.name)]
+
+
+def layout(lang: str | None = None, **_):
+    lang = lang_of(lang)
+    years = db.years()
+    sidebar = html.Aside([
+        control(t("level", lang), dbc.RadioItems(id="pw-level", value="municipality", options=[
+            {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
+        control(t("pw_area", lang), dcc.Dropdown(id="pw-area", value="dk", clearable=False,
+                                                 options=_area_options("municipality", lang))),
+        control(t("years", lang), dcc.RangeSlider(
+            id="pw-years", min=years[0], max=years[-1], step=1, value=[years[-1], years[-1]], allowCross=True,
+            marks={y: {"label": str(y)[2:] if i % 2 else str(y)} for i, y in enumerate(years)},
+            tooltip={"placement": "bottom", "always_visible": False})),
+        control(t("pw_window", lang), dbc.RadioItems(id="pw-window", value=365, inline=True, options=[
+            {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
+        html.H2(t("filters", lang), className="h6 mt-3"),
+        *[control(label("dimension", key, lang), dcc.Dropdown(
+            id={"type": "pw-dim", "key": key}, options=_dim_options(key, lang), value="all", clearable=False,
+            searchable=False)) for key in DIM_KEYS],
+        control(t("separator", lang), dbc.RadioItems(id="pw-sep", value=",", inline=True, options=[
+            {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
+    ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
+
+    main = html.Main([
+        html.H1(t("pw_title", lang), className="h4"),
+        html.P(t("pw_intro", lang), className="small text-muted"),
+        html.Div(id="pw-notice", **{"aria-live": "polite"}),
+        html.Div(id="pw-heading", className="fw-semibold mb-2", **{"aria-live": "polite"}),
+        dbc.Row([dbc.Col(card("sankey", t("pw_sankey", lang), lang, dcc.Graph(id="pw-sankey", config=GRAPH_CONFIG),
+                              extra=[html.Small(id="pw-hidden-note", className="text-muted d-block")]), lg=12)],
+                className="g-3"),
+        dbc.Row([dbc.Col(card("pathways", t("pw_table", lang), lang, html.Div(id="pw-table", className="table-responsive"),
+                              extra=[html.Small(t("pw_share_note", lang), className="text-muted d-block")]), lg=12)],
+                className="g-3 mt-1"),
+        html.H2(t("pw_repeat", lang), className="h5 mt-4"),
+        html.P(t("pw_repeat_def", lang), className="small text-muted"),
+        dbc.Row([dbc.Col(card("repeat", t("pw_repeat", lang), lang, dbc.Row([
+            dbc.Col([html.H3(MEASURES["xray_then_mri_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-xray-mri", config=GRAPH_CONFIG)], md=6),
+            dbc.Col([html.H3(MEASURES["repeat_mri_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-repeat-mri", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+        html.H2(t("pw_lowvalue", lang), className="h5 mt-4"),
+        html.P(t("pw_lowvalue_def", lang), className="small", id="pw-lowvalue-definition"),
+        dbc.Row([dbc.Col(card("lowvalue", t("pw_lowvalue", lang), lang, dbc.Row([
+            dbc.Col([html.H3(MEASURES["lowvalue_rate"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-lv-rate", config=GRAPH_CONFIG)], md=6),
+            dbc.Col([html.H3(MEASURES["lowvalue_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-lv-share", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+        dbc.Row([dbc.Col(card("referrer", t("pw_by_referrer", lang), lang, dcc.Graph(id="pw-referrer", config=GRAPH_CONFIG)),
+                         lg=12)], className="g-3 mt-1"),
+        dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box")),
+                         lg=12)], className="g-3 mt-1"),
+        html.P(t("suppression_note", lang), className="small text-muted mt-3"),
+    ], id="main-content", className="atlas-main")
+    return html.Div([
+        dcc.Location(id="pw-url", refresh=False),
+        dcc.Store(id="pw-view", data=None),
+        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
+    ])
+
+
+# ---------------------------------------------------------------- state: controls <-> URL hash
+
+def _typed(key, value):
+    for allowed in DIMENSIONS[key][1]:
+        if str(allowed) == str(value):
+            return allowed
+    return None
+
+
+@callback(
+    Output("pw-view", "data"), Output("pw-url", "hash"),
+    Output("pw-level", "value"), Output("pw-area", "options"), Output("pw-area", "value"), Output("pw-years", "value"),
+    Output("pw-window", "value"), Output({"type": "pw-dim", "key": ALL}, "value"), Output("pw-sep", "value"),
+    Output("pw-notice", "children"),
+    Input("pw-url", "hash"), Input("pw-level", "value"), Input("pw-area", "value"), Input("pw-years", "value"),
+    Input("pw-window", "value"), Input({"type": "pw-dim", "key": ALL}, "value"), Input("pw-sep", "value"),
+    State("pw-view", "data"), State("pw-url", "search"),
+)
+def sync_state(hash_, level, area, years, window, dims, sep, current, search):
+    lang = lang_of(search)
+    dim_ids = [i["id"].get("key") for i in ctx.inputs_list[5] if isinstance(i, dict) and isinstance(i.get("id"), dict)]
+    dims = dims if isinstance(dims, list) else []
+    notice = no_update
+    if current is None or ctx.triggered_id in (None, "pw-url"):
+        view, win, ignored = P.parse_hash(hash_, lang)
+        notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True,
+                            className="py-2") if ignored else None)
+    else:
+        prev, win, _ = P.parse_hash(current, lang)
+        try:
+            y = sorted(int(v) for v in years) if isinstance(years, list) and years else [prev.y0, prev.y1]
+        except (TypeError, ValueError):
+            y = [prev.y0, prev.y1]
+        new_level = level if level in ("municipality", "region", "region2027") else prev.level
+        code = None
+        if ctx.triggered_id != "pw-level" and isinstance(area, str) and area.isdigit():
+            code = int(area)
+        cand = replace(prev, level=new_level, y0=y[0], y1=y[-1], area=code,
+                       sep=sep if sep in (",", ";") else prev.sep)
+        for key, value in zip(dim_ids, dims):
+            if key in DIMENSIONS:
+                cand = cand.with_dim(key, None if value in (None, "all") else _typed(key, value))
+        win = window if window in P.WINDOWS else win
+        # the candidate goes through the same whitelists as an address
+        view, win, _ = P.parse_hash(P.hash_of(cand, win), lang)
+    dvals = dict(view.dims)
+    h = P.hash_of(view, win)
+    return (h, h, view.level, _area_options(view.level, lang), str(view.area) if view.area is not None else "dk",
+            [view.y0, view.y1], win, [str(dvals[k]) if k in dvals else "all" for k in dim_ids], view.sep, notice)
+
+
+def current(data, search):
+    view, win, _ = P.parse_hash(data or "", lang_of(search))
+    return view, win
+
+
+# ---------------------------------------------------------------- figures and tables
+
+def _num(v):
+    return "–" if v is None or pd.isna(v) else f"{int(v):,}"
+
+
+def _pct(v):
+    return "–" if v is None or pd.isna(v) else f"{v:.1f} %"
+
+
+def _pathway_table(tbl: pd.DataFrame, lang: str):
+    head = html.Thead([
+        html.Tr([html.Th(label("dimension", "referrer", lang), scope="col", rowSpan=2),
+                 html.Th(label("dimension", "modality", lang), scope="col", rowSpan=2),
+                 html.Th(t("pw_episodes", lang), scope="col", rowSpan=2)]
+                + [html.Th(label("outcome", o, lang), scope="colgroup", colSpan=2, className="text-center") for o in P.COLUMNS]),
+        html.Tr([html.Th(x, scope="col", className="text-end") for _ in P.COLUMNS for x in ("n", "%")]),
+    ])
+    body = []
+    for i, r in enumerate(tbl.itertuples(index=False)):
+        last = i == len(tbl) - 1
+        cells = [html.Th(r.referrer, scope="row", className="fw-normal"), html.Td(r.modality), html.Td(_num(r.episodes), className="text-end")]
+        for o in P.COLUMNS:
+            n, s = getattr(r, f"{o}_count"), getattr(r, f"{o}_share")
+            cells += [html.Td(_num(n) if not pd.isna(n) else html.Span("<5", title=t("suppressed", lang)), className="text-end"),
+                      html.Td(_pct(s), className="text-end")]
+        body.append(html.Tr(cells, className="fw-semibold border-top" if last else None))
+    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, className="small mb-0", id="pw-pathway-table")
+
+
+@callback(Output("pw-sankey", "figure"), Output("pw-table", "children"), Output("pw-hidden-note", "children"),
+          Output("pw-heading", "children"),
+          Input("pw-view", "data"), State("pw-url", "search"))
+def draw_pathways(data, search):
+    if data is None:
+        return (no_update,) * 4
+    view, win = current(data, search)
+    lang = view.lang
+    p = P.pathways(view, win)
+    fig, hidden = P.sankey(p, view, win)
+    note = t("pw_hidden_flows", lang).format(n=hidden) if hidden else t("pw_no_hidden", lang)
+    heading = f"{P.area_name(view)} · {view.y0}–{view.y1}" if view.y0 != view.y1 else f"{P.area_name(view)} · {view.y0}"
+    return fig, _pathway_table(P.pathway_table(p, lang), lang), note, heading
+
+
+@callback(Output("pw-xray-mri", "figure"), Output("pw-repeat-mri", "figure"),
+          Input("pw-view", "data"), State("pw-url", "search"))
+def draw_repeat(data, search):
+    if data is None:
+        return no_update, no_update
+    view, _ = current(data, search)
+    tr = P.trends(view, P.REPEAT_MEASURES)
+    return tuple(P.trend_figure(tr[k], view, k) for k in P.REPEAT_MEASURES)
+
+
+@callback(Output("pw-lv-rate", "figure"), Output("pw-lv-share", "figure"), Output("pw-referrer", "figure"),
+          Input("pw-view", "data"), State("pw-url", "search"))
+def draw_lowvalue(data, search):
+    if data is None:
+        return no_update, no_update, no_update
+    view, _ = current(data, search)
+    tr = P.trends(view, P.LOWVALUE_MEASURES)
+    return (P.trend_figure(tr["lowvalue_rate"], view, "lowvalue_rate"),
+            P.trend_figure(tr["lowvalue_share"], view, "lowvalue_share"),
+            P.referrer_figure(P.by_referrer(view), view))
+
+
+@callback(Output("pw-areas", "children"), Input("pw-view", "data"), State("pw-url", "search"))
+def draw_areas(data, search):
+    if data is None:
+        return no_update
+    view, _ = current(data, search)
+    lang = view.lang
+    tbl = P.area_table(view)
+
+    lookup = {(c, k): (h, v, lo, hi) for c, k, h, v, lo, hi in
+              zip(tbl["code"], tbl["measure"], tbl["hidden"], tbl["value"], tbl["lower"], tbl["upper"])}
+
+    def cell(code, key):
+        hit = lookup.get((code, key))
+        if hit is None or bool(hit[0]) or pd.isna(hit[1]):
+            return html.Td(t("hidden", lang), className="text-muted text-end")
+        _, v, lo, hi = hit
+        return html.Td(f"{v:.1f} ({lo:.1f}–{hi:.1f})", className="text-end")
+
+    codes = list(dict.fromkeys(tbl["code"]))
+    names = dict(zip(tbl["code"], tbl["name"]))
+    head = html.Thead(html.Tr([html.Th(t("pw_area_col", lang), scope="col")] + [
+        html.Th(MEASURES[k].name(lang) + (f" ({t('per_1000', lang)})" if MEASURES[k].kind == "rate" else " (%)"),
+                scope="col", className="text-end") for k in P.AREA_MEASURES]))
+    rows = [html.Tr([html.Th(names[c], scope="row", className="fw-normal")] + [cell(c, k) for k in P.AREA_MEASURES],
+                    className=("table-warning" if c == view.area else ("fw-semibold" if c == 0 else None)))
+            for c in codes]
+    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, className="small mb-0", id="pw-area-table")
+
+
+# ---------------------------------------------------------------- downloads
+
+@callback(Output({"type": "pw-download", "chart": MATCH}, "data"),
+          Input({"type": "pw-download-btn", "chart": MATCH}, "n_clicks"),
+          State("pw-view", "data"), State("pw-url", "search"), prevent_initial_call=True)
+def download(n_clicks, data, search):
+    if not n_clicks or data is None:
+        return no_update
+    chart = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
+    if chart not in P.CHARTS:
+        return no_update
+    view, win = current(data, search)
+    content, filename = P.chart_csv(chart, view, win)
+    return dcc.send_bytes(content, filename)

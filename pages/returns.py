@@ -1,0 +1,212 @@
+"""Return-letter monitoring: returned referrals and standard return letters by month, exam type and
+centre, with a segmented (interrupted time series) regression around an intervention date."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import dash
+import dash_bootstrap_components as dbc
+import numpy as np
+import pandas as pd
+from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from atlas import returns as R
+from atlas.i18n import label, t
+from atlas.layout_parts import control, lang_of
+from atlas.static import GRAPH_CONFIG
+
+dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
+
+
+def card(chart: str, title: str, lang: str, body, extra: list | None = None) -> dbc.Card:
+    """A titled card with a loading indicator and a CSV download (ids of this page only)."""
+    header = dbc.CardHeader(html.Div([
+        html.H2(title, className="h6 mb-0 flex-grow-1"),
+        dbc.Button(t("download_csv", lang), id={"type": "ret-download-btn", "chart": chart}, size="sm",
+                   color="primary", outline=True, className="ms-2", title=f"{t('download_csv', lang)}: {title}"),
+        dcc.Download(id={"type": "ret-download", "chart": chart}),
+    ], className="d-flex align-items-center"))
+    c = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or [])])],
+                 className="h-100", id=f"ret-card-{chart}")
+    return html.Section(c, className="h-100", role="region", **{"aria-label": title})
+
+
+def _centre_options(lang: str):
+    c = R.centres()
+    return [{"label": t("ret_all_centres", lang), "value": "all"}] + [
+        {"label": f"{n} ({p})", "value": p} for p, n in zip(c.producer_id, c.centre)]
+
+
+def layout(lang: str | None = None, **_):
+    lang = lang_of(lang)
+    months = R.months()
+    view = R.ReturnsView(lang=lang)
+    sidebar = html.Aside([
+        control(t("ret_measure", lang), dbc.RadioItems(id="ret-measure", value=view.measure, options=[
+            {"label": t(f"ret_measure_{m}", lang), "value": m} for m in R.MEASURES])),
+        control(t("ret_exam", lang), dcc.Dropdown(id="ret-exam", value="all", clearable=False, searchable=False, options=[
+            {"label": t("all", lang), "value": "all"}] + [{"label": label("exam_type", e, lang), "value": e} for e in R.EXAMS])),
+        control(t("ret_centre", lang), dcc.Dropdown(id="ret-centre", value="all", clearable=False,
+                                                    options=_centre_options(lang))),
+        control(t("ret_intervention_date", lang), dcc.DatePickerSingle(
+            id="ret-date", date=view.date, display_format="YYYY-MM-DD", first_day_of_week=1,
+            min_date_allowed=(months[2] if len(months) > 2 else months[0]).date().isoformat() if months else None,
+            max_date_allowed=(months[-2]).date().isoformat() if len(months) > 1 else None,
+            initial_visible_month=view.date, clearable=False), help_text=t("ret_date_help", lang)),
+        control(t("separator", lang), dbc.RadioItems(id="ret-sep", value=",", inline=True, options=[
+            {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
+    ], className="atlas-sidebar", **{"aria-label": t("ret_title", lang)})
+
+    main = html.Main([
+        html.H1(t("ret_title", lang), className="h4"),
+        html.P(t("ret_intro", lang), className="small text-muted"),
+        html.Div(id="ret-notice", **{"aria-live": "polite"}),
+        dbc.Row([
+            dbc.Col(card("its", t("ret_chart_its", lang), lang, html.Div([
+                dcc.Graph(id="ret-its", config=GRAPH_CONFIG),
+                html.Div(id="ret-its-table", **{"aria-live": "polite"})])), lg=7),
+            dbc.Col(card("exam", t("ret_chart_exam", lang), lang, dcc.Graph(id="ret-exam-chart", config=GRAPH_CONFIG)), lg=5),
+        ], className="g-3"),
+        dbc.Row([
+            dbc.Col(card("centres", t("ret_chart_centres", lang), lang, dcc.Graph(id="ret-centres", config=GRAPH_CONFIG),
+                         extra=[html.Small(t("ret_grey_note", lang), className="text-muted")]), lg=7),
+            dbc.Col(card("summary", t("ret_chart_spread", lang), lang, html.Div([
+                dcc.Graph(id="ret-spread", config=GRAPH_CONFIG), html.Div(id="ret-summary")])), lg=5),
+        ], className="g-3 mt-1"),
+        html.P([t("suppression_note", lang), " ", t("ret_key_note", lang)], className="small text-muted mt-3"),
+    ], id="main-content", className="atlas-main")
+    return html.Div([
+        dcc.Location(id="ret-url", refresh=False),
+        dcc.Store(id="ret-view", data=None),
+        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
+    ])
+
+
+# ---------------------------------------------------------------- state: controls <-> URL hash
+
+def _parse(hash_, lang):
+    return R.parse_hash(hash_, set(R.centres().producer_id), R.months(), lang)
+
+
+@callback(
+    Output("ret-view", "data"), Output("ret-url", "hash"),
+    Output("ret-measure", "value"), Output("ret-exam", "value"), Output("ret-centre", "value"),
+    Output("ret-date", "date"), Output("ret-sep", "value"), Output("ret-notice", "children"),
+    Input("ret-url", "hash"), Input("ret-measure", "value"), Input("ret-exam", "value"), Input("ret-centre", "value"),
+    Input("ret-date", "date"), Input("ret-sep", "value"),
+    State("ret-view", "data"), State("ret-url", "search"),
+)
+def sync_state(hash_, measure, exam, centre, date_, sep, current, search):
+    lang = lang_of(search)
+    notice = no_update
+    if current is None or ctx.triggered_id in (None, "ret-url"):
+        view, ignored = _parse(hash_, lang)
+        notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True,
+                            className="py-2") if ignored else None)
+    else:
+        prev, _ = _parse(current, lang)
+        # every control value goes through the same whitelist as the address
+        candidate = replace(prev, measure=measure, exam=exam, centre=centre,
+                            date=(date_ or "")[:10] if isinstance(date_, str) else prev.date, sep=sep)
+        view, ignored = _parse(candidate.to_hash(), lang)
+        if "date" in ignored:
+            view = replace(view, date=prev.date)
+            notice = dbc.Alert(t("ret_no_fit", lang), color="warning", dismissable=True, className="py-2")
+    h = view.to_hash()
+    return (h, h, view.measure, view.exam or "all", view.centre or "all", view.date, view.sep, notice)
+
+
+def current_view(data, search) -> R.ReturnsView:
+    view, _ = _parse(data or "", lang_of(search))
+    return view
+
+
+# ---------------------------------------------------------------- figures
+
+def _fmt(x, digits=2):
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def _p(p):
+    if p is None or (isinstance(p, float) and np.isnan(p)):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@callback(Output("ret-its", "figure"), Output("ret-its-table", "children"),
+          Input("ret-view", "data"), State("ret-url", "search"))
+def draw_its(data, search):
+    if data is None:
+        return no_update, no_update
+    view = current_view(data, search)
+    lang = view.lang
+    s, r = R.its(view)
+    fig = R.fig_its(s, r, view)
+    if r is None:
+        return fig, dbc.Alert(t("ret_no_fit", lang), color="secondary", className="py-2 small")
+    tbl = R.its_table(r, lang)
+    table = dbc.Table([
+        html.Caption(f"{t('ret_unit_' + view.measure, lang)} · {t('ret_intervention', lang)} {r['intervention_month']:%Y-%m}",
+                     className="small"),
+        html.Thead(html.Tr([html.Th(t("ret_term", lang), scope="col"), html.Th(t("ret_estimate", lang), scope="col"),
+                            html.Th(t("ret_p", lang), scope="col")])),
+        html.Tbody([html.Tr([html.Th(row.term, scope="row", className="fw-normal"),
+                             html.Td(f"{_fmt(row.estimate)} ({_fmt(row.lower)} to {_fmt(row.upper)})"),
+                             html.Td(_p(row.p))])
+                    for row in tbl.itertuples(index=False)]),
+    ], size="sm", className="small mb-1", id="ret-its-estimates")
+    method = html.P(t("ret_method_text", lang).format(lags=r["lags"], n=r["n"], filled=r["n_filled"])
+                    + f" Durbin–Watson {r['durbin_watson']:.2f}.", className="small text-muted mb-0")
+    return fig, html.Div([table, method])
+
+
+@callback(Output("ret-exam-chart", "figure"), Input("ret-view", "data"), State("ret-url", "search"))
+def draw_exam(data, search):
+    if data is None:
+        return no_update
+    view = current_view(data, search)
+    return R.fig_by_exam(R.by_exam(view), view)
+
+
+@callback(Output("ret-centres", "figure"), Output("ret-spread", "figure"), Output("ret-summary", "children"),
+          Input("ret-view", "data"), State("ret-url", "search"))
+def draw_centres(data, search):
+    if data is None:
+        return no_update, no_update, no_update
+    view = current_view(data, search)
+    lang = view.lang
+    tbl = R.by_centre(view)
+    summary = R.centre_summary(view)
+
+    def num(v):
+        return t("suppressed", lang) if pd.isna(v) else f"{int(v):,}"
+
+    table = dbc.Table([
+        html.Caption(t("ret_summary", lang), className="small"),
+        html.Thead(html.Tr([html.Th(t("ret_centre", lang), scope="col"), html.Th(t("ret_count_before", lang), scope="col"),
+                            html.Th(t("ret_rate_before", lang), scope="col"), html.Th(t("ret_count_after", lang), scope="col"),
+                            html.Th(t("ret_rate_after", lang), scope="col")])),
+        html.Tbody([html.Tr([html.Th(r.centre, scope="row", className="fw-normal",
+                                     style={"fontWeight": 700} if r.producer_id == view.centre else None),
+                             html.Td(num(r.count_before)), html.Td(_fmt(r.rate_before, 1)),
+                             html.Td(num(r.count_after)), html.Td(_fmt(r.rate_after, 1))])
+                    for r in summary.itertuples(index=False)]),
+    ], size="sm", className="small mb-0", id="ret-summary-table")
+    return R.fig_centres(tbl, view), R.fig_spread(tbl, view), table
+
+
+# ---------------------------------------------------------------- downloads
+
+@callback(Output({"type": "ret-download", "chart": MATCH}, "data"),
+          Input({"type": "ret-download-btn", "chart": MATCH}, "n_clicks"),
+          State("ret-view", "data"), State("ret-url", "search"), prevent_initial_call=True)
+def download(n_clicks, data, search):
+    if not n_clicks or data is None:
+        return no_update
+    chart = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
+    if chart not in R.CHARTS:
+        return no_update
+    content, filename = R.chart_csv(chart, current_view(data, search))
+    return dcc.send_bytes(content, filename)

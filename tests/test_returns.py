@@ -1,0 +1,353 @@
+"""Return-letter monitoring (atlas.returns, pages/returns.py) on the synthetic test database.
+
+The planted campaign (etl/synthetic/effects.toml, [return_letters]) is recovered: no letters before
+the campaign start, most in its first month, wearing off; the segmented regression gives a positive
+level change and a negative slope change. Centres differ (some never send a letter). No shown count
+is 1-4, and the CSV opens with the header rows.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl.synthetic import load_effects
+
+EFF = load_effects()
+RL = EFF["return_letters"]
+
+
+@pytest.fixture(scope="module")
+def R(app_db):
+    from atlas import returns
+
+    returns._monthly.cache_clear()
+    return returns
+
+
+def shown_values(*frames_and_columns):
+    out = []
+    for frame, cols in frames_and_columns:
+        for c in cols:
+            out.extend(frame[c].dropna().to_numpy(dtype=float).tolist())
+    return np.asarray(out)
+
+
+def test_letters_start_with_the_campaign_and_wear_off(R):
+    view = R.ReturnsView(measure="letters")
+    s = R.series(view)
+    start = pd.Timestamp(RL["campaign_start"])
+    before, after = s[s.month < start], s[s.month >= start]
+    assert (before["count"] == 0).all()                     # zeros are shown: nothing before the start
+    assert after["count"].iloc[0] > 0                       # letters from the first campaign month on
+    assert after["count"].iloc[:2].max() == after["count"].max()   # most letters in the first months
+    first, later = after["rate"].iloc[0], after["rate"].iloc[6:].mean()
+    assert first > 3 * later
+    # the monthly decay of the planted campaign, on the shown counts of the first 8 months
+    months = np.arange(8)
+    c = after["count"].iloc[:8].to_numpy(dtype=float)
+    ok = np.isfinite(c) & (c > 0)
+    slope = np.polyfit(months[ok], np.log(c[ok]), 1, w=np.sqrt(c[ok]))[0]
+    assert -slope == pytest.approx(RL["decay_per_month"], abs=0.12)
+
+
+@pytest.mark.parametrize("measure", ["letters", "returned"])
+def test_segmented_regression_finds_the_campaign(R, measure):
+    view = R.ReturnsView(measure=measure, date=RL["campaign_start"])
+    s, r = R.its(view)
+    assert r is not None and r["se_type"] == "newey-west"
+    assert r["intervention_month"] == pd.Timestamp(RL["campaign_start"])
+    # a jump up at the start, then a falling rate: level change > 0 and slope change < 0, both clear of 0
+    assert r["lower"]["level_change"] > 0
+    assert r["upper"]["slope_change"] < 0
+    if measure == "letters":
+        # before the campaign: no letters at all, a flat zero line
+        assert abs(r["params"]["intercept"]) < 1e-6 and abs(r["params"]["pre_slope"]) < 1e-6
+        # the level change is near the first month's rate (peak letters / referrals)
+        first = s.loc[s.month == pd.Timestamp(RL["campaign_start"]), "rate"].iloc[0]
+        assert 0.4 * first < r["params"]["level_change"] < 1.6 * first
+    else:
+        # returns without the letter run at the planted baseline share before the campaign
+        assert r["params"]["intercept"] == pytest.approx(RL["baseline_return_share"] * 1000, abs=6)
+        assert abs(r["params"]["pre_slope"]) < 0.6
+    tbl = R.its_table(r, "en")
+    assert list(tbl.columns) == ["term", "estimate", "lower", "upper", "p"] and len(tbl) == 5
+
+
+def test_a_later_intervention_date_moves_the_break(R):
+    ms = R.months()
+    view = R.ReturnsView(measure="letters", date="2023-03-15")
+    s, r = R.its(view)
+    assert r["intervention_month"] == pd.Timestamp("2023-04-01")
+    assert (s.loc[s.month < pd.Timestamp("2023-04-01"), "period"] == "before").all()
+    assert R.intervention_index(ms, "2023-04-01") == R.intervention_index(ms, "2023-03-02")
+    # a date leaving fewer than two months on a side is refused
+    assert R.valid_date(ms[0].date().isoformat(), ms) is None
+    assert R.valid_date(ms[-1].date().isoformat(), ms) is None
+    assert R.valid_date("2022-10-01", ms) == "2022-10-01"
+
+
+def test_spread_between_centres(R):
+    view = R.ReturnsView(measure="letters")
+    summary = R.centre_summary(view)
+    n_zero = sum(1 for p in RL["centre_propensity"] if p == 0)
+    assert len(summary) == RL["n_centres"]
+    assert (summary["count_before"] == 0).all()
+    never = summary[summary["count_after"] == 0]
+    assert len(never) == n_zero                              # some centres never use the letter
+    assert (never["rate_after"] == 0).all()
+    users = summary.loc[summary["rate_after"] > 0, "rate_after"]
+    assert users.max() > 4 * users.min()                     # and the users differ a lot
+    assert users.max() > 2 * summary["rate_after"].median()
+    per_month = R.by_centre(view)
+    assert set(per_month["period"]) == {"before", "after"}
+    assert per_month.groupby("centre").size().nunique() == 1  # every centre has every month
+
+
+def _views(R):
+    centres = list(R.centres()["producer_id"])
+    for measure in R.MEASURES:
+        for exam in (None, *R.EXAMS):
+            yield R.ReturnsView(measure=measure, exam=exam)
+        for c in centres:
+            yield R.ReturnsView(measure=measure, centre=c, exam="knee")
+
+
+def test_no_shown_count_is_one_to_four(R):
+    n_hidden = 0
+    for view in _views(R):
+        s = R.series(view)
+        e = R.by_exam(view)
+        c = R.by_centre(view)
+        summ = R.centre_summary(view)
+        values = shown_values((s, ["referrals", "count"]), (e, ["referrals", "count"]), (c, ["referrals", "count"]),
+                              (summ, ["referrals_before", "count_before", "referrals_after", "count_after"]))
+        assert not ((values >= 1) & (values <= 4)).any(), view
+        assert (values == np.round(values)).all()
+        n_hidden += int(c["hidden"].sum())
+        # rates come from shown counts: hidden count -> no rate
+        assert c.loc[c["hidden"], "rate"].isna().all()
+    assert n_hidden > 0                                      # small cells exist and are hidden
+
+
+def test_counts_are_perturbed_and_keys_are_fixed(R):
+    d = R.monthly()
+    for c in R.COUNTS:
+        k = d[f"k_{c}"]
+        assert ((k >= 0) & (k < 1)).all()
+    assert d[["k_referrals", "k_returned", "k_letters"]].nunique().min() > len(d) * 0.99
+    # the same data give the same keys; other counts give other keys (the salt is the true table)
+    salt = R.table_salt(d)
+    assert salt == R.table_salt(d.sample(frac=1, random_state=1))
+    changed = d.copy()
+    changed.loc[0, "letters"] += 1
+    assert R.table_salt(changed) != salt
+    assert R.cell_key(salt, "2022-10", "X", "lumbar", "letters") == R.cell_key(salt, "2022-10", "X", "lumbar", "letters")
+    # shown counts differ from true counts somewhere (perturbation), by at most 2 where shown
+    view = R.ReturnsView(measure="returned")
+    e = R.by_exam(view)
+    truth = d.groupby(["month", "exam_type"], as_index=False)[["referrals", "returned"]].sum()
+    both = e.merge(truth, on=["month", "exam_type"])
+    diff = (both["referrals_x"] - both["referrals_y"]).dropna()
+    assert (diff.abs() <= 2).all() and (diff != 0).any()
+
+
+def _read_csv(content: bytes, sep=","):
+    text = content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=sep))
+    blank = rows.index([])
+    return rows[:blank], rows[blank + 1:]
+
+
+@pytest.mark.parametrize("chart", ["exam", "its", "centres", "summary"])
+def test_csv_has_header_rows_and_protected_table(R, chart):
+    view = R.ReturnsView(measure="letters", exam="lumbar")
+    content, name = R.chart_csv(chart, view)
+    assert name.endswith(".csv") and "/" not in name
+    header, table = _read_csv(content)
+    keys = [r[0] for r in header]
+    assert header[0] == ["Lumbar spine imaging atlas"]
+    for k in ("Measure", "Exam type", "Centre", "Intervention", "Data", "Data built", "Suppression", "View"):
+        assert k in keys, k
+    view_row = header[keys.index("View")]
+    assert view_row[1] == "/returns#measure=letters&exam=lumbar"
+    assert "SYNTHETIC" in header[keys.index("Data")][1]
+    assert "1 to 4" in header[keys.index("Suppression")][1]
+    if chart == "its":
+        assert "Level change at intervention" in keys and "Slope change (per month)" in keys
+        assert "Newey" in header[keys.index("Method")][1]
+    cols = table[0]
+    body = pd.DataFrame(table[1:], columns=cols)
+    for c in cols:
+        if c in ("count", "referrals") or c.startswith("count_") or c.startswith("referrals_"):
+            vals = pd.to_numeric(body[c].replace("", np.nan)).dropna()
+            assert not ((vals >= 1) & (vals <= 4)).any(), c
+
+
+def test_csv_in_danish_with_semicolons(R):
+    view = R.ReturnsView(measure="returned", sep=";", lang="da")
+    content, _ = R.chart_csv("its", view)
+    header, table = _read_csv(content, ";")
+    assert header[0] == ["Atlas over billeddiagnostik af lænderyggen"]
+    assert any(r[0] == "Visning" and r[1] == "/returns?lang=da#sep=%3B" for r in header)
+    rates = [r[table[0].index("rate")] for r in table[1:]]
+    assert any("," in x for x in rates) and not any("." in x for x in rates)
+
+
+@pytest.mark.parametrize("hash_, ignored", [
+    ("#measure=letters&exam=knee&date=2023-01-01&sep=%3B", []),
+    ("#measure=1; DROP TABLE returns_monthly", ["measure"]),
+    ("#exam=spine&centre=../../etc&date=1999-01-01", ["centre", "date", "exam"]),
+    ("#date=2022-13-45&nonsense=1", ["date", "nonsense"]),
+    ("#" + "&".join(f"k{i}=v" for i in range(100)), None),
+    (12, []), (None, []), ("", []), ("#", []),
+])
+def test_address_is_checked_against_whitelists(R, hash_, ignored):
+    view, bad = R.parse_hash(hash_, set(R.centres()["producer_id"]), R.months())
+    assert view.measure in R.MEASURES and view.exam in (None, *R.EXAMS)
+    assert view.centre is None or view.centre in set(R.centres()["producer_id"])
+    if ignored is not None:
+        assert sorted(bad) == sorted(ignored)
+    again, bad2 = R.parse_hash(view.to_hash(), set(R.centres()["producer_id"]), R.months())
+    assert again == view and bad2 == []
+
+
+def test_figures_draw(R):
+    view = R.ReturnsView(measure="letters")
+    s, r = R.its(view)
+    fig = R.fig_its(s, r, view)
+    names = [tr.name for tr in fig.data]
+    assert "Segmented regression" in names and "Trend before, continued" in names
+    assert len(R.fig_by_exam(R.by_exam(view), view).data) == 3
+    heat = R.fig_centres(R.by_centre(view), view)
+    z = np.asarray(heat.data[0].z, dtype=float)
+    assert z.shape == (RL["n_centres"], len(R.months()))
+    assert not ((z >= 1) & (z <= 4)).any()
+    assert len(R.fig_spread(R.by_centre(view), view).data) == 2
+
+
+@pytest.fixture(scope="module")
+def client(app_db):
+    import sys
+
+    from etl.settings import REPO_ROOT
+
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import app
+
+    return app.server.test_client()
+
+
+_DEPS: dict = {}
+
+
+def call(client, output_part: str, values: dict, changed: str, state: dict | None = None):
+    """Call the callback whose output contains ``output_part`` as the browser would."""
+    import json
+
+    if "deps" not in _DEPS:
+        _DEPS["deps"] = client.get("/_dash-dependencies").get_json()
+    d = next(x for x in _DEPS["deps"] if output_part in x["output"])
+    outputs = []
+    for part in (d["output"][2:-2].split("...") if d["output"].startswith("..") else [d["output"]]):
+        ident, prop = part.rsplit(".", 1)
+        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
+    payload = {"output": d["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
+               "inputs": [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+                          for i in d["inputs"]],
+               "changedPropIds": [changed],
+               "state": [{"id": x["id"], "property": x["property"], "value": (state or {}).get(f"{x['id']}.{x['property']}")}
+                         for x in d["state"]]}
+    r = client.post("/_dash-update-component", json=payload)
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return r.get_json()["response"]
+
+
+def test_page_state_figures_and_download(client):
+    out = call(client, "ret-view.data", {"ret-url.hash": "#measure=letters&exam=head&bogus=1"}, "ret-url.hash",
+               {"ret-url.search": "?lang=da"})
+    assert out["ret-view"]["data"] == "#measure=letters&exam=head"
+    assert out["ret-measure"]["value"] == "letters" and out["ret-exam"]["value"] == "head"
+    assert "bogus" in str(out["ret-notice"]["children"])
+    # a control change goes through the same whitelist
+    out = call(client, "ret-view.data", {"ret-url.hash": "#measure=letters", "ret-measure.value": "evil",
+                                         "ret-exam.value": "knee", "ret-centre.value": "all",
+                                         "ret-date.date": "2023-02-01", "ret-sep.value": ";"},
+               "ret-exam.value", {"ret-view.data": "#measure=letters"})
+    assert out["ret-view"]["data"] == "#exam=knee&date=2023-02-01&sep=%3B"
+    its = call(client, "ret-its.figure", {"ret-view.data": "#measure=letters"}, "ret-view.data", {"ret-url.search": "?lang=da"})
+    assert "Niveauændring ved intervention" in json_text(its["ret-its-table"]["children"])
+    assert len(its["ret-its"]["figure"]["data"]) >= 4
+    heat = call(client, "ret-centres.figure", {"ret-view.data": "#measure=letters"}, "ret-view.data")
+    assert heat["ret-centres"]["figure"]["data"][0]["type"] == "heatmap"
+
+
+def json_text(x) -> str:
+    import json
+
+    return json.dumps(x, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ in a real headless Chromium
+
+def _wait(predicate, timeout=40, what="condition"):
+    import time
+
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if predicate():
+                return
+        except Exception:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.browser
+def test_returns_page_in_a_browser(dash_duo, app_db):
+    import shutil
+    import sys
+    from urllib.parse import unquote
+
+    if shutil.which("chromedriver") is None:
+        pytest.skip("needs Debian's chromium-driver")
+    from etl.settings import REPO_ROOT
+
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import app
+
+    dash_duo.start_server(app.app)
+    dash_duo.driver.get(f"{dash_duo.server_url}/returns?lang=da#measure=letters")
+    _wait(lambda: len(dash_duo.find_elements("#ret-its .scatterlayer .trace")) >= 4, what="ITS chart")
+    _wait(lambda: "Niveauændring" in dash_duo.find_element("#ret-its-estimates").text, what="estimates table")
+    _wait(lambda: len(dash_duo.find_elements("#ret-centres .heatmaplayer image, #ret-centres .hm")) >= 1
+          or "heatmap" in dash_duo.driver.execute_script(
+              "return JSON.stringify(document.querySelector('#ret-centres .js-plotly-plot').data.map(d => d.type))"),
+          what="heatmap")
+    _wait(lambda: len(dash_duo.find_elements("#ret-summary-table tbody tr")) == RL["n_centres"], what="centre table")
+    # choosing the returned measure changes the address and the chart
+    dash_duo.driver.find_element("xpath", "//label[normalize-space()='Returnerede henvisninger']").click()
+    _wait(lambda: "measure=letters" not in unquote(dash_duo.driver.execute_script("return window.location.hash")),
+          what="measure in the address")
+    _wait(lambda: "returneret pr. 1.000" in dash_duo.find_element("#ret-its").text, what="returned axis")
+    assert not [l for l in (dash_duo.get_logs() or []) if l["level"] == "SEVERE"]
+
+
+TAMPERED = ["#measure=1; DROP TABLE returns_monthly", "#centre=S1084P01' OR '1'='1&date=2022-10-01T00:00",
+            "#date=9999-99-99&exam=../../x", "#" + "A" * 5000, "", 12, None, ["#measure=letters"], {"measure": "x"}]
+
+
+@pytest.mark.parametrize("view", TAMPERED, ids=lambda v: repr(v)[:30])
+@pytest.mark.parametrize("output", ["ret-its.figure", "ret-exam-chart.figure", "ret-centres.figure"])
+def test_tampered_view_is_answered_cleanly(client, view, output):
+    out = call(client, output, {"ret-view.data": view}, "ret-view.data", {"ret-url.search": "?lang=xx"})
+    body = json_text(out)
+    assert "DROP TABLE" not in body and "Traceback" not in body and "A" * 1000 not in body
