@@ -76,13 +76,13 @@ def chrome(pathname, search, hash_):
     links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_methods", "/methods")]
     nav = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
-                         html.Small(" · " + t("subtitle", lang), className="d-none d-lg-inline text-white-50")],
-                        href="/" + suffix),
+                         html.Small(" · " + t("subtitle", lang), className="d-none d-xxl-inline text-white-50")],
+                        href="/" + suffix, className="text-wrap"),
         dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=href + suffix, active=(pathname == href)))
                  for key, href in links], navbar=True, className="me-auto"),
         html.A(t("language", lang), href=f"{pathname or '/'}?lang={other}{hash_ or ''}", id="lang-switch",
                className="btn btn-outline-light btn-sm", lang=other, **{"aria-label": f"Language: {t('language', lang)}"}),
-    ], fluid=True), color="dark", dark=True)
+    ], fluid=True, className="flex-nowrap"), color="dark", dark=True, className="py-1")
     try:
         kind = db.meta().get("data_kind", "synthetic")
         built = db.meta().get("built_at", "")

@@ -18,8 +18,13 @@ EFF = load_effects()
 
 
 @pytest.fixture(scope="module")
-def app(atlas_db):
-    con = duckdb.connect(str(atlas_db), read_only=True)
+def app(atlas_db, tmp_path_factory):
+    # a copy: the app may hold the session's database open with its own connection settings
+    import shutil
+
+    copy = tmp_path_factory.mktemp("etl") / "atlas.duckdb"
+    shutil.copy(atlas_db, copy)
+    con = duckdb.connect(str(copy), read_only=True)
     yield con
     con.close()
 
