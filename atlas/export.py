@@ -72,14 +72,15 @@ def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str) -> bytes:
 def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     """Only shown columns; hidden rows keep their name and say why."""
     out = tbl[keys].copy()
+    hidden = tbl["hidden"].fillna(True).astype(bool)      # object dtype when an empty table meets Denmark's row
     out["count"] = tbl["num_shown"].map(lambda v: None if pd.isna(v) else int(v))
     out["denominator"] = tbl["den_shown"].map(lambda v: None if pd.isna(v) else int(v))
     for c in ("value", "lower", "upper"):
         out[c] = tbl[c].astype(float)
     if "expected" in tbl:
-        out["expected"] = tbl["expected"].astype(float).where(~tbl["hidden"])
+        out["expected"] = tbl["expected"].astype(float).where(~hidden)
     out["funnel_flag"] = tbl["flag"] if "flag" in tbl else ""
-    out["note"] = tbl["hidden"].map(lambda h: t("suppressed", lang) if h else "")
+    out["note"] = hidden.map(lambda h: t("suppressed", lang) if h else "")
     return out
 
 

@@ -6,6 +6,7 @@ when it is complete and checked, so a failed build leaves the previous database 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -68,8 +69,8 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     tmp_path = Path(tmp_name)
     report = BuildReport(db_path)
     con = duckdb.connect()
+    spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
     try:
-        spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute("SET preserve_insertion_order = false")
@@ -117,5 +118,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         for leftover in (tmp_path, Path(str(tmp_path) + ".wal")):
             leftover.unlink(missing_ok=True)
         raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)      # DuckDB's spill files of this build
     report.seconds = time.perf_counter() - started
     return report

@@ -69,46 +69,84 @@ def find_files(input_dir: Path, pattern: str) -> list[Path]:
     )
 
 
+class UnreadableFile(Exception):
+    """A file that cannot be read as a table; the message says why, in words."""
+
+
 def _detect_encoding(path: Path) -> str:
     """UTF-8 when the whole file decodes as UTF-8, otherwise Latin-1 (common in SAS/Windows exports)."""
-    decoder_ok = True
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as fh:
-        import codecs
-
-        dec = codecs.getincrementaldecoder("utf-8")()
-        while chunk := fh.read(1 << 20):
-            try:
+        try:
+            while chunk := fh.read(1 << 20):
                 dec.decode(chunk)
-            except UnicodeDecodeError:
-                decoder_ok = False
-                break
-    return "utf-8" if decoder_ok else "latin-1"
+            dec.decode(b"", final=True)      # a file ending inside a character is not UTF-8 either
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8"
 
 
-def _csv_delimiter(path: Path, encoding: str) -> str:
-    with open(path, encoding=encoding, errors="replace") as fh:
+def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
+    """The delimiter (``;`` or ``,``) and the column names of a CSV file's first line."""
+    import csv
+
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
         head = fh.readline()
-    return ";" if head.count(";") > head.count(",") else ","
+    head = head.lstrip("\ufeff").rstrip("\r\n")
+    if not head.strip():
+        raise UnreadableFile("has no header line with the column names (the file or its first line is empty)")
+    delim = ";" if head.count(";") > head.count(",") else ","
+    names: list[str] = []
+    for i, name in enumerate(next(csv.reader([head], delimiter=delim, quotechar='"'))):
+        name = name.strip() or f"column{i + 1}"
+        while name.lower() in (n.lower() for n in names):   # a repeated name gets a suffix
+            name += "_"
+        names.append(name)
+    return delim, names
+
+
+def _sql_str(text) -> str:
+    return str(text).replace("'", "''")
+
+
+def _read_error(exc: Exception) -> str:
+    """DuckDB's error about a file, in a line an analyst can act on (no DuckDB option names)."""
+    import re
+
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    where = f"line {line.group(1)}" if line else ""
+    cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    original = re.search(r"Original Line: (.*)", text)
+    shown = f" ('{original.group(1)[:60]}{'...' if len(original.group(1)) > 60 else ''}')" if original else ""
+    if cols:
+        return f"{where or 'a line'} has {cols.group(2)} fields where the header has {cols.group(1)}{shown}"
+    if "unicode" in text.lower() or "utf8" in text.lower() or "utf-8" in text.lower():
+        return f"{where + ' ' if where else ''}holds bytes that are not text in the file's encoding{shown}"
+    if "quote" in text.lower() and where:
+        return f"{where} has a quote that is not closed{shown}"
+    if where:
+        return f"{where} cannot be parsed{shown}"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """SQL that reads one file as it is, with its file name in a ``_file`` column."""
     kind = READERS[path.suffix.lower()]
-    p = str(path).replace("'", "''")
+    p = _sql_str(path)
     if kind == "parquet":
-        return f"(SELECT *, '{path.name}' AS _file FROM read_parquet('{p}'))"
+        return f"(SELECT *, '{_sql_str(path.name)}' AS _file FROM read_parquet('{p}'))"
     if kind == "csv":
         enc = _detect_encoding(path)
-        if enc == "latin-1":
-            # DuckDB reads UTF-8; re-encode a Latin-1 file once into a temporary UTF-8 copy.
-            import tempfile
-
-            tmp = Path(tempfile.mkdtemp(prefix="atlas-csv-")) / path.name
-            tmp.write_text(path.read_text(encoding="latin-1"), encoding="utf-8")
-            p = str(tmp).replace("'", "''")
-        delim = _csv_delimiter(path, enc)
-        return (f"(SELECT *, '{path.name}' AS _file FROM read_csv('{p}', header=true, all_varchar=true, "
-                f"delim='{delim}', quote='\"'))")
+        delim, names = _csv_header(path, enc)
+        # The dialect is given, not sniffed: a broken line then fails with its line number instead
+        # of the whole file failing detection. DuckDB decodes Latin-1 itself.
+        columns = "{" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in names) + "}"
+        return (f"(SELECT *, '{_sql_str(path.name)}' AS _file FROM read_csv('{p}', auto_detect=false, header=false, "
+                f"skip=1, columns={columns}, delim='{delim}', quote='\"', escape='\"', encoding='{enc}'))")
     # SAS
     try:
         import pyreadstat  # noqa: F401
@@ -117,7 +155,11 @@ def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
                                      hint="pip install pyreadstat, or export the table as Parquet or CSV")], False) from exc
     import pyreadstat
 
-    frame, _ = pyreadstat.read_sas7bdat(str(path))
+    try:
+        frame, _ = pyreadstat.read_sas7bdat(str(path))
+    except Exception as exc:  # pragma: no cover - depends on an optional package
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnreadableFile(f"cannot be read as SAS ({why})") from exc
     frame["_file"] = path.name
     name = f"sas_{abs(hash(str(path)))}"
     con.register(name, frame)
@@ -127,12 +169,32 @@ def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
 
 
+FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL", "DECIMAL")
+
+
+def _whole(col_sql: str, src_type: str) -> str:
+    """A number as BIGINT when it is a whole number (3.0 -> 3), else NULL (3.5 is not rounded)."""
+    if src_type in INTEGER_TYPES:
+        return f"TRY_CAST({col_sql} AS BIGINT)"
+    return f"CASE WHEN {col_sql} = trunc({col_sql}) THEN TRY_CAST({col_sql} AS BIGINT) END"
+
+
 def _typed(col_sql: str, src_type: str, type_: str) -> str:
     if type_ == "id":
-        # person ids stay integers when the extract stores them so (fast joins); text otherwise
-        return f"CAST({col_sql} AS BIGINT)" if src_type in INTEGER_TYPES else f"NULLIF(trim(CAST({col_sql} AS VARCHAR)), '')"
+        # person ids stay integers when the extract stores them so (fast joins), also when a SAS
+        # export stores them as whole floating-point numbers; text otherwise
+        if src_type in INTEGER_TYPES or src_type.startswith(FLOAT_TYPES):
+            return _whole(col_sql, src_type)
+        return f"NULLIF(trim(CAST({col_sql} AS VARCHAR)), '')"
     if type_ == "integer":
-        return f"TRY_CAST(trim(CAST({col_sql} AS VARCHAR)) AS BIGINT)" if "CHAR" in src_type else f"TRY_CAST({col_sql} AS BIGINT)"
+        if "CHAR" in src_type:
+            # whole numbers only ('0101' and '101.0' are fine; '3.5' and '1e3' are not silently rounded)
+            s = f"trim(CAST({col_sql} AS VARCHAR))"
+            return (f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.0*)?') "
+                    f"THEN TRY_CAST(regexp_replace({s}, '\\.0*$', '') AS BIGINT) END")
+        if src_type in INTEGER_TYPES or src_type.startswith(FLOAT_TYPES):
+            return _whole(col_sql, src_type)
+        return "CAST(NULL AS BIGINT)"      # booleans, dates, bytes ...: not an integer code
     if type_ == "text":
         return f"NULLIF(trim(CAST({col_sql} AS VARCHAR)), '')"
     if type_ == "boolean":
@@ -167,10 +229,12 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
         try:
             rel = file_relation(con, path)
             described = con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
+        except UnreadableFile as exc:
+            report.problems.append(Problem(path.name, table.name, "", 0, str(exc), hint=_unreadable_hint(path)))
+            continue
         except duckdb.Error as exc:
-            report.problems.append(Problem(path.name, table.name, "", 0,
-                                           f"cannot be read ({str(exc).splitlines()[0]})",
-                                           hint="the file may be truncated or corrupt: export it again"))
+            report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {_read_error(exc)}",
+                                           hint=_unreadable_hint(path)))
             continue
         present = {name.lower(): (name, typ) for name, typ, *_ in described}
         parts = ["_file"]
@@ -192,16 +256,53 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
                 hint=f"rename the column in the extract, or map '{col.name}' to the right column in a copy of "
                      "etl/config/columns.toml passed with --columns"))
         if not missing:
-            selects.append(f"SELECT {', '.join(parts)} FROM {rel}")
+            selects.append((path, f"SELECT {', '.join(parts)} FROM {rel}"))
     if not selects:
         # Nothing readable: the problems above say why. An empty typed table keeps later steps simple.
-        cols = ", ".join(f"CAST(NULL AS {_sql_type(c.type)}) AS {c.name}" for c in table.columns)
-        con.execute(f"CREATE OR REPLACE TABLE stg_{table.name} AS SELECT {cols} LIMIT 0")
+        _empty_stage(con, table)
         return
     raw_name = f"raw_{table.name}"
-    body = " UNION ALL ".join(selects)
-    con.execute(f"CREATE OR REPLACE {'VIEW' if table.large else 'TABLE'} {raw_name} AS {body}")
-    _check(con, table, raw_name, report, lenient, reject_dir)
+    body = " UNION ALL ".join(sql for _, sql in selects)
+    try:
+        con.execute(f"CREATE OR REPLACE {'VIEW' if table.large else 'TABLE'} {raw_name} AS {body}")
+        _check(con, table, raw_name, report, lenient, reject_dir)
+    except duckdb.Error as exc:
+        # A file whose header reads but whose data does not (a damaged Parquet page, a CSV line
+        # that cannot be parsed, ...): find the file(s) and report them, never DuckDB's traceback.
+        _report_unreadable(con, table, selects, exc, report)
+        _empty_stage(con, table)
+
+
+def _unreadable_hint(path: Path) -> str:
+    if READERS[path.suffix.lower()] == "csv":
+        return ("the file may be truncated or damaged: export it again as CSV with a header line, one line per row, "
+                "the same number of fields on every line and quotes around values holding the separator")
+    kind = READERS[path.suffix.lower()].upper()
+    return f"the file may be truncated or corrupt, or not a valid {kind} file: export it again"
+
+
+def _empty_stage(con, table: Table) -> None:
+    cols = ", ".join(f"CAST(NULL AS {_sql_type(c.type)}) AS {_quote(c.name)}" for c in table.columns)
+    con.execute(f"CREATE OR REPLACE TABLE stg_{table.name} AS SELECT {cols} LIMIT 0")
+
+
+def _report_unreadable(con, table: Table, selects: list[tuple[Path, str]], exc: Exception,
+                       report: StagingReport) -> None:
+    """Read each file of the table on its own to name the one(s) that cannot be read in full."""
+    found = False
+    for path, sql in selects:
+        try:
+            # hash over every column forces every value of the file to be decoded and typed
+            con.execute(f"SELECT count(*), min(hash(COLUMNS(*))) FROM ({sql})").fetchall()
+        except duckdb.Error as file_exc:
+            found = True
+            report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {_read_error(file_exc)}",
+                                           hint=_unreadable_hint(path)))
+    if not found:
+        report.problems.append(Problem(", ".join(p.name for p, _ in selects), table.name, "", 0,
+                                       f"cannot be read together ({_read_error(exc)})",
+                                       hint="the files of one table must have the same columns and types: "
+                                            "export them the same way"))
 
 
 def _sql_type(type_: str) -> str:
@@ -209,7 +310,12 @@ def _sql_type(type_: str) -> str:
 
 
 def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: bool, reject_dir: Path | None) -> None:
-    """Run every rule as one pass over the data, then build the clean ``stg_`` relation."""
+    """Run every rule as one pass over the data, then build the clean ``stg_`` relation.
+
+    Rows breaking a rule are dropped in lenient mode; of a set of duplicates (same ``unique`` key)
+    the first good row (by file, then values) is kept and the others dropped. The rejection report
+    lists exactly the dropped rows, each with the rule(s) it broke in words.
+    """
     conditions: list[tuple[str, str, str, str]] = []   # (column, bad-row SQL, problem, hint)
     for col in table.columns:
         c, raw = _quote(col.name), _quote("raw_" + col.name)
@@ -219,31 +325,57 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
         for rule in col.rules:
             check = rule.predicate.replace("{c}", c)
             conditions.append((col.name, f"{c} IS NOT NULL AND NOT ({check})", rule.problem, rule.hint))
-    flags = ", ".join(f"({bad}) AS bad_{i}" for i, (_, bad, _, _) in enumerate(conditions))
+    flags = ", ".join(f"coalesce({bad}, false) AS bad_{i}" for i, (_, bad, _, _) in enumerate(conditions))
+    any_bad = " OR ".join(f"bad_{i}" for i in range(len(conditions)))
+    raw_cols = ", ".join(_quote("raw_" + c.name) for c in table.columns)
     key = ", ".join(_quote(k) for k in table.unique)
-    dup = (f", count(*) OVER (PARTITION BY {key}) > 1 AS dup" if key else ", false AS dup")
+    if key:
+        key_cols = ", ".join(f"{_quote(k)} AS {_quote('key_' + k)}" for k in table.unique)
+        key_ref = ", ".join(_quote("key_" + k) for k in table.unique)
+        key_known = " AND ".join(f"{_quote('key_' + k)} IS NOT NULL" for k in table.unique)
+        known = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in table.unique)
+        suspects = f" OR ({key}) IN (SELECT ({key}) FROM {raw_name} WHERE {known} GROUP BY ALL HAVING count(*) > 1)"
+        # every row of a duplicated key is a suspect, so the windows below see whole key groups
+        dup = (f"{key_known} AND count(*) OVER (PARTITION BY {key_ref}) > 1 AS dup, "
+               f"{key_known} AND NOT bad_any AND row_number() OVER "
+               f"(PARTITION BY {key_ref}, bad_any ORDER BY _file, {raw_cols}) > 1 AS dup_dropped")
+    else:
+        key_cols, suspects, dup = "", "", "false AS dup, false AS dup_dropped"
     con.execute(f"CREATE OR REPLACE TEMP TABLE chk_{table.name} AS "
-                f"SELECT _file, {', '.join(_quote('raw_' + c.name) for c in table.columns)}, {flags} {dup} "
-                f"FROM {raw_name} WHERE " + " OR ".join(f"({b})" for _, b, _, _ in conditions)
-                + (f" OR ({key}) IN (SELECT ({key}) FROM {raw_name} GROUP BY ALL HAVING count(*) > 1)" if key else ""))
+                f"SELECT *, {dup} FROM (SELECT *, ({any_bad}) AS bad_any FROM ("
+                f"SELECT _file, {raw_cols}{', ' + key_cols if key_cols else ''}, {flags} FROM {raw_name} "
+                f"WHERE " + " OR ".join(f"({b})" for _, b, _, _ in conditions) + suspects + "))")
     summary = []
-    for i, (column, _, problem, hint) in enumerate(conditions):
-        for file, n, examples in con.execute(
-                f"SELECT _file, count(*), list(DISTINCT CAST({_quote('raw_' + column)} AS VARCHAR))[1:{EXAMPLES}] "
-                f"FROM chk_{table.name} WHERE bad_{i} GROUP BY _file ORDER BY _file").fetchall():
-            summary.append(Problem(file, table.name, column, n, problem, [e if e is not None else "(empty)" for e in examples], hint))
+    # one query for all rules (the check table holds only the bad rows, so this is small)
+    per_rule = " UNION ALL ".join(
+        f"SELECT {i} AS rule, _file, count(*) AS n, "
+        f"list(DISTINCT CAST({_quote('raw_' + column)} AS VARCHAR))[1:{EXAMPLES}] AS examples "
+        f"FROM chk_{table.name} WHERE bad_{i} GROUP BY _file"
+        for i, (column, _, _, _) in enumerate(conditions))
+    for i, file, n, examples in con.execute(f"SELECT * FROM ({per_rule}) ORDER BY rule, _file").fetchall():
+        column, _, problem, hint = conditions[i]
+        summary.append(Problem(file, table.name, column, n, problem, [e if e is not None else "(empty)" for e in examples], hint))
     if key:
         ex_cols = " || ', ' || ".join(f"CAST({_quote('raw_' + k)} AS VARCHAR)" for k in table.unique)
         for file, n, examples in con.execute(
-                f"SELECT _file, count(*), list(DISTINCT {ex_cols})[1:3] FROM chk_{table.name} WHERE dup GROUP BY _file").fetchall():
+                f"SELECT _file, count(*), list(DISTINCT '(' || {ex_cols} || ')')[1:3] FROM chk_{table.name} "
+                f"WHERE dup GROUP BY _file ORDER BY _file").fetchall():
             summary.append(Problem(file, table.name, "+".join(table.unique), n,
                                    f"are duplicates of another row on ({', '.join(table.unique)})", examples, table.unique_hint))
-    n_bad = con.execute(f"SELECT count(*) FROM chk_{table.name}").fetchone()[0]
+    dropped = f"FROM chk_{table.name} WHERE bad_any OR dup_dropped"
+    n_bad = con.execute(f"SELECT count(*) {dropped}").fetchone()[0]
     report.problems.extend(summary)
     if n_bad and lenient and reject_dir is not None:
+        reasons = ", ".join(
+            [f"CASE WHEN bad_{i} THEN '{_sql_str(column)}: {_sql_str(problem)}' END"
+             for i, (column, _, problem, _) in enumerate(conditions)]
+            + [f"CASE WHEN dup_dropped THEN 'duplicate of another row on ({', '.join(table.unique)}): "
+               f"the first was kept' END"])
         reject_dir.mkdir(parents=True, exist_ok=True)
-        out = str(reject_dir / f"{table.name}.csv").replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM chk_{table.name}) TO '{out}' (HEADER, DELIMITER ',')")
+        out = _sql_str(reject_dir / f"{table.name}.csv")
+        values = ", ".join(f"{_quote('raw_' + c.name)} AS {_quote(c.name)}" for c in table.columns)
+        con.execute(f"COPY (SELECT _file AS file, {values}, concat_ws('; ', {reasons}) AS problem {dropped} "
+                    f"ORDER BY _file) TO '{out}' (HEADER, DELIMITER ',')")
     report.rejected[table.name] = n_bad
     typed = ", ".join(_quote(c.name) for c in table.columns)
     scope = f"WHERE {table.row_filter}" if table.row_filter else ""
@@ -252,10 +384,14 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
         con.execute(f"CREATE OR REPLACE {kind} stg_{table.name} AS SELECT {typed} FROM {raw_name} {scope}")
         _count_rows(con, table, raw_name, report)
         return
-    good = f"NOT ({' OR '.join(f'({b})' for _, b, _, _ in conditions)})"
+    if not lenient:
+        # strict mode stops after staging when there is a problem: no clean copy to make
+        _empty_stage(con, table)
+        return
+    good = f"NOT ({' OR '.join(f'coalesce({b}, false)' for _, b, _, _ in conditions)})"
     if key:
-        # lenient mode keeps the first of a set of duplicates
-        good_sql = (f"SELECT {typed} FROM (SELECT *, row_number() OVER (PARTITION BY {key}) AS _rn "
+        # lenient mode keeps the first good row of a set of duplicates (the same one the report keeps)
+        good_sql = (f"SELECT {typed} FROM (SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY _file, {raw_cols}) AS _rn "
                     f"FROM {raw_name} WHERE {good}) WHERE _rn = 1")
     else:
         good_sql = f"SELECT {typed} FROM {raw_name} WHERE {good}"

@@ -2,7 +2,7 @@
 
 ``synthetic_extracts`` is generated once (scale 0.01, seed 1: about 58,000 residents a year, a few
 seconds) and must not be changed by a test: copy it with ``extracts_copy`` to mutate it.
-``atlas_db`` is built once from it; ``app_db`` points the app's database module at it.
+``atlas_db`` is built once from it; ``app_db`` points the app's database module at it (per module).
 """
 from __future__ import annotations
 
@@ -45,18 +45,19 @@ def extracts_copy(synthetic_extracts, tmp_path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_db(atlas_db):
-    """Point ``atlas.db`` (and so the Dash app) at ``atlas_db`` for the session."""
+    """Point ``atlas.db`` (and so the Dash app) at ``atlas_db`` for a test module.
+
+    The app's read-only connection is closed when the module ends: DuckDB refuses a second
+    connection to the same file with another configuration in one process (e.g. a test opening
+    ``atlas_db`` itself).
+    """
     old = os.environ.get("ATLAS_DB")
     os.environ["ATLAS_DB"] = str(atlas_db)
-    from atlas import db, queries
-
-    db.reset_caches()
-    queries.strata.cache_clear()
+    _forget_cached_queries()
     yield atlas_db
-    db.reset_caches()
-    queries.strata.cache_clear()
+    _forget_cached_queries()
     if old is None:
         os.environ.pop("ATLAS_DB", None)
     else:
@@ -77,3 +78,13 @@ def pytest_setup_options():
                 "--window-size=1366,900", f"--user-data-dir={tempfile.mkdtemp(prefix='atlas-chrome-')}"):
         options.add_argument(arg)
     return options
+
+
+def _forget_cached_queries() -> None:
+    from atlas import db, queries
+
+    db.reset_caches()
+    if hasattr(queries, "clear_caches"):
+        queries.clear_caches()
+    else:
+        queries.strata.cache_clear()
