@@ -1,0 +1,370 @@
+"""No count from 1 to 4 can be read from the atlas, or worked out from what it shows.
+
+(a) Read: the CSV downloads (``atlas.export.chart_csv``, exactly what the charts show) of many
+    views never show a count or a denominator from 1 to 4.
+(b) Derived: the true counts are recomputed here straight from the person-level extracts (DuckDB
+    over the Parquet files, independent of the ETL and the app), and an intruder's attacks are
+    run on what the app shows, for views over small populations (small municipalities x narrow
+    groups, single years) at scale 0.01, where most cells are small:
+
+    - complement within a dimension: all sexes - men = women; all ages - the other age bands;
+    - a total minus its parts: a region's row - its other municipalities; Denmark - all areas;
+    - neighbouring filters: years [a, b] - [a, b-1] = year b;
+    - rates: count = rate x denominator / 1000 (and, for one-stratum views, the denominator
+      worked back from a standardised rate);
+    - the expected-count column: Denmark's expected count, differenced between views.
+
+    For every attacked cell whose true count is 1..4 the derived value is compared with the truth.
+
+Why the threshold: a shown count is the true count plus noise d in -2..2 with probabilities
+0.1, 0.2, 0.4, 0.2, 0.1, fixed by the cell's records (cell-key perturbation). A difference of two
+shown counts is exact only when the two noises are equal: 0.1^2 + 0.2^2 + 0.4^2 + 0.2^2 + 0.1^2
+= 0.26 (a little more near the floor of 5, where noise is clipped; less when more than two cells
+are involved). An intruder cannot tell which of his answers are the exact ones, so a share well
+under one half leaves every answer more likely wrong than right. We require: no attack family is
+exact for all its small cells at once, and over all attacks the share of exact answers among
+small cells is below 0.5 (expected about 0.3; with the 100+ small cells attacked here, 0.5 is
+more than four standard errors away).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections import defaultdict
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl.settings import CONFIG_DIR, load_settings
+
+SETTINGS = load_settings()
+EXACT_SHARE_LIMIT = 0.5
+MIN_SMALL_CELLS = 60            # the attacks must meet enough small cells to mean something
+DIM_COLUMN = {"sex": "sex", "age": "age_band", "edu": "education", "inc": "income_quintile", "origin": "origin",
+              "labour": "labour_status", "modality": "modality"}
+
+
+# ------------------------------------------------------------------ the truth, from the extracts
+
+@pytest.fixture(scope="module")
+def truth(synthetic_extracts):
+    """Person-level adults and their lumbar imaging, from the Parquet extracts (not from the ETL)."""
+    con = duckdb.connect()
+    bands = " ".join(f"WHEN age BETWEEN {b.lower} AND {b.upper} THEN '{b.label}'" for b in SETTINGS.age_bands)
+    d = str(synthetic_extracts).replace("'", "''")
+    con.execute(f"""
+        CREATE TABLE adults AS
+        SELECT person_id, year, municipality, sex, CASE {bands} END AS age_band, education, income_quintile,
+               origin, labour_status
+        FROM (SELECT *, year - birth_year - 1 AS age FROM read_parquet('{d}/population_*.parquet'))
+        WHERE age >= {SETTINGS.adult_min_age} AND year BETWEEN {SETTINGS.first_year} AND {SETTINGS.last_year}""")
+    codes = str(CONFIG_DIR / "codes" / "imaging_procedures.csv").replace("'", "''")
+    con.execute(f"CREATE TABLE codes AS SELECT code, modality FROM read_csv('{codes}')")
+    con.execute(f"""
+        CREATE TABLE imaging AS
+        SELECT a.*, c.modality
+        FROM read_parquet('{d}/imaging.parquet') i
+        JOIN codes c ON c.code = i.procedure_code
+        JOIN adults a ON a.person_id = i.person_id AND a.year = year(i.procedure_date)""")
+    regions = pd.read_csv(SETTINGS.reference_dir / "municipalities.csv")
+    con.register("regions_df", regions[["kommune_code", "region_code"]])
+    con.execute("CREATE TABLE regions AS SELECT kommune_code AS municipality, region_code FROM regions_df")
+    return con
+
+
+def true_counts(con, measure: str, y0: int, y1: int, dims: dict, by: str = "municipality") -> pd.DataFrame:
+    """True numerator and denominator of a measure by municipality (or region, or 'all')."""
+    def where(with_event_dims: bool, ignore=()):
+        parts = [f"year BETWEEN {y0} AND {y1}"]
+        for k, v in dims.items():
+            if k in ignore or (k == "modality" and not with_event_dims):
+                continue
+            parts.append(f"{DIM_COLUMN[k]} = {v!r}" if isinstance(v, str) else f"{DIM_COLUMN[k]} = {v}")
+        return " AND ".join(parts)
+    key = {"municipality": "municipality", "region": "r.region_code", "all": "0"}[by]
+    join = "JOIN regions r USING (municipality)"
+    if measure == "imaging_rate":
+        num = f"SELECT {key} AS code, count(*) AS num FROM imaging {join} WHERE {where(True)} GROUP BY 1"
+        den = f"SELECT {key} AS code, count(*) AS den FROM adults {join} WHERE {where(False)} GROUP BY 1"
+    elif measure == "mri_share":          # the MRI share ignores a modality filter
+        num = (f"SELECT {key} AS code, count(*) AS num FROM imaging {join} "
+               f"WHERE {where(True, ('modality',))} AND modality = 'mri' GROUP BY 1")
+        den = f"SELECT {key} AS code, count(*) AS den FROM imaging {join} WHERE {where(True, ('modality',))} GROUP BY 1"
+    else:
+        raise ValueError(measure)
+    out = con.execute(f"SELECT coalesce(d.code, n.code) AS code, coalesce(num, 0) AS num, coalesce(den, 0) AS den "
+                      f"FROM ({den}) d FULL JOIN ({num}) n ON d.code = n.code").df()
+    return out.set_index("code")
+
+
+# ------------------------------------------------------------------ what the app shows
+
+def view(measure="imaging_rate", level="municipality", y0=2024, y1=2024, rates="crude", **dims):
+    from atlas.filters import View
+
+    return View(measure=measure, level=level, y0=y0, y1=y1, rates=rates, dims=tuple(sorted(dims.items())))
+
+
+def read_csv_download(content: bytes, sep: str) -> tuple[list[list[str]], pd.DataFrame]:
+    """Header rows and the table of a CSV download."""
+    text = content.decode("utf-8-sig")
+    head, body = text.split("\r\n\r\n", 1)
+    header = list(csv.reader(io.StringIO(head), delimiter=sep))
+    return header, pd.read_csv(io.StringIO(body), sep=sep, dtype={"count": "Int64", "denominator": "Int64"},
+                               keep_default_na=True)
+
+
+def shown(v, app_db) -> tuple[pd.DataFrame, dict]:
+    """Shown count and denominator by area (None when suppressed), and Denmark's row."""
+    from atlas import queries
+
+    t, national = queries.area_table(v)
+    rows = {int(c): (None if h else n, None if h else d) for c, n, d, h in
+            zip(t["code"], t["num_shown"], t["den_shown"], t["hidden"])}
+    nat = (None if national["hidden"] else national["num_shown"], None if national["hidden"] else national["den_shown"])
+    return rows, {"national": nat, "table": t, "national_row": national}
+
+
+# ------------------------------------------------------------------ (a) nothing from 1 to 4 is shown
+
+CSV_VIEWS = [
+    dict(measure=m, level=lvl, y0=y0, y1=y1, rates=r, **dims)
+    for (m, r), lvl, (y0, y1), dims in itertools.product(
+        [("imaging_rate", "crude"), ("imaging_rate", "dsr"), ("persons_rate", "eb"), ("lowvalue_rate", "dsr"),
+         ("mri_share", "dsr"), ("acute_share", "dsr"), ("xray_then_mri_share", "dsr"), ("repeat_mri_share", "dsr"),
+         ("surgery_short_share", "dsr"), ("lowvalue_share", "dsr")],
+        ["municipality", "region"],
+        [(2013, 2013), (2024, 2024), (2019, 2024)],
+        [{}, {"sex": 2, "age": "85+"}, {"origin": 3}, {"labour": 2, "edu": 4}, {"age": "18-24", "modality": "mri"}],
+    )
+][::11]     # every 11th of the 300 (11 is prime to 2, 3, 5, 10: each measure, level, year and filter still appears)
+
+
+def test_csv_downloads_show_no_count_from_1_to_4(app_db):
+    from atlas import export
+
+    checked = 0
+    for spec in CSV_VIEWS:
+        v = view(**spec)
+        for chart in ("map", "trend", "breakdown", "mix"):
+            if chart in ("trend", "breakdown") and spec["level"] == "region" and spec["y0"] != 2024:
+                continue          # same tables as the municipality level; keeps the test quick
+            content, name = export.chart_csv(chart, v)
+            header, table = read_csv_download(content, v.sep)
+            assert {"count", "denominator"} <= set(table.columns), (name, table.columns)
+            for column in ("count", "denominator"):
+                values = table[column].dropna().astype(int)
+                small = values[(values >= 1) & (values < SETTINGS.min_count)]
+                assert small.empty, f"{name}: {column} shows {small.tolist()}"
+            hidden = table["note"].notna() & (table["note"] != "")
+            assert table.loc[hidden, ["count", "denominator", "value", "lower", "upper"]].isna().all().all(), name
+            checked += 1
+    assert checked > 80
+
+
+def test_small_true_counts_exist_in_the_checked_views(truth):
+    """The views above do cover small counts: at scale 0.01 many true cells are 1..4."""
+    t = true_counts(truth, "imaging_rate", 2024, 2024, {"sex": 2, "age": "85+"})
+    assert ((t["num"] >= 1) & (t["num"] <= 4)).sum() >= 20
+
+
+# ------------------------------------------------------------------ (b) nothing from 1 to 4 can be derived
+
+class Tally:
+    """Attacks: how many were tried, how many a suppressed part blocked, and for the cells whose
+    true value is 1..4 whether the derived value came out exact."""
+
+    def __init__(self):
+        self.cases = defaultdict(list)
+        self.tried = defaultdict(int)
+        self.blocked = defaultdict(int)
+
+    def add(self, family: str, derived, true) -> None:
+        self.tried[family] += 1
+        if derived is None:
+            self.blocked[family] += 1
+            return
+        if true is None or not 1 <= true <= SETTINGS.min_count - 1:
+            return
+        self.cases[family].append(int(round(derived)) == int(true))
+
+    def report(self) -> str:
+        return "; ".join(f"{k}: tried {self.tried[k]}, blocked by suppression {self.blocked[k]}, "
+                         f"small cells {len(self.cases[k])}, exact {sum(self.cases[k])}" for k in sorted(self.tried))
+
+
+def _minus(total, parts):
+    if total is None or any(p is None for p in parts):
+        return None
+    return total - sum(parts)
+
+
+NARROW = [{"age": "85+"}, {"age": "18-24"}, {"origin": 2}, {"origin": 3}, {"labour": 2}, {"edu": 4},
+          {"age": "75-84", "origin": 1}]
+YEARS = [2013, 2024]
+
+
+@pytest.fixture(scope="module")
+def attacks(truth, app_db):
+    tally = Tally()
+    for year, dims in itertools.product(YEARS, NARROW):
+        both = shown(view(y0=year, y1=year, **dims), app_db)[0]
+        for sex, other in ((1, 2), (2, 1)):
+            if "sex" in dims:
+                continue
+            target = shown(view(y0=year, y1=year, **dims, sex=other), app_db)[0]
+            true = true_counts(truth, "imaging_rate", year, year, {**dims, "sex": sex})
+            one = shown(view(y0=year, y1=year, **dims, sex=sex), app_db)[0]
+            for code, (n_all, d_all) in both.items():
+                n_other, d_other = target.get(code, (None, None))
+                if code in true.index and one.get(code, (None, None))[0] is None:
+                    # the cell itself is suppressed: the intruder subtracts the other sex from the total
+                    tally.add("sex complement (count)", _minus(n_all, [n_other]), true.loc[code, "num"])
+                if code in true.index and one.get(code, (None, None))[1] is None:
+                    tally.add("sex complement (population)", _minus(d_all, [d_other]), true.loc[code, "den"])
+            break         # one direction per view is enough (the other is symmetric)
+
+    # a region's row minus its other municipalities; Denmark minus all areas
+    for year, dims in itertools.product(YEARS, NARROW[:4]):
+        mun, info = shown(view(y0=year, y1=year, **dims), app_db)
+        reg, _ = shown(view(level="region", y0=year, y1=year, **dims), app_db)
+        true_m = true_counts(truth, "imaging_rate", year, year, dims)
+        regions = truth.execute("SELECT municipality, region_code FROM regions").df()
+        for region, part in regions.groupby("region_code"):
+            codes = part["municipality"].tolist()
+            hidden = [c for c in codes if mun.get(c, (None, None))[0] is None]
+            if not hidden:
+                continue
+            derived = _minus(reg.get(region, (None, None))[0], [mun[c][0] for c in codes if c not in hidden])
+            tally.add("region minus its other municipalities", derived,
+                      sum(true_m["num"].get(c, 0) for c in hidden))
+        hidden = [c for c in mun if mun[c][0] is None]
+        if hidden:
+            derived = _minus(info["national"][0], [mun[c][0] for c in mun if c not in hidden])
+            tally.add("Denmark minus all areas", derived, sum(true_m["num"].get(c, 0) for c in hidden))
+
+    # neighbouring year ranges: [a, b] - [a, b-1] = year b
+    for (a, b), dims in itertools.product([(2013, 2014), (2019, 2024), (2022, 2023)], NARROW[:4]):
+        longer = shown(view(y0=a, y1=b, **dims), app_db)[0]
+        shorter = shown(view(y0=a, y1=b - 1, **dims), app_db)[0]
+        single = shown(view(y0=b, y1=b, **dims), app_db)[0]
+        true_b = true_counts(truth, "imaging_rate", b, b, dims)
+        for code in longer:
+            if code in true_b.index and single.get(code, (None, None))[0] is None:
+                tally.add("year range differences", _minus(longer[code][0], [shorter.get(code, (None, None))[0]]),
+                          true_b.loc[code, "num"])
+
+    # complement over a dimension's other values: all ages - the other age bands
+    bands = [b.label for b in SETTINGS.age_bands]
+    for year, extra in itertools.product(YEARS, [{"origin": 2}, {"sex": 2, "origin": 1}]):
+        total = shown(view(y0=year, y1=year, **extra), app_db)[0]
+        per_band = {band: shown(view(y0=year, y1=year, age=band, **extra), app_db)[0] for band in bands}
+        for band in ("18-24", "85+"):
+            true_band = true_counts(truth, "imaging_rate", year, year, {**extra, "age": band})
+            for code in total:
+                if code in true_band.index and per_band[band].get(code, (None, None))[0] is None:
+                    others = [per_band[o].get(code, (None, None))[0] for o in bands if o != band]
+                    tally.add("age complement", _minus(total[code][0], others), true_band.loc[code, "num"])
+
+    # MRI share: all imaging (the share's denominator) - MRI (its numerator) = X-rays
+    for year, dims in itertools.product(YEARS, NARROW[:4]):
+        share = shown(view(measure="mri_share", y0=year, y1=year, **dims), app_db)[0]
+        xray = shown(view(y0=year, y1=year, modality="xray", **dims), app_db)[0]     # X-rays shown directly
+        true_x = true_counts(truth, "imaging_rate", year, year, {**dims, "modality": "xray"})
+        for code, (n_mri, d_all) in share.items():
+            if code in true_x.index and xray.get(code, (None, None))[0] is None:
+                tally.add("share denominator minus numerator", _minus(d_all, [n_mri]), true_x.loc[code, "num"])
+
+    # Denmark's expected count (a column of the CSV), differenced between views: the intruder picks
+    # narrow national groups where women are few (found here from the truth, as he would by trying)
+    cands = truth.execute("""
+        SELECT year, 'origin' AS dim, origin AS value, age_band FROM imaging GROUP BY ALL
+        HAVING count(*) FILTER (WHERE sex = 2) BETWEEN 1 AND 4 AND count(*) FILTER (WHERE sex = 1) >= 6
+        UNION ALL
+        SELECT year, 'labour', labour_status, age_band FROM imaging GROUP BY ALL
+        HAVING count(*) FILTER (WHERE sex = 2) BETWEEN 1 AND 4 AND count(*) FILTER (WHERE sex = 1) >= 6
+        ORDER BY ALL LIMIT 20""").fetchall()
+    for year, dim, value, age in cands:
+        dims = {dim: int(value), "age": age}
+        nat_all = shown(view(y0=year, y1=year, **dims), app_db)[1]["national_row"]
+        nat_men = shown(view(y0=year, y1=year, sex=1, **dims), app_db)[1]["national_row"]
+        true_w = true_counts(truth, "imaging_rate", year, year, {**dims, "sex": 2}, by="all")
+        derived = None if (nat_all["hidden"] or nat_men["hidden"]) else nat_all["expected"] - nat_men["expected"]
+        tally.add("expected-count column", derived, true_w.loc[0, "num"] if 0 in true_w.index else 0)
+    return tally
+
+
+def test_attacks_meet_enough_small_cells(attacks):
+    """The attacks are real: they were tried many times and met many small cells.
+
+    (A total minus all its other parts is mostly blocked: secondary suppression hides at least two
+    cells of a region or of Denmark, with a hidden sum of 6 or more, so it never isolates 1..4.)
+    """
+    n = sum(len(v) for v in attacks.cases.values())
+    print(f"\n{attacks.report()}")
+    assert n >= MIN_SMALL_CELLS, attacks.report()
+    assert len(attacks.tried) == 8 and min(attacks.tried.values()) >= 5, attacks.report()
+    assert len(attacks.cases) >= 3, attacks.report()
+
+
+def test_no_attack_recovers_every_small_cell(attacks):
+    for family, exact in attacks.cases.items():
+        if len(exact) >= 3:
+            assert not all(exact), f"{family} recovered every small cell it attacked: {attacks.report()}"
+
+
+def test_attacks_recover_small_cells_no_better_than_chance(attacks):
+    exact = [e for v in attacks.cases.values() for e in v]
+    share = sum(exact) / len(exact)
+    print(f"\nattacks on cells with true counts 1..4: {attacks.report()}; overall {sum(exact)}/{len(exact)} "
+          f"= {share:.2f} exact")
+    assert share < EXACT_SHARE_LIMIT, attacks.report()
+
+
+# ------------------------------------------------------------------ rates and other derived numbers
+
+def test_count_from_a_crude_rate_is_the_perturbed_count(truth, app_db):
+    """rate x denominator / 1000 gives the shown (perturbed) count back, not the true count."""
+    same_as_shown, same_as_true, n = 0, 0, 0
+    for year, dims in itertools.product(YEARS, NARROW):
+        t = shown(view(y0=year, y1=year, **dims), app_db)[1]["table"]
+        t = t[~t["hidden"] & (t["num_shown"] > 0)]
+        true = true_counts(truth, "imaging_rate", year, year, dims)
+        derived = (t["value"] * t["den_shown"] / 1000).round()
+        same_as_shown += int((derived == t["num_shown"]).sum())
+        same_as_true += int((derived.to_numpy() == t["code"].map(true["num"]).to_numpy()).sum())
+        n += len(t)
+    assert n > 50 and same_as_shown == n
+    assert same_as_true / n < 0.6, f"{same_as_true}/{n} equal to the true count"    # P(noise = 0) = 0.4
+
+
+@pytest.mark.parametrize("measure", ["imaging_rate", "persons_rate"])
+def test_standardised_rates_of_one_stratum_give_no_true_denominator(truth, app_db, measure):
+    """With one sex and one age band, a standardised rate is the shown count over the shown
+    denominator: working the denominator back from it gives the shown one, not the true one."""
+    same_as_true, n = 0, 0
+    for year, (sex, age) in itertools.product([2013, 2020, 2024], [(2, "65-74"), (1, "45-54"), (2, "85+")]):
+        t = shown(view(measure=measure, rates="dsr", y0=year, y1=year, sex=sex, age=age), app_db)[1]["table"]
+        t = t[~t["hidden"] & (t["num_shown"] > 0)]
+        pop = truth.execute(f"SELECT municipality, count(*) AS n FROM adults WHERE year = {year} AND sex = {sex} "
+                            f"AND age_band = '{age}' GROUP BY 1").df().set_index("municipality")["n"]
+        derived = (1000 * t["num_shown"] / t["value"]).round()
+        assert np.allclose(derived, t["den_shown"]), "a one-stratum standardised rate must be shown/shown"
+        same_as_true += int((derived.to_numpy() == t["code"].map(pop).to_numpy()).sum())
+        n += len(t)
+    assert n > 30 and same_as_true / n < 0.6, f"{same_as_true}/{n} true denominators recovered"
+
+
+def test_expected_counts_carry_nothing_beyond_shown_counts(app_db):
+    """Denmark's expected count is its shown count; with one stratum an area's expected count is
+    its shown denominator times one common rate (nothing of its true population in it)."""
+    for dims in ({}, {"age": "85+"}, {"origin": 3, "age": "18-24"}):
+        nat = shown(view(y0=2024, y1=2024, **dims), app_db)[1]["national_row"]
+        assert nat["expected"] == pytest.approx(nat["num_shown"])
+    t = shown(view(y0=2024, y1=2024, sex=2, age="85+"), app_db)[1]["table"]
+    t = t[~t["hidden"] & (t["den_shown"] > 0)]
+    ratio = (t["expected"] / t["den_shown"]).to_numpy()
+    assert np.allclose(ratio, ratio[0])
