@@ -36,7 +36,9 @@ def connection() -> duckdb.DuckDBPyConnection:
             path = db_path()
             if not path.exists():
                 raise DatabaseMissing(f"The atlas database {path} does not exist: run 'make data' first.")
-            _con = duckdb.connect(str(path), read_only=True, config={"threads": 2})
+            # read-only, and no access to files or URLs beyond the database itself
+            _con = duckdb.connect(str(path), read_only=True,
+                                  config={"threads": 2, "enable_external_access": False})
             _con_pid = os.getpid()
         return _con
 

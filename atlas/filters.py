@@ -138,6 +138,8 @@ def where_sql(dims: tuple, y0: int, y1: int, extra: dict | None = None) -> tuple
     """A WHERE clause over whitelisted columns with ``?`` parameters."""
     clauses, params = ["year BETWEEN ? AND ?"], [int(y0), int(y1)]
     for key, value in dims:
+        if key not in DIMENSIONS:
+            raise ValueError(f"{key!r} is not a dimension")
         column, allowed, _ = DIMENSIONS[key]
         if value not in allowed:
             raise ValueError(f"{key}={value!r} is not allowed")

@@ -133,7 +133,9 @@ def layout(lang: str | None = None, **_):
 )
 def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims,
                map_click, rank_click, funnel_click, search, _clear, _back, current, search_qs):
-    lang = lang_of(search_qs)
+    lang = lang_of(search_qs if isinstance(search_qs, str) else "")
+    hash_ = hash_ if isinstance(hash_, str) else ""
+    current = current if isinstance(current, str) else None
     codes = _codes()
     all_years = db.years()
     trig = ctx.triggered_id
@@ -174,6 +176,9 @@ def _typed(key, value):
 
 
 def current_view(data, search_qs) -> View:
+    """The view in the ``view`` store; anything that is not a string (a tampered payload) is the default."""
+    data = data if isinstance(data, str) else ""
+    search_qs = search_qs if isinstance(search_qs, str) else ""
     codes = _codes()
     view, _ = view_from_hash(data or "", lang_of(search_qs), db.years(), MEASURES,
                              codes["municipality"] | codes["region"] | codes["region2027"], codes["region"] | codes["region2027"])

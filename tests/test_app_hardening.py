@@ -128,14 +128,17 @@ def test_database_is_opened_read_only(app_db):
     assert con.execute("SELECT count(*) FROM imaging_cube").fetchone()[0] == before
 
 
-@pytest.mark.xfail(reason="defence in depth, not yet done: atlas/db.py could open the database with "
-                          "enable_external_access=false so that even a read-only connection cannot read or "
-                          "write other files (read_csv, COPY ... TO)", strict=False)
 def test_database_connection_cannot_touch_other_files(app_db, tmp_path):
+    """Defence in depth: even the read-only connection cannot read or write other files."""
     from atlas import db
 
     with pytest.raises(duckdb.Error):
         db.connection().execute(f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'")
+    assert not (tmp_path / "out.csv").exists()
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    with pytest.raises(duckdb.Error):
+        db.connection().execute(f"SELECT * FROM read_csv('{secret}')").fetchall()
 
 
 # ------------------------------------------------------------------ tampered callbacks
