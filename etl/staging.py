@@ -317,11 +317,20 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
     lists exactly the dropped rows, each with the rule(s) it broke in words.
     """
     conditions: list[tuple[str, str, str, str]] = []   # (column, bad-row SQL, problem, hint)
+    raw_types = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {raw_name}").fetchall()}
     for col in table.columns:
         c, raw = _quote(col.name), _quote("raw_" + col.name)
-        conditions.append((col.name, f"{raw} IS NULL OR CAST({raw} AS VARCHAR) = ''", "are empty", "fill in the value or drop the rows"))
-        conditions.append((col.name, f"{raw} IS NOT NULL AND CAST({raw} AS VARCHAR) <> '' AND {c} IS NULL",
-                           f"cannot be read as {col.type}", "check the column's format in docs/data-contract.md"))
+        if "CHAR" in raw_types.get("raw_" + col.name, "VARCHAR"):
+            empty = f"{raw} IS NULL OR CAST({raw} AS VARCHAR) = ''"
+            unreadable = f"{raw} IS NOT NULL AND CAST({raw} AS VARCHAR) <> '' AND {c} IS NULL"
+        else:
+            # typed in the file (integers, dates, ...): no text to be empty, and no cast to text
+            # of every value (tens of millions in a population extract)
+            empty = f"{raw} IS NULL"
+            unreadable = f"{raw} IS NOT NULL AND {c} IS NULL"
+        conditions.append((col.name, empty, "are empty", "fill in the value or drop the rows"))
+        conditions.append((col.name, unreadable, f"cannot be read as {col.type}",
+                           "check the column's format in docs/data-contract.md"))
         for rule in col.rules:
             check = rule.predicate.replace("{c}", c)
             conditions.append((col.name, f"{c} IS NOT NULL AND NOT ({check})", rule.problem, rule.hint))
