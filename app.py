@@ -24,6 +24,7 @@ app = dash.Dash(
     external_stylesheets=["/vendor/bootstrap.min.css"],
     suppress_callback_exceptions=True,
     title="Lumbar imaging atlas",
+    compress=True,                       # gzip: plotly.js is 4.8 MB raw, about 1.5 MB compressed
     update_title=None,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                {"name": "description", "content": "Geographic variation in lumbar spine imaging in Denmark"}],
@@ -92,6 +93,22 @@ def chrome(pathname, search, hash_):
                         id="synthetic-banner") if kind == "synthetic" else None)
     footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}"]
     return nav, banner, footer, t("skip_to_content", lang)
+
+
+def warm_up() -> None:
+    """Compute the default view once (a gunicorn worker calls this when it starts), so the first
+    reader of each worker gets cached answers. Failing here must never stop a worker."""
+    try:
+        from atlas.filters import View
+        from atlas.state import hash_of
+        from pages import atlas as atlas_page
+
+        years = db.years()
+        data = hash_of(View(y0=years[-1], y1=years[-1]))
+        for draw in (atlas_page.draw_areas, atlas_page.draw_trend, atlas_page.draw_breakdown, atlas_page.draw_mix):
+            draw(data, "")
+    except Exception as exc:  # pragma: no cover - only logs
+        server.logger.warning("warm-up skipped: %s", exc)
 
 
 if __name__ == "__main__":

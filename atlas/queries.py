@@ -32,7 +32,7 @@ def _event_filters(view: View, measure: Measure) -> tuple:
 MEASURE_COLUMNS = None   # filled lazily from the cube's columns
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)
 def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     """All imaging measures by ``group_by`` x sex x age band x modality x priority x referrer.
 
@@ -50,7 +50,7 @@ def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipal
     return db.query(f"SELECT {', '.join(keys)}, {sums} FROM imaging_cube WHERE {where} GROUP BY ALL", params)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def population_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     keys = list(dict.fromkeys([*group_by, *STRATA]))
     where, params = where_sql(pop_dims, y0, y1)
@@ -105,7 +105,7 @@ def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims:
 
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
            group_by: tuple = ("municipality",), restrict: tuple = ()) -> pd.DataFrame:
     """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys."""

@@ -38,7 +38,7 @@ def register(server) -> None:
 
         if level not in ("municipality", "region", "region2027"):
             abort(404)
-        return Response(db.geojson_text(level), mimetype="application/geo+json",
+        return Response(db.geojson_text(level), mimetype="application/json",
                         headers={"Cache-Control": "public, max-age=3600"})
 
     @server.route("/vendor/bootstrap.min.css")

@@ -196,7 +196,7 @@ def draw_areas(data, search_qs):
     return _area_outputs(replace(current_view(data, search_qs), sep=","))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _area_outputs(view: View):
     """Map, ranking, funnel, variation panel and selection text of a view (cached: the data are read-only)."""
     m = MEASURES[view.measure]
@@ -268,7 +268,7 @@ def draw_trend(data, search_qs):
     return _trend_figure(replace(current_view(data, search_qs), sep=","))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _trend_figure(view: View):
     return figures.trend(queries.trend_table(view, view.area), view, MEASURES[view.measure], view.area, _area_name(view))
 
@@ -280,7 +280,7 @@ def draw_breakdown(data, search_qs):
     return _breakdown_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _breakdown_figure(view: View):
     return figures.breakdown(queries.breakdown_table(view, view.area), view, MEASURES[view.measure])
 
@@ -292,7 +292,7 @@ def draw_mix(data, search_qs):
     return _mix_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _mix_figure(view: View):
     return figures.mix(queries.mix_table(view, view.area), view, view.area, _area_name(view))
 

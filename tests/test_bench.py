@@ -1,0 +1,170 @@
+"""The benchmark (``python -m etl bench``) runs end to end at a small scale and writes every field.
+
+Timings belong in the benchmark, not here: nothing below checks a speed. One small run (scale 0.01,
+5 views, one callback) is shared by the module; it takes about half a minute.
+"""
+from __future__ import annotations
+
+import json
+import re
+from numbers import Number
+
+import pytest
+
+from etl import bench
+
+SCALE = 0.01
+VIEWS = 5
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bench")
+    out = d / "results.json"
+    res = bench.run(scale=SCALE, seed=7, out=out, requests_n=VIEWS, work=d / "work", workers=1, threads=2,
+                    callbacks=("draw_areas",), echo=False)
+    return res, out, d
+
+
+def _num(x) -> bool:
+    return isinstance(x, Number) and not isinstance(x, bool)
+
+
+def test_results_file_is_the_returned_json(run):
+    res, out, _ = run
+    assert json.loads(out.read_text(encoding="utf-8")) == json.loads(json.dumps(res, default=str))
+
+
+def test_machine_is_recorded(run):
+    m = run[0]["machine"]
+    for key in ("cpu_count", "memory_total_bytes", "platform", "python", "duckdb_version", "dash_version", "date"):
+        assert m[key], key
+    assert _num(m["cpu_count"]) and _num(m["memory_total_bytes"])
+
+
+def test_generation_and_build_fields(run):
+    res = run[0]
+    g, b = res["generation"], res["build"]
+    assert _num(g["seconds"]) and g["seconds"] > 0 and g["reused"] is False
+    assert g["rows"]["population"] > 0 and g["rows"]["imaging"] > 0
+    assert _num(b["seconds"]) and b["seconds"] > 0
+    assert _num(b["peak_rss_bytes"]) and b["peak_rss_bytes"] > 10e6          # a Python process with DuckDB
+    assert _num(b["db_bytes"]) and b["db_bytes"] > 0
+    # the build's own progress lines were captured, one per step, and add up to about its time
+    assert [s["step"] for s in b["steps"]] == list(range(1, len(b["steps"]) + 1)) and len(b["steps"]) >= 5
+    assert sum(s["seconds"] for s in b["steps"]) == pytest.approx(b["seconds"], abs=1.0)
+    assert b["tables"]["population_cube"] > 0
+
+
+def test_pandas_fields_and_agreement(run):
+    p = run[0]["pandas"]
+    assert _num(p["seconds"]) and p["seconds"] > 0 and _num(p["peak_rss_bytes"])
+    assert p["ratio_etl_over_pandas"] == pytest.approx(run[0]["build"]["seconds"] / p["seconds"], rel=0.01)
+    assert p["speedup"] == pytest.approx(1 / p["ratio_etl_over_pandas"], rel=0.01)
+    assert p["mode"] in ("all_at_once", "by_year") and "population_cube" in p["covers"]
+    # the pandas version computes the same cubes as the ETL
+    assert p["agrees_with_etl"], {k: v for k, v in p["check"].items() if not v["equal"]}
+    assert p["check"]["imaging_cube.n_imaging"]["pandas"] > 0
+
+
+def test_callback_fields(run):
+    cb = run[0]["callbacks"]
+    assert cb["n_views"] == VIEWS and len(set(cb["views"])) == VIEWS
+    assert cb["requests_sent"] == 2 * VIEWS
+    a = cb["per_callback"]["draw_areas"]
+    for phase in ("cold", "warm"):
+        s = a[phase]
+        assert set(s) >= {"p50_ms", "p95_ms", "n"}
+        assert s["n"] + sum(e["phase"] == phase for e in cb["error_examples"]) <= VIEWS
+        if s["n"]:
+            assert _num(s["p50_ms"]) and s["p50_ms"] <= s["p95_ms"]
+    assert set(cb["all"]) == {"cold", "warm"}
+    assert run[0]["app"]["payload_mismatch"] == []     # the bench sends what the app's callbacks expect
+
+
+def test_page_fields(run):
+    pg = run[0]["page"]
+    for key in ("html_bytes", "scripts_bytes", "layout_bytes", "figure_json_bytes", "figure_json_all_bytes"):
+        assert _num(pg[key]) and pg[key] > 0, key
+    assert pg["parts"]["html"]["status"] == 200
+    assert pg["parts"]["figure:draw_areas"]["status"] == 200          # the default view carries the map
+    assert pg["scripts_bytes"] > 100_000                               # react, the renderer, dcc ...
+    assert set(pg["gzip"]) >= {"html_bytes", "scripts_bytes", "layout_bytes", "figure_json_bytes"}
+    # geometry the map refers to by URL is fetched and counted with the figure (0 if embedded in it)
+    assert _num(pg["geometry_bytes"]) and pg["figure_and_geometry_bytes"] == pg["figure_json_bytes"] + pg["geometry_bytes"]
+    assert all(v["status"] == 200 for k, v in pg["parts"].items() if k.startswith("geometry:"))
+
+
+def test_targets_and_table(run):
+    res = run[0]
+    names = {t["name"] for t in res["targets"]}
+    assert {"build (ETL) seconds", "build peak memory", "speed-up over pandas (pandas s / ETL s)",
+            "draw_areas warm p95", "draw_areas cold p95", "figure JSON, draw_areas default view"} <= names
+    assert all(t["applies"] is False for t in res["targets"] if t["name"] != "callback errors")   # not scale 1.0
+    text = bench.table(res)
+    for word in ("build (ETL) time", "build peak memory", "database size", "pandas baseline", "ratio ETL / pandas",
+                 "draw_areas cold", "draw_areas warm", "html", "scripts", "layout", "figure_json"):
+        assert word in text, word
+    assert re.search(r"PASS|FAIL|n/a", text)
+
+
+def test_gunicorn_was_stopped(run):
+    import socket
+
+    port = int(run[0]["app"]["url"].rsplit(":", 1)[1])
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))          # fails if gunicorn still listens there
+
+
+def test_app_only_keeps_the_earlier_build(run, tmp_path):
+    """--app-only times the app again on the bench database and keeps the earlier run's build figures."""
+    res, out, d = run
+    copy = tmp_path / "results.json"
+    copy.write_text(out.read_text(encoding="utf-8"), encoding="utf-8")
+    again = bench.run(scale=SCALE, seed=7, out=copy, requests_n=2, work=d / "work", workers=1, threads=1,
+                      callbacks=("draw_trend",), echo=False, app_only=True)
+    assert again["build"]["seconds"] == res["build"]["seconds"] and again["build"]["from_previous_run"]
+    assert again["callbacks"]["requests_sent"] == 4
+    assert list(again["callbacks"]["per_callback"]) == ["draw_trend"]
+
+
+def test_views_are_fixed_distinct_and_valid():
+    years = list(range(2013, 2025))
+    a = bench.view_combinations(60, 42, years)
+    assert a == bench.view_combinations(60, 42, years) and len(set(a)) == 60 and "" not in a
+    assert a != bench.view_combinations(60, 43, years)
+    from atlas.filters import parse_query
+    from atlas.measures import MEASURES
+
+    for h in a:
+        view, ignored = parse_query(h.lstrip("#"), years, tuple(MEASURES), set(), set())
+        assert not ignored, h
+
+
+def test_callback_body_shape():
+    one = bench.callback_body("draw_trend", "#measure=mri_share", "?lang=da")
+    assert one["output"] == "trend.figure" and one["outputs"] == {"id": "trend", "property": "figure"}
+    assert one["inputs"] == [{"id": "view", "property": "data", "value": "#measure=mri_share"}]
+    assert one["state"] == [{"id": "url", "property": "search", "value": "?lang=da"}]
+    assert one["changedPropIds"] == ["view.data"]
+    multi = bench.callback_body("draw_areas", "")
+    assert multi["output"].startswith("..map.figure...rank.figure") and len(multi["outputs"]) == 5
+
+
+def test_bodies_follow_the_apps_declaration():
+    deps = [{"output": "trend.figure", "inputs": [{"id": "view", "property": "data"}],
+             "state": [{"id": "atlas-url", "property": "search"}]},
+            {"output": "..map.figure...rank.figure...funnel.figure...variation.children...selection-text.children..",
+             "inputs": [{"id": "view", "property": "data"}], "state": [{"id": "atlas-url", "property": "search"}]}]
+    found = bench.find_callbacks(deps)
+    assert set(found) == {"draw_trend", "draw_areas"}
+    body = bench.callback_body("draw_trend", "#y0=2020", "?lang=da", dep=found["draw_trend"])
+    assert body["state"] == [{"id": "atlas-url", "property": "search", "value": "?lang=da"}]
+    assert bench.check_dependencies(deps) == ["draw_breakdown", "draw_mix"]
+
+
+def test_geojson_urls_are_found_however_escaped():
+    answer = json.loads('{"response": {"map": {"figure": {"data": [{"geojson": "\\u002fgeo\\u002fregion.json"}, '
+                        '{"geojson": {"type": "FeatureCollection"}}]}}}}')
+    assert bench._geojson_urls(answer) == ["/geo/region.json"]
