@@ -66,9 +66,9 @@ def _mask(frame: pd.DataFrame, conditions) -> pd.Series:
     return mask
 
 
-def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
-                group_by: tuple, restrict: tuple = ()) -> pd.DataFrame:
-    """Like :func:`strata`, with every filter pushed into the SQL (for long groupings such as years)."""
+def _strata_sql_parts(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
+                      group_by: tuple, restrict: tuple = ()) -> tuple[list[str], tuple[str, list], tuple[str, list] | None]:
+    """The SQL (and parameters) of :func:`_strata_sql`: the imaging query, and the population query for rates."""
     m = MEASURES[measure_key]
     bad = [g for g in group_by if g not in GROUPABLE | EVENT_GROUPABLE]
     if bad:
@@ -80,29 +80,35 @@ def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims:
     if m.numerator_where:
         num_cond, num_params = where_sql(tuple(m.numerator_where.items()), y0, y1)
     cols = ", ".join(keys)
+    num = (f"sum(n_{m.numerator}) FILTER (WHERE {num_cond}) AS num, "
+           f"sum(k_{m.numerator}) FILTER (WHERE {num_cond}) AS num_k")
     if m.denominator == "population":
         if any(g in EVENT_GROUPABLE for g in group_by):
             raise ValueError("a rate cannot be split by an imaging dimension")
-        ev = db.query(
-            f"SELECT {cols}, sum(n_{m.numerator}) FILTER (WHERE {num_cond}) AS num, "
-            f"sum(k_{m.numerator}) FILTER (WHERE {num_cond}) AS num_k "
-            f"FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL",
-            num_params * 2 + params + den_params)
+        events = (f"SELECT {cols}, {num} FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL",
+                  num_params * 2 + params + den_params)
         pw, pp = where_sql(pop_dims, y0, y1, dict(restrict))
-        pop = db.query(f"SELECT {cols}, sum(persons) AS den, sum(k_persons) AS den_k FROM population_cube "
-                       f"WHERE {pw} GROUP BY ALL", pp)
-        out = pop.merge(ev, on=keys, how="left")
-    else:
-        out = db.query(
-            f"SELECT {cols}, sum(n_{m.numerator}) FILTER (WHERE {num_cond}) AS num, "
-            f"sum(k_{m.numerator}) FILTER (WHERE {num_cond}) AS num_k, "
-            f"sum(n_{m.denominator}) AS den, sum(k_{m.denominator}) AS den_k "
-            f"FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL",
-            num_params * 2 + params + den_params)
+        population = (f"SELECT {cols}, sum(persons) AS den, sum(k_persons) AS den_k FROM population_cube "
+                      f"WHERE {pw} GROUP BY ALL", pp)
+        return keys, events, population
+    events = (f"SELECT {cols}, {num}, sum(n_{m.denominator}) AS den, sum(k_{m.denominator}) AS den_k "
+              f"FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL", num_params * 2 + params + den_params)
+    return keys, events, None
+
+
+def _finish(out: pd.DataFrame) -> pd.DataFrame:
     for c in ("num", "num_k", "den", "den_k"):
         out[c] = out[c].fillna(0).astype(float)
     return out
 
+
+def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
+                group_by: tuple, restrict: tuple = ()) -> pd.DataFrame:
+    """Like :func:`strata`, with every filter pushed into the SQL (for long or narrow groupings)."""
+    keys, events, population = _strata_sql_parts(measure_key, y0, y1, pop_dims, event_dims, group_by, restrict)
+    ev = db.query(*events)
+    out = db.query(*population).merge(ev, on=keys, how="left") if population else ev
+    return _finish(out)
 
 
 @lru_cache(maxsize=256)
@@ -312,26 +318,41 @@ def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
 
 @lru_cache(maxsize=256)
 def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
+    """One query per cube for all six dimensions (UNION ALL), one protected estimate for all.
+
+    Each dimension keeps the view's other filters but not its own; secondary suppression treats
+    each dimension's groups as one table with a published total.
+    """
     m = MEASURES[view.measure]
-    rows = []
     mapping = area_codes(view.level)
+    restrict = ()
+    if area is not None:
+        restrict = (("municipality", tuple(int(c) for c in mapping.index[mapping == area])),)
+    ev_parts, pop_parts = [], []
     for key in BREAKDOWN_DIMS:
         column = DIMENSIONS[key][0]
         dims = tuple((k, v) for k, v in view.population_dims() if k != key)
-        restrict = ()
-        if area is not None:
-            restrict = (("municipality", tuple(int(c) for c in mapping.index[mapping == area])),)
-        f = strata(m.key, view.y0, view.y1, dims, _event_filters(view, m), ("municipality", column), restrict).copy()
-        f["code"] = f["municipality"].map(mapping)
-        if area is not None:
-            f = f[f["code"] == area]
-        if f.empty:
-            continue
-        f["value_key"] = f[column]
-        t = estimate(f, ["value_key"], m, view, [[]])
-        t["dimension"] = key
-        rows.append(t)
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+        _, events, population = _strata_sql_parts(m.key, view.y0, view.y1, dims, _event_filters(view, m),
+                                                  (column,), restrict)
+        for parts, part in ((ev_parts, events), (pop_parts, population)):
+            if part is None:
+                continue
+            sql, params = part
+            # the group's value as text under one name; UNION BY NAME lines the selects up
+            sql = sql.replace("SELECT ", f"SELECT '{key}' AS dimension, CAST({column} AS VARCHAR) AS value_key, ", 1)
+            parts.append((sql, params))
+    keys = ["dimension", "value_key", *STRATA]
+
+    def union(parts):
+        out = db.query(" UNION ALL BY NAME ".join(f"({sql})" for sql, _ in parts), [p for _, ps in parts for p in ps])
+        return out[[c for c in out.columns if c in keys or c in ("num", "num_k", "den", "den_k")]]
+
+    ev = union(ev_parts)
+    f = union(pop_parts).merge(ev, on=keys, how="left") if pop_parts else ev
+    f = _finish(f)
+    if f.empty:
+        return pd.DataFrame()
+    return estimate(f, ["dimension", "value_key"], m, view, [["dimension"]])
 
 
 MIX_MEASURES = ("mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",
