@@ -57,7 +57,9 @@ def layout(lang: str | None = None, **_):
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("years", lang), dcc.RangeSlider(
             id="years", min=years[0], max=years[-1], step=1, value=[view.y0, view.y1], allowCross=True,
-            marks={y: {"label": str(y)[2:] if i % 2 else str(y)} for i, y in enumerate(years)},
+            # a label every third year and at both ends, readable on a tablet
+            marks={y: {"label": str(y) if y == years[-1] or (i % 3 == 0 and years[-1] - y >= 2) else ""}
+                   for i, y in enumerate(years)},
             tooltip={"placement": "bottom", "always_visible": False})),
         control(t("standardise", lang), dbc.RadioItems(id="rates", value=view.rates, options=[
             {"label": t("std_dsr", lang), "value": "dsr"}, {"label": t("std_crude", lang), "value": "crude"},
