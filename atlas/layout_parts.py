@@ -29,16 +29,20 @@ def control(title: str, component, help_text: str | None = None) -> html.Div:
                     className="mb-2")
 
 
-def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False) -> dbc.Card:
-    """A titled card with a loading indicator and a CSV download of exactly what the chart shows."""
-    buttons = [dbc.Button(t("download_csv", lang), id={"type": "download-btn", "chart": chart}, size="sm",
+def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False,
+               prefix: str = "") -> html.Section:
+    """A titled card with a loading indicator and a CSV download of exactly what the chart shows.
+
+    ``prefix`` keeps the ids of one page's cards apart from another's (``pw-download-btn``, ...).
+    """
+    buttons = [dbc.Button(t("download_csv", lang), id={"type": f"{prefix}download-btn", "chart": chart}, size="sm",
                           color="primary", outline=True, className="ms-2",
                           title=f"{t('download_csv', lang)}: {title}"),
-               dcc.Download(id={"type": "download", "chart": chart})]
+               dcc.Download(id={"type": f"{prefix}download", "chart": chart})]
     header = dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), *buttons],
                                      className="d-flex align-items-center"))
     hint = [html.Small("PNG: " + t("download_png", lang) + " (camera icon above the map)", className="text-muted d-block")] if png else []
     card = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint])],
-                    className="h-100", id=f"card-{chart}")
+                    className="h-100", id=f"{prefix}card-{chart}")
     # a named region, so screen-reader users can jump between the linked views
     return html.Section(card, className="h-100", role="region", **{"aria-label": title})

@@ -12,23 +12,15 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 
 from atlas import returns as R
 from atlas.i18n import label, t
-from atlas.layout_parts import control, lang_of
+from atlas.layout_parts import chart_card, control, lang_of
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
 
 
-def card(chart: str, title: str, lang: str, body, extra: list | None = None) -> dbc.Card:
-    """A titled card with a loading indicator and a CSV download (ids of this page only)."""
-    header = dbc.CardHeader(html.Div([
-        html.H2(title, className="h6 mb-0 flex-grow-1"),
-        dbc.Button(t("download_csv", lang), id={"type": "ret-download-btn", "chart": chart}, size="sm",
-                   color="primary", outline=True, className="ms-2", title=f"{t('download_csv', lang)}: {title}"),
-        dcc.Download(id={"type": "ret-download", "chart": chart}),
-    ], className="d-flex align-items-center"))
-    c = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or [])])],
-                 className="h-100", id=f"ret-card-{chart}")
-    return html.Section(c, className="h-100", role="region", **{"aria-label": title})
+def card(chart: str, title: str, lang: str, body, extra: list | None = None):
+    """The atlas's chart card with this page's ids."""
+    return chart_card(chart, title, lang, body, extra, prefix="ret-")
 
 
 def _centre_options(lang: str):

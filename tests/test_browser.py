@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from helpers import wait_until
 from selenium.webdriver.common.by import By
 
 pytestmark = [pytest.mark.browser,
@@ -29,15 +30,7 @@ def atlas_app(app_db):
 
 
 def _wait(dash_duo, predicate, timeout=30, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if predicate():
-                return
-        except Exception:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    wait_until(predicate, timeout, what)
 
 
 def _map_paths(dash_duo) -> int:

@@ -297,17 +297,9 @@ def json_text(x) -> str:
 # ------------------------------------------------------------------ in a real headless Chromium
 
 def _wait(predicate, timeout=40, what="condition"):
-    import time
+    from helpers import wait_until
 
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if predicate():
-                return
-        except Exception:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    wait_until(predicate, timeout, what)
 
 
 @pytest.mark.browser
