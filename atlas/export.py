@@ -41,7 +41,7 @@ def header_rows(view: View, title: str) -> list[list[str]]:
         [t("title", lang)],
         [title],
         [t("measure", lang), m.name(lang)],
-        ["Definition" if lang == "en" else "Definition", m.definition(lang)],
+        ["Definition", m.definition(lang)],
         [t("years", lang), f"{view.y0}-{view.y1}"],
         [t("level", lang), label("level", view.level, lang)],
         [t("standardise", lang), rates],

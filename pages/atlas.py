@@ -35,7 +35,7 @@ def _regions_of() -> dict[int, set[int]]:
 
 def _dim_options(key: str, lang: str):
     return [{"label": t("all", lang), "value": "all"}] + [
-        {"label": label(key if key not in ("age",) else "age", v, lang) if key != "age" else v, "value": str(v)}
+        {"label": v if key == "age" else label(key, v, lang), "value": str(v)}
         for v in DIMENSIONS[key][1]]
 
 
@@ -205,8 +205,6 @@ def _area_outputs(view: View):
     tbl, national = queries.area_table(view)
     lang = view.lang
     if view.map == "tile" and view.level == "municipality":
-        from etl.geo import load_tilemap
-
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area)
     else:
         fig_map = figures.choropleth(tbl, f"/geo/{view.level}.json", view, m, view.area)
@@ -233,7 +231,9 @@ def _area_outputs(view: View):
     return fig_map, fig_rank, fig_funnel, variation, sel
 
 
+@lru_cache(maxsize=1)
 def _tiles():
+    """The hand-laid tile grid (etl/config/tilemap.csv), read once."""
     from etl.geo import load_tilemap
 
     return load_tilemap()
