@@ -44,7 +44,6 @@ def layout(lang: str | None = None, **_):
     std = db.standard_weights()
     esp = std[(std.standard == "esp2013") & (std.sex == 1)]
     return html.Main([
-        html.H1(t("nav_methods", lang), className="h3"),
         dcc.Markdown(_doc("methods", lang), className="methods-text"),
         html.H2("Measures" if lang == "en" else "Mål", className="h5 mt-4"),
         _table(measures, ["measure", "definition"]),
