@@ -62,6 +62,21 @@ def areas() -> pd.DataFrame:
     return query("SELECT * FROM areas ORDER BY level, code")
 
 
+@lru_cache(maxsize=1)
+def level_codes() -> dict[str, set[int]]:
+    """The area codes of each level (municipality, region, region2027)."""
+    a = areas()
+    return {lvl: set(a[a.level == lvl].code.astype(int)) for lvl in ("municipality", "region", "region2027")}
+
+
+@lru_cache(maxsize=1)
+def regions_of() -> dict[int, set[int]]:
+    """Municipality code -> the region codes (2007 and 2027) it belongs to."""
+    a = areas()
+    mun = a[a.level == "municipality"]
+    return {int(c): {int(r), int(r27)} for c, r, r27 in zip(mun.code, mun.region_code, mun.region2027_code)}
+
+
 @lru_cache(maxsize=4)
 def geojson_text(level: str) -> str:
     rows = query("SELECT geojson FROM geometry WHERE level = ?", [level])
@@ -92,5 +107,5 @@ def reset_caches() -> None:
         if _con is not None:
             _con.close()
         _con = None
-    for f in (meta, areas, geojson, geojson_text, years, standard_weights):
+    for f in (meta, areas, level_codes, regions_of, geojson, geojson_text, years, standard_weights):
         f.cache_clear()

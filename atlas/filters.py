@@ -83,6 +83,16 @@ def _coerce(value: str, allowed: tuple):
     raise ValueError(value)
 
 
+def dim_value(key: str, raw):
+    """A control's value for dimension ``key`` as its whitelisted code, or None for "all" or unknown."""
+    if key not in DIMENSIONS or raw in (None, "all", ""):
+        return None
+    try:
+        return _coerce(str(raw), DIMENSIONS[key][1])
+    except ValueError:
+        return None
+
+
 def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_codes: set[int],
                 region_codes: set[int]) -> tuple[View, list[str]]:
     """Read a URL query string into a :class:`View`; return it and the keys that were ignored."""

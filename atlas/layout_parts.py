@@ -29,6 +29,25 @@ def control(title: str, component, help_text: str | None = None) -> html.Div:
                     className="mb-2")
 
 
+def dim_options(key: str, lang: str) -> list[dict]:
+    """Options of a population-group or imaging filter: "All", then each code with its name."""
+    from atlas.filters import DIMENSIONS
+    from atlas.i18n import label
+
+    return [{"label": t("all", lang), "value": "all"}] + [
+        {"label": v if key == "age" else label(key, v, lang), "value": str(v)} for v in DIMENSIONS[key][1]]
+
+
+def page_frame(url_id: str, store_id: str, sidebar, main) -> html.Div:
+    """A page with its own location (its state lives in the URL hash), its view store, and the
+    sidebar of controls beside the main column."""
+    return html.Div([
+        dcc.Location(id=url_id, refresh=False),
+        dcc.Store(id=store_id, data=None),
+        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
+    ])
+
+
 def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False,
                prefix: str = "") -> html.Section:
     """A titled card with a loading indicator and a CSV download of exactly what the chart shows.

@@ -35,7 +35,7 @@ import plotly.graph_objects as go
 from atlas import db, queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
-from atlas.filters import DIMENSIONS, LEVELS, View, where_sql
+from atlas.filters import DIMENSIONS, View, where_sql
 from atlas.i18n import label, t
 from atlas.measures import MEASURES
 from atlas.state import consistent, view_from_hash
@@ -65,17 +65,6 @@ AREA, NATIONAL = "#D55E00", "#444444"
 
 # ---------------------------------------------------------------- view state (URL hash)
 
-def _codes() -> dict[str, set[int]]:
-    a = db.areas()
-    return {lvl: set(a[a.level == lvl].code.astype(int)) for lvl in LEVELS}
-
-
-def _regions_of() -> dict[int, set[int]]:
-    a = db.areas()
-    mun = a[a.level == "municipality"]
-    return {int(c): {int(r), int(r27)} for c, r, r27 in zip(mun.code, mun.region_code, mun.region2027_code)}
-
-
 def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
     """The page's state from the URL hash: the atlas :class:`View` (level, area, years, filters,
     separator) and the follow-up window (``win``: 90 or 365 days); unknown or bad keys are ignored."""
@@ -99,10 +88,10 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
             ignored.append(key)                # atlas-only settings have no meaning here
         else:
             rest.append((key, values[-1]))
-    codes = _codes()
+    codes = db.level_codes()
     every = codes["municipality"] | codes["region"] | codes["region2027"]
     view, bad = view_from_hash(urlencode(rest), lang, db.years(), MEASURES, every, codes["region"] | codes["region2027"])
-    view = consistent(view, codes, _regions_of())
+    view = consistent(view, codes, db.regions_of())
     return view, window, ignored + bad
 
 
@@ -247,35 +236,24 @@ def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figu
                + [OUTCOME_COLOURS[o] for o in COLUMNS])
     src, dst, val, col, hover = [], [], [], [], []
     hidden = 0
-    rows, outs = p["rows"], p["outcomes"]
-    ref_total = rows.groupby("referrer")["count"].sum(min_count=1)
-    mod_total = outs.groupby("modality")["count"].sum(min_count=1)
-    for r in rows.itertuples():
-        if pd.isna(r.count):
-            hidden += 1
-            continue
-        if r.count <= 0:
-            continue
-        src.append(index[("referrer", r.referrer)])
-        dst.append(index[("modality", r.modality)])
-        val.append(float(r.count))
-        col.append(_rgba(REFERRER_COLOURS[r.referrer], 0.45))
-        share = r.count / ref_total[r.referrer] * 100 if ref_total.get(r.referrer, 0) else np.nan
-        hover.append(f"{label('referrer', r.referrer, lang)} → {label('modality', r.modality, lang)}: "
-                     f"{int(r.count):,} ({share:.1f} %)")
-    for r in outs.itertuples():
-        if pd.isna(r.count):
-            hidden += 1
-            continue
-        if r.count <= 0:
-            continue
-        src.append(index[("modality", r.modality)])
-        dst.append(index[("outcome", r.outcome)])
-        val.append(float(r.count))
-        col.append(_rgba(OUTCOME_COLOURS[r.outcome], 0.55))
-        share = r.count / mod_total[r.modality] * 100 if mod_total.get(r.modality, 0) else np.nan
-        hover.append(f"{label('modality', r.modality, lang)} → {label('outcome', r.outcome, lang)}: "
-                     f"{int(r.count):,} ({share:.1f} %)")
+    # two stages of links: referrer -> modality, then modality -> what followed
+    stages = ((p["rows"], "referrer", "modality", REFERRER_COLOURS, "referrer", 0.45),
+              (p["outcomes"], "modality", "outcome", OUTCOME_COLOURS, "outcome", 0.55))
+    for frame, source, target, palette, colour_by, alpha in stages:
+        totals = frame.groupby(source)["count"].sum(min_count=1)
+        for r in frame.itertuples():
+            if pd.isna(r.count):
+                hidden += 1
+                continue
+            if r.count <= 0:
+                continue
+            a, b = getattr(r, source), getattr(r, target)
+            src.append(index[(source, a)])
+            dst.append(index[(target, b)])
+            val.append(float(r.count))
+            col.append(_rgba(palette[getattr(r, colour_by)], alpha))
+            share = r.count / totals[a] * 100 if totals.get(a, 0) else np.nan
+            hover.append(f"{label(source, a, lang)} → {label(target, b, lang)}: {int(r.count):,} ({share:.1f} %)")
     names = []
     for kind, value in nodes:
         names.append(label(kind, value, lang))

@@ -9,9 +9,9 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas import db, export, figures, queries
-from atlas.filters import DIMENSIONS, View
+from atlas.filters import DIMENSIONS, View, dim_value
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, lang_of
+from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
 from atlas.measures import MEASURES
 from atlas.state import consistent, hash_of, next_view, view_from_hash
 from atlas.static import GRAPH_CONFIG
@@ -20,23 +20,6 @@ dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
 DIM_KEYS = list(DIMENSIONS)
-
-
-def _codes():
-    a = db.areas()
-    return {lvl: set(a[a.level == lvl].code.astype(int)) for lvl in ("municipality", "region", "region2027")}
-
-
-def _regions_of() -> dict[int, set[int]]:
-    a = db.areas()
-    mun = a[a.level == "municipality"]
-    return {int(c): {int(r), int(r27)} for c, r, r27 in zip(mun.code, mun.region_code, mun.region2027_code)}
-
-
-def _dim_options(key: str, lang: str):
-    return [{"label": t("all", lang), "value": "all"}] + [
-        {"label": v if key == "age" else label(key, v, lang), "value": str(v)}
-        for v in DIMENSIONS[key][1]]
 
 
 def layout(lang: str | None = None, **_):
@@ -48,7 +31,7 @@ def layout(lang: str | None = None, **_):
     measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
     filters = [
         control(label("dimension", key, lang), dcc.Dropdown(
-            id={"type": "dim", "key": key}, options=_dim_options(key, lang), value="all", clearable=False,
+            id={"type": "dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
             searchable=False))
         for key in DIM_KEYS]
     sidebar = html.Aside([
@@ -111,11 +94,7 @@ def layout(lang: str | None = None, **_):
                                     dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
-    return html.Div([
-        dcc.Location(id="atlas-url", refresh=False),
-        dcc.Store(id="view", data=None),
-        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
-    ])
+    return page_frame("atlas-url", "view", sidebar, main)
 
 
 # ---------------------------------------------------------------- state: controls <-> URL hash
@@ -138,7 +117,7 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
     lang = lang_of(search_qs if isinstance(search_qs, str) else "")
     hash_ = hash_ if isinstance(hash_, str) else ""
     current = current if isinstance(current, str) else None
-    codes = _codes()
+    codes = db.level_codes()
     all_years = db.years()
     trig = ctx.triggered_id
     dim_ids = [i["id"]["key"] for i in ctx.inputs_list[8]]
@@ -156,13 +135,13 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
                        y0=y[0], y1=y[-1], rates=rates or prev.rates, standard=standard or prev.standard,
                        map=mapkind or prev.map, sep=sep or prev.sep)
         for key, value in zip(dim_ids, dims):
-            view = view.with_dim(key, None if value in (None, "all") else _typed(key, value))
+            view = view.with_dim(key, dim_value(key, value))
         name = trig if isinstance(trig, str) else "control"      # pattern-matching ids are dicts
         payload = {"map": map_click, "rank": rank_click, "funnel": funnel_click, "area-search": search}.get(name)
         trigger = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
         view = next_view(view, trigger, payload,
                          codes["region"] | codes["region2027"], codes["municipality"])
-        view = consistent(view, codes, _regions_of())
+        view = consistent(view, codes, db.regions_of())
     dvals = dict(view.dims)
     return (hash_of(view), hash_of(view),
             view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
@@ -170,18 +149,11 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
             view.area if view.level == "municipality" else None, notice)
 
 
-def _typed(key, value):
-    for allowed in DIMENSIONS[key][1]:
-        if str(allowed) == str(value):
-            return allowed
-    return None
-
-
 def current_view(data, search_qs) -> View:
     """The view in the ``view`` store; anything that is not a string (a tampered payload) is the default."""
     data = data if isinstance(data, str) else ""
     search_qs = search_qs if isinstance(search_qs, str) else ""
-    codes = _codes()
+    codes = db.level_codes()
     view, _ = view_from_hash(data or "", lang_of(search_qs), db.years(), MEASURES,
                              codes["municipality"] | codes["region"] | codes["region2027"], codes["region"] | codes["region2027"])
     return view

@@ -6,7 +6,6 @@ data were built with.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc

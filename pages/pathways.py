@@ -6,15 +6,14 @@ from dataclasses import replace
 
 import dash
 import dash_bootstrap_components as dbc
-import numpy as np
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas import db
 from atlas import pathways as P
-from atlas.filters import DIMENSIONS
+from atlas.filters import DIMENSIONS, dim_value
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, lang_of
+from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
 from atlas.measures import MEASURES
 from atlas.static import GRAPH_CONFIG
 
@@ -26,11 +25,6 @@ DIM_KEYS = list(DIMENSIONS)
 def card(chart: str, title: str, lang: str, body, extra: list | None = None):
     """The atlas's chart card with this page's ids."""
     return chart_card(chart, title, lang, body, extra, prefix="pw-")
-
-
-def _dim_options(key: str, lang: str):
-    return [{"label": t("all", lang), "value": "all"}] + [
-        {"label": v if key == "age" else label(key, v, lang), "value": str(v)} for v in DIMENSIONS[key][1]]
 
 
 def _area_options(level: str, lang: str):
@@ -56,7 +50,7 @@ def layout(lang: str | None = None, **_):
             {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
         html.H2(t("filters", lang), className="h6 mt-3"),
         *[control(label("dimension", key, lang), dcc.Dropdown(
-            id={"type": "pw-dim", "key": key}, options=_dim_options(key, lang), value="all", clearable=False,
+            id={"type": "pw-dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
             searchable=False)) for key in DIM_KEYS],
         control(t("separator", lang), dbc.RadioItems(id="pw-sep", value=",", inline=True, options=[
             {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
@@ -93,21 +87,10 @@ def layout(lang: str | None = None, **_):
                          lg=12)], className="g-3 mt-1"),
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
-    return html.Div([
-        dcc.Location(id="pw-url", refresh=False),
-        dcc.Store(id="pw-view", data=None),
-        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
-    ])
+    return page_frame("pw-url", "pw-view", sidebar, main)
 
 
 # ---------------------------------------------------------------- state: controls <-> URL hash
-
-def _typed(key, value):
-    for allowed in DIMENSIONS[key][1]:
-        if str(allowed) == str(value):
-            return allowed
-    return None
-
 
 @callback(
     Output("pw-view", "data"), Output("pw-url", "hash"),
@@ -141,7 +124,7 @@ def sync_state(hash_, level, area, years, window, dims, sep, current, search):
                        sep=sep if sep in (",", ";") else prev.sep)
         for key, value in zip(dim_ids, dims):
             if key in DIMENSIONS:
-                cand = cand.with_dim(key, None if value in (None, "all") else _typed(key, value))
+                cand = cand.with_dim(key, dim_value(key, value))
         win = window if window in P.WINDOWS else win
         # the candidate goes through the same whitelists as an address
         view, win, _ = P.parse_hash(P.hash_of(cand, win), lang)

@@ -12,7 +12,7 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 
 from atlas import returns as R
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, lang_of
+from atlas.layout_parts import chart_card, control, lang_of, page_frame
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
@@ -67,11 +67,7 @@ def layout(lang: str | None = None, **_):
         ], className="g-3 mt-1"),
         html.P([t("suppression_note", lang), " ", t("ret_key_note", lang)], className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
-    return html.Div([
-        dcc.Location(id="ret-url", refresh=False),
-        dcc.Store(id="ret-view", data=None),
-        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
-    ])
+    return page_frame("ret-url", "ret-view", sidebar, main)
 
 
 # ---------------------------------------------------------------- state: controls <-> URL hash
