@@ -149,11 +149,10 @@ def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
                 f"skip=1, columns={columns}, delim='{delim}', quote='\"', escape='\"', encoding='{enc}'))")
     # SAS
     try:
-        import pyreadstat  # noqa: F401
+        import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on an optional package
         raise ContractError([Problem(path.name, "", "", 0, "is a SAS file, and the optional package pyreadstat is not installed",
                                      hint="pip install pyreadstat, or export the table as Parquet or CSV")], False) from exc
-    import pyreadstat
 
     try:
         frame, _ = pyreadstat.read_sas7bdat(str(path))

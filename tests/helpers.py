@@ -15,3 +15,45 @@ def wait_until(predicate, timeout: float = 30, what: str = "condition") -> None:
             pass
         time.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def dash_outputs(output: str) -> list[dict]:
+    """The output ids of a callback as ``/_dash-dependencies`` spells them (``..a.b...c.d..`` or ``a.b``)."""
+    import json
+
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    out = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        out.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
+    return out
+
+
+_DEPS: dict = {}
+
+
+def dash_call(client, output_part: str, values: dict, changed: str, state: dict | None = None):
+    """Call the callback whose output contains ``output_part`` as the browser would, through a
+    Flask test client; pattern-matching inputs get one "all" entry per filter dimension."""
+    import json
+
+    from atlas.filters import DIMENSIONS
+
+    if id(client) not in _DEPS:
+        _DEPS[id(client)] = client.get("/_dash-dependencies").get_json()
+    d = next(x for x in _DEPS[id(client)] if output_part in x["output"])
+    outputs = dash_outputs(d["output"])
+
+    def value(i):
+        if i["id"].startswith("{"):
+            kind = json.loads(i["id"])["type"]
+            return [{"id": {"type": kind, "key": k}, "property": i["property"], "value": "all"} for k in DIMENSIONS]
+        return {"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+
+    payload = {"output": d["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
+               "inputs": [value(i) for i in d["inputs"]], "changedPropIds": [changed],
+               "state": [{"id": x["id"], "property": x["property"], "value": (state or {}).get(f"{x['id']}.{x['property']}")}
+                         for x in d["state"]]}
+    r = client.post("/_dash-update-component", json=payload)
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    return r.get_json()["response"]

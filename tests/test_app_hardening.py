@@ -15,6 +15,7 @@ import sys
 
 import duckdb
 import pytest
+from helpers import dash_outputs as _outputs
 
 from etl.settings import REPO_ROOT
 
@@ -50,13 +51,6 @@ def deps(client):
     return r.get_json()
 
 
-def _outputs(output: str) -> list[dict]:
-    parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    out = []
-    for p in parts:
-        ident, prop = p.rsplit(".", 1)
-        out.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
-    return out
 
 
 def _dep(deps, output_part: str) -> dict:

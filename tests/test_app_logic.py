@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from atlas.filters import View, parse_query
 from atlas.state import click_code, consistent, hash_of, next_view

@@ -191,10 +191,9 @@ def test_events_only_while_resident(con):
 
 
 def test_population_structure(con, out):
-    pe = EFF["population"]
     last_n = scalar(con, f"SELECT count(*) FROM pop WHERE year = {LAST}")
     assert last_n == pytest.approx(MUNIS.population.sum() * SCALE, rel=0.05)
-    sizes = q(con, f"SELECT year, count(*) AS n FROM pop GROUP BY 1 ORDER BY 1").n.to_numpy()
+    sizes = q(con, "SELECT year, count(*) AS n FROM pop GROUP BY 1 ORDER BY 1").n.to_numpy()
     assert sizes[-1] > sizes[0]                                   # a growing population
     # people enter and leave every year, and about 3 % move municipality
     flows = q(con, f"""

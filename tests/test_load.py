@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import dash_outputs as _outputs
 import requests
 
 from etl.settings import REPO_ROOT
@@ -80,13 +81,6 @@ def server(app_db, tmp_path_factory):
             proc.wait(timeout=10)
 
 
-def _outputs(output: str) -> list[dict]:
-    parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    out = []
-    for p in parts:
-        ident, prop = p.rsplit(".", 1)
-        out.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
-    return out
 
 
 class Payloads:

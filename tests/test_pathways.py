@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import dash_call as call
 
+from atlas import db
 from etl.synthetic import load_effects
 
 EFF = load_effects()
@@ -228,7 +229,7 @@ def test_hash_round_trip_and_tampering(P, years):
                      "#area=101&level=region", 7, None, "#" + "x=1&" * 500):
         v, w, bad = P.parse_hash(tampered)
         assert w in P.WINDOWS and v.level in ("municipality", "region", "region2027")
-        assert v.area is None or v.area in P._codes()[v.level]
+        assert v.area is None or v.area in db.level_codes()[v.level]
     v, w, bad = P.parse_hash("#win=30&measure=mri_share")
     assert w == 365 and set(bad) == {"win", "measure"}
 
@@ -246,37 +247,10 @@ def client(app_db):
     return app.server.test_client()
 
 
-_DEPS: dict = {}
-
-
-def call(client, output_part: str, values: dict, changed: str, state: dict | None = None):
-    if "deps" not in _DEPS:
-        _DEPS["deps"] = client.get("/_dash-dependencies").get_json()
-    d = next(x for x in _DEPS["deps"] if output_part in x["output"])
-    outputs = []
-    for part in (d["output"][2:-2].split("...") if d["output"].startswith("..") else [d["output"]]):
-        ident, prop = part.rsplit(".", 1)
-        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
-
-    def value(i):
-        if i["id"].startswith("{"):            # pattern-matching inputs: one entry per matched component
-            return [{"id": {"type": json.loads(i["id"])["type"], "key": k}, "property": i["property"], "value": "all"} for k in
-                    ("sex", "age", "edu", "inc", "origin", "labour", "modality", "priority", "referrer")]
-        return {"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-
-    payload = {"output": d["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-               "inputs": [value(i) for i in d["inputs"]], "changedPropIds": [changed],
-               "state": [{"id": x["id"], "property": x["property"], "value": (state or {}).get(f"{x['id']}.{x['property']}")}
-                         for x in d["state"]]}
-    r = client.post("/_dash-update-component", json=payload)
-    assert r.status_code == 200, r.get_data(as_text=True)[:500]
-    return r.get_json()["response"]
-
-
 def test_page_callbacks(client, years):
     out = call(client, "pw-view.data", {"pw-url.hash": "#level=region&area=1081&win=90&age=85%2B&oops=1"},
                "pw-url.hash", {"pw-url.search": "?lang=da"})
-    assert out["pw-view"]["data"] == f"#level=region&area=1081&age=85%2B&win=90"
+    assert out["pw-view"]["data"] == "#level=region&area=1081&age=85%2B&win=90"
     assert out["pw-level"]["value"] == "region" and out["pw-area"]["value"] == "1081" and out["pw-window"]["value"] == 90
     assert "oops" in json.dumps(out["pw-notice"]["children"])
     drawn = call(client, "pw-sankey.figure", {"pw-view.data": "#level=region&area=1081&win=90"}, "pw-view.data",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import dash_call as call
 
 from etl.synthetic import load_effects
 
@@ -242,31 +242,6 @@ def client(app_db):
     import app
 
     return app.server.test_client()
-
-
-_DEPS: dict = {}
-
-
-def call(client, output_part: str, values: dict, changed: str, state: dict | None = None):
-    """Call the callback whose output contains ``output_part`` as the browser would."""
-    import json
-
-    if "deps" not in _DEPS:
-        _DEPS["deps"] = client.get("/_dash-dependencies").get_json()
-    d = next(x for x in _DEPS["deps"] if output_part in x["output"])
-    outputs = []
-    for part in (d["output"][2:-2].split("...") if d["output"].startswith("..") else [d["output"]]):
-        ident, prop = part.rsplit(".", 1)
-        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
-    payload = {"output": d["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-               "inputs": [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                          for i in d["inputs"]],
-               "changedPropIds": [changed],
-               "state": [{"id": x["id"], "property": x["property"], "value": (state or {}).get(f"{x['id']}.{x['property']}")}
-                         for x in d["state"]]}
-    r = client.post("/_dash-update-component", json=payload)
-    assert r.status_code == 200, r.get_data(as_text=True)[:300]
-    return r.get_json()["response"]
 
 
 def test_page_state_figures_and_download(client):

@@ -284,7 +284,7 @@ class EventModel:
 
     def around(self, rng, img: dict, cohort: Cohort, chunks: Chunks) -> None:
         """History before and outcomes after each imaging."""
-        eff, o, h = self.eff, self.eff["outcomes"], self.eff["history"]
+        o, h = self.eff["outcomes"], self.eff["history"]
         person, day, n = img["person"], img["day"], len(img["day"])
         dx_p, dx_d, dx_c = [], [], []
 
