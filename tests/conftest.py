@@ -88,3 +88,13 @@ def _forget_cached_queries() -> None:
         queries.clear_caches()
     else:
         queries.strata.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def atlas_app(app_db):
+    """The Dash app on the test database, for dash_duo; skipped where Debian's chromedriver is missing."""
+    if shutil.which("chromedriver") is None:
+        pytest.skip("needs Debian's chromium-driver")
+    import app as app_module
+
+    return app_module.app

@@ -22,13 +22,6 @@ pytestmark = [pytest.mark.browser,
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def atlas_app(app_db):
-    import app as app_module
-
-    return app_module.app
-
-
 def _wait(dash_duo, predicate, timeout=30, what="condition"):
     wait_until(predicate, timeout, what)
 

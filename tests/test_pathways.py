@@ -273,20 +273,10 @@ def _wait(predicate, timeout=40, what="condition"):
 
 
 @pytest.mark.browser
-def test_pathways_page_in_a_browser(dash_duo, app_db, tmp_path):
-    import shutil
-    import sys
+def test_pathways_page_in_a_browser(dash_duo, atlas_app, tmp_path):
     from urllib.parse import unquote
 
-    if shutil.which("chromedriver") is None:
-        pytest.skip("needs Debian's chromium-driver")
-    from etl.settings import REPO_ROOT
-
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    import app
-
-    dash_duo.start_server(app.app)
+    dash_duo.start_server(atlas_app)
     dash_duo.driver.get(f"{dash_duo.server_url}/pathways#level=region&area=1081&win=90")
     # the Sankey draws its nodes and links
     _wait(lambda: len(dash_duo.find_elements("#pw-sankey .sankey-node")) >= 7, what="Sankey nodes")

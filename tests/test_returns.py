@@ -278,20 +278,10 @@ def _wait(predicate, timeout=40, what="condition"):
 
 
 @pytest.mark.browser
-def test_returns_page_in_a_browser(dash_duo, app_db):
-    import shutil
-    import sys
+def test_returns_page_in_a_browser(dash_duo, atlas_app):
     from urllib.parse import unquote
 
-    if shutil.which("chromedriver") is None:
-        pytest.skip("needs Debian's chromium-driver")
-    from etl.settings import REPO_ROOT
-
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    import app
-
-    dash_duo.start_server(app.app)
+    dash_duo.start_server(atlas_app)
     dash_duo.driver.get(f"{dash_duo.server_url}/returns?lang=da#measure=letters")
     _wait(lambda: len(dash_duo.find_elements("#ret-its .scatterlayer .trace")) >= 4, what="ITS chart")
     _wait(lambda: "Niveauændring" in dash_duo.find_element("#ret-its-estimates").text, what="estimates table")
