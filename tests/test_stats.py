@@ -1,4 +1,4 @@
-"""Tests of etl/stats.py: worked examples computed by hand, and properties (hypothesis).
+"""Tests of etl/stats (the statistics package): worked examples computed by hand, and properties (hypothesis).
 
 Expected values are derived in the tests from the published formulas or from tabulated
 values, never copied from the implementation's output.
@@ -16,6 +16,7 @@ from scipy import optimize
 from scipy.stats import chi2
 
 from etl import stats as S
+from etl.stats import lp_audit, suppression
 
 FAST = settings(max_examples=150, deadline=None)
 # LP-checked suppression tests: fewer examples (each solves dozens of small LPs)
@@ -793,7 +794,7 @@ def test_fast_exposure_check_agrees_with_exact_audit(spec, aware):
     hidden = np.array(hide)
     exact = S.suppression_audit(table, hidden, groups=groups, assume_hidden_nonzero=aware)
     counts = table["count"].to_numpy(float)
-    B, _, _, _ = S._build_blocks(table, groups)
+    B, _, _, _ = suppression._build_blocks(table, groups)
     lower = np.where((counts > 0) & aware, 1.0, 0.0)
-    fast = S._exposed_cells(counts, hidden, lower, B, np.ones(B.shape[0], bool), 5)
+    fast = lp_audit._exposed_cells(counts, hidden, lower, B, np.ones(B.shape[0], bool), 5)
     assert sorted(fast.tolist()) == sorted(exact.index[exact["exposed"]].tolist())

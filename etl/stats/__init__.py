@@ -1,0 +1,62 @@
+"""Statistics shared by the ETL and the app.
+
+Every function here is pure: no I/O, no global state, inputs are never modified. Numeric
+functions accept scalars or array-likes and broadcast like numpy; a scalar input gives a
+numpy scalar back, an array input an array of the broadcast shape.
+
+``from etl import stats`` gives every public name below; each family lives in its own module,
+whose docstring states the methods and their references:
+
+``rates``            ``poisson_ci``, ``crude_rate``, ``proportion_ci``
+``standardisation``  ``dsr``, ``dsr_table`` (direct); ``expected_counts``, ``indirect_ratio``,
+                     ``indirect_table`` (indirect, against Denmark as a whole)
+``funnel``           ``funnel_limits``, ``funnel_flags``, ``funnel_limits_proportion``,
+                     ``funnel_flags_proportion``
+``variation``        ``variation_stats`` (extremal quotient, CV, SCV), ``VariationStats``
+``shrinkage``        ``eb_shrink`` (empirical Bayes)
+``suppression``      ``suppress``, ``suppress_with_totals``, ``suppression_audit``
+                     (with the linear-programming audit in ``lp_audit``)
+``perturbation``     ``perturb`` (cell-key noise)
+``timeseries``       ``segmented_regression``, ``newey_west_lags``, ``ITS_TERMS``
+``_common``          ``Estimate``, ``conf_label`` and the input checks
+
+The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
+"""
+from __future__ import annotations
+
+from ._common import Estimate, conf_label
+from .funnel import funnel_flags, funnel_flags_proportion, funnel_limits, funnel_limits_proportion
+from .perturbation import perturb
+from .rates import crude_rate, poisson_ci, proportion_ci
+from .shrinkage import eb_shrink
+from .standardisation import dsr, dsr_table, expected_counts, indirect_ratio, indirect_table
+from .suppression import suppress, suppress_with_totals, suppression_audit
+from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
+from .variation import VariationStats, variation_stats
+
+__all__ = [
+    "Estimate",
+    "VariationStats",
+    "poisson_ci",
+    "crude_rate",
+    "dsr",
+    "dsr_table",
+    "expected_counts",
+    "indirect_ratio",
+    "indirect_table",
+    "variation_stats",
+    "funnel_limits",
+    "funnel_flags",
+    "proportion_ci",
+    "funnel_limits_proportion",
+    "funnel_flags_proportion",
+    "eb_shrink",
+    "suppress",
+    "suppress_with_totals",
+    "suppression_audit",
+    "perturb",
+    "conf_label",
+    "ITS_TERMS",
+    "newey_west_lags",
+    "segmented_regression",
+]
