@@ -3,9 +3,9 @@ component of variation (SCV) of indirectly standardised ratios.
 
 Reference: McPherson K, Wennberg JE, Hovind OB, Clifford P (1982). Small-area variations in the
 use of common surgical procedures: an international comparison of New England, England, and
-Norway. N Engl J Med 307:1310-1314; Appleton DR, French JM, Vanderpump MPJ (1996). Ignoring a
-covariate: an example of Simpson's paradox. Am Stat 50:340-341 (the x 100 reading of the SCV
-is conventional in the small-area variation literature).
+Norway. N Engl J Med 307:1310-1314. Reading SCV x 100 above 5 as high and above 10 as very high
+variation is a convention of the small-area variation literature (McPherson et al.; Appleton et
+al. 1996).
 """
 from __future__ import annotations
 
