@@ -356,10 +356,11 @@ def interpolated_limit(lam: float, p: float) -> float:
     return max(r - (f_r - p) / (f_r - f_before), 0.0)
 
 
-def test_funnel_limits_known_point():
-    # lam = 0.01 * 1000 = 10. P(X<=16) = 0.97296, P(X<=17) = 0.98572, so r = 17 for p = 0.975
+def test_funnel_limits_known_point_spiegelhalter():
+    # Spiegelhalter's interpolated limits (method="spiegelhalter"; the exact default is tested in
+    # tests/test_funnel.py). lam = 0.01 * 1000 = 10. P(X<=16) = 0.97296, P(X<=17) = 0.98572, so r = 17 for p = 0.975
     # and alpha = (0.98572 - 0.975) / (0.98572 - 0.97296) = 0.840: upper count 16.160.
-    out = S.funnel_limits([1000], target=0.01, per=1)
+    out = S.funnel_limits([1000], target=0.01, per=1, method="spiegelhalter")
     assert list(out.columns) == ["denominator", "lower_95", "upper_95", "lower_99_8", "upper_99_8"]
     assert out["upper_95"].iloc[0] * 1000 == pytest.approx(16.160, abs=1e-3)
     # P(X<=3) = 0.01034, P(X<=4) = 0.02925: lower count 4 - (0.02925-0.025)/0.01892 = 3.775
@@ -371,7 +372,7 @@ def test_funnel_limits_known_point():
 @FAST
 @given(st.floats(0.5, 5000), st.floats(0.001, 0.5))
 def test_funnel_limits_match_pure_python(n, target):
-    out = S.funnel_limits([n], target=target, per=1000, conf=(0.9, 0.99))
+    out = S.funnel_limits([n], target=target, per=1000, conf=(0.9, 0.99), method="spiegelhalter")
     lam = target * n / 1000
     upper = interpolated_limit(lam, 0.95) / n * 1000
     lower = interpolated_limit(lam, 0.005) / n * 1000
@@ -389,11 +390,12 @@ def test_funnel_limits_order_and_narrowing():
     assert S.funnel_limits([0], 0.1)[["lower_95", "upper_95"]].isna().all(axis=None)
 
 
-def test_funnel_flags_categories():
+def test_funnel_flags_categories_spiegelhalter():
+    # Flags against the interpolated limits (method="spiegelhalter", the earlier behaviour).
     # lam = 10 (expected 10, ratio target 1). Limits by hand: 95 %: 3.775 .. 16.160;
     # 99.8 %: 1.221 .. 20.757 (see interpolated_limit).
     obs = [25, 18, 10, 4, 3, 1, 0]
-    flags = S.funnel_flags(obs, [10] * len(obs), target=1.0)
+    flags = S.funnel_flags(obs, [10] * len(obs), target=1.0, method="spiegelhalter")
     lo95, hi95 = interpolated_limit(10, 0.025), interpolated_limit(10, 0.975)
     lo998, hi998 = interpolated_limit(10, 0.001), interpolated_limit(10, 0.999)
     expected = []
@@ -458,18 +460,21 @@ def interpolated_binomial_limit(n: int, theta: float, p: float) -> float:
 @FAST
 @given(st.integers(1, 300), st.floats(0.01, 0.99))
 def test_funnel_limits_proportion_match_pure_python(n, theta):
-    out = S.funnel_limits_proportion([n], theta)
+    out = S.funnel_limits_proportion([n], theta, method="spiegelhalter")
     for side, p in (("lower_95", 0.025), ("upper_95", 0.975), ("lower_99_8", 0.001), ("upper_99_8", 0.999)):
         assert out[side].iloc[0] == pytest.approx(interpolated_binomial_limit(n, theta, p) / n, abs=1e-9)
 
 
 def test_funnel_proportion_flags_and_continuity():
-    flags = S.funnel_flags_proportion([40, 28, 20, 11, 5], [100] * 5, 0.2)
+    flags = S.funnel_flags_proportion([40, 28, 20, 11, 5], [100] * 5, 0.2, method="spiegelhalter")
     lim = {side: interpolated_binomial_limit(100, 0.2, p) for side, p in
            (("lo95", 0.025), ("hi95", 0.975), ("lo998", 0.001), ("hi998", 0.999))}
     assert lim["hi998"] < 40 and lim["hi95"] < 28 < lim["hi998"]
     assert lim["lo998"] < 11 < lim["lo95"] and 5 < lim["lo998"]
     assert list(flags) == ["high_998", "high_95", "within", "low_95", "low_998"]
+    # the exact test does not flag 28 of 100: P(X >= 28) = 0.034 > 0.025 (tests/test_funnel.py)
+    exact = S.funnel_flags_proportion([40, 28, 20, 11, 5], [100] * 5, 0.2)
+    assert list(exact) == ["high_998", "within", "within", "low_95", "low_998"]
     # non-integer denominators (points along the plotted curve) lie between their neighbours
     out = S.funnel_limits_proportion([100, 100.5, 101], 0.2)
     assert out["upper_95"].iloc[2] < out["upper_95"].iloc[1] < out["upper_95"].iloc[0]

@@ -24,8 +24,16 @@ The methods are described for readers of the atlas in ``docs/methods-statistics.
 """
 from __future__ import annotations
 
-from ._common import Estimate, conf_label
-from .funnel import funnel_flags, funnel_flags_proportion, funnel_limits, funnel_limits_proportion
+from ._common import Estimate, conf_fraction, conf_label
+from .funnel import (
+    FunnelTails,
+    funnel_flags,
+    funnel_flags_proportion,
+    funnel_limits,
+    funnel_limits_proportion,
+    funnel_p_values,
+    funnel_p_values_proportion,
+)
 from .perturbation import perturb
 from .rates import crude_rate, poisson_ci, proportion_ci
 from .shrinkage import eb_shrink
@@ -50,12 +58,16 @@ __all__ = [
     "proportion_ci",
     "funnel_limits_proportion",
     "funnel_flags_proportion",
+    "FunnelTails",
+    "funnel_p_values",
+    "funnel_p_values_proportion",
     "eb_shrink",
     "suppress",
     "suppress_with_totals",
     "suppression_audit",
     "perturb",
     "conf_label",
+    "conf_fraction",
     "ITS_TERMS",
     "newey_west_lags",
     "segmented_regression",

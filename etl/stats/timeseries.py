@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
-from ._common import _check_conf
+from ._common import _check_conf, conf_fraction
 
 __all__ = ["ITS_TERMS", "newey_west_lags", "segmented_regression"]
 
@@ -163,7 +163,7 @@ def segmented_regression(t: Any, y: Any, intervention_index: int, weights: Any =
         "t0": float(t0),
         "n": int(n),
         "df": int(df),
-        "conf": float(conf),
+        "conf": conf_fraction(conf),
         "se_type": se_type,
         "lags": int(lags),
         "durbin_watson": dw,
