@@ -11,14 +11,17 @@ whose docstring states the methods and their references:
 ``standardisation``  ``dsr``, ``dsr_table`` (direct); ``expected_counts``, ``indirect_ratio``,
                      ``indirect_table`` (indirect, against Denmark as a whole)
 ``funnel``           ``funnel_limits``, ``funnel_flags``, ``funnel_limits_proportion``,
-                     ``funnel_flags_proportion``
+                     ``funnel_flags_proportion``, ``funnel_p_values``,
+                     ``funnel_p_values_proportion``, ``FunnelTails`` (exact tests; the earlier
+                     interpolated limits in ``spiegelhalter``)
 ``variation``        ``variation_stats`` (extremal quotient, CV, SCV), ``VariationStats``
-``shrinkage``        ``eb_shrink`` (empirical Bayes)
+``shrinkage``        ``eb_ratio``, ``eb_ratio_prior`` (empirical Bayes on O/E, with intervals),
+                     ``eb_shrink`` (on crude rates)
 ``suppression``      ``suppress``, ``suppress_with_totals``, ``suppression_audit``
                      (with the linear-programming audit in ``lp_audit``)
 ``perturbation``     ``perturb`` (cell-key noise)
 ``timeseries``       ``segmented_regression``, ``newey_west_lags``, ``ITS_TERMS``
-``_common``          ``Estimate``, ``conf_label`` and the input checks
+``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
 """
@@ -36,7 +39,7 @@ from .funnel import (
 )
 from .perturbation import perturb
 from .rates import crude_rate, poisson_ci, proportion_ci
-from .shrinkage import eb_shrink
+from .shrinkage import eb_ratio, eb_ratio_prior, eb_shrink
 from .standardisation import dsr, dsr_table, expected_counts, indirect_ratio, indirect_table
 from .suppression import suppress, suppress_with_totals, suppression_audit
 from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
@@ -62,6 +65,8 @@ __all__ = [
     "funnel_p_values",
     "funnel_p_values_proportion",
     "eb_shrink",
+    "eb_ratio",
+    "eb_ratio_prior",
     "suppress",
     "suppress_with_totals",
     "suppression_audit",
