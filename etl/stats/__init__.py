@@ -19,7 +19,7 @@ whose docstring states the methods and their references:
                      ``eb_shrink`` (on crude rates)
 ``suppression``      ``suppress``, ``suppress_with_totals``, ``suppression_audit``
                      (with the linear-programming audit in ``lp_audit``)
-``perturbation``     ``perturb`` (cell-key noise)
+``perturbation``     ``perturb`` (cell-key noise), ``perturbation_table`` (zero-mean per count)
 ``timeseries``       ``segmented_regression``, ``newey_west_lags``, ``ITS_TERMS``
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
@@ -37,7 +37,7 @@ from .funnel import (
     funnel_p_values,
     funnel_p_values_proportion,
 )
-from .perturbation import perturb
+from .perturbation import perturb, perturbation_table
 from .rates import crude_rate, poisson_ci, proportion_ci
 from .shrinkage import eb_ratio, eb_ratio_prior, eb_shrink
 from .standardisation import dsr, dsr_table, expected_counts, indirect_ratio, indirect_table
@@ -71,6 +71,7 @@ __all__ = [
     "suppress_with_totals",
     "suppression_audit",
     "perturb",
+    "perturbation_table",
     "conf_label",
     "conf_fraction",
     "ITS_TERMS",
