@@ -252,3 +252,40 @@ def test_agrees_with_statsmodels_with_missing_months_and_uneven_time():
     assert r["n"] == fit.nobs == 33
     assert [r["params"][x] for x in ITS_TERMS] == pytest.approx(list(fit.params), rel=1e-8)
     assert [r["se"][x] for x in ITS_TERMS] == pytest.approx(list(fit.bse), rel=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# perfect fits: no meaningless p-values
+
+
+@pytest.mark.parametrize("hac", [None, "auto"])
+def test_perfect_fit_gives_no_p_values(hac):
+    """A noise-free series used to give p-values such as 2.6e-121 (rounding error over rounding
+    error); now the p-values are NaN, the standard errors 0, and ``note`` says why."""
+    t, y = series(27, 12, 30.0, 0.25, 9.0, -1.3)
+    r = segmented_regression(t, y, 12, hac_lags=hac)
+    assert all(np.isnan(r["p"][name]) for name in ITS_TERMS)
+    assert all(r["se"][name] == 0.0 for name in ITS_TERMS) and r["post_slope"]["se"] == 0.0
+    assert r["note"] and "perfect fit" in r["note"]
+    assert np.isnan(r["durbin_watson"])
+    assert r["params"]["level_change"] == pytest.approx(9.0)
+
+
+def test_small_but_real_noise_keeps_its_p_values():
+    rng = np.random.default_rng(8)
+    t, y = series(27, 12, 30.0, 0.25, 9.0, -1.3)
+    r = segmented_regression(t, y + rng.normal(0, 1e-4, 27), 12)
+    assert r["note"] is None
+    assert all(0.0 <= r["p"][name] <= 1.0 for name in ITS_TERMS)
+    assert r["p"]["level_change"] < 1e-10                     # a real, very precisely measured change
+
+
+def test_conf_as_percentage():
+    rng = np.random.default_rng(4)
+    t, y = series(24, 10, 5, 0.2, 3, -0.1)
+    y = y + rng.normal(0, 1, 24)
+    a = segmented_regression(t, y, 10, conf=90)
+    b = segmented_regression(t, y, 10, conf=0.9)
+    assert a["lower"] == b["lower"] and a["conf"] == b["conf"] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="percentage"):
+        segmented_regression(t, y, 10, conf=100)

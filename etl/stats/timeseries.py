@@ -25,6 +25,7 @@ __all__ = ["ITS_TERMS", "newey_west_lags", "segmented_regression"]
 
 
 ITS_TERMS = ("intercept", "pre_slope", "level_change", "slope_change")
+PERFECT_FIT_TOL = 1e-9  # residual norm / outcome norm at or below which the fit is taken as exact
 
 
 def newey_west_lags(n: int) -> int:
@@ -74,7 +75,13 @@ def segmented_regression(t: Any, y: Any, intervention_index: int, weights: Any =
     ``estimate``, ``se``, ``lower``, ``upper``), ``fitted`` and ``counterfactual`` (the
     pre-intervention line b0 + b1 t) at every input ``t``, ``residuals`` (NaN where left out),
     ``t0``, ``n``, ``df``, ``conf``, ``se_type`` (``"ols"`` or ``"newey-west"``), ``lags``,
-    ``durbin_watson``, ``r_squared``.
+    ``durbin_watson``, ``r_squared`` and ``note`` (None, or the reason some values are NaN).
+
+    Perfect fit: when the residuals are zero up to rounding (their norm at most 1e-9 times that of
+    the (weighted) outcome, e.g. a noise-free series), the coefficients are exact, standard errors
+    and interval widths are 0, and the p-values are NaN (a t statistic of rounding error over
+    rounding error means nothing; such fits used to give p-values like 1e-121); ``note`` says so.
+    The Durbin-Watson statistic is NaN then too.
 
     Reference: Wagner AK, Soumerai SB, Zhang F, Ross-Degnan D (2002). Segmented regression
     analysis of interrupted time series studies in medication use research. J Clin Pharm Ther
@@ -131,17 +138,24 @@ def segmented_regression(t: Any, y: Any, intervention_index: int, weights: Any =
             meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.T)
         cov = bread @ meat @ bread * (n / df)
         se_type = "newey-west"
+    # A perfect fit (residuals zero up to rounding, |u| <= 1e-9 |y|): the standard errors are 0 and
+    # a t statistic is rounding error divided by rounding error, so no p-value is given.
+    perfect = bool(np.sqrt(u @ u) <= PERFECT_FIT_TOL * np.sqrt(yw @ yw))
+    if perfect:
+        cov = np.zeros_like(cov)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     q = student_t.ppf(1.0 - alpha / 2.0, df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tstat = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.where(beta == 0, 0.0, np.inf))
+        tstat = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.nan)
     pval = 2.0 * student_t.sf(np.abs(tstat), df)
+    note = ("the residuals are zero (a perfect fit): standard errors are 0 and p-values are undefined (NaN)"
+            if perfect else None)
     c = np.array([0.0, 1.0, 0.0, 1.0])
     post_slope = float(c @ beta)
     post_se = float(np.sqrt(max(c @ cov @ c, 0.0)))
     resid_all = np.full(n_all, np.nan)
     resid_all[ok] = y_all[ok] - X_all[ok] @ beta
-    dw = float(np.sum(np.diff(u) ** 2) / np.sum(u ** 2)) if np.sum(u ** 2) > 0 else float("nan")
+    dw = float(np.sum(np.diff(u) ** 2) / np.sum(u ** 2)) if not perfect else float("nan")
     ybar = np.sum(w * yy) / np.sum(w)
     sst = float(np.sum(w * (yy - ybar) ** 2))
     r2 = 1.0 - float(u @ u) / sst if sst > 0 else float("nan")
@@ -168,4 +182,5 @@ def segmented_regression(t: Any, y: Any, intervention_index: int, weights: Any =
         "lags": int(lags),
         "durbin_watson": dw,
         "r_squared": r2,
+        "note": note,
     }
