@@ -1,0 +1,208 @@
+"""Write the release database: the publication plan's cells, protected, audited, and their estimates.
+
+    python -m etl release --db data/atlas.duckdb --out data/release.duckdb
+
+The secure database is attached read-only; nothing is written to it. The release is written to a
+temporary file beside ``--out`` and moved into place only when the audit has passed, so a failed
+release leaves the previous one untouched. What the release holds is listed in
+``RELEASE_TABLES``; the output-check report (``release-report.md``) is written beside it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from etl.release import returns as release_returns
+from etl.release.cells import write_cells, write_strata
+from etl.release.estimates import write_estimates
+from etl.release.plan import DIM_ORDER, Plan, load_plan
+from etl.release.relations import relation_matrix, write_relations
+from etl.release.suppression import audit, protect
+
+# table -> what one row is (its grain), for the report and the grain tests
+RELEASE_TABLES = {
+    "counts": "one base count x pattern x area level x area x period x filter set",
+    "estimates": "one measure x area level x area x period x filter set",
+    "reference_rates": "one measure x period x reference (ESP 2013-standardised or crude rate of Denmark)",
+    "returns_monthly": "one month x exam type x centre (producer), and the sum over centres (producer_id 'all')",
+    "areas": "one area (municipality, region, 2027 region, Denmark)",
+    "geometry": "one geography level (boundaries as GeoJSON)",
+    "standard_population": "one standard x sex x age band (public weights)",
+    "meta": "one setting of the release",
+}
+# columns that would make a release microdata-grade; the audit refuses them
+FORBIDDEN_COLUMNS = ("k_", "cpr", "pnr", "person", "birth", "key")
+
+
+class ReleaseFailed(RuntimeError):
+    """The audit did not pass: nothing was written."""
+
+
+@dataclass
+class ReleaseReport:
+    path: Path
+    seconds: float
+    tables: dict[str, int]
+    suppression: pd.DataFrame            # per count: cells, zero, primary, secondary, published share
+    audit: dict[str, dict]
+    smallest_published: int
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(a["passed"] for a in self.audit.values())
+
+
+def _log(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, flush=True)
+
+
+def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
+    """Suppression per base count (relations never join two counts); returns hidden flags per cell."""
+    ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
+    n = con.execute("SELECT n FROM plan_cells ORDER BY id").fetchnumpy()["n"].astype(float)
+    A = relation_matrix(con)
+    hidden = np.zeros(n.size, dtype=bool)
+    rows, audits = [], {}
+    for count, lo, hi in ids:
+        cols = np.arange(lo, hi + 1)
+        sub = A[:, cols]
+        sub = sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr()
+        c = n[cols]
+        res = protect(sub, c, plan.min_count)
+        hidden[cols] = res.hidden
+        audits[count] = audit(sub, c, res.hidden, plan.min_count)
+        rows.append({"count": count, "cells": c.size, "zero": int((c == 0).sum()), "primary": int(res.primary.sum()),
+                     "secondary": int(res.secondary.sum()), "published": int((~res.hidden).sum()),
+                     "relations": sub.shape[0], "rounds": res.rounds})
+    t = pd.DataFrame(rows)
+    t["published_share"] = t["published"] / t["cells"]
+    return hidden, t, audits
+
+
+def _published(con, hidden: np.ndarray) -> None:
+    con.register("hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden}))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE published AS
+        SELECT c.count, c.pattern, c.level, c.code, c.period, c.fs, {', '.join(f'c.{d}' for d in DIM_ORDER)},
+               CASE WHEN h.hidden THEN NULL ELSE c.n END AS shown
+        FROM plan_cells c JOIN hidden_df h USING (id)
+    """)
+    con.unregister("hidden_df")
+
+
+def _weights(con) -> dict:
+    w = con.execute("SELECT sex, age_band, weight FROM sec.standard_population WHERE standard = 'esp2013'").fetchall()
+    return {(str(s), a): float(x) for s, a, x in w}
+
+
+def _scan(con) -> dict:
+    """The output check of the written file: no count from 1 to 4, no cell-key or person columns."""
+    problems = []
+    for (table,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                                "AND table_catalog = current_database()").fetchall():
+        cols = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
+                           f"WHERE table_name = '{table}' AND table_catalog = current_database()").fetchall()
+        for name, dtype in cols:
+            if any(name.lower().startswith(f) for f in FORBIDDEN_COLUMNS):
+                problems.append(f"{table}.{name}: cell-key or person column")
+    for table, column in count_columns(con):
+        small = con.execute(f"SELECT count(*) FROM {table} WHERE {column} >= 1 AND {column} < 5").fetchone()[0]
+        if small:
+            problems.append(f"{table}.{column}: {small} counts from 1 to 4")
+    return {"passed": not problems, "problems": problems}
+
+
+def count_columns(con) -> list[tuple[str, str]]:
+    """(table, column) of every published count of the release."""
+    return [("counts", "n"), ("estimates", "num"), ("estimates", "den"),
+            *[("returns_monthly", c) for c in release_returns.COUNTS]]
+
+
+def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False) -> ReleaseReport:
+    t0 = time.perf_counter()
+    secure_db, out = Path(secure_db), Path(out)
+    if not secure_db.exists():
+        raise FileNotFoundError(f"secure database {secure_db} not found: build it first (python -m etl build)")
+    if secure_db.resolve() == out.resolve():
+        raise ValueError("the release must be written to another file than the secure database")
+    plan = load_plan(plan_path)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    steps: list[tuple[str, float]] = []
+
+    def step(name: str) -> None:
+        steps.append((name, time.perf_counter() - t0))
+        _log(quiet, f"[release] {name:<48} {steps[-1][1]:6.1f} s")
+
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"ATTACH '{secure_db}' AS sec (READ_ONLY)")
+        meta = dict(con.execute("SELECT key, value FROM sec.meta").fetchall())
+        years = [int(y) for (y,) in con.execute("SELECT DISTINCT year FROM sec.population_cube ORDER BY 1").fetchall()]
+        n_cells = write_cells(con, plan, years)
+        write_strata(con, plan, years)
+        step(f"{n_cells:,} cells of the publication plan")
+        write_relations(con, plan, years)
+        step("relations (geography, periods, filter sets)")
+        hidden, suppression, audits = _protect_counts(con, plan)
+        step(f"protected: {int(hidden.sum()):,} cells hidden")
+        _published(con, hidden)
+        est = write_estimates(con, plan, _weights(con))
+        step("estimates")
+        returns, returns_audit = release_returns.protect_returns(con, plan.min_count)
+        audits["returns_monthly"] = returns_audit
+        dim_cols = ", ".join(DIM_ORDER)
+        con.execute(f"CREATE TABLE counts AS SELECT count, pattern, level, code, period, fs, {dim_cols}, "
+                    f"shown AS n FROM published ORDER BY count, pattern, level, code, period, fs")
+        for name, frame in (("estimates", est["estimates"]), ("reference_rates", est["reference_rates"]),
+                            ("returns_monthly", returns)):
+            con.register("frame_df", frame)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame_df")
+            con.unregister("frame_df")
+        con.execute("CREATE TABLE areas AS SELECT * FROM sec.areas")
+        con.execute("CREATE TABLE geometry AS SELECT * FROM sec.geometry")
+        con.execute("CREATE TABLE standard_population AS SELECT * FROM sec.standard_population")
+        periods = [label for label, _, _ in plan.periods(years)]
+        release_meta = {
+            "database_kind": json.dumps("release"),
+            "released_at": json.dumps(datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            "periods": json.dumps(periods),
+            "plan": json.dumps([{"count": p.count, "dims": list(p.dims), "levels": list(p.levels), "periods": p.periods}
+                                for p in plan.patterns]),
+            "min_events_standardised": str(plan.min_events_standardised),
+            "perturb": "false",
+            **{k: v for k, v in meta.items() if k in ("first_year", "last_year", "age_bands", "windows", "min_count",
+                                                      "data_kind", "built_at", "incomplete_years")},
+        }
+        con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
+        con.executemany("INSERT INTO meta VALUES (?, ?)", list(release_meta.items()))
+        con.execute("DETACH sec")
+        scan = _scan(con)
+        audits["scan"] = scan
+        step("written and scanned")
+        tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in RELEASE_TABLES}
+        smallest = con.execute("SELECT min(n) FROM counts WHERE n > 0").fetchone()[0]
+        con.close()
+        report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0), steps)
+        if not report.passed:
+            failed = {k: v for k, v in audits.items() if not v["passed"]}
+            raise ReleaseFailed(f"release audit failed, nothing written: {failed}")
+        os.replace(tmp, out)
+        return report
+    finally:
+        try:
+            con.close()
+        except duckdb.Error:
+            pass
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)

@@ -1,0 +1,110 @@
+"""Every cell of the publication plan, with its true count, from the secure database's cubes.
+
+Runs inside DuckDB with the secure database attached as ``sec`` (read-only). Writes two tables in
+the working connection (never in the release):
+
+``plan_cells``
+    ``id, count, pattern, level, code, period, fs`` and one column per dimension (its value as
+    text, NULL where the pattern does not split by it), with the true count ``n``. Every
+    combination of a pattern's values exists, zeros included, so every margin adds up.
+``plan_strata``
+    the population by area x period x population filter set x sex x age band, used only inside
+    expected counts (see ``etl.release.estimates``); never published.
+"""
+from __future__ import annotations
+
+from etl.release.plan import DIM_ORDER, DIMS, SOURCES, Pattern, Plan
+
+
+def _values_sql(key: str) -> str:
+    column, values = DIMS[key]
+    rows = ", ".join(f"('{v}')" for v in values)
+    return f"(SELECT * FROM (VALUES {rows}) AS t({key}))"
+
+
+def fs_sql(dims: tuple[str, ...] | list[str], alias: str = "") -> str:
+    """SQL text key of the filter set (``sex=1&modality=mri``) from the dimension columns."""
+    if not dims:
+        return "''"
+    prefix = f"{alias}." if alias else ""
+    return "concat_ws('&', " + ", ".join(
+        f"CASE WHEN {prefix}{d} IS NOT NULL THEN '{d}=' || {prefix}{d} END" for d in dims) + ")"
+
+
+def _geo_sql() -> str:
+    return """(
+        SELECT code AS municipality, 'municipality' AS level, code FROM sec.areas WHERE level = 'municipality'
+        UNION ALL SELECT code, 'region', region_code FROM sec.areas WHERE level = 'municipality'
+        UNION ALL SELECT code, 'region2027', region2027_code FROM sec.areas WHERE level = 'municipality'
+        UNION ALL SELECT code, 'denmark', 0 FROM sec.areas WHERE level = 'municipality')"""
+
+
+def _periods_sql(periods: list[tuple[str, int, int]]) -> str:
+    rows = ", ".join(f"({y}, '{label}')" for label, a, b in periods for y in range(a, b + 1))
+    return f"(SELECT * FROM (VALUES {rows}) AS t(year, period))"
+
+
+def write_cells(con, plan: Plan, years: list[int]) -> int:
+    """Fill ``plan_cells``; returns its number of rows."""
+    periods = plan.periods(years)
+    dim_cols = ", ".join(f"{d} VARCHAR" for d in DIM_ORDER)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fine (count VARCHAR, pattern VARCHAR, year INTEGER, "
+                f"municipality INTEGER, {dim_cols}, n BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE years AS SELECT unnest(?::INTEGER[]) AS year", [years])
+    for p in dict.fromkeys(Pattern(q.count, q.dims) for q in plan.patterns):
+        cube, column = SOURCES[p.count]
+        cols = [DIMS[d][0] for d in p.dims]
+        select_dims = ", ".join(f"CAST({c} AS VARCHAR) AS {d}" for d, c in zip(p.dims, cols))
+        src = (f"SELECT year, municipality{', ' + select_dims if p.dims else ''}, sum({column}) AS n "
+               f"FROM sec.{cube} GROUP BY ALL")
+        grid = "SELECT y.year, m.code AS municipality FROM years y CROSS JOIN " \
+               "(SELECT code FROM sec.areas WHERE level = 'municipality') m"
+        for d in p.dims:
+            grid = f"SELECT * FROM ({grid}) CROSS JOIN {_values_sql(d)}"
+        using = ", ".join(["year", "municipality", *p.dims])
+        insert_cols = ", ".join(["count", "pattern", "year", "municipality", *p.dims, "n"])
+        con.execute(f"""
+            INSERT INTO fine ({insert_cols})
+            SELECT '{p.count}', '{p.key}', g.year, g.municipality{''.join(f', g.{d}' for d in p.dims)},
+                   coalesce(s.n, 0)
+            FROM ({grid}) g LEFT JOIN ({src}) s USING ({using})
+        """)
+    allowed = " OR ".join(
+        f"(f.count = '{p.count}' AND f.pattern = '{p.key}' AND g.level IN ({', '.join(repr(x) for x in p.levels)})"
+        + {"all": "", "single": " AND p.period NOT LIKE '%-%'", "multi": " AND p.period LIKE '%-%'"}[p.periods] + ")"
+        for p in plan.patterns)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE plan_cells AS
+        WITH agg AS (
+            SELECT f.count, f.pattern, g.level, g.code::INTEGER AS code, p.period,
+                   {', '.join(f'f.{d}' for d in DIM_ORDER)}, sum(f.n)::BIGINT AS n
+            FROM fine f JOIN {_geo_sql()} g USING (municipality) JOIN {_periods_sql(periods)} p USING (year)
+            WHERE {allowed}
+            GROUP BY ALL)
+        SELECT (row_number() OVER (ORDER BY count, pattern, level, code, period, {', '.join(DIM_ORDER)}) - 1)::BIGINT AS id,
+               *, {fs_sql(DIM_ORDER)} AS fs
+        FROM agg
+    """)
+    con.execute("DROP TABLE fine")
+    return con.execute("SELECT count(*) FROM plan_cells").fetchone()[0]
+
+
+def write_strata(con, plan: Plan, years: list[int]) -> None:
+    """Population by area x period x population filter set x sex x age band (for expected counts)."""
+    periods = plan.periods(years)
+    parts = []
+    for p in plan.patterns_of("persons"):
+        if any(d in ("sex", "age") for d in p.dims) and p.dims not in (("sex",), ("age",)):
+            continue          # reference strata, not a filter set
+        dims = p.dims
+        sel = "".join(f", CAST({DIMS[d][0]} AS VARCHAR) AS {d}" for d in dims)
+        fs = fs_sql(dims)
+        parts.append(f"SELECT year, municipality, sex, age_band, {fs} AS fs, sum(persons) AS persons "
+                     f"FROM (SELECT *{sel} FROM sec.population_cube) GROUP BY ALL")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE plan_strata AS
+        SELECT g.level, g.code::INTEGER AS code, p.period, s.fs, s.sex, s.age_band, sum(s.persons)::BIGINT AS persons
+        FROM ({' UNION ALL '.join(parts)}) s JOIN {_geo_sql()} g USING (municipality)
+             JOIN {_periods_sql(periods)} p USING (year)
+        GROUP BY ALL
+    """)

@@ -1,0 +1,137 @@
+"""The publication plan of the release (etl/config/release.toml): what is published, and how finely.
+
+A *cell* of the release is one base count (persons, imaging, surgery within 90 days, ...) for one
+area (municipality, region, 2027 region or Denmark), one period (a single year or a declared
+multi-year period) and one *filter set*: a value for each dimension of a *pattern* (``[]`` is
+everyone, ``["edu"]`` each education level, ``["edu", "modality"]`` each pair). The plan lists the
+patterns of every base count; every combination of their values is published (zeros included), so
+the tables add up and the suppression can see every margin an intruder could use.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from atlas.filters import DIMENSIONS
+from etl.settings import CONFIG_DIR
+
+LEVELS = ("municipality", "region", "region2027", "denmark")
+OUTCOMES = ("surgery", "rehabilitation", "diagnosis", "none")
+
+# URL key -> (cube column, values); the canonical order of dimensions in a filter-set key
+DIMS: dict[str, tuple[str, tuple]] = {
+    **{key: (column, tuple(values)) for key, (column, values, _) in DIMENSIONS.items()},
+    "outcome_short": ("outcome_short", OUTCOMES),
+    "outcome_long": ("outcome_long", OUTCOMES),
+}
+DIM_ORDER = tuple(DIMS)
+POPULATION_DIMS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if pop)
+
+# base count -> (cube, column summed)
+SOURCES = {
+    "persons": ("population_cube", "persons"),
+    "episode": ("episode_cube", "n_episodes"),
+    **{name: ("imaging_cube", f"n_{name}") for name in (
+        "imaging", "first", "low_value", "surgery_short", "surgery_long", "rehab_short", "rehab_long",
+        "xray_then_mri", "repeat_mri")},
+}
+
+
+def canonical(pattern) -> tuple[str, ...]:
+    unknown = [d for d in pattern if d not in DIMS]
+    if unknown:
+        raise ValueError(f"release plan: unknown dimension(s) {unknown}; known: {', '.join(DIM_ORDER)}")
+    return tuple(d for d in DIM_ORDER if d in set(pattern))
+
+
+def pattern_key(pattern) -> str:
+    return ",".join(canonical(pattern))
+
+
+def fs_key(conditions: dict) -> str:
+    """The text key of a filter set: ``"edu=1&modality=mri"`` in canonical order, ``""`` for everyone."""
+    return "&".join(f"{k}={conditions[k]}" for k in DIM_ORDER if k in conditions)
+
+
+def parse_fs(key: str) -> dict:
+    return dict(part.split("=", 1) for part in key.split("&") if part)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    count: str
+    dims: tuple[str, ...]
+    levels: tuple[str, ...] = LEVELS
+    periods: str = "all"           # "all", "single" (years) or "multi" (declared periods)
+
+    @property
+    def key(self) -> str:
+        return ",".join(self.dims)
+
+
+@dataclass(frozen=True)
+class Plan:
+    min_count: int
+    min_events_standardised: int
+    expected_decimals: int
+    multi_year: tuple[tuple[int, int], ...]
+    patterns: tuple[Pattern, ...]
+
+    def counts(self) -> list[str]:
+        return list(dict.fromkeys(p.count for p in self.patterns))
+
+    def patterns_of(self, count: str) -> list[Pattern]:
+        return [p for p in self.patterns if p.count == count]
+
+    def has(self, count: str, dims, level: str) -> bool:
+        dims = canonical(dims)
+        return any(p.dims == dims and level in p.levels for p in self.patterns_of(count))
+
+    def has_period(self, count: str, dims, level: str, period: str) -> bool:
+        kind = "multi" if "-" in period else "single"
+        dims = canonical(dims)
+        return any(p.dims == dims and level in p.levels and p.periods in ("all", kind)
+                   for p in self.patterns_of(count))
+
+    def periods(self, years: list[int]) -> list[tuple[str, int, int]]:
+        """(label, first, last) of every published period: each year, then the declared ones."""
+        out = [(str(y), y, y) for y in years]
+        for a, b in self.multi_year:
+            if a in years and b in years and a < b:
+                out.append((f"{a}-{b}", a, b))
+        return out
+
+
+def load_plan(path: Path | None = None) -> Plan:
+    path = Path(path or CONFIG_DIR / "release.toml")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"release plan {path}: {exc}") from exc
+    patterns: list[Pattern] = []
+    for i, table in enumerate(raw.get("tables", [])):
+        where = f"release plan {path}, table {i + 1}"
+        for count in table.get("counts", []):
+            if count not in SOURCES:
+                raise ValueError(f"{where}: unknown count {count!r}; known: {', '.join(SOURCES)}")
+        levels = tuple(table.get("levels", LEVELS))
+        if set(levels) - set(LEVELS):
+            raise ValueError(f"{where}: unknown level(s) {sorted(set(levels) - set(LEVELS))}")
+        periods = table.get("periods", "all")
+        if periods not in ("all", "single", "multi"):
+            raise ValueError(f"{where}: periods must be 'all', 'single' or 'multi', not {periods!r}")
+        for count in table.get("counts", []):
+            for dims in table.get("patterns", []):
+                dims = canonical(dims)
+                if count == "persons" and any(d not in POPULATION_DIMS for d in dims):
+                    raise ValueError(f"{where}: persons can only be split by population groups, not {dims}")
+                patterns.append(Pattern(count, dims, levels, periods))
+    prot = raw.get("protection", {})
+    return Plan(
+        min_count=int(prot.get("min_count", 5)),
+        min_events_standardised=int(prot.get("min_events_standardised", 10)),
+        expected_decimals=int(prot.get("expected_decimals", 1)),
+        multi_year=tuple(tuple(int(y) for y in p) for p in raw.get("periods", {}).get("multi_year", [])),
+        patterns=tuple(dict.fromkeys(patterns)),
+    )
