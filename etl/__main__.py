@@ -2,6 +2,7 @@
 
     python -m etl generate --scale 0.1 --seed 42 --out data/extracts
     python -m etl build --input data/extracts --db data/atlas.duckdb [--columns FILE] [--lenient]
+    python -m etl release --db data/atlas.duckdb --out data/release.duckdb [--plan FILE]
     python -m etl bench [--scale 1.0]
 """
 from __future__ import annotations
@@ -50,6 +51,25 @@ def _build(args) -> int:
     return 0
 
 
+def _release(args) -> int:
+    from etl.release.build import ReleaseFailed, build_release
+    from etl.release.report import write_report
+
+    try:
+        report = build_release(Path(args.db), Path(args.out), plan_path=Path(args.plan) if args.plan else None,
+                               quiet=args.quiet)
+    except ReleaseFailed as exc:
+        print(f"Release stopped, the previous release is untouched: {exc}", file=sys.stderr)
+        return 4
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"Release stopped: {exc}", file=sys.stderr)
+        return 3
+    path = write_report(report, Path(args.report) if args.report else None)
+    if not args.quiet:
+        print(f"released {report.path} in {report.seconds:.1f} s; audit passed; report: {path}", file=sys.stderr)
+    return 0
+
+
 def _bench(args) -> int:
     from etl.bench import main as bench_main
 
@@ -72,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--lenient", action="store_true", help="drop bad rows and write a rejection report instead of stopping")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=_build)
+    rel = sub.add_parser("release", help="write the protected, audited release database and its output-check report")
+    rel.add_argument("--db", default=str(DEFAULT_DB), help="the secure database (read only)")
+    rel.add_argument("--out", default=str(REPO_ROOT / "data" / "release.duckdb"))
+    rel.add_argument("--plan", help="publication plan (a copy of etl/config/release.toml)")
+    rel.add_argument("--report", help="where to write the output-check report (default: release-report.md beside --out)")
+    rel.add_argument("--quiet", action="store_true")
+    rel.set_defaults(func=_release)
     r = sub.add_parser("bench", help="benchmark build, pandas baseline, callbacks and page weight")
     r.add_argument("--scale", type=float, default=1.0)
     r.add_argument("--out", default=str(REPO_ROOT / "bench" / "results.json"))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from etl.release import returns as release_returns
-from etl.release.cells import write_cells, write_strata
+from etl.release.cells import register, write_cells, write_strata
 from etl.release.estimates import write_estimates
 from etl.release.plan import DIM_ORDER, Plan, load_plan
 from etl.release.relations import relation_matrix, write_relations
@@ -39,7 +39,7 @@ RELEASE_TABLES = {
     "meta": "one setting of the release",
 }
 # columns that would make a release microdata-grade; the audit refuses them
-FORBIDDEN_COLUMNS = ("k_", "cpr", "pnr", "person", "birth", "key")
+FORBIDDEN_COLUMNS = ("k_", "cpr", "pnr", "person_id", "pid", "birth", "cell_key", "record_key")
 
 
 class ReleaseFailed(RuntimeError):
@@ -54,6 +54,7 @@ class ReleaseReport:
     suppression: pd.DataFrame            # per count: cells, zero, primary, secondary, published share
     audit: dict[str, dict]
     smallest_published: int
+    views: pd.DataFrame = field(default_factory=pd.DataFrame)   # published share of the default views
     steps: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -69,7 +70,9 @@ def _log(quiet: bool, message: str) -> None:
 def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """Suppression per base count (relations never join two counts); returns hidden flags per cell."""
     ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
-    n = con.execute("SELECT n FROM plan_cells ORDER BY id").fetchnumpy()["n"].astype(float)
+    cells = con.execute("SELECT n, pattern = '' AS everyone FROM plan_cells ORDER BY id").df()
+    n = cells["n"].to_numpy(dtype=float)
+    cost = cells["everyone"].to_numpy(dtype=float)   # the default views: hide their cells last
     A = relation_matrix(con)
     hidden = np.zeros(n.size, dtype=bool)
     rows, audits = [], {}
@@ -78,7 +81,7 @@ def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
         sub = A[:, cols]
         sub = sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr()
         c = n[cols]
-        res = protect(sub, c, plan.min_count)
+        res = protect(sub, c, plan.min_count, cost=cost[cols])
         hidden[cols] = res.hidden
         audits[count] = audit(sub, c, res.hidden, plan.min_count)
         rows.append({"count": count, "cells": c.size, "zero": int((c == 0).sum()), "primary": int(res.primary.sum()),
@@ -90,7 +93,7 @@ def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
 
 
 def _published(con, hidden: np.ndarray) -> None:
-    con.register("hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden}))
+    register(con, "hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden}))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE published AS
         SELECT c.count, c.pattern, c.level, c.code, c.period, c.fs, {', '.join(f'c.{d}' for d in DIM_ORDER)},
@@ -120,6 +123,15 @@ def _scan(con) -> dict:
         if small:
             problems.append(f"{table}.{column}: {small} counts from 1 to 4")
     return {"passed": not problems, "problems": problems}
+
+
+def default_views(con) -> pd.DataFrame:
+    """Published share of every count for everyone, by level and kind of period (the default views)."""
+    return con.execute("""
+        SELECT count, level, CASE WHEN period LIKE '%-%' THEN 'multi-year' ELSE 'single year' END AS periods,
+               avg((n IS NOT NULL)::INT) AS share
+        FROM counts WHERE pattern = '' GROUP BY ALL ORDER BY count, level, periods
+    """).df()
 
 
 def count_columns(con) -> list[tuple[str, str]]:
@@ -166,7 +178,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
                     f"shown AS n FROM published ORDER BY count, pattern, level, code, period, fs")
         for name, frame in (("estimates", est["estimates"]), ("reference_rates", est["reference_rates"]),
                             ("returns_monthly", returns)):
-            con.register("frame_df", frame)
+            register(con, "frame_df", frame)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame_df")
             con.unregister("frame_df")
         con.execute("CREATE TABLE areas AS SELECT * FROM sec.areas")
@@ -192,8 +204,10 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         step("written and scanned")
         tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in RELEASE_TABLES}
         smallest = con.execute("SELECT min(n) FROM counts WHERE n > 0").fetchone()[0]
+        views = default_views(con)
         con.close()
-        report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0), steps)
+        report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0),
+                               views, steps)
         if not report.passed:
             failed = {k: v for k, v in audits.items() if not v["passed"]}
             raise ReleaseFailed(f"release audit failed, nothing written: {failed}")

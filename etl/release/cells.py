@@ -16,6 +16,12 @@ from __future__ import annotations
 from etl.release.plan import DIM_ORDER, DIMS, SOURCES, Pattern, Plan
 
 
+def register(con, name: str, frame) -> None:
+    """``con.register``, after finishing any result left open (DuckDB 2 refuses it otherwise)."""
+    con.execute("SELECT 1").fetchall()
+    con.register(name, frame)
+
+
 def _values_sql(key: str) -> str:
     column, values = DIMS[key]
     rows = ", ".join(f"('{v}')" for v in values)
@@ -71,7 +77,7 @@ def write_cells(con, plan: Plan, years: list[int]) -> int:
         """)
     allowed = " OR ".join(
         f"(f.count = '{p.count}' AND f.pattern = '{p.key}' AND g.level IN ({', '.join(repr(x) for x in p.levels)})"
-        + {"all": "", "single": " AND p.period NOT LIKE '%-%'", "multi": " AND p.period LIKE '%-%'"}[p.periods] + ")"
+        + f" AND p.period IN ({', '.join(repr(x) for x in plan.labels(p.periods, years))}))"
         for p in plan.patterns)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_cells AS

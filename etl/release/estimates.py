@@ -24,7 +24,7 @@ import pandas as pd
 
 from atlas.measures import MEASURES
 from etl import stats
-from etl.release.cells import fs_sql
+from etl.release.cells import fs_sql, register
 from etl.release.plan import POPULATION_DIMS, Plan, canonical
 
 EVENT_DIMS = ("modality", "priority", "referrer")
@@ -116,6 +116,16 @@ def _pop_fs(fs: pd.Series) -> pd.Series:
     return fs.map(uniq)
 
 
+def _proportion_flags(num: np.ndarray, den: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Exact binomial funnel flags, each row against its own target (Denmark's share for its period and filter)."""
+    out = np.full(num.size, None, dtype=object)
+    ok = np.isfinite(target) & (target >= 0) & (target <= 1)
+    for value in np.unique(target[ok]):
+        rows = ok & (target == value)
+        out[rows] = stats.funnel_flags_proportion(num[rows], den[rows], float(value))
+    return out
+
+
 def estimate_measure(con, plan: Plan, measure) -> pd.DataFrame:
     t = _pairs(con, plan, measure)
     if t.empty:
@@ -130,7 +140,7 @@ def estimate_measure(con, plan: Plan, measure) -> pd.DataFrame:
     if measure.kind == "rate":
         e = stats.crude_rate(np.where(shown, num, np.nan), den, per=1000)
         t["value"], t["lower"], t["upper"] = e.value, e.lower, e.upper
-        t["flag_crude"] = stats.funnel_flags(np.where(shown, num, np.nan), np.where(shown, den, 0), dk_num / dk_den)
+        t["flag_crude"] = stats.funnel_flags(np.where(shown, num, np.nan), np.where(shown, den * dk_num / dk_den, 0), 1.0)
         exp = _expected(con, plan, measure.numerator)
         t["pop_fs"] = _pop_fs(t["fs"])
         t = t.merge(exp.rename(columns={"fs": "pop_fs"}), on=["level", "code", "period", "pop_fs"], how="left")
@@ -141,15 +151,14 @@ def estimate_measure(con, plan: Plan, measure) -> pd.DataFrame:
         t["sr"], t["sr_lower"], t["sr_upper"] = sr.value, sr.lower, sr.upper
         dk_e = t[t["level"] == "denmark"].set_index(["period", "fs"])["expected"].reindex(key).to_numpy(dtype=float)
         target = dk_num / dk_e
-        t["flag_std"] = stats.funnel_flags(np.where(enough, num, np.nan), np.where(enough, expected, 0), target)
+        t["flag_std"] = stats.funnel_flags(np.where(enough, num, np.nan), np.where(enough, expected * target, 0), 1.0)
         t["note"] = np.where(shown & ~enough, "few_events", t["note"])
         t.loc[~enough, ["sr", "sr_lower", "sr_upper", "flag_std"]] = np.nan
         t.loc[~shown, "expected"] = np.nan
     else:
         e = stats.proportion_ci(np.where(shown, num, np.nan), np.where(shown, den, np.nan))
         t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
-        t["flag_crude"] = stats.funnel_flags_proportion(np.where(shown, num, np.nan), np.where(shown, den, 0),
-                                                        np.nan_to_num(dk_num / dk_den))
+        t["flag_crude"] = _proportion_flags(np.where(shown, num, np.nan), np.where(shown, den, 0), dk_num / dk_den)
         t["flag_std"] = t["flag_crude"]
         t["expected"] = np.where(shown, den * dk_num / dk_den, np.nan)
         for c in ("sr", "sr_lower", "sr_upper"):
@@ -160,7 +169,7 @@ def estimate_measure(con, plan: Plan, measure) -> pd.DataFrame:
 
 def write_estimates(con, plan: Plan, weights: dict) -> dict:
     ref = reference_rates(con, plan)
-    con.register("ref_df", ref)
+    register(con, "ref_df", ref)
     con.execute("CREATE OR REPLACE TEMP TABLE ref AS SELECT * FROM ref_df")
     con.unregister("ref_df")
     frames = [estimate_measure(con, plan, m) for m in MEASURES.values()]

@@ -63,7 +63,8 @@ class Pattern:
     count: str
     dims: tuple[str, ...]
     levels: tuple[str, ...] = LEVELS
-    periods: str = "all"           # "all", "single" (years) or "multi" (declared periods)
+    periods: str = "all"           # "all", "single" (years), "multi" (declared periods) or "blocks"
+                                   # (the declared periods that do not overlap: all but the longest)
 
     @property
     def key(self) -> str:
@@ -88,11 +89,22 @@ class Plan:
         dims = canonical(dims)
         return any(p.dims == dims and level in p.levels for p in self.patterns_of(count))
 
+    def period_kinds(self, period: str) -> tuple[str, ...]:
+        """The table ``periods`` options that include ``period``."""
+        if "-" not in period:
+            return ("all", "single")
+        longest = max(self.multi_year, key=lambda ab: ab[1] - ab[0], default=None)
+        a, b = (int(x) for x in period.split("-"))
+        return ("all", "multi") if (a, b) == tuple(longest or ()) else ("all", "multi", "blocks")
+
     def has_period(self, count: str, dims, level: str, period: str) -> bool:
-        kind = "multi" if "-" in period else "single"
         dims = canonical(dims)
-        return any(p.dims == dims and level in p.levels and p.periods in ("all", kind)
-                   for p in self.patterns_of(count))
+        kinds = self.period_kinds(period)
+        return any(p.dims == dims and level in p.levels and p.periods in kinds for p in self.patterns_of(count))
+
+    def labels(self, option: str, years: list[int]) -> list[str]:
+        """Labels of the published periods a table's ``periods`` option covers."""
+        return [label for label, _, _ in self.periods(years) if option in self.period_kinds(label)]
 
     def periods(self, years: list[int]) -> list[tuple[str, int, int]]:
         """(label, first, last) of every published period: each year, then the declared ones."""
@@ -119,8 +131,8 @@ def load_plan(path: Path | None = None) -> Plan:
         if set(levels) - set(LEVELS):
             raise ValueError(f"{where}: unknown level(s) {sorted(set(levels) - set(LEVELS))}")
         periods = table.get("periods", "all")
-        if periods not in ("all", "single", "multi"):
-            raise ValueError(f"{where}: periods must be 'all', 'single' or 'multi', not {periods!r}")
+        if periods not in ("all", "single", "multi", "blocks"):
+            raise ValueError(f"{where}: periods must be 'all', 'single', 'multi' or 'blocks', not {periods!r}")
         for count in table.get("counts", []):
             for dims in table.get("patterns", []):
                 dims = canonical(dims)

@@ -75,7 +75,8 @@ def write_relations(con, plan: Plan, years: list[int]) -> None:
 
 def relation_matrix(con) -> sparse.csr_matrix:
     """The relations as a sparse matrix (relations x cells) of -1/+1."""
-    rel, cell, coef = con.execute("SELECT rel, cell, coef FROM plan_relations").fetchnumpy().values()
+    r = con.execute("SELECT rel, cell, coef FROM plan_relations").df()
+    rel, cell, coef = r["rel"].to_numpy(), r["cell"].to_numpy(), r["coef"].to_numpy()
     n_cells = con.execute("SELECT count(*) FROM plan_cells").fetchone()[0]
     n_rel = int(rel.max()) + 1 if rel.size else 0
     return sparse.csr_matrix((np.asarray(coef, dtype=float), (np.asarray(rel), np.asarray(cell))),

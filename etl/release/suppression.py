@@ -13,14 +13,17 @@ hidden cell is never 0).
    (a shown, non-zero cell of the relation) that helps the most relations in need at once (so
    hidden cells form closed rectangles across geography, time and filter sets, the "hypercube"
    idea of tau-argus), then the smallest count.
-3. **Audit**: for every hidden cell, linear programming over the relations finds whether a table
-   consistent with everything shown has the cell at ``min_count`` or more (a small cell) or at
-   another value than its own (a larger cell). A cell for which no such table exists is
-   *exposed*: one of its shown neighbours is hidden and steps 2-3 run again.
+3. **Audit**: for every hidden cell from 1 to ``min_count - 1``, linear programming over the
+   relations finds whether a table consistent with everything shown has the cell at
+   ``min_count`` or more. A cell for which no such table exists is *exposed*: one more shown cell
+   is hidden in each of its relations (or, where none is left, one relation further) and steps 2-3
+   run again. A hidden cell of ``min_count`` or more that the relations pin down is no disclosure
+   (it could have been published); it is left hidden, and the LP uses what it implies.
 
-The audit is the proof: a release is written only when no hidden cell can be pinned to one value
-or narrowed into 1..min_count-1 by any combination of the published tables (LP bounds rounded
-inwards; exact integer programming could at most be tighter by less than one).
+The audit is the proof: a release is written only when no hidden small cell can be narrowed into
+1..min_count-1 by any combination of the published tables (LP bounds; exact integer programming
+could at most be tighter by less than one, and a bound is only accepted with a table that attains
+it).
 
 Reference: Hundepool A et al. (2012). Statistical Disclosure Control. Wiley, ch. 4 (linked and
 hierarchical tables, secondary suppression, audit by linear programming); de Wolf PP (2002).
@@ -61,8 +64,10 @@ def _needy(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, min_count: i
     return needy
 
 
-def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """One more cell to hide for each relation in ``rows``: helps most relations in need, then smallest."""
+def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndarray,
+          cost: np.ndarray | None = None) -> np.ndarray:
+    """One more cell to hide for each relation in ``rows``: the cheapest (``cost``: cells of the
+    default views cost more), then the one that helps most relations in need, then the smallest."""
     if rows.size == 0:
         return np.zeros(0, dtype=np.int64)
     absA = abs(A)
@@ -74,18 +79,19 @@ def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndar
     r, col = sub.row[cand], sub.col[cand]
     if r.size == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((col, c[col], -score[col], r))
+    cost = np.zeros(c.size) if cost is None else cost
+    order = np.lexsort((col, c[col], -score[col], cost[col], r))
     r, col = r[order], col[order]
     first = np.r_[True, r[1:] != r[:-1]]
     return np.unique(col[first])
 
 
-def secondary(A, c, hidden, min_count) -> int:
+def secondary(A, c, hidden, min_count, cost=None) -> int:
     """Apply rule 2 until no relation needs help. Changes ``hidden`` in place; returns cells added."""
     added = 0
     while True:
         rows = np.flatnonzero(_needy(A, c, hidden, min_count))
-        picks = _pick(A, c, hidden, rows)
+        picks = _pick(A, c, hidden, rows, cost)
         if picks.size == 0:
             return added
         hidden[picks] = True
@@ -112,83 +118,107 @@ def _lp(obj, A_eq, b_eq, lower, upper):
     return optimize.linprog(obj, A_eq=A_eq, b_eq=b_eq, bounds=np.column_stack([lower, upper]), method="highs")
 
 
-def exposed_cells(A, c, hidden, min_count, tol: float = 1e-6) -> np.ndarray:
-    """Positions of hidden cells that some combination of the published tables gives away.
+def exposed_cells(A, c, hidden, min_count, tol: float = 1e-6, exact_limit: int = 25,
+                  seed: int = 0) -> np.ndarray:
+    """Positions of hidden cells from 1 to ``min_count - 1`` that the published tables give away.
 
-    A small cell (1..min_count-1) is safe if a consistent table has it at min_count or more; a
-    larger cell if a consistent table has it one above or one below its value. Safe cells are
-    found in batches (maximise the sum of pending cells, each capped at its target; the true
-    table satisfies the caps, so every LP is feasible); the rest get an exact check.
+    A hidden small cell is safe if some table consistent with everything published (every
+    relation, every hidden cell a whole number of at least 1) has it at ``min_count`` or more:
+    then the intruder cannot tell it from a publishable count. A hidden cell of ``min_count`` or
+    more that can be worked back is no disclosure (it could have been published): it only costs
+    information, and the LP below treats it as the equations make it.
+
+    Safe cells are found in batches over the whole system at once (its connected components are
+    independent, so one LP solves them all): maximise a randomly weighted sum of the pending
+    cells, each capped at ``min_count``; the true table satisfies the caps, so every LP is
+    feasible; a cell reaching ``min_count`` in an LP solution is proven safe. The cells left then
+    get an exact check (maximise the cell), up to ``exact_limit`` cells per component; beyond that
+    they are reported as exposed without the check. Both are conservative: a cell is only ever
+    called safe with a table that proves it.
     """
     H, AH, b, label, row_comp = _system(A, c, hidden)
+    if H.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    in_relation = np.zeros(H.size, dtype=bool)
+    if AH.shape[0]:
+        in_relation[np.unique(AH.indices)] = True
+    val = c[H]
+    lower = np.ones(H.size)
+    free = np.full(H.size, np.inf)
+    target = float(min_count)
+    pending = in_relation & (val < min_count)
+    rng = np.random.default_rng(seed)
+    misses = 0
+    while misses < 3 and pending.any():
+        # random weights reach different corners of the feasible tables, so cells that
+        # compete for the same slack are cleared over a few LPs instead of one each
+        w = np.where(pending, rng.uniform(0.5, 1.5, H.size), 0.0)
+        res = _lp(-w, AH, b, lower, np.where(pending, target, free))
+        if res.status != 0:
+            break
+        hit = pending & (res.x >= target - tol)
+        pending &= ~hit
+        misses = 0 if hit.any() else misses + 1
     failing: list[int] = []
-    for comp in np.unique(label):
+    for comp in np.unique(label[pending]):
         vars_ = np.flatnonzero(label == comp)
+        todo = vars_[pending[vars_]]
+        if todo.size > exact_limit:
+            failing.extend(int(h) for h in H[todo])
+            continue
         eqs = np.flatnonzero(row_comp == comp)
-        val = c[H[vars_]]
-        if eqs.size == 0:
-            continue                          # in no relation: nothing bounds it
         A_c, b_c = AH[eqs][:, vars_], b[eqs]
-        lower = np.ones(vars_.size)
-        small = val < min_count
-        up = np.where(small, float(min_count), val + 1.0)
-        down = val - 1.0
-        pending = np.ones(vars_.size, dtype=bool)
-        rng = np.random.default_rng(comp)
-        for direction in (1.0, -1.0):
-            eligible = np.ones(vars_.size, dtype=bool) if direction > 0 else (~small & (down >= 1.0))
-            misses = 0
-            while misses < 3:
-                active = pending & eligible
-                if not active.any():
-                    break
-                # random weights reach different corners of the feasible tables, so cells that
-                # compete for the same slack are cleared over a few LPs instead of one each
-                w = np.where(active, rng.uniform(0.5, 1.5, vars_.size), 0.0)
-                if direction > 0:
-                    res = _lp(-w, A_c, b_c, lower, np.where(active, up, np.inf))
-                else:
-                    res = _lp(w, A_c, b_c, np.where(active, down, lower), np.full(vars_.size, np.inf))
-                if res.status != 0:
-                    break
-                hit = active & ((res.x >= up - tol) if direction > 0 else (res.x <= down + tol))
-                pending &= ~hit
-                misses = 0 if hit.any() else misses + 1
-        for j in np.flatnonzero(pending):
+        pos = {v: i for i, v in enumerate(vars_)}
+        for v in todo:
             obj = np.zeros(vars_.size)
-            obj[j] = 1.0
-            lo = _lp(obj, A_c, b_c, lower, np.full(vars_.size, np.inf))
-            hi = _lp(-obj, A_c, b_c, lower, np.full(vars_.size, np.inf))
-            lo_v = np.ceil(lo.fun - tol) if lo.status == 0 else val[j]
-            hi_v = np.inf if hi.status == 3 else (np.floor(-hi.fun + tol) if hi.status == 0 else val[j])
-            if hi_v <= lo_v or hi_v < min_count:
-                failing.append(int(H[vars_[j]]))
+            obj[pos[v]] = -1.0
+            hi = _lp(obj, A_c, b_c, lower[vars_], free[vars_])
+            hi_v = np.inf if hi.status == 3 else (np.floor(-hi.fun + tol) if hi.status == 0 else val[v])
+            if hi_v < min_count:
+                failing.append(int(H[v]))
     return np.asarray(sorted(failing), dtype=np.int64)
 
 
-def _repair(A, c, hidden, failing) -> int:
-    """Hide the smallest shown non-zero cell sharing a relation with each exposed cell."""
+def _repair(A, c, hidden, failing, cost=None, max_hops: int = 4) -> int:
+    """Hide one more shown non-zero cell in each relation of each exposed cell.
+
+    Where those relations have none left (every other cell hidden or zero), look one relation
+    further: the relations of the hidden cells they hold, and so on.
+    """
     Ac = abs(A).tocsc()
-    rels = np.unique(Ac[:, failing].tocoo().row)
-    picks = _pick(A, c, hidden, rels)
-    hidden[picks] = True
-    return picks.size
+    Ar = abs(A).tocsr()
+    cells = np.asarray(failing)
+    for _ in range(max_hops):
+        rels = np.unique(Ac[:, cells].tocoo().row)
+        picks = _pick(A, c, hidden, rels, cost)
+        if picks.size:
+            hidden[picks] = True
+            return picks.size
+        reached = np.unique(Ar[rels].tocoo().col)
+        cells = reached[hidden[reached]]
+    return 0
 
 
-def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_rounds: int = 50) -> SuppressionResult:
-    """Primary suppression, secondary suppression and audit-and-repair until the audit passes."""
+def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_rounds: int = 50,
+            cost: np.ndarray | None = None) -> SuppressionResult:
+    """Primary suppression, secondary suppression and audit-and-repair until the audit passes.
+
+    ``cost`` (per cell, optional) steers the secondary suppression: among the cells that would
+    do, the cheapest is hidden (the atlas gives the default views, counts for everyone, a higher
+    cost, so that they stay whole wherever their own counts allow).
+    """
     c = np.asarray(counts, dtype=float)
     primary = (c >= 1) & (c < min_count)
     hidden = primary.copy()
     result = SuppressionResult(hidden, primary)
     for _ in range(max_rounds):
-        secondary(A, c, hidden, min_count)
+        secondary(A, c, hidden, min_count, cost)
         failing = exposed_cells(A, c, hidden, min_count)
         result.rounds += 1
         result.exposed_history.append(int(failing.size))
         if failing.size == 0:
             return result
-        if _repair(A, c, hidden, failing) == 0:
+        if _repair(A, c, hidden, failing, cost) == 0:
             break
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
                        f"after {result.rounds} rounds")
