@@ -6,10 +6,14 @@ SCALE   ?= 0.1
 SEED    ?= 42
 EXTRACTS := data/extracts
 DB      := data/atlas.duckdb
+RELEASE := data/release.duckdb
 PORT    ?= 8050
 WORKERS ?= 4
 
-.PHONY: demo data serve serve-dev test test-fast bench clean venv screenshot
+release: data
+	$(BIN)/python -m etl release --db $(DB) --out $(RELEASE)
+
+.PHONY: release demo data serve serve-dev test test-fast bench clean venv screenshot
 
 demo: data serve-dev
 

@@ -65,9 +65,11 @@ def _needy(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, min_count: i
 
 
 def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndarray,
-          cost: np.ndarray | None = None) -> np.ndarray:
+          cost: np.ndarray | None = None, capacity: float = 0.0) -> np.ndarray:
     """One more cell to hide for each relation in ``rows``: the cheapest (``cost``: cells of the
-    default views cost more), then the one that helps most relations in need, then the smallest."""
+    default views cost more), then one of at least ``capacity`` (a partner that can give a small
+    cell room to reach the threshold), then the one that helps most relations in need, then the
+    smallest."""
     if rows.size == 0:
         return np.zeros(0, dtype=np.int64)
     absA = abs(A)
@@ -80,7 +82,8 @@ def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndar
     if r.size == 0:
         return np.zeros(0, dtype=np.int64)
     cost = np.zeros(c.size) if cost is None else cost
-    order = np.lexsort((col, c[col], -score[col], cost[col], r))
+    weak = c[col] < capacity
+    order = np.lexsort((col, c[col], -score[col], weak, cost[col], r))
     r, col = r[order], col[order]
     first = np.r_[True, r[1:] != r[:-1]]
     return np.unique(col[first])
@@ -91,7 +94,7 @@ def secondary(A, c, hidden, min_count, cost=None) -> int:
     added = 0
     while True:
         rows = np.flatnonzero(_needy(A, c, hidden, min_count))
-        picks = _pick(A, c, hidden, rows, cost)
+        picks = _pick(A, c, hidden, rows, cost, 2.0 * min_count)
         if picks.size == 0:
             return added
         hidden[picks] = True
@@ -179,18 +182,26 @@ def exposed_cells(A, c, hidden, min_count, tol: float = 1e-6, exact_limit: int =
     return np.asarray(sorted(failing), dtype=np.int64)
 
 
-def _repair(A, c, hidden, failing, cost=None, max_hops: int = 4) -> int:
+def _repair(A, c, hidden, failing, cost=None, capacity: float = 0.0, max_hops: int = 4,
+            blunt: bool = False) -> int:
     """Hide one more shown non-zero cell in each relation of each exposed cell.
 
     Where those relations have none left (every other cell hidden or zero), look one relation
-    further: the relations of the hidden cells they hold, and so on.
+    further: the relations of the hidden cells they hold, and so on. ``blunt`` (used when a round
+    did not reduce the exposed cells) hides every shown non-zero cell of those relations.
     """
     Ac = abs(A).tocsc()
     Ar = abs(A).tocsr()
     cells = np.asarray(failing)
     for _ in range(max_hops):
         rels = np.unique(Ac[:, cells].tocoo().row)
-        picks = _pick(A, c, hidden, rels, cost)
+        if blunt:
+            reached = np.unique(Ar[rels].tocoo().col)
+            picks = reached[~hidden[reached] & (c[reached] > 0)]
+            if picks.size:
+                hidden[picks] = True
+                return picks.size
+        picks = _pick(A, c, hidden, rels, cost, capacity)
         if picks.size:
             hidden[picks] = True
             return picks.size
@@ -218,7 +229,8 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
         result.exposed_history.append(int(failing.size))
         if failing.size == 0:
             return result
-        if _repair(A, c, hidden, failing, cost) == 0:
+        stuck = len(result.exposed_history) > 1 and failing.size >= result.exposed_history[-2]
+        if _repair(A, c, hidden, failing, cost, 2.0 * min_count, blunt=stuck) == 0:
             break
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
                        f"after {result.rounds} rounds")
