@@ -87,11 +87,14 @@ def chrome(pathname, search, hash_):
     try:
         kind = db.meta().get("data_kind", "synthetic")
         built = db.meta().get("built_at", "")
+        release = db.is_release()
     except Exception:
-        kind, built = "synthetic", ""
+        kind, built, release = "synthetic", "", False
     banner = (dbc.Alert(t("synthetic_banner", lang), color="warning", className="rounded-0 mb-0 py-2 text-center",
                         id="synthetic-banner") if kind == "synthetic" else None)
-    footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}"]
+    footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}", " · ",
+              html.Span(t("db_release" if release else "db_secure", lang), id="database-kind",
+                        className="fw-semibold" + ("" if release else " text-danger"))]
     return nav, banner, footer, t("skip_to_content", lang)
 
 

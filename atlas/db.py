@@ -88,9 +88,16 @@ def geojson(level: str) -> dict:
     return json.loads(geojson_text(level))
 
 
+def is_release() -> bool:
+    """True when the app serves a release database (published figures only), not the secure one."""
+    return meta().get("database_kind") == "release"
+
+
 @lru_cache(maxsize=1)
 def years() -> list[int]:
     m = meta()
+    if is_release():
+        return sorted(int(p) for p in m.get("periods", []) if "-" not in str(p))
     present = query("SELECT DISTINCT year FROM population_cube ORDER BY year")["year"].tolist()
     return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
 

@@ -13,6 +13,21 @@ TEXT = {
                  "Hvordan røntgen og MR af lænden varierer i Danmark"),
     "synthetic_banner": ("Synthetic demonstration data: the figures are made up and show no real Danish area.",
                          "Syntetiske demonstrationsdata: tallene er opdigtede og viser ikke virkelige danske områder."),
+    "db_release": ("Published release: protected figures only (no count from 1 to 4 can be seen or worked back)",
+                   "Offentliggjort udgave: kun beskyttede tal (intet antal fra 1 til 4 kan ses eller regnes ud)"),
+    "db_secure": ("Secure database: for analysts inside the secure environment only; it must not leave it",
+                  "Sikker database: kun for analytikere i det sikre miljø; den må ikke forlade det"),
+    "not_published": ("The published release does not hold this view; showing the nearest published one. Changed:",
+                      "Den offentliggjorte udgave indeholder ikke denne visning; den nærmeste vises. Ændret:"),
+    "published_what": ("Published: each single year and the periods {periods}; municipalities for everyone (by one "
+                       "population group or imaging type for 3-year periods); regions and Denmark by one population "
+                       "group or imaging type.",
+                       "Offentliggjort: hvert enkelt år og perioderne {periods}; kommuner for alle (efter én "
+                       "befolkningsgruppe eller undersøgelsestype for 3-årsperioder); regioner og Danmark efter én "
+                       "befolkningsgruppe eller undersøgelsestype."),
+    "changed_period": ("period", "periode"),
+    "changed_level": ("geography", "geografi"),
+    "changed_filters": ("filters", "filtre"),
     "nav_atlas": ("Atlas", "Atlas"),
     "nav_pathways": ("Pathways & low value", "Forløb & lav værdi"),
     "nav_returns": ("Return letters", "Returbreve"),

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atlas import db, queries
+from atlas import db, queries, release_queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
 from atlas.filters import DIMENSIONS, View, where_sql
@@ -151,7 +151,11 @@ def pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
     ``outcomes`` modality, outcome, ``count`` (sum of the shown cells: the Sankey's modality -> outcome links)
     ``overall``  outcome, ``count`` (sum of the shown cells), ``share`` (% of their sum)
     ``total``    one row: ``count`` (all episodes, perturbed)
+
+    On a release database the published counts are read instead (``_published_pathways``).
     """
+    if db.is_release():
+        return _published_pathways(view, window)
     f = episode_cells(view, window)
     if view.area is not None:
         mapping = queries.area_codes(view.level)
@@ -288,6 +292,8 @@ def trends(view: View, keys: tuple[str, ...]) -> dict[str, pd.DataFrame]:
 def by_referrer(view: View) -> pd.DataFrame:
     """Low-value imaging by referrer for the area (code = its code) and Denmark (code 0): share of
     episodes (%) and rate per 1,000 adults, protected and estimated like the atlas's estimates."""
+    if db.is_release():
+        return release_queries.by_referrer(view, REFERRERS)
     mapping = queries.area_codes(view.level)
     out = []
     chosen = view.dim("referrer")
@@ -443,3 +449,35 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
         raise ValueError(chart)
     name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
     return write_csv(header_rows(view, window, title), body, view.sep), name
+
+
+def _published_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
+    """The pathway tables from a release: its published counts, hidden ones NaN.
+
+    A row's hidden cells are shown merged as their sum (the published row total less its shown
+    cells, which anyone can work out); a merged sum from 1 to 4 is hidden too. Where the release
+    publishes no pathways for the view (a municipality, a filter, a region outside the 3-year
+    periods), every count is hidden.
+    """
+    min_count, _, _ = disclosure_settings()
+    grid = pd.MultiIndex.from_product([REFERRERS, MODALITIES, OUTCOMES], names=["referrer", "modality", "outcome"])
+    got = release_queries.pathway_counts(view, WINDOW_COLUMN[window])
+    if got is None:
+        got = {"cells": pd.DataFrame(columns=["referrer", "modality", "outcome", "count"]),
+               "rows": pd.DataFrame(columns=["referrer", "modality", "count"]), "total": pd.DataFrame({"count": [np.nan]})}
+    cells = got["cells"].set_index(["referrer", "modality", "outcome"])["count"].astype(float).reindex(grid).reset_index()
+    rows = got["rows"].set_index(["referrer", "modality"])["count"].astype(float).reindex(
+        pd.MultiIndex.from_product([REFERRERS, MODALITIES], names=["referrer", "modality"])).reset_index()
+    shown = cells.groupby(["referrer", "modality"], as_index=False)["count"].sum(min_count=1).rename(columns={"count": "shown"})
+    merged = rows.merge(shown, on=["referrer", "modality"], how="left")
+    merged["count"] = merged["count"] - merged["shown"].fillna(0.0)
+    merged.loc[(merged["count"] >= 1) & (merged["count"] < min_count), "count"] = np.nan
+    merged["outcome"] = HIDDEN
+    cells = pd.concat([cells, merged[["referrer", "modality", "outcome", "count"]]], ignore_index=True)
+    outcomes = cells.groupby(["modality", "outcome"], as_index=False)["count"].sum(min_count=1)
+    overall = cells.groupby(["outcome"], as_index=False)["count"].sum(min_count=1)
+    row_sum = cells.groupby(["referrer", "modality"])["count"].transform(lambda s: s.sum(min_count=1))
+    cells["share"] = cells["count"] / row_sum * 100
+    overall["share"] = overall["count"] / overall["count"].sum(min_count=1) * 100
+    total = got["total"][["count"]].astype(float).reset_index(drop=True)
+    return {"cells": cells, "rows": rows, "outcomes": outcomes, "overall": overall, "total": total}

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from atlas import db
+from atlas import db, release_queries
 from atlas.disclosure import protect
 from atlas.filters import DIMENSIONS, View, where_sql
 from atlas.measures import MEASURES, Measure
@@ -138,6 +138,7 @@ def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tupl
 
 
 def clear_caches() -> None:
+    release_queries.clear_caches()
     for f in (event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table):
         f.cache_clear()
 
@@ -239,6 +240,8 @@ def _key(view: View, keep_area: bool = False) -> View:
 
 def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     """The protected table of areas for the map, ranking, funnel and CSV, and Denmark's row."""
+    if db.is_release():
+        return release_queries.area_table(view)
     t, national = _area_table(_key(view))
     if view.within is not None and view.level == "municipality":
         t = t[t["region_code"] == view.within].reset_index(drop=True)
@@ -289,6 +292,8 @@ def _shrink(t: pd.DataFrame, m: Measure) -> pd.DataFrame:
 
 def trend_table(view: View, area: int | None) -> pd.DataFrame:
     """Estimates per year for the selected area (if any) and for Denmark, over all years."""
+    if db.is_release():
+        return release_queries.trend_table(view, area)
     return _trend_table(replace(_key(view), y0=0, y1=0), area)
 
 
@@ -313,6 +318,8 @@ BREAKDOWN_DIMS = ("sex", "age", "edu", "inc", "origin", "labour")
 
 def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     """Estimates by each population-group dimension for the selected area (or Denmark)."""
+    if db.is_release():
+        return release_queries.breakdown_table(view, area)
     return _breakdown_table(_key(view), area)
 
 
@@ -364,6 +371,8 @@ def mix_table(view: View, area: int | None) -> pd.DataFrame:
 
     One cached scan of the imaging cube; each share is a masked sum, all protected in one pass.
     """
+    if db.is_release():
+        return release_queries.mix_table(view, area)
     ev = event_frame(view.y0, view.y1, view.population_dims())
     codes = ev["municipality"].map(area_codes(view.level)).to_numpy()
     places = [(0, np.ones(len(ev), dtype=bool))]

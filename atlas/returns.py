@@ -139,6 +139,10 @@ def _monthly(path: str) -> pd.DataFrame:
     d["month"] = pd.to_datetime(d["month"])
     for c in COUNTS:
         d[c] = d[c].astype(float)
+    if db.is_release():
+        # published counts (NaN = hidden) and, per month and exam type, their published sum over
+        # centres (producer 'all'): nothing to perturb or key
+        return d.sort_values(["month", "producer_id", "exam_type"]).reset_index(drop=True)
     salt = table_salt(d)
     ym = d["month"].dt.strftime("%Y-%m")
     for c in COUNTS:
@@ -157,13 +161,23 @@ def months() -> list[pd.Timestamp]:
 
 def centres() -> pd.DataFrame:
     """Producer id and name of each centre, by name."""
-    return monthly()[["producer_id", "centre"]].drop_duplicates().sort_values("centre").reset_index(drop=True)
+    d = monthly()
+    d = d[d["producer_id"] != RELEASE_ALL]
+    return d[["producer_id", "centre"]].drop_duplicates().sort_values("centre").reset_index(drop=True)
+
+
+RELEASE_ALL = "all"     # a release's published sum over centres
 
 
 def _select(view: ReturnsView, by_exam=True, by_centre=True) -> pd.DataFrame:
     d = monthly()
     if by_exam and view.exam is not None:
         d = d[d["exam_type"] == view.exam]
+    if db.is_release():
+        # all centres: the published sums; one centre, or per centre: the centres' own rows
+        if by_centre and view.centre is not None:
+            return d[d["producer_id"] == view.centre]
+        return d[d["producer_id"] == RELEASE_ALL] if by_centre else d[d["producer_id"] != RELEASE_ALL]
     if by_centre and view.centre is not None:
         d = d[d["producer_id"] == view.centre]
     return d
@@ -172,8 +186,16 @@ def _select(view: ReturnsView, by_exam=True, by_centre=True) -> pd.DataFrame:
 def protected(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Sum counts and keys by ``by``; add ``*_shown`` (perturbed, 1-4 hidden) and the keys' sums.
 
-    ``rate`` is the view's count per 1,000 shown referrals, computed by the caller.
+    ``rate`` is the view's count per 1,000 shown referrals, computed by the caller. On a release
+    the counts are already published (NaN = hidden): a sum is shown only when all its parts are.
     """
+    if db.is_release():
+        g = d.groupby(by, as_index=False)
+        agg = g[list(COUNTS)].sum()
+        missing = d[list(COUNTS)].isna().groupby([d[b] for b in by]).sum().reset_index(drop=True)
+        for c in COUNTS:
+            agg[c] = agg[f"{c}_shown"] = agg[c].where(missing[c].to_numpy() == 0)
+        return agg
     agg = d.groupby(by, as_index=False)[[*COUNTS, *(f"k_{c}" for c in COUNTS)]].sum()
     for c in COUNTS:
         agg[f"k_{c}"] = np.mod(agg[f"k_{c}"], 1.0)

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import db, export, figures, queries
+from atlas import db, export, figures, queries, release_queries
 from atlas.filters import DIMENSIONS, View, dim_value
 from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
@@ -142,6 +142,13 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
         view = next_view(view, trigger, payload,
                          codes["region"] | codes["region2027"], codes["municipality"])
         view = consistent(view, codes, db.regions_of())
+    if db.is_release():
+        view, changed = release_queries.nearest_published(view)
+        if changed:
+            notice = dbc.Alert([t("not_published", lang), " ", ", ".join(t(f"changed_{c}", lang) for c in changed),
+                                ". ", t("published_what", lang).format(periods=", ".join(
+                                    p for p in release_queries.periods() if "-" in p))],
+                               color="info", dismissable=True, className="py-2", id="release-notice")
     dvals = dict(view.dims)
     return (hash_of(view), hash_of(view),
             view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,

@@ -1,0 +1,311 @@
+"""Tables of the atlas page read from a release database: published figures only, nothing computed
+from a count that is not published.
+
+The release (``python -m etl release``) holds, for every measure, level, published period and
+filter set of its plan, the published numerator and denominator, the expected count, the
+standardised ratio with its interval and the funnel flags (``estimates``), and Denmark's reference
+rates (``reference_rates``). This module only selects rows and, for standardised rates, multiplies
+the published ratio by the published reference rate; the smoothed (empirical Bayes) map shrinks
+the published O/E. A view the release does not hold is moved to the nearest published view
+(``nearest_published``) and the reader is told.
+
+The tables have the same columns as those of ``atlas.queries`` (``num_shown``, ``den_shown``,
+``value``, ``lower``, ``upper``, ``hidden``, ``expected``, ``flag``), so the figures and the CSV
+are the same code for both databases.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from atlas import db
+from atlas.filters import DIMENSIONS, View
+from atlas.measures import MEASURES
+from etl import stats
+
+DIM_ORDER = tuple(DIMENSIONS)
+MIX_MEASURES = ("mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",
+                "surgery_short_share", "surgery_long_share", "rehab_short_share", "rehab_long_share", "lowvalue_share")
+BREAKDOWN_DIMS = ("sex", "age", "edu", "inc", "origin", "labour")
+COLUMNS = ["num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected", "flag"]
+
+
+def fs_key(dims) -> str:
+    d = dict(dims)
+    return "&".join(f"{k}={d[k]}" for k in DIM_ORDER if k in d)
+
+
+def period_of(view: View) -> str:
+    return str(view.y0) if view.y0 == view.y1 else f"{view.y0}-{view.y1}"
+
+
+@lru_cache(maxsize=1)
+def periods() -> tuple[str, ...]:
+    return tuple(db.meta().get("periods", []))
+
+
+@lru_cache(maxsize=1)
+def _published() -> frozenset:
+    """(measure, level, period, filter set) of every estimate the release holds."""
+    d = db.query("SELECT DISTINCT measure, level, period, fs FROM estimates WHERE level <> 'denmark'")
+    return frozenset(d.itertuples(index=False, name=None))
+
+
+def is_published(view: View) -> bool:
+    return (view.measure, view.level, period_of(view), fs_key(view.dims)) in _published()
+
+
+def _nearest_period(view: View) -> tuple[int, int]:
+    """The published period nearest to the view's years: most overlap, then closest length."""
+    if period_of(view) in periods():
+        return view.y0, view.y1
+    best, key = (view.y1, view.y1), None
+    for p in periods():
+        a, b = (int(x) for x in p.split("-")) if "-" in p else (int(p), int(p))
+        overlap = max(0, min(b, view.y1) - max(a, view.y0) + 1)
+        k = (-overlap, abs((b - a) - (view.y1 - view.y0)), -b)
+        if key is None or k < key:
+            best, key = (a, b), k
+    return best
+
+
+def _blocks_with(year: int) -> list[tuple[int, int]]:
+    out = []
+    for p in periods():
+        if "-" in p:
+            a, b = (int(x) for x in p.split("-"))
+            if a <= year <= b:
+                out.append((a, b))
+    return sorted(out, key=lambda ab: ab[1] - ab[0])
+
+
+def nearest_published(view: View) -> tuple[View, list[str]]:
+    """The view itself when the release holds it, else the nearest one it holds, and what changed.
+
+    Tried in order: the nearest declared period; the same filters over a multi-year period that
+    contains the chosen year; the same filters by region; one filter only; everyone.
+    """
+    changes: list[str] = []
+    y0, y1 = _nearest_period(view)
+    if (y0, y1) != (view.y0, view.y1):
+        changes.append("period")
+        view = replace(view, y0=y0, y1=y1)
+    if is_published(view):
+        return view, changes
+    candidates: list[tuple[View, str]] = []
+    for a, b in _blocks_with(view.y1):
+        candidates.append((replace(view, y0=a, y1=b), "period"))
+    if view.level == "municipality":
+        candidates.append((replace(view, level="region", area=None, within=None), "level"))
+    for key, value in view.dims:
+        candidates.append((replace(view, dims=((key, value),)), "filters"))
+        for a, b in _blocks_with(view.y1):
+            candidates.append((replace(view, dims=((key, value),), y0=a, y1=b), "filters"))
+    candidates.append((replace(view, dims=()), "filters"))
+    for cand, what in candidates:
+        if is_published(cand):
+            changed = {what} | ({"period"} if (cand.y0, cand.y1) != (view.y0, view.y1) else set())
+            return cand, changes + sorted(changed - set(changes))
+    return replace(view, dims=()), changes + ["filters"]
+
+
+@lru_cache(maxsize=64)
+def _reference(measure: str, period: str, standard: str) -> float:
+    r = db.query("SELECT rate FROM reference_rates WHERE measure = ? AND period = ? AND standard = ?",
+                 [measure, period, standard])
+    return float(r["rate"].iloc[0]) if len(r) and pd.notna(r["rate"].iloc[0]) else np.nan
+
+
+def _rows(measure: str, level: str | tuple, period: str | tuple, fs: str | tuple, codes=None) -> pd.DataFrame:
+    def many(column, value):
+        values = value if isinstance(value, tuple) else (value,)
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    parts = [("measure = ?", [measure]), many("level", level), many("period", period), many("fs", fs)]
+    if codes is not None:
+        parts.append(many("code", tuple(int(c) for c in codes)))
+    where = " AND ".join(p for p, _ in parts)
+    params = [x for _, ps in parts for x in ps]
+    return db.query(f"SELECT * FROM estimates WHERE {where}", params)
+
+
+def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
+    """Published estimate rows -> the atlas's table columns for the view's rate mode."""
+    m = MEASURES[e["measure"].iloc[0]] if len(e) else MEASURES[view.measure]
+    t = e.copy()
+    t["num_shown"], t["den_shown"] = t["num"].astype(float), t["den"].astype(float)
+    t["hidden"] = t["num"].isna() | t["den"].isna()
+    t["flag"] = t["flag_crude"]
+    if m.kind == "rate" and view.rates in ("dsr", "eb"):
+        ref = np.array([_reference(m.key, p, view.standard) for p in t["period"]]) * m.per
+        sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
+        if view.rates == "eb" and smooth_groups is not None:
+            ok = ~t["hidden"].to_numpy() & (t["expected"].to_numpy(float) > 0)
+            if ok.sum() >= 3:
+                eb = stats.eb_ratio(t.loc[ok, "num"].to_numpy(float), t.loc[ok, "expected"].to_numpy(float),
+                                    np.asarray(smooth_groups)[ok])
+                sr, lo, hi = sr.copy(), lo.copy(), hi.copy()
+                sr[ok], lo[ok], hi[ok] = eb.value, eb.lower, eb.upper
+        t["value"], t["lower"], t["upper"] = sr * ref, lo * ref, hi * ref
+        t["flag"] = t["flag_std"]
+        few = ~t["hidden"] & t["value"].isna()
+        t.loc[few, "hidden"] = True            # too few events for a standardised figure
+    t["flag"] = np.where(t["hidden"], "hidden", t["flag"].astype(object).where(t["flag"].notna(), "within"))
+    return t
+
+
+def _names(t: pd.DataFrame, level: str) -> pd.DataFrame:
+    a = db.areas()
+    names = a[a.level == level].set_index("code")
+    t = t.copy()
+    t["name"] = t["code"].map(names["name"])
+    t["region_code"] = t["code"].map(names["region_code"]) if level == "municipality" else t["code"]
+    return t
+
+
+def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
+    """The published table of areas of a view (moved to the nearest published one first)."""
+    view, _ = nearest_published(view)
+    t, national = _area_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo"))
+    t = t.copy()
+    if view.within is not None and view.level == "municipality":
+        t = t[t["region_code"] == view.within].reset_index(drop=True)
+    return t, national.copy()
+
+
+@lru_cache(maxsize=256)
+def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
+    period, fs = period_of(view), fs_key(view.dims)
+    e = _rows(view.measure, view.level, period, fs)
+    groups = None
+    if view.level == "municipality":
+        a = db.areas()
+        groups = e["code"].map(a[a.level == "municipality"].set_index("code")["region_code"]).to_numpy()
+    t = _names(_finish(e, view, groups), view.level).sort_values("code").reset_index(drop=True)
+    nat = _finish(_rows(view.measure, "denmark", period, fs), view)
+    national = nat.iloc[0] if len(nat) else pd.Series({c: np.nan for c in COLUMNS} | {"hidden": True, "flag": "hidden"})
+    keep = ["code", "name", "region_code", *COLUMNS, "sr", "sr_lower", "sr_upper", "note"]
+    return t[keep], national
+
+
+def trend_table(view: View, area: int | None) -> pd.DataFrame:
+    """Every single year for Denmark (code 0) and the selected area, as published."""
+    view, _ = nearest_published(view)
+    return _trend_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo"), area).copy()
+
+
+@lru_cache(maxsize=256)
+def _trend_table(view: View, area: int | None) -> pd.DataFrame:
+    years = tuple(p for p in periods() if "-" not in p)
+    fs = fs_key(view.dims)
+    parts = [_rows(view.measure, "denmark", years, fs)]
+    if area is not None:
+        parts.append(_rows(view.measure, view.level, years, fs, codes=(area,)))
+    e = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    t = _finish(e, view)
+    t["year"] = t["period"].astype(int)
+    return t[["year", "code", *COLUMNS]].sort_values(["code", "year"]).reset_index(drop=True)
+
+
+def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
+    """The measure by each population group (one filter at a time), for the area or Denmark.
+
+    Crude rates: a group defined by sex or age band, standardised indirectly on sex and age
+    against Denmark, has a ratio of 1 by construction; its own rate is what the chart compares.
+    """
+    view, _ = nearest_published(view)
+    return _breakdown_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo", dims=()), area,
+                            view.level).copy()
+
+
+@lru_cache(maxsize=256)
+def _breakdown_table(view: View, area: int | None, level: str) -> pd.DataFrame:
+    keys = tuple(f"{k}={v}" for k in BREAKDOWN_DIMS for v in DIMENSIONS[k][1])
+    if area is None:
+        e = _rows(view.measure, "denmark", period_of(view), keys)
+    else:
+        e = _rows(view.measure, level, period_of(view), keys, codes=(area,))
+    if e.empty:
+        return pd.DataFrame(columns=["dimension", "value_key", *COLUMNS])
+    # crude: a group defined by sex or age standardised indirectly on sex x age is always 1
+    t = _finish(e, replace(view, rates="crude"))
+    t["dimension"] = t["fs"].str.split("=").str[0]
+    t["value_key"] = t["fs"].str.split("=").str[1]
+    order = {k: i for i, k in enumerate(keys)}
+    return t.assign(o=t["fs"].map(order)).sort_values("o")[["dimension", "value_key", *COLUMNS]].reset_index(drop=True)
+
+
+def mix_table(view: View, area: int | None) -> pd.DataFrame:
+    """Shares of modality, priority, referrer and what followed, for Denmark (code 0) and the area."""
+    view, _ = nearest_published(view)
+    parts = [_rows(m, "denmark", period_of(view), fs_key(view.dims)) for m in MIX_MEASURES]
+    if area is not None:
+        parts += [_rows(m, view.level, period_of(view), fs_key(view.dims), codes=(area,)) for m in MIX_MEASURES]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["code", "measure", *COLUMNS])
+    t = pd.concat([_finish(p, replace(view, rates="crude")) for p in parts], ignore_index=True)
+    t["flag"] = np.where(t["hidden"], "hidden", "")
+    return t[["code", "measure", *COLUMNS]]
+
+
+def clear_caches() -> None:
+    for f in (periods, _published, _reference, _area_table, _trend_table, _breakdown_table):
+        f.cache_clear()
+
+
+# ---------------------------------------------------------------- pathways page
+
+def _pathway_place(view: View) -> tuple[str, int, str] | None:
+    """(level, code, period) of the published pathway tables for a view, or None when none are.
+
+    Published: Denmark for every period, regions for the 3-year periods; no filters.
+    """
+    if view.dims:
+        return None
+    period = period_of(view)
+    if view.area is None:
+        return ("denmark", 0, period) if period in periods() else None
+    if view.level == "region" and "-" in period:
+        return ("region", int(view.area), period)
+    return None
+
+
+def pathway_counts(view: View, window_column: str) -> dict[str, pd.DataFrame] | None:
+    """Published episode counts for the pathways: ``cells`` (referrer, modality, outcome, count),
+    ``rows`` (referrer, modality, count) and ``total`` (count); None when not published."""
+    place = _pathway_place(view)
+    if place is None:
+        return None
+    level, code, period = place
+    d = db.query("SELECT pattern, modality, referrer, outcome_short, outcome_long, n FROM counts "
+                 "WHERE count = 'episode' AND level = ? AND code = ? AND period = ? AND pattern IN (?, ?, ?)",
+                 [level, code, period, f"modality,referrer,{window_column}", "modality,referrer", ""])
+    if d.empty:
+        return None
+    cells = d[d["pattern"] == f"modality,referrer,{window_column}"].rename(columns={window_column: "outcome"})
+    return {"cells": cells[["referrer", "modality", "outcome", "n"]].rename(columns={"n": "count"}).reset_index(drop=True),
+            "rows": d[d["pattern"] == "modality,referrer"][["referrer", "modality", "n"]]
+            .rename(columns={"n": "count"}).reset_index(drop=True),
+            "total": d[d["pattern"] == ""][["n"]].rename(columns={"n": "count"}).reset_index(drop=True)}
+
+
+def by_referrer(view: View, referrers: tuple[str, ...]) -> pd.DataFrame:
+    """Low-value imaging by referrer for Denmark (code 0) and the area, as published."""
+    view, _ = nearest_published(replace(view, dims=()))
+    out = []
+    chosen = dict(view.dims).get("referrer")
+    keys = tuple(f"referrer={r}" for r in referrers if chosen is None or r == chosen)
+    for measure in ("lowvalue_share", "lowvalue_rate"):
+        parts = [_rows(measure, "denmark", period_of(view), keys)]
+        if view.area is not None:
+            parts.append(_rows(measure, view.level, period_of(view), keys, codes=(view.area,)))
+        for p in parts:
+            if len(p):
+                t = _finish(p, replace(view, rates="crude"))
+                out.append(t.assign(referrer=t["fs"].str.split("=").str[1]))
+    cols = ["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
