@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from atlas import db, release_queries
-from atlas.disclosure import protect
+from atlas.disclosure import protect, shown_counts
 from atlas.filters import DIMENSIONS, View, where_sql
 from atlas.measures import MEASURES, Measure
 from etl import stats
@@ -159,66 +159,94 @@ def _weights(view: View, standard: str, frame: pd.DataFrame) -> dict:
     return {f"{s}|{a}": float(x) for s, a, x in zip(w.sex, w.age_band, w.weight)}
 
 
+HIDDEN_STRATUM = 2.5     # a stratum population from 1 to 4 is hidden; E counts it as the middle of 1..4
+
+
+def _stratum_rates(nat: pd.DataFrame, total_shown: float) -> pd.Series:
+    """Denmark's rate per stratum (sex x age band) from its *protected* stratum counts, scaled so
+    that Denmark's expected count is its shown count. A hidden stratum takes the crude rate of
+    the shown ones."""
+    nat = protect(nat.reset_index()).set_index("stratum")
+    shown = nat["num_shown"].notna() & (nat["den_shown"] > 0)
+    crude = nat.loc[shown, "num_shown"].sum() / nat.loc[shown, "den_shown"].sum() if shown.any() else 0.0
+    rate = (nat["num_shown"] / nat["den_shown"]).where(shown, crude).fillna(0.0)
+    pop = pd.Series(shown_counts(nat["den"], nat["den_k"]), index=nat.index)
+    pop = pop.where(nat["den"] > 0, 0.0).fillna(HIDDEN_STRATUM)
+    e_nat = float((pop * rate).sum())
+    if e_nat <= 0 and np.isfinite(total_shown) and pop.sum() > 0:
+        rate = pd.Series(total_shown / float(pop.sum()), index=rate.index)   # no stratum shown: one rate
+    elif e_nat > 0 and np.isfinite(total_shown):
+        rate = rate * (total_shown / e_nat)
+    return rate
+
+
 def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
              secondary_groups: list[list[str]] | None = None) -> pd.DataFrame:
-    """One protected row per group of ``by``; see the module docstring."""
+    """One protected row per group of ``by``; see the module docstring.
+
+    Every number in the row is a function of protected (shown) counts and public information
+    only; nothing is computed on a true count and then rescaled:
+
+    - ``num_shown``, ``den_shown``: the counts as shown (perturbed; 1-4 and secondary cells hidden);
+    - crude rates and shares: from the shown pair;
+    - the standardised rate (indirect): SR = O / E with O the shown count and E the group's
+      population by sex and age band *as shown* (perturbed, 1-4 counted as 2.5) times Denmark's
+      rates by stratum from Denmark's *shown* stratum counts (scaled so that Denmark's E is its
+      shown count); the rate shown is SR times Denmark's rate
+      standardised to the chosen standard population from the same shown national rates; its
+      interval is Garwood's on the shown O, divided by E, times that rate;
+    - the expected count: E for rates, shown denominator times Denmark's shown share for shares;
+    - the funnel flag: exact tests of the shown count against E (rates) or Denmark's shown share.
+
+    Reference: Breslow NE, Day NE (1987), IARC Sci Publ 82, section 2.3 (indirect standardisation).
+    """
     if frame.empty:
         return pd.DataFrame(columns=[*by, "num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected", "flag"])
     f = frame.copy()
     f["stratum"] = f["sex"].astype(str) + "|" + f["age_band"].astype(str)
-    # national stratum rates -> expected counts (indirect standardisation against Denmark)
-    nat = f.groupby("stratum")[["num", "den"]].sum()
-    nat_rate = (nat["num"] / nat["den"].where(nat["den"] > 0)).fillna(0.0)
-    f["expected"] = f["den"] * f["stratum"].map(nat_rate).fillna(0.0)
-    agg = f.groupby(by, as_index=False).agg(num=("num", "sum"), num_k=("num_k", "sum"), den=("den", "sum"),
-                                             den_k=("den_k", "sum"), expected=("expected", "sum"))
+    cell = f.groupby([*by, "stratum"], as_index=False)[["num", "num_k", "den", "den_k"]].sum()
+    cell[["num_k", "den_k"]] = np.mod(cell[["num_k", "den_k"]], 1.0)
+    total = protect(pd.DataFrame({"num": [cell["num"].sum()], "num_k": [np.mod(cell["num_k"].sum(), 1.0)],
+                                  "den": [cell["den"].sum()], "den_k": [np.mod(cell["den_k"].sum(), 1.0)]})).iloc[0]
+    nat = cell.groupby("stratum")[["num", "num_k", "den", "den_k"]].sum()
+    nat[["num_k", "den_k"]] = np.mod(nat[["num_k", "den_k"]], 1.0)
+    nat_rate = _stratum_rates(nat, float(total["num_shown"]))
+    # each group's population by stratum as shown (perturbed; 1-4 counted as 2.5), never the true one
+    pop = pd.Series(shown_counts(cell["den"], cell["den_k"]), index=cell.index)
+    pop = pop.where(cell["den"] > 0, 0.0).fillna(HIDDEN_STRATUM)
+    cell["expected"] = pop * cell["stratum"].map(nat_rate).fillna(0.0)
+    agg = cell.groupby(by, as_index=False).agg(num=("num", "sum"), num_k=("num_k", "sum"), den=("den", "sum"),
+                                                den_k=("den_k", "sum"), expected=("expected", "sum"))
     agg[["num_k", "den_k"]] = np.mod(agg[["num_k", "den_k"]], 1.0)
     extra = [c for c in (secondary_groups and sum(secondary_groups, []) or []) if c not in agg]
     if extra:
         agg = agg.merge(f[[*by, *extra]].drop_duplicates(by), on=by, how="left")
     t = protect(agg, secondary_groups)
-    # Whatever is computed on the true strata (the standardised rate, the expected count) is
-    # rescaled to the cell's shown numerator and denominator, so that no true count can be worked
-    # back from it: with one stratum the standardised rate is then exactly shown/shown (not
-    # shown/true, which gave the true denominator away), and the expected count of the whole
-    # table is its shown count (not its true count).
-    num_scale = (t["num_shown"] / t["num"]).where(t["num"] > 0, 1.0)
-    den_scale = (t["den"] / t["den_shown"]).where(t["den_shown"] > 0, 1.0)
-    if measure.kind == "rate" and view.rates == "dsr":
+    obs = t["num_shown"].to_numpy(dtype=float)
+    if measure.kind == "rate" and view.rates in ("dsr", "eb"):
         w = _weights(view, view.standard, f)
-        d = stats.dsr_table(f, by, events="num", population="den", stratum="stratum", weights=w, per=measure.per)
-        # A group holding only some strata (one sex, one age band, or an area without anyone in a
-        # stratum) is standardised over the strata it has: the DSR is rescaled from the full
-        # standard's weight total to the weight total of the strata present (den > 0).
-        present = f[f["den"] > 0].drop_duplicates([*by, "stratum"])
-        present = present.assign(w=present["stratum"].map(w).fillna(0.0)).groupby(by, as_index=False)["w"].sum()
-        d = d.merge(present, on=by, how="left")
-        factor = (sum(w.values()) / d["w"]).where(d["w"] > 0, np.nan)
-        d[["value", "lower", "upper"]] = d[["value", "lower", "upper"]].mul(factor, axis=0)
-        t = t.merge(d[[*by, "value", "lower", "upper"]], on=by, how="left")
-        t[["value", "lower", "upper"]] = t[["value", "lower", "upper"]].mul(num_scale * den_scale, axis=0)
+        ws = pd.Series(w).reindex(nat_rate.index).fillna(0.0)
+        reference = float((ws * nat_rate).sum() / ws.sum()) if ws.sum() > 0 else np.nan
+        sr = stats.indirect_ratio(obs, t["expected"].to_numpy(dtype=float))
+        t["value"], t["lower"], t["upper"] = (np.asarray(x, dtype=float) * reference * measure.per
+                                              for x in (sr.value, sr.lower, sr.upper))
+        t["reference"] = reference
     elif measure.kind == "rate":
-        e = stats.crude_rate(t["num_shown"].fillna(0).to_numpy(), t["den_shown"].to_numpy(), per=measure.per)
+        e = stats.crude_rate(np.nan_to_num(obs), t["den_shown"].to_numpy(), per=measure.per)
         t["value"], t["lower"], t["upper"] = e.value, e.lower, e.upper
     else:
-        e = stats.proportion_ci(t["num_shown"].fillna(0).to_numpy(), t["den_shown"].to_numpy())
+        e = stats.proportion_ci(np.nan_to_num(obs), t["den_shown"].to_numpy())
         t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
     t.loc[t["hidden"], ["value", "lower", "upper"]] = np.nan
-    # expected counts: the national stratum rates are scaled to the table's shown total and each
-    # cell's expected count to its shown denominator (see above); the whole table's is its shown count
-    total = protect(pd.DataFrame({"num": [agg["num"].sum()], "num_k": [np.mod(agg["num_k"].sum(), 1.0)],
-                                  "den": [agg["den"].sum()], "den_k": [np.mod(agg["den_k"].sum(), 1.0)]})).iloc[0]
-    total_scale = ((total["num_shown"] / total["num"] if total["num"] > 0 else 1.0)
-                   * (total["den"] / total["den_shown"] if total["den_shown"] > 0 else 1.0))
-    t["expected"] = t["expected"] / den_scale * total_scale
+    overall = (total["num_shown"] / total["den_shown"]
+               if total["den_shown"] and not np.isnan(total["den_shown"]) else 0.0)
+    if measure.kind != "rate":
+        t["expected"] = t["den_shown"] * overall
     t.loc[t["hidden"], "expected"] = np.nan
     # funnel-plot flag: shown against expected (Poisson for rates, binomial for shares)
-    obs = t["num_shown"].to_numpy()
     if measure.kind == "rate":
         flags = stats.funnel_flags(np.nan_to_num(obs), np.nan_to_num(t["expected"].to_numpy()), 1.0)
     else:
-        overall = (total["num_shown"] / total["den_shown"]
-                   if total["den_shown"] and not np.isnan(total["den_shown"]) else 0.0)
         flags = stats.funnel_flags_proportion(np.nan_to_num(obs), t["den_shown"].fillna(0).to_numpy(), overall)
     t["flag"] = np.where(t["hidden"], "hidden", np.asarray(flags, dtype=object))
     return t.drop(columns=["num", "num_k", "den", "den_k"])
@@ -274,19 +302,18 @@ def _first_row(t: pd.DataFrame) -> pd.Series:
 
 
 def _shrink(t: pd.DataFrame, m: Measure) -> pd.DataFrame:
-    """Empirical-Bayes rates toward the region (shown counts only); intervals are the posterior's."""
+    """Empirical-Bayes standardised rates toward the region: ``stats.eb_ratio`` on the shown O and
+    E (Poisson-gamma posterior mean of O/E with its credible interval), times the same reference
+    rate as the standardised map, so both maps are on one scale."""
     a = db.areas()
     region = t["code"].map(a[a.level == "municipality"].set_index("code")["region_code"])
-    ok = ~t["hidden"]
-    if ok.sum() < 3:
+    ok = (~t["hidden"] & (t["expected"] > 0)).to_numpy()
+    if ok.sum() < 3 or "reference" not in t:
         return t
-    e = stats.eb_shrink(t.loc[ok, "num_shown"].to_numpy(), t.loc[ok, "den_shown"].to_numpy(), region[ok].to_numpy())
+    e = stats.eb_ratio(t.loc[ok, "num_shown"].to_numpy(), t.loc[ok, "expected"].to_numpy(), region[ok].to_numpy())
     t = t.copy()
-    if hasattr(e, "value"):
-        t.loc[ok, "value"], t.loc[ok, "lower"], t.loc[ok, "upper"] = e.value * m.per, e.lower * m.per, e.upper * m.per
-    else:
-        t.loc[ok, "value"] = np.asarray(e) * m.per
-        t.loc[ok, ["lower", "upper"]] = np.nan
+    scale = t.loc[ok, "reference"].to_numpy() * m.per
+    t.loc[ok, "value"], t.loc[ok, "lower"], t.loc[ok, "upper"] = e.value * scale, e.lower * scale, e.upper * scale
     return t
 
 
@@ -359,7 +386,14 @@ def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     f = _finish(f)
     if f.empty:
         return pd.DataFrame()
-    return estimate(f, ["dimension", "value_key"], m, view, [["dimension"]])
+    # one dimension at a time, so that Denmark's stratum rates come from that dimension's rows
+    # (each dimension holds everyone once); a group defined by sex or age band is shown with its
+    # own crude rate: standardised indirectly on sex and age against Denmark it would be 1 by construction
+    parts = []
+    for key, part in f.groupby("dimension", sort=False):
+        v = replace(view, rates="crude") if key in ("sex", "age") and view.rates != "crude" else view
+        parts.append(estimate(part, ["dimension", "value_key"], m, v, [["dimension"]]))
+    return pd.concat(parts, ignore_index=True)
 
 
 MIX_MEASURES = ("mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",

@@ -368,3 +368,43 @@ def test_expected_counts_carry_nothing_beyond_shown_counts(app_db):
     t = t[~t["hidden"] & (t["den_shown"] > 0)]
     ratio = (t["expected"] / t["den_shown"]).to_numpy()
     assert np.allclose(ratio, ratio[0])
+
+
+# ------------------------------------------------------------------ (c) interval inversion
+
+def _invert_interval(value: float, lower: float, upper: float, max_count: int = 5000) -> int | None:
+    """The count O whose exact Poisson interval has the shape (value - lower) / (upper - value)
+    of the shown interval: an intruder's inversion of any rate whose interval is the Garwood
+    interval of some count, rescaled (the shape does not depend on the scale)."""
+    from etl import stats
+
+    o = np.arange(1, max_count + 1, dtype=float)
+    ci = stats.poisson_ci(o)
+    shape = (o - ci.lower) / (ci.upper - o)
+    target = (value - lower) / (upper - value)
+    best = int(np.argmin(np.abs(shape - target)))
+    return int(o[best]) if abs(shape[best] - target) < 1e-6 * max(1.0, target) else None
+
+
+@pytest.mark.parametrize("rates", ["dsr", "crude"])
+def test_intervals_give_back_the_shown_count_not_the_true_one(truth, app_db, rates):
+    """(value - lower) / (upper - value) of a rate's interval is a strictly increasing function of
+    the count it was computed on. Inverted on every shown area of narrow views, it must give the
+    shown (perturbed) count, never a count the app does not show."""
+    inverted, differs_from_shown, true_when_shown_is_not = 0, 0, 0
+    for year, dims in itertools.product([2016, 2024], [{"sex": 2, "age": "65-74"}, {"origin": 1, "age": "45-54"}, {}]):
+        v = view(rates=rates, y0=year, y1=year, **dims)
+        t = shown(v, app_db)[1]["table"]
+        t = t[~t["hidden"] & (t["num_shown"] > 0) & (t["upper"] > t["value"])]
+        tc = true_counts(truth, "imaging_rate", year, year, dims)["num"]
+        for code, val, lo, hi, o_shown in zip(t["code"], t["value"], t["lower"], t["upper"], t["num_shown"]):
+            o = _invert_interval(val, lo, hi)
+            if o is None:
+                continue
+            inverted += 1
+            differs_from_shown += int(o != o_shown)
+            true_o = int(tc.get(code, 0))
+            true_when_shown_is_not += int(o == true_o and o_shown != true_o)
+    assert inverted > 100, "the attack must meet enough shown areas"
+    assert differs_from_shown == 0, f"{differs_from_shown} of {inverted} intervals rest on another count than the shown one"
+    assert true_when_shown_is_not == 0

@@ -99,10 +99,9 @@ def write_strata(con, plan: Plan, years: list[int]) -> None:
     """Population by area x period x population filter set x sex x age band (for expected counts)."""
     periods = plan.periods(years)
     parts = []
-    for p in plan.patterns_of("persons"):
-        if any(d in ("sex", "age") for d in p.dims) and p.dims not in (("sex",), ("age",)):
+    for dims in dict.fromkeys(p.dims for p in plan.patterns_of("persons")):   # a pattern may be listed per level
+        if any(d in ("sex", "age") for d in dims) and dims not in (("sex",), ("age",)):
             continue          # reference strata, not a filter set
-        dims = p.dims
         sel = "".join(f", CAST({DIMS[d][0]} AS VARCHAR) AS {d}" for d in dims)
         fs = fs_sql(dims)
         parts.append(f"SELECT year, municipality, sex, age_band, {fs} AS fs, sum(persons) AS persons "
