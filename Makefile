@@ -1,4 +1,4 @@
-# Lumbar spine imaging atlas. `make demo` sets everything up and serves the app; `make test` runs all tests.
+# Lumbar spine imaging atlas. `make demo` sets everything up and serves the published release; `make test` runs all tests.
 PY      ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -10,12 +10,9 @@ RELEASE := data/release.duckdb
 PORT    ?= 8050
 WORKERS ?= 4
 
-release: data
-	$(BIN)/python -m etl release --db $(DB) --out $(RELEASE)
-
 .PHONY: release demo data serve serve-dev test test-fast bench clean venv screenshot
 
-demo: data serve-dev
+demo: release serve-dev
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PY) not found); set PY=python3 if that is 3.11+"; exit 1; }
@@ -32,13 +29,20 @@ $(EXTRACTS)/SYNTHETIC: $(BIN)/.installed
 data: $(BIN)/.installed $(EXTRACTS)/SYNTHETIC
 	$(BIN)/python -m etl build --input $(EXTRACTS) --db $(DB)
 
-serve-dev: $(BIN)/.installed
-	@echo "Serving the atlas at http://127.0.0.1:$(PORT)"
-	ATLAS_DB=$(DB) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 60 app:server
+# the published release and its output-check report (data/release-report.md); fails if the audit fails
+release: data
+	$(BIN)/python -m etl release --db $(DB) --out $(RELEASE)
 
-serve: data
-	@echo "Serving the atlas at http://127.0.0.1:$(PORT) with $(WORKERS) workers"
-	ATLAS_DB=$(DB) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 --timeout 60 app:server
+# serve-dev serves the release (what the public sees); ATLAS_DB=data/atlas.duckdb serves the secure database
+SERVE_DB ?= $(RELEASE)
+
+serve-dev: $(BIN)/.installed
+	@echo "Serving the atlas ($(SERVE_DB)) at http://127.0.0.1:$(PORT)"
+	ATLAS_DB=$${ATLAS_DB:-$(SERVE_DB)} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 60 app:server
+
+serve: release
+	@echo "Serving the atlas ($${ATLAS_DB:-$(SERVE_DB)}) at http://127.0.0.1:$(PORT) with $(WORKERS) workers"
+	ATLAS_DB=$${ATLAS_DB:-$(SERVE_DB)} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 --timeout 60 app:server
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
@@ -50,4 +54,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m etl bench --scale 1.0
 
 clean:
-	rm -rf $(EXTRACTS) $(DB) data/rejected bench/work
+	rm -rf $(EXTRACTS) $(DB) $(RELEASE) data/release-report.md data/rejected bench/work
