@@ -37,6 +37,43 @@ def atlas_db(synthetic_extracts, tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(scope="session")
+def release_secure_db(tmp_path_factory) -> Path:
+    """A secure database at scale 0.05 (seed 3) for the release tests: at the usual 0.01 almost
+    every municipal count is below 5, which would test nothing but suppression of everything."""
+    from etl.build import build
+    from etl.synthetic import generate
+
+    d = tmp_path_factory.mktemp("release_secure")
+    generate(d / "extracts", scale=0.05, seed=3)
+    build(d / "extracts", d / "atlas.duckdb", quiet=True)
+    return d / "atlas.duckdb"
+
+
+@pytest.fixture(scope="session")
+def release_db(release_secure_db, tmp_path_factory) -> Path:
+    """The release written from ``release_secure_db`` with the default publication plan (read-only)."""
+    from etl.release.build import build_release
+
+    out = tmp_path_factory.mktemp("release") / "release.duckdb"
+    build_release(release_secure_db, out, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def release_app(release_db):
+    """Point the app at the release database for a test module."""
+    old = os.environ.get("ATLAS_DB")
+    os.environ["ATLAS_DB"] = str(release_db)
+    _forget_cached_queries()
+    yield release_db
+    _forget_cached_queries()
+    if old is None:
+        os.environ.pop("ATLAS_DB", None)
+    else:
+        os.environ["ATLAS_DB"] = old
+
+
 @pytest.fixture
 def extracts_copy(synthetic_extracts, tmp_path) -> Path:
     """A private copy of the synthetic extracts that a test may change."""
@@ -81,9 +118,14 @@ def pytest_setup_options():
 
 
 def _forget_cached_queries() -> None:
+    import sys
+
     from atlas import db, queries
 
     db.reset_caches()
+    page = sys.modules.get("pages.atlas")
+    if page is not None and hasattr(page, "_area_outputs"):
+        page._area_outputs.cache_clear()
     if hasattr(queries, "clear_caches"):
         queries.clear_caches()
     else:
