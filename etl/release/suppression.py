@@ -198,6 +198,8 @@ def _repair(A, c, hidden, failing, cost=None, capacity: float = 0.0, max_hops: i
         if blunt:
             reached = np.unique(Ar[rels].tocoo().col)
             picks = reached[~hidden[reached] & (c[reached] > 0)]
+            if cost is not None and picks.size:
+                picks = picks[cost[picks] == cost[picks].min()]      # spare the default views
             if picks.size:
                 hidden[picks] = True
                 return picks.size
