@@ -25,7 +25,7 @@ Repeat imaging and low-value rates and shares use :mod:`atlas.queries` (``trend_
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
+from atlas.cache import cached
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
@@ -115,7 +115,7 @@ def area_name(view: View, lang: str | None = None) -> str:
 
 # ---------------------------------------------------------------- pathways
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _episode_cells(path: str, y0: int, y1: int, dims: tuple, window: int) -> pd.DataFrame:
     col = WINDOW_COLUMN[window]
     where, params = where_sql(dims, y0, y1)

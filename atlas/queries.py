@@ -9,7 +9,7 @@ Queries are cached per process by their arguments (the database is read-only).
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
+from atlas.cache import cached
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ def _event_filters(view: View, measure: Measure) -> tuple:
 MEASURE_COLUMNS = None   # filled lazily from the cube's columns
 
 
-@lru_cache(maxsize=32)
+@cached(maxsize=32)
 def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     """All imaging measures by ``group_by`` x sex x age band x modality x priority x referrer.
 
@@ -50,7 +50,7 @@ def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipal
     return db.query(f"SELECT {', '.join(keys)}, {sums} FROM imaging_cube WHERE {where} GROUP BY ALL", params)
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def population_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     keys = list(dict.fromkeys([*group_by, *STRATA]))
     where, params = where_sql(pop_dims, y0, y1)
@@ -111,7 +111,7 @@ def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims:
     return _finish(out)
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
            group_by: tuple = ("municipality",), restrict: tuple = ()) -> pd.DataFrame:
     """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys."""
@@ -245,7 +245,7 @@ def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     return t, national
 
 
-@lru_cache(maxsize=512)
+@cached(maxsize=512)
 def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     m = MEASURES[view.measure]
     f = strata(m.key, view.y0, view.y1, view.population_dims(), _event_filters(view, m)).copy()
@@ -292,7 +292,7 @@ def trend_table(view: View, area: int | None) -> pd.DataFrame:
     return _trend_table(replace(_key(view), y0=0, y1=0), area)
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     m = MEASURES[view.measure]
     years = db.years()
@@ -316,7 +316,7 @@ def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     return _breakdown_table(_key(view), area)
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     """One query per cube for all six dimensions (UNION ALL), one protected estimate for all.
 

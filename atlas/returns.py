@@ -19,7 +19,7 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from functools import lru_cache
+from atlas.cache import cached
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
@@ -133,7 +133,7 @@ def table_salt(d: pd.DataFrame) -> bytes:
     return h.digest()
 
 
-@lru_cache(maxsize=4)
+@cached(maxsize=4)
 def _monthly(path: str) -> pd.DataFrame:
     d = db.query("SELECT month, exam_type, producer_id, centre, referrals, returned, letters FROM returns_monthly")
     d["month"] = pd.to_datetime(d["month"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
+from atlas.cache import cached
 
 import dash
 import dash_bootstrap_components as dbc
@@ -170,7 +170,7 @@ def draw_areas(data, search_qs):
     return _area_outputs(replace(current_view(data, search_qs), sep=","))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _area_outputs(view: View):
     """Map, ranking, funnel, variation panel and selection text of a view (cached: the data are read-only)."""
     m = MEASURES[view.measure]
@@ -203,7 +203,7 @@ def _area_outputs(view: View):
     return fig_map, fig_rank, fig_funnel, variation, sel
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def _tiles():
     """The hand-laid tile grid (etl/config/tilemap.csv), read once."""
     from etl.geo import load_tilemap
@@ -242,7 +242,7 @@ def draw_trend(data, search_qs):
     return _trend_figure(replace(current_view(data, search_qs), sep=","))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _trend_figure(view: View):
     return figures.trend(queries.trend_table(view, view.area), view, MEASURES[view.measure], view.area, _area_name(view))
 
@@ -254,7 +254,7 @@ def draw_breakdown(data, search_qs):
     return _breakdown_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _breakdown_figure(view: View):
     return figures.breakdown(queries.breakdown_table(view, view.area), view, MEASURES[view.measure])
 
@@ -266,7 +266,7 @@ def draw_mix(data, search_qs):
     return _mix_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _mix_figure(view: View):
     return figures.mix(queries.mix_table(view, view.area), view, view.area, _area_name(view))
 
