@@ -94,10 +94,11 @@ def dim_value(key: str, raw):
 
 
 def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_codes: set[int],
-                region_codes: set[int]) -> tuple[View, list[str]]:
-    """Read a URL query string into a :class:`View`; return it and the keys that were ignored."""
+                region_codes: set[int], default_year: int | None = None) -> tuple[View, list[str]]:
+    """Read a URL query string into a :class:`View`; return it and the keys that were ignored.
+    Without years in the query the view shows ``default_year`` (the last year when not given)."""
     ignored: list[str] = []
-    last = max(years)
+    last = default_year if default_year in years else max(years)
     view = View(y0=last, y1=last)
     try:
         params = parse_qs(query.lstrip("?"), keep_blank_values=False, max_num_fields=50)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atlas import db, queries
+from atlas import coverage, db, queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
 from atlas.filters import DIMENSIONS, View, where_sql
@@ -90,7 +90,8 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
             rest.append((key, values[-1]))
     codes = db.level_codes()
     every = codes["municipality"] | codes["region"] | codes["region2027"]
-    view, bad = view_from_hash(urlencode(rest), lang, db.years(), MEASURES, every, codes["region"] | codes["region2027"])
+    view, bad = view_from_hash(urlencode(rest), lang, db.years(), MEASURES, every, codes["region"] | codes["region2027"],
+                               coverage.default_year())
     view = consistent(view, codes, db.regions_of())
     return view, window, ignored + bad
 

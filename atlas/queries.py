@@ -299,6 +299,23 @@ def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     f = strata(m.key, years[0], years[-1], view.population_dims(), _event_filters(view, m),
                ("year", "municipality")).copy()
     f["code"] = f["municipality"].map(area_codes(view.level))
+    # years whose window is incomplete (atlas.coverage) are estimated apart, so they take no part in
+    # the complete years' expected counts and funnel flags; their flag says "incomplete"
+    from atlas.coverage import incomplete_years
+
+    off = f["year"].astype(int).isin(list(incomplete_years(m.key)))
+    out = []
+    for part, flag in ((f[~off], None), (f[off], "incomplete")):
+        if part.empty and out:
+            continue
+        t = _trend_parts(part, m, view, area)
+        if flag:
+            t.loc[~t["hidden"].astype(bool), "flag"] = flag
+        out.append(t)
+    return pd.concat(out, ignore_index=True)
+
+
+def _trend_parts(f: pd.DataFrame, m: Measure, view: View, area: int | None) -> pd.DataFrame:
     parts = [estimate(f.assign(code=0), ["year", "code"], m, view)]
     if area is not None:
         sel = f[f["code"] == area]

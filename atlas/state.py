@@ -72,8 +72,10 @@ def consistent(view: View, level_codes: dict[str, set[int]], regions_of: dict[in
     return view
 
 
-def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes, region_codes) -> tuple[View, list[str]]:
-    view, ignored = parse_query((hash_ or "").lstrip("#"), years, tuple(measures), set(area_codes), set(region_codes))
+def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes, region_codes,
+                   default_year: int | None = None) -> tuple[View, list[str]]:
+    view, ignored = parse_query((hash_ or "").lstrip("#"), years, tuple(measures), set(area_codes), set(region_codes),
+                                default_year)
     return replace(view, lang=lang), ignored
 
 
