@@ -127,8 +127,10 @@ def warm_up() -> None:
         from atlas.state import hash_of
         from pages import atlas as atlas_page
 
-        years = db.years()
-        data = hash_of(View(y0=years[-1], y1=years[-1]))
+        from atlas.coverage import default_year
+
+        year = default_year()
+        data = hash_of(View(y0=year, y1=year), year)
         for draw in (atlas_page.draw_areas, atlas_page.draw_trend, atlas_page.draw_breakdown, atlas_page.draw_mix):
             draw(data, "")
     except Exception as exc:  # pragma: no cover - only logs

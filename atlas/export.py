@@ -50,7 +50,7 @@ def header_rows(view: View, title: str) -> list[list[str]]:
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
         ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang)],
-        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view)],
+        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, coverage.default_year())],
     ]
     if view.area is not None:
         rows.insert(8, [t("selected_area", lang), str(view.area)])

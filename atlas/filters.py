@@ -63,9 +63,10 @@ class View:
     def event_dims(self) -> tuple:
         return tuple((k, v) for k, v in self.dims if k in EVENT_KEYS)
 
-    def to_query(self) -> str:
-        """The URL query string that restores this view (defaults left out)."""
-        base = View()
+    def to_query(self, default_year: int | None = None) -> str:
+        """The URL query string that restores this view (defaults left out; the years are left out
+        when both are ``default_year``, the year a view without years shows)."""
+        base = View() if default_year is None else View(y0=default_year, y1=default_year)
         out = {}
         for k, v in asdict(self).items():
             if k == "dims":

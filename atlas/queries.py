@@ -241,7 +241,9 @@ def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     """The protected table of areas for the map, ranking, funnel and CSV, and Denmark's row."""
     t, national = _area_table(_key(view))
     if view.within is not None and view.level == "municipality":
-        t = t[t["region_code"] == view.within].reset_index(drop=True)
+        # a drill-down into a region of 2007 or of 2027: the municipalities that belong to it
+        inside = {m for m, regions in db.regions_of().items() if view.within in regions}
+        t = t[t["code"].isin(inside)].reset_index(drop=True)
     return t, national
 
 

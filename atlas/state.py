@@ -79,7 +79,8 @@ def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes
     return replace(view, lang=lang), ignored
 
 
-def hash_of(view: View) -> str:
-    """The URL hash for a view (language lives in the query string, not here)."""
-    q = replace(view, lang="en").to_query()
+def hash_of(view: View, default_year: int | None = None) -> str:
+    """The URL hash for a view (language lives in the query string, not here); the years are left
+    out when they are the ``default_year`` a view without years shows."""
+    q = replace(view, lang="en").to_query(default_year)
     return f"#{q}" if q else ""

@@ -151,7 +151,8 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
                          codes["region"] | codes["region2027"], codes["municipality"])
         view = consistent(view, codes, db.regions_of())
     dvals = dict(view.dims)
-    return (hash_of(view), hash_of(view),
+    h = hash_of(view, default)
+    return (h, h,
             view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
             [str(dvals[k]) if k in dvals else "all" for k in dim_ids],
             view.area if view.level == "municipality" else None, notice)
