@@ -348,6 +348,11 @@ def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
     from plotly.subplots import make_subplots
 
     lang = view.lang
+    from atlas import notices
+
+    reason = notices.empty_reason(tbl[tbl["code"] == 0] if len(tbl) else tbl)
+    if reason:
+        return notices.message_figure(t(reason, lang), 340)
     fig = make_subplots(rows=1, cols=2, subplot_titles=[t("pw_lv_share_short", lang), t("pw_lv_rate_short", lang)],
                         horizontal_spacing=0.18)
     series = [(0, t("denmark_total", lang), NATIONAL)]
