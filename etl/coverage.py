@@ -5,7 +5,8 @@ days, what followed an episode) is incomplete in a year whose last imaging's win
 last date of the data it follows up in; a measure that looks back (an episode needs 365 clean days
 before it; low-value imaging looks for red flags and back pain in the year before; repeat MRI looks
 for an MRI in the year before) is incomplete in a year whose first imaging's window starts before the
-first date of the data it looks back in. Such a year would show an artificial change (fewer
+first date of the data it looks back in (each source's own first date: look-back data may begin before
+the study years). The data end on one date for all sources: the last date in any of them. Such a year would show an artificial change (fewer
 outcomes, more "new" episodes), so the app marks it, leaves it out of its default view and explains
 it on the methods page.
 
@@ -62,7 +63,10 @@ def incomplete_years(spec: dict, years: list[int], data: dict[str, tuple[date | 
     """Year (as text) -> "follow-up" or "look-back" (or both, joined by "+") for one measure."""
     out: dict[str, str] = {}
     starts = [data[s][0] for s in spec.get("look_back_sources", []) if data.get(s, (None, None))[0] is not None]
-    ends = [data[s][1] for s in spec.get("follow_up_sources", []) if data.get(s, (None, None))[1] is not None]
+    # the data end where the extraction period ends: the last date in any source (a sparse source's
+    # last event, days before that, is not the end of its data)
+    last = [v[1] for v in data.values() if v[1] is not None]
+    ends = [max(last)] if last and spec.get("follow_up_sources") else []
     for y in years:
         why = []
         if spec.get("look_back_days") and starts and date(y, 1, 1) - timedelta(days=spec["look_back_days"]) < max(starts):
