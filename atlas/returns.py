@@ -379,7 +379,8 @@ def fig_its(s: pd.DataFrame, r: dict | None, view: ReturnsView) -> go.Figure:
     if len(filled):
         fig.add_trace(go.Scatter(x=filled["month"], y=filled["rate_in_fit"], mode="markers",
                                  marker=dict(color="white", size=8, line=dict(color="#999", width=1.5)),
-                                 name=t("ret_filled", lang), hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))
+                                 name=t("ret_filled" if r is not None else "ret_hidden_month", lang),
+                                 hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))
     if r is not None:
         k = int(np.argmax(s["month"].to_numpy() >= np.datetime64(pd.Timestamp(view.date))))
         pre, post = s.iloc[:k], s.iloc[k:]
