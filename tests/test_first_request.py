@@ -98,6 +98,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow        # starts gunicorn three times: in `make test`, not in `make test-fast`
 def test_fresh_server_answers_parallel_first_requests(app_db, page_resources, tmp_path):
     failures = []
     for start in range(STARTS):
@@ -111,11 +112,10 @@ def test_fresh_server_answers_parallel_first_requests(app_db, page_resources, tm
     assert not failures, failures
 
 
-def test_unknown_component_suite_path_is_404_not_500(app_db, page_resources):
+@pytest.mark.parametrize("path", ["/_dash-component-suites/no_such_lib/x.js", "/_dash-component-suites/dash/no/such/file.js",
+                                  "/_dash-component-suites/dash/../../etc/passwd"])
+def test_unknown_component_suite_path_is_404_not_500(app_db, page_resources, path):
     import app as app_module
 
-    client = app_module.server.test_client()
-    for path in ("/_dash-component-suites/no_such_lib/x.js", "/_dash-component-suites/dash/no/such/file.js",
-                 "/_dash-component-suites/dash/../../etc/passwd"):
-        r = client.get(path)
-        assert r.status_code == 404, (path, r.status_code)
+    r = app_module.server.test_client().get(path)
+    assert r.status_code == 404, (path, r.status_code)
