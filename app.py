@@ -56,6 +56,11 @@ def unknown_resource(_):
     return {"error": "No such resource."}, 404
 
 
+@server.errorhandler(guard.BadInput)
+def bad_input(exc):
+    return {"error": str(exc) or "This request is not offered by the atlas."}, 400
+
+
 @server.before_request
 def check_callback_request():
     """Refuse a malformed callback request with a 400 before Dash reads it (see :mod:`atlas.requests`)."""

@@ -87,6 +87,9 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     return out
 
 
+CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")
+
+
 def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
     """The CSV for one chart of the atlas page and its file name."""
     lang = view.lang

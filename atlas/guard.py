@@ -20,6 +20,10 @@ class _Bad(ValueError):
     pass
 
 
+class BadInput(ValueError):
+    """Raised by a callback for a request the page does not offer; the app answers 400 with its message."""
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -61,6 +65,32 @@ def _props_ok(items) -> bool:
     return True
 
 
+def _same(sent, declared: dict) -> bool:
+    """A sent input/state/output against the callback's declared one (pattern ids: property only)."""
+    if isinstance(declared.get("id"), str) and not declared["id"].startswith("{"):
+        return isinstance(sent, dict) and sent.get("id") == declared["id"] and sent.get("property") == declared["property"]
+    items = sent if isinstance(sent, list) else [sent]
+    return all(isinstance(x, dict) and x.get("property") == declared["property"] for x in items)
+
+
+def _matches(body: dict, output: str, spec: dict) -> str | None:
+    """Which part of the body does not fit the callback it names (inputs, state, outputs), or None."""
+    for part in ("inputs", "state"):
+        sent, declared = body.get(part) or [], spec.get(part) or []
+        if len(sent) != len(declared) or not all(_same(x, d) for x, d in zip(sent, declared)):
+            return part
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    declared = []
+    for p in parts:
+        ident, _, prop = p.rpartition(".")
+        declared.append({"id": ident, "property": prop})
+    outputs = body.get("outputs")
+    sent = outputs if output.startswith("..") else [outputs]
+    if not isinstance(sent, list) or len(sent) != len(declared) or not all(_same(x, d) for x, d in zip(sent, declared)):
+        return "outputs"
+    return None
+
+
 def check_callback_body(raw: bytes, callbacks) -> str | None:
     """What is wrong with a callback request body, or None when it has the shape Dash expects."""
     try:
@@ -84,6 +114,9 @@ def check_callback_body(raw: bytes, callbacks) -> str | None:
         return "Malformed request: inputs."
     if "state" in body and not _props_ok(body["state"]):
         return "Malformed request: state."
+    problem = _matches(body, output, callbacks[output])
+    if problem:
+        return f"Malformed request: {problem} do not match the callback."
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
         return "Malformed request: changedPropIds."

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, export, figures, notices, queries
+from atlas import coverage, db, export, figures, guard, notices, queries
 from atlas.filters import DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value
 from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
@@ -345,7 +345,9 @@ def draw_coverage_note(data, search_qs):
 def download(n_clicks, data, search_qs):
     if not n_clicks or data is None:
         return no_update
+    chart = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
+    if chart not in export.CHARTS:
+        raise guard.BadInput("Unknown chart.")
     view = current_view(data, search_qs)
-    chart = ctx.triggered_id["chart"]
     content, filename = export.chart_csv(chart, view)
     return dcc.send_bytes(content, filename)
