@@ -236,9 +236,13 @@ def draw_areas(data, search):
 
     codes = list(dict.fromkeys(tbl["code"]))
     names = dict(zip(tbl["code"], tbl["name"]))
+    def incomplete(k):
+        years = coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1)
+        return f" · {t('incomplete', lang)}: {', '.join(str(y) for y in years)}" if years else ""
+
     head = html.Thead(html.Tr([html.Th(t("pw_area_col", lang), scope="col")] + [
-        html.Th(MEASURES[k].name(lang) + (f" ({t('per_1000', lang)})" if MEASURES[k].kind == "rate" else " (%)"),
-                scope="col", className="text-end") for k in P.AREA_MEASURES]))
+        html.Th(MEASURES[k].name(lang) + (f" ({t('per_1000', lang)})" if MEASURES[k].kind == "rate" else " (%)")
+                + incomplete(k), scope="col", className="text-end") for k in P.AREA_MEASURES]))
     rows = [html.Tr([html.Th(names[c], scope="row", className="fw-normal")] + [cell(c, k) for k in P.AREA_MEASURES],
                     className=("table-warning" if c == view.area else ("fw-semibold" if c == 0 else None)))
             for c in codes]
