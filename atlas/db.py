@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from atlas.cache import cached
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from atlas.cache import cached
 from etl.settings import DEFAULT_DB
 
 _lock = threading.Lock()

@@ -25,13 +25,13 @@ Repeat imaging and low-value rates and shares use :mod:`atlas.queries` (``trend_
 from __future__ import annotations
 
 from dataclasses import replace
-from atlas.cache import cached
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from atlas.cache import cached
 from atlas import coverage, db, queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts

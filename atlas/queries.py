@@ -9,11 +9,11 @@ Queries are cached per process by their arguments (the database is read-only).
 from __future__ import annotations
 
 from dataclasses import replace
-from atlas.cache import cached
 
 import numpy as np
 import pandas as pd
 
+from atlas.cache import cached
 from atlas import db
 from atlas.disclosure import protect
 from atlas.filters import DIMENSIONS, View, where_sql

@@ -19,13 +19,13 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from atlas.cache import cached
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from atlas.cache import cached
 from atlas import db
 from atlas.disclosure import shown_counts
 from atlas.i18n import label, t

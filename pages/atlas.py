@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from atlas.cache import cached
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from atlas.cache import cached
 from atlas import coverage, db, export, figures, guard, notices, queries
 from atlas.filters import DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value
 from atlas.i18n import label, t
