@@ -13,8 +13,11 @@ import os
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
+from dash.exceptions import DependencyException
+from flask import request
 
 from atlas import db, static
+from atlas import guard
 from atlas.i18n import t
 from atlas.layout_parts import lang_of
 
@@ -47,10 +50,33 @@ def security_headers(response):
     return response
 
 
+@server.errorhandler(DependencyException)
+def unknown_resource(_):
+    # an unknown script or path under /_dash-component-suites/: not found, not a server error
+    return {"error": "No such resource."}, 404
+
+
+@server.errorhandler(guard.BadInput)
+def bad_input(exc):
+    return {"error": str(exc) or "This request is not offered by the atlas."}, 400
+
+
+@server.before_request
+def check_callback_request():
+    """Refuse a malformed callback request with a 400 before Dash reads it (see :mod:`atlas.requests`)."""
+    problem = guard.callback_problem(request, app)
+    if problem:
+        return {"error": problem}, 400
+    return None
+
+
 @server.errorhandler(500)
 def server_error(_):
     # never a stack trace or a database error to the browser
     return {"error": "The atlas could not answer this request. Try another selection."}, 500
+
+
+PAGE_PATHS = ("/", "/pathways", "/returns", "/methods")
 
 
 def _navbar():
@@ -73,6 +99,9 @@ app.layout = html.Div([
 def chrome(pathname, search, hash_):
     lang = lang_of(search)
     other = "da" if lang == "en" else "en"
+    # only the app's own pages go into links (a path like //evil.example/x must not become one)
+    pathname = pathname if pathname in PAGE_PATHS else "/"
+    hash_ = guard.safe_hash(hash_)
     suffix = "" if lang == "en" else f"?lang={lang}"
     links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_methods", "/methods")]
     nav = dbc.Navbar(dbc.Container([
@@ -106,12 +135,32 @@ def warm_up() -> None:
         from atlas.state import hash_of
         from pages import atlas as atlas_page
 
-        years = db.years()
-        data = hash_of(View(y0=years[-1], y1=years[-1]))
+        from atlas.coverage import default_year
+
+        year = default_year()
+        data = hash_of(View(y0=year, y1=year), year)
         for draw in (atlas_page.draw_areas, atlas_page.draw_trend, atlas_page.draw_breakdown, atlas_page.draw_mix):
             draw(data, "")
     except Exception as exc:  # pragma: no cover - only logs
         server.logger.warning("warm-up skipped: %s", exc)
+
+
+def prepare_dash() -> None:
+    """Do now, once, what Dash would do on a worker's first request.
+
+    Dash sets a worker up (registers the pages' router and collects the component libraries'
+    script paths) in a ``before_request`` hook guarded by a flag that it sets *before* the work is
+    done; a browser opens several connections at once, so concurrent first requests could race past
+    the flag and be answered 500 ("dash is not a registered library"). Running the hooks here, at
+    import time (before gunicorn forks its workers or serves anything), leaves nothing to race.
+    """
+    with server.test_request_context("/"):
+        for hook in server.before_request_funcs.get(None, []):
+            if hook is not check_callback_request:
+                hook()
+
+
+prepare_dash()
 
 
 if __name__ == "__main__":

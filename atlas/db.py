@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from atlas.cache import cached
 from etl.settings import DEFAULT_DB
 
 _lock = threading.Lock()
@@ -52,24 +52,24 @@ def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
         cur.close()
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def meta() -> dict:
     return {k: json.loads(v) for k, v in query("SELECT key, value FROM meta").itertuples(index=False)}
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def areas() -> pd.DataFrame:
     return query("SELECT * FROM areas ORDER BY level, code")
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def level_codes() -> dict[str, set[int]]:
     """The area codes of each level (municipality, region, region2027)."""
     a = areas()
     return {lvl: set(a[a.level == lvl].code.astype(int)) for lvl in ("municipality", "region", "region2027")}
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def regions_of() -> dict[int, set[int]]:
     """Municipality code -> the region codes (2007 and 2027) it belongs to."""
     a = areas()
@@ -77,13 +77,13 @@ def regions_of() -> dict[int, set[int]]:
     return {int(c): {int(r), int(r27)} for c, r, r27 in zip(mun.code, mun.region_code, mun.region2027_code)}
 
 
-@lru_cache(maxsize=4)
+@cached(maxsize=4)
 def geojson_text(level: str) -> str:
     rows = query("SELECT geojson FROM geometry WHERE level = ?", [level])
     return rows.iloc[0, 0]
 
 
-@lru_cache(maxsize=4)
+@cached(maxsize=4)
 def geojson(level: str) -> dict:
     return json.loads(geojson_text(level))
 
@@ -93,7 +93,7 @@ def is_release() -> bool:
     return meta().get("database_kind") == "release"
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def years() -> list[int]:
     m = meta()
     if is_release():
@@ -102,7 +102,7 @@ def years() -> list[int]:
     return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def standard_weights() -> pd.DataFrame:
     return query("SELECT standard, age_band, sex, weight FROM standard_population")
 

@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from atlas import db, queries
+from atlas import coverage, db, notices, queries
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.measures import MEASURES
@@ -50,10 +50,13 @@ def header_rows(view: View, title: str) -> list[list[str]]:
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
         ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang)],
-        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view)],
+        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, coverage.default_year())],
     ]
     if view.area is not None:
         rows.insert(8, [t("selected_area", lang), str(view.area)])
+    incomplete = coverage.incomplete_years(view.measure)
+    rows.insert(5, [t("complete_years_col", lang),
+                    coverage.note(incomplete, lang) if incomplete else ("All years" if lang == "en" else "Alle år")])
     return rows
 
 
@@ -84,6 +87,9 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     return out
 
 
+CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")
+
+
 def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
     """The CSV for one chart of the atlas page and its file name."""
     lang = view.lang
@@ -93,19 +99,35 @@ def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
         tbl, national = queries.area_table(view)
         nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang)}])
         body = _public(pd.concat([tbl, nat], ignore_index=True), lang, ["code", "name"])
+        body["complete"] = coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(view.measure))
+        reason = notices.empty_reason(tbl, national)
     elif chart == "trend":
         tr = queries.trend_table(view, view.area)
         body = _public(tr, lang, ["year", "code"])
+        incomplete = coverage.incomplete_years(view.measure)
+        body["complete"] = [int(y) not in incomplete for y in tr["year"]]
+        reason = notices.empty_reason(tr[tr["code"] == 0] if len(tr) else tr)
     elif chart == "breakdown":
         bd = queries.breakdown_table(view, view.area)
+        if bd.empty:
+            bd = pd.DataFrame(columns=["dimension", "value_key", "num_shown", "den_shown", "value", "lower", "upper",
+                                       "hidden", "expected", "flag"])
+        reason = notices.empty_reason(bd)
         bd["group"] = [label(d, v, lang) if d != "age" else v for d, v in zip(bd["dimension"], bd["value_key"])]
         bd["dimension"] = [label("dimension", d, lang) for d in bd["dimension"]]
         body = _public(bd, lang, ["dimension", "group"])
+        body["complete"] = coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(view.measure))
     elif chart == "mix":
         mx = queries.mix_table(view, view.area)
         mx["measure_name"] = [MEASURES[k].name(lang) for k in mx["measure"]]
         body = _public(mx, lang, ["code", "measure_name"])
+        body["complete"] = [coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(k))
+                            for k in mx["measure"]]
+        reason = notices.empty_reason(mx[mx["code"] == 0] if len(mx) else mx)
     else:
         raise ValueError(chart)
     name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"
-    return write_csv(header_rows(view, titles.get(chart, chart)), body, view.sep), name
+    header = header_rows(view, titles.get(chart, chart))
+    if reason:
+        header.insert(2, ["Note" if lang == "en" else "Bemærk", t(reason, lang)])
+    return write_csv(header, body, view.sep), name

@@ -177,20 +177,39 @@ def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: 
     return _layout(fig, 420, legend=dict(orientation="h", y=-0.2))
 
 
-def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None) -> go.Figure:
+def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None,
+          incomplete: dict | None = None) -> go.Figure:
+    """Estimates by year. Years in ``incomplete`` (year -> why) are drawn apart: hollow markers off the
+    line, in a band labelled "incomplete", so they do not read as change (see atlas.coverage)."""
+    incomplete = incomplete or {}
     fig = _fig()
     series = [(0, t("denmark_total", view.lang), NATIONAL)]
     if selected is not None:
         series.append((selected, area_name or str(selected), HIGHLIGHT))
     for code, name, colour in series:
-        d = tr[(tr["code"] == code)].sort_values("year")
-        if d.empty:
+        everything = tr[(tr["code"] == code)].sort_values("year")
+        off = everything["year"].astype(int).isin(list(incomplete))
+        d = everything[~off]
+        if everything.empty:
             continue
         fig.add_trace(go.Scatter(x=pd.concat([d["year"], d["year"][::-1]]), y=pd.concat([d["upper"], d["lower"][::-1]]),
                                  fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
                                  showlegend=False))
         fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name, line=dict(color=colour),
                                  hovertemplate=f"{name} %{{x}}: %{{y:.1f}}<extra></extra>"))
+        part = everything[off]
+        if len(part):
+            word = t("incomplete", view.lang)
+            fig.add_trace(go.Scatter(
+                x=part["year"], y=part["value"], mode="markers", name=f"{name} ({word})", legendgroup=f"inc{code}",
+                marker=dict(color="white", size=9, line=dict(color=colour, width=2)),
+                error_y=dict(type="data", symmetric=False, array=part["upper"] - part["value"],
+                             arrayminus=part["value"] - part["lower"], color=colour, thickness=1),
+                hovertemplate=f"{name} %{{x}}: %{{y:.1f}} ({word})<extra></extra>"))
+    for year in incomplete:
+        fig.add_vrect(x0=year - 0.5, x1=year + 0.5, fillcolor="#bbbbbb", opacity=0.25, line_width=0,
+                      annotation_text=t("incomplete", view.lang), annotation_position="top",
+                      annotation_font=dict(size=10, color="#555"))
     fig.add_vrect(x0=view.y0 - 0.5, x1=view.y1 + 0.5, fillcolor="#fdd0a2", opacity=0.25, line_width=0)
     fig.update_xaxes(dtick=1, gridcolor="#eee")
     fig.update_yaxes(title=unit(measure, view.lang), gridcolor="#eee", rangemode="tozero")
@@ -216,8 +235,18 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
     return _layout(fig, 380)
 
 
-def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None) -> go.Figure:
+def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None,
+        incomplete: dict | None = None) -> go.Figure:
+    """Shares of the imaging mix; a measure in ``incomplete`` (key -> {year: why}) is labelled
+    "incomplete" with the years and its bars hatched."""
     from atlas.measures import MEASURES
+
+    incomplete = incomplete or {}
+    word = t("incomplete", view.lang)
+
+    def name_of(k):
+        years = incomplete.get(k)
+        return MEASURES[k].name(view.lang) + (f" ({word}: {', '.join(str(y) for y in years)})" if years else "")
 
     fig = _fig()
     if mx.empty:
@@ -229,8 +258,8 @@ def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | Non
         if d.empty:
             continue
         fig.add_trace(go.Bar(
-            y=[MEASURES[k].name(view.lang) for k in d["measure"]], x=d["value"], orientation="h", name=name or str(code),
-            marker_color=colour,
+            y=[name_of(k) for k in d["measure"]], x=d["value"], orientation="h", name=name or str(code),
+            marker_color=colour, marker_pattern_shape=["/" if k in incomplete else "" for k in d["measure"]],
             error_x=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"]),
             hovertemplate="%{y}: %{x:.1f}%<extra>" + (name or "") + "</extra>"))
     fig.update_layout(barmode="group")

@@ -63,9 +63,10 @@ class View:
     def event_dims(self) -> tuple:
         return tuple((k, v) for k, v in self.dims if k in EVENT_KEYS)
 
-    def to_query(self) -> str:
-        """The URL query string that restores this view (defaults left out)."""
-        base = View()
+    def to_query(self, default_year: int | None = None) -> str:
+        """The URL query string that restores this view (defaults left out; the years are left out
+        when both are ``default_year``, the year a view without years shows)."""
+        base = View() if default_year is None else View(y0=default_year, y1=default_year)
         out = {}
         for k, v in asdict(self).items():
             if k == "dims":
@@ -94,10 +95,11 @@ def dim_value(key: str, raw):
 
 
 def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_codes: set[int],
-                region_codes: set[int]) -> tuple[View, list[str]]:
-    """Read a URL query string into a :class:`View`; return it and the keys that were ignored."""
+                region_codes: set[int], default_year: int | None = None) -> tuple[View, list[str]]:
+    """Read a URL query string into a :class:`View`; return it and the keys that were ignored.
+    Without years in the query the view shows ``default_year`` (the last year when not given)."""
     ignored: list[str] = []
-    last = max(years)
+    last = default_year if default_year in years else max(years)
     view = View(y0=last, y1=last)
     try:
         params = parse_qs(query.lstrip("?"), keep_blank_values=False, max_num_fields=50)

@@ -243,6 +243,43 @@ TEXT.update({
 })
 
 
+# Issue 11: empty and hidden selections, incomplete years, degenerate fits, bad input.
+TEXT.update({
+    "empty_selection": ("Nobody in this selection, so there is nothing to show here. Try removing a filter, "
+                        "choosing more years or another area.",
+                        "Ingen i dette udvalg, så der er intet at vise her. Prøv at fjerne et filter, "
+                        "vælge flere år eller et andet område."),
+    "all_hidden": ("Every number of this selection is hidden (fewer than 5). Try a larger area, more years or "
+                   "fewer filters.",
+                   "Alle tal i dette udvalg er skjult (færre end 5). Prøv et større område, flere år eller færre filtre."),
+    "incomplete": ("incomplete", "ufuldstændig"),
+    "incomplete_years": ("Incomplete years for this measure: {years}. Their follow-up or look-back window reaches "
+                         "beyond the data, so they are not comparable with the other years (see Methods).",
+                         "Ufuldstændige år for dette mål: {years}. Deres opfølgnings- eller tilbageblik-vindue rækker "
+                         "ud over data, så de kan ikke sammenlignes med de øvrige år (se Metode)."),
+    "incomplete_in_view": ("The chosen years include incomplete years for this measure ({years}): the figures "
+                           "undercount and are not comparable with complete years.",
+                           "De valgte år omfatter ufuldstændige år for dette mål ({years}): tallene er for lave og "
+                           "kan ikke sammenlignes med fuldstændige år."),
+    "complete_years_col": ("Coverage", "Dækning"),
+    "pw_empty_flows": ("No flows to draw for {where}: every flow is hidden (fewer than 5 episodes) or there are "
+                       "none. Try a larger area, more years or fewer filters.",
+                       "Ingen strømme at tegne for {where}: alle strømme er skjult (færre end 5 forløb), eller der "
+                       "er ingen. Prøv et større område, flere år eller færre filtre."),
+    "ret_degenerate": ("No regression: {reason}", "Ingen regression: {reason}"),
+    "ret_reason_flat": ("the monthly rates are constant (all the same) before or after the intervention, so the fit "
+                        "would be exact and its intervals meaningless.",
+                        "de månedlige rater er konstante før eller efter interventionen, så tilpasningen ville være "
+                        "eksakt og intervallerne meningsløse."),
+    "ret_reason_few": ("fewer than two months with shown referrals before or after the intervention.",
+                       "færre end to måneder med viste henvisninger før eller efter interventionen."),
+    "ret_reason_hidden": ("more than half of the months are hidden (fewer than 5).",
+                          "mere end halvdelen af månederne er skjult (færre end 5)."),
+    "ret_hidden_month": ("hidden month (fewer than 5)", "skjult måned (færre end 5)"),
+    "fitted_clamped": ("The fitted line is not drawn below 0.", "Den tilpassede linje tegnes ikke under 0."),
+})
+
+
 def t(key: str, lang: str = "en") -> str:
     en, da = TEXT.get(key, (key, key))
     return da if lang == "da" and da else en

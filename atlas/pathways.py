@@ -25,14 +25,14 @@ Repeat imaging and low-value rates and shares use :mod:`atlas.queries` (``trend_
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atlas import db, queries, release_queries
+from atlas.cache import cached
+from atlas import coverage, db, queries, release_queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
 from atlas.filters import DIMENSIONS, View, where_sql
@@ -90,7 +90,8 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
             rest.append((key, values[-1]))
     codes = db.level_codes()
     every = codes["municipality"] | codes["region"] | codes["region2027"]
-    view, bad = view_from_hash(urlencode(rest), lang, db.years(), MEASURES, every, codes["region"] | codes["region2027"])
+    view, bad = view_from_hash(urlencode(rest), lang, db.years(), MEASURES, every, codes["region"] | codes["region2027"],
+                               coverage.default_year())
     view = consistent(view, codes, db.regions_of())
     return view, window, ignored + bad
 
@@ -98,7 +99,7 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
 def hash_of(view: View, window: int) -> str:
     base = replace(view, lang="en", measure=View.measure, rates=View.rates, standard=View.standard, map=View.map,
                    within=None)
-    q = base.to_query()
+    q = base.to_query(coverage.default_year())
     if window != 365:
         q = (q + "&" if q else "") + f"win={window}"
     return f"#{q}" if q else ""
@@ -115,7 +116,7 @@ def area_name(view: View, lang: str | None = None) -> str:
 
 # ---------------------------------------------------------------- pathways
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _episode_cells(path: str, y0: int, y1: int, dims: tuple, window: int) -> pd.DataFrame:
     col = WINDOW_COLUMN[window]
     where, params = where_sql(dims, y0, y1)
@@ -201,6 +202,11 @@ def pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
         return cells.groupby(by, as_index=False)["count"].sum(min_count=1)
 
     outcomes, overall = shown_sum(["modality", "outcome"]), shown_sum(["outcome"])
+    # an outcome of the "all" row whose every cell is hidden (or zero beside hidden ones) is hidden
+    # too: a sum of nothing shown is not a shown 0
+    by_outcome = cells.groupby("outcome")["count"]
+    nothing_shown = by_outcome.apply(lambda c: bool(c.isna().any() and not (c > 0).any()))
+    overall.loc[overall["outcome"].map(nothing_shown).fillna(False).astype(bool), "count"] = np.nan
     row_sum = cells.groupby(["referrer", "modality"])["count"].transform(lambda s: s.sum(min_count=1))
     cells["share"] = cells["count"] / row_sum * 100
     overall["share"] = overall["count"] / overall["count"].sum(min_count=1) * 100
@@ -267,7 +273,9 @@ def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figu
                   hovertemplate="%{label}: %{value:,.0f}<extra></extra>"),
         link=dict(source=src, target=dst, value=val, color=col, customdata=hover, hovertemplate="%{customdata}<extra></extra>"),
     ))
-    fig.update_layout(height=480, margin=dict(l=10, r=10, t=60, b=10), font=FONT, paper_bgcolor="white")
+    # a new revision each time, so the browser redraws the flows rather than patching the last ones
+    fig.update_layout(height=480, margin=dict(l=10, r=10, t=60, b=10), font=FONT, paper_bgcolor="white",
+                      datarevision=f"{view.level}-{view.area}-{view.y0}-{view.y1}-{window}-{view.dims}-{len(val)}")
     for x, text in ((0.0, label("dimension", "referrer", lang)),
                     (0.5, label("dimension", "modality", lang)),
                     (1.0, t("pw_within", lang).format(days=window))):
@@ -332,14 +340,25 @@ def area_table(view: View) -> pd.DataFrame:
 def trend_figure(tr: pd.DataFrame, view: View, key: str) -> go.Figure:
     from atlas import figures
 
+    from atlas import notices
+
+    reason = notices.empty_reason(tr[tr["code"] == 0] if len(tr) else tr)
+    if reason:
+        return notices.message_figure(t(reason, view.lang), 320)
     return figures.trend(tr, replace(view, measure=key), MEASURES[key], view.area,
-                         area_name(view) if view.area is not None else None)
+                         area_name(view) if view.area is not None else None,
+                         incomplete=coverage.incomplete_years(key))
 
 
 def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
     from plotly.subplots import make_subplots
 
     lang = view.lang
+    from atlas import notices
+
+    reason = notices.empty_reason(tbl[tbl["code"] == 0] if len(tbl) else tbl)
+    if reason:
+        return notices.message_figure(t(reason, lang), 340)
     fig = make_subplots(rows=1, cols=2, subplot_titles=[t("pw_lv_share_short", lang), t("pw_lv_rate_short", lang)],
                         horizontal_spacing=0.18)
     series = [(0, t("denmark_total", lang), NATIONAL)]
@@ -380,6 +399,8 @@ def header_rows(view: View, window: int, title: str) -> list[list[str]]:
         [t("pw_window", lang), t("pw_days", lang).format(days=window)],
         [t("filters", lang), "; ".join(filters) if filters else t("all", lang)],
         [t("pw_episode", lang), t("pw_episode_def", lang)],
+        [t("complete_years_col", lang), coverage.note(coverage.pathway_incomplete_years(window), lang)
+         or ("All years" if lang == "en" else "Alle år")],
         ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
@@ -431,6 +452,7 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
         for k, tr in trends(view, keys).items():
             e = _estimates(tr, lang, ["year", "code"])
             e.insert(0, "measure", MEASURES[k].name(lang))
+            e["complete"] = [int(y) not in coverage.incomplete_years(k) for y in tr["year"]]
             frames.append(e)
         body = pd.concat(frames, ignore_index=True)
         title = t("pw_repeat", lang) if chart == "repeat" else t("pw_lowvalue", lang)
@@ -447,6 +469,11 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
         title = t("pw_areas", lang)
     else:
         raise ValueError(chart)
+    if chart in ("sankey", "pathways"):
+        body["complete"] = coverage.complete(range(view.y0, view.y1 + 1), coverage.pathway_incomplete_years(window))
+    elif chart in ("referrer", "areas"):
+        body["complete"] = [coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(k))
+                            for k in (tbl["measure"])]
     name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
     return write_csv(header_rows(view, window, title), body, view.sep), name
 

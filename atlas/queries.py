@@ -9,11 +9,11 @@ Queries are cached per process by their arguments (the database is read-only).
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from atlas.cache import cached
 from atlas import db, release_queries
 from atlas.disclosure import protect, shown_counts
 from atlas.filters import DIMENSIONS, View, where_sql
@@ -32,7 +32,7 @@ def _event_filters(view: View, measure: Measure) -> tuple:
 MEASURE_COLUMNS = None   # filled lazily from the cube's columns
 
 
-@lru_cache(maxsize=32)
+@cached(maxsize=32)
 def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     """All imaging measures by ``group_by`` x sex x age band x modality x priority x referrer.
 
@@ -50,7 +50,7 @@ def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipal
     return db.query(f"SELECT {', '.join(keys)}, {sums} FROM imaging_cube WHERE {where} GROUP BY ALL", params)
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def population_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     keys = list(dict.fromkeys([*group_by, *STRATA]))
     where, params = where_sql(pop_dims, y0, y1)
@@ -111,7 +111,7 @@ def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims:
     return _finish(out)
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
            group_by: tuple = ("municipality",), restrict: tuple = ()) -> pd.DataFrame:
     """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys."""
@@ -272,11 +272,13 @@ def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
         return release_queries.area_table(view)
     t, national = _area_table(_key(view))
     if view.within is not None and view.level == "municipality":
-        t = t[t["region_code"] == view.within].reset_index(drop=True)
+        # a drill-down into a region of 2007 or of 2027: the municipalities that belong to it
+        inside = {m for m, regions in db.regions_of().items() if view.within in regions}
+        t = t[t["code"].isin(inside)].reset_index(drop=True)
     return t, national
 
 
-@lru_cache(maxsize=512)
+@cached(maxsize=512)
 def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     m = MEASURES[view.measure]
     f = strata(m.key, view.y0, view.y1, view.population_dims(), _event_filters(view, m)).copy()
@@ -324,13 +326,30 @@ def trend_table(view: View, area: int | None) -> pd.DataFrame:
     return _trend_table(replace(_key(view), y0=0, y1=0), area)
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     m = MEASURES[view.measure]
     years = db.years()
     f = strata(m.key, years[0], years[-1], view.population_dims(), _event_filters(view, m),
                ("year", "municipality")).copy()
     f["code"] = f["municipality"].map(area_codes(view.level))
+    # years whose window is incomplete (atlas.coverage) are estimated apart, so they take no part in
+    # the complete years' expected counts and funnel flags; their flag says "incomplete"
+    from atlas.coverage import incomplete_years
+
+    off = f["year"].astype(int).isin(list(incomplete_years(m.key)))
+    out = []
+    for part, flag in ((f[~off], None), (f[off], "incomplete")):
+        if part.empty and out:
+            continue
+        t = _trend_parts(part, m, view, area)
+        if flag:
+            t.loc[~t["hidden"].astype(bool), "flag"] = flag
+        out.append(t)
+    return pd.concat(out, ignore_index=True)
+
+
+def _trend_parts(f: pd.DataFrame, m: Measure, view: View, area: int | None) -> pd.DataFrame:
     parts = [estimate(f.assign(code=0), ["year", "code"], m, view)]
     if area is not None:
         sel = f[f["code"] == area]
@@ -350,7 +369,7 @@ def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     return _breakdown_table(_key(view), area)
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     """One query per cube for all six dimensions (UNION ALL), one protected estimate for all.
 

@@ -16,7 +16,7 @@ are the same code for both databases.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
+from atlas.cache import cached
 
 import numpy as np
 import pandas as pd
@@ -42,12 +42,12 @@ def period_of(view: View) -> str:
     return str(view.y0) if view.y0 == view.y1 else f"{view.y0}-{view.y1}"
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def periods() -> tuple[str, ...]:
     return tuple(db.meta().get("periods", []))
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def _published() -> frozenset:
     """(measure, level, period, filter set) of every estimate the release holds."""
     d = db.query("SELECT DISTINCT measure, level, period, fs FROM estimates WHERE level <> 'denmark'")
@@ -112,7 +112,7 @@ def nearest_published(view: View) -> tuple[View, list[str]]:
     return replace(view, dims=()), changes + ["filters"]
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def _reference(measure: str, period: str, standard: str) -> float:
     r = db.query("SELECT rate FROM reference_rates WHERE measure = ? AND period = ? AND standard = ?",
                  [measure, period, standard])
@@ -176,7 +176,7 @@ def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     return t, national.copy()
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     period, fs = period_of(view), fs_key(view.dims)
     e = _rows(view.measure, view.level, period, fs)
@@ -197,7 +197,7 @@ def trend_table(view: View, area: int | None) -> pd.DataFrame:
     return _trend_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo"), area).copy()
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     years = tuple(p for p in periods() if "-" not in p)
     fs = fs_key(view.dims)
@@ -221,7 +221,7 @@ def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
                             view.level).copy()
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def _breakdown_table(view: View, area: int | None, level: str) -> pd.DataFrame:
     keys = tuple(f"{k}={v}" for k in BREAKDOWN_DIMS for v in DIMENSIONS[k][1])
     if area is None:

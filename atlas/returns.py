@@ -19,13 +19,13 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from functools import lru_cache
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from atlas.cache import cached
 from atlas import db
 from atlas.disclosure import shown_counts
 from atlas.i18n import label, t
@@ -133,7 +133,7 @@ def table_salt(d: pd.DataFrame) -> bytes:
     return h.digest()
 
 
-@lru_cache(maxsize=4)
+@cached(maxsize=4)
 def _monthly(path: str) -> pd.DataFrame:
     d = db.query("SELECT month, exam_type, producer_id, centre, referrals, returned, letters FROM returns_monthly")
     d["month"] = pd.to_datetime(d["month"])
@@ -259,7 +259,12 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
     """Monthly rate per 1,000 referrals with the segmented regression's fitted lines.
 
     Returns the series (with ``fitted``, ``counterfactual`` and ``period``) and the regression's
-    result (None when it cannot be fitted: too few months or no referrals shown).
+    result, or None when a fit would be meaningless; then ``s.attrs["no_fit"]`` names the reason (an
+    i18n key): too few months with shown referrals before or after ("ret_reason_few"), more than half
+    the months hidden ("ret_reason_hidden"), or a segment whose rates are all the same, as letters
+    before the campaign that introduced them ("ret_reason_flat": an exact fit, intervals of width 0).
+    The fitted and counterfactual lines are clamped at 0 (a rate cannot be negative);
+    ``s.attrs["clamped"]`` says whether that changed anything.
     """
     s = series(view)
     ms = list(s["month"])
@@ -271,17 +276,44 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
     s["rate_in_fit"] = y
     s["fill"] = hidden_count.to_numpy()
     s["fitted"], s["counterfactual"] = np.nan, np.nan
-    if k is None:
+    s.attrs["clamped"] = False
+    reason = _no_fit_reason(y, k, hidden_count.to_numpy())
+    if reason:
+        s.attrs["no_fit"] = reason
         return s, None
     try:
         r = stats.segmented_regression(np.arange(len(s), dtype=float), y, k, hac_lags=hac_lags)
     except (ValueError, np.linalg.LinAlgError):
+        s.attrs["no_fit"] = "ret_reason_few"
         return s, None
-    s["fitted"] = r["fitted"]
-    s["counterfactual"] = np.where(np.arange(len(s)) >= k, r["counterfactual"], np.nan)
+    fitted = np.asarray(r["fitted"], dtype=float)
+    counter = np.where(np.arange(len(s)) >= k, np.asarray(r["counterfactual"], dtype=float), np.nan)
+    s.attrs["clamped"] = bool(np.nanmin(fitted) < 0 or (np.isfinite(counter).any() and np.nanmin(counter) < 0))
+    s["fitted"] = np.maximum(fitted, 0.0)
+    s["counterfactual"] = np.where(np.isnan(counter), np.nan, np.maximum(counter, 0.0))
     r["n_filled"] = int(hidden_count.sum())
     r["intervention_month"] = ms[k]
     return s, r
+
+
+def _no_fit_reason(y: np.ndarray, k: int | None, filled: np.ndarray) -> str | None:
+    """Why a segmented regression of ``y`` around month ``k`` would be meaningless, or None."""
+    y = np.asarray(y, dtype=float)
+    if k is None:
+        return "ret_reason_few"
+    pre, post = y[:k][np.isfinite(y[:k])], y[k:][np.isfinite(y[k:])]
+    if len(pre) < 2 or len(post) < 2:
+        return "ret_reason_few"
+    if filled.sum() * 2 > np.isfinite(y).sum():
+        return "ret_reason_hidden"
+    if np.ptp(pre) <= 1e-9 * max(1.0, np.abs(pre).max()) or np.ptp(post) <= 1e-9 * max(1.0, np.abs(post).max()):
+        return "ret_reason_flat"
+    return None
+
+
+def no_fit_text(s: pd.DataFrame, lang: str) -> str:
+    """The reason there is no regression, in words."""
+    return t("ret_degenerate", lang).format(reason=t(s.attrs.get("no_fit") or "ret_reason_few", lang))
 
 
 def its_table(r: dict | None, lang: str) -> pd.DataFrame:
@@ -342,6 +374,14 @@ def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
                  zip(d["month"], d["count"], d["hidden"])]
         fig.add_trace(go.Bar(x=d["month"], y=d["count"].fillna(0), name=name, marker_color=EXAM_COLOURS[exam],
                              hovertext=hover, hoverinfo="text"))
+    hid = tbl[tbl["hidden"].astype(bool)].sort_values("month")
+    if len(hid):
+        # a hidden month is marked as hidden, not left out (it is not a month without any)
+        fig.add_trace(go.Scatter(
+            x=hid["month"], y=np.zeros(len(hid)), mode="markers", name=t("ret_hidden_month", view.lang),
+            marker=dict(symbol="x", color="#555", size=8),
+            hovertext=[f"{label('exam_type', e, view.lang)} {m:%Y-%m}: {t('suppressed', view.lang)}"
+                       for e, m in zip(hid["exam_type"], hid["month"])], hoverinfo="text"))
     _intervention_line(fig, view)
     fig.update_layout(barmode="stack", bargap=0.15)
     fig.update_xaxes(gridcolor="#eee", dtick="M6", tickformat="%Y-%m")
@@ -361,7 +401,8 @@ def fig_its(s: pd.DataFrame, r: dict | None, view: ReturnsView) -> go.Figure:
     if len(filled):
         fig.add_trace(go.Scatter(x=filled["month"], y=filled["rate_in_fit"], mode="markers",
                                  marker=dict(color="white", size=8, line=dict(color="#999", width=1.5)),
-                                 name=t("ret_filled", lang), hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))
+                                 name=t("ret_filled" if r is not None else "ret_hidden_month", lang),
+                                 hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))
     if r is not None:
         k = int(np.argmax(s["month"].to_numpy() >= np.datetime64(pd.Timestamp(view.date))))
         pre, post = s.iloc[:k], s.iloc[k:]
@@ -421,7 +462,7 @@ def _fmt(x, digits=2) -> str:
     return f"{x:,.{digits}f}"
 
 
-def header_rows(view: ReturnsView, title: str, r: dict | None = None) -> list[list[str]]:
+def header_rows(view: ReturnsView, title: str, r: dict | None = None, no_fit: str | None = None) -> list[list[str]]:
     lang = view.lang
     meta = db.meta()
     kind = meta.get("data_kind", "synthetic")
@@ -439,6 +480,8 @@ def header_rows(view: ReturnsView, title: str, r: dict | None = None) -> list[li
         ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang) + " " + t("ret_key_note", lang)],
         ["View" if lang == "en" else "Visning", "/returns" + (f"?lang={lang}" if lang != "en" else "") + view.to_hash()],
     ]
+    if no_fit:
+        rows.append([t("ret_method", lang), no_fit])
     if r is not None:
         rows.append([t("ret_method", lang), t("ret_method_text", lang).format(lags=r["lags"], n=r["n"], filled=r["n_filled"])])
         for row in its_table(r, lang).itertuples(index=False):
@@ -452,7 +495,7 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
     from atlas.export import write_csv
 
     lang = view.lang
-    r = None
+    r, no_fit = None, None
     if chart == "exam":
         d = by_exam(view)
         body = d.assign(month=d["month"].dt.strftime("%Y-%m"),
@@ -460,6 +503,7 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
         title = t("ret_chart_exam", lang)
     elif chart == "its":
         s, r = its(view)
+        no_fit = no_fit_text(s, lang) if r is None else (t("fitted_clamped", lang) if s.attrs.get("clamped") else None)
         body = s.assign(month=s["month"].dt.strftime("%Y-%m"))[
             ["month", "period", "referrals", "count", "rate", "fill", "fitted", "counterfactual"]]
         title = t("ret_chart_its", lang)
@@ -485,4 +529,4 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
     if "fill" in body:
         body["note"] = body.pop("fill").map(lambda h: t("ret_filled", lang) if h else "")
     name = f"lumbar-atlas-returns-{chart}-{view.measure}-{view.exam or 'all'}-{view.centre or 'all'}.csv"
-    return write_csv(header_rows(view, title, r), body, view.sep), name
+    return write_csv(header_rows(view, title, r, no_fit), body, view.sep), name

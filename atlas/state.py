@@ -72,12 +72,15 @@ def consistent(view: View, level_codes: dict[str, set[int]], regions_of: dict[in
     return view
 
 
-def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes, region_codes) -> tuple[View, list[str]]:
-    view, ignored = parse_query((hash_ or "").lstrip("#"), years, tuple(measures), set(area_codes), set(region_codes))
+def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes, region_codes,
+                   default_year: int | None = None) -> tuple[View, list[str]]:
+    view, ignored = parse_query((hash_ or "").lstrip("#"), years, tuple(measures), set(area_codes), set(region_codes),
+                                default_year)
     return replace(view, lang=lang), ignored
 
 
-def hash_of(view: View) -> str:
-    """The URL hash for a view (language lives in the query string, not here)."""
-    q = replace(view, lang="en").to_query()
+def hash_of(view: View, default_year: int | None = None) -> str:
+    """The URL hash for a view (language lives in the query string, not here); the years are left
+    out when they are the ``default_year`` a view without years shows."""
+    q = replace(view, lang="en").to_query(default_year)
     return f"#{q}" if q else ""

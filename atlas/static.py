@@ -23,7 +23,11 @@ EMPTY_TOPOLOGY = json.dumps({
     "transform": {"scale": [1, 1], "translate": [0, 0]},
 })
 
-GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/topojson/"}
+# No "Share chart" / "Edit in Chart Studio" button: either would upload the chart (and its numbers)
+# to Plotly's cloud, an export nobody approved.
+CLOUD_BUTTONS = ["sendDataToCloud", "editInChartStudio"]
+GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/topojson/", "showSendToCloud": False,
+                "showEditInChartStudio": False, "modeBarButtonsToRemove": CLOUD_BUTTONS, "plotlyServerURL": ""}
 
 
 def bootstrap_css_path():

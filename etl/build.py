@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl import geo, intermediate, marts, staging
+from etl import coverage, geo, intermediate, marts, staging
 from etl.settings import Settings, load_column_mapping, load_settings
 
 
@@ -96,6 +96,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
+            "coverage": coverage.compute(con, settings),
         })
         marts.check_no_person_level(con)
         progress("returns, reference tables and checks")

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import db, export, figures, queries, release_queries
-from atlas.filters import DIMENSIONS, View, dim_value
+from atlas.cache import cached
+from atlas import coverage, db, export, figures, guard, notices, queries, release_queries
+from atlas.filters import DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value
 from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
 from atlas.measures import MEASURES
@@ -27,7 +27,8 @@ def layout(lang: str | None = None, **_):
     years = db.years()
     a = db.areas()
     mun = a[a.level == "municipality"].sort_values("name")
-    view = View(y0=years[-1], y1=years[-1], lang=lang)
+    default = coverage.default_year(years)
+    view = View(y0=default, y1=default, lang=lang)
     measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
     filters = [
         control(label("dimension", key, lang), dcc.Dropdown(
@@ -70,6 +71,7 @@ def layout(lang: str | None = None, **_):
 
     main = html.Main([
         html.Div(id="url-notice", **{"aria-live": "polite"}),
+        html.Div(id="coverage-note", **{"aria-live": "polite"}),
         selection,
         dbc.Row([
             dbc.Col(chart_card("map", t("map_kind", lang), lang, dcc.Graph(
@@ -119,23 +121,29 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
     current = current if isinstance(current, str) else None
     codes = db.level_codes()
     all_years = db.years()
+    default = coverage.default_year(all_years)
     trig = ctx.triggered_id
-    dim_ids = [i["id"]["key"] for i in ctx.inputs_list[8]]
+    dims_in = ctx.inputs_list[8] if isinstance(ctx.inputs_list[8], list) else []
+    dim_ids = [i["id"].get("key") for i in dims_in if isinstance(i, dict) and isinstance(i.get("id"), dict)]
+    dims = dims if isinstance(dims, list) else []
     notice = no_update
     if current is None or trig == "atlas-url" or trig is None:
         view, ignored = view_from_hash(hash_, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
-                                       codes["region"] | codes["region2027"])
+                                       codes["region"] | codes["region2027"], default)
         notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True, className="py-2")
                   if ignored else None)
     else:
         prev, _ = view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
-                                 codes["region"] | codes["region2027"])
-        y = sorted(int(v) for v in (years or [prev.y0, prev.y1]))
-        view = replace(prev, measure=measure if measure in MEASURES else prev.measure, level=level or prev.level,
-                       y0=y[0], y1=y[-1], rates=rates or prev.rates, standard=standard or prev.standard,
-                       map=mapkind or prev.map, sep=sep or prev.sep)
+                                 codes["region"] | codes["region2027"], default)
+        # every control value is checked against what the page offers before it is used or echoed
+        y = _years(years, all_years) or [prev.y0, prev.y1]
+        view = replace(prev, measure=_pick(measure, tuple(MEASURES), prev.measure), level=_pick(level, LEVELS, prev.level),
+                       y0=y[0], y1=y[-1], rates=_pick(rates, RATE_MODES, prev.rates),
+                       standard=_pick(standard, STANDARDS, prev.standard), map=_pick(mapkind, MAP_KINDS, prev.map),
+                       sep=_pick(sep, (",", ";"), prev.sep))
         for key, value in zip(dim_ids, dims):
-            view = view.with_dim(key, dim_value(key, value))
+            if key in DIMENSIONS:
+                view = view.with_dim(key, dim_value(key, value))
         name = trig if isinstance(trig, str) else "control"      # pattern-matching ids are dicts
         payload = {"map": map_click, "rank": rank_click, "funnel": funnel_click, "area-search": search}.get(name)
         trigger = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
@@ -150,10 +158,34 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
                                     p for p in release_queries.periods() if "-" in p))],
                                color="info", dismissable=True, className="py-2", id="release-notice")
     dvals = dict(view.dims)
-    return (hash_of(view), hash_of(view),
+    h = hash_of(view, default)
+    return (h, h,
             view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
             [str(dvals[k]) if k in dvals else "all" for k in dim_ids],
             view.area if view.level == "municipality" else None, notice)
+
+
+def _pick(value, allowed: tuple, fallback):
+    """``value`` when the page offers it, else ``fallback`` (never an unchecked value into the address)."""
+    return value if isinstance(value, str) and value in allowed else fallback
+
+
+def _years(value, offered: list[int]) -> list[int] | None:
+    """The slider's two years, sorted, when both are years the page offers; else None."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 2:
+        return None
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            return None
+        try:
+            y = int(v)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if y not in offered:
+            return None
+        out.append(y)
+    return sorted(out)
 
 
 def current_view(data, search_qs) -> View:
@@ -162,7 +194,8 @@ def current_view(data, search_qs) -> View:
     search_qs = search_qs if isinstance(search_qs, str) else ""
     codes = db.level_codes()
     view, _ = view_from_hash(data or "", lang_of(search_qs), db.years(), MEASURES,
-                             codes["municipality"] | codes["region"] | codes["region2027"], codes["region"] | codes["region2027"])
+                             codes["municipality"] | codes["region"] | codes["region2027"], codes["region"] | codes["region2027"],
+                             coverage.default_year())
     return view
 
 
@@ -177,12 +210,18 @@ def draw_areas(data, search_qs):
     return _area_outputs(replace(current_view(data, search_qs), sep=","))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _area_outputs(view: View):
     """Map, ranking, funnel, variation panel and selection text of a view (cached: the data are read-only)."""
     m = MEASURES[view.measure]
     tbl, national = queries.area_table(view)
     lang = view.lang
+    reason = notices.empty_reason(tbl, national)
+    if reason:
+        text = t(reason, lang)
+        return (notices.message_figure(text, 520), notices.message_figure(text, 320), notices.message_figure(text, 360),
+                html.P(text, className="small text-muted mb-0", id="variation-empty"),
+                html.Span(text, className="text-muted"))
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area)
     else:
@@ -210,7 +249,7 @@ def _area_outputs(view: View):
     return fig_map, fig_rank, fig_funnel, variation, sel
 
 
-@lru_cache(maxsize=1)
+@cached(maxsize=1)
 def _tiles():
     """The hand-laid tile grid (etl/config/tilemap.csv), read once."""
     from etl.geo import load_tilemap
@@ -249,9 +288,14 @@ def draw_trend(data, search_qs):
     return _trend_figure(replace(current_view(data, search_qs), sep=","))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _trend_figure(view: View):
-    return figures.trend(queries.trend_table(view, view.area), view, MEASURES[view.measure], view.area, _area_name(view))
+    tr = queries.trend_table(view, view.area)
+    reason = notices.empty_reason(tr[tr["code"] == 0] if len(tr) else tr)
+    if reason:
+        return notices.message_figure(t(reason, view.lang), 320)
+    return figures.trend(tr, view, MEASURES[view.measure], view.area, _area_name(view),
+                         incomplete=coverage.incomplete_years(view.measure))
 
 
 @callback(Output("breakdown", "figure"), Input("view", "data"), State("atlas-url", "search"))
@@ -261,9 +305,13 @@ def draw_breakdown(data, search_qs):
     return _breakdown_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _breakdown_figure(view: View):
-    return figures.breakdown(queries.breakdown_table(view, view.area), view, MEASURES[view.measure])
+    bd = queries.breakdown_table(view, view.area)
+    reason = notices.empty_reason(bd)
+    if reason:
+        return notices.message_figure(t(reason, view.lang), 380)
+    return figures.breakdown(bd, view, MEASURES[view.measure])
 
 
 @callback(Output("mix", "figure"), Input("view", "data"), State("atlas-url", "search"))
@@ -273,9 +321,27 @@ def draw_mix(data, search_qs):
     return _mix_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
 
 
-@lru_cache(maxsize=128)
+@cached(maxsize=128)
 def _mix_figure(view: View):
-    return figures.mix(queries.mix_table(view, view.area), view, view.area, _area_name(view))
+    mx = queries.mix_table(view, view.area)
+    reason = notices.empty_reason(mx[mx["code"] == 0] if len(mx) else mx)
+    if reason:
+        return notices.message_figure(t(reason, view.lang), 440)
+    incomplete = {k: coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1) for k in queries.MIX_MEASURES}
+    return figures.mix(mx, view, view.area, _area_name(view), incomplete={k: v for k, v in incomplete.items() if v})
+
+
+@callback(Output("coverage-note", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_coverage_note(data, search_qs):
+    """A warning when the chosen years include years whose window is incomplete for the measure."""
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    hit = coverage.in_view(coverage.incomplete_years(view.measure), view.y0, view.y1)
+    if not hit:
+        return None
+    return dbc.Alert(t("incomplete_in_view", view.lang).format(years=coverage.describe(hit, view.lang)),
+                     color="info", className="py-2 small", id="incomplete-alert")
 
 
 # ---------------------------------------------------------------- downloads
@@ -286,7 +352,9 @@ def _mix_figure(view: View):
 def download(n_clicks, data, search_qs):
     if not n_clicks or data is None:
         return no_update
+    chart = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
+    if chart not in export.CHARTS:
+        raise guard.BadInput("Unknown chart.")
     view = current_view(data, search_qs)
-    chart = ctx.triggered_id["chart"]
     content, filename = export.chart_csv(chart, view)
     return dcc.send_bytes(content, filename)

@@ -34,6 +34,18 @@ def _table(rows: list[dict], columns: list[str]) -> dbc.Table:
                      bordered=False, striped=True, size="sm", className="small")
 
 
+def _coverage_rows(lang: str) -> list[dict]:
+    """Each measure with its incomplete years in this database (see docs/methods.md)."""
+    from atlas import coverage
+
+    rows = [{"measure": m.name(lang), "incomplete years": coverage.describe(coverage.incomplete_years(k), lang) or "–"}
+            for k, m in MEASURES.items()]
+    for window in (90, 365):
+        rows.append({"measure": ("Pathways, {d} days" if lang == "en" else "Forløb, {d} dage").format(d=window),
+                     "incomplete years": coverage.describe(coverage.pathway_incomplete_years(window), lang) or "–"})
+    return rows
+
+
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     meta = db.meta()
@@ -48,6 +60,8 @@ def layout(lang: str | None = None, **_):
         _table(measures, ["measure", "definition"]),
         html.H2("Windows (days)" if lang == "en" else "Vinduer (dage)", className="h5 mt-4"),
         _table(windows, ["setting", "days"]),
+        html.H2("Incomplete years" if lang == "en" else "Ufuldstændige år", className="h5 mt-4"),
+        _table(_coverage_rows(lang), ["measure", "incomplete years"]),
         html.H2("Code lists" if lang == "en" else "Kodelister", className="h5 mt-4"),
         html.H3("SKS imaging procedures", className="h6"),
         _table([{**r, "description": r[desc]} for r in read_code_list("imaging_procedures")], ["code", "modality", "description"]),

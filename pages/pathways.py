@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import db
+from atlas import coverage, db, notices
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS, dim_value
 from atlas.i18n import label, t
@@ -43,7 +43,7 @@ def layout(lang: str | None = None, **_):
         control(t("pw_area", lang), dcc.Dropdown(id="pw-area", value="dk", clearable=False,
                                                  options=_area_options("municipality", lang))),
         control(t("years", lang), dcc.RangeSlider(
-            id="pw-years", min=years[0], max=years[-1], step=1, value=[years[-1], years[-1]], allowCross=True,
+            id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
             marks={y: {"label": str(y)[2:] if i % 2 else str(y)} for i, y in enumerate(years)},
             tooltip={"placement": "bottom", "always_visible": False})),
         control(t("pw_window", lang), dbc.RadioItems(id="pw-window", value=365, inline=True, options=[
@@ -181,6 +181,16 @@ def draw_pathways(data, search):
     fig, hidden = P.sankey(p, view, win)
     note = t("pw_hidden_flows", lang).format(n=hidden) if hidden else t("pw_no_hidden", lang)
     heading = f"{P.area_name(view)} · {view.y0}–{view.y1}" if view.y0 != view.y1 else f"{P.area_name(view)} · {view.y0}"
+    if not len(fig.data[0].link.value):
+        # nothing to draw (every flow hidden, or no episodes): say so, never leave the last flows up
+        total = p["total"]["count"].iloc[0] if len(p["total"]) else 0
+        text = (t("empty_selection", lang) if not pd.isna(total) and total == 0
+                else t("pw_empty_flows", lang).format(where=heading))
+        fig = notices.message_figure(text, 480)
+    incomplete = coverage.in_view(coverage.pathway_incomplete_years(win), view.y0, view.y1)
+    if incomplete:
+        note = [note, html.Br(), html.Span(t("incomplete_in_view", lang).format(
+            years=coverage.describe(incomplete, lang)), id="pw-incomplete-note")]
     return fig, _pathway_table(P.pathway_table(p, lang), lang), note, heading
 
 
@@ -226,9 +236,13 @@ def draw_areas(data, search):
 
     codes = list(dict.fromkeys(tbl["code"]))
     names = dict(zip(tbl["code"], tbl["name"]))
+    def incomplete(k):
+        years = coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1)
+        return f" · {t('incomplete', lang)}: {', '.join(str(y) for y in years)}" if years else ""
+
     head = html.Thead(html.Tr([html.Th(t("pw_area_col", lang), scope="col")] + [
-        html.Th(MEASURES[k].name(lang) + (f" ({t('per_1000', lang)})" if MEASURES[k].kind == "rate" else " (%)"),
-                scope="col", className="text-end") for k in P.AREA_MEASURES]))
+        html.Th(MEASURES[k].name(lang) + (f" ({t('per_1000', lang)})" if MEASURES[k].kind == "rate" else " (%)")
+                + incomplete(k), scope="col", className="text-end") for k in P.AREA_MEASURES]))
     rows = [html.Tr([html.Th(names[c], scope="row", className="fw-normal")] + [cell(c, k) for k in P.AREA_MEASURES],
                     className=("table-warning" if c == view.area else ("fw-semibold" if c == 0 else None)))
             for c in codes]

@@ -133,7 +133,7 @@ def draw_its(data, search):
     s, r = R.its(view)
     fig = R.fig_its(s, r, view)
     if r is None:
-        return fig, dbc.Alert(t("ret_no_fit", lang), color="secondary", className="py-2 small")
+        return fig, dbc.Alert(R.no_fit_text(s, lang), color="secondary", className="py-2 small", id="ret-no-fit")
     tbl = R.its_table(r, lang)
     table = dbc.Table([
         html.Caption(f"{t('ret_unit_' + view.measure, lang)} · {t('ret_intervention', lang)} {r['intervention_month']:%Y-%m}",
@@ -146,7 +146,8 @@ def draw_its(data, search):
                     for row in tbl.itertuples(index=False)]),
     ], size="sm", className="small mb-1", id="ret-its-estimates")
     method = html.P(t("ret_method_text", lang).format(lags=r["lags"], n=r["n"], filled=r["n_filled"])
-                    + f" Durbin–Watson {r['durbin_watson']:.2f}.", className="small text-muted mb-0")
+                    + f" Durbin–Watson {r['durbin_watson']:.2f}."
+                    + (" " + t("fitted_clamped", lang) if s.attrs.get("clamped") else ""), className="small text-muted mb-0")
     return fig, html.Div([table, method])
 
 

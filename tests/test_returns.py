@@ -55,7 +55,18 @@ def test_letters_start_with_the_campaign_and_wear_off(R):
     assert -slope == pytest.approx(RL["decay_per_month"], abs=0.12)
 
 
-@pytest.mark.parametrize("measure", ["letters", "returned"])
+def test_no_regression_of_letters_that_did_not_exist_before_the_campaign(R):
+    """Letters before the campaign are all 0: a segmented regression would fit that segment exactly
+    (0.00 (0.00-0.00), no p-value), so none is shown and the page and CSV say why (issue 11)."""
+    view = R.ReturnsView(measure="letters", date=RL["campaign_start"])
+    s, r = R.its(view)
+    assert r is None and s.attrs["no_fit"] == "ret_reason_flat"
+    assert s["fitted"].isna().all()
+    text = R.chart_csv("its", view)[0].decode("utf-8-sig")
+    assert R.no_fit_text(s, "en") in text and "constant" in text
+
+
+@pytest.mark.parametrize("measure", ["returned"])
 def test_segmented_regression_finds_the_campaign(R, measure):
     view = R.ReturnsView(measure=measure, date=RL["campaign_start"])
     s, r = R.its(view)
@@ -179,8 +190,12 @@ def test_csv_has_header_rows_and_protected_table(R, chart):
     assert "SYNTHETIC" in header[keys.index("Data")][1]
     assert "1 to 4" in header[keys.index("Suppression")][1]
     if chart == "its":
-        assert "Level change at intervention" in keys and "Slope change (per month)" in keys
-        assert "Newey" in header[keys.index("Method")][1]
+        # letters did not exist before the campaign: no regression, and the header says why
+        assert "constant" in header[keys.index("Method")][1]
+        fitted, _ = _read_csv(R.chart_csv("its", R.ReturnsView(measure="returned", exam="lumbar"))[0])
+        fitted_keys = [r[0] for r in fitted]
+        assert "Level change at intervention" in fitted_keys and "Slope change (per month)" in fitted_keys
+        assert any("Newey" in r[1] for r in fitted if r[0] == "Method")
     cols = table[0]
     body = pd.DataFrame(table[1:], columns=cols)
     for c in cols:
@@ -218,12 +233,26 @@ def test_address_is_checked_against_whitelists(R, hash_, ignored):
 
 
 def test_figures_draw(R):
-    view = R.ReturnsView(measure="letters")
-    s, r = R.its(view)
-    fig = R.fig_its(s, r, view)
+    s, r = R.its(R.ReturnsView(measure="returned"))
+    fig = R.fig_its(s, r, R.ReturnsView(measure="returned"))
     names = [tr.name for tr in fig.data]
     assert "Segmented regression" in names and "Trend before, continued" in names
-    assert len(R.fig_by_exam(R.by_exam(view), view).data) == 3
+    # the fitted and counterfactual lines are never below 0
+    for tr in fig.data:
+        if tr.mode == "lines":
+            y = np.asarray(tr.y, dtype=float)
+            assert not (y[np.isfinite(y)] < 0).any()
+    view = R.ReturnsView(measure="letters")
+    s, r = R.its(view)
+    assert r is None and "Segmented regression" not in [tr.name for tr in R.fig_its(s, r, view).data]
+    exams = R.by_exam(view)
+    bars = R.fig_by_exam(exams, view).data
+    assert [tr.type for tr in bars].count("bar") == 3
+    # hidden months are marked as hidden, not left out of the bars
+    marked = [tr for tr in bars if tr.type == "scatter"]
+    assert len(marked) == (1 if exams["hidden"].any() else 0)
+    if marked:
+        assert len(marked[0].x) == int(exams["hidden"].sum()) and "hidden" in marked[0].hovertext[0]
     heat = R.fig_centres(R.by_centre(view), view)
     z = np.asarray(heat.data[0].z, dtype=float)
     assert z.shape == (RL["n_centres"], len(R.months()))
@@ -256,9 +285,11 @@ def test_page_state_figures_and_download(client):
                                          "ret-date.date": "2023-02-01", "ret-sep.value": ";"},
                "ret-exam.value", {"ret-view.data": "#measure=letters"})
     assert out["ret-view"]["data"] == "#exam=knee&date=2023-02-01&sep=%3B"
-    its = call(client, "ret-its.figure", {"ret-view.data": "#measure=letters"}, "ret-view.data", {"ret-url.search": "?lang=da"})
+    its = call(client, "ret-its.figure", {"ret-view.data": "#"}, "ret-view.data", {"ret-url.search": "?lang=da"})
     assert "Niveauændring ved intervention" in json_text(its["ret-its-table"]["children"])
     assert len(its["ret-its"]["figure"]["data"]) >= 4
+    its = call(client, "ret-its.figure", {"ret-view.data": "#measure=letters"}, "ret-view.data", {"ret-url.search": "?lang=da"})
+    assert "Ingen regression" in json_text(its["ret-its-table"]["children"])
     heat = call(client, "ret-centres.figure", {"ret-view.data": "#measure=letters"}, "ret-view.data")
     assert heat["ret-centres"]["figure"]["data"][0]["type"] == "heatmap"
 
@@ -283,8 +314,8 @@ def test_returns_page_in_a_browser(dash_duo, atlas_app):
 
     dash_duo.start_server(atlas_app)
     dash_duo.driver.get(f"{dash_duo.server_url}/returns?lang=da#measure=letters")
-    _wait(lambda: len(dash_duo.find_elements("#ret-its .scatterlayer .trace")) >= 4, what="ITS chart")
-    _wait(lambda: "Niveauændring" in dash_duo.find_element("#ret-its-estimates").text, what="estimates table")
+    # letters did not exist before the campaign: no regression, and the page says why
+    _wait(lambda: "Ingen regression" in dash_duo.find_element("#ret-no-fit").text, what="no-fit reason")
     _wait(lambda: len(dash_duo.find_elements("#ret-centres .heatmaplayer image, #ret-centres .hm")) >= 1
           or "heatmap" in dash_duo.driver.execute_script(
               "return JSON.stringify(document.querySelector('#ret-centres .js-plotly-plot').data.map(d => d.type))"),
@@ -295,6 +326,8 @@ def test_returns_page_in_a_browser(dash_duo, atlas_app):
     _wait(lambda: "measure=letters" not in unquote(dash_duo.driver.execute_script("return window.location.hash")),
           what="measure in the address")
     _wait(lambda: "returneret pr. 1.000" in dash_duo.find_element("#ret-its").text, what="returned axis")
+    _wait(lambda: len(dash_duo.find_elements("#ret-its .scatterlayer .trace")) >= 4, what="ITS chart")
+    _wait(lambda: "Niveauændring" in dash_duo.find_element("#ret-its-estimates").text, what="estimates table")
     assert not [l for l in (dash_duo.get_logs() or []) if l["level"] == "SEVERE"]
 
 

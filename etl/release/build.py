@@ -194,7 +194,8 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
             "min_events_standardised": str(plan.min_events_standardised),
             "perturb": "false",
             **{k: v for k, v in meta.items() if k in ("first_year", "last_year", "age_bands", "windows", "min_count",
-                                                      "data_kind", "built_at", "incomplete_years")},
+                                                      "data_kind", "built_at", "incomplete_years", "coverage",
+                                                      "max_noise")},
         }
         con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(release_meta.items()))

@@ -1,0 +1,71 @@
+"""A per-process memo whose answers cannot be changed by whoever receives them.
+
+``functools.lru_cache`` hands every caller the same object: a caller that adds a column to a cached
+DataFrame (as a CSV download did, relabelling the breakdown's dimensions in Danish) changes what every
+later caller gets, until the worker restarts. :func:`cached` keeps the first answer and hands out a
+copy each time: DataFrames and Series are copied deeply, Plotly figures and Dash components, dicts,
+lists and sets are deep-copied, and immutable values (numbers, strings, frozen dataclasses, None)
+are shared. Tuples are copied element by element, so ``(table, row)`` answers are safe too. A
+Plotly figure is kept as its plain dict (what Dash sends), and each caller gets a copy of that.
+
+Usage is that of ``lru_cache`` (the arguments must be hashable)::
+
+    @cached(maxsize=128)
+    def table(view): ...
+
+    table.cache_clear()
+"""
+from __future__ import annotations
+
+import copy
+import functools
+
+import pandas as pd
+from plotly.basedatatypes import BaseFigure
+
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
+
+
+def safe_copy(value):
+    """A copy of ``value`` that shares nothing mutable with it."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
+        return value.copy(deep=True)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(safe_copy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: safe_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [safe_copy(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    return copy.deepcopy(value)
+
+
+def _frozen(value):
+    """What is kept: Plotly figures as their plain dict (a deep copy of a figure object re-validates
+    every property and costs ~50 ms; a copy of its dict ~2 ms; Dash sends both alike)."""
+    if isinstance(value, BaseFigure):
+        return value.to_plotly_json()
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def cached(maxsize: int = 128):
+    """Like ``functools.lru_cache(maxsize)``, but every call returns a :func:`safe_copy` of the answer
+    (Plotly figures come back as their plain dicts)."""
+    def decorate(func):
+        memo = functools.lru_cache(maxsize=maxsize)(lambda *a, **k: _frozen(func(*a, **k)))
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            return safe_copy(memo(*args, **kwargs))
+
+        wrapper.cache_clear = memo.cache_clear
+        wrapper.cache_info = memo.cache_info
+        wrapper.uncached = func
+        return wrapper
+
+    return decorate

@@ -1,0 +1,54 @@
+"""What a chart shows when there is nothing to draw: a readable message instead of an empty frame.
+
+``empty_reason`` decides whether a protected table has anything to show ("empty_selection": nobody
+in the selection; "all_hidden": every number hidden); ``message_figure`` is a chart with no data and
+the message in its middle, so the card still says what happened and what to try.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from atlas.i18n import t
+
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=14, color="#444")
+
+
+def message_figure(text: str, height: int = 320) -> go.Figure:
+    """An empty chart that says ``text`` (wrapped), with no axes and no toolbar clutter."""
+    wrapped = "<br>".join(textwrap.wrap(text, 70))
+    fig = go.Figure()
+    fig.add_annotation(text=wrapped, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=FONT,
+                       align="center")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), paper_bgcolor="white",
+                      plot_bgcolor="white", xaxis=dict(visible=False), yaxis=dict(visible=False),
+                      meta={"message": text})
+    return fig
+
+
+def _shown(tbl: pd.DataFrame) -> pd.Series:
+    hidden = tbl["hidden"].fillna(True).astype(bool) if "hidden" in tbl else pd.Series(False, index=tbl.index)
+    value = tbl["value"] if "value" in tbl else pd.Series(1.0, index=tbl.index)
+    return ~hidden & value.notna()
+
+
+def empty_reason(tbl: pd.DataFrame | None, national: pd.Series | None = None) -> str | None:
+    """"empty_selection" when nobody is in the selection, "all_hidden" when every number is hidden,
+    else None. ``national`` (Denmark's row) decides emptiness when given."""
+    if national is not None:
+        den = national.get("den_shown")
+        if den is None or pd.isna(den) or float(den) <= 0:
+            return "empty_selection"
+    if tbl is None or len(tbl) == 0:
+        return "empty_selection"
+    if "den_shown" in tbl and not (tbl["den_shown"].fillna(0) > 0).any() and not _shown(tbl).any():
+        return "empty_selection"
+    if not _shown(tbl).any():
+        return "all_hidden"
+    return None
+
+
+def message(reason: str, lang: str) -> str:
+    return t(reason, lang)

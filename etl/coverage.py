@@ -1,0 +1,96 @@
+"""Which years of each measure have complete windows, stored in the app database's ``meta``.
+
+A measure that looks forward from an imaging (spine surgery within 365 days, X-ray then MRI within 90
+days, what followed an episode) is incomplete in a year whose last imaging's window reaches past the
+last date of the data it follows up in; a measure that looks back (an episode needs 365 clean days
+before it; low-value imaging looks for red flags and back pain in the year before; repeat MRI looks
+for an MRI in the year before) is incomplete in a year whose first imaging's window starts before the
+first date of the data it looks back in (each source's own first date: look-back data may begin before
+the study years). The data end on one date for all sources: the last date in any of them. Such a year would show an artificial change (fewer
+outcomes, more "new" episodes), so the app marks it, leaves it out of its default view and explains
+it on the methods page.
+
+``meta.coverage`` is::
+
+    {"data": {"imaging": ["2013-01-01", "2024-12-31"], ...},   # first and last date of each source
+     "windows": {"surgery_long": {"follow_up_days": 365, "sources": [...]}, ...},
+     "incomplete": {"surgery_long": {"2024": "follow-up"}, "episode": {"2013": "look-back"}, ...}}
+
+keyed by the imaging cube's measures (``n_<name>``) and the episode cube's outcomes.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from etl.settings import Settings
+
+# source -> (staging table, date column)
+SOURCES = {
+    "imaging": ("stg_imaging", "procedure_date"),
+    "diagnoses": ("stg_diagnoses", "diagnosis_date"),
+    "surgery": ("stg_surgery", "surgery_date"),
+    "rehabilitation": ("stg_rehabilitation", "plan_date"),
+}
+
+
+def windows(settings: Settings) -> dict[str, dict]:
+    """Each cube measure's look-back and follow-up (days) and the sources they read."""
+    w = settings.windows
+    short, long_ = w["follow_up_short_days"], w["follow_up_long_days"]
+    episode = {"look_back_days": w["episode_clean_days"], "look_back_sources": ["imaging"]}
+    outcome = ["diagnoses", "surgery", "rehabilitation"]
+    return {
+        "imaging": {},
+        "first": {},
+        "episode": episode,
+        "low_value": {"look_back_days": max(w["episode_clean_days"], w["red_flag_lookback_days"],
+                                            w["back_pain_lookback_days"]),
+                      "look_back_sources": ["imaging", "diagnoses"]},
+        "diag_short": {"follow_up_days": short, "follow_up_sources": ["diagnoses"]},
+        "surgery_short": {"follow_up_days": short, "follow_up_sources": ["surgery"]},
+        "surgery_long": {"follow_up_days": long_, "follow_up_sources": ["surgery"]},
+        "rehab_short": {"follow_up_days": short, "follow_up_sources": ["rehabilitation"]},
+        "rehab_long": {"follow_up_days": long_, "follow_up_sources": ["rehabilitation"]},
+        "xray_then_mri": {"follow_up_days": w["xray_then_mri_days"], "follow_up_sources": ["imaging"]},
+        "repeat_mri": {"look_back_days": w["repeat_mri_days"], "look_back_sources": ["imaging"]},
+        # the pathways page: episodes and what followed them within the short or long window
+        "outcome_short": {**episode, "follow_up_days": short, "follow_up_sources": outcome},
+        "outcome_long": {**episode, "follow_up_days": long_, "follow_up_sources": outcome},
+    }
+
+
+def incomplete_years(spec: dict, years: list[int], data: dict[str, tuple[date | None, date | None]]) -> dict[str, str]:
+    """Year (as text) -> "follow-up" or "look-back" (or both, joined by "+") for one measure."""
+    out: dict[str, str] = {}
+    starts = [data[s][0] for s in spec.get("look_back_sources", []) if data.get(s, (None, None))[0] is not None]
+    # the data end where the extraction period ends: the last date in any source (a sparse source's
+    # last event, days before that, is not the end of its data)
+    last = [v[1] for v in data.values() if v[1] is not None]
+    ends = [max(last)] if last and spec.get("follow_up_sources") else []
+    for y in years:
+        why = []
+        if spec.get("look_back_days") and starts and date(y, 1, 1) - timedelta(days=spec["look_back_days"]) < max(starts):
+            why.append("look-back")
+        if spec.get("follow_up_days") and ends and date(y, 12, 31) + timedelta(days=spec["follow_up_days"]) > min(ends):
+            why.append("follow-up")
+        if why:
+            out[str(y)] = "+".join(why)
+    return out
+
+
+def compute(con, settings: Settings, years: list[int] | None = None) -> dict:
+    """The ``coverage`` entry of ``meta`` from the staged extracts (see the module docstring)."""
+    data: dict[str, tuple[date | None, date | None]] = {}
+    for name, (table, column) in SOURCES.items():
+        try:
+            lo, hi = con.execute(f"SELECT min({column})::DATE, max({column})::DATE FROM {table}").fetchone()
+        except Exception:           # a source a build does not have: nothing known about it
+            lo, hi = None, None
+        data[name] = (lo, hi)
+    years = years or settings.years
+    spec = windows(settings)
+    return {
+        "data": {k: [v[0].isoformat() if v[0] else None, v[1].isoformat() if v[1] else None] for k, v in data.items()},
+        "windows": spec,
+        "incomplete": {k: incomplete_years(s, years, data) for k, s in spec.items()},
+    }
