@@ -84,11 +84,36 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
-    """The CSV for one chart of the atlas page and its file name."""
+def cluster_body(view: View) -> pd.DataFrame:
+    """The clusters panel as a table: one row per shown municipality (local Moran's I), then the
+    global Moran's I rows (``code`` empty)."""
+    from atlas import clusters
+
+    lang = view.lang
+    tbl, summary = clusters.cluster_table(view)
+    body = tbl.rename(columns={"lag": "neighbours_mean", "I": "local_I"}).copy()
+    body["cluster"] = [t("cl_" + c.replace(" ", "_").replace("-", "_"), lang) for c in body["cluster"]]
+    rows = []
+    for key, name in (("view", "moran_view"), ("standardised", "moran_std"), ("smoothed", "moran_smooth")):
+        g = summary.get(key)
+        if g:
+            rows.append({"code": None, "name": f"{t('moran_global', lang)} ({t(name, lang)})", "value": None,
+                         "local_I": g["I"], "p_value": g["p_value"]})
+    if rows:
+        body = pd.concat([body, pd.DataFrame(rows)], ignore_index=True)
+    body["code"] = pd.Series([None if pd.isna(v) else int(v) for v in body["code"]], dtype=object)
+    return body
+
+
+def chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame]:
+    """The title and the table of one chart of the atlas page: exactly what it shows (the CSV's
+    body, and the table view that is the accessible alternative to the chart)."""
     lang = view.lang
     titles = {"map": t("map_kind", lang), "rank": t("ranking", lang), "funnel": t("funnel", lang),
-              "trend": t("trend", lang), "breakdown": t("breakdown", lang), "mix": t("mix", lang)}
+              "trend": t("trend", lang), "breakdown": t("breakdown", lang), "mix": t("mix", lang),
+              "clusters": t("clusters", lang)}
+    if chart == "clusters":
+        return titles[chart], cluster_body(view)
     if chart in ("map", "rank", "funnel"):
         tbl, national = queries.area_table(view)
         nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang)}])
@@ -107,5 +132,17 @@ def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
         body = _public(mx, lang, ["code", "measure_name"])
     else:
         raise ValueError(chart)
+    if chart == "map" and view.colours != "own":
+        from atlas import colours
+
+        c = colours.colouring(view, queries.area_table(view)[0])
+        if c is not None and c.colours:
+            body["map_class"] = [c.label_of(code) for code in body["code"]]
+    return titles.get(chart, chart), body
+
+
+def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
+    """The CSV for one chart of the atlas page and its file name."""
+    title, body = chart_table(chart, view)
     name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"
-    return write_csv(header_rows(view, titles.get(chart, chart)), body, view.sep), name
+    return write_csv(header_rows(view, title), body, view.sep), name
