@@ -50,8 +50,9 @@ WINDOWS = (90, 365)
 WINDOW_COLUMN = {90: "outcome_short", 365: "outcome_long"}
 REPEAT_MEASURES = ("xray_then_mri_share", "repeat_mri_share")
 LOWVALUE_MEASURES = ("lowvalue_rate", "lowvalue_share")
+PROVIDER_MEASURES = ("private_mri_share", "private_xray_share")     # where the imaging was done
 AREA_MEASURES = ("lowvalue_rate", "lowvalue_share", "xray_then_mri_share", "repeat_mri_share")
-CHARTS = ("sankey", "pathways", "repeat", "lowvalue", "referrer", "areas")
+CHARTS = ("sankey", "pathways", "repeat", "lowvalue", "referrer", "areas", "providers")
 
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
 # Okabe-Ito colours: referrers, modalities, outcomes
@@ -419,15 +420,16 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
             body = body.rename(columns={f"{o}_{k}": f"{label('outcome', o, lang)} ({'n' if k == 'count' else '%'})"
                                         for o in COLUMNS for k in ("count", "share")})
         title = t("pw_sankey", lang) if chart == "sankey" else t("pw_table", lang)
-    elif chart in ("repeat", "lowvalue"):
-        keys = REPEAT_MEASURES if chart == "repeat" else LOWVALUE_MEASURES
+    elif chart in ("repeat", "lowvalue", "providers"):
+        keys = {"repeat": REPEAT_MEASURES, "lowvalue": LOWVALUE_MEASURES, "providers": PROVIDER_MEASURES}[chart]
         frames = []
         for k, tr in trends(view, keys).items():
             e = _estimates(tr, lang, ["year", "code"])
             e.insert(0, "measure", MEASURES[k].name(lang))
             frames.append(e)
         body = pd.concat(frames, ignore_index=True)
-        title = t("pw_repeat", lang) if chart == "repeat" else t("pw_lowvalue", lang)
+        title = {"repeat": t("pw_repeat", lang), "lowvalue": t("pw_lowvalue", lang),
+                 "providers": t("pw_providers", lang)}[chart]
     elif chart == "referrer":
         tbl = by_referrer(view)
         body = _estimates(tbl, lang, ["code", "referrer", "measure"])

@@ -74,6 +74,13 @@ def layout(lang: str | None = None, **_):
                      dcc.Graph(id="pw-xray-mri", config=GRAPH_CONFIG)], md=6),
             dbc.Col([html.H3(MEASURES["repeat_mri_share"].name(lang), className="h6"),
                      dcc.Graph(id="pw-repeat-mri", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+        html.H2(t("pw_providers", lang), className="h5 mt-4"),
+        html.P(t("provider_help", lang), className="small text-muted"),
+        dbc.Row([dbc.Col(card("providers", t("pw_providers", lang), lang, dbc.Row([
+            dbc.Col([html.H3(MEASURES["private_mri_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-private-mri", config=GRAPH_CONFIG)], md=6),
+            dbc.Col([html.H3(MEASURES["private_xray_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-private-xray", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
         html.H2(t("pw_lowvalue", lang), className="h5 mt-4"),
         html.P(t("pw_lowvalue_def", lang), className="small", id="pw-lowvalue-definition"),
         dbc.Row([dbc.Col(card("lowvalue", t("pw_lowvalue", lang), lang, dbc.Row([
@@ -192,6 +199,16 @@ def draw_repeat(data, search):
     view, _ = current(data, search)
     tr = P.trends(view, P.REPEAT_MEASURES)
     return tuple(P.trend_figure(tr[k], view, k) for k in P.REPEAT_MEASURES)
+
+
+@callback(Output("pw-private-mri", "figure"), Output("pw-private-xray", "figure"),
+          Input("pw-view", "data"), State("pw-url", "search"))
+def draw_providers(data, search):
+    if data is None:
+        return no_update, no_update
+    view, _ = current(data, search)
+    tr = P.trends(view, P.PROVIDER_MEASURES)
+    return tuple(P.trend_figure(tr[k], view, k) for k in P.PROVIDER_MEASURES)
 
 
 @callback(Output("pw-lv-rate", "figure"), Output("pw-lv-share", "figure"), Output("pw-referrer", "figure"),
