@@ -61,30 +61,33 @@ def chart_card(chart: str, title: str, lang: str, body, extra: list | None = Non
     header = dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), *buttons],
                                      className="d-flex align-items-center"))
     hint = [html.Small("PNG: " + t("download_png", lang) + " (camera icon above the map)", className="text-muted d-block")] if png else []
-    # the table view (the accessible alternative to the chart), filled when tables are switched on
-    table = html.Div(id={"type": f"{prefix}table", "chart": chart}, className="chart-table")
-    card = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint,
-                                           table])],
+    card = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint])],
                     className="h-100", id=f"{prefix}card-{chart}")
     # a named region, so screen-reader users can jump between the linked views
     return html.Section(card, className="h-100", role="region", **{"aria-label": title})
 
 
-def html_table(frame, caption: str, lang: str, max_rows: int = 200) -> html.Div:
-    """A data frame as an accessible HTML table (caption, column headers with scope), scrollable."""
+def html_table(frame, caption: str, lang: str, max_rows: int = 500) -> html.Div:
+    """A data frame as an accessible table: a titled, focusable, scrollable region holding a real
+    HTML table with column headers. Rendered from one Markdown component (a table of a thousand
+    Dash cells stalls the browser; one component does not)."""
     import math
 
-    def cell(v):
+    def cell(v) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return "–"
         if isinstance(v, float):
-            return f"{v:,.2f}" if lang == "en" else f"{v:,.2f}".replace(",", "\u00a0").replace(".", ",")
-        return str(v)
+            text = f"{v:,.2f}"
+            if lang == "da":
+                text = text.replace(",", "\u00a0").replace(".", ",")
+        else:
+            text = str(v)
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
 
     rows = frame.head(max_rows)
-    return html.Div(html.Table([
-        html.Caption(caption),
-        html.Thead(html.Tr([html.Th(str(c), scope="col") for c in rows.columns])),
-        html.Tbody([html.Tr([html.Td(cell(v)) for v in r]) for r in rows.itertuples(index=False)]),
-    ], className="table table-sm table-striped small mb-0"), className="table-view mt-2", tabIndex=0,
-        role="region", **{"aria-label": caption})
+    header = "| " + " | ".join(cell(str(c)) for c in rows.columns) + " |"
+    rule = "|" + "|".join(" --- " for _ in rows.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows.itertuples(index=False)]
+    return html.Div([html.H3(caption, className="h6 mb-1"),
+                     dcc.Markdown("\n".join([header, rule, *body]), className="table-md")],
+                    className="table-view mt-2", tabIndex=0, role="region", **{"aria-label": caption})

@@ -101,6 +101,7 @@ def layout(lang: str | None = None, **_):
                                     dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("clusters", t("clusters", lang), lang,
                                     html.Div(id="cluster-panel", **{"aria-live": "polite"})))], className="g-3 mt-1"),
+        html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("atlas-url", "view", sidebar, main)
@@ -331,22 +332,19 @@ def _cluster_panel(view: View):
 TABLE_CHARTS = ("map", "rank", "funnel", "trend", "mix", "breakdown", "clusters")
 
 
-@callback(Output({"type": "table", "chart": ALL}, "children"), Input("view", "data"), State("atlas-url", "search"),
-          State({"type": "table", "chart": ALL}, "id"))
-def draw_tables(data, search_qs, ids):
+@callback(Output("table-views", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_tables(data, search_qs):
+    """Every chart as a table (tables=1): exactly what it shows, as in its CSV."""
     if data is None:
-        return [no_update] * len(ids)
+        return no_update
     view = current_view(data, search_qs)
     if not view.tables:
-        return [None] * len(ids)
-    out = []
-    for i in ids:
-        chart = i["chart"]
-        if chart not in TABLE_CHARTS:
-            out.append(None)
-            continue
+        return None
+    out = [html.H2(t("show_tables", view.lang), className="h6")]
+    for chart in TABLE_CHARTS:
         title, body = _chart_table(replace(view, sep=","), chart)
-        out.append(html_table(body, f"{t('table_of', view.lang)}: {title}", view.lang))
+        out.append(html.Div(html_table(body, f"{t('table_of', view.lang)}: {title}", view.lang),
+                            id=f"table-{chart}", className="mb-3"))
     return out
 
 

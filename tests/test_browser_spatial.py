@@ -100,17 +100,19 @@ def test_providers_measure_pathways_and_table_view(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     base = dash_duo.server_url
     dash_duo.driver.get(f"{base}/#measure=private_mri_share&tables=1")
-    wait_until(lambda: "MRI at private clinics" in dash_duo.find_element("#measure").text, 60, "measure shown")
-    wait_until(lambda: dash_duo.find_elements("#card-map .table-view table"), 60, "table view of the map")
-    table = dash_duo.find_element("#card-map .table-view table")
-    assert "København" in table.text and "Table: Map" in table.text
+    wait_until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#table-map table"), 90, "table view of the map")
+    assert "MRI at private clinics" in dash_duo.driver.find_element(By.ID, "measure").get_attribute("textContent")
+    region = dash_duo.driver.find_element(By.CSS_SELECTOR, "#table-map .table-view")
+    assert region.get_attribute("role") == "region" and region.get_attribute("aria-label") == "Table: Map"
+    table = dash_duo.driver.find_element(By.CSS_SELECTOR, "#table-map table")
+    assert "København" in table.text and table.find_elements(By.TAG_NAME, "th")
     # every atlas chart has its table, including the clusters panel
     for chart in ("rank", "funnel", "trend", "mix", "breakdown", "clusters"):
-        wait_until(lambda c=chart: dash_duo.find_elements(f"#card-{c} .table-view table"), 60, f"table of {chart}")
-    assert "Imaging at private clinics" in dash_duo.find_element("#card-mix .table-view").text
+        assert dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#table-{chart} table"), chart
+    assert "Imaging at private clinics" in dash_duo.driver.find_element(By.CSS_SELECTOR, "#table-mix").text
     # switching tables off removes them and the address forgets it
     _click(dash_duo, dash_duo.find_element("#tables"))
-    wait_until(lambda: not dash_duo.find_elements("#card-map .table-view"), 30, "tables off")
+    wait_until(lambda: not dash_duo.driver.find_elements(By.CSS_SELECTOR, "#table-map"), 30, "tables off")
     assert "tables=1" not in _hash(dash_duo)
     # the pathways page shows where the imaging was done
     dash_duo.driver.get(f"{base}/pathways")
