@@ -181,11 +181,11 @@ def current_view(data, search_qs) -> View:
 # ---------------------------------------------------------------- figures
 
 @callback(Output("map", "figure"), Output("rank", "figure"), Output("funnel", "figure"), Output("variation", "children"),
-          Output("selection-text", "children"), Output("colour-note", "children"),
+          Output("selection-text", "children"),
           Input("view", "data"), State("atlas-url", "search"))
 def draw_areas(data, search_qs):
     if data is None:
-        return (no_update,) * 6
+        return (no_update,) * 5
     return _area_outputs(replace(current_view(data, search_qs), sep=","))
 
 
@@ -220,10 +220,23 @@ def _area_outputs(view: View):
                className="small mb-0"),
     ])
     sel = _selection_text(view, tbl, m)
-    note = t(colouring.note, lang) if colouring is not None and colouring.note else ""
+    return fig_map, fig_rank, fig_funnel, variation, sel
+
+
+@callback(Output("colour-note", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_colour_note(data, search_qs):
+    """What the map's colour classes are (fixed over which years), or why a mode could not be used."""
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    if view.colours == "own":
+        return ""
+    colouring = colours.colouring(view, queries.area_table(view)[0])
+    if colouring is not None and colouring.note:
+        return t(colouring.note, view.lang)
     if colouring is not None and colouring.mode in ("equal", "quantile"):
-        note = f"{t('classes_note', lang)} ({db.years()[0]}–{db.years()[-1]})"
-    return fig_map, fig_rank, fig_funnel, variation, sel, note
+        return f"{t('classes_note', view.lang)} ({db.years()[0]}–{db.years()[-1]})"
+    return ""
 
 
 @lru_cache(maxsize=1)
