@@ -51,14 +51,15 @@ def layout(lang: str | None = None, **_):
             {"label": t("esp2013", lang), "value": "esp2013"}, {"label": t("denmark", lang), "value": "denmark"}])),
         control(t("map_kind", lang), dbc.RadioItems(id="mapkind", value=view.map, inline=True, options=[
             {"label": t("geo_map", lang), "value": "geo"}, {"label": t("tile_map", lang), "value": "tile"}])),
+        html.H2(t("filters", lang), className="h6 mt-3"),
+        *filters,
+        html.H2(t("map_colours", lang), className="h6 mt-3"),
         control(t("map_colours", lang), dbc.RadioItems(id="colours", value=view.colours, options=[
             {"label": t(f"col_{k}", lang), "value": k} for k in COLOUR_MODES])),
         control(t("breaks", lang), dcc.Input(id="breaks", type="text", value=view.breaks, debounce=True,
                                             inputMode="decimal", className="form-control form-control-sm",
                                             placeholder="40, 60, 80")),
         dbc.Switch(id="tables", label=t("show_tables", lang), value=bool(view.tables), className="mb-2"),
-        html.H2(t("filters", lang), className="h6 mt-3"),
-        *filters,
         control(t("separator", lang), dbc.RadioItems(id="sep", value=",", inline=True, options=[
             {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
     ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})

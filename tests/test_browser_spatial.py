@@ -54,21 +54,21 @@ def test_cluster_map_and_panel(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     base = dash_duo.server_url
     dash_duo.driver.get(f"{base}/#y0=2013&modality=mri")
-    wait_until(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) >= 96, 60, "map")
+    wait_until(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) >= 96, 120, "map")
     _click_label(dash_duo, "Spatial clusters (local Moran's I)")
     wait_until(lambda: "colours=cluster" in _hash(dash_duo), 30, "cluster mode in the address")
-    wait_until(lambda: "High-high" in _legend(dash_duo), 60, "cluster legend on the map")
+    wait_until(lambda: "High-high" in _legend(dash_duo), 120, "cluster legend on the map")
     # the hot-spot colour is drawn on the map, and the panel names a planted municipality
     hot = "rgb(213, 94, 0)"                                                  # #D55E00 in map_colours.toml
     wait_until(lambda: hot in _map_colours(dash_duo), 30, "a hot spot on the map")
     panel = dash_duo.find_element("#cluster-panel")
-    wait_until(lambda: "Global Moran's I" in panel.text, 60, "global Moran's I in the panel")
+    wait_until(lambda: "Global Moran's I" in panel.text, 120, "global Moran's I in the panel")
     listed = dash_duo.find_element("#cluster-list").text
     assert "High-high" in listed and CLUSTER_NAMES & set(re.split(r"[:,]\s*|\n", listed)), listed
     assert "9,999 permutations" in panel.text and "false discovery rate" in panel.text
     # the address restores the cluster map in a new page load
     dash_duo.driver.get(f"{base}/{dash_duo.driver.execute_script('return window.location.hash')}")
-    wait_until(lambda: hot in _map_colours(dash_duo), 60, "hot spot after reload")
+    wait_until(lambda: hot in _map_colours(dash_duo), 120, "hot spot after reload")
     assert not _severe(dash_duo)
 
 
@@ -76,23 +76,23 @@ def test_fixed_classes_and_user_breaks(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     base = dash_duo.server_url
     dash_duo.driver.get(f"{base}/#y0=2024&colours=quantile")
-    wait_until(lambda: "≤" in _legend(dash_duo), 60, "class legend")
+    wait_until(lambda: "≤" in _legend(dash_duo), 120, "class legend")
     wait_until(lambda: "Classes fixed over all years" in dash_duo.find_element("#colour-note").text, 30, "note")
     legend_2024 = _legend(dash_duo)
     # another year: the same classes (fixed over the whole period), other colours per area
     colours_2024 = _map_colours(dash_duo)
     dash_duo.driver.get(f"{base}/#y0=2013&y1=2013&colours=quantile")
-    wait_until(lambda: "≤" in _legend(dash_duo) and _map_colours(dash_duo) != colours_2024, 60, "2013 map")
+    wait_until(lambda: "≤" in _legend(dash_duo) and _map_colours(dash_duo) != colours_2024, 120, "2013 map")
     assert _legend(dash_duo) == legend_2024
     # own breaks typed in: three breaks give four classes, kept in the address
     _click_label(dash_duo, "Fixed classes: my breaks")
     box = dash_duo.find_element("#breaks")
     box.send_keys("40, 60, 80", Keys.ENTER)
     wait_until(lambda: "breaks=40,60,80" in _hash(dash_duo), 30, "breaks in the address")
-    wait_until(lambda: "40.0–60.0" in _legend(dash_duo) and "> 80.0" in _legend(dash_duo), 60, "breaks legend")
+    wait_until(lambda: "40.0–60.0" in _legend(dash_duo) and "> 80.0" in _legend(dash_duo), 120, "breaks legend")
     # significance colours: the funnel flags
     _click_label(dash_duo, "Significance (funnel limits)")
-    wait_until(lambda: "Above 99.8% limit" in _legend(dash_duo), 60, "significance legend")
+    wait_until(lambda: "Above 99.8% limit" in _legend(dash_duo), 120, "significance legend")
     assert not _severe(dash_duo)
 
 
@@ -100,7 +100,7 @@ def test_providers_measure_pathways_and_table_view(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     base = dash_duo.server_url
     dash_duo.driver.get(f"{base}/#measure=private_mri_share&tables=1")
-    wait_until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#table-map table"), 90, "table view of the map")
+    wait_until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#table-map table"), 120, "table view of the map")
     assert "MRI at private clinics" in dash_duo.driver.find_element(By.ID, "measure").get_attribute("textContent")
     region = dash_duo.driver.find_element(By.CSS_SELECTOR, "#table-map .table-view")
     assert region.get_attribute("role") == "region" and region.get_attribute("aria-label") == "Table: Map"
@@ -116,6 +116,6 @@ def test_providers_measure_pathways_and_table_view(dash_duo, atlas_app):
     assert "tables=1" not in _hash(dash_duo)
     # the pathways page shows where the imaging was done
     dash_duo.driver.get(f"{base}/pathways")
-    wait_until(lambda: dash_duo.find_elements("#pw-private-mri .scatterlayer .trace"), 60, "private MRI trend")
+    wait_until(lambda: dash_duo.find_elements("#pw-private-mri .scatterlayer .trace"), 120, "private MRI trend")
     assert "Where imaging was done" in dash_duo.find_element("#main-content").text
     assert not _severe(dash_duo)
