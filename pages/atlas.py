@@ -53,7 +53,6 @@ def layout(lang: str | None = None, **_):
             {"label": t("geo_map", lang), "value": "geo"}, {"label": t("tile_map", lang), "value": "tile"}])),
         html.H2(t("filters", lang), className="h6 mt-3"),
         *filters,
-        html.H2(t("map_colours", lang), className="h6 mt-3"),
         control(t("map_colours", lang), dbc.RadioItems(id="colours", value=view.colours, options=[
             {"label": t(f"col_{k}", lang), "value": k} for k in COLOUR_MODES])),
         control(t("breaks", lang), dcc.Input(id="breaks", type="text", value=view.breaks, debounce=True,
@@ -328,7 +327,7 @@ def _cluster_panel(view: View):
         if g:
             p = g["p_value"]
             rows.append(html.Tr([html.Th(f"{t('moran_global', lang)}, {t(name, lang)}", scope="row", className="fw-normal"),
-                                 html.Td(f"I = {g['I']:.2f}"), html.Td(f"p {'<' if p <= 1 / (g['permutations'] + 1) * 2 else '='} {p:.4f}")]))
+                                 html.Td(f"I = {g['I']:.2f}"), html.Td(f"p {'≤' if p <= 2 / (g['permutations'] + 1) else '='} {p:.4f}")]))
     groups = clusters.hot_and_cold(view)
     items = [html.Li([html.Span("■ ", style={"color": colours.config()["clusters"][k]}, **{"aria-hidden": "true"}),
                       html.B(t("cl_" + k.replace("-", "_"), lang) + ": "), ", ".join(v)], className=f"cluster-{k}")
