@@ -85,7 +85,7 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
                 window = int(raw)
             else:
                 ignored.append("win")
-        elif key in ("measure", "rates", "standard", "map", "within"):
+        elif key in ("measure", "rates", "standard", "map", "within", "colours", "breaks"):
             ignored.append(key)                # atlas-only settings have no meaning here
         else:
             rest.append((key, values[-1]))
@@ -401,6 +401,13 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
     """The CSV of one chart of the pathways page and its file name."""
     from atlas.export import write_csv
 
+    title, body = chart_table(chart, view, window)
+    name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
+    return write_csv(header_rows(view, window, title), body, view.sep), name
+
+
+def chart_table(chart: str, view: View, window: int) -> tuple[str, pd.DataFrame]:
+    """The title and table of one chart of the pathways page: its CSV's body and its table view."""
     lang = view.lang
     if chart in ("sankey", "pathways"):
         p = pathways(view, window)
@@ -443,5 +450,4 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
         title = t("pw_areas", lang)
     else:
         raise ValueError(chart)
-    name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
-    return write_csv(header_rows(view, window, title), body, view.sep), name
+    return title, body

@@ -118,4 +118,11 @@ def test_providers_measure_pathways_and_table_view(dash_duo, atlas_app):
     dash_duo.driver.get(f"{base}/pathways")
     wait_until(lambda: dash_duo.find_elements("#pw-private-mri .scatterlayer .trace"), 120, "private MRI trend")
     assert "Where imaging was done" in dash_duo.find_element("#main-content").text
+    # and its charts as tables too, the providers' among them
+    dash_duo.driver.get(f"{base}/pathways#tables=1")
+    wait_until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#pw-table-providers table"), 120,
+               "the providers' table on the pathways page")
+    assert "MRI at private clinics" in dash_duo.driver.find_element(By.CSS_SELECTOR, "#pw-table-providers").text
+    for chart in ("sankey", "repeat", "lowvalue", "referrer"):
+        assert dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#pw-table-{chart} table"), chart
     assert not _severe(dash_duo)
