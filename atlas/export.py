@@ -90,11 +90,42 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
 CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")
 
 
-def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
-    """The CSV for one chart of the atlas page and its file name."""
+def cluster_body(view: View) -> pd.DataFrame:
+    """The clusters panel as a table: one row per shown municipality (local Moran's I), then the
+    global Moran's I rows (``code`` empty)."""
+    from atlas import clusters
+
+    lang = view.lang
+    tbl, summary = clusters.cluster_table(view)
+    body = tbl.rename(columns={"lag": "neighbours_mean", "I": "local_I"}).copy()
+    body["cluster"] = [t("cl_" + c.replace(" ", "_").replace("-", "_"), lang) for c in body["cluster"]]
+    rows = []
+    for key, name in (("view", "moran_view"), ("standardised", "moran_std"), ("smoothed", "moran_smooth")):
+        g = summary.get(key)
+        if g:
+            rows.append({"code": None, "name": f"{t('moran_global', lang)} ({t(name, lang)})", "value": None,
+                         "local_I": g["I"], "p_value": g["p_value"]})
+    if rows:
+        body = pd.concat([body, pd.DataFrame(rows)], ignore_index=True)
+    body["code"] = pd.Series([None if pd.isna(v) else int(v) for v in body["code"]], dtype=object)
+    return body
+
+
+def chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame]:
+    """The title and the table of one chart of the atlas page: exactly what it shows (the CSV's
+    body, and the table view that is the accessible alternative to the chart)."""
+    title, body, _ = _chart_table(chart, view)
+    return title, body
+
+
+def _chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame, str | None]:
+    """Title, table and, for an empty selection, the reason (a text key) of one chart."""
     lang = view.lang
     titles = {"map": t("map_kind", lang), "rank": t("ranking", lang), "funnel": t("funnel", lang),
-              "trend": t("trend", lang), "breakdown": t("breakdown", lang), "mix": t("mix", lang)}
+              "trend": t("trend", lang), "breakdown": t("breakdown", lang), "mix": t("mix", lang),
+              "clusters": t("clusters", lang)}
+    if chart == "clusters":
+        return titles[chart], cluster_body(view), None
     if chart in ("map", "rank", "funnel"):
         tbl, national = queries.area_table(view)
         nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang)}])
@@ -126,8 +157,21 @@ def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
         reason = notices.empty_reason(mx[mx["code"] == 0] if len(mx) else mx)
     else:
         raise ValueError(chart)
+    if chart == "map" and view.colours != "own":
+        from atlas import colours
+
+        c = colours.colouring(view, queries.area_table(view)[0])
+        if c is not None and c.colours:
+            body["map_class"] = [c.label_of(code) for code in body["code"]]
+    return titles.get(chart, chart), body, reason
+
+
+def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
+    """The CSV for one chart of the atlas page and its file name."""
+    title, body, reason = _chart_table(chart, view)
+    lang = view.lang
     name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"
-    header = header_rows(view, titles.get(chart, chart))
+    header = header_rows(view, title)
     if reason:
         header.insert(2, ["Note" if lang == "en" else "Bemærk", t(reason, lang)])
     return write_csv(header, body, view.sep), name

@@ -69,7 +69,21 @@ def _layout(fig: go.Figure, height: int, title: str = "", **kw) -> go.Figure:
     return fig
 
 
-def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Measure, selected: int | None) -> go.Figure:
+def _colour_args(shown: pd.DataFrame, view: View, measure: Measure, colouring) -> tuple[dict, list[str]]:
+    """Trace arguments for the colours of the shown areas and their hover texts: the continuous
+    scale over the map's own values, or the classes of ``colouring`` (atlas.colours)."""
+    hover = hover_text(shown, measure, view.lang)
+    title = unit(measure, view.lang)
+    if colouring is None or not colouring.colours:
+        return dict(z=shown["value"], colorscale=SCALE,
+                    colorbar=dict(title=dict(text=title, side="right"), thickness=12, len=0.8)), hover
+    hover = [f"{h}<br>{colouring.label_of(c)}" if colouring.label_of(c) else h for h, c in zip(hover, shown["code"])]
+    return dict(z=colouring.z(shown["code"]), colorscale=colouring.colorscale, zmin=colouring.zmin,
+                zmax=colouring.zmax, colorbar=colouring.colorbar(title if colouring.bins else "")), hover
+
+
+def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Measure, selected: int | None,
+               colouring=None) -> go.Figure:
     shown = tbl[~tbl["hidden"]]
     hidden = tbl[tbl["hidden"]]
     fig = _fig()
@@ -79,12 +93,11 @@ def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Meas
             colorscale=[[0, GREY], [1, GREY]], showscale=False, marker_line_color="white", marker_line_width=0.5,
             hovertext=hover_text(hidden, measure, view.lang), hoverinfo="text", customdata=hidden["code"],
             name=t("hidden", view.lang)))
+    colour, hover = _colour_args(shown, view, measure, colouring)
     fig.add_trace(go.Choropleth(
-        geojson=geojson, locations=shown["code"], z=shown["value"], featureidkey="properties.code",
-        colorscale=SCALE, marker_line_color="white", marker_line_width=0.5, customdata=shown["code"],
-        hovertext=hover_text(shown, measure, view.lang), hoverinfo="text",
-        colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8),
-        name=measure.name(view.lang)))
+        geojson=geojson, locations=shown["code"], featureidkey="properties.code",
+        marker_line_color="white", marker_line_width=0.5, customdata=shown["code"],
+        hovertext=hover, hoverinfo="text", name=measure.name(view.lang), **colour))
     if selected is not None and (tbl["code"] == selected).any():
         fig.add_trace(go.Choropleth(
             geojson=geojson, locations=[selected], z=[0], featureidkey="properties.code",
@@ -94,24 +107,26 @@ def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Meas
     return _layout(fig, 520, dragmode=False, clickmode="event")
 
 
-def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None) -> go.Figure:
+def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None,
+             colouring=None) -> go.Figure:
     """Equal-area tiles: one square per municipality on a hand-laid grid (etl/config/tilemap.csv)."""
     m = tiles.merge(tbl, left_on="kommune_code", right_on="code", how="inner")
+    colour, hovers = _colour_args(m, view, measure, colouring)
     rows, cols = int(tiles["row"].max()) + 1, int(tiles["col"].max()) + 1
     z = np.full((rows, cols), np.nan)
     text = np.full((rows, cols), "", dtype=object)
     hover = np.full((rows, cols), "", dtype=object)
     codes = np.full((rows, cols), None, dtype=object)
-    shown = m["value"].where(~m["hidden"])
-    for r, c, v, name, code, h in zip(m["row"], m["col"], shown, m["name"], m["code"], hover_text(m, measure, view.lang)):
+    shown = pd.Series(np.asarray(colour["z"], dtype=float), index=m.index).where(~m["hidden"])
+    for r, c, v, name, code, h in zip(m["row"], m["col"], shown, m["name"], m["code"], hovers):
         z[r, c] = v
         text[r, c] = str(name)[:4]
         hover[r, c] = h
         codes[r, c] = int(code)
     fig = _fig(go.Heatmap(
         z=z, text=text, texttemplate="%{text}", textfont=dict(size=9), hovertext=hover, hoverinfo="text",
-        customdata=codes, colorscale=SCALE, xgap=2, ygap=2, hoverongaps=False,
-        colorbar=dict(title=dict(text=unit(measure, view.lang), side="right"), thickness=12, len=0.8)))
+        customdata=codes, xgap=2, ygap=2, hoverongaps=False,
+        **{k: v for k, v in colour.items() if k != "z"}))
     hid = m[m["hidden"]]
     for r, c in zip(hid["row"], hid["col"]):
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, fillcolor=GREY, line_width=0, layer="below")

@@ -29,6 +29,32 @@ RATE_MODES = ("dsr", "crude", "eb")
 STANDARDS = ("esp2013", "denmark")
 MAP_KINDS = ("geo", "tile")
 LANGS = ("en", "da")
+# map colours: own range, fixed classes (equal intervals or quantiles of the whole period, or
+# user-set breaks), funnel-plot significance, spatial clusters (etl/config/map_colours.toml)
+COLOUR_MODES = ("own", "equal", "quantile", "breaks", "signif", "cluster")
+MAX_BREAKS = 9
+
+
+def parse_breaks(raw) -> str | None:
+    """User-set class breaks as their canonical text ("40,60,80": ascending, distinct, at most
+    ``MAX_BREAKS`` finite numbers), "" for none, or None when the text is not such a list."""
+    import math
+
+    if raw is None:
+        return ""
+    text = str(raw).strip()[:120]
+    if not text:
+        return ""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    if len(parts) > MAX_BREAKS:
+        return None
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if not all(math.isfinite(v) for v in values) or any(b <= a for a, b in zip(values, values[1:])):
+        return None
+    return ",".join(f"{v:g}" for v in values)
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,9 @@ class View:
     lang: str = "en"
     sep: str = ","
     dims: tuple = field(default_factory=tuple)   # ((key, value), ...) sorted; only non-"all"
+    colours: str = "own"              # map colouring (COLOUR_MODES)
+    breaks: str = ""                  # user-set class breaks, canonical text (parse_breaks)
+    tables: int = 0                   # 1: every chart also as a table (accessible alternative)
 
     def dim(self, key: str):
         return dict(self.dims).get(key)
@@ -107,7 +136,7 @@ def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_co
         return view, ["(the whole address)"]
     values = {k: v[-1][:40] for k, v in params.items() if v}
     simple = {"measure": measures, "level": LEVELS, "rates": RATE_MODES, "standard": STANDARDS,
-              "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";")}
+              "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";"), "colours": COLOUR_MODES, "tables": (0, 1)}
     changes: dict = {}
     for key, allowed in simple.items():
         if key in values:
@@ -115,6 +144,13 @@ def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_co
                 changes[key] = _coerce(values.pop(key), allowed)
             except ValueError:
                 ignored.append(key)
+    if "breaks" in values:
+        raw = values.pop("breaks")
+        canonical = parse_breaks(raw)
+        if canonical is None:
+            ignored.append("breaks")
+        elif canonical:
+            changes["breaks"] = canonical
     for key in ("y0", "y1"):
         if key in values:
             raw = values.pop(key)

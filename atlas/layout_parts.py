@@ -65,3 +65,29 @@ def chart_card(chart: str, title: str, lang: str, body, extra: list | None = Non
                     className="h-100", id=f"{prefix}card-{chart}")
     # a named region, so screen-reader users can jump between the linked views
     return html.Section(card, className="h-100", role="region", **{"aria-label": title})
+
+
+def html_table(frame, caption: str, lang: str, max_rows: int = 500) -> html.Div:
+    """A data frame as an accessible table: a titled, focusable, scrollable region holding a real
+    HTML table with column headers. Rendered from one Markdown component (a table of a thousand
+    Dash cells stalls the browser; one component does not)."""
+    import math
+
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "–"
+        if isinstance(v, float):
+            text = f"{v:,.2f}"
+            if lang == "da":
+                text = text.replace(",", "\u00a0").replace(".", ",")
+        else:
+            text = str(v)
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
+
+    rows = frame.head(max_rows)
+    header = "| " + " | ".join(cell(str(c)) for c in rows.columns) + " |"
+    rule = "|" + "|".join(" --- " for _ in rows.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows.itertuples(index=False)]
+    return html.Div([html.H3(caption, className="h6 mb-1"),
+                     dcc.Markdown("\n".join([header, rule, *body]), className="table-md")],
+                    className="table-view mt-2", tabIndex=0, role="region", **{"aria-label": caption})

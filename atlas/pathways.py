@@ -50,8 +50,9 @@ WINDOWS = (90, 365)
 WINDOW_COLUMN = {90: "outcome_short", 365: "outcome_long"}
 REPEAT_MEASURES = ("xray_then_mri_share", "repeat_mri_share")
 LOWVALUE_MEASURES = ("lowvalue_rate", "lowvalue_share")
+PROVIDER_MEASURES = ("private_mri_share", "private_xray_share")     # where the imaging was done
 AREA_MEASURES = ("lowvalue_rate", "lowvalue_share", "xray_then_mri_share", "repeat_mri_share")
-CHARTS = ("sankey", "pathways", "repeat", "lowvalue", "referrer", "areas")
+CHARTS = ("sankey", "pathways", "repeat", "lowvalue", "referrer", "areas", "providers")
 
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
 # Okabe-Ito colours: referrers, modalities, outcomes
@@ -84,7 +85,7 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
                 window = int(raw)
             else:
                 ignored.append("win")
-        elif key in ("measure", "rates", "standard", "map", "within"):
+        elif key in ("measure", "rates", "standard", "map", "within", "colours", "breaks"):
             ignored.append(key)                # atlas-only settings have no meaning here
         else:
             rest.append((key, values[-1]))
@@ -427,6 +428,13 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
     """The CSV of one chart of the pathways page and its file name."""
     from atlas.export import write_csv
 
+    title, body = chart_table(chart, view, window)
+    name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
+    return write_csv(header_rows(view, window, title), body, view.sep), name
+
+
+def chart_table(chart: str, view: View, window: int) -> tuple[str, pd.DataFrame]:
+    """The title and table of one chart of the pathways page: its CSV's body and its table view."""
     lang = view.lang
     if chart in ("sankey", "pathways"):
         p = pathways(view, window)
@@ -446,8 +454,8 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
             body = body.rename(columns={f"{o}_{k}": f"{label('outcome', o, lang)} ({'n' if k == 'count' else '%'})"
                                         for o in COLUMNS for k in ("count", "share")})
         title = t("pw_sankey", lang) if chart == "sankey" else t("pw_table", lang)
-    elif chart in ("repeat", "lowvalue"):
-        keys = REPEAT_MEASURES if chart == "repeat" else LOWVALUE_MEASURES
+    elif chart in ("repeat", "lowvalue", "providers"):
+        keys = {"repeat": REPEAT_MEASURES, "lowvalue": LOWVALUE_MEASURES, "providers": PROVIDER_MEASURES}[chart]
         frames = []
         for k, tr in trends(view, keys).items():
             e = _estimates(tr, lang, ["year", "code"])
@@ -455,7 +463,8 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
             e["complete"] = [int(y) not in coverage.incomplete_years(k) for y in tr["year"]]
             frames.append(e)
         body = pd.concat(frames, ignore_index=True)
-        title = t("pw_repeat", lang) if chart == "repeat" else t("pw_lowvalue", lang)
+        title = {"repeat": t("pw_repeat", lang), "lowvalue": t("pw_lowvalue", lang),
+                 "providers": t("pw_providers", lang)}[chart]
     elif chart == "referrer":
         tbl = by_referrer(view)
         body = _estimates(tbl, lang, ["code", "referrer", "measure"])
@@ -474,8 +483,7 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
     elif chart in ("referrer", "areas"):
         body["complete"] = [coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(k))
                             for k in (tbl["measure"])]
-    name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
-    return write_csv(header_rows(view, window, title), body, view.sep), name
+    return title, body
 
 
 def _published_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:

@@ -262,8 +262,9 @@ def with_names(t: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
 
 
 def _key(view: View, keep_area: bool = False) -> View:
-    """The parts of a view that change a table (not language, map kind, separator, drill-down)."""
-    return replace(view, area=view.area if keep_area else None, within=None, map="geo", sep=",", lang="en")
+    """The parts of a view that change a table (not language, map kind, colours, separator, drill-down)."""
+    return replace(view, area=view.area if keep_area else None, within=None, map="geo", sep=",", lang="en",
+                   colours="own", breaks="", tables=0)
 
 
 def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
@@ -416,7 +417,8 @@ def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
 
 
 MIX_MEASURES = ("mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",
-                "surgery_short_share", "surgery_long_share", "rehab_short_share", "rehab_long_share", "lowvalue_share")
+                "private_share", "surgery_short_share", "surgery_long_share", "rehab_short_share", "rehab_long_share",
+                "lowvalue_share")
 
 
 def mix_table(view: View, area: int | None) -> pd.DataFrame:

@@ -7,7 +7,8 @@ The app database (attached as ``app``) gets:
     labour-market status: ``persons`` and its cell-key sum ``k_persons``.
 ``imaging_cube``
     lumbar imaging by the same population dimensions x modality x priority x referrer, with one
-    count per measure (``n_*``) and its cell-key sum (``k_*``, the sum of the records' keys mod 1,
+    count per measure (``n_*``; ``n_private`` counts imaging done at a private clinic, the
+    producer type of the imaging extract) and its cell-key sum (``k_*``, the sum of the records' keys mod 1,
     used for the cell-key perturbation of shown counts, see ``etl.stats.perturb``).
 ``episode_cube``
     imaging episodes by the population dimensions x referrer x modality x priority x what followed
@@ -44,6 +45,7 @@ IMAGING_MEASURES = {
     "rehab_long": "rehab_long",
     "xray_then_mri": "xray_then_mri",
     "repeat_mri": "repeat_mri",
+    "private": "producer_type = 'private_clinic'",   # done at a private clinic (the producer's type)
 }
 
 KEY = "(CAST(rkey AS DOUBLE) / 18446744073709551616.0)"

@@ -8,10 +8,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import coverage, db, export, figures, guard, notices, queries, release_queries
-from atlas.filters import DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value
+from atlas import clusters, colours, coverage, db, export, figures, guard, notices, queries, release_queries
+from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value, parse_breaks
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
+from atlas.layout_parts import chart_card, control, dim_options, html_table, lang_of, page_frame
 from atlas.measures import MEASURES
 from atlas.state import consistent, hash_of, next_view, view_from_hash
 from atlas.static import GRAPH_CONFIG
@@ -54,6 +54,12 @@ def layout(lang: str | None = None, **_):
             {"label": t("geo_map", lang), "value": "geo"}, {"label": t("tile_map", lang), "value": "tile"}])),
         html.H2(t("filters", lang), className="h6 mt-3"),
         *filters,
+        control(t("map_colours", lang), dbc.RadioItems(id="colours", value=view.colours, options=[
+            {"label": t(f"col_{k}", lang), "value": k} for k in COLOUR_MODES])),
+        control(t("breaks", lang), dcc.Input(id="breaks", type="text", value=view.breaks, debounce=True,
+                                            inputMode="decimal", className="form-control form-control-sm",
+                                            placeholder="40, 60, 80")),
+        dbc.Switch(id="tables", label=t("show_tables", lang), value=bool(view.tables), className="mb-2"),
         control(t("separator", lang), dbc.RadioItems(id="sep", value=",", inline=True, options=[
             {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
     ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
@@ -77,7 +83,8 @@ def layout(lang: str | None = None, **_):
             dbc.Col(chart_card("map", t("map_kind", lang), lang, dcc.Graph(
                 id="map", config={**GRAPH_CONFIG, "scrollZoom": False,
                                   "toImageButtonOptions": {"format": "png", "filename": "lumbar-imaging-map", "scale": 2}}),
-                extra=[html.Small(t("credit", lang), className="text-muted d-block mt-1"),
+                extra=[html.Div(id="colour-note", className="small text-muted", **{"aria-live": "polite"}),
+                       html.Small(t("credit", lang), className="text-muted d-block mt-1"),
                        html.Small(t("drill_hint", lang), className="text-muted d-block")], png=True), lg=7),
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
                                html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box")), lg=5),
@@ -94,6 +101,9 @@ def layout(lang: str | None = None, **_):
         ], className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("breakdown", t("breakdown", lang), lang,
                                     dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
+        dbc.Row([dbc.Col(chart_card("clusters", t("clusters", lang), lang,
+                                    html.Div(id="cluster-panel", **{"aria-live": "polite"})))], className="g-3 mt-1"),
+        html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("atlas-url", "view", sidebar, main)
@@ -106,16 +116,19 @@ def layout(lang: str | None = None, **_):
     Output("measure", "value"), Output("level", "value"), Output("years", "value"), Output("rates", "value"),
     Output("standard", "value"), Output("mapkind", "value"), Output("sep", "value"),
     Output({"type": "dim", "key": ALL}, "value"), Output("area-search", "value"), Output("url-notice", "children"),
+    Output("colours", "value"), Output("breaks", "value"), Output("tables", "value"),
     Input("atlas-url", "hash"),
     Input("measure", "value"), Input("level", "value"), Input("years", "value"), Input("rates", "value"),
     Input("standard", "value"), Input("mapkind", "value"), Input("sep", "value"),
     Input({"type": "dim", "key": ALL}, "value"),
     Input("map", "clickData"), Input("rank", "clickData"), Input("funnel", "clickData"),
     Input("area-search", "value"), Input("clear-area", "n_clicks"), Input("back-all", "n_clicks"),
+    Input("colours", "value"), Input("breaks", "value"), Input("tables", "value"),
     State("view", "data"), State("atlas-url", "search"),
 )
 def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims,
-               map_click, rank_click, funnel_click, search, _clear, _back, current, search_qs):
+               map_click, rank_click, funnel_click, search, _clear, _back, colour_mode, breaks, tables,
+               current, search_qs):
     lang = lang_of(search_qs if isinstance(search_qs, str) else "")
     hash_ = hash_ if isinstance(hash_, str) else ""
     current = current if isinstance(current, str) else None
@@ -140,7 +153,12 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
         view = replace(prev, measure=_pick(measure, tuple(MEASURES), prev.measure), level=_pick(level, LEVELS, prev.level),
                        y0=y[0], y1=y[-1], rates=_pick(rates, RATE_MODES, prev.rates),
                        standard=_pick(standard, STANDARDS, prev.standard), map=_pick(mapkind, MAP_KINDS, prev.map),
-                       sep=_pick(sep, (",", ";"), prev.sep))
+                       sep=_pick(sep, (",", ";"), prev.sep),
+                       colours=colour_mode if colour_mode in COLOUR_MODES else prev.colours,
+                       tables=1 if tables is True else 0)
+        typed = parse_breaks(breaks if isinstance(breaks, str) else "")
+        if typed is not None:
+            view = replace(view, breaks=typed)
         for key, value in zip(dim_ids, dims):
             if key in DIMENSIONS:
                 view = view.with_dim(key, dim_value(key, value))
@@ -162,7 +180,8 @@ def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims
     return (h, h,
             view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
             [str(dvals[k]) if k in dvals else "all" for k in dim_ids],
-            view.area if view.level == "municipality" else None, notice)
+            view.area if view.level == "municipality" else None, notice,
+            view.colours, view.breaks, bool(view.tables))
 
 
 def _pick(value, allowed: tuple, fallback):
@@ -222,10 +241,11 @@ def _area_outputs(view: View):
         return (notices.message_figure(text, 520), notices.message_figure(text, 320), notices.message_figure(text, 360),
                 html.P(text, className="small text-muted mb-0", id="variation-empty"),
                 html.Span(text, className="text-muted"))
+    colouring = colours.colouring(view, tbl)
     if view.map == "tile" and view.level == "municipality":
-        fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area)
+        fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
-        fig_map = figures.choropleth(tbl, f"/geo/{view.level}.json", view, m, view.area)
+        fig_map = figures.choropleth(tbl, f"/geo/{view.level}.json", view, m, view.area, colouring)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)
     var = queries.variation(tbl)
@@ -247,6 +267,22 @@ def _area_outputs(view: View):
     ])
     sel = _selection_text(view, tbl, m)
     return fig_map, fig_rank, fig_funnel, variation, sel
+
+
+@callback(Output("colour-note", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_colour_note(data, search_qs):
+    """What the map's colour classes are (fixed over which years), or why a mode could not be used."""
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    if view.colours == "own":
+        return ""
+    colouring = colours.colouring(view, queries.area_table(view)[0])
+    if colouring is not None and colouring.note:
+        return t(colouring.note, view.lang)
+    if colouring is not None and colouring.mode in ("equal", "quantile"):
+        return f"{t('classes_note', view.lang)} ({db.years()[0]}–{db.years()[-1]})"
+    return ""
 
 
 @cached(maxsize=1)
@@ -342,6 +378,65 @@ def draw_coverage_note(data, search_qs):
         return None
     return dbc.Alert(t("incomplete_in_view", view.lang).format(years=coverage.describe(hit, view.lang)),
                      color="info", className="py-2 small", id="incomplete-alert")
+
+
+# ---------------------------------------------------------------- clusters and tables
+
+@callback(Output("cluster-panel", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_clusters(data, search_qs):
+    if data is None:
+        return no_update
+    return _cluster_panel(replace(current_view(data, search_qs), sep=",", map="geo", tables=0))
+
+
+@cached(maxsize=128)
+def _cluster_panel(view: View):
+    """Global Moran's I (values shown, standardised and smoothed rates) and the significant local clusters."""
+    lang = view.lang
+    tbl, summary = clusters.cluster_table(view)
+    rows = []
+    for key, name in (("view", "moran_view"), ("standardised", "moran_std"), ("smoothed", "moran_smooth")):
+        g = summary.get(key)
+        if g:
+            p = g["p_value"]
+            rows.append(html.Tr([html.Th(f"{t('moran_global', lang)}, {t(name, lang)}", scope="row", className="fw-normal"),
+                                 html.Td(f"I = {g['I']:.2f}"), html.Td(f"p {'≤' if p <= 2 / (g['permutations'] + 1) else '='} {p:.4f}")]))
+    groups = clusters.hot_and_cold(view)
+    items = [html.Li([html.Span("■ ", style={"color": colours.config()["clusters"][k]}, **{"aria-hidden": "true"}),
+                      html.B(t("cl_" + k.replace("-", "_"), lang) + ": "), ", ".join(v)], className=f"cluster-{k}")
+             for k, v in groups.items() if v]
+    parts = [html.Table(html.Tbody(rows), className="table table-sm mb-2")] if rows else []
+    parts.append(html.Ul(items, className="list-unstyled mb-1", id="cluster-list") if items
+                 else html.P(t("cluster_none", lang), className="mb-1", id="cluster-list"))
+    if view.level != "municipality":
+        parts.insert(0, html.P(t("cluster_level", lang), className="small text-muted mb-1"))
+    parts.append(html.P(t("cluster_help", lang).format(perm=summary["permutations"], alpha=summary["alpha"]),
+                        className="small text-muted mb-0"))
+    return html.Div(parts)
+
+
+TABLE_CHARTS = ("map", "rank", "funnel", "trend", "mix", "breakdown", "clusters")
+
+
+@callback(Output("table-views", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_tables(data, search_qs):
+    """Every chart as a table (tables=1): exactly what it shows, as in its CSV."""
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    if not view.tables:
+        return None
+    out = [html.H2(t("show_tables", view.lang), className="h6")]
+    for chart in TABLE_CHARTS:
+        title, body = _chart_table(replace(view, sep=","), chart)
+        out.append(html.Div(html_table(body, f"{t('table_of', view.lang)}: {title}", view.lang),
+                            id=f"table-{chart}", className="mb-3"))
+    return out
+
+
+@cached(maxsize=256)
+def _chart_table(view: View, chart: str):
+    return export.chart_table(chart, view)
 
 
 # ---------------------------------------------------------------- downloads

@@ -13,7 +13,7 @@ from atlas import coverage, db, notices
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS, dim_value
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, dim_options, lang_of, page_frame
+from atlas.layout_parts import chart_card, control, dim_options, html_table, lang_of, page_frame
 from atlas.measures import MEASURES
 from atlas.static import GRAPH_CONFIG
 
@@ -52,6 +52,7 @@ def layout(lang: str | None = None, **_):
         *[control(label("dimension", key, lang), dcc.Dropdown(
             id={"type": "pw-dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
             searchable=False)) for key in DIM_KEYS],
+        dbc.Switch(id="pw-tables", label=t("show_tables", lang), value=False, className="mb-2"),
         control(t("separator", lang), dbc.RadioItems(id="pw-sep", value=",", inline=True, options=[
             {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
     ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
@@ -74,6 +75,13 @@ def layout(lang: str | None = None, **_):
                      dcc.Graph(id="pw-xray-mri", config=GRAPH_CONFIG)], md=6),
             dbc.Col([html.H3(MEASURES["repeat_mri_share"].name(lang), className="h6"),
                      dcc.Graph(id="pw-repeat-mri", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+        html.H2(t("pw_providers", lang), className="h5 mt-4"),
+        html.P(t("provider_help", lang), className="small text-muted"),
+        dbc.Row([dbc.Col(card("providers", t("pw_providers", lang), lang, dbc.Row([
+            dbc.Col([html.H3(MEASURES["private_mri_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-private-mri", config=GRAPH_CONFIG)], md=6),
+            dbc.Col([html.H3(MEASURES["private_xray_share"].name(lang), className="h6"),
+                     dcc.Graph(id="pw-private-xray", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
         html.H2(t("pw_lowvalue", lang), className="h5 mt-4"),
         html.P(t("pw_lowvalue_def", lang), className="small", id="pw-lowvalue-definition"),
         dbc.Row([dbc.Col(card("lowvalue", t("pw_lowvalue", lang), lang, dbc.Row([
@@ -85,6 +93,7 @@ def layout(lang: str | None = None, **_):
                          lg=12)], className="g-3 mt-1"),
         dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box")),
                          lg=12)], className="g-3 mt-1"),
+        html.Section(id="pw-table-views", className="mt-3", **{"aria-live": "polite"}),
         html.P(t("suppression_note", lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("pw-url", "pw-view", sidebar, main)
@@ -96,12 +105,13 @@ def layout(lang: str | None = None, **_):
     Output("pw-view", "data"), Output("pw-url", "hash"),
     Output("pw-level", "value"), Output("pw-area", "options"), Output("pw-area", "value"), Output("pw-years", "value"),
     Output("pw-window", "value"), Output({"type": "pw-dim", "key": ALL}, "value"), Output("pw-sep", "value"),
-    Output("pw-notice", "children"),
+    Output("pw-notice", "children"), Output("pw-tables", "value"),
     Input("pw-url", "hash"), Input("pw-level", "value"), Input("pw-area", "value"), Input("pw-years", "value"),
     Input("pw-window", "value"), Input({"type": "pw-dim", "key": ALL}, "value"), Input("pw-sep", "value"),
+    Input("pw-tables", "value"),
     State("pw-view", "data"), State("pw-url", "search"),
 )
-def sync_state(hash_, level, area, years, window, dims, sep, current, search):
+def sync_state(hash_, level, area, years, window, dims, sep, tables, current, search):
     lang = lang_of(search)
     dim_ids = [i["id"].get("key") for i in ctx.inputs_list[5] if isinstance(i, dict) and isinstance(i.get("id"), dict)]
     dims = dims if isinstance(dims, list) else []
@@ -121,7 +131,7 @@ def sync_state(hash_, level, area, years, window, dims, sep, current, search):
         if ctx.triggered_id != "pw-level" and isinstance(area, str) and area.isdigit():
             code = int(area)
         cand = replace(prev, level=new_level, y0=y[0], y1=y[-1], area=code,
-                       sep=sep if sep in (",", ";") else prev.sep)
+                       sep=sep if sep in (",", ";") else prev.sep, tables=1 if tables is True else 0)
         for key, value in zip(dim_ids, dims):
             if key in DIMENSIONS:
                 cand = cand.with_dim(key, dim_value(key, value))
@@ -131,7 +141,8 @@ def sync_state(hash_, level, area, years, window, dims, sep, current, search):
     dvals = dict(view.dims)
     h = P.hash_of(view, win)
     return (h, h, view.level, _area_options(view.level, lang), str(view.area) if view.area is not None else "dk",
-            [view.y0, view.y1], win, [str(dvals[k]) if k in dvals else "all" for k in dim_ids], view.sep, notice)
+            [view.y0, view.y1], win, [str(dvals[k]) if k in dvals else "all" for k in dim_ids], view.sep, notice,
+            bool(view.tables))
 
 
 def current(data, search):
@@ -202,6 +213,32 @@ def draw_repeat(data, search):
     view, _ = current(data, search)
     tr = P.trends(view, P.REPEAT_MEASURES)
     return tuple(P.trend_figure(tr[k], view, k) for k in P.REPEAT_MEASURES)
+
+
+@callback(Output("pw-table-views", "children"), Input("pw-view", "data"), State("pw-url", "search"))
+def draw_tables(data, search):
+    """Every chart of the page as a table (tables=1): exactly what it shows, as in its CSV."""
+    if data is None:
+        return no_update
+    view, win = current(data, search)
+    if not view.tables:
+        return None
+    out = [html.H2(t("show_tables", view.lang), className="h6")]
+    for chart in P.CHARTS:
+        title, body = P.chart_table(chart, replace(view, sep=","), win)
+        out.append(html.Div(html_table(body, f"{t('table_of', view.lang)}: {title}", view.lang),
+                            id=f"pw-table-{chart}", className="mb-3"))
+    return out
+
+
+@callback(Output("pw-private-mri", "figure"), Output("pw-private-xray", "figure"),
+          Input("pw-view", "data"), State("pw-url", "search"))
+def draw_providers(data, search):
+    if data is None:
+        return no_update, no_update
+    view, _ = current(data, search)
+    tr = P.trends(view, P.PROVIDER_MEASURES)
+    return tuple(P.trend_figure(tr[k], view, k) for k in P.PROVIDER_MEASURES)
 
 
 @callback(Output("pw-lv-rate", "figure"), Output("pw-lv-share", "figure"), Output("pw-referrer", "figure"),

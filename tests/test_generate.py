@@ -28,6 +28,9 @@ EFF = load_effects()
 STUDY = load_study()
 FIRST, LAST, ADULT = STUDY["first_year"], STUDY["last_year"], STUDY["adult_min_age"]
 MUNIS = load_municipalities(default_reference_dir())
+# the planted MRI cluster is left out of the checks of the region and municipality effects
+CLUSTER = [int(c) for c in EFF["imaging"].get("mri_cluster", {}).get("kommune_codes", [])]
+NOT_CLUSTER = f"municipality NOT IN ({', '.join(map(str, CLUSTER or [-1]))})"
 
 SCHEMA = {
     "population": {"person_id": "int", "year": "int", "birth_year": "int", "sex": "int", "municipality": "int",
@@ -274,7 +277,7 @@ def _person_years(con) -> pd.DataFrame:
                p.labour_status, count(*) AS py, sum(coalesce(n.k, 0)) AS k
         FROM pop p LEFT JOIN n ON n.person_id = p.person_id AND n.year = p.year
         JOIN region r ON r.municipality = p.municipality
-        WHERE p.age >= {ADULT}
+        WHERE p.age >= {ADULT} AND p.{NOT_CLUSTER}
         GROUP BY ALL""")
 
 
@@ -369,8 +372,9 @@ def test_region_ranking(con, fit):
         expected[name] = im["region"][name] * np.average(mult[sel], weights=MUNIS.population[sel])
     crude = q(con, f"""
         WITH a AS (SELECT r.region, count(*) AS n FROM pop p JOIN region r USING (municipality)
-                   WHERE p.age >= {ADULT} GROUP BY 1),
-             b AS (SELECT r.region, count(*) AS k FROM img i JOIN region r USING (municipality) GROUP BY 1)
+                   WHERE p.age >= {ADULT} AND p.{NOT_CLUSTER} GROUP BY 1),
+             b AS (SELECT r.region, count(*) AS k FROM img i JOIN region r USING (municipality)
+                   WHERE i.{NOT_CLUSTER} GROUP BY 1)
         SELECT region, k / n AS rate FROM a JOIN b USING (region)""").set_index("region").rate
     assert list(crude.sort_values().index) == sorted(expected, key=expected.get)
     lo, hi = min(expected, key=expected.get), max(expected, key=expected.get)
@@ -389,7 +393,7 @@ def test_outlier_municipalities(con):
              b AS (SELECT municipality, count(*) AS k FROM img GROUP BY 1)
         SELECT a.municipality, r.region, n, coalesce(k, 0) AS k FROM a LEFT JOIN b USING (municipality)
         JOIN region r USING (municipality)""").set_index("municipality")
-    rest = m[~m.index.isin(list(outliers))]
+    rest = m[~m.index.isin(list(outliers) + CLUSTER)]
     region_rate = rest.groupby("region").k.sum() / rest.groupby("region").n.sum()
     for code, mult in outliers.items():
         row = m.loc[code]
@@ -404,6 +408,28 @@ def test_outlier_municipalities(con):
     r = np.log(rest.k / rest.e)
     tau = math.sqrt(max(float((r ** 2 - 1 / rest.e).mean()), 0.0))
     assert tau == pytest.approx(im["municipality"]["random_effect_sd"], abs=0.04)
+
+
+def test_mri_cluster(con):
+    """The planted cluster's residents have mri_multiplier times the MRI rate of the rest of their
+    region (age and sex hardly differ: every municipality draws from the same distributions) and
+    the same X-ray rate."""
+    cl = EFF["imaging"]["mri_cluster"]
+    assert len(CLUSTER) >= 3
+    region = {MUNIS.region_names[MUNIS.region_index[MUNIS.code == c][0]] for c in CLUSTER}
+    assert len(region) == 1
+    region = region.pop()
+    d = q(con, f"""
+        WITH a AS (SELECT p.municipality IN ({', '.join(map(str, CLUSTER))}) AS cl, count(*) AS n
+                   FROM pop p JOIN region r USING (municipality) WHERE p.age >= {ADULT} AND r.region = '{region}'
+                   GROUP BY 1),
+             b AS (SELECT i.municipality IN ({', '.join(map(str, CLUSTER))}) AS cl,
+                          count(*) FILTER (WHERE modality = 'mri') AS mri, count(*) FILTER (WHERE modality = 'xray') AS xray
+                   FROM img i JOIN region r USING (municipality) WHERE r.region = '{region}' GROUP BY 1)
+        SELECT cl, mri / n AS mri, xray / n AS xray FROM a JOIN b USING (cl)""").set_index("cl")
+    # the municipality random effects (sd 0.1) of six municipalities move the ratio by a few per cent
+    assert d.loc[True, "mri"] / d.loc[False, "mri"] == pytest.approx(cl["mri_multiplier"], rel=0.15)
+    assert d.loc[True, "xray"] / d.loc[False, "xray"] == pytest.approx(1.0, rel=0.15)
 
 
 def test_modality_trend(con):

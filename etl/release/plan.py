@@ -34,7 +34,7 @@ SOURCES = {
     "episode": ("episode_cube", "n_episodes"),
     **{name: ("imaging_cube", f"n_{name}") for name in (
         "imaging", "first", "low_value", "surgery_short", "surgery_long", "rehab_short", "rehab_long",
-        "xray_then_mri", "repeat_mri")},
+        "xray_then_mri", "repeat_mri", "private")},
 }
 
 

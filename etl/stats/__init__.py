@@ -21,6 +21,8 @@ whose docstring states the methods and their references:
                      (with the linear-programming audit in ``lp_audit``)
 ``perturbation``     ``perturb`` (cell-key noise), ``perturbation_table`` (zero-mean per count)
 ``timeseries``       ``segmented_regression``, ``newey_west_lags``, ``ITS_TERMS``
+``spatial``          ``knn_weights``, ``global_moran``, ``local_moran`` (LISA with FDR),
+                     ``benjamini_hochberg``, ``to_km`` (esda and libpysal)
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
@@ -42,10 +44,17 @@ from .rates import crude_rate, poisson_ci, proportion_ci
 from .shrinkage import eb_ratio, eb_ratio_prior, eb_shrink
 from .standardisation import dsr, dsr_table, expected_counts, indirect_ratio, indirect_table
 from .suppression import suppress, suppress_with_totals, suppression_audit
+from .spatial import GlobalMoran, benjamini_hochberg, global_moran, knn_weights, local_moran, to_km
 from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
 
 __all__ = [
+    "GlobalMoran",
+    "benjamini_hochberg",
+    "global_moran",
+    "knn_weights",
+    "local_moran",
+    "to_km",
     "Estimate",
     "VariationStats",
     "poisson_ci",

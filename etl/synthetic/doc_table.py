@@ -48,6 +48,11 @@ def render(effects: dict | None = None) -> str:
          "new draw per seed"),
         ("Outlier municipalities", ", ".join(f"{x['name']} ({x['kommune_code']}) {_x(x['multiplier'])}"
                                              for x in im["outliers"]), "replace the random effect"),
+        *([("MRI cluster", f"{im['mri_cluster']['name']}: municipalities "
+            + ", ".join(str(c) for c in im["mri_cluster"]["kommune_codes"])
+            + f", MRI rate {_x(im['mri_cluster']['mri_multiplier'])}",
+            "neighbours sharing a high MRI rate (extra first MRIs); a spatial cluster for local Moran's I")]
+          if im.get("mri_cluster") else []),
         ("X-ray trend", f"{_x(tr['xray_annual_ratio'])} a year; X-ray share {_pct(tr['xray_share_first_year'])} "
                         "in the first year", "X-ray falls"),
         ("MRI trend", f"{_x(tr['mri_annual_ratio'])} a year", "MRI rises (follow-up MRIs included)"),

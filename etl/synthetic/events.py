@@ -104,6 +104,12 @@ class EventModel:
         for o in im["outliers"]:
             re[munis.code == o["kommune_code"]] = float(o["multiplier"])
         self.municipality_effect = re                    # per municipality (reference order)
+        # planted MRI cluster: extra first MRIs at (multiplier - 1) x the first-MRI rate
+        cl = im.get("mri_cluster") or {}
+        extra = np.zeros(len(munis.code), np.float32)
+        for code in cl.get("kommune_codes", []):
+            extra[munis.code == int(code)] = float(cl["mri_multiplier"]) - 1.0
+        self.cluster_extra = munis.lookup(extra, np.float32(0))
         self.muni_mult = munis.lookup((region_mult[munis.region_index] * re).astype(np.float32), np.float32(0))
         self.muni_region = munis.lookup(munis.region_index.astype(np.int8), -1)
         self.base = None                                  # set from the first year's adults
@@ -119,6 +125,9 @@ class EventModel:
         self.fref_p = np.array([ref["followup_share"].get(r, 0.0) for r in REFERRERS], float)
         self.fref_p /= self.fref_p.sum()
         self.chiro_x = float(ref["chiropractor_xray_share"])
+        # referrers of the cluster's extra first MRIs: the index shares weighted by each one's MRI share
+        mri_w = self.ref_p * np.where(np.arange(len(REFERRERS)) == CHIRO, 1.0 - self.chiro_x, 1.0)
+        self.mri_ref_p = mri_w / mri_w.sum()
         self.x_rel = np.array([ref["xray_relative"].get(r, 1.0) for r in REFERRERS], float)
         self.acute_p = np.array([ref["acute"][r] for r in REFERRERS], float)
 
@@ -225,7 +234,30 @@ class EventModel:
         px[CHIRO] = self.chiro_x
         modality = np.where(rng.random(n) < px[ref], XRAY, MRI).astype(np.int8)
         day = (jan1(year) + rng.integers(0, jan1(year + 1) - jan1(year), n)).astype(np.int32)
+        return self._follow_ups(rng, who, ref, modality, day, pop, cohort, keep_from)
 
+    def cluster_year(self, rng, year: int, k: int, pop: dict, mult: np.ndarray, cohort: Cohort,
+                     keep_from: int | None = None) -> dict | None:
+        """Extra first MRIs of the residents of the planted MRI cluster (``[imaging.mri_cluster]``).
+
+        Drawn with their own random stream ``rng``, so the records of every other municipality are
+        the same as without the cluster. Their follow-ups and repeat MRIs are drawn like any other's.
+        """
+        extra = self.cluster_extra[pop["municipality"]]
+        if not extra.any():
+            return None
+        x_rate, m_rate = self.index_rates(k)
+        n_i = rng.poisson(mult * extra * np.float32(self.base * m_rate))
+        who = np.repeat(np.arange(len(mult), dtype=np.int64), n_i)
+        n = len(who)
+        ref = rng.choice(len(REFERRERS), size=n, p=self.mri_ref_p).astype(np.int8)
+        modality = np.full(n, MRI, np.int8)
+        day = (jan1(year) + rng.integers(0, jan1(year + 1) - jan1(year), n)).astype(np.int32)
+        return self._follow_ups(rng, who, ref, modality, day, pop, cohort, keep_from)
+
+    def _follow_ups(self, rng, who, ref, modality, day, pop, cohort, keep_from) -> dict:
+        """Index imagings -> all imagings: follow-up and repeat MRIs, acute flag, producer, code."""
+        n = len(who)
         # X-ray followed by MRI
         fx = np.flatnonzero((modality == XRAY) & (rng.random(n) < self.f_share))
         f_day = day[fx] + _uniform_days(rng, self.eff["imaging"]["sequence"]["xray_then_mri_days"], len(fx))

@@ -81,6 +81,8 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
     ss = np.random.SeedSequence(seed)
     s_cohort, s_effects, s_returns, s_years = ss.spawn(4)
     year_seeds = s_years.spawn(len(years) + 1)
+    # the planted MRI cluster has streams of its own (spawned after the others, which stay as they were)
+    cluster_seeds = ss.spawn(1)[0].spawn(len(years) + 1)
 
     say(f"synthetic: building the cohort (scale {scale}, seed {seed})")
     cohort = build_cohort(np.random.default_rng(s_cohort), eff["population"], first, last, munis, scale)
@@ -90,7 +92,7 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
     rows = dict.fromkeys(TABLES, 0)
     writer = _Writer()
     try:
-        _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0)
+        _years(years, (year_seeds, cluster_seeds), cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0)
         _events(cohort, model, chunks, rows, writer, out_dir)
         # returned referrals
         received, returned = generate_returns(np.random.default_rng(s_returns), eff, scale,
@@ -109,6 +111,7 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
 def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0) -> None:
     """Population files, imaging and background events, year by year."""
     first = years[0]
+    year_seeds, cluster_seeds = year_seeds
 
     for i, y in enumerate(years):
         rng = np.random.default_rng(year_seeds[i + 1])
@@ -146,11 +149,21 @@ def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_di
             warm = model.imaging_year(rng0, y - 1, -1, pop, mult, cohort, keep_from=model.first_day)
             chunks.imaging.append(warm)
             model.around(rng0, warm, cohort, chunks)
+            rngc0 = np.random.default_rng(cluster_seeds[0])
+            extra = model.cluster_year(rngc0, y - 1, -1, pop, mult, cohort, keep_from=model.first_day)
+            if extra is not None:
+                chunks.imaging.append(extra)
+                model.around(rngc0, extra, cohort, chunks)
         img = model.imaging_year(rng, y, i, pop, mult, cohort)
         chunks.imaging.append(img)
         model.around(rng, img, cohort, chunks)
         model.background(rng, y, pop["idx"], cohort, chunks)
-        say(f"synthetic: {y}: {n_res:,} residents, {len(a):,} adults, {len(img['day']):,} imagings "
+        rngc = np.random.default_rng(cluster_seeds[i + 1])
+        extra = model.cluster_year(rngc, y, i, pop, mult, cohort)
+        if extra is not None:
+            chunks.imaging.append(extra)
+            model.around(rngc, extra, cohort, chunks)
+        say(f"synthetic: {y}: {n_res:,} residents, {len(a):,} adults, {len(img['day']) + (len(extra['day']) if extra else 0):,} imagings "
             f"({time.perf_counter() - t0:.1f} s)")
         del pop, mult
 
