@@ -77,6 +77,9 @@ TARGETS = {
     "callback_warm_p95_ms": 150.0,
     "callback_cold_p95_ms": 400.0,
     "figure_json_bytes": 1.5 * MB,
+    "release_seconds": 60.0,
+    "release_peak_rss_bytes": 6 * GB,
+    "release_callback_p95_ms": 60.0,
 }
 PANDAS_MEMORY_CAP = 16 * GB        # above this the pandas baseline is stopped and rerun year by year
 PANDAS_BYTES_PER_ROW = 150         # peak bytes per population row of the all-at-once run (~130 measured at scale 0.1)
@@ -206,6 +209,8 @@ def _child_main(task: str, params: dict, result_path: Path) -> int:
         out = _child_build(**params)
     elif task == "pandas":
         out = pandas_baseline(**params)
+    elif task == "release":
+        out = _child_release(**params)
     else:
         raise SystemExit(f"unknown child task {task}")
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -268,6 +273,21 @@ def _child_build(input_dir: str, db_path: str) -> dict:
                           "elapsed": float(m.group(5))})
     return {"seconds": seconds, "report_seconds": report.seconds, "steps": steps, "tables": report.tables,
             "linkage": report.linkage}
+
+
+def _child_release(db_path: str, out_path: str) -> dict:
+    from etl.release.build import build_release
+    from etl.release.report import write_report
+
+    t0 = time.perf_counter()
+    report = build_release(Path(db_path), Path(out_path), quiet=False)
+    seconds = time.perf_counter() - t0
+    write_report(report)
+    sup = report.suppression
+    return {"seconds": seconds, "tables": report.tables, "passed": report.passed,
+            "smallest_published": report.smallest_published,
+            "published_share": {r["count"]: round(float(r["published_share"]), 4) for r in sup.to_dict("records")},
+            "steps": [{"step": name, "elapsed": round(sec, 2)} for name, sec in report.steps]}
 
 
 # ----------------------------------------------------------------------------- pandas baseline
@@ -819,6 +839,9 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
             results[key] = ({**previous[key], "from_previous_run": previous[key].get("from_previous_run")
                              or previous["machine"]["date"]} if previous.get(key) else None)
         _run_app(results, db_path, work, requests_n, seed, workers, threads, callbacks, port)
+        release_path = work / f"release_scale{tag}_seed{seed}.duckdb"
+        if release_path.exists():
+            _run_app(results, release_path, work, requests_n, seed, workers, threads, callbacks, port, key="release_")
         return _finish(results, t_all, out)
 
     # 1. generation
@@ -895,18 +918,35 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     }
     shutil.rmtree(work / "pandas", ignore_errors=True)
 
+    # 4. the release
+    release_path = work / f"release_scale{tag}_seed{seed}.duckdb"
+    log(f"writing the release {release_path}")
+    r = run_child("release", {"db_path": str(db_path), "out_path": str(release_path)}, work, echo=echo)
+    results["release"] = {"seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
+                          "cpu_seconds": r["cpu_seconds"], "peak_rss_bytes": r["peak_rss_bytes"],
+                          "db_bytes": release_path.stat().st_size, "passed": r["passed"],
+                          "smallest_published": r["smallest_published"], "published_share": r["published_share"],
+                          "tables": r["tables"], "steps": r["steps"]}
+
     _run_app(results, db_path, work, requests_n, seed, workers, threads, callbacks, port)
+    _run_app(results, release_path, work, requests_n, seed, workers, threads, callbacks, port, key="release_")
     return _finish(results, t_all, out)
 
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
-             callbacks, port) -> None:
-    """4. the app over HTTP: page load, then each view's callbacks cold and warm."""
+             callbacks, port, key: str = "") -> None:
+    """5. the app over HTTP: page load, then each view's callbacks cold and warm (results under
+    ``app``, ``page``, ``callbacks``; with ``key="release_"`` the same for the release database)."""
     import duckdb
     import requests
 
     con = duckdb.connect(str(db_path), read_only=True)
-    years = [int(y) for (y,) in con.execute("SELECT DISTINCT year FROM population_cube ORDER BY year").fetchall()]
+    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "population_cube" in tables:
+        years = [int(y) for (y,) in con.execute("SELECT DISTINCT year FROM population_cube ORDER BY year").fetchall()]
+    else:
+        periods = json.loads(con.execute("SELECT value FROM meta WHERE key = 'periods'").fetchone()[0])
+        years = sorted(int(p) for p in periods if "-" not in p)
     con.close()
     hashes = view_combinations(requests_n, seed, years)
     log(f"serving the bench database with gunicorn ({workers} workers x {threads} threads); "
@@ -918,11 +958,11 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
         mismatched = check_dependencies(deps)
         cb = callback_latencies(session, app.url, hashes, callbacks, find_callbacks(deps))
         worker_rss = app.worker_rss()
-        results["app"] = {"url": app.url, "start_seconds": round(app.start_seconds, 2), "workers": workers,
+        results[key + "app"] = {"url": app.url, "start_seconds": round(app.start_seconds, 2), "workers": workers,
                           "threads": threads, "worker_rss_bytes_after": worker_rss,
                           "payload_mismatch": mismatched}
-    results["page"] = page
-    results["callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
+    results[key + "page"] = page
+    results[key + "callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
                             "note": "sequential requests over one keep-alive connection (so one worker); cold = "
                                     "first request for the view (its queries not yet cached), warm = the same "
                                     "request again"}
@@ -954,6 +994,12 @@ def evaluate_targets(res: dict) -> list[dict]:
     for name, v in (cb.get("per_callback") or {}).items():
         rows.append((f"{name} warm p95", v["warm"]["p95_ms"], "<=", TARGETS["callback_warm_p95_ms"], "ms"))
         rows.append((f"{name} cold p95", v["cold"]["p95_ms"], "<=", TARGETS["callback_cold_p95_ms"], "ms"))
+    rel, rcb = (res.get(k) or {} for k in ("release", "release_callbacks"))
+    rows.append(("release seconds", rel.get("seconds"), "<=", TARGETS["release_seconds"], "s"))
+    rows.append(("release peak memory", rel.get("peak_rss_bytes"), "<=", TARGETS["release_peak_rss_bytes"], "bytes"))
+    for name, v in (rcb.get("per_callback") or {}).items():
+        rows.append((f"release: {name} warm p95", v["warm"]["p95_ms"], "<=", TARGETS["release_callback_p95_ms"], "ms"))
+        rows.append((f"release: {name} cold p95", v["cold"]["p95_ms"], "<=", TARGETS["release_callback_p95_ms"], "ms"))
     rows.append(("figure JSON, draw_areas default view", _first(pg, "figure_and_geometry_bytes", "figure_json_bytes"),
                  "<=", TARGETS["figure_json_bytes"], "bytes"))
     rows.append(("figure JSON, all figure callbacks",
@@ -1032,13 +1078,25 @@ def table(res: dict) -> str:
     row("    speed-up, linking and cubes only", p.get("speedup_comparable"), "x")
     if p:
         row("pandas and ETL cubes agree", "yes" if p.get("agrees_with_etl") else "NO", "")
-    if cb:
-        lines.append(f"callbacks, {cb['n_views']} views each cold then warm (p50 / p95)")
+    def callback_rows(cb: dict, title: str, target_prefix: str) -> None:
+        lines.append(f"{title}, {cb['n_views']} views each cold then warm (p50 / p95)")
         for name, v in cb["per_callback"].items():
             for phase in ("cold", "warm"):
                 s = v[phase]
-                row(f"    {name} {phase}  p50 {_fmt(s['p50_ms'], 'ms')}, p95", s["p95_ms"], "ms", f"{name} {phase} p95")
-        row("callback errors", cb["errors"], "")
+                row(f"    {name} {phase}  p50 {_fmt(s['p50_ms'], 'ms')}, p95", s["p95_ms"], "ms",
+                    f"{target_prefix}{name} {phase} p95")
+        row(f"{title}: errors", cb["errors"], "")
+
+    if cb:
+        callback_rows(cb, "callbacks", "")
+    rel, rcb = (res.get(k) or {} for k in ("release", "release_callbacks"))
+    if rel:
+        row("release (python -m etl release) time", rel.get("seconds"), "s", "release seconds")
+        row("release peak memory (RSS)", rel.get("peak_rss_bytes"), "bytes", "release peak memory")
+        row("release database size", rel.get("db_bytes"), "bytes")
+        row("release audit", "passed" if rel.get("passed") else "FAILED", "")
+    if rcb:
+        callback_rows(rcb, "callbacks on the release", "release: ")
     if pg:
         lines.append("first page load (bytes as served, uncompressed; gzip in brackets)")
         for key, label in (("html_bytes", "html"), ("scripts_bytes", "scripts (in the page)"),
