@@ -35,6 +35,7 @@ RELEASE_TABLES = {
     "returns_monthly": "one month x exam type x centre (producer), and the sum over centres (producer_id 'all')",
     "areas": "one area (municipality, region, 2027 region, Denmark)",
     "geometry": "one geography level (boundaries as GeoJSON)",
+    "area_centroid": "one area (its centroid, for the neighbours of the cluster statistics)",
     "standard_population": "one standard x sex x age band (public weights)",
     "meta": "one setting of the release",
 }
@@ -183,6 +184,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
             con.unregister("frame_df")
         con.execute("CREATE TABLE areas AS SELECT * FROM sec.areas")
         con.execute("CREATE TABLE geometry AS SELECT * FROM sec.geometry")
+        con.execute("CREATE TABLE area_centroid AS SELECT * FROM sec.area_centroid")
         con.execute("CREATE TABLE standard_population AS SELECT * FROM sec.standard_population")
         periods = [label for label, _, _ in plan.periods(years)]
         release_meta = {
