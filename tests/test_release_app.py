@@ -186,3 +186,12 @@ def test_pathways_and_returns_pages_answer_from_published_counts(release_app):
     for c in ("referrals", "returned", "letters"):
         v = m[c].dropna()
         assert not ((v >= 1) & (v < MIN)).any()
+
+
+def test_clusters_and_table_view_answer_on_the_release(release_app):
+    from atlas import clusters, export
+
+    tbl, summary = clusters.cluster_table(View(measure="imaging_rate", y0=2023, y1=2023))
+    assert len(tbl) >= 80 and "view" in summary
+    title, body = export.chart_table("map", View(y0=2023, y1=2023))
+    assert len(body) == 99 and title
