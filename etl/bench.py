@@ -275,12 +275,12 @@ def _child_build(input_dir: str, db_path: str) -> dict:
             "linkage": report.linkage}
 
 
-def _child_release(db_path: str, out_path: str) -> dict:
+def _child_release(db_path: str, out_path: str, plan_path: str | None = None) -> dict:
     from etl.release.build import build_release
     from etl.release.report import write_report
 
     t0 = time.perf_counter()
-    report = build_release(Path(db_path), Path(out_path), quiet=False)
+    report = build_release(Path(db_path), Path(out_path), plan_path=Path(plan_path) if plan_path else None, quiet=False)
     seconds = time.perf_counter() - t0
     write_report(report)
     sup = report.suppression
@@ -803,12 +803,13 @@ def _scale_tag(scale: float) -> str:
 def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requests_n: int = 60,
         work: Path = DEFAULT_WORK, reuse: bool = False, workers: int = 2, threads: int = 4,
         callbacks: tuple[str, ...] = CALLBACKS, pandas_mode: str = "auto", port: int | None = None,
-        echo: bool = True, app_only: bool = False) -> dict:
+        echo: bool = True, app_only: bool = False, release_plan: Path | None = None) -> dict:
     """Run the whole benchmark and return (and write to ``out``) its results; see the module docstring.
 
     ``app_only``: time only the app (page load and callbacks) on the bench database of an earlier
     run of the same scale and seed; generation, build and pandas are copied from that run's results
-    file (``out``) when it has them, and marked as such.
+    file (``out``) when it has them, and marked as such. ``release_plan``: another publication
+    plan for the release step (the tests use a small one; the benchmark the default).
     """
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -921,7 +922,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     # 4. the release
     release_path = work / f"release_scale{tag}_seed{seed}.duckdb"
     log(f"writing the release {release_path}")
-    r = run_child("release", {"db_path": str(db_path), "out_path": str(release_path)}, work, echo=echo)
+    r = run_child("release", {"db_path": str(db_path), "out_path": str(release_path),
+                              "plan_path": str(release_plan) if release_plan else None}, work, echo=echo)
     results["release"] = {"seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
                           "cpu_seconds": r["cpu_seconds"], "peak_rss_bytes": r["peak_rss_bytes"],
                           "db_bytes": release_path.stat().st_size, "passed": r["passed"],

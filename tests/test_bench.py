@@ -21,8 +21,11 @@ VIEWS = 5
 def run(tmp_path_factory):
     d = tmp_path_factory.mktemp("bench")
     out = d / "results.json"
+    plan = d / "plan.toml"       # a small publication plan: at this scale the default one is nearly all hidden
+    plan.write_text('[protection]\nmin_count = 5\n[periods]\nmulti_year = [[2013, 2015]]\n[[tables]]\n'
+                    'counts = ["persons", "imaging"]\npatterns = [[]]\n', encoding="utf-8")
     res = bench.run(scale=SCALE, seed=7, out=out, requests_n=VIEWS, work=d / "work", workers=1, threads=2,
-                    callbacks=("draw_areas",), echo=False)
+                    callbacks=("draw_areas",), echo=False, release_plan=plan)
     return res, out, d
 
 
@@ -168,3 +171,14 @@ def test_geojson_urls_are_found_however_escaped():
     answer = json.loads('{"response": {"map": {"figure": {"data": [{"geojson": "\\u002fgeo\\u002fregion.json"}, '
                         '{"geojson": {"type": "FeatureCollection"}}]}}}}')
     assert bench._geojson_urls(answer) == ["/geo/region.json"]
+
+
+def test_the_release_is_written_audited_and_served(run):
+    res, _, _ = run
+    rel = res["release"]
+    assert rel["passed"] and rel["seconds"] > 0 and rel["peak_rss_bytes"] > 0 and rel["db_bytes"] > 0
+    assert rel["smallest_published"] >= 5
+    rc = res["release_callbacks"]
+    assert rc["errors"] == 0 and "draw_areas" in rc["per_callback"]
+    names = {t["name"] for t in res["targets"]}
+    assert {"release seconds", "release peak memory", "release: draw_areas warm p95"} <= names

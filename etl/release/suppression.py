@@ -231,7 +231,7 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
         result.exposed_history.append(int(failing.size))
         if failing.size == 0:
             return result
-        stuck = len(result.exposed_history) > 1 and failing.size >= result.exposed_history[-2]
+        stuck = len(result.exposed_history) > 1 and failing.size > 0.5 * result.exposed_history[-2]
         if _repair(A, c, hidden, failing, cost, 2.0 * min_count, blunt=stuck) == 0:
             break
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
