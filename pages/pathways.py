@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, notices
+from atlas import coverage, db, guard, notices
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS, dim_value
 from atlas.i18n import label, t
@@ -296,7 +296,7 @@ def download(n_clicks, data, search):
         return no_update
     chart = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
     if chart not in P.CHARTS:
-        return no_update
+        raise guard.BadInput("Unknown chart.")
     view, win = current(data, search)
     content, filename = P.chart_csv(chart, view, win)
     return dcc.send_bytes(content, filename)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import returns as R
+from atlas import guard, returns as R
 from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, lang_of, page_frame
 from atlas.static import GRAPH_CONFIG
@@ -196,6 +196,6 @@ def download(n_clicks, data, search):
         return no_update
     chart = ctx.triggered_id.get("chart") if isinstance(ctx.triggered_id, dict) else None
     if chart not in R.CHARTS:
-        return no_update
+        raise guard.BadInput("Unknown chart.")
     content, filename = R.chart_csv(chart, current_view(data, search))
     return dcc.send_bytes(content, filename)

@@ -314,3 +314,18 @@ def test_queries_refuse_unknown_group_columns(app_db):
 
     with pytest.raises(ValueError):
         queries.strata("imaging_rate", 2019, 2024, (), (), ("municipality; DROP TABLE meta",))
+
+
+@pytest.mark.parametrize("kind,view", [("pw-download", "#"), ("ret-download", "#")])
+@pytest.mark.parametrize("chart", ["no-such-chart", "../../etc/passwd", 7])
+def test_unknown_chart_downloads_on_the_other_pages_are_refused(client, deps, kind, view, chart):
+    """/pathways and /returns refuse a download of a chart they do not have with a 4xx."""
+    d = _dep(deps, f'"type":"{kind}"')
+    btn = {"chart": chart, "type": f"{kind}-btn"}
+    payload = {"output": d["output"], "outputs": {"id": {"chart": chart, "type": kind}, "property": "data"},
+               "inputs": [{"id": btn, "property": "n_clicks", "value": 1}],
+               "changedPropIds": [json.dumps(btn, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+               "state": [{"id": s["id"], "property": s["property"], "value": v} for s, v in zip(d["state"], (view, ""))]}
+    r = post(client, payload)
+    assert_clean(r)
+    assert 400 <= r.status_code < 500
