@@ -22,7 +22,7 @@ import pytest
 
 from etl.settings import REPO_ROOT
 
-STARTS = 3
+STARTS = 2
 
 
 def _free_port() -> int:
@@ -98,7 +98,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.mark.slow        # starts gunicorn three times: in `make test`, not in `make test-fast`
+@pytest.mark.slow        # starts gunicorn twice: in `make test`, not in `make test-fast`
 def test_fresh_server_answers_parallel_first_requests(app_db, page_resources, tmp_path):
     failures = []
     for start in range(STARTS):

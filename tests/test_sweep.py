@@ -231,7 +231,10 @@ def sweep_pages(client, deps) -> int:
     return n
 
 
-def test_quick_sweep_of_every_page_and_view(client, deps):
+def test_quick_sweep_of_every_page_and_view(client, deps, request):
+    """The quick sweep is for `make test-fast`; where the slow tests run, the full sweep covers it."""
+    if "not slow" not in (request.config.getoption("-m") or ""):
+        pytest.skip("the full sweep (test_full_sweep_of_every_view) runs in this session and covers this one")
     n = sweep_pages(client, deps) + sweep_atlas(client, deps, False) + sweep_pathways(client, deps, False) \
         + sweep_returns(client, deps, False)
     assert n > 150
