@@ -51,7 +51,7 @@ test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -m "not browser and not slow"
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m etl bench --scale 1.0
+	$(BIN)/python -m bench --scale 1.0
 
 clean:
-	rm -rf $(EXTRACTS) $(DB) $(RELEASE) data/release-report.md data/rejected bench/work
+	rm -rf $(EXTRACTS) $(DB) $(RELEASE) data/release-report.md data/rejected data/bench/work

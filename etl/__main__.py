@@ -3,7 +3,7 @@
     python -m etl generate --scale 0.1 --seed 42 --out data/extracts
     python -m etl build --input data/extracts --db data/atlas.duckdb [--columns FILE] [--lenient]
     python -m etl release --db data/atlas.duckdb --out data/release.duckdb [--plan FILE]
-    python -m etl bench [--scale 1.0]
+    python -m etl bench [--scale 1.0]            (the same as python -m bench; see bench/README.md)
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _release(args) -> int:
 
 
 def _bench(args) -> int:
-    from etl.bench import main as bench_main
+    from bench.run import main as bench_main
 
     return bench_main(args)
 
@@ -99,13 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--report", help="where to write the output-check report (default: release-report.md beside --out)")
     rel.add_argument("--quiet", action="store_true")
     rel.set_defaults(func=_release)
-    r = sub.add_parser("bench", help="benchmark build, pandas baseline, callbacks and page weight")
-    r.add_argument("--scale", type=float, default=1.0)
-    r.add_argument("--out", default=str(REPO_ROOT / "bench" / "results.json"))
-    r.add_argument("--requests", type=int, default=60, help="distinct views, each timed cold and warm")
-    r.add_argument("--seed", type=int, default=42)
-    r.add_argument("--reuse", action="store_true", help="reuse extracts of the same scale and seed in bench/work")
-    r.add_argument("--app-only", action="store_true", help="time only the app, on the last bench database")
+    from bench.options import add_options
+
+    r = add_options(sub.add_parser("bench", help="benchmark build, pandas baseline, release, callbacks and a "
+                                                 "many-reader journey (the same as python -m bench)"))
     r.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     return args.func(args)

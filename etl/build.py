@@ -19,17 +19,29 @@ from etl import coverage, geo, intermediate, marts, staging
 from etl.settings import Settings, load_column_mapping, load_settings
 
 
+@dataclass(frozen=True)
+class Step:
+    """One finished build step: its number, what it did, its own seconds and the seconds since the start."""
+    step: int
+    message: str
+    seconds: float
+    elapsed: float
+
+
 class Progress:
-    """Numbered steps with elapsed time, on stderr, so a long build shows where it is."""
+    """Numbered steps with elapsed time, on stderr, so a long build shows where it is; each step is
+    also kept in ``steps`` (the benchmark reads them from the build's report)."""
 
     def __init__(self, total: int, stream=None, quiet: bool = False):
         self.total, self.step, self.quiet = total, 0, quiet
         self.stream = stream or sys.stderr
         self.started = self.last = time.perf_counter()
+        self.steps: list[Step] = []
 
     def __call__(self, message: str) -> None:
         self.step += 1
         now = time.perf_counter()
+        self.steps.append(Step(self.step, message, now - self.last, now - self.started))
         if not self.quiet:
             print(f"[{min(self.step, self.total):>2}/{self.total}] {message:<55} "
                   f"(+{now - self.last:5.1f} s, {now - self.started:6.1f} s)", file=self.stream, flush=True)
@@ -43,6 +55,7 @@ class BuildReport:
     staging: staging.StagingReport | None = None
     linkage: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)      # the build's steps with their times
 
 
 def _data_kind(input_dir: Path) -> str:
@@ -67,7 +80,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     os.close(fd)
     os.unlink(tmp_name)           # DuckDB wants to create the file itself
     tmp_path = Path(tmp_name)
-    report = BuildReport(db_path)
+    report = BuildReport(db_path, steps=progress.steps)
     con = duckdb.connect()
     spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
     try:

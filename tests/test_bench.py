@@ -1,7 +1,8 @@
-"""The benchmark (``python -m etl bench``) runs end to end at a small scale and writes every field.
+"""The benchmark (``python -m bench``, ``python -m etl bench``) runs end to end at a small scale and
+writes every field.
 
 Timings belong in the benchmark, not here: nothing below checks a speed. One small run (scale 0.01,
-5 views, one callback) is shared by the module; it takes about half a minute.
+5 views, one callback, a journey of 3 readers for 2 s on each database) is shared by the module.
 """
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from numbers import Number
 
 import pytest
 
-from etl import bench
+from bench import callbacks, options, payloads, report
+from bench.run import run as bench_run
 
 SCALE = 0.01
 VIEWS = 5
+READERS = 3
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +27,9 @@ def run(tmp_path_factory):
     plan = d / "plan.toml"       # a small publication plan: at this scale the default one is nearly all hidden
     plan.write_text('[protection]\nmin_count = 5\n[periods]\nmulti_year = [[2013, 2015]]\n[[tables]]\n'
                     'counts = ["persons", "imaging"]\npatterns = [[]]\n', encoding="utf-8")
-    res = bench.run(scale=SCALE, seed=7, out=out, requests_n=VIEWS, work=d / "work", workers=1, threads=2,
-                    callbacks=("draw_areas",), echo=False, release_plan=plan)
+    res = bench_run(scale=SCALE, seed=7, out=out, requests_n=VIEWS, work=d / "work", workers=1, threads=2,
+                    callbacks=("draw_areas",), echo=False, release_plan=plan, journey_users=READERS,
+                    journey_seconds=2, journey_downloads=1.0, journey_think=(0.2, 0.5))
     return res, out, d
 
 
@@ -53,7 +57,7 @@ def test_generation_and_build_fields(run):
     assert _num(b["seconds"]) and b["seconds"] > 0
     assert _num(b["peak_rss_bytes"]) and b["peak_rss_bytes"] > 10e6          # a Python process with DuckDB
     assert _num(b["db_bytes"]) and b["db_bytes"] > 0
-    # the build's own progress lines were captured, one per step, and add up to about its time
+    # the build's own steps, as its report returns them, add up to about its time
     assert [s["step"] for s in b["steps"]] == list(range(1, len(b["steps"]) + 1)) and len(b["steps"]) >= 5
     assert sum(s["seconds"] for s in b["steps"]) == pytest.approx(b["seconds"], abs=1.0)
     assert b["tables"]["population_cube"] > 0
@@ -104,11 +108,53 @@ def test_targets_and_table(run):
     assert {"build (ETL) seconds", "build peak memory", "speed-up over pandas (pandas s / ETL s)",
             "draw_areas warm p95", "draw_areas cold p95", "figure JSON, draw_areas default view"} <= names
     assert all(t["applies"] is False for t in res["targets"] if t["name"] != "callback errors")   # not scale 1.0
-    text = bench.table(res)
+    text = report.table(res)
     for word in ("build (ETL) time", "build peak memory", "database size", "pandas baseline", "ratio ETL / pandas",
                  "draw_areas cold", "draw_areas warm", "html", "scripts", "layout", "figure_json"):
         assert word in text, word
     assert re.search(r"PASS|FAIL|n/a", text)
+    assert {"release journey: errors", "release journey: callback p95"} <= names
+    assert "journey on the release" in text and "journey on the secure database" in text
+    md = run[1].with_suffix(".md").read_text(encoding="utf-8")        # the markdown report beside the JSON
+    assert text in md
+
+
+@pytest.mark.parametrize("key", ["journey", "release_journey"])
+def test_the_journey_on_each_database(run, key):
+    j = run[0][key]
+    assert j["users"] == READERS and j["errors"] == 0, j["error_examples"]
+    assert j["control_changes"] >= READERS and j["downloads"] == j["control_changes"]   # the test downloads each time
+    assert j["distinct_views"] > 1                     # the controls changed the view the callbacks drew
+    kinds = j["per_kind"]
+    assert {"page", "page_layout", "state", "draw_areas", "draw_trend", "draw_breakdown", "draw_mix", "download",
+            "view_update"} <= set(kinds)
+    assert kinds["page"]["n"] == 3 * READERS and kinds["page_layout"]["n"] == READERS
+    # the page's first state callback, then one per change; each followed by every callback of the view
+    assert kinds["state"]["n"] == READERS + j["control_changes"] == kinds["draw_areas"]["n"] == kinds["view_update"]["n"]
+    assert kinds["download"]["n"] == j["downloads"]
+    assert j["callbacks"]["n"] == sum(v["n"] for k, v in kinds.items() if k not in ("page", "view_update"))
+    assert j["requests_sent"] == sum(v["n"] for k, v in kinds.items() if k != "view_update")
+    assert j["callbacks"]["p50_ms"] <= j["callbacks"]["p95_ms"] <= j["callbacks"]["p99_ms"]
+
+
+def test_state_body_follows_the_apps_declaration():
+    dep = {"output": '..view.data...{"key":["ALL"],"type":"dim"}.value..',
+           "inputs": [{"id": "measure", "property": "value"}, {"id": '{"key":["ALL"],"type":"dim"}', "property": "value"}],
+           "state": [{"id": "view", "property": "data"}, {"id": "atlas-url", "property": "search"}]}
+    controls = {"measure.value": "mri_share", '{"key":"sex","type":"dim"}.value': "2"}
+    body = payloads.state_body(dep, controls, "#measure=imaging_rate", "measure.value", ["sex", "age"], "?lang=da")
+    assert body["inputs"][0] == {"id": "measure", "property": "value", "value": "mri_share"}
+    assert body["inputs"][1] == [{"id": {"key": "sex", "type": "dim"}, "property": "value", "value": "2"},
+                                 {"id": {"key": "age", "type": "dim"}, "property": "value", "value": None}]
+    assert body["state"] == [{"id": "view", "property": "data", "value": "#measure=imaging_rate"},
+                             {"id": "atlas-url", "property": "search", "value": "?lang=da"}]
+    assert body["outputs"][0] == {"id": "view", "property": "data"} and len(body["outputs"][1]) == 2
+    assert body["changedPropIds"] == ["measure.value"]
+    assert payloads.wildcard_controls(dep, ["sex"]) == ['{"key":"sex","type":"dim"}.value']
+    answer = {"multi": True, "response": {"view": {"data": "#measure=mri_share"},
+                                          '{"key":"age","type":"dim"}': {"value": "85+"}}}
+    assert payloads.read_state_answer(answer, controls) == "#measure=mri_share"
+    assert controls['{"key":"age","type":"dim"}.value'] == "85+"
 
 
 def test_gunicorn_was_stopped(run):
@@ -125,18 +171,19 @@ def test_app_only_keeps_the_earlier_build(run, tmp_path):
     res, out, d = run
     copy = tmp_path / "results.json"
     copy.write_text(out.read_text(encoding="utf-8"), encoding="utf-8")
-    again = bench.run(scale=SCALE, seed=7, out=copy, requests_n=2, work=d / "work", workers=1, threads=1,
-                      callbacks=("draw_trend",), echo=False, app_only=True)
+    again = bench_run(scale=SCALE, seed=7, out=copy, requests_n=2, work=d / "work", workers=1, threads=1,
+                      callbacks=("draw_trend",), echo=False, app_only=True, journey_users=0)
     assert again["build"]["seconds"] == res["build"]["seconds"] and again["build"]["from_previous_run"]
     assert again["callbacks"]["requests_sent"] == 4
     assert list(again["callbacks"]["per_callback"]) == ["draw_trend"]
+    assert "journey" not in again and again["release"] == {**res["release"], "from_previous_run": res["machine"]["date"]}
 
 
 def test_views_are_fixed_distinct_and_valid():
     years = list(range(2013, 2025))
-    a = bench.view_combinations(60, 42, years)
-    assert a == bench.view_combinations(60, 42, years) and len(set(a)) == 60 and "" not in a
-    assert a != bench.view_combinations(60, 43, years)
+    a = payloads.view_combinations(60, 42, years)
+    assert a == payloads.view_combinations(60, 42, years) and len(set(a)) == 60 and "" not in a
+    assert a != payloads.view_combinations(60, 43, years)
     from atlas.filters import parse_query
     from atlas.measures import MEASURES
 
@@ -146,12 +193,12 @@ def test_views_are_fixed_distinct_and_valid():
 
 
 def test_callback_body_shape():
-    one = bench.callback_body("draw_trend", "#measure=mri_share", "?lang=da")
+    one = payloads.callback_body("draw_trend", "#measure=mri_share", "?lang=da")
     assert one["output"] == "trend.figure" and one["outputs"] == {"id": "trend", "property": "figure"}
     assert one["inputs"] == [{"id": "view", "property": "data", "value": "#measure=mri_share"}]
     assert one["state"] == [{"id": "url", "property": "search", "value": "?lang=da"}]
     assert one["changedPropIds"] == ["view.data"]
-    multi = bench.callback_body("draw_areas", "")
+    multi = payloads.callback_body("draw_areas", "")
     assert multi["output"].startswith("..map.figure...rank.figure") and len(multi["outputs"]) == 5
 
 
@@ -160,17 +207,17 @@ def test_bodies_follow_the_apps_declaration():
              "state": [{"id": "atlas-url", "property": "search"}]},
             {"output": "..map.figure...rank.figure...funnel.figure...variation.children...selection-text.children..",
              "inputs": [{"id": "view", "property": "data"}], "state": [{"id": "atlas-url", "property": "search"}]}]
-    found = bench.find_callbacks(deps)
+    found = payloads.find_callbacks(deps)
     assert set(found) == {"draw_trend", "draw_areas"}
-    body = bench.callback_body("draw_trend", "#y0=2020", "?lang=da", dep=found["draw_trend"])
+    body = payloads.callback_body("draw_trend", "#y0=2020", "?lang=da", dep=found["draw_trend"])
     assert body["state"] == [{"id": "atlas-url", "property": "search", "value": "?lang=da"}]
-    assert bench.check_dependencies(deps) == ["draw_breakdown", "draw_mix"]
+    assert payloads.check_dependencies(deps) == ["draw_breakdown", "draw_mix"]
 
 
 def test_geojson_urls_are_found_however_escaped():
     answer = json.loads('{"response": {"map": {"figure": {"data": [{"geojson": "\\u002fgeo\\u002fregion.json"}, '
                         '{"geojson": {"type": "FeatureCollection"}}]}}}}')
-    assert bench._geojson_urls(answer) == ["/geo/region.json"]
+    assert callbacks.geojson_urls(answer) == ["/geo/region.json"]
 
 
 def test_the_release_is_written_audited_and_served(run):

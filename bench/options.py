@@ -1,0 +1,46 @@
+"""The benchmark's command-line options, defined once: ``python -m bench`` and ``python -m etl bench``
+both add them with :func:`add_options` and pass the parsed options to :func:`run_arguments`."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.payloads import CALLBACKS
+from bench.server import FIRST_PORT
+from etl.settings import REPO_ROOT
+
+DEFAULT_DIR = REPO_ROOT / "data" / "bench"          # ignored by git, as all of data/
+DEFAULT_WORK = DEFAULT_DIR / "work"
+DEFAULT_OUT = DEFAULT_DIR / "results.json"
+
+
+def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 is all of Denmark (default)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the synthetic data, the list of views and the journey")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="results file (JSON; a markdown report is written beside it)")
+    p.add_argument("--requests", type=int, default=60, help="number of distinct views (each sent cold and warm)")
+    p.add_argument("--work", default=str(DEFAULT_WORK), help="folder for the extracts, databases and logs")
+    p.add_argument("--reuse", action="store_true", help="reuse extracts of the same scale and seed in --work")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    p.add_argument("--callbacks", default=",".join(CALLBACKS), help="figure callbacks to time, comma-separated")
+    p.add_argument("--pandas-mode", choices=("auto", "all-at-once", "by-year"), default="auto",
+                   help="auto: all at once unless that is estimated (or turns out) to need more than 16 GB")
+    p.add_argument("--app-only", action="store_true",
+                   help="time only the app, on the databases of an earlier run (keeps that run's build figures)")
+    p.add_argument("--port", type=int, help=f"port on 127.0.0.1 (default: the first free from {FIRST_PORT})")
+    p.add_argument("--journey-users", type=int, default=50, help="readers at once in the journey (0: no journey)")
+    p.add_argument("--journey-seconds", type=float, default=60.0, help="length of the journey")
+    p.add_argument("--journey-downloads", type=float, default=0.15,
+                   help="share of a reader's control changes followed by a CSV download")
+    return p
+
+
+def run_arguments(args: argparse.Namespace) -> dict:
+    """Keyword arguments of :func:`bench.run.run` from the parsed options."""
+    return {"scale": args.scale, "seed": args.seed, "out": Path(args.out) if args.out else None,
+            "requests_n": args.requests, "work": Path(args.work), "reuse": args.reuse, "workers": args.workers,
+            "threads": args.threads, "callbacks": tuple(c.strip() for c in args.callbacks.split(",") if c.strip()),
+            "pandas_mode": args.pandas_mode, "port": args.port, "app_only": args.app_only,
+            "journey_users": args.journey_users, "journey_seconds": args.journey_seconds,
+            "journey_downloads": args.journey_downloads}

@@ -1,0 +1,205 @@
+"""The benchmark's targets, each checked against what was measured, and the results as a table
+(printed, and written as markdown beside the results file)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+GB = 1e9
+MB = 1e6
+TARGETS = {
+    "build_seconds": 120.0,
+    "build_peak_rss_bytes": 6 * GB,
+    "speedup_vs_pandas": 5.0,
+    "callback_warm_p95_ms": 150.0,
+    "callback_cold_p95_ms": 400.0,
+    "figure_json_bytes": 1.5 * MB,
+    "release_seconds": 60.0,
+    "release_peak_rss_bytes": 6 * GB,
+    "release_callback_p95_ms": 60.0,
+    "journey_callback_p95_ms": 500.0,       # 50 readers for 60 s on the release, 2 workers
+    "journey_errors": 0,
+}
+JOURNEY_TARGET_USERS, JOURNEY_TARGET_SECONDS = 50, 60.0     # the journey targets apply to at least this load
+
+
+def _first(d: dict, *keys):
+    return next((d[k] for k in keys if d.get(k) is not None), None)
+
+
+def evaluate_targets(res: dict) -> list[dict]:
+    """Each target with the measured value and pass/fail (None when not measured)."""
+    b, p, pg, cb = (res.get(k) or {} for k in ("build", "pandas", "page", "callbacks"))
+    rows = [
+        ("build (ETL) seconds", b.get("seconds"), "<=", TARGETS["build_seconds"], "s"),
+        ("build peak memory", b.get("peak_rss_bytes"), "<=", TARGETS["build_peak_rss_bytes"], "bytes"),
+        ("speed-up over pandas (pandas s / ETL s)", p.get("speedup"), ">=", TARGETS["speedup_vs_pandas"], "x"),
+    ]
+    for name, v in (cb.get("per_callback") or {}).items():
+        rows.append((f"{name} warm p95", v["warm"]["p95_ms"], "<=", TARGETS["callback_warm_p95_ms"], "ms"))
+        rows.append((f"{name} cold p95", v["cold"]["p95_ms"], "<=", TARGETS["callback_cold_p95_ms"], "ms"))
+    rel, rcb = (res.get(k) or {} for k in ("release", "release_callbacks"))
+    rows.append(("release seconds", rel.get("seconds"), "<=", TARGETS["release_seconds"], "s"))
+    rows.append(("release peak memory", rel.get("peak_rss_bytes"), "<=", TARGETS["release_peak_rss_bytes"], "bytes"))
+    for name, v in (rcb.get("per_callback") or {}).items():
+        rows.append((f"release: {name} warm p95", v["warm"]["p95_ms"], "<=", TARGETS["release_callback_p95_ms"], "ms"))
+        rows.append((f"release: {name} cold p95", v["cold"]["p95_ms"], "<=", TARGETS["release_callback_p95_ms"], "ms"))
+    rows.append(("figure JSON, draw_areas default view", _first(pg, "figure_and_geometry_bytes", "figure_json_bytes"),
+                 "<=", TARGETS["figure_json_bytes"], "bytes"))
+    rows.append(("figure JSON, all figure callbacks",
+                 _first(pg, "figure_and_geometry_all_bytes", "figure_json_all_bytes"), "<=",
+                 TARGETS["figure_json_bytes"], "bytes"))
+    full_scale = res["params"]["scale"] == 1.0
+    out = []
+    for name, value, op, target, unit in rows:
+        ok = None if value is None else (value <= target if op == "<=" else value >= target)
+        out.append({"name": name, "measured": value, "op": op, "target": target, "unit": unit, "pass": ok,
+                    "applies": full_scale})
+    j = res.get("release_journey") or {}
+    if j:
+        applies = full_scale and j["users"] >= JOURNEY_TARGET_USERS and j["seconds"] >= JOURNEY_TARGET_SECONDS
+        p95 = j["callbacks"]["p95_ms"]
+        out.append({"name": "release journey: errors", "measured": j["errors"], "op": "==",
+                    "target": TARGETS["journey_errors"], "unit": "", "pass": j["errors"] == TARGETS["journey_errors"],
+                    "applies": applies})
+        out.append({"name": "release journey: callback p95", "measured": p95, "op": "<=",
+                    "target": TARGETS["journey_callback_p95_ms"], "unit": "ms",
+                    "pass": None if p95 is None else p95 <= TARGETS["journey_callback_p95_ms"], "applies": applies})
+    if cb.get("errors"):
+        out.append({"name": "callback errors", "measured": cb["errors"], "op": "==", "target": 0, "unit": "",
+                    "pass": False, "applies": True})
+    return out
+
+
+# ----------------------------------------------------------------------------- the table
+
+def _fmt(value, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return value
+    if unit == "":
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+    if unit == "bytes":
+        return f"{value / GB:.2f} GB" if value >= GB else f"{value / MB:.2f} MB"
+    if unit == "s":
+        return f"{value:.1f} s"
+    if unit == "ms":
+        return f"{value:.0f} ms"
+    if unit == "x":
+        return f"{value:.2f}x"
+    return str(value)
+
+
+def table(res: dict) -> str:
+    """The results as a plain-text table, targets beside the measured values."""
+    g, b, p, pg, cb = (res.get(k) or {} for k in ("generation", "build", "pandas", "page", "callbacks"))
+    mc = res["machine"]
+    targets = {t["name"]: t for t in res["targets"]}
+    lines = [
+        f"Benchmark, scale {res['params']['scale']} (seed {res['params']['seed']}) on {mc['cpu_count']} CPUs, "
+        f"{mc['memory_total_bytes'] / GB:.1f} GB, {mc['platform']}; python {mc['python']}, duckdb "
+        f"{mc['duckdb_version']}, dash {mc['dash_version']}, pandas {mc['pandas_version']}; {mc['date']}",
+        f"load average at start {mc.get('load_average_at_start')}, after the build "
+        f"{b.get('load_average_after')}, at the end {mc.get('load_average_at_end')} (a shared machine slows every time)",
+        "",
+        f"{'':<48}{'measured':>12}   target",
+    ]
+
+    def row(label, value, unit, target=None, note=""):
+        t = targets.get(target) if target else None
+        mark = ""
+        if t is not None:
+            verdict = "n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")
+            mark = f"   {t['op']} {_fmt(t['target'], t['unit'])}  {verdict}"
+        lines.append(f"{label:<48}{_fmt(value, unit):>12}{mark}{note}")
+
+    for name, sec in (("generation", g), ("build", b), ("pandas", p)):
+        if sec.get("from_previous_run"):
+            lines.append(f"({name}: from the run of {sec['from_previous_run']})")
+    row("generation (synthetic extracts)", g.get("seconds"), "s", note="   (reused)" if g.get("reused") else "")
+    row("build (ETL) time", b.get("seconds"), "s", "build (ETL) seconds")
+    row("    build CPU time (user + sys)", b.get("cpu_seconds"), "s")
+    for s in b.get("steps", []):
+        lines.append(f"    {s['step']}. {s['message'][:42]:<42}{s['seconds']:>10.1f} s")
+    row("build peak memory (RSS)", b.get("peak_rss_bytes"), "bytes", "build peak memory")
+    row("build DuckDB spill to disk (peak)", b.get("spill_peak_bytes"), "bytes")
+    row("database size", b.get("db_bytes"), "bytes")
+    row(f"pandas baseline time ({str(p.get('mode', '')).replace('_', ' ')})", p.get("seconds"), "s")
+    row("    pandas CPU time (user + sys)", p.get("cpu_seconds"), "s")
+    row("pandas peak memory (RSS)", p.get("peak_rss_bytes"), "bytes")
+    row("ratio ETL / pandas", p.get("ratio_etl_over_pandas"), "")
+    row("speed-up over pandas", p.get("speedup"), "x", "speed-up over pandas (pandas s / ETL s)")
+    row("    speed-up, linking and cubes only", p.get("speedup_comparable"), "x")
+    if p:
+        row("pandas and ETL cubes agree", "yes" if p.get("agrees_with_etl") else "NO", "")
+    def callback_rows(cb: dict, title: str, target_prefix: str) -> None:
+        lines.append(f"{title}, {cb['n_views']} views each cold then warm (p50 / p95)")
+        for name, v in cb["per_callback"].items():
+            for phase in ("cold", "warm"):
+                s = v[phase]
+                row(f"    {name} {phase}  p50 {_fmt(s['p50_ms'], 'ms')}, p95", s["p95_ms"], "ms",
+                    f"{target_prefix}{name} {phase} p95")
+        row(f"{title}: errors", cb["errors"], "")
+
+    if cb:
+        callback_rows(cb, "callbacks", "")
+    rel, rcb = (res.get(k) or {} for k in ("release", "release_callbacks"))
+    if rel:
+        row("release (python -m etl release) time", rel.get("seconds"), "s", "release seconds")
+        row("release peak memory (RSS)", rel.get("peak_rss_bytes"), "bytes", "release peak memory")
+        row("release database size", rel.get("db_bytes"), "bytes")
+        row("release audit", "passed" if rel.get("passed") else "FAILED", "")
+    if rcb:
+        callback_rows(rcb, "callbacks on the release", "release: ")
+
+    def journey_rows(j: dict, title: str, target_prefix: str | None) -> None:
+        lines.append(f"{title}: {j['users']} readers for {j['duration_seconds']:.0f} s, {j['control_changes']} control "
+                     f"changes, {j['downloads']} CSV downloads, {j['requests_sent']} requests "
+                     f"({j['requests_per_second']}/s)")
+        row("    errors", j["errors"], "", target_prefix and f"{target_prefix}errors")
+        c = j["callbacks"]
+        row(f"    all callbacks  p50 {_fmt(c['p50_ms'], 'ms')}, p99 {_fmt(c['p99_ms'], 'ms')}, p95", c["p95_ms"], "ms",
+            target_prefix and f"{target_prefix}callback p95")
+        for kind, v in j["per_kind"].items():
+            row(f"    {kind[:26]}  p50 {_fmt(v['p50_ms'], 'ms')}, p95", v["p95_ms"], "ms", note=f"   (n = {v['n']})")
+
+    for key, title, prefix in (("release_journey", "journey on the release", "release journey: "),
+                               ("journey", "journey on the secure database", None)):
+        if res.get(key):
+            journey_rows(res[key], title, prefix)
+    if pg:
+        lines.append("first page load (bytes as served, uncompressed; gzip in brackets)")
+        for key, label in (("html_bytes", "html"), ("scripts_bytes", "scripts (in the page)"),
+                           ("scripts_async_bytes", "scripts (on demand, incl. plotly.js)"), ("layout_bytes", "layout")):
+            row(f"    {label}", pg[key], "bytes", note=f"  ({_fmt(pg['gzip'][key], 'bytes')})")
+        gz = pg["gzip"]
+        row("    figure_json (draw_areas: map, rank, funnel)", pg["figure_json_bytes"], "bytes",
+            note=f"  ({_fmt(gz['figure_json_bytes'], 'bytes')})")
+        row("    geometry fetched by the map (by URL)", pg.get("geometry_bytes"), "bytes",
+            note=f"  ({_fmt(gz.get('geometry_bytes'), 'bytes')})")
+        row("    figure_json + geometry, draw_areas", _first(pg, "figure_and_geometry_bytes", "figure_json_bytes"),
+            "bytes", "figure JSON, draw_areas default view",
+            f"  ({_fmt(_first(gz, 'figure_and_geometry_bytes', 'figure_json_bytes'), 'bytes')} gzip)")
+        row("    ... the same, all four figure callbacks",
+            _first(pg, "figure_and_geometry_all_bytes", "figure_json_all_bytes"), "bytes",
+            "figure JSON, all figure callbacks",
+            f"  ({_fmt(_first(gz, 'figure_and_geometry_all_bytes', 'figure_json_all_bytes'), 'bytes')} gzip)")
+        if pg["errors"]:
+            lines.append(f"    page load errors: {'; '.join(pg['errors'])}")
+    if res["params"]["scale"] != 1.0:
+        lines.append("(the targets apply to the full-scale run, --scale 1.0)")
+    if p:
+        lines.append(f"pandas mode: {p.get('mode_note')}")
+        lines.append(f"pandas covers: {p.get('covers')}")
+    return "\n".join(lines)
+
+
+def write_markdown(res: dict, path: Path) -> Path:
+    """The table as a markdown report (``results.md`` beside the results file)."""
+    path = Path(path)
+    failed = [t["name"] for t in res["targets"] if t["applies"] and t["pass"] is False]
+    verdict = ("every target that applies is met" if not failed else "targets missed: " + "; ".join(failed))
+    path.write_text(f"# Benchmark, scale {res['params']['scale']}\n\n{verdict} (targets apply at scale 1.0).\n\n"
+                    f"```\n{table(res)}\n```\n\nAll figures: `{path.with_suffix('.json').name}`; "
+                    f"what each means: bench/README.md.\n", encoding="utf-8")
+    return path

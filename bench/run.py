@@ -1,0 +1,162 @@
+"""One run of the benchmark, in order: generation, build, pandas baseline, release, then the app on
+the secure database and on the release (page weight, each view's callbacks cold and warm, and the
+many-reader journey). Everything but the results goes under the work folder."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench.callbacks import callback_latencies, page_load
+from bench.journey import run_journey
+from bench.machine import machine
+from bench.options import DEFAULT_OUT, DEFAULT_WORK, run_arguments
+from bench.payloads import CALLBACK_OUTPUTS, CALLBACKS, check_dependencies, find_callbacks, view_combinations
+from bench.report import evaluate_targets, table, write_markdown
+from bench.server import AppServer
+from bench.steps import build_step, generation_step, log, pandas_step, release_step
+
+SCHEMA_VERSION = 2          # 2: the journey (``journey``, ``release_journey``)
+
+
+def _scale_tag(scale: float) -> str:
+    return f"{scale:g}".replace(".", "_")
+
+
+def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requests_n: int = 60,
+        work: Path = DEFAULT_WORK, reuse: bool = False, workers: int = 2, threads: int = 4,
+        callbacks: tuple[str, ...] = CALLBACKS, pandas_mode: str = "auto", port: int | None = None,
+        echo: bool = True, app_only: bool = False, release_plan: Path | None = None,
+        journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
+        journey_think: tuple[float, float] = (1.0, 3.0)) -> dict:
+    """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
+
+    ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
+    run of the same scale and seed; generation, build, pandas and release are copied from that run's
+    results file (``out``) when it has them, and marked as such. ``release_plan``: another
+    publication plan for the release step (the tests use a small one; the benchmark the default).
+    ``journey_users`` readers for ``journey_seconds`` on each database (0 readers: no journey), each
+    pausing ``journey_think`` seconds (uniform) between changes, ``journey_downloads`` of which are
+    followed by a CSV download (see :mod:`bench.journey`).
+    """
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    unknown = [c for c in callbacks if c not in CALLBACK_OUTPUTS]
+    if unknown:
+        raise ValueError(f"unknown callbacks {unknown}; choose from {', '.join(CALLBACKS)}")
+    tag = _scale_tag(scale)
+    extracts = work / f"extracts_scale{tag}_seed{seed}"
+    db_path = work / f"atlas_scale{tag}_seed{seed}.duckdb"
+    release_path = work / f"release_scale{tag}_seed{seed}.duckdb"
+    results: dict = {
+        "schema_version": SCHEMA_VERSION,
+        "params": {"scale": scale, "seed": seed, "requests": requests_n, "work": str(work), "reuse": reuse,
+                   "workers": workers, "threads": threads, "callbacks": list(callbacks), "pandas_mode": pandas_mode,
+                   "app_only": app_only, "journey_users": journey_users, "journey_seconds": journey_seconds,
+                   "journey_downloads": journey_downloads, "journey_think": list(journey_think)},
+        "machine": machine(),
+    }
+    t_all = time.perf_counter()
+    app = {"work": work, "requests_n": requests_n, "seed": seed, "workers": workers, "threads": threads,
+           "callbacks": callbacks, "port": port,
+           "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
+                       "download_share": journey_downloads}}
+    if app_only:
+        if not db_path.exists():
+            raise RuntimeError(f"--app-only needs the database of an earlier run: {db_path} does not exist")
+        previous = {}
+        if out and Path(out).exists():
+            previous = json.loads(Path(out).read_text(encoding="utf-8"))
+            same = (previous.get("params", {}).get("scale") == scale and previous.get("params", {}).get("seed") == seed)
+            previous = previous if same else {}
+        for key in ("generation", "build", "pandas", "release"):
+            results[key] = ({**previous[key], "from_previous_run": previous[key].get("from_previous_run")
+                             or previous["machine"]["date"]} if previous.get(key) else None)
+        _run_app(results, db_path, **app)
+        if release_path.exists():
+            _run_app(results, release_path, key="release_", **app)
+        return _finish(results, t_all, out)
+
+    results["generation"] = generation_step(extracts, scale, seed, work, reuse, echo)
+    results["build"] = build_step(extracts, db_path, work, echo)
+    results["pandas"] = pandas_step(extracts, db_path, results["build"], work, pandas_mode, echo)
+    results["release"] = release_step(db_path, release_path, release_plan, work, echo)
+    _run_app(results, db_path, **app)
+    _run_app(results, release_path, key="release_", **app)
+    return _finish(results, t_all, out)
+
+
+def _years(db_path: Path) -> list[int]:
+    """The single years the database publishes (the cube's years, or the release's single-year periods)."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "population_cube" in tables:
+            return [int(y) for (y,) in con.execute("SELECT DISTINCT year FROM population_cube ORDER BY year").fetchall()]
+        periods = json.loads(con.execute("SELECT value FROM meta WHERE key = 'periods'").fetchone()[0])
+        return sorted(int(p) for p in periods if "-" not in p)
+    finally:
+        con.close()
+
+
+def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
+             callbacks, port, journey: dict, key: str = "") -> None:
+    """The app over HTTP on one gunicorn: page load, each view's callbacks cold and warm, then the
+    journey (results under ``app``, ``page``, ``callbacks``, ``journey``; with ``key="release_"``
+    the same for the release database)."""
+    import requests
+
+    years = _years(db_path)
+    hashes = view_combinations(requests_n, seed, years)
+    log(f"serving {db_path.name} with gunicorn ({workers} workers x {threads} threads); "
+        f"{len(hashes)} views x {len(callbacks)} callbacks, cold then warm")
+    with AppServer(db_path, work / "gunicorn.log", workers=workers, threads=threads, port=port) as app:
+        with requests.Session() as session:
+            page = page_load(session, app.url)
+            deps = page.pop("dependencies")
+            mismatched = check_dependencies(deps)
+            cb = callback_latencies(session, app.url, hashes, callbacks, find_callbacks(deps))
+        worker_rss = app.worker_rss()
+        results[key + "app"] = {"url": app.url, "start_seconds": round(app.start_seconds, 2), "workers": workers,
+                                "threads": threads, "worker_rss_bytes_after": worker_rss,
+                                "payload_mismatch": mismatched}
+        if journey["users"] > 0:
+            log(f"journey: {journey['users']} readers for {journey['seconds']:g} s")
+            results[key + "journey"] = {**run_journey(app.url, deps, years, **journey),
+                                        "worker_rss_bytes_after": app.worker_rss(),
+                                        "note": "on the same gunicorn, after the timed views; client and server "
+                                                "share the machine"}
+    results[key + "page"] = page
+    results[key + "callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
+                                  "note": "sequential requests over one keep-alive connection (so one worker); cold = "
+                                          "first request for the view (its queries not yet cached), warm = the same "
+                                          "request again"}
+
+
+def _finish(results: dict, t_all: float, out) -> dict:
+    results["seconds_total"] = round(time.perf_counter() - t_all, 1)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = evaluate_targets(results)
+    if out:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+        write_markdown(results, out.with_suffix(".md"))
+    return results
+
+
+def main(args) -> int:
+    """Benchmark the build, a pandas baseline, the release, the app's callbacks and a many-reader journey."""
+    try:
+        res = run(**run_arguments(args))
+    except (RuntimeError, ValueError) as exc:
+        print(f"Benchmark stopped: {exc}", file=sys.stderr)
+        return 1
+    print(table(res))
+    if args.out:
+        print(f"\nwrote {args.out} and {Path(args.out).with_suffix('.md')}")
+    return 0

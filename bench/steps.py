@@ -1,0 +1,179 @@
+"""The benchmark's data steps, each in a child process: generation, build, pandas baseline, release.
+
+Each ``*_step`` function runs its child (see :mod:`bench.processes`) and returns the figures the
+results file keeps. ``python -m bench.steps TASK PARAMS RESULT`` is the child's own entry.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.pandas_baseline import (COMPARABLE_STEPS, PANDAS_COVERS, PANDAS_MEMORY_CAP, etl_totals,
+                                   pandas_baseline, pandas_estimate_bytes)
+from bench.processes import folder_bytes, run_child
+
+GB = 1e9
+BUILD_MEMORY_LIMIT = "6GB"          # DuckDB's memory_limit in the build (etl.build.build's default), recorded
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- in the child
+
+def child_generate(out_dir: str, scale: float, seed: int) -> dict:
+    from etl.synthetic import generate
+
+    out = Path(out_dir)
+    t0 = time.perf_counter()
+    summary = generate(out, scale=scale, seed=seed, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    seconds = time.perf_counter() - t0
+    # the same marker the CLI writes, so the build records the data as synthetic
+    (out / "SYNTHETIC").write_text(
+        f"Synthetic extracts made by 'python -m etl generate --scale {scale} --seed {seed}'. Not real data.\n",
+        encoding="utf-8")
+    return {"seconds": seconds, "summary": summary}
+
+
+def child_build(input_dir: str, db_path: str) -> dict:
+    from etl.build import build
+
+    t0 = time.perf_counter()
+    report = build(Path(input_dir), Path(db_path), quiet=False)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "report_seconds": report.seconds, "steps": [asdict(s) for s in report.steps],
+            "tables": report.tables, "linkage": report.linkage}
+
+
+def child_release(db_path: str, out_path: str, plan_path: str | None = None) -> dict:
+    from etl.release.build import build_release
+    from etl.release.report import write_report
+
+    t0 = time.perf_counter()
+    report = build_release(Path(db_path), Path(out_path), plan_path=Path(plan_path) if plan_path else None, quiet=False)
+    seconds = time.perf_counter() - t0
+    write_report(report)
+    sup = report.suppression
+    return {"seconds": seconds, "tables": report.tables, "passed": report.passed,
+            "smallest_published": report.smallest_published,
+            "published_share": {r["count"]: round(float(r["published_share"]), 4) for r in sup.to_dict("records")},
+            "steps": [{"step": name, "elapsed": round(sec, 2)} for name, sec in report.steps]}
+
+
+CHILD_TASKS = {"generate": child_generate, "build": child_build, "pandas": pandas_baseline, "release": child_release}
+
+
+def child_main(task: str, params: dict, result_path: Path) -> int:
+    import resource
+
+    if task not in CHILD_TASKS:
+        raise SystemExit(f"unknown child task {task}")
+    out = CHILD_TASKS[task](**params)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["peak_rss_bytes"] = usage.ru_maxrss * 1024          # kB on Linux
+    out["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
+    result_path.write_text(json.dumps(out, default=str), encoding="utf-8")
+    return 0
+
+
+# ----------------------------------------------------------------------------- in the benchmark
+
+def generation_step(extracts: Path, scale: float, seed: int, work: Path, reuse: bool, echo: bool) -> dict:
+    """1. synthetic extracts, or those of an earlier run of the same scale and seed with ``reuse``."""
+    manifest = extracts / "bench-manifest.json"
+    gen = None
+    if reuse and manifest.exists():
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        if m.get("scale") == scale and m.get("seed") == seed:
+            gen = {**m["generation"], "reused": True}
+            log(f"reusing the extracts in {extracts} (generated in {gen['seconds']:.1f} s)")
+    if gen is None:
+        if extracts.exists():
+            shutil.rmtree(extracts)
+        log(f"generating synthetic extracts at scale {scale}, seed {seed} -> {extracts}")
+        r = run_child("generate", {"out_dir": str(extracts), "scale": scale, "seed": seed}, work, echo=echo)
+        gen = {"seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
+               "cpu_seconds": r["cpu_seconds"], "peak_rss_bytes": r["peak_rss_bytes"], "rows": r["summary"],
+               "reused": False}
+        manifest.write_text(json.dumps({"scale": scale, "seed": seed, "generation": gen}, indent=2), encoding="utf-8")
+    gen["extracts_bytes"] = folder_bytes(extracts)
+    return gen
+
+
+def build_step(extracts: Path, db_path: Path, work: Path, echo: bool) -> dict:
+    """2. the build, with DuckDB's spill folder pointed into the work folder (to measure it)."""
+    log(f"building {db_path}")
+    db_path.unlink(missing_ok=True)
+    spill = work / "tmp"
+    shutil.rmtree(spill, ignore_errors=True)
+    spill.mkdir(parents=True)
+    r = run_child("build", {"input_dir": str(extracts), "db_path": str(db_path)}, work,
+                  env={"TMPDIR": str(spill)}, spill_dir=spill, echo=echo)
+    shutil.rmtree(spill, ignore_errors=True)
+    return {
+        "seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
+        "cpu_seconds": r["cpu_seconds"], "load_average_after": r["load_average_after"],
+        "peak_rss_bytes": r["peak_rss_bytes"], "peak_rss_sampled_bytes": r["peak_rss_sampled_bytes"],
+        "spill_peak_bytes": r["spill_peak_bytes"], "db_bytes": db_path.stat().st_size,
+        "duckdb_memory_limit": BUILD_MEMORY_LIMIT, "steps": r["steps"], "tables": r["tables"], "linkage": r["linkage"],
+    }
+
+
+def pandas_step(extracts: Path, db_path: Path, build: dict, work: Path, mode: str, echo: bool) -> dict:
+    """3. the pandas baseline on the same extracts, checked against the build's cubes."""
+    est = pandas_estimate_bytes(extracts)
+    by_year = mode == "by-year" or (mode == "auto" and est > PANDAS_MEMORY_CAP)
+    log(f"pandas baseline ({'year by year' if by_year else 'all years at once'}; estimated peak "
+        f"{est / GB:.1f} GB for all at once)")
+    params = {"input_dir": str(extracts), "by_year": by_year, "out_dir": str(work / "pandas")}
+    r = run_child("pandas", params, work, cap_bytes=None if by_year else PANDAS_MEMORY_CAP, echo=echo)
+    fallback = None
+    if r.get("capped"):
+        fallback = f"all at once went over {PANDAS_MEMORY_CAP / GB:.0f} GB after {r['wall_seconds']:.0f} s; rerun year by year"
+        log(fallback)
+        by_year = True
+        r = run_child("pandas", {**params, "by_year": True}, work, echo=echo)
+    etl_tot = etl_totals(db_path)
+    # the build steps that do what the pandas version does: linking and the two cubes
+    comparable = [st["seconds"] for st in build["steps"] if st["message"].startswith(COMPARABLE_STEPS)]
+    comparable_s = sum(comparable) if comparable else None
+    agree = {k: {"pandas": v, "etl": etl_tot.get(k), "equal": v == etl_tot.get(k)} for k, v in r["totals"].items()}
+    shutil.rmtree(work / "pandas", ignore_errors=True)
+    return {
+        "seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
+        "cpu_seconds": r["cpu_seconds"], "load_average_after": r["load_average_after"],
+        "peak_rss_bytes": r["peak_rss_bytes"], "peak_rss_sampled_bytes": r["peak_rss_sampled_bytes"],
+        "mode": "by_year" if by_year else "all_at_once", "estimated_all_at_once_bytes": est,
+        "mode_note": fallback or ("read and joined one population file (year) at a time to bound memory"
+                                  if by_year else "all population files read at once"),
+        "covers": PANDAS_COVERS,
+        "ratio_etl_over_pandas": round(build["seconds"] / r["seconds"], 3),
+        "speedup": round(r["seconds"] / build["seconds"], 3),
+        "etl_comparable_seconds": round(comparable_s, 2) if comparable_s else None,
+        "speedup_comparable": round(r["seconds"] / comparable_s, 3) if comparable_s else None,
+        "comparable_note": "ETL steps doing what the pandas version does (" + ", ".join(COMPARABLE_STEPS)
+                           + "): the target is checked on the whole build",
+        "agrees_with_etl": all(a["equal"] for a in agree.values()),
+        "check": agree,
+    }
+
+
+def release_step(db_path: Path, release_path: Path, plan: Path | None, work: Path, echo: bool) -> dict:
+    """4. the release (``python -m etl release``): written, audited, its report beside it."""
+    log(f"writing the release {release_path}")
+    r = run_child("release", {"db_path": str(db_path), "out_path": str(release_path),
+                              "plan_path": str(plan) if plan else None}, work, echo=echo)
+    return {"seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
+            "cpu_seconds": r["cpu_seconds"], "peak_rss_bytes": r["peak_rss_bytes"],
+            "db_bytes": release_path.stat().st_size, "passed": r["passed"],
+            "smallest_published": r["smallest_published"], "published_share": r["published_share"],
+            "tables": r["tables"], "steps": r["steps"]}
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])))
