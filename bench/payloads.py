@@ -57,8 +57,10 @@ def callback_name(dep: dict) -> str:
 
 
 def view_callbacks(deps: list) -> dict[str, dict]:
-    """Every callback the browser calls when the view changes (its one input is ``view.data``), by name."""
-    return {callback_name(d): d for d in deps if [_dep_ref(i) for i in d["inputs"]] == [VIEW_INPUT]}
+    """Every server callback the browser calls when the view changes (its one input is ``view.data``), by
+    name; callbacks that run in the browser (``clientside_function``) send nothing to the server."""
+    return {callback_name(d): d for d in deps
+            if [_dep_ref(i) for i in d["inputs"]] == [VIEW_INPUT] and not d.get("clientside_function")}
 
 
 def callback_body(name: str, hash_: str, search: str = "", dep: dict | None = None) -> dict:
