@@ -229,3 +229,18 @@ def test_the_release_is_written_audited_and_served(run):
     assert rc["errors"] == 0 and "draw_areas" in rc["per_callback"]
     names = {t["name"] for t in res["targets"]}
     assert {"release seconds", "release peak memory", "release: draw_areas warm p95"} <= names
+
+
+def test_one_command_line_for_both_entries(monkeypatch):
+    """``python -m etl bench`` passes on exactly what ``python -m bench`` parses (one option list)."""
+    import argparse
+
+    from etl.__main__ import main as etl_main
+
+    seen = []
+    monkeypatch.setattr("bench.run.main", lambda args: seen.append(args) or 0)
+    argv = ["--scale", "0.5", "--journey-users", "3", "--journey-seconds", "4", "--callbacks", "draw_mix", "--reuse"]
+    assert etl_main(["bench", *argv]) == 0
+    own = options.add_options(argparse.ArgumentParser()).parse_args(argv)
+    assert options.run_arguments(seen[0]) == options.run_arguments(own)
+    assert options.run_arguments(own)["callbacks"] == ("draw_mix",) and own.journey_users == 3
