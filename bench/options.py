@@ -31,6 +31,8 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help=f"port on 127.0.0.1 (default: the first free from {FIRST_PORT})")
     p.add_argument("--journey-users", type=int, default=50, help="readers at once in the journey (0: no journey)")
     p.add_argument("--journey-seconds", type=float, default=60.0, help="length of the journey")
+    p.add_argument("--journey-on", default="secure,release",
+                   help="databases the journey runs on, comma-separated: secure, release (each takes about a minute)")
     p.add_argument("--journey-downloads", type=float, default=0.15,
                    help="share of a reader's control changes followed by a CSV download")
     return p
@@ -43,4 +45,5 @@ def run_arguments(args: argparse.Namespace) -> dict:
             "threads": args.threads, "callbacks": tuple(c.strip() for c in args.callbacks.split(",") if c.strip()),
             "pandas_mode": args.pandas_mode, "port": args.port, "app_only": args.app_only,
             "journey_users": args.journey_users, "journey_seconds": args.journey_seconds,
-            "journey_downloads": args.journey_downloads}
+            "journey_downloads": args.journey_downloads,
+            "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip())}

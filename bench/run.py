@@ -19,6 +19,7 @@ from bench.server import AppServer
 from bench.steps import build_step, generation_step, log, pandas_step, release_step
 
 SCHEMA_VERSION = 2          # 2: the journey (``journey``, ``release_journey``)
+JOURNEY_DATABASES = ("secure", "release")
 
 
 def _scale_tag(scale: float) -> str:
@@ -30,7 +31,7 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         callbacks: tuple[str, ...] = CALLBACKS, pandas_mode: str = "auto", port: int | None = None,
         echo: bool = True, app_only: bool = False, release_plan: Path | None = None,
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
-        journey_think: tuple[float, float] = (1.0, 3.0)) -> dict:
+        journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
@@ -39,13 +40,15 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     publication plan for the release step (the tests use a small one; the benchmark the default).
     ``journey_users`` readers for ``journey_seconds`` on each database (0 readers: no journey), each
     pausing ``journey_think`` seconds (uniform) between changes, ``journey_downloads`` of which are
-    followed by a CSV download (see :mod:`bench.journey`).
+    followed by a CSV download (see :mod:`bench.journey`), on the databases in ``journey_on``.
     """
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     unknown = [c for c in callbacks if c not in CALLBACK_OUTPUTS]
     if unknown:
         raise ValueError(f"unknown callbacks {unknown}; choose from {', '.join(CALLBACKS)}")
+    if set(journey_on) - set(JOURNEY_DATABASES):
+        raise ValueError(f"the journey runs on {', '.join(JOURNEY_DATABASES)}, not {', '.join(journey_on)}")
     tag = _scale_tag(scale)
     extracts = work / f"extracts_scale{tag}_seed{seed}"
     db_path = work / f"atlas_scale{tag}_seed{seed}.duckdb"
@@ -55,11 +58,12 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         "params": {"scale": scale, "seed": seed, "requests": requests_n, "work": str(work), "reuse": reuse,
                    "workers": workers, "threads": threads, "callbacks": list(callbacks), "pandas_mode": pandas_mode,
                    "app_only": app_only, "journey_users": journey_users, "journey_seconds": journey_seconds,
-                   "journey_downloads": journey_downloads, "journey_think": list(journey_think)},
+                   "journey_downloads": journey_downloads, "journey_think": list(journey_think),
+                   "journey_on": list(journey_on)},
         "machine": machine(),
     }
     t_all = time.perf_counter()
-    app = {"work": work, "requests_n": requests_n, "seed": seed, "workers": workers, "threads": threads,
+    app = {"journey_on": journey_on, "work": work, "requests_n": requests_n, "seed": seed, "workers": workers, "threads": threads,
            "callbacks": callbacks, "port": port,
            "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
                        "download_share": journey_downloads}}
@@ -104,7 +108,7 @@ def _years(db_path: Path) -> list[int]:
 
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
-             callbacks, port, journey: dict, key: str = "") -> None:
+             callbacks, port, journey: dict, journey_on: tuple[str, ...], key: str = "") -> None:
     """The app over HTTP on one gunicorn: page load, each view's callbacks cold and warm, then the
     journey (results under ``app``, ``page``, ``callbacks``, ``journey``; with ``key="release_"``
     the same for the release database)."""
@@ -124,7 +128,7 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
         results[key + "app"] = {"url": app.url, "start_seconds": round(app.start_seconds, 2), "workers": workers,
                                 "threads": threads, "worker_rss_bytes_after": worker_rss,
                                 "payload_mismatch": mismatched}
-        if journey["users"] > 0:
+        if journey["users"] > 0 and ("release" if key else "secure") in journey_on:
             log(f"journey: {journey['users']} readers for {journey['seconds']:g} s")
             results[key + "journey"] = {**run_journey(app.url, deps, years, **journey),
                                         "worker_rss_bytes_after": app.worker_rss(),
