@@ -75,6 +75,12 @@ TEXT = {
                          "shown counts carry a small random perturbation (at most ±2) so that combining views cannot reveal them.",
                          "Antal fra 1 til 4 er skjult, og enkelte andre celler er skjult, så de ikke kan regnes ud; "
                          "viste antal har en lille tilfældig forstyrrelse (højst ±2), så kombinationer af visninger ikke afslører dem."),
+    "suppression_note_release": ("Counts from 1 to 4 are hidden, and further cells are hidden so that no hidden count can be "
+                                 "worked out from the published tables (checked by an audit of the whole release); "
+                                 "published counts are exact.",
+                                 "Antal fra 1 til 4 er skjult, og yderligere celler er skjult, så intet skjult antal kan "
+                                 "regnes ud af de offentliggjorte tabeller (kontrolleret af en revision af hele udgaven); "
+                                 "offentliggjorte antal er eksakte."),
     "credit": ("Contains data from the Danish Agency for Climate Data (DAGI).",
                "Indeholder data fra Klimadatastyrelsen (DAGI)."),
     "eq": ("Extremal quotient (highest / lowest)", "Ekstremkvotient (højeste / laveste)"),

@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import db
+from atlas import db, disclosure
 from atlas.disclosure import shown_counts
 from atlas.i18n import label, t
 from etl import stats
@@ -477,7 +477,7 @@ def header_rows(view: ReturnsView, title: str, r: dict | None = None, no_fit: st
         ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang) + " " + t("ret_key_note", lang)],
+        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang) + " " + t("ret_key_note", lang)],
         ["View" if lang == "en" else "Visning", "/returns" + (f"?lang={lang}" if lang != "en" else "") + view.to_hash()],
     ]
     if no_fit:
