@@ -140,6 +140,8 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "ignored_rows": report.staging.ignored,
             "coverage": coverage.compute(con, settings),
             "overrides": checks.overrides(),
+            "build_report": [{"step": d.step, "source": d.table, "reason": d.reason, "rows": d.rows, "of": d.of,
+                              "share": round(d.share, 6)} for d in checks.dropped],
         })
         marts.check_no_person_level(con)
         progress("returns, reference tables and checks")

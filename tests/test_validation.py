@@ -658,3 +658,14 @@ def test_sigterm_leaves_nothing_behind(extracts_copy, previous_db, tmp_path):
     assert "terminated (SIGTERM)" in err and "Traceback" not in err, err
     assert_untouched(previous_db)
     assert list(spill.iterdir()) == [], "DuckDB's spill folder was left behind"
+
+
+def test_methods_page_shows_the_build_report(app_db):
+    """The methods page lists the rows left out by reason, in English and Danish."""
+    import app  # noqa: F401  (registers the pages)
+    from pages import methods
+
+    for lang, title, reason in (("en", "Rows left out by the build", "under the adult age"),
+                                ("da", "Rækker udeladt ved dannelsen", "under voksenalderen")):
+        text = str(methods.layout(lang=lang))
+        assert title in text and reason in text, lang
