@@ -36,8 +36,22 @@ class Terminated(BaseException):
     """SIGTERM, raised where the build is so that it cleans up as after Ctrl-C."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+_SIGNALS_SEEN: list[int] = []
+
+
+def _on_signal(signum, frame):
+    import signal
+
+    _SIGNALS_SEEN.append(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C or SIGTERM, also when DuckDB reports it as its own interruption of a query."""
+    import duckdb
+
+    return isinstance(exc, (KeyboardInterrupt, Terminated, duckdb.InterruptException)) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
 
 
 def _environment_message(exc: BaseException, db: Path) -> str:
@@ -69,7 +83,8 @@ def _build(args) -> int:
 
     allow = tuple(name for name in _check_names() if getattr(args, "allow_" + name))
     db = Path(args.db)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    _SIGNALS_SEEN.clear()
     try:
         report = build(Path(args.input), db, columns=Path(args.columns) if args.columns else None,
                        lenient=args.lenient, quiet=args.quiet, allow=allow,
@@ -82,14 +97,17 @@ def _build(args) -> int:
         return _stop(exc, EXIT_CONFIG)
     except (BoundariesMissing, FileNotFoundError) as exc:
         return _stop(exc, EXIT_MISSING)
-    except KeyboardInterrupt:
-        return _stop("interrupted (Ctrl-C); nothing was written", EXIT_SIGINT)
-    except Terminated:
-        return _stop("terminated (SIGTERM); nothing was written", EXIT_SIGTERM)
     except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.PermissionException) as exc:
         return _stop(_environment_message(exc, db), EXIT_ENVIRONMENT)
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
+        if isinstance(exc, Terminated) or signal.SIGTERM in _SIGNALS_SEEN:
+            return _stop("terminated (SIGTERM); nothing was written", EXIT_SIGTERM)
+        return _stop("interrupted (Ctrl-C); nothing was written", EXIT_SIGINT)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     st = report.staging
     if st and any(st.rejected.values()):
         print("Lenient build: rows dropped — " + ", ".join(f"{t}: {n:,}" for t, n in st.rejected.items() if n)

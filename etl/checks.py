@@ -24,6 +24,7 @@ EVENT_DATES = {"imaging": "procedure_date", "diagnoses": "diagnosis_date", "surg
                "rehabilitation": "plan_date"}
 PERSON_TABLES = ("population", "imaging", "diagnoses", "surgery", "rehabilitation")
 
+STEPS = ("staging", "linking", "cubes")
 # reason -> words for the build report and the messages
 REASONS = {
     "rejected": "rows breaking the data contract (--lenient)",
@@ -96,6 +97,7 @@ class Checks:
 
     def drop(self, step: str, table: str, reason: str, rows: int, of: int) -> None:
         self.dropped.append(Dropped(step, table, reason, int(rows), int(of)))
+        self.dropped.sort(key=lambda d: STEPS.index(d.step))      # stable: reasons stay in their order
 
     def stop_if_failed(self) -> None:
         if self.findings:
