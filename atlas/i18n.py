@@ -279,6 +279,8 @@ TEXT.update({
     "ret_before": ("Before", "Før"),
     "ret_after": ("After", "Efter"),
     "ret_filled": ("Hidden month (1–4), entered as 2.5 in the fit", "Skjult måned (1–4), indgår som 2,5 i modellen"),
+    "ret_filled_release": ("Hidden month (1–4, or hidden to protect another cell), entered as 2.5 in the fit",
+                           "Skjult måned (1–4, eller skjult for at beskytte en anden celle), indgår som 2,5 i modellen"),
     "ret_fitted": ("Segmented regression", "Segmenteret regression"),
     "ret_counterfactual": ("Trend before, continued", "Tendens før, videreført"),
     "ret_chart_its": ("Monthly rate with segmented regression", "Månedlig rate med segmenteret regression"),
@@ -346,6 +348,8 @@ TEXT.update({
     "ret_reason_hidden": ("more than half of the months are hidden (fewer than 5).",
                           "mere end halvdelen af månederne er skjult (færre end 5)."),
     "ret_hidden_month": ("hidden month (fewer than 5)", "skjult måned (færre end 5)"),
+    "ret_hidden_month_release": ("hidden month (fewer than 5, or hidden to protect another cell)",
+                                 "skjult måned (færre end 5, eller skjult for at beskytte en anden celle)"),
     "fitted_clamped": ("The fitted line is not drawn below 0.", "Den tilpassede linje tegnes ikke under 0."),
 })
 
