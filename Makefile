@@ -44,8 +44,11 @@ serve: release
 	@echo "Serving the atlas ($${ATLAS_DB:-$(SERVE_DB)}) at http://127.0.0.1:$(PORT) with $(WORKERS) workers"
 	ATLAS_DB=$${ATLAS_DB:-$(SERVE_DB)} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 --timeout 60 app:server
 
+# two test processes (pytest-xdist); browser tests and release tests each stay on one of them
+TEST_WORKERS ?= 2
+
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -m "not browser and not slow"

@@ -19,11 +19,22 @@ from __future__ import annotations
 
 import copy
 import functools
+from types import MappingProxyType
 
 import pandas as pd
 from plotly.basedatatypes import BaseFigure
 
-_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range, MappingProxyType)
+
+
+def frozen_json(value):
+    """A parsed JSON value made read-only all the way down (objects as read-only mappings, arrays as
+    tuples), so it can be handed to every caller without a copy."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: frozen_json(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(frozen_json(v) for v in value)
+    return value
 
 
 def safe_copy(value):

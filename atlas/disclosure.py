@@ -18,6 +18,15 @@ import pandas as pd
 from etl import stats
 
 
+def note(lang: str) -> str:
+    """How the figures in front of the reader are protected: the served database's own rule (the
+    release publishes exact counts and hides cells; the secure database perturbs as well)."""
+    from atlas import db
+    from atlas.i18n import t
+
+    return t("suppression_note_release" if db.is_release() else "suppression_note", lang)
+
+
 def settings():
     from atlas import db
 

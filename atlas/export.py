@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from atlas import coverage, db, notices, queries
+from atlas import coverage, db, disclosure, notices, queries
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.measures import MEASURES
@@ -49,7 +49,7 @@ def header_rows(view: View, title: str) -> list[list[str]]:
         ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang)],
+        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang)],
         ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, coverage.default_year())],
     ]
     if view.area is not None:
@@ -168,6 +168,7 @@ def _chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame, str | None]
 
 def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
     """The CSV for one chart of the atlas page and its file name."""
+    view = queries.served_view(view)
     title, body, reason = _chart_table(chart, view)
     lang = view.lang
     name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"

@@ -75,6 +75,12 @@ TEXT = {
                          "shown counts carry a small random perturbation (at most ±2) so that combining views cannot reveal them.",
                          "Antal fra 1 til 4 er skjult, og enkelte andre celler er skjult, så de ikke kan regnes ud; "
                          "viste antal har en lille tilfældig forstyrrelse (højst ±2), så kombinationer af visninger ikke afslører dem."),
+    "suppression_note_release": ("Counts from 1 to 4 are hidden, and further cells are hidden so that no hidden count can be "
+                                 "worked out from the published tables (checked by an audit of the whole release); "
+                                 "published counts are exact.",
+                                 "Antal fra 1 til 4 er skjult, og yderligere celler er skjult, så intet skjult antal kan "
+                                 "regnes ud af de offentliggjorte tabeller (kontrolleret af en revision af hele udgaven); "
+                                 "offentliggjorte antal er eksakte."),
     "credit": ("Contains data from the Danish Agency for Climate Data (DAGI).",
                "Indeholder data fra Klimadatastyrelsen (DAGI)."),
     "eq": ("Extremal quotient (highest / lowest)", "Ekstremkvotient (højeste / laveste)"),
@@ -89,6 +95,29 @@ TEXT = {
                 "Nogle indstillinger i adressen blev ikke forstået og er ignoreret:"),
     "no_data": ("No figures to show for this selection.", "Ingen tal at vise for dette udvalg."),
     "data_date": ("Data built", "Data dannet"),
+    "build_report": ("Rows left out by the build", "Rækker udeladt ved dannelsen"),
+    "build_report_note": ("Every row of the extracts that the build left out, by step and reason (the build stops "
+                          "when a share is implausibly large; see docs/data-contract.md).",
+                          "Hver række i udtrækkene, som dannelsen udelod, efter trin og årsag (dannelsen stopper, "
+                          "når en andel er usandsynligt stor; se docs/data-contract.md)."),
+    "build_overrides": ("Checks overridden for this build", "Kontroller tilsidesat ved denne dannelse"),
+    "col_step": ("step", "trin"),
+    "col_source": ("table", "tabel"),
+    "col_reason": ("reason", "årsag"),
+    "col_rows": ("rows", "rækker"),
+    "col_share": ("share", "andel"),
+    "step_staging": ("reading", "indlæsning"),
+    "step_linking": ("linking", "sammenkobling"),
+    "step_cubes": ("cubes", "kuber"),
+    "drop_rejected": ("breaking the data contract (--lenient)", "bryder datakontrakten (--lenient)"),
+    "drop_outside_code_list": ("procedure code not in the code list", "procedurekode ikke i kodelisten"),
+    "drop_outside_study_years": ("outside the study years", "uden for undersøgelsesårene"),
+    "drop_not_in_population": ("person in no year of the population", "person i intet år af befolkningen"),
+    "drop_before_birth": ("before the person's birth year", "før personens fødselsår"),
+    "drop_after_last_population_year": ("after the person's last year in the population (emigration, death)",
+                                        "efter personens sidste år i befolkningen (udvandring, død)"),
+    "drop_not_resident_that_year": ("not resident on 1 January of that year", "ikke bosat 1. januar det år"),
+    "drop_children": ("under the adult age", "under voksenalderen"),
     "per_1000": ("per 1,000 adults per year", "pr. 1.000 voksne pr. år"),
     "share_pct": ("per cent", "procent"),
     "national": ("National level", "Landsniveau"),
@@ -250,6 +279,8 @@ TEXT.update({
     "ret_before": ("Before", "Før"),
     "ret_after": ("After", "Efter"),
     "ret_filled": ("Hidden month (1–4), entered as 2.5 in the fit", "Skjult måned (1–4), indgår som 2,5 i modellen"),
+    "ret_filled_release": ("Hidden month (1–4, or hidden to protect another cell), entered as 2.5 in the fit",
+                           "Skjult måned (1–4, eller skjult for at beskytte en anden celle), indgår som 2,5 i modellen"),
     "ret_fitted": ("Segmented regression", "Segmenteret regression"),
     "ret_counterfactual": ("Trend before, continued", "Tendens før, videreført"),
     "ret_chart_its": ("Monthly rate with segmented regression", "Månedlig rate med segmenteret regression"),
@@ -317,6 +348,8 @@ TEXT.update({
     "ret_reason_hidden": ("more than half of the months are hidden (fewer than 5).",
                           "mere end halvdelen af månederne er skjult (færre end 5)."),
     "ret_hidden_month": ("hidden month (fewer than 5)", "skjult måned (færre end 5)"),
+    "ret_hidden_month_release": ("hidden month (fewer than 5, or hidden to protect another cell)",
+                                 "skjult måned (færre end 5, eller skjult for at beskytte en anden celle)"),
     "fitted_clamped": ("The fitted line is not drawn below 0.", "Den tilpassede linje tegnes ikke under 0."),
 })
 

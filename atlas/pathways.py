@@ -32,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import coverage, db, queries, release_queries
+from atlas import coverage, db, disclosure, queries, release_queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
 from atlas.filters import DIMENSIONS, View, where_sql
@@ -405,7 +405,7 @@ def header_rows(view: View, window: int, title: str) -> list[list[str]]:
         ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang) + " " + t("pw_share_note", lang)],
+        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang) + " " + t("pw_share_note", lang)],
         ["View" if lang == "en" else "Visning", "/pathways" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, window)],
     ]
 

@@ -267,6 +267,13 @@ def _key(view: View, keep_area: bool = False) -> View:
                    colours="own", breaks="", tables=0)
 
 
+def served_view(view: View) -> View:
+    """The view the served database answers: itself on the secure database, the nearest published
+    view on the release (so a download's header rows name what its table holds, even when the
+    address asked for more)."""
+    return release_queries.nearest_published(view)[0] if db.is_release() else view
+
+
 def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     """The protected table of areas for the map, ranking, funnel and CSV, and Denmark's row."""
     if db.is_release():

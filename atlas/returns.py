@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import db
+from atlas import db, disclosure
 from atlas.disclosure import shown_counts
 from atlas.i18n import label, t
 from etl import stats
@@ -296,6 +296,13 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
     return s, r
 
 
+def _hidden_key(filled_in_fit: bool = True) -> str:
+    """How a hidden month is described: on the release a month may also be hidden to protect another
+    cell (secondary suppression), so it is not necessarily 1-4."""
+    key = "ret_filled" if filled_in_fit else "ret_hidden_month"
+    return key + "_release" if db.is_release() else key
+
+
 def _no_fit_reason(y: np.ndarray, k: int | None, filled: np.ndarray) -> str | None:
     """Why a segmented regression of ``y`` around month ``k`` would be meaningless, or None."""
     y = np.asarray(y, dtype=float)
@@ -378,7 +385,7 @@ def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
     if len(hid):
         # a hidden month is marked as hidden, not left out (it is not a month without any)
         fig.add_trace(go.Scatter(
-            x=hid["month"], y=np.zeros(len(hid)), mode="markers", name=t("ret_hidden_month", view.lang),
+            x=hid["month"], y=np.zeros(len(hid)), mode="markers", name=t(_hidden_key(filled_in_fit=False), view.lang),
             marker=dict(symbol="x", color="#555", size=8),
             hovertext=[f"{label('exam_type', e, view.lang)} {m:%Y-%m}: {t('suppressed', view.lang)}"
                        for e, m in zip(hid["exam_type"], hid["month"])], hoverinfo="text"))
@@ -401,7 +408,7 @@ def fig_its(s: pd.DataFrame, r: dict | None, view: ReturnsView) -> go.Figure:
     if len(filled):
         fig.add_trace(go.Scatter(x=filled["month"], y=filled["rate_in_fit"], mode="markers",
                                  marker=dict(color="white", size=8, line=dict(color="#999", width=1.5)),
-                                 name=t("ret_filled" if r is not None else "ret_hidden_month", lang),
+                                 name=t(_hidden_key(filled_in_fit=r is not None), lang),
                                  hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))
     if r is not None:
         k = int(np.argmax(s["month"].to_numpy() >= np.datetime64(pd.Timestamp(view.date))))
@@ -477,7 +484,7 @@ def header_rows(view: ReturnsView, title: str, r: dict | None = None, no_fit: st
         ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang) + " " + t("ret_key_note", lang)],
+        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang) + " " + t("ret_key_note", lang)],
         ["View" if lang == "en" else "Visning", "/returns" + (f"?lang={lang}" if lang != "en" else "") + view.to_hash()],
     ]
     if no_fit:
@@ -527,6 +534,6 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
     if "hidden" in body:
         body["note"] = body.pop("hidden").map(lambda h: t("suppressed", lang) if h else "")
     if "fill" in body:
-        body["note"] = body.pop("fill").map(lambda h: t("ret_filled", lang) if h else "")
+        body["note"] = body.pop("fill").map(lambda h: t(_hidden_key(), lang) if h else "")
     name = f"lumbar-atlas-returns-{chart}-{view.measure}-{view.exam or 'all'}-{view.centre or 'all'}.csv"
     return write_csv(header_rows(view, title, r, no_fit), body, view.sep), name

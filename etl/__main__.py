@@ -27,28 +27,120 @@ def _generate(args) -> int:
     return 0
 
 
+# exit codes of `python -m etl build` (README, "Exit codes of the build")
+EXIT_CONTRACT, EXIT_MISSING, EXIT_IMPLAUSIBLE, EXIT_CONFIG, EXIT_ENVIRONMENT = 2, 3, 5, 6, 7
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the build is so that it cleans up as after Ctrl-C."""
+
+
+_SIGNALS_SEEN: list[int] = []
+
+
+def _on_signal(signum, frame):
+    import signal
+
+    _SIGNALS_SEEN.append(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C or SIGTERM, also when DuckDB reports it as its own interruption of a query."""
+    import duckdb
+
+    return isinstance(exc, (KeyboardInterrupt, Terminated, duckdb.InterruptException)) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+
+
+def _environment_message(exc: BaseException, db: Path) -> str:
+    import errno
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "no space left" in text.lower():
+        return (f"the disk is full (writing {db} or DuckDB's temporary files): free some space, or set "
+                "TMPDIR to a folder on a disk with room, and build again")
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "permission denied" in text.lower() \
+            or "read-only file system" in text.lower():
+        return f"cannot write in {db.parent} ({text}): choose a folder you may write to with --db"
+    if "out of memory" in text.lower():
+        return f"DuckDB ran out of memory ({text}): close other programs or build on a larger machine"
+    return f"the build could not read or write a file ({text})"
+
+
 def _build(args) -> int:
+    import signal
+
+    import duckdb
+
     from etl.build import build
+    from etl.checks import ImplausibleData
     from etl.geo import BoundariesMissing
+    from etl.settings import ConfigError
     from etl.staging import ContractError
 
+    allow = tuple(name for name in _check_names() if getattr(args, "allow_" + name))
+    db = Path(args.db)
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    _SIGNALS_SEEN.clear()
     try:
-        report = build(Path(args.input), Path(args.db), columns=Path(args.columns) if args.columns else None,
-                       lenient=args.lenient, quiet=args.quiet)
+        report = build(Path(args.input), db, columns=Path(args.columns) if args.columns else None,
+                       lenient=args.lenient, quiet=args.quiet, allow=allow,
+                       rejected_dir=Path(args.rejected) if args.rejected else None)
     except ContractError as exc:
-        print(f"Build stopped: {exc}", file=sys.stderr)
-        return 2
+        return _stop(exc, EXIT_CONTRACT)
+    except ImplausibleData as exc:
+        return _stop(exc, EXIT_IMPLAUSIBLE)
+    except ConfigError as exc:
+        return _stop(exc, EXIT_CONFIG)
     except (BoundariesMissing, FileNotFoundError) as exc:
-        print(f"Build stopped: {exc}", file=sys.stderr)
-        return 3
+        return _stop(exc, EXIT_MISSING)
+    except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.PermissionException) as exc:
+        return _stop(_environment_message(exc, db), EXIT_ENVIRONMENT)
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
+        if isinstance(exc, Terminated) or signal.SIGTERM in _SIGNALS_SEEN:
+            return _stop("terminated (SIGTERM); nothing was written", EXIT_SIGTERM)
+        return _stop("interrupted (Ctrl-C); nothing was written", EXIT_SIGINT)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     st = report.staging
     if st and any(st.rejected.values()):
         print("Lenient build: rows dropped — " + ", ".join(f"{t}: {n:,}" for t, n in st.rejected.items() if n)
-              + f" (see {Path(args.db).parent / 'rejected'})", file=sys.stderr)
+              + f" (see {args.rejected})", file=sys.stderr)
+    for o in report.checks.overrides():
+        print(f"Override ({o['flag']}): {o['what']}", file=sys.stderr)
     if not args.quiet:
+        print(_report_text(report.checks.dropped), file=sys.stderr)
         print(f"built {report.db_path} in {report.seconds:.1f} s: "
               + ", ".join(f"{t}={n:,}" for t, n in sorted(report.tables.items())), file=sys.stderr)
     return 0
+
+
+def _stop(exc, code: int) -> int:
+    print(f"Build stopped (exit code {code}): {exc}", file=sys.stderr)
+    if code not in (EXIT_CONTRACT, EXIT_IMPLAUSIBLE, EXIT_CONFIG) or "previous database" not in str(exc):
+        print("The previous database has not been changed.", file=sys.stderr)
+    return code
+
+
+def _report_text(dropped) -> str:
+    from etl.checks import REASONS
+
+    lines = ["Build report: rows left out, by step and reason"]
+    lines += [f"  {d.step:<8} {d.table:<11} {d.rows:>12,} of {d.of:>12,} ({d.share:6.2%})  {REASONS[d.reason]}"
+              for d in dropped]
+    return "\n".join(lines)
+
+
+def _check_names() -> list[str]:
+    from etl.settings import load_checks_config
+
+    return list(load_checks_config())
 
 
 def _release(args) -> int:
@@ -89,7 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--input", default=str(REPO_ROOT / "data" / "extracts"))
     b.add_argument("--db", default=str(DEFAULT_DB))
     b.add_argument("--columns", help="column mapping file (a copy of etl/config/columns.toml)")
-    b.add_argument("--lenient", action="store_true", help="drop bad rows and write a rejection report instead of stopping")
+    b.add_argument("--lenient", action="store_true",
+                   help="drop bad rows and write them to --rejected DIR instead of stopping")
+    b.add_argument("--rejected", metavar="DIR",
+                   help="with --lenient: the folder for the rejected rows (person-level; never beside the database)")
+    from etl.settings import load_checks_config
+
+    for name, spec in load_checks_config().items():
+        b.add_argument("--allow-" + name.replace("_", "-"), action="store_true", dest="allow_" + name,
+                       help=f"override the check of {spec['what']} (etl/config/checks.toml)")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=_build)
     rel = sub.add_parser("release", help="write the protected, audited release database and its output-check report")

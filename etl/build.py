@@ -15,8 +15,10 @@ from pathlib import Path
 
 import duckdb
 
+from etl import checks as plausibility
 from etl import coverage, geo, intermediate, marts, staging
-from etl.settings import Settings, load_column_mapping, load_settings
+from etl.contract import contract
+from etl.settings import ConfigError, Settings, load_column_mapping, load_settings
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class BuildReport:
     staging: staging.StagingReport | None = None
     linkage: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
+    checks: plausibility.Checks | None = None     # overrides and rows dropped by reason (the build report)
     steps: list[Step] = field(default_factory=list)      # the build's steps with their times
 
 
@@ -63,12 +66,42 @@ def _data_kind(input_dir: Path) -> str:
     return "synthetic" if (Path(input_dir) / "SYNTHETIC").exists() else "register"
 
 
+def _check_paths(db_path: Path, lenient: bool, rejected_dir: Path | None) -> None:
+    """Refuse paths the build cannot use before anything is read or written."""
+    if db_path.is_dir():
+        raise ConfigError(f"--db {db_path} is a folder; give the path of the database file, e.g. {db_path / 'atlas.duckdb'}")
+    if db_path.parent.exists() and not db_path.parent.is_dir():
+        raise ConfigError(f"--db {db_path}: {db_path.parent} is a file, not a folder")
+    if lenient and rejected_dir is None:
+        raise ConfigError("--lenient needs --rejected DIR: the rejected rows are person-level data, so they are "
+                          "written only to a folder you name (inside the secure environment)")
+    if rejected_dir is not None and Path(rejected_dir).resolve() == db_path.parent.resolve():
+        raise ConfigError(f"--rejected {rejected_dir} is the database's folder: the rejected rows are person-level "
+                          "data and are never written beside the database; name another folder")
+
+
+def _publish_rejected(partial: Path, rejected_dir: Path) -> None:
+    """Replace the previous rejection reports by this build's (none left stale), then drop ``partial``."""
+    for name in contract(load_settings()):
+        (rejected_dir / f"{name}.csv").unlink(missing_ok=True)
+    for f in partial.iterdir():
+        os.replace(f, rejected_dir / f.name)
+    partial.rmdir()
+
+
 def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: bool = False,
-          settings: Settings | None = None, quiet: bool = False, memory_limit: str = "6GB") -> BuildReport:
-    """Build ``db_path`` from the extracts in ``input_dir``; see the module docstring."""
+          settings: Settings | None = None, quiet: bool = False, memory_limit: str = "6GB", *,
+          allow: tuple[str, ...] = (), rejected_dir: Path | None = None) -> BuildReport:
+    """Build ``db_path`` from the extracts in ``input_dir``; see the module docstring.
+
+    ``allow`` names plausibility checks to override (``etl/config/checks.toml``); ``rejected_dir``
+    is where lenient mode writes the rejected rows (required with ``lenient``).
+    """
     settings = settings or load_settings()
     started = time.perf_counter()
     input_dir, db_path = Path(input_dir), Path(db_path)
+    _check_paths(db_path, lenient, rejected_dir)
+    checks = plausibility.Checks(frozenset(allow))
     progress = Progress(9, quiet=quiet)
     progress("checking boundaries and reference data")
     municipalities_csv = settings.reference_dir / "municipalities.csv"
@@ -80,19 +113,27 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     os.close(fd)
     os.unlink(tmp_name)           # DuckDB wants to create the file itself
     tmp_path = Path(tmp_name)
-    report = BuildReport(db_path, steps=progress.steps)
+    report = BuildReport(db_path, checks=checks, steps=progress.steps)
     con = duckdb.connect()
     spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
+    partial = None
     try:
+        if rejected_dir is not None:
+            made_rejected_dir = not Path(rejected_dir).exists()
+            Path(rejected_dir).mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=".rejected-", dir=rejected_dir))
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute("SET preserve_insertion_order = false")
-        reject_dir = db_path.parent / "rejected" if lenient else None
-        report.staging = staging.stage_all(con, input_dir, mapping, settings, lenient, reject_dir,
+        report.staging = staging.stage_all(con, input_dir, mapping, settings, lenient, partial,
                                            progress=lambda m: None)
-        progress("staged and validated the extracts")
+        plausibility.after_staging(con, contract(settings), report.staging, settings, checks)
+        checks.stop_if_failed()
+        progress("staged, validated and checked the extracts")
         intermediate.load_code_lists(con)
         report.linkage = intermediate.link_pathways(con, settings)
+        plausibility.after_linking(con, report.linkage, checks)
+        checks.stop_if_failed()
         progress(f"linked {report.linkage['linked_adults']:,} imagings to what followed")
         con.execute(f"ATTACH '{tmp_path}' AS app")
         marts.write_population(con, settings)
@@ -103,6 +144,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         progress("episode cube")
         marts.write_returns(con)
         marts.write_reference(con, settings, municipalities_csv)
+        marts.write_build_report(con, checks.dropped)
         marts.write_meta(con, settings, {
             "data_kind": _data_kind(input_dir),
             "input": input_dir.name,
@@ -110,6 +152,9 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
             "coverage": coverage.compute(con, settings),
+            "overrides": checks.overrides(),
+            "build_report": [{"step": d.step, "source": d.table, "reason": d.reason, "rows": d.rows, "of": d.of,
+                              "share": round(d.share, 6)} for d in checks.dropped],
         })
         marts.check_no_person_level(con)
         progress("returns, reference tables and checks")
@@ -123,6 +168,8 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             app.execute("CHECKPOINT")
         progress("boundaries")
         os.replace(tmp_path, db_path)
+        if partial is not None:
+            _publish_rejected(partial, Path(rejected_dir))
         progress(f"wrote {db_path} ({db_path.stat().st_size / 1e6:.1f} MB)")
     except BaseException:
         try:
@@ -131,8 +178,14 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             pass
         for leftover in (tmp_path, Path(str(tmp_path) + ".wal")):
             leftover.unlink(missing_ok=True)
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+            if made_rejected_dir:
+                shutil.rmtree(rejected_dir, ignore_errors=True)   # a folder this build made, and nothing in it
         raise
     finally:
         shutil.rmtree(spill, ignore_errors=True)      # DuckDB's spill files of this build
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)    # a failed build's rejected rows
     report.seconds = time.perf_counter() - started
     return report

@@ -38,10 +38,14 @@ class Table:
     columns: tuple[Column, ...]
     unique: tuple[str, ...] = ()          # a key no two rows may share
     unique_hint: str = ""
-    row_filter: str = ""                  # rows outside the contract's scope, ignored and counted
-    row_filter_what: str = ""
+    scope: tuple[tuple[str, str], ...] = ()   # (reason, SQL true for a row in scope): rows outside are ignored and counted by reason
     large: bool = False                   # kept as a view over the files, not copied
     extra: dict = field(default_factory=dict)
+
+    @property
+    def row_filter(self) -> str:
+        """SQL true for a row inside the contract's scope ("" when every row is)."""
+        return " AND ".join(f"({sql})" for _, sql in self.scope)
 
 
 def _in(values) -> str:
@@ -82,8 +86,7 @@ def contract(settings: Settings) -> dict[str, Table]:
             ),
             unique=("person_id", "year"),
             unique_hint="the population extract must have one row per person and year (status on 1 January)",
-            row_filter=f"year BETWEEN {settings.first_year} AND {settings.last_year}",
-            row_filter_what="rows outside the study years",
+            scope=(("outside_study_years", f"year BETWEEN {settings.first_year} AND {settings.last_year}"),),
             large=True,
         ),
         "imaging": Table(
@@ -99,9 +102,9 @@ def contract(settings: Settings) -> dict[str, Table]:
             ),
             unique=("person_id", "procedure_date", "procedure_code", "producer_id"),
             unique_hint="the same procedure appears twice; remove duplicate rows from the extract",
-            row_filter=(f"procedure_code IN ({_in(imaging_codes)}) AND year(procedure_date) "
-                        f"BETWEEN {settings.first_year} AND {settings.last_year}"),
-            row_filter_what="procedures outside the lumbar imaging code list or the study years",
+            scope=(("outside_code_list", f"procedure_code IN ({_in(imaging_codes)})"),
+                   ("outside_study_years",
+                    f"year(procedure_date) BETWEEN {settings.first_year} AND {settings.last_year}")),
         ),
         "diagnoses": Table(
             "diagnoses",

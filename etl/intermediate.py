@@ -38,7 +38,7 @@ def age_band_sql(settings: Settings, age: str = "age") -> str:
     return f"CASE {whens} END"
 
 
-def _id_type(con) -> str:
+def person_id_type(con) -> str:
     """Person ids are compared as integers when every table stores them so, else as text."""
     types = {con.execute(f"SELECT typeof(person_id) FROM stg_{t} LIMIT 1").fetchone() for t in
              ("population", "imaging", "diagnoses", "surgery", "rehabilitation")}
@@ -49,7 +49,7 @@ def _id_type(con) -> str:
 def link_pathways(con, settings: Settings) -> dict[str, int]:
     """Build ``int_imaging``; returns counts of what was linked and what was left out."""
     w = settings.windows
-    pid = _id_type(con)
+    pid = person_id_type(con)
     adult = settings.adult_min_age
     con.execute(f"""
         CREATE OR REPLACE TABLE int_lumbar AS

@@ -154,6 +154,14 @@ def write_reference(con, settings: Settings, municipalities_csv) -> None:
     """)
 
 
+def write_build_report(con, dropped) -> None:
+    """``build_report``: the rows each step of the build left out, by reason (aggregate counts only)."""
+    con.execute("CREATE OR REPLACE TABLE app.build_report (step VARCHAR, source VARCHAR, reason VARCHAR, "
+                "rows BIGINT, of_rows BIGINT, share DOUBLE)")
+    con.executemany("INSERT INTO app.build_report VALUES (?, ?, ?, ?, ?, ?)",
+                    [(d.step, d.table, d.reason, d.rows, d.of, d.share) for d in dropped])
+
+
 def write_meta(con, settings: Settings, info: dict) -> None:
     meta = {
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -90,11 +90,48 @@ def read_code_list(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+class ConfigError(Exception):
+    """A configuration file (or option) the build cannot use; the message says which and why."""
+
+
 def load_column_mapping(path: Path | None = None) -> dict:
-    """The column mapping of the input extracts (``columns.toml`` or an analyst's copy)."""
-    path = Path(path) if path else CONFIG_DIR / "columns.toml"
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)["tables"]
+    """The column mapping of the input extracts (``columns.toml`` or an analyst's copy).
+
+    Raises :class:`ConfigError` for a file that is missing, is not TOML, or is not shaped like
+    ``etl/config/columns.toml`` (a [tables.NAME] section per table, text values).
+    """
+    default = CONFIG_DIR / "columns.toml"
+    path = Path(path) if path else default
+    todo = f"start from a copy of {default} (see docs/data-contract.md)"
+    try:
+        with open(path, "rb") as fh:
+            tables = tomllib.load(fh).get("tables")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the column mapping {path} is not valid TOML ({exc}); {todo}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"the column mapping {path} is a folder, not a file; {todo}") from None
+    except OSError as exc:
+        raise ConfigError(f"the column mapping {path} cannot be read ({exc.strerror or exc}); {todo}") from None
+    with open(default, "rb") as fh:
+        known = tomllib.load(fh)["tables"]
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"the column mapping {path} has no [tables.NAME] sections; {todo}")
+    for name, spec in tables.items():
+        where = f"the column mapping {path}, [tables.{name}]"
+        if name not in known:
+            raise ConfigError(f"{where}: '{name}' is not a table of the contract ({', '.join(known)}); {todo}")
+        if not isinstance(spec, dict) or not isinstance(spec.get("files", ""), str):
+            raise ConfigError(f"{where}: 'files' must be a text pattern such as \"{name}*\"; {todo}")
+        columns = spec.get("columns", {})
+        if not isinstance(columns, dict) or not all(isinstance(v, str) and v.strip() for v in columns.values()):
+            raise ConfigError(f"{where}.columns: every column must map to a column name in quotes; {todo}")
+        unknown = set(columns) - set(known[name].get("columns", {}))
+        if unknown:
+            raise ConfigError(f"{where}.columns: {', '.join(sorted(unknown))} not a column of the contract "
+                              f"(the left-hand sides stay as in {default.name}); {todo}")
+        if not isinstance(spec.get("values", {}), dict):
+            raise ConfigError(f"{where}.values: must be sections of code = \"value\" lines; {todo}")
+    return tables
 
 
 def esp2013_band_weights(settings: Settings | None = None) -> dict[str, float]:
@@ -124,3 +161,11 @@ def esp2013_band_weights(settings: Settings | None = None) -> dict[str, float]:
                 total += w * overlap / (hi - lo + 1) if hi < 200 else w
         weights[band.label] = total
     return weights
+
+
+@lru_cache(maxsize=4)
+def load_checks_config(path: Path | None = None) -> dict:
+    """The plausibility checks and their thresholds (``etl/config/checks.toml``), by check name."""
+    path = Path(path) if path else CONFIG_DIR / "checks.toml"
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)["checks"]

@@ -14,10 +14,16 @@ from pathlib import Path
 import duckdb
 
 from etl.contract import Table, contract
-from etl.settings import Settings
+from etl.settings import Settings, load_checks_config
 
 READERS = {".parquet": "parquet", ".csv": "csv", ".txt": "csv", ".sas7bdat": "sas"}
 EXAMPLES = 5
+# "1.000" or "1,000": a count written with a thousands separator (read as 1 it would be silently wrong)
+THOUSANDS = "[+-]?[0-9]{1,3}([.,][0-9]{3})+"
+# a time of day followed by a time zone: "2017-03-05T23:30:00+01:00", "... 23:30Z"
+TIME_ZONE_SUFFIX = "[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$"
+ISO_DATE = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T].*)?"
+DAY_FIRST_DATE = "[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{4}|[0-9]{1,2}[A-Za-z]{3}[0-9]{4}"
 
 
 @dataclass
@@ -57,6 +63,8 @@ class ContractError(Exception):
 class StagingReport:
     rows: dict[str, int] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)
+    ignored_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)   # table -> scope reason -> rows
+    source_types: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # table -> file -> column -> type
     rejected: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -187,9 +195,10 @@ def _typed(col_sql: str, src_type: str, type_: str) -> str:
         return f"NULLIF(trim(CAST({col_sql} AS VARCHAR)), '')"
     if type_ == "integer":
         if "CHAR" in src_type:
-            # whole numbers only ('0101' and '101.0' are fine; '3.5' and '1e3' are not silently rounded)
+            # whole numbers only ('0101' and '101.0' are fine; '3.5' and '1e3' are not silently rounded,
+            # and '1.000' is not read as 1: a thousands separator is reported, see _check)
             s = f"trim(CAST({col_sql} AS VARCHAR))"
-            return (f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.0*)?') "
+            return (f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.0*)?') AND NOT regexp_full_match({s}, '{THOUSANDS}') "
                     f"THEN TRY_CAST(regexp_replace({s}, '\\.0*$', '') AS BIGINT) END")
         if src_type in INTEGER_TYPES or src_type.startswith(FLOAT_TYPES):
             return _whole(col_sql, src_type)
@@ -199,11 +208,21 @@ def _typed(col_sql: str, src_type: str, type_: str) -> str:
     if type_ == "boolean":
         return f"TRY_CAST(lower(trim(CAST({col_sql} AS VARCHAR))) AS BOOLEAN)"
     if type_ == "date":
+        # timestamps with a time zone are read as dates in one configured zone, never in the
+        # machine's (the checks stop the build on them unless --allow-time-zones)
+        zone = load_checks_config()["time_zones"]["read_in"]
+        if src_type.startswith("TIMESTAMP WITH TIME ZONE") or src_type == "TIMESTAMPTZ":
+            return f"CAST(timezone('{zone}', {col_sql}) AS DATE)"
         if src_type.startswith(("DATE", "TIMESTAMP")):
             return f"CAST({col_sql} AS DATE)"
+        # text: ISO (yyyy-mm-dd) or day first with a four-digit year; '05-03-17' is not a date
+        # (read as the year 5 or 17 it would be silently wrong)
         s = f"trim(CAST({col_sql} AS VARCHAR))"
-        return (f"COALESCE(TRY_CAST({s} AS DATE), "
-                f"CAST(TRY_STRPTIME({s}, ['%d-%m-%Y', '%d.%m.%Y', '%d/%m/%Y', '%d%b%Y']) AS DATE))")
+        return (f"CASE WHEN regexp_full_match({s}, '{ISO_DATE}') THEN "
+                f"CASE WHEN regexp_matches({s}, '{TIME_ZONE_SUFFIX}') "
+                f"THEN CAST(timezone('{zone}', TRY_CAST({s} AS TIMESTAMPTZ)) AS DATE) ELSE TRY_CAST({s} AS DATE) END "
+                f"WHEN regexp_full_match({s}, '{DAY_FIRST_DATE}') THEN "
+                f"CAST(TRY_STRPTIME({s}, ['%d-%m-%Y', '%d.%m.%Y', '%d/%m/%Y', '%d%b%Y']) AS DATE) END")
     raise ValueError(type_)
 
 
@@ -236,6 +255,9 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
                                            hint=_unreadable_hint(path)))
             continue
         present = {name.lower(): (name, typ) for name, typ, *_ in described}
+        report.source_types.setdefault(table.name, {})[path.name] = {
+            col.name: present[str(colmap.get(col.name, col.name)).lower()][1] for col in table.columns
+            if str(colmap.get(col.name, col.name)).lower() in present}
         parts = ["_file"]
         missing = []
         for col in table.columns:
@@ -327,9 +349,17 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
             # of every value (tens of millions in a population extract)
             empty = f"{raw} IS NULL"
             unreadable = f"{raw} IS NOT NULL AND {c} IS NULL"
+        text = "CHAR" in raw_types.get("raw_" + col.name, "VARCHAR")
         conditions.append((col.name, empty, "are empty", "fill in the value or drop the rows"))
+        if col.type == "integer" and text:
+            thousands = f"regexp_full_match(trim(CAST({raw} AS VARCHAR)), '{THOUSANDS}')"
+            conditions.append((col.name, f"{raw} IS NOT NULL AND {thousands}",
+                               "are numbers written with a thousands separator ('1.000' would be read as 1)",
+                               "export the numbers without thousands separators (1000, not 1.000 or 1,000)"))
+            unreadable += f" AND NOT {thousands}"
         conditions.append((col.name, unreadable, f"cannot be read as {col.type}",
-                           "check the column's format in docs/data-contract.md"))
+                           "write dates as yyyy-mm-dd, or dd-mm-yyyy with a four-digit year (docs/data-contract.md)"
+                           if col.type == "date" else "check the column's format in docs/data-contract.md"))
         for rule in col.rules:
             check = rule.predicate.replace("{c}", c)
             conditions.append((col.name, f"{c} IS NOT NULL AND NOT ({check})", rule.problem, rule.hint))
@@ -414,8 +444,15 @@ def _count_rows(con, table: Table, source: str, report: StagingReport) -> None:
         return
     kept = con.execute(f"SELECT count(*) FROM stg_{table.name}").fetchone()[0]
     report.rows[table.name] = kept
-    if table.row_filter:
-        report.ignored[table.name] = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0] - kept
+    if table.scope:
+        # each ignored row counted once, under the first scope rule it fails
+        counts, inside = [], []
+        for _, sql in table.scope:
+            counts.append(f"count(*) FILTER (WHERE {' AND '.join(inside + [f'NOT coalesce({sql}, false)'])})")
+            inside.append(f"coalesce({sql}, false)")
+        by_reason = con.execute(f"SELECT {', '.join(counts)} FROM {source}").fetchone()
+        report.ignored_by_reason[table.name] = {r: int(n) for (r, _), n in zip(table.scope, by_reason)}
+        report.ignored[table.name] = sum(report.ignored_by_reason[table.name].values())
 
 
 def stage_all(con, input_dir: Path, mapping: dict, settings: Settings, lenient: bool = False,

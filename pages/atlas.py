@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import clusters, colours, coverage, db, export, figures, guard, notices, queries, release_queries
+from atlas import clusters, colours, coverage, db, disclosure, export, figures, guard, notices, queries, release_queries
 from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value, parse_breaks
 from atlas.i18n import label, t
 from atlas.layout_parts import chart_card, control, dim_options, html_table, lang_of, page_frame
@@ -104,7 +104,7 @@ def layout(lang: str | None = None, **_):
         dbc.Row([dbc.Col(chart_card("clusters", t("clusters", lang), lang,
                                     html.Div(id="cluster-panel", **{"aria-live": "polite"})))], className="g-3 mt-1"),
         html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
-        html.P(t("suppression_note", lang), className="small text-muted mt-3"),
+        html.P(disclosure.note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("atlas-url", "view", sidebar, main)
 

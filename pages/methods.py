@@ -46,6 +46,20 @@ def _coverage_rows(lang: str) -> list[dict]:
     return rows
 
 
+def _build_report(meta: dict, lang: str) -> list:
+    """The rows the build left out, by step and reason, and any check overridden (secure database only)."""
+    rows = meta.get("build_report")
+    if not rows:
+        return []
+    cols = [t(f"col_{c}", lang) for c in ("step", "source", "reason", "rows", "share")]
+    shown = [dict(zip(cols, (t(f"step_{r['step']}", lang), r["source"], t(f"drop_{r['reason']}", lang),
+                             f"{r['rows']:,}", f"{r['share']:.2%}"))) for r in rows]
+    overrides = [html.Li(o["what"]) for o in meta.get("overrides", [])]
+    return [html.H2(t("build_report", lang), className="h5 mt-4"), html.P(t("build_report_note", lang), className="small"),
+            _table(shown, cols),
+            *([html.H3(t("build_overrides", lang), className="h6"), html.Ul(overrides, className="small")] if overrides else [])]
+
+
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     meta = db.meta()
@@ -73,6 +87,7 @@ def layout(lang: str | None = None, **_):
         _table([{"age band": a, "weight (per sex)": f"{w:,.0f}"} for a, w in zip(esp.age_band, esp.weight)],
                ["age band", "weight (per sex)"]),
         dcc.Markdown(_doc("methods-statistics", lang), className="methods-text mt-4"),
+        *_build_report(meta, lang),
         html.P([t("data_date", lang), ": ", str(meta.get("built_at", "")), " · ", str(meta.get("data_kind", ""))],
                className="small text-muted"),
     ], id="main-content")

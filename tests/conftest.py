@@ -6,6 +6,7 @@ seconds) and must not be changed by a test: copy it with ``extracts_copy`` to mu
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 from pathlib import Path
@@ -107,12 +108,14 @@ def pytest_setup_options():
 
     from selenium.webdriver.chrome.options import Options
 
+    profile = tempfile.mkdtemp(prefix="atlas-chrome-")
+    atexit.register(shutil.rmtree, profile, ignore_errors=True)
     options = Options()
     if Path("/usr/bin/chromium").exists():
         options.binary_location = "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage", "--disable-sync",
-                "--window-size=1366,900", f"--user-data-dir={tempfile.mkdtemp(prefix='atlas-chrome-')}"):
+                "--window-size=1366,900", f"--user-data-dir={profile}"):
         options.add_argument(arg)
     return options
 
@@ -140,3 +143,18 @@ def atlas_app(app_db):
     import app as app_module
 
     return app_module.app
+
+
+# `make test` runs the tests on two processes (pytest-xdist, --dist loadgroup). Tests that share an
+# expensive or exclusive resource stay on one process: every browser test (dash_duo serves on one
+# port) and every test of the release (its databases take a minute to build, once per process).
+GROUPS = (("browser", {"dash_duo"}), ("release", {"release_db", "release_secure_db", "release_app"}))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for group, fixtures in GROUPS:
+            if fixtures & set(getattr(item, "fixturenames", ())) or (group == "browser" and item.get_closest_marker("browser")):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

@@ -1,7 +1,13 @@
 """Small helpers shared by the test modules (imported as ``from helpers import ...``)."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 
 def wait_until(predicate, timeout: float = 30, what: str = "condition") -> None:
@@ -57,3 +63,49 @@ def dash_call(client, output_part: str, values: dict, changed: str, state: dict 
     r = client.post("/_dash-update-component", json=payload)
     assert r.status_code == 200, r.get_data(as_text=True)[:500]
     return r.get_json()["response"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(db: Path, log: Path, workers: int = 2, threads: int = 8) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving the app (``app:server``, as ``make serve`` does) on ``db`` at a free port;
+    returns as soon as it listens (a TCP connection, no HTTP request yet). Skips where gunicorn is
+    not installed."""
+    import pytest
+
+    from etl.settings import REPO_ROOT
+
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    if not gunicorn.exists():
+        pytest.skip("gunicorn is not installed in this environment")
+    port = free_port()
+    env = {**os.environ, "ATLAS_DB": str(db)}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                                 "--threads", str(threads), "--timeout", "120", "app:server"], cwd=REPO_ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            if time.monotonic() > deadline:
+                stop_process(proc)
+                pytest.fail("gunicorn did not listen within 60 s")
+            time.sleep(0.05)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -9,26 +9,17 @@ every answer must be a 200.
 """
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers import start_gunicorn, stop_process
 
 from etl.settings import REPO_ROOT
 
 STARTS = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,48 +57,16 @@ def _burst(port: int, paths: list[str]) -> list[tuple[str, str]]:
             s.close()
 
 
-def _start(app_db, log: Path) -> tuple[subprocess.Popen, int]:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    if not gunicorn.exists():
-        pytest.skip("gunicorn is not installed in this environment")
-    port = _free_port()
-    env = {**os.environ, "ATLAS_DB": str(app_db)}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
-                                 "--timeout", "60", "app:server"], cwd=REPO_ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:                       # listening: a TCP connection, no HTTP request yet
-        if proc.poll() is not None:
-            pytest.fail(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail("gunicorn did not listen within 60 s")
-            time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 @pytest.mark.slow        # starts gunicorn twice: in `make test`, not in `make test-fast`
 def test_fresh_server_answers_parallel_first_requests(app_db, page_resources, tmp_path):
     failures = []
     for start in range(STARTS):
-        proc, port = _start(app_db, tmp_path / f"gunicorn-{start}.log")
+        proc, port = start_gunicorn(app_db, tmp_path / f"gunicorn-{start}.log")
         try:
             # each path three times, so both workers see many concurrent first requests
             answers = _burst(port, page_resources * 3)
         finally:
-            _stop(proc)
+            stop_process(proc)
         failures += [(start, p, status) for p, status in answers if " 200 " not in status]
     assert not failures, failures
 

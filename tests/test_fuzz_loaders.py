@@ -320,3 +320,78 @@ def test_every_table_as_csv_is_valid(tmp_path, name):
     con = duckdb.connect()
     report = stage_all(con, tmp_path, MAPPING, SETTINGS)
     assert not report.problems
+
+
+# ------------------------------------------------------------------ whole builds over mutated good extracts
+# A mutation either keeps the meaning of the extracts (the build must give the same figures) or is
+# one of the mistakes registers' offices make (the build must stop with a message, exit code 2 or
+# 5, and leave the previous database byte-identical). A few examples only: each one is a build.
+
+def _benign_csv(folder, rnd):
+    name = rnd.choice(["imaging", "surgery", "referrals_received", "population_2016"])
+    frame = __import__("pandas").read_parquet(folder / f"{name}.parquet")
+    frame.to_csv(folder / f"{name}.csv", index=False, sep=rnd.choice([",", ";"]))
+    (folder / f"{name}.parquet").unlink()
+
+
+def _rewrite(folder, name, change):
+    import pandas as pd
+
+    frame = pd.read_parquet(folder / f"{name}.parquet")
+    out = change(frame)
+    (frame if out is None else out).to_parquet(folder / f"{name}.parquet", index=False)
+
+
+MUTATIONS = {
+    # meaning kept
+    "shuffled rows": (0, lambda f, r: _rewrite(f, "imaging", lambda d: d.sample(frac=1, random_state=r.randrange(99)))),
+    "a table as CSV": (0, _benign_csv),
+    "ids as SAS floats": (0, lambda f, r: _rewrite(f, "imaging", lambda d: d.__setitem__("person_id", d["person_id"].astype(float)))),
+    # mistakes
+    "lower-case codes": (5, lambda f, r: _rewrite(f, "imaging", lambda d: d.__setitem__("procedure_code", d["procedure_code"].str.lower()))),
+    "zero-padded ids": (5, lambda f, r: _rewrite(f, f"population_{r.randrange(2013, 2025)}",
+                                                 lambda d: d.__setitem__("person_id", d["person_id"].astype(str).str.zfill(12)))),
+    "a population year missing": (5, lambda f, r: (f / f"population_{r.randrange(2013, 2025)}.parquet").unlink()),
+    "time zones": (5, lambda f, r: _rewrite(f, "surgery", lambda d: d.__setitem__(
+        "surgery_date", __import__("pandas").to_datetime(d["surgery_date"]).dt.tz_localize("UTC")))),
+    "two-digit years": (2, lambda f, r: _rewrite(f, "rehabilitation", lambda d: d.__setitem__(
+        "plan_date", __import__("pandas").to_datetime(d["plan_date"]).dt.strftime("%d-%m-%y")))),
+}
+FIGURES = ("SELECT year, sum(n_imaging), sum(n_low_value), sum(n_surgery_long) FROM imaging_cube GROUP BY 1 ORDER BY 1",
+           "SELECT year, sum(persons) FROM population_cube GROUP BY 1 ORDER BY 1")
+
+
+@given(mutation=st.sampled_from(sorted(MUTATIONS)), seed=st.integers(0, 10**6))
+@settings(max_examples=int(os.environ.get("BUILD_FUZZ_EXAMPLES", "2")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+def test_mutated_extracts_build_the_same_or_stop(synthetic_extracts, atlas_db, mutation, seed):
+    import contextlib
+    import hashlib
+    import io
+    import random
+    import shutil
+
+    from etl.__main__ import main
+
+    expected, mutate = MUTATIONS[mutation]
+    with tempfile.TemporaryDirectory(prefix="mutated-") as tmp:
+        extracts, db = Path(tmp) / "extracts", Path(tmp) / "out" / "atlas.duckdb"
+        shutil.copytree(synthetic_extracts, extracts)
+        db.parent.mkdir()
+        shutil.copy2(atlas_db, db)
+        before = hashlib.sha256(db.read_bytes()).hexdigest()
+        mutate(extracts, random.Random(seed))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["build", "--input", str(extracts), "--db", str(db), "--quiet"])
+        event(f"{mutation}: exit {code}")
+        assert code == expected, err.getvalue()
+        assert "Traceback" not in err.getvalue()
+        if expected:
+            assert "Build stopped" in err.getvalue() and "What to do" in err.getvalue(), err.getvalue()
+            assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+            assert sorted(p.name for p in db.parent.iterdir()) == ["atlas.duckdb"]
+        else:
+            with duckdb.connect(str(db), read_only=True) as new, duckdb.connect(str(atlas_db), read_only=True) as good:
+                for sql in FIGURES:
+                    assert new.execute(sql).fetchall() == good.execute(sql).fetchall(), (mutation, sql)

@@ -1,37 +1,23 @@
-"""No count from 1 to 4 can be read from the atlas, or worked out from what it shows.
+"""No count from 1 to 4 can be read from the atlas, or worked out from its rates and expected counts.
 
 (a) Read: the CSV downloads (``atlas.export.chart_csv``, exactly what the charts show) of many
     views never show a count or a denominator from 1 to 4.
 (b) Derived: the true counts are recomputed here straight from the person-level extracts (DuckDB
-    over the Parquet files, independent of the ETL and the app), and an intruder's attacks are
-    run on what the app shows, for views over small populations (small municipalities x narrow
-    groups, single years) at scale 0.01, where most cells are small:
+    over the Parquet files, independent of the ETL and the app), and what the app shows for views
+    over small populations (scale 0.01) is checked against them: a crude rate times its
+    population gives the shown (perturbed) count, not the true one; a standardised rate of one
+    stratum gives no true denominator; expected counts carry nothing beyond shown counts; an
+    interval's shape gives back the shown count, not the true one.
 
-    - complement within a dimension: all sexes - men = women; all ages - the other age bands;
-    - a total minus its parts: a region's row - its other municipalities; Denmark - all areas;
-    - neighbouring filters: years [a, b] - [a, b-1] = year b;
-    - rates: count = rate x denominator / 1000 (and, for one-stratum views, the denominator
-      worked back from a standardised rate);
-    - the expected-count column: Denmark's expected count, differenced between views.
-
-    For every attacked cell whose true count is 1..4 the derived value is compared with the truth.
-
-Why the threshold: a shown count is the true count plus noise d in -2..2 with probabilities
-0.1, 0.2, 0.4, 0.2, 0.1, fixed by the cell's records (cell-key perturbation). A difference of two
-shown counts is exact only when the two noises are equal: 0.1^2 + 0.2^2 + 0.4^2 + 0.2^2 + 0.1^2
-= 0.26 (a little more near the floor of 5, where noise is clipped; less when more than two cells
-are involved). An intruder cannot tell which of his answers are the exact ones, so a share well
-under one half leaves every answer more likely wrong than right. We require: no attack family is
-exact for all its small cells at once, and over all attacks the share of exact answers among
-small cells is below 0.5 (expected about 0.3; with the 100+ small cells attacked here, 0.5 is
-more than four standard errors away).
+The intruder's differencing attacks (year ranges, a region or Denmark against its areas, everyone
+against the other values of a group), run over HTTP against the served app and scored against a
+guessing baseline, are in ``tests/test_attacks.py``.
 """
 from __future__ import annotations
 
 import csv
 import io
 import itertools
-from collections import defaultdict
 
 import duckdb
 import numpy as np
@@ -41,8 +27,6 @@ import pytest
 from etl.settings import CONFIG_DIR, load_settings
 
 SETTINGS = load_settings()
-EXACT_SHARE_LIMIT = 0.5
-MIN_SMALL_CELLS = 60            # the attacks must meet enough small cells to mean something
 DIM_COLUMN = {"sex": "sex", "age": "age_band", "edu": "education", "inc": "income_quintile", "origin": "origin",
               "labour": "labour_status", "modality": "modality"}
 
@@ -171,160 +155,12 @@ def test_small_true_counts_exist_in_the_checked_views(truth):
     assert ((t["num"] >= 1) & (t["num"] <= 4)).sum() >= 20
 
 
-# ------------------------------------------------------------------ (b) nothing from 1 to 4 can be derived
-
-class Tally:
-    """Attacks: how many were tried, how many a suppressed part blocked, and for the cells whose
-    true value is 1..4 whether the derived value came out exact."""
-
-    def __init__(self):
-        self.cases = defaultdict(list)
-        self.tried = defaultdict(int)
-        self.blocked = defaultdict(int)
-
-    def add(self, family: str, derived, true) -> None:
-        self.tried[family] += 1
-        if derived is None:
-            self.blocked[family] += 1
-            return
-        if true is None or not 1 <= true <= SETTINGS.min_count - 1:
-            return
-        self.cases[family].append(int(round(derived)) == int(true))
-
-    def report(self) -> str:
-        return "; ".join(f"{k}: tried {self.tried[k]}, blocked by suppression {self.blocked[k]}, "
-                         f"small cells {len(self.cases[k])}, exact {sum(self.cases[k])}" for k in sorted(self.tried))
-
-
-def _minus(total, parts):
-    if total is None or any(p is None for p in parts):
-        return None
-    return total - sum(parts)
-
+# ------------------------------------------------------------------ (b) rates and other derived numbers
 
 NARROW = [{"age": "85+"}, {"age": "18-24"}, {"origin": 2}, {"origin": 3}, {"labour": 2}, {"edu": 4},
           {"age": "75-84", "origin": 1}]
 YEARS = [2013, 2024]
 
-
-@pytest.fixture(scope="module")
-def attacks(truth, app_db):
-    tally = Tally()
-    for year, dims in itertools.product(YEARS, NARROW):
-        both = shown(view(y0=year, y1=year, **dims), app_db)[0]
-        for sex, other in ((1, 2), (2, 1)):
-            if "sex" in dims:
-                continue
-            target = shown(view(y0=year, y1=year, **dims, sex=other), app_db)[0]
-            true = true_counts(truth, "imaging_rate", year, year, {**dims, "sex": sex})
-            one = shown(view(y0=year, y1=year, **dims, sex=sex), app_db)[0]
-            for code, (n_all, d_all) in both.items():
-                n_other, d_other = target.get(code, (None, None))
-                if code in true.index and one.get(code, (None, None))[0] is None:
-                    # the cell itself is suppressed: the intruder subtracts the other sex from the total
-                    tally.add("sex complement (count)", _minus(n_all, [n_other]), true.loc[code, "num"])
-                if code in true.index and one.get(code, (None, None))[1] is None:
-                    tally.add("sex complement (population)", _minus(d_all, [d_other]), true.loc[code, "den"])
-            break         # one direction per view is enough (the other is symmetric)
-
-    # a region's row minus its other municipalities; Denmark minus all areas
-    for year, dims in itertools.product(YEARS, NARROW[:4]):
-        mun, info = shown(view(y0=year, y1=year, **dims), app_db)
-        reg, _ = shown(view(level="region", y0=year, y1=year, **dims), app_db)
-        true_m = true_counts(truth, "imaging_rate", year, year, dims)
-        regions = truth.execute("SELECT municipality, region_code FROM regions").df()
-        for region, part in regions.groupby("region_code"):
-            codes = part["municipality"].tolist()
-            hidden = [c for c in codes if mun.get(c, (None, None))[0] is None]
-            if not hidden:
-                continue
-            derived = _minus(reg.get(region, (None, None))[0], [mun[c][0] for c in codes if c not in hidden])
-            tally.add("region minus its other municipalities", derived,
-                      sum(true_m["num"].get(c, 0) for c in hidden))
-        hidden = [c for c in mun if mun[c][0] is None]
-        if hidden:
-            derived = _minus(info["national"][0], [mun[c][0] for c in mun if c not in hidden])
-            tally.add("Denmark minus all areas", derived, sum(true_m["num"].get(c, 0) for c in hidden))
-
-    # neighbouring year ranges: [a, b] - [a, b-1] = year b
-    for (a, b), dims in itertools.product([(2013, 2014), (2019, 2024), (2022, 2023)], NARROW[:4]):
-        longer = shown(view(y0=a, y1=b, **dims), app_db)[0]
-        shorter = shown(view(y0=a, y1=b - 1, **dims), app_db)[0]
-        single = shown(view(y0=b, y1=b, **dims), app_db)[0]
-        true_b = true_counts(truth, "imaging_rate", b, b, dims)
-        for code in longer:
-            if code in true_b.index and single.get(code, (None, None))[0] is None:
-                tally.add("year range differences", _minus(longer[code][0], [shorter.get(code, (None, None))[0]]),
-                          true_b.loc[code, "num"])
-
-    # complement over a dimension's other values: all ages - the other age bands
-    bands = [b.label for b in SETTINGS.age_bands]
-    for year, extra in itertools.product(YEARS, [{"origin": 2}, {"sex": 2, "origin": 1}]):
-        total = shown(view(y0=year, y1=year, **extra), app_db)[0]
-        per_band = {band: shown(view(y0=year, y1=year, age=band, **extra), app_db)[0] for band in bands}
-        for band in ("18-24", "85+"):
-            true_band = true_counts(truth, "imaging_rate", year, year, {**extra, "age": band})
-            for code in total:
-                if code in true_band.index and per_band[band].get(code, (None, None))[0] is None:
-                    others = [per_band[o].get(code, (None, None))[0] for o in bands if o != band]
-                    tally.add("age complement", _minus(total[code][0], others), true_band.loc[code, "num"])
-
-    # MRI share: all imaging (the share's denominator) - MRI (its numerator) = X-rays
-    for year, dims in itertools.product(YEARS, NARROW[:4]):
-        share = shown(view(measure="mri_share", y0=year, y1=year, **dims), app_db)[0]
-        xray = shown(view(y0=year, y1=year, modality="xray", **dims), app_db)[0]     # X-rays shown directly
-        true_x = true_counts(truth, "imaging_rate", year, year, {**dims, "modality": "xray"})
-        for code, (n_mri, d_all) in share.items():
-            if code in true_x.index and xray.get(code, (None, None))[0] is None:
-                tally.add("share denominator minus numerator", _minus(d_all, [n_mri]), true_x.loc[code, "num"])
-
-    # Denmark's expected count (a column of the CSV), differenced between views: the intruder picks
-    # narrow national groups where women are few (found here from the truth, as he would by trying)
-    cands = truth.execute("""
-        SELECT year, 'origin' AS dim, origin AS value, age_band FROM imaging GROUP BY ALL
-        HAVING count(*) FILTER (WHERE sex = 2) BETWEEN 1 AND 4 AND count(*) FILTER (WHERE sex = 1) >= 6
-        UNION ALL
-        SELECT year, 'labour', labour_status, age_band FROM imaging GROUP BY ALL
-        HAVING count(*) FILTER (WHERE sex = 2) BETWEEN 1 AND 4 AND count(*) FILTER (WHERE sex = 1) >= 6
-        ORDER BY ALL LIMIT 20""").fetchall()
-    for year, dim, value, age in cands:
-        dims = {dim: int(value), "age": age}
-        nat_all = shown(view(y0=year, y1=year, **dims), app_db)[1]["national_row"]
-        nat_men = shown(view(y0=year, y1=year, sex=1, **dims), app_db)[1]["national_row"]
-        true_w = true_counts(truth, "imaging_rate", year, year, {**dims, "sex": 2}, by="all")
-        derived = None if (nat_all["hidden"] or nat_men["hidden"]) else nat_all["expected"] - nat_men["expected"]
-        tally.add("expected-count column", derived, true_w.loc[0, "num"] if 0 in true_w.index else 0)
-    return tally
-
-
-def test_attacks_meet_enough_small_cells(attacks):
-    """The attacks are real: they were tried many times and met many small cells.
-
-    (A total minus all its other parts is mostly blocked: secondary suppression hides at least two
-    cells of a region or of Denmark, with a hidden sum of 6 or more, so it never isolates 1..4.)
-    """
-    n = sum(len(v) for v in attacks.cases.values())
-    print(f"\n{attacks.report()}")
-    assert n >= MIN_SMALL_CELLS, attacks.report()
-    assert len(attacks.tried) == 8 and min(attacks.tried.values()) >= 5, attacks.report()
-    assert len(attacks.cases) >= 3, attacks.report()
-
-
-def test_no_attack_recovers_every_small_cell(attacks):
-    for family, exact in attacks.cases.items():
-        if len(exact) >= 3:
-            assert not all(exact), f"{family} recovered every small cell it attacked: {attacks.report()}"
-
-
-def test_attacks_recover_small_cells_no_better_than_chance(attacks):
-    exact = [e for v in attacks.cases.values() for e in v]
-    share = sum(exact) / len(exact)
-    print(f"\nattacks on cells with true counts 1..4: {attacks.report()}; overall {sum(exact)}/{len(exact)} "
-          f"= {share:.2f} exact")
-    assert share < EXACT_SHARE_LIMIT, attacks.report()
-
-
-# ------------------------------------------------------------------ rates and other derived numbers
 
 def test_count_from_a_crude_rate_is_the_perturbed_count(truth, app_db):
     """rate x denominator / 1000 gives the shown (perturbed) count back, not the true count."""

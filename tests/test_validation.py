@@ -69,9 +69,13 @@ def assert_untouched(prev: PreviousDB) -> None:
 
 
 def failed_build(input_dir: Path, prev: PreviousDB, **kwargs) -> ContractError:
+    if kwargs.get("lenient"):
+        kwargs.setdefault("rejected_dir", prev.path.parent.parent / "rejected")
     with pytest.raises(ContractError) as info:
         build(input_dir, prev.path, quiet=True, **kwargs)
     assert_untouched(prev)
+    if kwargs.get("lenient"):
+        assert not kwargs["rejected_dir"].exists(), "a failed lenient build left rejected rows behind"
     return info.value
 
 
@@ -249,8 +253,10 @@ def test_population_person_year_duplicates(extracts_copy, previous_db):
     dup = frame.iloc[[10, 20, 30, 40]]
     add_rows(f, dup)
     err = failed_build(extracts_copy, previous_db)
-    assert_row_problem(str(err), f.name, "person_id+year", 8, [f"({dup.person_id.iloc[0]}, 2018)"],
+    assert_row_problem(str(err), f.name, "person_id+year", 8, [],
                        "are duplicates of another row on (person_id, year)", "one row per person and year")
+    shown = re.findall(r"\((\d+), 2018\)", line_for(str(err), f.name, "person_id+year"))
+    assert shown and set(map(int, shown)) <= set(dup.person_id), shown     # (any 3 of the 4 duplicated keys)
 
 
 def test_imaging_duplicates(extracts_copy, previous_db):
@@ -356,17 +362,22 @@ def test_lenient_build_drops_bad_rows_and_reports_them(extracts_copy, previous_d
     imaging.loc[imaging.index[:4], "procedure_date"] = dt.date.today() + dt.timedelta(days=10)   # 4 future dates
     imaging.to_parquet(img, index=False)
 
+    rejected = previous_db.path.parent.parent / "secure" / "rejected"
+    stale = rejected / "surgery.csv"              # a report of an earlier lenient build
+    stale.parent.mkdir(parents=True)
+    stale.write_text("file,person_id\nold,1\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "etl", "build", "--input", str(extracts_copy),
-                           "--db", str(previous_db.path), "--lenient", "--quiet"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=300)
+                           "--db", str(previous_db.path), "--lenient", "--rejected", str(rejected), "--quiet"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "Lenient build: rows dropped" in proc.stderr, proc.stderr
     assert "population: 7" in proc.stderr and "imaging: 4" in proc.stderr, proc.stderr
     out = previous_db.path.parent
-    assert sorted(p.name for p in out.iterdir()) == ["atlas.duckdb", "rejected"], "temporary file left behind"
+    assert sorted(p.name for p in out.iterdir()) == ["atlas.duckdb"], "nothing beside the database"
+    assert sorted(p.name for p in rejected.iterdir()) == ["imaging.csv", "population.csv"], "no stale report"
     assert _sha(previous_db.path) != previous_db.digest, "the new database replaces the previous one"
-    rej_pop = pd.read_csv(out / "rejected" / "population.csv", dtype=str)
-    rej_img = pd.read_csv(out / "rejected" / "imaging.csv", dtype=str)
+    rej_pop = pd.read_csv(rejected / "population.csv", dtype=str)
+    rej_img = pd.read_csv(rejected / "imaging.csv", dtype=str)
     assert len(rej_pop) == 7 and len(rej_img) == 4, "the report lists exactly the dropped rows"
     assert (rej_pop["file"] == pop.name).all()
     assert rej_pop["problem"].str.contains("municipality: are not one of the 98 municipality codes").sum() == 3
@@ -385,3 +396,276 @@ def test_lenient_build_drops_bad_rows_and_reports_them(extracts_copy, previous_d
     assert len(kept) == n_pop - 5
     assert adults_2017 == int((kept["year"] - kept["birth_year"] - 1 >= SETTINGS.adult_min_age).sum())
     assert n_img_cube > 0
+
+
+# ------------------------------------------------------------------ plausibility: extracts as an office sends them
+# Each case writes a CSV or Parquet extract with one common mistake that the contract alone lets
+# through, runs `python -m etl build` (in process) over a copy of a good database and checks the
+# exit code, the message (file, column, rows, examples, what to do, the override flag), that no
+# traceback is printed and that the previous database is byte-identical.
+
+def cli_build(capsys, input_dir: Path, db: Path, *extra: str) -> tuple[int, str]:
+    from etl.__main__ import main
+
+    code = main(["build", "--input", str(input_dir), "--db", str(db), "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    return code, err
+
+
+def as_csv(folder: Path, table: str, change=None, **to_csv) -> Path:
+    """Replace ``table``.parquet by a CSV export, changed by ``change`` first."""
+    src = folder / f"{table}.parquet"
+    frame = pd.read_parquet(src)
+    out = change(frame) if change else None
+    dest = folder / f"{table}.csv"
+    (frame if out is None else out).to_csv(dest, index=False, **to_csv)
+    src.unlink()
+    return dest
+
+
+def _codes(kind):
+    def change(d):
+        code = d["procedure_code"]
+        if kind == "lower case":
+            d["procedure_code"] = code.str.lower()
+        elif kind == "space":
+            d["procedure_code"] = code.str[:4] + " " + code.str[4:]
+        else:                                     # a suffix letter on every tenth row
+            d["procedure_code"] = code.where(d.index % 10 != 0, code + "A")
+    return change
+
+
+@pytest.mark.parametrize("kind,example", [("lower case", "uxrc40"), ("space", "UXRC 40"), ("suffix", "UXRC40A")])
+def test_procedure_codes_that_miss_the_code_list(extracts_copy, previous_db, capsys, kind, example):
+    f = as_csv(extracts_copy, "imaging", _codes(kind))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err.replace("Build stopped (exit code 5): ", ""), f.name, "procedure_code")
+    assert "match the code list only after changing case, removing spaces or a suffix letter" in line, line
+    assert example in line or example.replace("40", "45") in line, line
+    assert "What to do:" in line and "imaging_procedures.csv" in line and "--allow-code-variants" in line, line
+    assert_untouched(previous_db)
+
+
+def test_day_first_dates_with_a_two_digit_year(extracts_copy, previous_db, capsys):
+    """'05-03-17' is not read as the year 5 or 17: the CSV stops the build as unreadable dates."""
+    f = as_csv(extracts_copy, "diagnoses",
+               lambda d: d.__setitem__("diagnosis_date", pd.to_datetime(d["diagnosis_date"]).dt.strftime("%d-%m-%y")))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 2, err
+    example = pd.read_csv(f, dtype=str)["diagnosis_date"].iloc[0]
+    assert_row_problem(err, f.name, "diagnosis_date", len(pd.read_csv(f)), [], "cannot be read as date",
+                       "four-digit year")
+    assert example in line_for(err, f.name, "diagnosis_date") or "for example" in err
+    assert_untouched(previous_db)
+
+
+def test_dates_read_as_the_first_century(extracts_copy, previous_db, capsys):
+    """The same mistake already made by the office's own export: Parquet dates in the years 1-31."""
+    def day_as_year(d):
+        days = pd.to_datetime(d["diagnosis_date"])
+        d["diagnosis_date"] = [dt.date(x.day, x.month, min(x.year % 100, 28)) for x in days]
+    rewrite(extracts_copy / "diagnoses.parquet", day_as_year)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "diagnoses.parquet", "diagnosis_date")
+    assert "are dated outside 2011-2026" in line and "two-digit year" in line, line
+    assert "--allow-dates-outside-study-years" in line
+    assert_untouched(previous_db)
+
+
+@pytest.mark.parametrize("how", ["missing", "unreadable form"])
+def test_a_population_year_missing(extracts_copy, previous_db, capsys, how):
+    f = extracts_copy / "population_2019.parquet"
+    if how == "missing":
+        f.unlink()
+    else:
+        f.rename(f.with_suffix(".xlsx"))          # a form the loader does not read
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    assert "0 rows in the year 2019" in err or ": in the year 2019" in err, err
+    assert "--allow-year-volume" in err and "form the build reads" in err, err
+    assert_untouched(previous_db)
+
+
+def test_person_ids_of_another_type_in_one_file(extracts_copy, previous_db, capsys):
+    f = extracts_copy / "population_2018.parquet"
+    rewrite(f, lambda d: d.__setitem__("person_id", d["person_id"].astype(str).str.zfill(10)))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, f.name, "person_id")
+    assert "as zero-padded" in line and "as number in" in line and "(for example: 00" in line, line
+    assert "same type in every file" in line and "--allow-id-types" in line, line
+    assert_untouched(previous_db)
+
+
+def test_timestamps_with_a_time_zone(extracts_copy, previous_db, atlas_db, capsys):
+    """Stops; with --allow-time-zones they are read in Danish time, whatever the machine's zone."""
+    rewrite(extracts_copy / "imaging.parquet", lambda d: d.__setitem__(
+        "procedure_date", pd.to_datetime(d["procedure_date"]).dt.tz_localize("Europe/Copenhagen").dt.tz_convert("UTC")))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "imaging.parquet", "procedure_date")
+    assert "timestamps with a time zone" in line and "--allow-time-zones" in line and "Europe/Copenhagen" in line, line
+    assert_untouched(previous_db)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path, "--allow-time-zones")
+    assert code == 0, err
+    assert "Override (--allow-time-zones)" in err, err
+    sql = "SELECT year, sum(n_imaging), sum(n_episode) FROM imaging_cube GROUP BY year ORDER BY year"
+    with duckdb.connect(str(previous_db.path), read_only=True) as new, duckdb.connect(str(atlas_db), read_only=True) as good:
+        assert new.execute(sql).fetchall() == good.execute(sql).fetchall()
+        overrides = new.execute("SELECT value FROM meta WHERE key = 'overrides'").fetchone()[0]
+    assert '"check": "time_zones"' in overrides
+
+
+def test_thousands_separators_in_counts(extracts_copy, previous_db, capsys):
+    def dotted(d):
+        d["referrals"] = d["referrals"].astype(str)
+        d.loc[d.index[:3], "referrals"] = ["1.000", "2.500", "12.000"]
+    f = as_csv(extracts_copy, "referrals_received", dotted, sep=";")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 2, err
+    assert_row_problem(err, f.name, "referrals", 3, ["1.000", "2.500"],
+                       "are numbers written with a thousands separator", "without thousands separators")
+    assert_untouched(previous_db)
+
+
+def _imaged(folder: Path) -> pd.DataFrame:
+    img = pd.read_parquet(folder / "imaging.parquet")
+    img["year"] = pd.to_datetime(img["procedure_date"]).dt.year
+    return img
+
+
+def _population(folder: Path, change) -> None:
+    for f in sorted(folder.glob("population_*.parquet")):
+        rewrite(f, change)
+
+
+def _not_in_population(folder):
+    rewrite(folder / "imaging.parquet", lambda d: d.__setitem__(
+        "person_id", d["person_id"].where(d.index % 10 != 0, d["person_id"] + 10**12)))
+
+
+def _before_birth(folder):
+    early = set(_imaged(folder).query("year <= 2015")["person_id"])
+
+    def born_2018(d):
+        mine = d["person_id"].isin(early)
+        d.loc[mine, "birth_year"] = 2018
+        return d[~mine | (d["year"] >= 2018)]
+    _population(folder, born_2018)
+
+
+def _after_emigration(folder):
+    late = set(_imaged(folder).query("year >= 2023")["person_id"])
+    _population(folder, lambda d: d[~(d["person_id"].isin(late) & (d["year"] >= 2022))])
+
+
+def _outside_study_years(folder):
+    def earlier(d):
+        moved = pd.to_datetime(d["procedure_date"]) - pd.DateOffset(years=9)
+        d["procedure_date"] = pd.to_datetime(d["procedure_date"]).where(d.index % 2 != 0, moved).dt.date
+    rewrite(folder / "imaging.parquet", earlier)
+
+
+@pytest.mark.parametrize("mistake,reason", [
+    (_not_in_population, "person found in no year of the population"),
+    (_before_birth, "imaging in a year before the person's birth year"),
+    (_after_emigration, "imaging after the person's last year in the population"),
+    (_outside_study_years, "outside the study years"),
+])
+def test_rows_left_out_at_a_step(extracts_copy, previous_db, capsys, mistake, reason):
+    mistake(extracts_copy)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    assert f"are left out as '{reason}" in err and "--allow-dropped-share" in err, err
+    assert_untouched(previous_db)
+
+
+def test_build_report_counts_every_row_left_out(atlas_db):
+    """The report (a table and meta) accounts for each imaging of the extract."""
+    with duckdb.connect(str(atlas_db), read_only=True) as con:
+        report = con.execute("SELECT step, source, reason, rows, of_rows FROM build_report").fetchall()
+        linkage = con.execute("SELECT value FROM meta WHERE key = 'linkage'").fetchone()[0]
+    reasons = {(s, r) for s, _, r, _, _ in report}
+    assert {("staging", "outside_code_list"), ("linking", "not_in_population"), ("linking", "children"),
+            ("cubes", "children")} <= reasons
+    import json
+    link = json.loads(linkage)
+    linking = sum(n for s, t, _, n, _ in report if s == "linking" and t == "imaging")
+    assert linking == link["lumbar_imaging"] - link["linked_adults"]
+
+
+# ------------------------------------------------------------------ environment failures
+
+def test_db_is_a_folder_and_bad_columns_file(extracts_copy, previous_db, capsys, tmp_path):
+    code, err = cli_build(capsys, extracts_copy, previous_db.path.parent)
+    assert code == 6 and "is a folder" in err, err
+    bad = tmp_path / "cols.toml"
+    bad.write_text("[tables.population\nfiles = ", encoding="utf-8")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path, "--columns", str(bad))
+    assert code == 6 and "is not valid TOML" in err and "columns.toml" in err, err
+    bad.write_text('[tables.population.columns]\nperson = "pnr"\n', encoding="utf-8")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path, "--columns", str(bad))
+    assert code == 6 and "person not a column of the contract" in err, err
+    code, err = cli_build(capsys, extracts_copy, previous_db.path, "--lenient")
+    assert code == 6 and "--lenient needs --rejected DIR" in err, err
+    code, err = cli_build(capsys, extracts_copy, previous_db.path, "--lenient", "--rejected", str(previous_db.path.parent))
+    assert code == 6 and "never written beside the database" in err, err
+    assert_untouched(previous_db)
+
+
+@pytest.mark.parametrize("failure,code,words", [
+    (PermissionError(13, "Permission denied"), 7, "cannot write in"),
+    (OSError(28, "No space left on device"), 7, "the disk is full"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+])
+def test_environment_failures(extracts_copy, previous_db, capsys, monkeypatch, tmp_path, failure, code, words):
+    """A read-only folder, a full disk or Ctrl-C during the build: one message, its exit code, nothing left."""
+    import tempfile
+
+    from etl import marts
+
+    def fail(*_a, **_k):
+        raise failure
+    monkeypatch.setattr(marts, "write_imaging", fail)
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    got, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert got == code and words in err and "previous database has not been changed" in err, err
+    assert_untouched(previous_db)
+    assert list(spill.iterdir()) == [], "DuckDB's spill folder was left behind"
+
+
+def test_sigterm_leaves_nothing_behind(extracts_copy, previous_db, tmp_path):
+    import os
+    import signal
+    import time
+
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "build", "--input", str(extracts_copy),
+                             "--db", str(previous_db.path)], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(spill)})
+    line = proc.stderr.readline()                  # the first step is done: the build is under way
+    assert line.startswith("[ 1/9]"), line
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 143, err
+    assert "terminated (SIGTERM)" in err and "Traceback" not in err, err
+    assert_untouched(previous_db)
+    assert list(spill.iterdir()) == [], "DuckDB's spill folder was left behind"
+
+
+def test_methods_page_shows_the_build_report(app_db):
+    """The methods page lists the rows left out by reason, in English and Danish."""
+    import app  # noqa: F401  (registers the pages)
+    from pages import methods
+
+    for lang, title, reason in (("en", "Rows left out by the build", "under the adult age"),
+                                ("da", "Rækker udeladt ved dannelsen", "under voksenalderen")):
+        text = str(methods.layout(lang=lang))
+        assert title in text and reason in text, lang
