@@ -5,7 +5,6 @@ after the fork); each query runs on its own cursor, so threads do not share one.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import threading
@@ -54,10 +53,11 @@ def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:
         cur.close()
 
 
-@functools.lru_cache(maxsize=1)
+@cached(maxsize=1)
 def meta() -> Mapping:
-    """The database's meta table, key -> parsed JSON, read-only (shared by every caller, not copied:
-    a copy of the release's plan per call cost a callback a third of a second)."""
+    """The database's meta table, key -> parsed JSON, read-only all the way down, so the cache hands
+    out the one object without copying it (a copy of the release's plan per call cost a download a
+    third of a second)."""
     return frozen_json({k: json.loads(v) for k, v in query("SELECT key, value FROM meta").itertuples(index=False)})
 
 
