@@ -81,3 +81,32 @@ def notes_for(code: int, lang: str) -> list[Note]:
 
 def areas_with_notes() -> set[int]:
     return {n.area for n in all_notes()}
+
+
+def mark_map(fig, view, tbl) -> None:
+    """Add a marker (★) at each area of the map with a good-practice note (geographic map only):
+    a municipality at its representative point, a region at the mean of its municipalities' points.
+    Clicking the marker selects the area, as clicking the area does."""
+    import plotly.graph_objects as go
+
+    from atlas import db
+    from atlas.i18n import t
+
+    if view.map != "geo" or tbl is None or tbl.empty:
+        return
+    codes = areas_with_notes() & set(int(c) for c in tbl["code"])
+    if not codes:
+        return
+    pts = db.query("SELECT code, lon, lat FROM area_centroid WHERE level = 'municipality'")
+    if view.level != "municipality":
+        column = "region_code" if view.level == "region" else "region2027_code"
+        a = db.areas()
+        mun = a[a.level == "municipality"].set_index("code")[column]
+        pts = pts.assign(code=pts["code"].map(mun)).groupby("code", as_index=False)[["lon", "lat"]].mean()
+    pts = pts[pts["code"].isin(codes)]
+    names = tbl.set_index("code")["name"]
+    fig.add_trace(go.Scattergeo(
+        lon=pts["lon"], lat=pts["lat"], mode="markers", customdata=pts["code"], name=t("gp_marker", view.lang),
+        marker=dict(symbol="star", size=13, color="#009E73", line=dict(color="white", width=1)),
+        hovertext=[f"★ {t('gp_marker', view.lang)}: {names.get(c, c)}" for c in pts["code"]], hoverinfo="text",
+        showlegend=False))

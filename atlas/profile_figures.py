@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, hover_text, unit
+from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, unit
 from atlas.i18n import t
 from atlas.measures import MEASURES
 
@@ -26,8 +26,8 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
 
 
 def _finish(fig: go.Figure, height: int, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), font=FONT, paper_bgcolor="white",
-                      plot_bgcolor="white", showlegend=False, **kw)
+    fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=30, b=10), "font": FONT,
+                         "paper_bgcolor": "white", "plot_bgcolor": "white", "showlegend": False, **kw})
     fig.update_annotations(font_size=11)
     return fig
 

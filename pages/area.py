@@ -18,53 +18,11 @@ from atlas.findings import profile_findings
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
 from atlas.profile_figures import measure_trends
+from atlas.profile_parts import area_code, parse_period, period_text, search_box
 from atlas.profile_view import spine_legend, spine_table
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title="Area profile · Lumbar imaging atlas")
-
-
-def parse_period(raw, offered: list[tuple[int, int]]) -> tuple[int, int] | None:
-    """``"2022-2024"`` or ``"2023"`` when the profile offers that period, else None."""
-    if not isinstance(raw, str) or len(raw) > 9:
-        return None
-    try:
-        a, _, b = raw.partition("-")
-        period = (int(a), int(b or a))
-    except ValueError:
-        return None
-    return period if period in offered else None
-
-
-def period_text(period: tuple[int, int]) -> str:
-    return str(period[0]) if period[0] == period[1] else f"{period[0]}–{period[1]}"
-
-
-def area_code(raw) -> int | None:
-    """The code in the address when it is an area of the atlas, else None."""
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 6:
-        return None
-    code = int(raw)
-    return code if profile.level_of(code) is not None else None
-
-
-def area_options(lang: str) -> list[dict]:
-    a = db.areas()
-    out = []
-    for level in ("municipality", "region"):
-        part = a[a.level == level].sort_values("name")
-        out += [{"label": f"{n} ({label('level', level, lang).split(' (')[0].lower()})" if level != "municipality" else n,
-                 "value": int(c)} for c, n in zip(part.code, part.name)]
-    return out
-
-
-def search_box(lang: str, value=None) -> html.Div:
-    return html.Div([
-        html.Label(t("profile_find", lang), htmlFor="profile-search", className="form-label small mb-1"),
-        dcc.Dropdown(id="profile-search", options=area_options(lang), value=value, placeholder=t("profile_find", lang),
-                     clearable=True),
-        dcc.Location(id="profile-nav", refresh="callback-nav"),
-    ], className="area-search d-print-none", style={"minWidth": "18rem"})
 
 
 def _suffix(lang: str, period: tuple[int, int] | None = None) -> str:
@@ -166,16 +124,6 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
     ]
     return html.Main([head, tools, *[s for s in sections if s is not None]], id="main-content", className="profile-page",
                      lang=lang)
-
-
-@callback(Output("profile-nav", "href"), Input("profile-search", "value"), State("profile-nav", "search"),
-          prevent_initial_call=True)
-def go_to_area(code, search):
-    """The search box opens the chosen area's profile (in the reader's language)."""
-    if not isinstance(code, int) or profile.level_of(code) is None:
-        return no_update
-    lang = lang_of(search if isinstance(search, str) else "")
-    return f"/area/{code}" + ("?lang=da" if lang == "da" else "")
 
 
 clientside_callback("function(n) { if (n) { window.print(); } return ''; }",
