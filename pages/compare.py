@@ -11,8 +11,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 
-from atlas import db, profile, queries
-from atlas.filters import View
+from atlas import db, profile
+from atlas.comparisons import paired, side_by_side
 from atlas.findings import number
 from atlas.i18n import label, t
 from atlas.layout_parts import control, lang_of
@@ -123,12 +123,6 @@ def sync(hash_, level, period, areas, x, y, click):
             _area_options(state["level"]), state["areas"], state["x"], state["y"])
 
 
-def side_by_side(codes: list[int], period: tuple[int, int], lang: str) -> pd.DataFrame:
-    """Every measure for each area (profile spine rows), long: code, measure, name, value, interval, flag."""
-    parts = [profile.spine(c, *period, lang).assign(code=c) for c in codes]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
 def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -> html.Table:
     head = html.Tr([html.Th(t("col_measure", lang))] + [html.Th(names[c]) for c in codes] + [html.Th(t("col_denmark", lang))])
     body = []
@@ -166,20 +160,6 @@ def draw_side(hash_, search):
     return [html.Div(links, className="mb-2"), _side_table(table, codes, names, lang),
             dcc.Graph(id="compare-dots", figure=compare_dots(table, codes, names, lang),
                       config={**GRAPH_CONFIG, "displayModeBar": False})]
-
-
-def paired(x_key: str, y_key: str, level: str, period: tuple[int, int]) -> pd.DataFrame:
-    """Areas shown on both measures: code, name, value_x/lower_x/upper_x and the same for y."""
-    out = []
-    for key, suffix in ((x_key, "_x"), (y_key, "_y")):
-        view = View(measure=key, level=level, y0=period[0], y1=period[1])
-        if not profile.published_as_asked(view):
-            return pd.DataFrame(columns=["code", "name", "value_x", "lower_x", "upper_x", "value_y", "lower_y", "upper_y"])
-        tbl = queries.area_table(view)[0]
-        tbl = tbl[~tbl["hidden"].astype(bool) & tbl["value"].notna()]
-        out.append(tbl[["code", "name", "value", "lower", "upper"]].rename(
-            columns={c: c + suffix for c in ("value", "lower", "upper")}))
-    return out[0].merge(out[1].drop(columns="name"), on="code")
 
 
 @callback(Output("compare-scatter", "figure"), Output("compare-corr", "children"),

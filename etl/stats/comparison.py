@@ -23,9 +23,14 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.stats import norm
 
-from ._common import _as_float, _check_conf
+from ._common import conf_fraction
 
 __all__ = ["Correlation", "correlation_ci", "difference_beyond_chance"]
+
+
+def _floats(x: Any) -> np.ndarray:
+    """Values as floats (negative values allowed: correlations and differences take any sign)."""
+    return np.asarray(x, dtype=float)
 
 
 class Correlation(NamedTuple):
@@ -43,8 +48,8 @@ def correlation_ci(x: Any, y: Any, conf: float = 0.95) -> Correlation:
     NaN for r with fewer than 3 pairs or a constant variable, and NaN interval with fewer than 4
     pairs (SE = 1/sqrt(n - 3)).
     """
-    conf = _check_conf(conf)
-    a, b = _as_float(x, "x").ravel(), _as_float(y, "y").ravel()
+    conf = conf_fraction(conf)
+    a, b = _floats(x).ravel(), _floats(y).ravel()
     if a.shape != b.shape:
         raise ValueError("x and y must have the same length")
     ok = np.isfinite(a) & np.isfinite(b)
@@ -68,11 +73,9 @@ def difference_beyond_chance(first: Any, first_lower: Any, first_upper: Any, sec
 
     The intervals are the estimates' own intervals at the same ``conf``; ``log`` tests on the log
     scale (rates and ratios)."""
-    conf = _check_conf(conf)
+    conf = conf_fraction(conf)
     q = norm.ppf(0.5 + conf / 2)
-    arrays = [_as_float(v, name) for v, name in ((first, "first"), (first_lower, "first_lower"),
-                                                 (first_upper, "first_upper"), (second, "second"),
-                                                 (second_lower, "second_lower"), (second_upper, "second_upper"))]
+    arrays = [_floats(v) for v in (first, first_lower, first_upper, second, second_lower, second_upper)]
     e1, l1, u1, e2, l2, u2 = np.broadcast_arrays(*arrays)
     with np.errstate(divide="ignore", invalid="ignore"):
         if log:
