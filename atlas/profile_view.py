@@ -82,7 +82,7 @@ def spine_table(spine: pd.DataFrame, lang: str, area_name: str, region_name: str
                   html.Td(number(r["lowest"], lang, digits), className="text-end"),
                   html.Td(spine_cell(r, lang, area_name, region_name), className="spine-cell"),
                   html.Td(number(r["highest"], lang, digits))]
-        rows.append(html.Tr(cells, className=f"spine-row spine-{compared(r['flag'])}", **{"data-measure": r["measure"]}))
+        rows.append(html.Tr(cells, className=f"spine-row spine-row-{compared(r['flag'])}", **{"data-measure": r["measure"]}))
     return html.Table([html.Thead(html.Tr([html.Th(t(h, lang), scope="col") for h in heads])), html.Tbody(rows)],
                       className="table table-sm spine-table", id="spine-table")
 

@@ -72,7 +72,11 @@ def layout(lang: str | None = None, **_):
         dcc.Location(id="compare-url", refresh=False),
         html.H1(t("cmp_title", lang), className="h4"),
         html.P(t("profile_choose", lang), className="small text-muted"),
-        search_box(lang),
+        html.Div([search_box(lang),
+                  html.Div([dbc.Button(t("all_data", lang), id="all-data-btn", color="primary", outline=True, size="sm"),
+                            dcc.Download(id="all-data"),
+                            html.Small(t("all_data_help", lang), className="d-block text-muted", style={"maxWidth": "32rem"})])],
+                 className="d-flex flex-wrap gap-3 align-items-end"),
         dbc.Row([
             dbc.Col(control(t("level", lang), dbc.RadioItems(id="compare-level", value=DEFAULT["level"], inline=True, options=[
                 {"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
@@ -175,3 +179,17 @@ def draw_scatter(hash_, search):
     p = "< 0.001" if c.p_value < 0.001 else number(c.p_value, lang, 3)
     return fig, t("cmp_corr", lang).format(r=number(c.r, lang, 2), lower=number(c.lower, lang, 2),
                                            upper=number(c.upper, lang, 2), n=c.n, p=p)
+
+
+@callback(Output("all-data", "data"), Input("all-data-btn", "n_clicks"), State("compare-url", "search"),
+          prevent_initial_call=True)
+def download_all(n_clicks, search):
+    """Every published figure: a zip of CSVs (one per measure) with a codebook."""
+    from dash import no_update
+
+    from atlas import all_data
+
+    if not n_clicks:
+        return no_update
+    lang = lang_of(search if isinstance(search, str) else "")
+    return dcc.send_bytes(all_data.zip_bytes(lang, ","), "lumbar-atlas-all-data.zip")

@@ -206,3 +206,26 @@ def test_measure_against_measure_pairs_only_areas_shown_on_both(release_app):
     assert len(both) > 50 and both[["value_x", "value_y"]].notna().all().all()
     c = stats.correlation_ci(both["value_x"], both["value_y"])
     assert c.n == len(both) and -1 <= c.lower <= c.r <= c.upper <= 1
+
+
+def test_all_data_zip_holds_every_measure_with_the_chart_header_rows(release_app):
+    import zipfile
+
+    from atlas import all_data, db, export
+    from atlas.filters import View
+    from atlas.measures import MEASURES
+
+    z = zipfile.ZipFile(io.BytesIO(all_data.zip_bytes.uncached("en", ",")))
+    assert set(z.namelist()) == {"codebook.csv"} | {f"{k}.csv" for k in MEASURES}
+    header = export.header_rows(View(measure="mri_share"), "x")
+    rows = list(csv.reader(io.StringIO(z.read("mri_share.csv").decode("utf-8-sig"))))
+    assert rows[1] == ["MRI share"]
+    assert [r[0] for i, r in enumerate(rows[:len(header)]) if i != 1] == [r[0] for i, r in enumerate(header) if i != 1]
+    start = rows.index([]) + 1
+    body = pd.DataFrame(rows[start + 1:], columns=rows[start])
+    published = db.query("SELECT count(*) AS n FROM estimates WHERE measure = 'mri_share' AND fs = ''")["n"].iloc[0]
+    assert len(body) == published                       # every published row, and nothing else
+    counts = pd.to_numeric(body["count"], errors="coerce").dropna()
+    assert len(counts) and not ((counts >= 1) & (counts <= 4)).any() and (counts == counts.round()).all()
+    codebook = z.read("codebook.csv").decode("utf-8-sig")
+    assert all(c in codebook for c in body.columns)
