@@ -76,7 +76,7 @@ def server_error(_):
     return {"error": "The atlas could not answer this request. Try another selection."}, 500
 
 
-PAGE_PATHS = ("/", "/pathways", "/returns", "/methods")
+PAGE_PATHS = ("/", "/pathways", "/returns", "/methods", "/compare", "/trends")
 
 
 def _navbar():
@@ -100,10 +100,11 @@ def chrome(pathname, search, hash_):
     lang = lang_of(search)
     other = "da" if lang == "en" else "en"
     # only the app's own pages go into links (a path like //evil.example/x must not become one)
-    pathname = pathname if pathname in PAGE_PATHS else "/"
+    pathname = pathname if pathname in PAGE_PATHS or guard.is_profile_path(pathname) else "/"
     hash_ = guard.safe_hash(hash_)
     suffix = "" if lang == "en" else f"?lang={lang}"
-    links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_methods", "/methods")]
+    links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_areas", "/compare"),
+             ("nav_trends", "/trends"), ("nav_methods", "/methods")]
     nav = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
                          html.Small(" · " + t("subtitle", lang), className="d-none d-xxl-inline text-white-50")],

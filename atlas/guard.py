@@ -135,3 +135,9 @@ def safe_hash(hash_) -> str:
     if not isinstance(hash_, str) or not hash_.startswith("#") or len(hash_) > MAX_HASH:
         return ""
     return "#" + quote(hash_[1:], safe="&=+-_.,;%~:")
+
+
+def is_profile_path(pathname) -> bool:
+    """True for an area profile's path (``/area/`` and up to six digits), the only app path with a variable."""
+    return (isinstance(pathname, str) and pathname.startswith("/area/") and pathname[6:].isdigit()
+            and len(pathname) <= 12)

@@ -367,3 +367,6 @@ def label(dimension: str, value, lang: str = "en") -> str:
     if pair is None:
         return str(value)
     return pair[1] if lang == "da" else pair[0]
+
+
+TEXT.update(__import__("atlas.i18n_profiles", fromlist=["TEXT"]).TEXT)   # issue 14: profiles, comparisons, findings

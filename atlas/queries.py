@@ -141,6 +141,10 @@ def clear_caches() -> None:
     release_queries.clear_caches()
     for f in (event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table):
         f.cache_clear()
+    from atlas import all_trends, findings_panel, profile     # the profile pages' caches of these tables
+
+    for f in (profile.spine, profile.trends, all_trends.yearly, findings_panel.findings_for):
+        f.cache_clear()
 
 
 def area_codes(level: str) -> pd.Series:

@@ -309,3 +309,17 @@ def by_referrer(view: View, referrers: tuple[str, ...]) -> pd.DataFrame:
                 out.append(t.assign(referrer=t["fs"].str.split("=").str[1]))
     cols = ["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden"]
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+
+def all_published(measure: str) -> pd.DataFrame:
+    """Every published area and Denmark row of a measure without filters, over every level and
+    period, as the atlas's tables (standardised rates for rates, as the atlas's default view shows):
+    one query, for the all-data download."""
+    e = db.query("SELECT * FROM estimates WHERE measure = ? AND fs = '' ORDER BY period, level, code", [measure])
+    if e.empty:
+        return pd.DataFrame(columns=["period", "level", "code", "name", *COLUMNS])
+    t = _finish(e, View(measure=measure))
+    a = db.areas()
+    names = {(lvl, int(c)): n for lvl, c, n in zip(a.level, a.code, a.name)}
+    t["name"] = [names.get((lvl, int(c)), "Denmark" if lvl == "denmark" else str(c)) for lvl, c in zip(t["level"], t["code"])]
+    return t[["period", "level", "code", "name", *COLUMNS]]

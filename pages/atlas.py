@@ -15,6 +15,7 @@ from atlas.layout_parts import chart_card, control, dim_options, html_table, lan
 from atlas.measures import MEASURES
 from atlas.state import consistent, hash_of, next_view, view_from_hash
 from atlas.static import GRAPH_CONFIG
+from atlas import findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
 
 dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas")
 
@@ -71,6 +72,7 @@ def layout(lang: str | None = None, **_):
                          placeholder=t("area_search", lang), clearable=True),
         ], className="area-search"),
         html.Div(id="selection-text", className="selection-text", **{"aria-live": "polite"}),
+        html.Div(id="profile-link"),
         dbc.Button(t("clear_selection", lang), id="clear-area", size="sm", color="secondary", outline=True, className="me-2"),
         dbc.Button(t("back_to_regions", lang), id="back-all", size="sm", color="secondary", outline=True),
     ], className="d-flex flex-wrap gap-3 align-items-end"), className="mb-3")
@@ -79,6 +81,7 @@ def layout(lang: str | None = None, **_):
         html.Div(id="url-notice", **{"aria-live": "polite"}),
         html.Div(id="coverage-note", **{"aria-live": "polite"}),
         selection,
+        html.Section(id="key-findings", className="key-findings mb-3", **{"aria-live": "polite"}),
         dbc.Row([
             dbc.Col(chart_card("map", t("map_kind", lang), lang, dcc.Graph(
                 id="map", config={**GRAPH_CONFIG, "scrollZoom": False,
@@ -246,6 +249,7 @@ def _area_outputs(view: View):
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
         fig_map = figures.choropleth(tbl, f"/geo/{view.level}.json", view, m, view.area, colouring)
+    good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)
     var = queries.variation(tbl)

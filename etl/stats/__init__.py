@@ -23,6 +23,8 @@ whose docstring states the methods and their references:
 ``timeseries``       ``segmented_regression``, ``newey_west_lags``, ``ITS_TERMS``
 ``spatial``          ``knn_weights``, ``global_moran``, ``local_moran`` (LISA with FDR),
                      ``benjamini_hochberg``, ``to_km`` (esda and libpysal)
+``comparison``       ``correlation_ci`` (Pearson with Fisher z interval),
+                     ``difference_beyond_chance`` (two estimates from their intervals)
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
@@ -47,6 +49,7 @@ from .suppression import suppress, suppress_with_totals, suppression_audit
 from .spatial import GlobalMoran, benjamini_hochberg, global_moran, knn_weights, local_moran, to_km
 from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
+from .comparison import Correlation, correlation_ci, difference_beyond_chance
 
 __all__ = [
     "GlobalMoran",
@@ -86,4 +89,7 @@ __all__ = [
     "ITS_TERMS",
     "newey_west_lags",
     "segmented_regression",
+    "Correlation",
+    "correlation_ci",
+    "difference_beyond_chance",
 ]

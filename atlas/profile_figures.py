@@ -1,0 +1,134 @@
+"""Figures of the area profile, the comparisons and all trends (Plotly), from protected tables only.
+
+``measure_trends``: one small panel per measure, the area against Denmark over the single years.
+``small_multiples``: one small panel per area for one measure, its frame coloured where the change
+over the period is beyond chance. ``measure_scatter``: one measure against another by area, the
+selected areas highlighted. The colours are the atlas's (``atlas.figures``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, unit
+from atlas.i18n import t
+from atlas.measures import MEASURES
+
+CHANGE_COLOURS = {1: "#D55E00", -1: "#0072B2", 0: "#cccccc"}
+
+
+def _grid(n: int, cols: int) -> tuple[int, int]:
+    return max(1, math.ceil(n / cols)), cols
+
+
+def _finish(fig: go.Figure, height: int, **kw) -> go.Figure:
+    fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=30, b=10), "font": FONT,
+                         "paper_bgcolor": "white", "plot_bgcolor": "white", "showlegend": False, **kw})
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols: int = 4) -> go.Figure:
+    """Each measure's single-year figures for the area (vermillion) and Denmark (grey)."""
+    keys = [k for k in MEASURES if len(tr) and (tr["measure"] == k).any()]
+    rows, cols = _grid(len(keys), cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[MEASURES[k].name(lang) for k in keys],
+                        vertical_spacing=0.5 / rows, horizontal_spacing=0.05)
+    for i, key in enumerate(keys):
+        r, c = i // cols + 1, i % cols + 1
+        for place, name, colour in ((0, t("denmark_total", lang), NATIONAL), (code, area_name, HIGHLIGHT)):
+            d = tr[(tr["measure"] == key) & (tr["code"] == place)].sort_values("year")
+            d = d[~d["hidden"].astype(bool)]
+            if d.empty:
+                continue
+            fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name,
+                                     line=dict(color=colour, width=1.5), marker=dict(size=4),
+                                     hovertemplate=f"{name} %{{x}}: %{{y:.1f}} {unit(MEASURES[key], lang)}<extra></extra>"),
+                          row=r, col=c)
+        fig.update_yaxes(rangemode="tozero", gridcolor="#eee", tickfont=dict(size=9), row=r, col=c)
+        fig.update_xaxes(tickfont=dict(size=9), dtick=3, row=r, col=c)
+    return _finish(fig, 150 * rows + 40)
+
+
+def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int], names: dict[int, str],
+                    change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7) -> go.Figure:
+    """One panel per area in ``order``: its single-year values (shown years only) over Denmark's
+    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell."""
+    rows, cols = _grid(len(order), cols)
+    titles = [("▲ " if change.get(c) == 1 else "▼ " if change.get(c) == -1 else "") + names.get(c, str(c)) for c in order]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True,
+                        vertical_spacing=min(0.3 / rows + 0.01, 0.08), horizontal_spacing=0.015)
+    nat = national.sort_values("year")
+    for i, code in enumerate(order):
+        r, c = i // cols + 1, i % cols + 1
+        fig.add_trace(go.Scatter(x=nat["year"], y=nat["value"], mode="lines", line=dict(color="#bbbbbb", width=1),
+                                 hoverinfo="skip"), row=r, col=c)
+        d = frame[(frame["code"] == code) & ~frame["hidden"].astype(bool)].sort_values("year")
+        colour = HIGHLIGHT if code in selected else AREA
+        fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines", line=dict(color=colour, width=1.8),
+                                 customdata=[code] * len(d), name=names.get(code, str(code)),
+                                 hovertemplate=f"{names.get(code, code)} %{{x}}: %{{y:.1f}}<extra></extra>"), row=r, col=c)
+        frame_colour = CHANGE_COLOURS.get(change.get(code, 0), "#cccccc")
+        fig.update_xaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
+                         showticklabels=False, row=r, col=c)
+        fig.update_yaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
+                         showticklabels=(c == 1), tickfont=dict(size=8), gridcolor="#f0f0f0", row=r, col=c)
+    fig.update_annotations(font_size=9)
+    return _finish(fig, 95 * rows + 40)
+
+
+def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> go.Figure:
+    """Areas by two measures (``value_x``, ``value_y`` with intervals), the selected areas
+    highlighted, with a least-squares line for the eye."""
+    fig = go.Figure()
+    if both.empty:
+        return _finish(fig, 460)
+    mx, my = MEASURES[x_key], MEASURES[y_key]
+    colours = [HIGHLIGHT if c in selected else AREA for c in both["code"]]
+    hover = [f"<b>{n}</b><br>{mx.name(lang)}: {x:.1f} {unit(mx, lang)}<br>{my.name(lang)}: {y:.1f} {unit(my, lang)}"
+             for n, x, y in zip(both["name"], both["value_x"], both["value_y"])]
+    fig.add_trace(go.Scatter(
+        x=both["value_x"], y=both["value_y"], mode="markers", customdata=both["code"], hovertext=hover, hoverinfo="text",
+        error_x=dict(type="data", symmetric=False, array=both["upper_x"] - both["value_x"],
+                     arrayminus=both["value_x"] - both["lower_x"], color="#c6dbef", thickness=1, width=0),
+        error_y=dict(type="data", symmetric=False, array=both["upper_y"] - both["value_y"],
+                     arrayminus=both["value_y"] - both["lower_y"], color="#c6dbef", thickness=1, width=0),
+        marker=dict(color=colours, size=[12 if c in selected else 7 for c in both["code"]],
+                    line=dict(color="white", width=0.5))))
+    sel = both[both["code"].isin(selected)]
+    if len(sel):
+        fig.add_trace(go.Scatter(x=sel["value_x"], y=sel["value_y"], mode="text", text=sel["name"],
+                                 textposition="top center", hoverinfo="skip", textfont=dict(color=HIGHLIGHT)))
+    if len(both) >= 3 and both["value_x"].nunique() > 1:
+        slope, intercept = np.polyfit(both["value_x"], both["value_y"], 1)
+        xs = np.array([both["value_x"].min(), both["value_x"].max()])
+        fig.add_trace(go.Scatter(x=xs, y=slope * xs + intercept, mode="lines", hoverinfo="skip",
+                                 line=dict(color=NATIONAL, dash="dot", width=1)))
+    fig.update_xaxes(title=f"{mx.name(lang)} ({unit(mx, lang)})", gridcolor="#eee")
+    fig.update_yaxes(title=f"{my.name(lang)} ({unit(my, lang)})", gridcolor="#eee")
+    return _finish(fig, 480)
+
+
+def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], lang: str) -> go.Figure:
+    """Every measure (one row each) with the compared areas' values relative to Denmark (=100), so
+    measures on different scales share one axis; hover shows the published values."""
+    palette = ["#D55E00", "#0072B2", "#009E73", "#CC79A7"]
+    fig = go.Figure()
+    for i, code in enumerate(codes):
+        d = table[table["code"] == code]
+        d = d[d["value"].notna() & d["denmark"].notna() & (d["denmark"] > 0)]
+        fig.add_trace(go.Scatter(
+            x=100 * d["value"] / d["denmark"], y=d["name"], mode="markers", name=names.get(code, str(code)),
+            marker=dict(color=palette[i % 4], size=10, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
+            customdata=np.stack([d["value"], d["lower"], d["upper"]], axis=1) if len(d) else None,
+            hovertemplate=f"{names.get(code, code)}<br>%{{y}}: %{{customdata[0]:.1f}} "
+                          f"(%{{customdata[1]:.1f}}–%{{customdata[2]:.1f}})<extra></extra>"))
+    fig.add_vline(x=100, line_color=NATIONAL, line_dash="dash")
+    fig.update_xaxes(title=t("cmp_index", lang), gridcolor="#eee")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    n = table["name"].nunique() if len(table) else 1
+    return _finish(fig, 28 * n + 120, legend=dict(orientation="h", y=-0.08), showlegend=True)

@@ -1,0 +1,103 @@
+"""All trends at once (``/trends``): small multiples of every area's single-year trend for one
+measure, ordered by level or by change, each panel framed where the change over the period is
+beyond chance. The view (measure, level, order, selected area) is in the URL hash."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+
+from atlas import all_trends, db
+from atlas.findings import number
+from atlas.i18n import label, t
+from atlas.layout_parts import control, lang_of
+from atlas.measures import MEASURES
+from atlas.profile_figures import small_multiples
+from atlas.static import GRAPH_CONFIG
+from atlas.state import click_code
+
+dash.register_page(__name__, path="/trends", name="All trends", title="All trends · Lumbar imaging atlas")
+
+LEVELS = ("municipality", "region")
+DEFAULT = {"measure": "imaging_rate", "level": "municipality", "order": "level"}
+
+
+def read_hash(hash_) -> dict:
+    """measure, level, order and area from the URL hash, each checked against what the page offers."""
+    raw = {k: v[-1] for k, v in parse_qs((hash_ or "").lstrip("#")[:500]).items()}
+    out = dict(DEFAULT, area=None)
+    if raw.get("measure") in MEASURES:
+        out["measure"] = raw["measure"]
+    if raw.get("level") in LEVELS:
+        out["level"] = raw["level"]
+    if raw.get("order") in all_trends.ORDERS:
+        out["order"] = raw["order"]
+    if str(raw.get("area", "")).isdigit() and int(raw["area"]) in db.level_codes().get(out["level"], set()):
+        out["area"] = int(raw["area"])
+    return out
+
+
+def write_hash(state: dict) -> str:
+    keep = {k: v for k, v in state.items() if v is not None and DEFAULT.get(k) != v}
+    return "#" + urlencode(keep) if keep else ""
+
+
+def layout(lang: str | None = None, **_):
+    lang = lang_of(lang)
+    return html.Main([
+        dcc.Location(id="trends-url", refresh=False),
+        html.H1(t("tr_title", lang), className="h4"),
+        dbc.Row([
+            dbc.Col(control(t("measure", lang), dcc.Dropdown(
+                id="trends-measure", options=[{"label": m.name(lang), "value": k} for k, m in MEASURES.items()],
+                value=DEFAULT["measure"], clearable=False)), md=5),
+            dbc.Col(control(t("level", lang), dbc.RadioItems(id="trends-level", value=DEFAULT["level"], inline=True,
+                                                          options=[{"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
+            dbc.Col(control(t("tr_order", lang), dbc.RadioItems(id="trends-order", value=DEFAULT["order"], inline=True, options=[
+                {"label": t(f"tr_by_{k}", lang), "value": k} for k in all_trends.ORDERS])), md=3),
+        ], className="g-2 d-print-none"),
+        html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),
+        html.P(id="trends-note", className="small text-muted"),
+        dcc.Loading(dcc.Graph(id="trends-grid", config={**GRAPH_CONFIG, "displayModeBar": False})),
+    ], id="main-content", lang=lang)
+
+
+@callback(Output("trends-url", "hash"), Output("trends-measure", "value"), Output("trends-level", "value"),
+          Output("trends-order", "value"),
+          Input("trends-url", "hash"), Input("trends-measure", "value"), Input("trends-level", "value"),
+          Input("trends-order", "value"), Input("trends-grid", "clickData"))
+def sync(hash_, measure, level, order, click):
+    """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area."""
+    state = read_hash(hash_ if isinstance(hash_, str) else "")
+    if ctx.triggered_id not in (None, "trends-url"):
+        proposed = write_hash({**state, "measure": measure, "level": level, "order": order})
+        state = read_hash(proposed) | ({"area": state["area"]} if level == state["level"] else {})
+        if ctx.triggered_id == "trends-grid":
+            code = click_code(click)
+            state["area"] = None if code == state["area"] else code
+    return write_hash(state), state["measure"], state["level"], state["order"]
+
+
+@callback(Output("trends-grid", "figure"), Output("trends-summary", "children"), Output("trends-note", "children"),
+          Input("trends-url", "hash"), State("trends-url", "search"))
+def draw(hash_, search):
+    state = read_hash(hash_ if isinstance(hash_, str) else "")
+    lang = lang_of(search if isinstance(search, str) else "")
+    frame, national, order, names, change, years = all_trends.small_multiples_data(
+        state["measure"], state["level"], state["order"])
+    verdicts = dict(zip(change["code"].astype(int), change["verdict"].astype(int)))
+    fig = small_multiples(frame, national, order, names, verdicts, lang,
+                          selected={state["area"]} if state["area"] else set(),
+                          cols=7 if state["level"] == "municipality" else 5)
+    if years is None:
+        return fig, "", ""
+    y0, y1 = years
+    summary = t("tr_summary", lang).format(rose=int((change["verdict"] == 1).sum()), fell=int((change["verdict"] == -1).sum()),
+                                           y0=y0, y1=y1, n=len(change))
+    dk = national.set_index("year")["value"]
+    if y0 in dk and y1 in dk:
+        summary += f" {t('denmark_total', lang)}: {number(dk[y0], lang)} → {number(dk[y1], lang)}."
+    return fig, summary, t("tr_note", lang).format(y0=y0, y1=y1)
+
