@@ -29,9 +29,9 @@ from atlas.cache import cached
 from atlas import db, disclosure
 from atlas.disclosure import shown_counts
 from atlas.i18n import label, t
-from etl import stats
+from etl import stats, vocabularies
 
-EXAMS = ("lumbar", "head", "knee")
+EXAMS = vocabularies.codes("exam_type")
 MEASURES = ("returned", "letters")
 COUNTS = ("referrals", "returned", "letters")
 DEFAULT_INTERVENTION = "2022-10-01"
