@@ -24,7 +24,8 @@ from atlas.layout_parts import lang_of
 app = dash.Dash(
     __name__,
     use_pages=True,
-    external_stylesheets=["/vendor/bootstrap.min.css"],
+    url_base_pathname=static.PATH_PREFIX,  # "/" or a reverse proxy's prefix (ATLAS_PATH_PREFIX, atlas/static.py)
+    external_stylesheets=[static.PATH_PREFIX + "vendor/bootstrap.min.css"],
     suppress_callback_exceptions=True,
     title="Lumbar imaging atlas",
     compress=True,                       # gzip: plotly.js is 4.8 MB raw, about 1.5 MB compressed
@@ -79,6 +80,15 @@ def server_error(_):
 PAGE_PATHS = ("/", "/pathways", "/returns", "/methods", "/compare", "/trends")
 
 
+def page_path(pathname) -> str:
+    """The page an address shows, without the app's path prefix: one of ``PAGE_PATHS``, else "/"."""
+    try:
+        path = "/" + dash.strip_relative_path(pathname or "/")
+    except Exception:                      # outside the prefix
+        return "/"
+    return path if path in PAGE_PATHS or guard.is_profile_path(path) else "/"
+
+
 def _navbar():
     return html.Header(id="navbar")
 
@@ -99,8 +109,9 @@ app.layout = html.Div([
 def chrome(pathname, search, hash_):
     lang = lang_of(search)
     other = "da" if lang == "en" else "en"
-    # only the app's own pages go into links (a path like //evil.example/x must not become one)
-    pathname = pathname if pathname in PAGE_PATHS or guard.is_profile_path(pathname) else "/"
+    # only the app's own pages go into links (a path like //evil.example/x must not become one);
+    # paths are the pages' own, links carry the prefix the app is served under
+    pathname = page_path(pathname)
     hash_ = guard.safe_hash(hash_)
     suffix = "" if lang == "en" else f"?lang={lang}"
     links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_areas", "/compare"),
@@ -108,10 +119,10 @@ def chrome(pathname, search, hash_):
     nav = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
                          html.Small(" · " + t("subtitle", lang), className="d-none d-xxl-inline text-white-50")],
-                        href="/" + suffix, className="text-wrap"),
-        dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=href + suffix, active=(pathname == href)))
+                        href=dash.get_relative_path("/") + suffix, className="text-wrap"),
+        dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=dash.get_relative_path(href) + suffix, active=(pathname == href)))
                  for key, href in links], navbar=True, className="me-auto"),
-        html.A(t("language", lang), href=f"{pathname or '/'}?lang={other}{hash_ or ''}", id="lang-switch",
+        html.A(t("language", lang), href=f"{dash.get_relative_path(pathname)}?lang={other}{hash_ or ''}", id="lang-switch",
                className="btn btn-outline-light btn-sm", lang=other, **{"aria-label": f"Language: {t('language', lang)}"}),
     ], fluid=True, className="flex-nowrap"), color="dark", dark=True, className="py-1")
     try:
@@ -155,7 +166,7 @@ def prepare_dash() -> None:
     the flag and be answered 500 ("dash is not a registered library"). Running the hooks here, at
     import time (before gunicorn forks its workers or serves anything), leaves nothing to race.
     """
-    with server.test_request_context("/"):
+    with server.test_request_context(static.PATH_PREFIX):
         for hook in server.before_request_funcs.get(None, []):
             if hook is not check_callback_request:
                 hook()

@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from atlas import coverage, db, disclosure, notices, queries
+from atlas import coverage, db, disclosure, notices, queries, static
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.measures import MEASURES
@@ -29,35 +29,57 @@ def _cell(x, sep: str, digits: int = 2) -> str:
     return str(x)
 
 
-def header_rows(view: View, title: str) -> list[list[str]]:
-    m = MEASURES[view.measure]
+def nullable_ints(s: pd.Series) -> pd.Series:
+    """Counts as whole numbers for a CSV, a hidden (missing) one as an empty cell."""
+    return pd.Series([None if pd.isna(v) else int(v) for v in s], index=s.index, dtype=object)
+
+
+def filters_text(view: View) -> str:
+    """The view's filters in words ("Sex: Women; Referrer: Chiropractor"), or "All"."""
     lang = view.lang
+    filters = [f"{label('dimension', k, lang)}: {label(k, v, lang)}" for k, v in view.dims]
+    return "; ".join(filters) if filters else t("all", lang)
+
+
+def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: str,
+               protection: str = "") -> list[list[str]]:
+    """The header rows every download opens with: the atlas and the chart, the page's own ``rows``,
+    the data and its date, how the figures are protected (with the page's ``protection`` note) and
+    the address of the view (``page`` and its ``state`` after the language)."""
     meta = db.meta()
-    filters = [f"{label('dimension', k, lang)}: {label(k, v, lang) if k != 'age' else v}" for k, v in view.dims]
-    rates = {"dsr": t("std_dsr", lang) + f" ({t(view.standard, lang)})", "crude": t("std_crude", lang),
-             "eb": t("std_eb", lang)}[view.rates] if m.kind == "rate" else t("share_pct", lang)
     kind = meta.get("data_kind", "synthetic")
-    rows = [
+    address = static.PATH_PREFIX + page.lstrip("/") + (f"?lang={lang}" if lang != "en" else "") + state
+    return [
         [t("title", lang)],
         [title],
-        [t("measure", lang), m.name(lang)],
-        ["Definition", m.definition(lang)],
-        [t("years", lang), f"{view.y0}-{view.y1}"],
-        [t("level", lang), label("level", view.level, lang)],
-        [t("standardise", lang), rates],
-        [t("filters", lang), "; ".join(filters) if filters else t("all", lang)],
+        *rows,
         ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
                   "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang)],
-        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, coverage.default_year())],
+        ["Suppression" if lang == "en" else "Diskretionering", " ".join(filter(None, (disclosure.note(lang), protection)))],
+        ["View" if lang == "en" else "Visning", address],
+    ]
+
+
+def header_rows(view: View, title: str) -> list[list[str]]:
+    m = MEASURES[view.measure]
+    lang = view.lang
+    rates = {"dsr": t("std_dsr", lang) + f" ({t(view.standard, lang)})", "crude": t("std_crude", lang),
+             "eb": t("std_eb", lang)}[view.rates] if m.kind == "rate" else t("share_pct", lang)
+    incomplete = coverage.incomplete_years(view.measure)
+    rows = [
+        [t("measure", lang), m.name(lang)],
+        ["Definition", m.definition(lang)],
+        [t("years", lang), f"{view.y0}-{view.y1}"],
+        [t("complete_years_col", lang),
+         coverage.note(incomplete, lang) if incomplete else ("All years" if lang == "en" else "Alle år")],
+        [t("level", lang), label("level", view.level, lang)],
+        [t("standardise", lang), rates],
+        [t("filters", lang), filters_text(view)],
     ]
     if view.area is not None:
-        rows.insert(8, [t("selected_area", lang), str(view.area)])
-    incomplete = coverage.incomplete_years(view.measure)
-    rows.insert(5, [t("complete_years_col", lang),
-                    coverage.note(incomplete, lang) if incomplete else ("All years" if lang == "en" else "Alle år")])
-    return rows
+        rows.append([t("selected_area", lang), str(view.area)])
+    return csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
 
 
 def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str) -> bytes:
@@ -76,8 +98,8 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     """Only shown columns; hidden rows keep their name and say why."""
     out = tbl[keys].copy()
     hidden = tbl["hidden"].fillna(True).astype(bool)      # object dtype when an empty table meets Denmark's row
-    out["count"] = tbl["num_shown"].map(lambda v: None if pd.isna(v) else int(v))
-    out["denominator"] = tbl["den_shown"].map(lambda v: None if pd.isna(v) else int(v))
+    out["count"] = nullable_ints(tbl["num_shown"])
+    out["denominator"] = nullable_ints(tbl["den_shown"])
     for c in ("value", "lower", "upper"):
         out[c] = tbl[c].astype(float)
     if "expected" in tbl:

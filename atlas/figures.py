@@ -22,7 +22,7 @@ AREA = "#0072B2"          # Okabe-Ito blue
 GREY = "#d9d9d9"
 FLAG_COLOURS = {"high_998": "#D55E00", "high_95": "#E69F00", "within": "#7f7f7f",
                 "low_95": "#56B4E9", "low_998": "#0072B2", "hidden": GREY}
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)   # every chart's font
 
 
 def _fig(*traces) -> go.Figure:

@@ -9,18 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
-# URL key -> (cube column, allowed values, applies to the population denominators too)
-DIMENSIONS: dict[str, tuple[str, tuple, bool]] = {
-    "sex": ("sex", (1, 2), True),
-    "age": ("age_band", ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+"), True),
-    "edu": ("education", (1, 2, 3, 4, 9), True),
-    "inc": ("income", (1, 2, 3, 4, 5, 9), True),
-    "origin": ("origin", (1, 2, 3), True),
-    "labour": ("labour", (1, 2, 3, 4, 5, 6), True),
-    "modality": ("modality", ("xray", "mri"), False),
-    "priority": ("priority", ("acute", "planned"), False),
-    "referrer": ("referrer", ("gp", "chiropractor", "specialist", "hospital", "other"), False),
-}
+from etl import vocabularies
+
+# URL key -> (cube column, allowed values, applies to the population denominators too), from the
+# vocabularies (etl/config/vocabularies.toml): a vocabulary's name is its cube column
+DIMENSIONS: dict[str, tuple[str, tuple, bool]] = {v.url: (v.name, v.codes, v.population) for v in vocabularies.filters()}
 POPULATION_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if pop)
 EVENT_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if not pop)
 

@@ -1,9 +1,12 @@
 """Words of the interface in English and Danish.
 
 ``t(key, lang)`` gives a text; ``label(dimension, value, lang)`` the name of a code. A missing
-Danish text falls back to English, so a new key never breaks the page.
+Danish text falls back to English, so a new key never breaks the page. The names of coded values
+(referrers, exam types, population groups, ...) stand in ``etl/config/vocabularies.toml``.
 """
 from __future__ import annotations
+
+from etl import vocabularies
 
 LANGS = ("en", "da")
 
@@ -179,30 +182,14 @@ TEXT = {
 LABELS = {
     "level": {"municipality": ("Municipalities (98)", "Kommuner (98)"), "region": ("Regions (5)", "Regioner (5)"),
               "region2027": ("Regions from 2027 (4)", "Regioner fra 2027 (4)")},
-    "sex": {1: ("Men", "Mænd"), 2: ("Women", "Kvinder")},
-    "edu": {1: ("Basic school", "Grundskole"), 2: ("Upper secondary / vocational", "Gymnasial / erhvervsfaglig"),
-            3: ("Short / medium higher", "Kort / mellemlang videregående"), 4: ("Long higher", "Lang videregående"),
-            9: ("Unknown", "Uoplyst")},
-    "inc": {1: ("Income quintile 1 (lowest)", "Indkomstkvintil 1 (laveste)"), 2: ("Income quintile 2", "Indkomstkvintil 2"),
-            3: ("Income quintile 3", "Indkomstkvintil 3"), 4: ("Income quintile 4", "Indkomstkvintil 4"),
-            5: ("Income quintile 5 (highest)", "Indkomstkvintil 5 (højeste)"), 9: ("Unknown", "Uoplyst")},
-    "origin": {1: ("Danish origin", "Dansk oprindelse"), 2: ("Immigrants", "Indvandrere"), 3: ("Descendants", "Efterkommere")},
-    "labour": {1: ("Employed", "I beskæftigelse"), 2: ("Unemployed", "Ledig"), 3: ("In education", "Under uddannelse"),
-               4: ("Disability / early retirement", "Førtidspension / efterløn"), 5: ("Old-age pension", "Folkepension"),
-               6: ("Other outside the labour force", "Øvrige uden for arbejdsstyrken")},
-    "modality": {"xray": ("X-ray", "Røntgen"), "mri": ("MRI", "MR")},
-    "priority": {"acute": ("Acute", "Akut"), "planned": ("Planned", "Planlagt")},
-    "referrer": {"gp": ("General practitioner", "Alment praktiserende læge"), "chiropractor": ("Chiropractor", "Kiropraktor"),
-                 "specialist": ("Practising specialist", "Praktiserende speciallæge"), "hospital": ("Hospital", "Hospital"),
-                 "other": ("Other", "Andet")},
     "outcome": {"surgery": ("Spine surgery", "Rygkirurgi"), "rehabilitation": ("Rehabilitation plan", "Genoptræningsplan"),
                 "diagnosis": ("Lumbar diagnosis", "Lændediagnose"), "none": ("Nothing recorded", "Intet registreret"),
                 "hidden": ("Hidden cells, merged", "Skjulte celler, samlet")},
-    "dimension": {"sex": ("Sex", "Køn"), "age": ("Age group", "Aldersgruppe"), "edu": ("Education", "Uddannelse"),
-                  "inc": ("Income", "Indkomst"), "origin": ("Origin", "Herkomst"), "labour": ("Labour-market status", "Arbejdsmarkedsstatus"),
-                  "modality": ("Modality", "Modalitet"), "priority": ("Priority", "Prioritet"), "referrer": ("Referrer", "Henviser")},
-    "exam_type": {"lumbar": ("Lumbar spine", "Lænderyg"), "head": ("Head", "Hoved"), "knee": ("Knee", "Knæ")},
 }
+# the names of the coded values and of the filters, from the vocabularies (etl/config/vocabularies.toml):
+# by filter key for the filters (LABELS["edu"]), by name for the others (LABELS["exam_type"])
+LABELS.update({v.url or v.name: v.names for v in vocabularies.vocabularies().values()})
+LABELS["dimension"] = {v.url: v.title for v in vocabularies.filters()}
 
 
 # Pathways, repeat and low-value imaging (pages/pathways.py) and return letters (pages/returns.py)

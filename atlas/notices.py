@@ -11,9 +11,10 @@ import textwrap
 import pandas as pd
 import plotly.graph_objects as go
 
+from atlas import figures
 from atlas.i18n import t
 
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=14, color="#444")
+FONT = {**figures.FONT, "size": 14, "color": "#444"}
 
 
 def message_figure(text: str, height: int = 320) -> go.Figure:

@@ -32,9 +32,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import coverage, db, disclosure, queries, release_queries
+from atlas import coverage, db, queries, release_queries
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
+from atlas.export import csv_header, filters_text, nullable_ints, write_csv
+from atlas.figures import FONT
 from atlas.filters import DIMENSIONS, View, where_sql
 from atlas.i18n import label, t
 from atlas.measures import MEASURES
@@ -54,7 +56,6 @@ PROVIDER_MEASURES = ("private_mri_share", "private_xray_share")     # where the 
 AREA_MEASURES = ("lowvalue_rate", "lowvalue_share", "xray_then_mri_share", "repeat_mri_share")
 CHARTS = ("sankey", "pathways", "repeat", "lowvalue", "referrer", "areas", "providers")
 
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
 # Okabe-Ito colours: referrers, modalities, outcomes
 REFERRER_COLOURS = {"gp": "#0072B2", "chiropractor": "#E69F00", "specialist": "#009E73", "hospital": "#CC79A7",
                     "other": "#999999"}
@@ -388,46 +389,30 @@ def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
 
 def header_rows(view: View, window: int, title: str) -> list[list[str]]:
     lang = view.lang
-    meta = db.meta()
-    kind = meta.get("data_kind", "synthetic")
-    filters = [f"{label('dimension', k, lang)}: {label(k, v, lang) if k != 'age' else v}" for k, v in view.dims]
-    return [
-        [t("title", lang)],
-        [title],
+    return csv_header(lang, title, [
         [t("years", lang), f"{view.y0}-{view.y1}"],
         [t("level", lang), label("level", view.level, lang)],
         [t("selected_area", lang), area_name(view) + (f" ({view.area})" if view.area is not None else "")],
         [t("pw_window", lang), t("pw_days", lang).format(days=window)],
-        [t("filters", lang), "; ".join(filters) if filters else t("all", lang)],
+        [t("filters", lang), filters_text(view)],
         [t("pw_episode", lang), t("pw_episode_def", lang)],
         [t("complete_years_col", lang), coverage.note(coverage.pathway_incomplete_years(window), lang)
          or ("All years" if lang == "en" else "Alle år")],
-        ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
-                  "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
-        [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang) + " " + t("pw_share_note", lang)],
-        ["View" if lang == "en" else "Visning", "/pathways" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, window)],
-    ]
+    ], "/pathways", hash_of(view, window), t("pw_share_note", lang))
 
 
 def _estimates(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     out = tbl[keys].copy()
-    out["count"] = _ints(tbl["num_shown"])
-    out["denominator"] = _ints(tbl["den_shown"])
+    out["count"] = nullable_ints(tbl["num_shown"])
+    out["denominator"] = nullable_ints(tbl["den_shown"])
     for c in ("value", "lower", "upper"):
         out[c] = tbl[c].astype(float)
     out["note"] = tbl["hidden"].map(lambda h: t("suppressed", lang) if h else "")
     return out
 
 
-def _ints(s: pd.Series) -> pd.Series:
-    return pd.Series([None if pd.isna(v) else int(v) for v in s], index=s.index, dtype=object)
-
-
 def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
     """The CSV of one chart of the pathways page and its file name."""
-    from atlas.export import write_csv
-
     title, body = chart_table(chart, view, window)
     name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
     return write_csv(header_rows(view, window, title), body, view.sep), name
@@ -445,12 +430,12 @@ def chart_table(chart: str, view: View, window: int) -> tuple[str, pd.DataFrame]
                                      target=[label("outcome", o, lang) for o in p["outcomes"]["outcome"]])
             body = pd.concat([a, b], ignore_index=True)[["source", "target", "count"]]
             body["note"] = body["count"].isna().map(lambda h: t("suppressed", lang) if h else "")
-            body["count"] = _ints(body["count"])
+            body["count"] = nullable_ints(body["count"])
         else:
             body = pathway_table(p, lang)
             for c in body.columns:
                 if c == "episodes" or c.endswith("_count"):
-                    body[c] = _ints(body[c])
+                    body[c] = nullable_ints(body[c])
             body = body.rename(columns={f"{o}_{k}": f"{label('outcome', o, lang)} ({'n' if k == 'count' else '%'})"
                                         for o in COLUMNS for k in ("count", "share")})
         title = t("pw_sankey", lang) if chart == "sankey" else t("pw_table", lang)

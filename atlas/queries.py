@@ -29,9 +29,6 @@ def _event_filters(view: View, measure: Measure) -> tuple:
     return tuple((k, v) for k, v in view.event_dims() if DIMENSIONS[k][0] not in measure.ignores)
 
 
-MEASURE_COLUMNS = None   # filled lazily from the cube's columns
-
-
 @cached(maxsize=32)
 def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     """All imaging measures by ``group_by`` x sex x age band x modality x priority x referrer.

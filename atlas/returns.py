@@ -26,12 +26,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import db, disclosure
+from atlas import db
 from atlas.disclosure import shown_counts
+from atlas.export import csv_header, nullable_ints, write_csv
+from atlas.figures import FONT
 from atlas.i18n import label, t
-from etl import stats
+from etl import stats, vocabularies
 
-EXAMS = ("lumbar", "head", "knee")
+EXAMS = vocabularies.codes("exam_type")
 MEASURES = ("returned", "letters")
 COUNTS = ("referrals", "returned", "letters")
 DEFAULT_INTERVENTION = "2022-10-01"
@@ -39,7 +41,6 @@ HIDDEN_FILL = 2.5            # a hidden month (1-4) enters the regression as the
 PER = 1000
 CHARTS = ("exam", "its", "centres", "summary")
 
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)
 EXAM_COLOURS = {"lumbar": "#0072B2", "head": "#E69F00", "knee": "#009E73"}   # Okabe-Ito
 BEFORE, AFTER, FIT, COUNTER = "#7f7f7f", "#D55E00", "#0072B2", "#444444"
 
@@ -471,22 +472,13 @@ def _fmt(x, digits=2) -> str:
 
 def header_rows(view: ReturnsView, title: str, r: dict | None = None, no_fit: str | None = None) -> list[list[str]]:
     lang = view.lang
-    meta = db.meta()
-    kind = meta.get("data_kind", "synthetic")
     c = centres().set_index("producer_id")["centre"]
-    rows = [
-        [t("title", lang)],
-        [title],
+    rows = csv_header(lang, title, [
         [t("ret_measure", lang), _measure_name(view) + " · " + _unit(view)],
         [t("ret_exam", lang), label("exam_type", view.exam, lang) if view.exam else t("all", lang)],
         [t("ret_centre", lang), f"{c.get(view.centre, view.centre)} ({view.centre})" if view.centre else t("all", lang)],
         [t("ret_intervention", lang), view.date],
-        ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
-                  "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
-        [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", disclosure.note(lang) + " " + t("ret_key_note", lang)],
-        ["View" if lang == "en" else "Visning", "/returns" + (f"?lang={lang}" if lang != "en" else "") + view.to_hash()],
-    ]
+    ], "/returns", view.to_hash(), t("ret_key_note", lang))
     if no_fit:
         rows.append([t("ret_method", lang), no_fit])
     if r is not None:
@@ -499,8 +491,6 @@ def header_rows(view: ReturnsView, title: str, r: dict | None = None, no_fit: st
 
 def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
     """The CSV of one chart of the returns page and its file name."""
-    from atlas.export import write_csv
-
     lang = view.lang
     r, no_fit = None, None
     if chart == "exam":
@@ -527,7 +517,7 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
     body = body.copy()
     for col in ("referrals", "count", "referrals_before", "count_before", "referrals_after", "count_after"):
         if col in body:
-            body[col] = pd.Series([None if pd.isna(v) else int(v) for v in body[col]], index=body.index, dtype=object)
+            body[col] = nullable_ints(body[col])
     for col in ("fitted", "counterfactual"):
         if col in body:
             body[col] = body[col].where(body[col].abs() > 1e-9, 0.0).where(body[col].notna())

@@ -7,11 +7,30 @@
 - ``/topojson/<name>.json``: Plotly's geo maps fetch base-layer TopoJSON (land, coastlines, …)
   from a CDN by default. The atlas draws its own DAGI boundaries and hides the base layers, so it
   serves an empty topology of its own instead (``GRAPH_CONFIG`` points Plotly at it).
+
+Behind a reverse proxy the app may be served under a path prefix: ``ATLAS_PATH_PREFIX=/atlas/``
+serves every page, callback and resource under ``/atlas/`` (the proxy passes the path on unchanged).
+``PATH_PREFIX`` is that prefix ("/" without one); Dash gets it as ``url_base_pathname`` (app.py),
+the routes here and Plotly's TopoJSON address carry it, and pages build their links with
+``dash.get_relative_path``.
 """
 from __future__ import annotations
 
 import json
+import os
 from importlib.resources import files
+
+
+def path_prefix(raw: str | None = None) -> str:
+    """The path prefix as Dash wants it: "/" or "/a/b/" (from ``ATLAS_PATH_PREFIX`` when not given)."""
+    raw = os.environ.get("ATLAS_PATH_PREFIX", "") if raw is None else raw
+    parts = [p for p in raw.strip().split("/") if p]
+    if any(not p.replace("-", "").replace("_", "").replace(".", "").isalnum() for p in parts):
+        raise ValueError(f"ATLAS_PATH_PREFIX={raw!r}: only letters, digits, '-', '_' and '.' between slashes")
+    return "/" + "".join(p + "/" for p in parts)
+
+
+PATH_PREFIX = path_prefix()
 
 from flask import Response, abort, send_file
 
@@ -26,7 +45,7 @@ EMPTY_TOPOLOGY = json.dumps({
 # No "Share chart" / "Edit in Chart Studio" button: either would upload the chart (and its numbers)
 # to Plotly's cloud, an export nobody approved.
 CLOUD_BUTTONS = ["sendDataToCloud", "editInChartStudio"]
-GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/topojson/", "showSendToCloud": False,
+GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": PATH_PREFIX + "topojson/", "showSendToCloud": False,
                 "showEditInChartStudio": False, "modeBarButtonsToRemove": CLOUD_BUTTONS, "plotlyServerURL": ""}
 
 
@@ -34,8 +53,8 @@ def bootstrap_css_path():
     return files("flask_bootstrap") / "static" / "bootstrap5" / "css" / "bootstrap.min.css"
 
 
-def register(server) -> None:
-    @server.route("/geo/<level>.json")
+def register(server, prefix: str = PATH_PREFIX) -> None:
+    @server.route(prefix + "geo/<level>.json")
     def boundaries(level: str):
         """A boundary layer for the maps; the browser fetches it once and caches it."""
         from atlas import db
@@ -45,12 +64,12 @@ def register(server) -> None:
         return Response(db.geojson_text(level), mimetype="application/json",
                         headers={"Cache-Control": "public, max-age=3600"})
 
-    @server.route("/vendor/bootstrap.min.css")
+    @server.route(prefix + "vendor/bootstrap.min.css")
     def bootstrap_css():
         response = send_file(str(bootstrap_css_path()), mimetype="text/css", max_age=86400)
         return response
 
-    @server.route("/topojson/<name>.json")
+    @server.route(prefix + "topojson/<name>.json")
     def topojson(name: str):
         if not name.replace("_", "").isalnum() or len(name) > 40:
             abort(404)

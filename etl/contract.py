@@ -3,18 +3,15 @@
 Each table lists its canonical columns with a type and the rules a value must meet. The rules are
 SQL predicates over the typed column (``{c}`` stands for it) that are true for a good value; the
 staging layer turns them into validation queries and error messages. ``docs/data-contract.md`` is
-the readable version of this file: keep them in step.
+the readable version of this file: keep them in step. The coded values (sex, education, referrer,
+exam type, ...) are the vocabularies of ``etl/config/vocabularies.toml``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from etl.settings import Settings, read_code_list
-
-REFERRER_TYPES = ("gp", "chiropractor", "specialist", "hospital", "other")
-PRIORITIES = ("acute", "planned")
-PRODUCER_TYPES = ("public_hospital", "private_clinic", "chiropractor_clinic")
-EXAM_TYPES = ("lumbar", "head", "knee")
+from etl.vocabularies import codes
 
 
 @dataclass(frozen=True)
@@ -73,16 +70,16 @@ def contract(settings: Settings) -> dict[str, Table]:
                 pid,
                 Column("year", "integer"),
                 Column("birth_year", "integer", (Rule("{c} BETWEEN 1890 AND year", "have a birth year before 1890 or after the year of the row"),)),
-                Column("sex", "integer", (_set_rule((1, 2), "the sex codes"),)),
+                Column("sex", "integer", (_set_rule(codes("sex"), "the sex codes"),)),
                 Column("municipality", "integer", (Rule(
                     f"{{c}} IN ({_in(kommuner)})",
                     "are not one of the 98 municipality codes",
                     "codes from before the 2007 municipal reform must be mapped to today's municipalities first",
                 ),)),
-                Column("education", "integer", (_set_rule((1, 2, 3, 4, 9), "the education levels"),)),
-                Column("income_quintile", "integer", (_set_rule((1, 2, 3, 4, 5, 9), "the income quintiles"),)),
-                Column("origin", "integer", (_set_rule((1, 2, 3), "the origin codes"),)),
-                Column("labour_status", "integer", (_set_rule((1, 2, 3, 4, 5, 6), "the labour-market status codes"),)),
+                Column("education", "integer", (_set_rule(codes("education"), "the education levels"),)),
+                Column("income_quintile", "integer", (_set_rule(codes("income"), "the income quintiles"),)),
+                Column("origin", "integer", (_set_rule(codes("origin"), "the origin codes"),)),
+                Column("labour_status", "integer", (_set_rule(codes("labour"), "the labour-market status codes"),)),
             ),
             unique=("person_id", "year"),
             unique_hint="the population extract must have one row per person and year (status on 1 January)",
@@ -95,9 +92,9 @@ def contract(settings: Settings) -> dict[str, Table]:
                 pid,
                 Column("procedure_date", "date", (NOT_FUTURE,)),
                 Column("procedure_code", "text"),
-                Column("priority", "text", (_set_rule(PRIORITIES, "the priorities"),)),
-                Column("referrer_type", "text", (_set_rule(REFERRER_TYPES, "the referrer types"),)),
-                Column("producer_type", "text", (_set_rule(PRODUCER_TYPES, "the producer types"),)),
+                Column("priority", "text", (_set_rule(codes("priority"), "the priorities"),)),
+                Column("referrer_type", "text", (_set_rule(codes("referrer"), "the referrer types"),)),
+                Column("producer_type", "text", (_set_rule(codes("producer_type"), "the producer types"),)),
                 Column("producer_id", "text", (Rule("length({c}) > 0", "have an empty producer id"),)),
             ),
             unique=("person_id", "procedure_date", "procedure_code", "producer_id"),
@@ -133,7 +130,7 @@ def contract(settings: Settings) -> dict[str, Table]:
             "referrals_received",
             (
                 Column("month", "date", (Rule("day({c}) = 1", "are not the first day of a month"), NOT_FUTURE)),
-                Column("exam_type", "text", (_set_rule(EXAM_TYPES, "the exam types"),)),
+                Column("exam_type", "text", (_set_rule(codes("exam_type"), "the exam types"),)),
                 Column("producer_id", "text"),
                 Column("centre", "text"),
                 Column("referrals", "integer", (Rule("{c} >= 0", "are negative"),)),
@@ -145,7 +142,7 @@ def contract(settings: Settings) -> dict[str, Table]:
             "returned_referrals",
             (
                 Column("return_date", "date", (NOT_FUTURE,)),
-                Column("exam_type", "text", (_set_rule(EXAM_TYPES, "the exam types"),)),
+                Column("exam_type", "text", (_set_rule(codes("exam_type"), "the exam types"),)),
                 Column("producer_id", "text"),
                 Column("centre", "text"),
                 Column("return_letter", "boolean"),

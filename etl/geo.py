@@ -35,6 +35,13 @@ How the geometry is made (``build_boundaries``):
    exactly with municipal borders.
 
 Maps must credit the source: ``ATTRIBUTION``.
+
+Why shapely alone, without geopandas and pyproj: metres are needed only to size two things, the
+islets to drop and the simplification tolerance, and for those a local equirectangular projection
+(two scale factors at Denmark's latitude, ``_to_metres``/``_to_degrees``) is within a few per cent
+over the country. The geometry itself (dissolve, make_valid, coverage simplification) is shapely's.
+A GeoDataFrame and a PROJ transformation (EPSG:4326 to 25832) would add two heavy dependencies and
+change nothing the maps show, so the project does not depend on geopandas.
 """
 from __future__ import annotations
 
@@ -72,19 +79,6 @@ _CSV_COLUMNS = ("kommune_code", "kommune_name", "region_code", "region_name", "r
 
 class BoundariesMissing(Exception):
     """The boundary or reference files the build needs are not where they are expected."""
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def default_shared_dir(repo_root: Path | None = None) -> Path:
-    """``../shared`` beside the repository root (the repository of this module by default)."""
-    root = Path(repo_root) if repo_root is not None else Path(__file__).resolve().parents[1]
-    return root.parent / "shared"
-
-
-def default_geo_dir(repo_root: Path | None = None) -> Path:
-    return default_shared_dir(repo_root) / "geo"
 
 
 def _check_inputs(geo_dir: Path, municipalities_csv: Path | None) -> None:

@@ -30,7 +30,6 @@ from etl.settings import Settings, esp2013_band_weights
 
 POPULATION_DIMS = ("year", "municipality", "sex", "age_band", "education", "income", "origin", "labour")
 IMAGING_DIMS = POPULATION_DIMS + ("modality", "priority", "referrer")
-EPISODE_DIMS = IMAGING_DIMS + ("outcome_short", "outcome_long", "low_value")
 
 # measure name -> boolean SQL over int_imaging ("true" counts every imaging)
 IMAGING_MEASURES = {

@@ -13,7 +13,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "etl" / "config"
-SHARED_DIR = REPO_ROOT.parent / "shared"
 DEFAULT_DB = REPO_ROOT / "data" / "atlas.duckdb"
 
 

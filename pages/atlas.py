@@ -248,7 +248,7 @@ def _area_outputs(view: View):
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
-        fig_map = figures.choropleth(tbl, f"/geo/{view.level}.json", view, m, view.area, colouring)
+        fig_map = figures.choropleth(tbl, dash.get_relative_path(f"/geo/{view.level}.json"), view, m, view.area, colouring)
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)

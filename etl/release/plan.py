@@ -45,17 +45,9 @@ def canonical(pattern) -> tuple[str, ...]:
     return tuple(d for d in DIM_ORDER if d in set(pattern))
 
 
-def pattern_key(pattern) -> str:
-    return ",".join(canonical(pattern))
-
-
 def fs_key(conditions: dict) -> str:
     """The text key of a filter set: ``"edu=1&modality=mri"`` in canonical order, ``""`` for everyone."""
     return "&".join(f"{k}={conditions[k]}" for k in DIM_ORDER if k in conditions)
-
-
-def parse_fs(key: str) -> dict:
-    return dict(part.split("=", 1) for part in key.split("&") if part)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Configuration of the synthetic generator: planted effects, study years, code lists, municipalities.
 
 Everything the generator plants is read from ``effects.toml`` beside this file; the study years
-from ``etl/config/settings.toml``; the imaging codes from ``etl/config/codes``; the municipalities
-from the shared reference folder. The test suite reads the same files.
+from ``etl/config/settings.toml``; the imaging codes from ``etl/config/codes``; the category labels
+from ``etl/config/vocabularies.toml``; the municipalities from the shared reference folder. The test suite reads the same files.
 """
 from __future__ import annotations
 
@@ -13,17 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
+from etl.vocabularies import codes
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parents[1]
 CONFIG_DIR = REPO_ROOT / "etl" / "config"
 EFFECTS_FILE = PACKAGE_DIR / "effects.toml"
 
-# Category labels written as text (their order is the integer code used inside the generator)
-REFERRERS = ("gp", "chiropractor", "specialist", "hospital", "other")
-PRODUCER_TYPES = ("public_hospital", "private_clinic", "chiropractor_clinic")
-PRIORITIES = ("planned", "acute")
-MODALITIES = ("xray", "mri")
-EXAM_TYPES = ("lumbar", "head", "knee")
+# Category labels written as text, from the vocabularies (etl/config/vocabularies.toml); their order
+# is the integer code used inside the generator
+REFERRERS = codes("referrer")
+PRODUCER_TYPES = codes("producer_type")
+PRIORITIES = codes("priority")
+MODALITIES = codes("modality")
+EXAM_TYPES = codes("exam_type")
 
 
 def default_reference_dir() -> Path:

@@ -16,9 +16,10 @@ from etl.synthetic.config import (MODALITIES, PRODUCER_TYPES, REFERRERS, Municip
 from etl.synthetic.population import AGE_TABLE, Cohort
 
 EPOCH = np.datetime64("1970-01-01", "D")
-XRAY, MRI = 0, 1
-GP, CHIRO, SPEC, HOSP, OTHER = range(5)
-PUBLIC, PRIVATE, CHIRO_CLINIC = range(3)
+# integer codes inside the generator: positions in the vocabularies
+XRAY, MRI = (MODALITIES.index(m) for m in ("xray", "mri"))
+CHIRO, HOSP = REFERRERS.index("chiropractor"), REFERRERS.index("hospital")
+PUBLIC = PRODUCER_TYPES.index("public_hospital")
 TYPE_LETTER = {"public_hospital": "H", "private_clinic": "P", "chiropractor_clinic": "K"}
 
 

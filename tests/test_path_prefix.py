@@ -1,0 +1,130 @@
+"""The app under a path prefix behind a reverse proxy (ATLAS_PATH_PREFIX=/atlas/): pages, layout,
+callbacks and the app's own resources answer under the prefix, and links carry it.
+
+The app reads the prefix when it is imported, so it runs in a fresh interpreter here: the script
+below serves requests through Flask's test client and prints what came back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atlas.static import path_prefix
+
+REPO = Path(__file__).resolve().parents[1]
+
+SCRIPT = r"""
+import json, re
+import app
+
+client = app.server.test_client()
+out = {}
+for path in ("/atlas/", "/atlas/pathways", "/atlas/returns", "/atlas/methods", "/atlas/_dash-layout",
+             "/atlas/_dash-dependencies", "/atlas/geo/municipality.json", "/atlas/vendor/bootstrap.min.css",
+             "/atlas/topojson/land.json", "/geo/municipality.json", "/vendor/bootstrap.min.css", "/_dash-layout"):
+    r = client.get(path)
+    out[path] = {"status": r.status_code, "body": r.get_data(as_text=True)[:200000]}
+chrome = {"output": "..navbar.children...banner.children...footer.children...skip-link.children..",
+          "outputs": [{"id": i, "property": "children"} for i in ("navbar", "banner", "footer", "skip-link")],
+          "inputs": [{"id": "url", "property": "pathname", "value": "/atlas/pathways"},
+                     {"id": "url", "property": "search", "value": "?lang=da"}],
+          "state": [{"id": "url", "property": "hash", "value": "#y0=2020"}],
+          "changedPropIds": ["url.pathname"]}
+r = client.post("/atlas/_dash-update-component", json=chrome)
+out["callback"] = {"status": r.status_code, "body": r.get_data(as_text=True)}
+from atlas.coverage import default_year
+from atlas.filters import View
+from atlas.state import hash_of
+
+year = default_year()
+areas = {"output": "..map.figure...rank.figure...funnel.figure...variation.children...selection-text.children..",
+         "outputs": [{"id": "map", "property": "figure"}, {"id": "rank", "property": "figure"},
+                     {"id": "funnel", "property": "figure"}, {"id": "variation", "property": "children"},
+                     {"id": "selection-text", "property": "children"}],
+         "inputs": [{"id": "view", "property": "data", "value": hash_of(View(y0=year, y1=year), year)}],
+         "state": [{"id": "atlas-url", "property": "search", "value": ""}],
+         "changedPropIds": ["view.data"]}
+r = client.post("/atlas/_dash-update-component", json=areas)
+out["map"] = {"status": r.status_code, "body": r.get_data(as_text=True)}
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def answers(atlas_db):
+    env = {**os.environ, "ATLAS_PATH_PREFIX": "/atlas/", "ATLAS_DB": str(atlas_db)}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_prefix_is_normalised():
+    assert path_prefix("") == "/"
+    assert path_prefix("/") == "/"
+    assert path_prefix("atlas") == "/atlas/"
+    assert path_prefix("/health/atlas/") == "/health/atlas/"
+    with pytest.raises(ValueError):
+        path_prefix("/at las/")
+    with pytest.raises(ValueError):
+        path_prefix("/a?b=c/")
+
+
+@pytest.mark.parametrize("path", ["/atlas/", "/atlas/pathways", "/atlas/returns", "/atlas/methods"])
+def test_pages_answer_under_the_prefix_and_point_dash_at_it(answers, path):
+    page = answers[path]
+    assert page["status"] == 200
+    config = json.loads(re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>', page["body"]).group(1))
+    assert config["requests_pathname_prefix"] == "/atlas/"
+    assert 'href="/atlas/vendor/bootstrap.min.css"' in page["body"]
+    assert 'href="/vendor/' not in page["body"]
+
+
+def test_layout_and_resources_answer_under_the_prefix(answers):
+    assert answers["/atlas/_dash-layout"]["status"] == 200
+    assert json.loads(answers["/atlas/_dash-layout"]["body"])["props"]["children"]
+    geo = answers["/atlas/geo/municipality.json"]
+    assert geo["status"] == 200 and '"features"' in geo["body"]
+    assert answers["/atlas/vendor/bootstrap.min.css"]["status"] == 200
+    assert answers["/atlas/topojson/land.json"]["status"] == 200
+    # nothing is served outside the prefix
+    for path in ("/geo/municipality.json", "/vendor/bootstrap.min.css", "/_dash-layout"):
+        assert answers[path]["status"] == 404, path
+
+
+def _links(tree) -> list[tuple[str, bool | None]]:
+    """(href, active) of every component with a link in a callback's answer."""
+    found = []
+    if isinstance(tree, dict):
+        props = tree.get("props", tree)
+        if isinstance(props, dict) and isinstance(props.get("href"), str):
+            found.append((props["href"], props.get("active")))
+        for v in (props.values() if isinstance(props, dict) else ()):
+            found += _links(v)
+    elif isinstance(tree, list):
+        for v in tree:
+            found += _links(v)
+    return found
+
+
+def test_callbacks_answer_under_the_prefix_with_links_that_carry_it(answers):
+    assert answers["callback"]["status"] == 200
+    links = _links(json.loads(answers["callback"]["body"])["response"]["navbar"])
+    hrefs = {h for h, _ in links}
+    assert {"/atlas/?lang=da", "/atlas/pathways?lang=da", "/atlas/returns?lang=da", "/atlas/methods?lang=da"} <= hrefs
+    assert "/atlas/pathways?lang=en#y0=2020" in hrefs                   # the language switch keeps the page
+    assert all(h.startswith("/atlas/") for h in hrefs), hrefs
+    # the navigation marks the page the prefixed address shows as active
+    assert [h for h, active in links if active] == ["/atlas/pathways?lang=da"], links
+
+
+def test_the_map_fetches_its_boundaries_under_the_prefix(answers):
+    assert answers["map"]["status"] == 200, answers["map"]["body"][:300]
+    traces = json.loads(answers["map"]["body"])["response"]["map"]["figure"]["data"]
+    urls = {tr["geojson"] for tr in traces if isinstance(tr.get("geojson"), str)}
+    assert urls == {"/atlas/geo/municipality.json"}
