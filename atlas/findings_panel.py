@@ -2,6 +2,7 @@
 (callbacks kept out of ``pages/atlas.py``; that page imports this module once)."""
 from __future__ import annotations
 
+import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from atlas import queries
@@ -45,11 +46,11 @@ def draw_profile_link(data, search_qs):
     view = _view(data, search_qs)
     suffix = "?lang=da" if view.lang == "da" else ""
     if view.area is None:
-        return dcc.Link(t("nav_areas", view.lang), href=f"/compare{suffix}", className="small")
+        return dcc.Link(t("nav_areas", view.lang), href=dash.get_relative_path(f"/compare{suffix}"), className="small")
     from atlas import profile
 
     if profile.level_of(view.area) is None:
         return None
     name = profile.area_name(view.area, view.level)
-    return dcc.Link(t("profile_open", view.lang).format(name=name), href=f"/area/{view.area}{suffix}",
+    return dcc.Link(t("profile_open", view.lang).format(name=name), href=dash.get_relative_path(f"/area/{view.area}{suffix}"),
                     className="btn btn-sm btn-outline-primary", id="profile-link-a")

@@ -33,7 +33,7 @@ def _suffix(lang: str, period: tuple[int, int] | None = None) -> str:
 
 
 def _period_links(code: int, chosen: tuple[int, int], lang: str) -> html.Div:
-    links = [dcc.Link(period_text(p), href=f"/area/{code}{_suffix(lang, p)}",
+    links = [dcc.Link(period_text(p), href=dash.get_relative_path(f"/area/{code}{_suffix(lang, p)}"),
                       className="btn btn-sm " + ("btn-secondary" if p == chosen else "btn-outline-secondary"))
              for p in profile.periods()]
     return html.Div([html.Span(t("profile_period", lang) + ": ", className="small me-1"), *links],

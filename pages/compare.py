@@ -159,7 +159,7 @@ def draw_side(hash_, search):
         return html.P(t("cmp_pick_two", lang), className="text-muted", id="compare-empty")
     names = {c: profile.area_name(c, state["level"]) for c in codes}
     table = side_by_side(codes, state["period"], lang)
-    links = [dcc.Link(t("profile_open", lang).format(name=names[c]), href=f"/area/{c}" + ("?lang=da" if lang == "da" else ""),
+    links = [dcc.Link(t("profile_open", lang).format(name=names[c]), href=dash.get_relative_path(f"/area/{c}" + ("?lang=da" if lang == "da" else "")),
                       className="me-3 small") for c in codes]
     return [html.Div(links, className="mb-2"), _side_table(table, codes, names, lang),
             dcc.Graph(id="compare-dots", figure=compare_dots(table, codes, names, lang),
