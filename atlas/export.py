@@ -11,22 +11,53 @@ import csv
 import io
 import math
 
+import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, notices, queries
+from atlas import coverage, db, notices, numbers, queries, titles
 from atlas.filters import View
 from atlas.i18n import label, t
+from atlas.layout_parts import csv_separator
 from atlas.measures import MEASURES
 from atlas.state import hash_of
 
 
 def _cell(x, sep: str, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    if isinstance(x, float):
-        s = f"{x:.{digits}f}"
-        return s.replace(".", ",") if sep == ";" else s
-    return str(x)
+    return numbers.csv_cell(x, sep, digits)
+
+
+# codes that appear as values in the tables, written as words in the file
+VALUE_KEYS = ("high_998", "high_95", "within", "low_95", "low_998")
+
+
+def _word(v, lang: str):
+    if isinstance(v, (bool, np.bool_)):
+        return t("yes" if v else "no", lang)
+    if isinstance(v, str) and v in VALUE_KEYS:
+        return t(v, lang)
+    return v
+
+
+def _words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Coded values (flags, true/false, before/after) as words of the file's language, and in
+    Danish files Danish column names."""
+    out = table.copy()
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c]) or pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
+            out[c] = pd.Series([_word(v, lang) for v in out[c]], index=out.index, dtype=object)
+    if "period" in out.columns:
+        out["period"] = pd.Series([t(f"ret_{v}", lang) if v in ("before", "after") else v for v in out["period"]],
+                                  index=out.index, dtype=object)
+    if lang == "da":
+        out.columns = [column_label(c, lang) for c in out.columns]
+    return out
+
+
+def column_label(column: str, lang: str) -> str:
+    """A CSV column's header in the file's language (English files keep the plain column keys)."""
+    if lang != "da":
+        return column
+    return label("column", column, lang)
 
 
 def header_rows(view: View, title: str) -> list[list[str]]:
@@ -41,26 +72,30 @@ def header_rows(view: View, title: str) -> list[list[str]]:
         [t("title", lang)],
         [title],
         [t("measure", lang), m.name(lang)],
-        ["Definition", m.definition(lang)],
-        [t("years", lang), f"{view.y0}-{view.y1}"],
-        [t("level", lang), label("level", view.level, lang)],
+        [t("definition", lang), m.definition(lang)],
+        [t("years", lang), titles.period(view)],
+        [t("level", lang), titles.geography(view, lang)],
         [t("standardise", lang), rates],
         [t("filters", lang), "; ".join(filters) if filters else t("all", lang)],
-        ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
-                  "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
+        [t("data_word", lang), t("synthetic_short", lang) if kind == "synthetic" else kind],
+        [t("source", lang), titles.source_line(lang, prefix=False)],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", t("suppression_note", lang)],
-        ["View" if lang == "en" else "Visning", "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, coverage.default_year())],
+        [t("suppression_word", lang), t("suppression_note", lang)],
+        [t("view_word", lang), "/" + (f"?lang={lang}" if lang != "en" else "") + hash_of(view, coverage.default_year())],
     ]
     if view.area is not None:
-        rows.insert(8, [t("selected_area", lang), str(view.area)])
+        rows.insert(8, [t("selected_area", lang), f"{titles.area_name(view.area)} ({view.area})"])
     incomplete = coverage.incomplete_years(view.measure)
     rows.insert(5, [t("complete_years_col", lang),
-                    coverage.note(incomplete, lang) if incomplete else ("All years" if lang == "en" else "Alle år")])
+                    coverage.note(incomplete, lang) if incomplete else t("all_years", lang)])
     return rows
 
 
-def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str) -> bytes:
+def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str, lang: str = "en") -> bytes:
+    """Header rows, a blank row, the table. In Danish: semicolons and decimal commas whatever ``sep``
+    says, Danish column names and words for coded values."""
+    sep = csv_separator(sep, lang)
+    table = _words(table, lang)
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
     for row in header:
@@ -76,8 +111,8 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     """Only shown columns; hidden rows keep their name and say why."""
     out = tbl[keys].copy()
     hidden = tbl["hidden"].fillna(True).astype(bool)      # object dtype when an empty table meets Denmark's row
-    out["count"] = tbl["num_shown"].map(lambda v: None if pd.isna(v) else int(v))
-    out["denominator"] = tbl["den_shown"].map(lambda v: None if pd.isna(v) else int(v))
+    out["count"] = _ints(tbl["num_shown"])
+    out["denominator"] = _ints(tbl["den_shown"])
     for c in ("value", "lower", "upper"):
         out[c] = tbl[c].astype(float)
     if "expected" in tbl:
@@ -85,6 +120,11 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     out["funnel_flag"] = tbl["flag"] if "flag" in tbl else ""
     out["note"] = hidden.map(lambda h: t("suppressed", lang) if h else "")
     return out
+
+
+def _ints(s: pd.Series) -> pd.Series:
+    """Whole numbers kept whole (a column of ints and gaps would otherwise turn float: "510.00")."""
+    return pd.Series([None if pd.isna(v) else int(v) for v in s], index=s.index, dtype=object)
 
 
 CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")
@@ -170,8 +210,9 @@ def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
     """The CSV for one chart of the atlas page and its file name."""
     title, body, reason = _chart_table(chart, view)
     lang = view.lang
-    name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"
+    where = titles.area_name(view.area) if view.area is not None and chart in ("trend", "breakdown", "mix") else None
+    name = titles.file_stem(title, view, None if chart == "mix" else MEASURES[view.measure], lang, where) + ".csv"
     header = header_rows(view, title)
     if reason:
-        header.insert(2, ["Note" if lang == "en" else "Bemærk", t(reason, lang)])
-    return write_csv(header, body, view.sep), name
+        header.insert(2, [t("note_word", lang), t(reason, lang)])
+    return write_csv(header, body, view.sep, lang), name
