@@ -3,10 +3,11 @@
    Danish pages. */
 (function () {
   var DANISH = {
-    'Download plot as a png': 'Hent diagrammet som PNG',
+    'Download plot as a PNG': 'Hent diagrammet som PNG',
     'Download plot': 'Hent diagrammet',
     'Reset axes': 'Nulstil akserne',
     'Reset view': 'Nulstil visningen',
+    'Reset': 'Nulstil',
     'Autoscale': 'Tilpas akserne',
   };
   function danish() { return /[?&]lang=da\b/.test(window.location.search); }
@@ -14,17 +15,20 @@
     var da = danish();
     root.querySelectorAll('.modebar-btn').forEach(function (b) {
       if (b.getAttribute('tabindex') !== '-1') { b.setAttribute('tabindex', '-1'); }
-      var title = b.getAttribute('data-title');
-      if (da && title && DANISH[title]) { b.setAttribute('data-title', DANISH[title]); }
+      ['data-title', 'aria-label'].forEach(function (name) {
+        var text = b.getAttribute(name);
+        if (da && text && DANISH[text]) { b.setAttribute(name, DANISH[text]); }
+      });
     });
   }
   function start() {
     quiet(document);
     new MutationObserver(function (changes) {
       for (const c of changes) {
-        if (c.addedNodes.length) { quiet(document); return; }
+        if (c.addedNodes.length || c.type === 'attributes') { quiet(document); return; }
       }
-    }).observe(document.body, {childList: true, subtree: true});
+    }).observe(document.body, {childList: true, subtree: true, attributes: true,
+                               attributeFilter: ['data-title', 'aria-label', 'tabindex']});
   }
   if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', start); } else { start(); }
 })();

@@ -36,7 +36,9 @@ def _hash(dash_duo) -> str:
 
 def _choose(dash_duo, selector, text):
     """Open a dropdown, type to search like a reader, pick the option with that text."""
-    dash_duo.find_element(selector).click()
+    element = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    element.click()
     dash_duo.driver.switch_to.active_element.send_keys(text)
     _wait(dash_duo, lambda: any(o.text == text for o in dash_duo.find_elements(".dash-dropdown-option")),
           what=f"option {text}")
@@ -129,7 +131,7 @@ def test_download_follows_the_filter(dash_duo, atlas_app, tmp_path):
     content, name = export.chart_csv("map", View(y0=year, y1=year).with_dim("sex", 2))
     assert "Women" in content.decode("utf-8-sig")
     dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    dash_duo.find_element("#card-map button").click()
+    dash_duo.find_element("#card-map button[id*='download-btn']").click()
     _wait(dash_duo, lambda: any(tmp_path.glob("*.csv")), what="a downloaded CSV")
     got = next(tmp_path.glob("*.csv")).read_bytes()
     assert got.startswith(b"\xef\xbb\xbf")
@@ -162,7 +164,7 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
     to screenshots/ (gitignored) for a person to look at; the Danish pages hold no English-only text;
     on a phone the navigation folds into a menu and the map starts on the first screens; the year
     slider's labels do not overlap."""
-    from helpers import english_left, english_only_strings
+    from helpers import english_left, english_only_strings, wait_until
 
     strings = english_only_strings()
     out = ROOT / "screenshots"
@@ -185,8 +187,16 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
                 assert len(marks) >= 2, "no year labels found"
                 assert all(a[1] <= b[0] for a, b in zip(marks, marks[1:])), f"year labels overlap: {marks}"
             if lang == "da":
-                left = english_left(driver.execute_script(PAGE_TEXT), strings)
-                assert left == [], f"English on the Danish page {path}: {left}"
+                left = []
+
+                def danish_only():
+                    left[:] = english_left(driver.execute_script(PAGE_TEXT), strings)
+                    return not left
+
+                try:
+                    wait_until(danish_only, 10, "Danish page")
+                except AssertionError:
+                    raise AssertionError(f"English on the Danish page {path}: {left}") from None
             for width, height in SIZES:
                 driver.set_window_size(width, height)
                 time.sleep(0.6)
