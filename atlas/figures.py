@@ -104,7 +104,7 @@ def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Meas
             colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
             marker_line_color=HIGHLIGHT, marker_line_width=3, hoverinfo="skip"))
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    return _layout(fig, 520, dragmode=False, clickmode="event")
+    return _layout(fig, 470, dragmode=False, clickmode="event")
 
 
 def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None,
