@@ -120,11 +120,17 @@ def chrome(pathname, search, hash_):
         dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
                          html.Small(" · " + t("subtitle", lang), className="d-none d-xxl-inline text-white-50")],
                         href=dash.get_relative_path("/") + suffix, className="text-wrap"),
-        dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=dash.get_relative_path(href) + suffix, active=(pathname == href)))
-                 for key, href in links], navbar=True, className="me-auto"),
-        html.A(t("language", lang), href=f"{dash.get_relative_path(pathname)}?lang={other}{hash_ or ''}", id="lang-switch",
-               className="btn btn-outline-light btn-sm", lang=other, **{"aria-label": f"Language: {t('language', lang)}"}),
-    ], fluid=True, className="flex-nowrap"), color="dark", dark=True, className="py-1")
+        html.Div([
+            html.A(t("language", lang), href=f"{dash.get_relative_path(pathname or '/')}?lang={other}{hash_ or ''}", id="lang-switch",
+                   className="btn btn-outline-light btn-sm", lang=other,
+                   **{"aria-label": f"Language: {t('language', lang)}"}),
+            # on a phone the page links fold into a menu button
+            dbc.NavbarToggler(id="navbar-toggler", className="ms-2"),
+        ], className="d-flex align-items-center order-lg-last ms-auto"),
+        dbc.Collapse(dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=dash.get_relative_path(href) + suffix, active=(pathname == href)))
+                              for key, href in links], navbar=True, className="me-auto"),
+                     id="navbar-collapse", is_open=False, navbar=True),
+    ], fluid=True), color="dark", dark=True, expand="lg", className="py-1")
     try:
         kind = db.meta().get("data_kind", "synthetic")
         built = db.meta().get("built_at", "")
@@ -137,6 +143,12 @@ def chrome(pathname, search, hash_):
               html.Span(t("db_release" if release else "db_secure", lang), id="database-kind",
                         className="fw-semibold" + ("" if release else " text-danger"))]
     return nav, banner, footer, t("skip_to_content", lang)
+
+
+@app.callback(Output("navbar-collapse", "is_open"), Input("navbar-toggler", "n_clicks"),
+              State("navbar-collapse", "is_open"), prevent_initial_call=True)
+def toggle_navbar(n_clicks, is_open):
+    return not is_open if n_clicks else is_open
 
 
 def warm_up() -> None:

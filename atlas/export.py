@@ -9,24 +9,54 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
+import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, disclosure, notices, queries, static
+from atlas import coverage, db, disclosure, notices, numbers, queries, static, titles
 from atlas.filters import View
 from atlas.i18n import label, t
+from atlas.layout_parts import csv_separator
 from atlas.measures import MEASURES
 from atlas.state import hash_of
 
 
 def _cell(x, sep: str, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    if isinstance(x, float):
-        s = f"{x:.{digits}f}"
-        return s.replace(".", ",") if sep == ";" else s
-    return str(x)
+    return numbers.csv_cell(x, sep, digits)
+
+
+# codes that appear as values in the tables, written as words in the file
+VALUE_KEYS = ("high_998", "high_95", "within", "low_95", "low_998")
+
+
+def _word(v, lang: str):
+    if isinstance(v, (bool, np.bool_)):
+        return t("yes" if v else "no", lang)
+    if isinstance(v, str) and v in VALUE_KEYS:
+        return t(v, lang)
+    return v
+
+
+def _words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Coded values (flags, true/false, before/after) as words of the file's language, and in
+    Danish files Danish column names."""
+    out = table.copy()
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c]) or pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
+            out[c] = pd.Series([_word(v, lang) for v in out[c]], index=out.index, dtype=object)
+    if "period" in out.columns:
+        out["period"] = pd.Series([t(f"ret_{v}", lang) if v in ("before", "after") else v for v in out["period"]],
+                                  index=out.index, dtype=object)
+    if lang == "da":
+        out.columns = [column_label(c, lang) for c in out.columns]
+    return out
+
+
+def column_label(column: str, lang: str) -> str:
+    """A CSV column's header in the file's language (English files keep the plain column keys)."""
+    if lang != "da":
+        return column
+    return label("column", column, lang)
 
 
 def nullable_ints(s: pd.Series) -> pd.Series:
@@ -53,11 +83,11 @@ def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: s
         [t("title", lang)],
         [title],
         *rows,
-        ["Data", ("SYNTHETIC demonstration data, not real figures" if lang == "en" else
-                  "SYNTETISKE demonstrationsdata, ikke virkelige tal") if kind == "synthetic" else kind],
+        [t("data_word", lang), t("synthetic_short", lang) if kind == "synthetic" else kind],
+        [t("source", lang), titles.source_line(lang, prefix=False)],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        ["Suppression" if lang == "en" else "Diskretionering", " ".join(filter(None, (disclosure.note(lang), protection)))],
-        ["View" if lang == "en" else "Visning", address],
+        [t("suppression_word", lang), " ".join(filter(None, (disclosure.note(lang), protection)))],
+        [t("view_word", lang), address],
     ]
 
 
@@ -69,20 +99,23 @@ def header_rows(view: View, title: str) -> list[list[str]]:
     incomplete = coverage.incomplete_years(view.measure)
     rows = [
         [t("measure", lang), m.name(lang)],
-        ["Definition", m.definition(lang)],
-        [t("years", lang), f"{view.y0}-{view.y1}"],
-        [t("complete_years_col", lang),
-         coverage.note(incomplete, lang) if incomplete else ("All years" if lang == "en" else "Alle år")],
-        [t("level", lang), label("level", view.level, lang)],
+        [t("definition", lang), m.definition(lang)],
+        [t("years", lang), titles.period(view)],
+        [t("complete_years_col", lang), coverage.note(incomplete, lang) if incomplete else t("all_years", lang)],
+        [t("level", lang), titles.geography(view, lang)],
         [t("standardise", lang), rates],
         [t("filters", lang), filters_text(view)],
     ]
     if view.area is not None:
-        rows.append([t("selected_area", lang), str(view.area)])
+        rows.append([t("selected_area", lang), f"{titles.area_name(view.area)} ({view.area})"])
     return csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
 
 
-def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str) -> bytes:
+def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str, lang: str = "en") -> bytes:
+    """Header rows, a blank row, the table. In Danish: semicolons and decimal commas whatever ``sep``
+    says, Danish column names and words for coded values."""
+    sep = csv_separator(sep, lang)
+    table = _words(table, lang)
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
     for row in header:
@@ -193,8 +226,9 @@ def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
     view = queries.served_view(view)
     title, body, reason = _chart_table(chart, view)
     lang = view.lang
-    name = f"lumbar-atlas-{chart}-{view.measure}-{view.level}-{view.y0}-{view.y1}.csv"
+    where = titles.area_name(view.area) if view.area is not None and chart in ("trend", "breakdown", "mix") else None
+    name = titles.file_stem(title, view, None if chart == "mix" else MEASURES[view.measure], lang, where) + ".csv"
     header = header_rows(view, title)
     if reason:
-        header.insert(2, ["Note" if lang == "en" else "Bemærk", t(reason, lang)])
-    return write_csv(header, body, view.sep), name
+        header.insert(2, [t("note_word", lang), t(reason, lang)])
+    return write_csv(header, body, view.sep, lang), name

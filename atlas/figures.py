@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from atlas import numbers
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.measures import Measure
@@ -19,6 +20,7 @@ SCALE = "YlGnBu"          # ColorBrewer sequential, safe for colour-blind reader
 HIGHLIGHT = "#D55E00"     # Okabe-Ito vermillion
 NATIONAL = "#444444"
 AREA = "#0072B2"          # Okabe-Ito blue
+SELECTED = "#000000"      # the selection in the funnel plot: not one of the flag colours
 GREY = "#d9d9d9"
 FLAG_COLOURS = {"high_998": "#D55E00", "high_95": "#E69F00", "within": "#7f7f7f",
                 "low_95": "#56B4E9", "low_998": "#0072B2", "hidden": GREY}
@@ -34,14 +36,12 @@ def _fig(*traces) -> go.Figure:
     return fig
 
 
-def _fmt(x, digits=1) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:,.{digits}f}"
+def _fmt(x, digits=1, lang: str = "en") -> str:
+    return numbers.decimal(x, digits, lang)
 
 
-def _num(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{int(round(x)):,}"
+def _num(x, lang: str = "en") -> str:
+    return numbers.integer(x, lang)
 
 
 def unit(measure: Measure, lang: str) -> str:
@@ -56,9 +56,9 @@ def hover_text(tbl: pd.DataFrame, measure: Measure, lang: str) -> list[str]:
             continue
         den_label = t("population", lang) if measure.denominator == "population" else t("share_of_imaging", lang)
         out.append(
-            f"<b>{r.name}</b><br>{measure.name(lang)}: {_fmt(r.value)} {unit(measure, lang)}"
-            f"<br>{t('interval', lang)}: {_fmt(r.lower)}–{_fmt(r.upper)}"
-            f"<br>{t('count', lang)}: {_num(r.num_shown)} · {den_label}: {_num(r.den_shown)}")
+            f"<b>{r.name}</b><br>{measure.name(lang)}: {_fmt(r.value, 1, lang)} {unit(measure, lang)}"
+            f"<br>{t('interval', lang)}: {_fmt(r.lower, 1, lang)}–{_fmt(r.upper, 1, lang)}"
+            f"<br>{t('count', lang)}: {_num(r.num_shown, lang)} · {den_label}: {_num(r.den_shown, lang)}")
     return out
 
 
@@ -104,7 +104,7 @@ def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Meas
             colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
             marker_line_color=HIGHLIGHT, marker_line_width=3, hoverinfo="skip"))
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    return _layout(fig, 520, dragmode=False, clickmode="event")
+    return _layout(fig, 470, dragmode=False, clickmode="event")
 
 
 def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None,
@@ -173,9 +173,12 @@ def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: 
         target, xt, yt = p, t("share_of_imaging", view.lang), measure.name(view.lang)
     for level, dash in (("95", "dot"), ("99_8", "dash")):
         for side in ("lower", "upper"):
+            # one legend entry per pair of lines: "95% limits", "99.8% limits"
             fig.add_trace(go.Scatter(x=xs, y=lim[f"{side}_{level}"], mode="lines", hoverinfo="skip",
-                                     line=dict(color="#999", dash=dash, width=1), showlegend=False))
-    fig.add_hline(y=target, line_color=NATIONAL, line_width=1)
+                                     line=dict(color="#777", dash=dash, width=1.2), legendgroup=f"lim{level}",
+                                     name=t(f"limits_{level}", view.lang), showlegend=side == "upper"))
+    fig.add_trace(go.Scatter(x=[xs[0], xs[-1]], y=[target, target], mode="lines", hoverinfo="skip",
+                             line=dict(color=NATIONAL, width=1), name=t("denmark_total", view.lang)))
     for flag, colour in FLAG_COLOURS.items():
         part = d[d["flag"] == flag]
         if part.empty:
@@ -183,13 +186,32 @@ def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: 
         fig.add_trace(go.Scatter(
             x=part["x"], y=part["y"],
             mode="markers", name=t(flag, view.lang), customdata=part["code"],
-            marker=dict(color=colour, size=[13 if c == selected else 8 for c in part["code"]],
-                        line=dict(width=[2.5 if c == selected else 0.5 for c in part["code"]],
-                                  color=[HIGHLIGHT if c == selected else "white" for c in part["code"]])),
+            marker=dict(color=colour, size=8, line=dict(width=0.5, color="white")),
             hovertext=hover_text(part, measure, view.lang), hoverinfo="text"))
-    fig.update_xaxes(title=xt, type="log", gridcolor="#eee")
+    chosen = d[d["code"] == selected] if selected is not None else d.iloc[0:0]
+    if len(chosen):
+        # the selection is a black ring around its point: no flag uses black, so it never reads as a flag
+        fig.add_trace(go.Scatter(
+            x=chosen["x"], y=chosen["y"], mode="markers", name=str(chosen["name"].iloc[0]), customdata=chosen["code"],
+            marker=dict(symbol="circle-open", size=17, color=SELECTED, line=dict(width=2.5, color=SELECTED)),
+            hovertext=hover_text(chosen, measure, view.lang), hoverinfo="text"))
+    tickvals, ticktext = log_ticks(float(xs[0]), float(xs[-1]), view.lang)
+    fig.update_xaxes(title=xt, type="log", gridcolor="#eee", tickvals=tickvals, ticktext=ticktext)
     fig.update_yaxes(title=yt, gridcolor="#eee", tickformat=".0%" if measure.kind == "share" else None)
-    return _layout(fig, 420, legend=dict(orientation="h", y=-0.2))
+    return _layout(fig, 440, legend=dict(orientation="h", y=-0.22, font=dict(size=11)))
+
+
+def log_ticks(lo: float, hi: float, lang: str = "en") -> tuple[list[float], list[str]]:
+    """Ticks 1, 2, 5, 10, 20, 50, ... between ``lo`` and ``hi`` written out in full (no "10 2 5 100"),
+    thinned to the powers of ten when the range spans many decades."""
+    if not (lo > 0 and hi > lo):
+        return [], []
+    vals = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+            for m in (1, 2, 5) if lo <= m * 10.0 ** e <= hi]
+    if len(vals) > 9:
+        vals = [v for v in vals if str(v).lstrip("0.").startswith("1")]
+    text = [numbers.integer(v, lang) if v >= 1 else numbers.decimal(v, 1, lang) for v in vals]
+    return vals, text
 
 
 def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None,
@@ -232,22 +254,33 @@ def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, 
 
 
 def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
+    """One panel per population dimension, stacked, groups on the vertical axis: every group is
+    labelled and the labels stay readable on a phone; the panels share the value axis."""
     dims = [d for d in ("sex", "age", "edu", "inc", "origin", "labour") if (bd.get("dimension") == d).any()] if len(bd) else []
     if not dims:
         return _layout(_fig(), 300)
-    fig = make_subplots(rows=1, cols=len(dims), subplot_titles=[label("dimension", d, view.lang) for d in dims],
-                        horizontal_spacing=0.06)
+    sizes = [int((bd["dimension"] == d).sum()) for d in dims]
+    fig = make_subplots(rows=len(dims), cols=1, shared_xaxes=True, row_heights=sizes, vertical_spacing=0.045,
+                        subplot_titles=[label("dimension", d, view.lang) for d in dims])
     for i, dim in enumerate(dims, start=1):
-        d = bd[(bd["dimension"] == dim) & ~bd["hidden"]]
-        names = [label(dim, v, view.lang) for v in d["value_key"]]
+        d = bd[bd["dimension"] == dim]
+        names = [v if dim == "age" else label(dim, v, view.lang) for v in d["value_key"]]
+        shown = ~d["hidden"].astype(bool)
+        values = d["value"].where(shown)
         fig.add_trace(go.Scatter(
-            x=names, y=d["value"], mode="markers", marker=dict(color=AREA, size=8),
-            error_y=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"],
-                         color="#9ecae1"),
-            hovertemplate="%{x}: %{y:.1f}<extra></extra>", showlegend=False), row=1, col=i)
-        fig.update_xaxes(tickangle=45, tickfont=dict(size=10), row=1, col=i)
-    fig.update_yaxes(rangemode="tozero", gridcolor="#eee")
-    return _layout(fig, 380)
+            y=names, x=values, mode="markers", marker=dict(color=AREA, size=8),
+            error_x=dict(type="data", symmetric=False, array=(d["upper"] - d["value"]).where(shown),
+                         arrayminus=(d["value"] - d["lower"]).where(shown), color="#9ecae1"),
+            hovertemplate="%{y}: %{x:.1f}<extra></extra>", showlegend=False), row=i, col=1)
+        fig.update_yaxes(type="category", categoryorder="array", categoryarray=names, autorange="reversed",
+                         tickvals=names, ticktext=[n + ("" if s else f" ({t('hidden', view.lang).lower()})")
+                                                   for n, s in zip(names, shown)],
+                         tickfont=dict(size=11), automargin=True, row=i, col=1)
+    fig.update_xaxes(rangemode="tozero", gridcolor="#eee", showticklabels=True)
+    fig.update_xaxes(title=unit(measure, view.lang), row=len(dims), col=1)
+    for ann in fig.layout.annotations:        # panel titles left-aligned above their panel
+        ann.update(x=0, xanchor="left", font=dict(size=12))
+    return _layout(fig, 60 + 21 * sum(sizes) + 34 * len(dims))
 
 
 def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None,

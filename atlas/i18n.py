@@ -356,4 +356,118 @@ def label(dimension: str, value, lang: str = "en") -> str:
     return pair[1] if lang == "da" else pair[0]
 
 
+# Issue 13: charts that stand alone, Danish numbers and files, explanations beside the statistics.
+TEXT.update({
+    "source": ("Source", "Kilde"),
+    "synthetic_short": ("SYNTHETIC DATA, not real figures", "SYNTETISKE DATA, ikke virkelige tal"),
+    "in_region": ("in", "i"),
+    "and": ("and", "og"),
+    "all_adults": ("all adults", "alle voksne"),
+    "share_pct_of": ("per cent", "procent"),
+    "esp2013_short": ("ESP 2013", "ESP 2013"),
+    "denmark_short": ("Danish population", "dansk befolkning"),
+    "limits_95": ("95% limits", "95 %-grænser"),
+    "limits_99_8": ("99.8% limits", "99,8 %-grænser"),
+    "map_card": ("Map by area", "Kort efter område"),
+    "definition": ("Definition", "Definition"),
+    "eq_help": ("Extremal quotient: the highest area's value divided by the lowest's. Sensitive to small areas, "
+                "so it is also given for areas with at least 10 events.",
+                "Ekstremkvotient: det højeste områdes værdi delt med det laveste. Følsom over for små områder, "
+                "så den gives også for områder med mindst 10 hændelser."),
+    "scv_negative": ("A negative value means the areas differ less than chance alone would make them: no "
+                     "systematic variation (read it as 0).",
+                     "En negativ værdi betyder, at områderne varierer mindre, end tilfældigheder alene ville give: "
+                     "ingen systematisk variation (læs den som 0)."),
+    "variation_few": ("Variation needs at least two areas with shown figures; this selection has fewer. Try a larger "
+                      "area level, more years or fewer filters.",
+                      "Variation kræver mindst to områder med viste tal; dette udvalg har færre. Prøv et større "
+                      "områdeniveau, flere år eller færre filtre."),
+    "funnel_help": ("Each dot is an area; larger areas lie to the right. Dots between the lines differ from Denmark "
+                    "by no more than chance would make them (95% and 99.8% limits); dots outside are coloured. "
+                    "The black ring is the selected area.",
+                    "Hver prik er et område; større områder ligger til højre. Prikker mellem linjerne afviger ikke "
+                    "mere fra Danmark, end tilfældigheder kan give (95 %- og 99,8 %-grænser); prikker uden for er "
+                    "farvede. Den sorte ring er det valgte område."),
+    "hidden_areas": ("{n} of {total} areas are hidden (fewer than 5) and drawn grey. For fewer hidden areas, try a "
+                     "larger area level, more years or fewer filters.",
+                     "{n} af {total} områder er skjult (færre end 5) og tegnet grå. For færre skjulte områder, prøv "
+                     "et større områdeniveau, flere år eller færre filtre."),
+    "csv_format": ("CSV files: semicolon-separated, decimal comma (Danish Excel)",
+                   "CSV-filer: semikolonsepareret, decimalkomma (dansk Excel)"),
+    "yes": ("yes", "ja"),
+    "no": ("no", "nej"),
+    "settings_link": ("Settings and filters ↓", "Indstillinger og filtre ↓"),
+    "toggle_nav": ("Menu", "Menu"),
+    "download_svg": ("SVG", "SVG"),
+    "download_png_short": ("PNG", "PNG"),
+    "download_image_of": ("Download the chart as an image", "Hent diagrammet som billede"),
+    "contents": ("Contents", "Indhold"),
+    "file_prefix": ("lumbar-imaging-atlas", "laenderyg-atlas"),
+    "data_word": ("Data", "Data"),
+    "suppression_word": ("Suppression", "Diskretionering"),
+    "view_word": ("View", "Visning"),
+    "note_word": ("Note", "Bemærk"),
+    "all_years": ("All years", "Alle år"),
+    "to_word": ("to", "til"),
+    "ret_all_exams": ("All exam types", "Alle undersøgelsestyper"),
+})
+
+# column headers of the CSV files and table views (English files keep the plain keys)
+LABELS["column"] = {
+    "code": ("Code", "Kode"), "name": ("Name", "Navn"), "count": ("Count", "Antal"),
+    "denominator": ("Denominator", "Nævner"), "value": ("Value", "Værdi"), "lower": ("Lower 95% limit", "Nedre 95 %-grænse"),
+    "upper": ("Upper 95% limit", "Øvre 95 %-grænse"), "expected": ("Expected", "Forventet"),
+    "funnel_flag": ("Funnel plot", "Tragtdiagram"), "note": ("Note", "Bemærkning"), "complete": ("Complete years", "Fuldstændige år"),
+    "map_class": ("Map class", "Kortklasse"), "year": ("Year", "År"), "dimension": ("Dimension", "Dimension"),
+    "group": ("Group", "Gruppe"), "measure_name": ("Measure", "Mål"), "measure": ("Measure", "Mål"),
+    "referrer": ("Referrer", "Henviser"), "modality": ("Modality", "Modalitet"), "episodes": ("Episodes", "Forløb"),
+    "source": ("From", "Fra"), "target": ("To", "Til"), "month": ("Month", "Måned"), "period": ("Period", "Periode"),
+    "exam_type": ("Exam type", "Undersøgelsestype"), "referrals": ("Referrals", "Henvisninger"), "rate": ("Rate", "Rate"),
+    "fitted": ("Fitted", "Tilpasset"), "counterfactual": ("Trend before, continued", "Tendens før, videreført"),
+    "producer_id": ("Centre id", "Center-id"), "centre": ("Centre", "Center"),
+    "referrals_before": ("Referrals before", "Henvisninger før"), "count_before": ("Count before", "Antal før"),
+    "rate_before": ("Rate before", "Rate før"), "referrals_after": ("Referrals after", "Henvisninger efter"),
+    "count_after": ("Count after", "Antal efter"), "rate_after": ("Rate after", "Rate efter"),
+    "neighbours_mean": ("Mean of neighbours", "Naboers gennemsnit"), "local_I": ("Local Moran's I", "Lokal Morans I"),
+    "quadrant": ("Quadrant", "Kvadrant"), "p_value": ("p-value", "p-værdi"), "q_value": ("q-value (FDR)", "q-værdi (FDR)"),
+    "cluster": ("Cluster", "Klynge"),
+}
+
+# Issue 13: the methods page (headings, configuration as readable text)
+TEXT.update({
+    "m_measures": ("Measures", "Mål"),
+    "m_windows": ("Time windows (days)", "Tidsvinduer (dage)"),
+    "m_incomplete": ("Incomplete years", "Ufuldstændige år"),
+    "m_codes": ("Code lists", "Kodelister"),
+    "m_sks": ("SKS imaging procedures", "SKS-procedurekoder for billeddiagnostik"),
+    "m_icd": ("ICD-10 diagnoses", "ICD-10-diagnoser"),
+    "m_nomesco": ("NOMESCO operations", "NOMESCO-operationskoder"),
+    "m_statistics": ("Statistical methods", "Statistiske metoder"),
+    "m_pathways_days": ("Pathways, {d} days", "Forløb, {d} dage"),
+    "m_definition": ("Definition", "Definition"),
+    "m_setting": ("What the window is", "Hvad vinduet er"),
+    "m_days": ("Days", "Dage"),
+    "m_incomplete_col": ("Incomplete years", "Ufuldstændige år"),
+    "m_code_prefix": ("Code (prefix)", "Kode (præfiks)"),
+    "m_description": ("Description", "Beskrivelse"),
+    "m_age_band": ("Age group", "Aldersgruppe"),
+    "m_weight": ("Weight (per sex)", "Vægt (pr. køn)"),
+    "m_group_lumbar": ("Lumbar diagnosis", "Lændediagnose"),
+    "m_group_red_flag": ("Red flag", "Rødt flag"),
+    "m_group_spine_surgery": ("Spine surgery", "Rygkirurgi"),
+    "win_follow_up_short_days": ("What followed imaging: short follow-up", "Hvad fulgte efter: kort opfølgning"),
+    "win_follow_up_long_days": ("What followed imaging: long follow-up", "Hvad fulgte efter: lang opfølgning"),
+    "win_episode_clean_days": ("Days without lumbar imaging before a new episode starts",
+                               "Dage uden billeddiagnostik af lænden, før et nyt forløb starter"),
+    "win_xray_then_mri_days": ("X-ray followed by MRI: days after the X-ray", "Røntgen efterfulgt af MR: dage efter røntgen"),
+    "win_repeat_mri_days": ("Repeat MRI: days back to the previous MRI", "Gentagen MR: dage tilbage til forrige MR"),
+    "win_red_flag_lookback_days": ("Low-value imaging: days back for red-flag diagnoses",
+                                   "Lavværdi: dage tilbage for røde flag-diagnoser"),
+    "win_conservative_care_days": ("Low-value imaging: back pain recorded at least this many days before counts as "
+                                   "conservative care", "Lavværdi: rygsmerter registreret mindst så mange dage før "
+                                   "tæller som konservativ behandling"),
+    "win_back_pain_lookback_days": ("Low-value imaging: days back for a first back-pain record",
+                                    "Lavværdi: dage tilbage for første registrering af rygsmerter"),
+})
+
 TEXT.update(__import__("atlas.i18n_profiles", fromlist=["TEXT"]).TEXT)   # issue 14: profiles, comparisons, findings

@@ -4,8 +4,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import ALL, MATCH, Input, Output, clientside_callback, dcc, html
 
+from atlas import numbers
 from atlas.i18n import LANGS, t
 
 
@@ -38,33 +39,94 @@ def dim_options(key: str, lang: str) -> list[dict]:
         {"label": v if key == "age" else label(key, v, lang), "value": str(v)} for v in DIMENSIONS[key][1]]
 
 
+def year_marks(years: list[int]) -> dict:
+    """Slider marks that never overlap: the first and last year and every fifth year between, no
+    closer than three years to the ends (the slider still steps one year at a time)."""
+    if not years:
+        return {}
+    first, last = years[0], years[-1]
+    keep = {first, last} | {y for y in years if y % 5 == 0 and y - first >= 3 and last - y >= 3}
+    return {y: {"label": str(y)} for y in sorted(keep)}
+
+
+def separator_control(cid: str, lang: str):
+    """The CSV separator choice. In Danish the CSV files are always Danish Excel's (semicolons,
+    decimal comma): the choice is kept (hidden) so the page's state keeps its shape, and a note says so."""
+    radio = dbc.RadioItems(id=cid, value=",", inline=True, options=[
+        {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])
+    if lang == "da":
+        return html.Div([html.Div(radio, className="d-none"),
+                         html.Small(t("csv_format", lang), className="text-muted d-block mb-2")])
+    return control(t("separator", lang), radio)
+
+
+def csv_separator(sep: str, lang: str) -> str:
+    """The separator a CSV file is written with: Danish files always use semicolons."""
+    return ";" if lang == "da" else (sep if sep in (",", ";") else ",")
+
+
 def page_frame(url_id: str, store_id: str, sidebar, main) -> html.Div:
     """A page with its own location (its state lives in the URL hash), its view store, and the
     sidebar of controls beside the main column."""
     return html.Div([
         dcc.Location(id=url_id, refresh=False),
         dcc.Store(id=store_id, data=None),
-        dbc.Row([dbc.Col(sidebar, lg=3, md=4), dbc.Col(main, lg=9, md=8)], className="g-3"),
+        # on a phone the charts come first (a link jumps to the settings below them)
+        dbc.Row([dbc.Col(sidebar, lg=3, md=4, id=f"{store_id}-settings", className="order-2 order-md-1"),
+                 dbc.Col(main, lg=9, md=8, className="order-1 order-md-2")], className="g-3"),
     ])
 
 
 def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False,
-               prefix: str = "") -> html.Section:
-    """A titled card with a loading indicator and a CSV download of exactly what the chart shows.
+               prefix: str = "", images: bool = True) -> html.Section:
+    """A titled card with a loading indicator, PNG and SVG downloads of its chart (``images``) and a
+    CSV download of exactly what the chart shows.
 
     ``prefix`` keeps the ids of one page's cards apart from another's (``pw-download-btn``, ...).
+    The images are the chart as drawn, with its own title and source (:mod:`atlas.titles`).
     """
     buttons = [dbc.Button(t("download_csv", lang), id={"type": f"{prefix}download-btn", "chart": chart}, size="sm",
                           color="primary", outline=True, className="ms-2",
                           title=f"{t('download_csv', lang)}: {title}"),
                dcc.Download(id={"type": f"{prefix}download", "chart": chart})]
+    if images:
+        buttons = [dbc.Button(t(f"download_{fmt}_short" if fmt == "png" else "download_svg", lang),
+                              id={"type": "img-btn", "page": prefix, "chart": chart, "fmt": fmt}, size="sm",
+                              color="secondary", outline=True, className="ms-2",
+                              title=f"{t('download_image_of', lang)} ({fmt.upper()}): {title}")
+                   for fmt in ("png", "svg")] + buttons + [
+                       dcc.Store(id={"type": "img-done", "page": prefix, "chart": chart})]
     header = dbc.CardHeader(html.Div([html.H2(title, className="h6 mb-0 flex-grow-1"), *buttons],
-                                     className="d-flex align-items-center"))
-    hint = [html.Small("PNG: " + t("download_png", lang) + " (camera icon above the map)", className="text-muted d-block")] if png else []
-    card = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or []), *hint])],
+                                     className="d-flex align-items-center flex-wrap gap-1"))
+    card = dbc.Card([header, dbc.CardBody([dcc.Loading(body, type="circle", delay_show=150), *(extra or [])])],
                     className="h-100", id=f"{prefix}card-{chart}")
     # a named region, so screen-reader users can jump between the linked views
     return html.Section(card, className="h-100", role="region", **{"aria-label": title})
+
+
+# The PNG and SVG buttons of every card: Plotly draws the image in the browser from the chart as
+# shown (its title carries measure, period, place, filters and source), named by the figure's
+# ``layout.meta.filename``.
+clientside_callback(
+    """
+    function (clicks) {
+        const dc = window.dash_clientside;
+        const id = dc.callback_context.triggered_id;
+        if (!id || !clicks || !clicks.some(Boolean) || !window.Plotly) { return dc.no_update; }
+        const card = document.getElementById(id.page + 'card-' + id.chart);
+        const gd = card && card.querySelector('.js-plotly-plot');
+        if (!gd || !gd._fullLayout) { return dc.no_update; }
+        const meta = gd.layout && gd.layout.meta;
+        const name = (meta && meta.filename) || ('lumbar-imaging-atlas-' + id.chart);
+        window.Plotly.downloadImage(gd, {format: id.fmt, filename: name, scale: id.fmt === 'png' ? 2 : 1,
+                                         width: gd._fullLayout.width, height: gd._fullLayout.height});
+        return Date.now();
+    }
+    """,
+    Output({"type": "img-done", "page": MATCH, "chart": MATCH}, "data"),
+    Input({"type": "img-btn", "page": MATCH, "chart": MATCH, "fmt": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
 
 
 def html_table(frame, caption: str, lang: str, max_rows: int = 500) -> html.Div:
@@ -77,14 +139,14 @@ def html_table(frame, caption: str, lang: str, max_rows: int = 500) -> html.Div:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return "–"
         if isinstance(v, float):
-            text = f"{v:,.2f}"
-            if lang == "da":
-                text = text.replace(",", "\u00a0").replace(".", ",")
+            text = numbers.decimal(v, 2, lang)
         else:
             text = str(v)
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
 
-    rows = frame.head(max_rows)
+    from atlas.export import _words
+
+    rows = _words(frame.head(max_rows), lang)
     header = "| " + " | ".join(cell(str(c)) for c in rows.columns) + " |"
     rule = "|" + "|".join(" --- " for _ in rows.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows.itertuples(index=False)]

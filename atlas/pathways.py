@@ -32,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import coverage, db, queries, release_queries
+from atlas import coverage, db, numbers, queries, release_queries, titles
 from atlas.disclosure import settings as disclosure_settings
 from atlas.disclosure import shown_counts
 from atlas.export import csv_header, filters_text, nullable_ints, write_csv
@@ -265,7 +265,8 @@ def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figu
             val.append(float(r.count))
             col.append(_rgba(palette[getattr(r, colour_by)], alpha))
             share = r.count / totals[a] * 100 if totals.get(a, 0) else np.nan
-            hover.append(f"{label(source, a, lang)} → {label(target, b, lang)}: {int(r.count):,} ({share:.1f} %)")
+            hover.append(f"{label(source, a, lang)} → {label(target, b, lang)}: {numbers.integer(r.count, lang)} "
+                         f"({numbers.percent(share, 1, lang)})")
     names = []
     for kind, value in nodes:
         names.append(label(kind, value, lang))
@@ -283,6 +284,10 @@ def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figu
                     (1.0, t("pw_within", lang).format(days=window))):
         fig.add_annotation(x=x, y=1.0, xref="paper", yref="paper", text=f"<b>{text}</b>", showarrow=False, yanchor="bottom",
                            xanchor={0.0: "left", 0.5: "center", 1.0: "right"}[x], font=dict(size=12))
+    where = area_name(view)
+    titles.stamp(fig, f"{t('pw_sankey', lang)}, {titles.period(view)}, {where}",
+                 [titles.filters_text(view, lang), t("pw_within", lang).format(days=window)], lang,
+                 titles.file_stem(t("pw_sankey", lang), view, None, lang, where, t("pw_days", lang).format(days=window)))
     return fig, hidden
 
 
@@ -347,9 +352,14 @@ def trend_figure(tr: pd.DataFrame, view: View, key: str) -> go.Figure:
     reason = notices.empty_reason(tr[tr["code"] == 0] if len(tr) else tr)
     if reason:
         return notices.message_figure(t(reason, view.lang), 320)
-    return figures.trend(tr, replace(view, measure=key), MEASURES[key], view.area,
-                         area_name(view) if view.area is not None else None,
-                         incomplete=coverage.incomplete_years(key))
+    m = MEASURES[key]
+    fig = figures.trend(tr, replace(view, measure=key), m, view.area, area_name(view) if view.area is not None else None,
+                        incomplete=coverage.incomplete_years(key))
+    years = db.years()
+    where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {area_name(view)}" if view.area is not None else "")
+    return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
+                        titles.context_parts(replace(view, rates="dsr"), m, view.lang, geo=False), view.lang,
+                        titles.file_stem(t("trend", view.lang), view, m, view.lang, where))
 
 
 def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
@@ -382,7 +392,10 @@ def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
     fig.update_xaxes(gridcolor="#eee", rangemode="tozero")
     fig.update_xaxes(title_text="%", row=1, col=1)
     fig.update_xaxes(title_text=t("per_1000", lang), row=1, col=2)
-    return fig
+    where = area_name(view)
+    return titles.stamp(fig, f"{t('pw_by_referrer', lang)}, {titles.period(view)}, {where}",
+                        [titles.filters_text(view, lang), f"{t('std_dsr', lang)} (ESP 2013)"], lang,
+                        titles.file_stem(t("pw_by_referrer", lang), view, None, lang, where))
 
 
 # ---------------------------------------------------------------- CSV
@@ -390,14 +403,14 @@ def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
 def header_rows(view: View, window: int, title: str) -> list[list[str]]:
     lang = view.lang
     return csv_header(lang, title, [
-        [t("years", lang), f"{view.y0}-{view.y1}"],
-        [t("level", lang), label("level", view.level, lang)],
+        [t("years", lang), titles.period(view)],
+        [t("level", lang), titles.geography(view, lang)],
         [t("selected_area", lang), area_name(view) + (f" ({view.area})" if view.area is not None else "")],
         [t("pw_window", lang), t("pw_days", lang).format(days=window)],
         [t("filters", lang), filters_text(view)],
         [t("pw_episode", lang), t("pw_episode_def", lang)],
         [t("complete_years_col", lang), coverage.note(coverage.pathway_incomplete_years(window), lang)
-         or ("All years" if lang == "en" else "Alle år")],
+         or t("all_years", lang)],
     ], "/pathways", hash_of(view, window), t("pw_share_note", lang))
 
 
@@ -414,8 +427,9 @@ def _estimates(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
 def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
     """The CSV of one chart of the pathways page and its file name."""
     title, body = chart_table(chart, view, window)
-    name = f"lumbar-atlas-pathways-{chart}-{view.level}-{view.area or 'dk'}-{view.y0}-{view.y1}-{window}d.csv"
-    return write_csv(header_rows(view, window, title), body, view.sep), name
+    extra = t("pw_days", view.lang).format(days=window) if chart in ("sankey", "pathways") else ""
+    name = titles.file_stem(title, view, None, view.lang, area_name(view), extra) + ".csv"
+    return write_csv(header_rows(view, window, title), body, view.sep, view.lang), name
 
 
 def chart_table(chart: str, view: View, window: int) -> tuple[str, pd.DataFrame]:

@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from atlas.cache import cached
-from atlas import db
+from atlas import db, numbers
 from atlas.disclosure import shown_counts
 from atlas.export import csv_header, nullable_ints, write_csv
 from atlas.figures import FONT
@@ -378,7 +378,7 @@ def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
         if d.empty:
             continue
         name = label("exam_type", exam, view.lang)
-        hover = [f"{name} {m:%Y-%m}: " + (t("suppressed", view.lang) if h else f"{int(c):,}") for m, c, h in
+        hover = [f"{name} {m:%Y-%m}: " + (t("suppressed", view.lang) if h else numbers.integer(c, view.lang)) for m, c, h in
                  zip(d["month"], d["count"], d["hidden"])]
         fig.add_trace(go.Bar(x=d["month"], y=d["count"].fillna(0), name=name, marker_color=EXAM_COLOURS[exam],
                              hovertext=hover, hoverinfo="text"))
@@ -433,7 +433,7 @@ def fig_centres(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
     wide = tbl.pivot(index="centre", columns="month", values="count").sort_index(ascending=False)
     hidden = tbl.pivot(index="centre", columns="month", values="hidden").reindex_like(wide).fillna(True).astype(bool)
     z = wide.to_numpy(dtype=float)
-    hover = [[f"{c} {m:%Y-%m}: " + (t("suppressed", lang) if hidden.iat[i, j] else f"{z[i, j]:.0f}")
+    hover = [[f"{c} {m:%Y-%m}: " + (t("suppressed", lang) if hidden.iat[i, j] else numbers.integer(z[i, j], lang))
               for j, m in enumerate(wide.columns)] for i, c in enumerate(wide.index)]
     fig = go.Figure(go.Heatmap(z=z, x=list(wide.columns), y=list(wide.index), colorscale="YlGnBu", xgap=1, ygap=1,
                                hovertext=hover, hoverinfo="text", hoverongaps=True,
@@ -462,6 +462,31 @@ def fig_spread(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
     return _layout(fig, 120 + 42 * len(order), legend=dict(orientation="h", y=-0.12))
 
 
+def stamp(fig: go.Figure, chart_key: str, view: ReturnsView) -> go.Figure:
+    """The figure's standalone title: chart and measure; exam type, centre and intervention date; source."""
+    from atlas import titles
+
+    lang = view.lang
+    c = centres().set_index("producer_id")["centre"]
+    context = [label("exam_type", view.exam, lang) if view.exam else t("ret_all_exams", lang),
+               str(c.get(view.centre, view.centre)) if view.centre else t("ret_all_centres", lang),
+               f"{t('ret_intervention_date', lang)} {view.date}", _unit(view)]
+    return titles.stamp(fig, f"{t(chart_key, lang)}: {_measure_name(view)}", context, lang, file_stem(t(chart_key, lang), view))
+
+
+def file_stem(title: str, view: ReturnsView) -> str:
+    """A file name that says what the file holds: chart, measure, exam type, centre, intervention, language."""
+    from atlas.titles import slug
+
+    lang = view.lang
+    c = centres().set_index("producer_id")["centre"]
+    parts = [t("file_prefix", lang), title, _measure_name(view),
+             label("exam_type", view.exam, lang) if view.exam else t("ret_all_exams", lang),
+             str(c.get(view.centre, view.centre)) if view.centre else t("ret_all_centres", lang),
+             f"{t('ret_intervention', lang)} {view.date}", lang]
+    return "_".join(slug(p) for p in parts)[:180]
+
+
 # ---------------------------------------------------------------- CSV
 
 def _fmt(x, digits=2) -> str:
@@ -484,8 +509,10 @@ def header_rows(view: ReturnsView, title: str, r: dict | None = None, no_fit: st
     if r is not None:
         rows.append([t("ret_method", lang), t("ret_method_text", lang).format(lags=r["lags"], n=r["n"], filled=r["n_filled"])])
         for row in its_table(r, lang).itertuples(index=False):
-            rows.append([row.term, f"{row.estimate:.3f} ({row.lower:.3f} to {row.upper:.3f})"
-                         + ("" if row.p is None or (isinstance(row.p, float) and math.isnan(row.p)) else f"; p = {row.p:.3g}")])
+            rows.append([row.term, f"{numbers.decimal(row.estimate, 3, lang)} ({numbers.decimal(row.lower, 3, lang)} "
+                         f"{t('to_word', lang)} {numbers.decimal(row.upper, 3, lang)})"
+                         + ("" if row.p is None or (isinstance(row.p, float) and math.isnan(row.p))
+                            else f"; p = {numbers.decimal(row.p, 3, lang, grouping=False)}")])
     return rows
 
 
@@ -525,5 +552,5 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
         body["note"] = body.pop("hidden").map(lambda h: t("suppressed", lang) if h else "")
     if "fill" in body:
         body["note"] = body.pop("fill").map(lambda h: t(_hidden_key(), lang) if h else "")
-    name = f"lumbar-atlas-returns-{chart}-{view.measure}-{view.exam or 'all'}-{view.centre or 'all'}.csv"
-    return write_csv(header_rows(view, title, r, no_fit), body, view.sep), name
+    name = file_stem(title, view) + ".csv"
+    return write_csv(header_rows(view, title, r, no_fit), body, view.sep, lang), name

@@ -45,8 +45,19 @@ EMPTY_TOPOLOGY = json.dumps({
 # No "Share chart" / "Edit in Chart Studio" button: either would upload the chart (and its numbers)
 # to Plotly's cloud, an export nobody approved.
 CLOUD_BUTTONS = ["sendDataToCloud", "editInChartStudio"]
+# The toolbar keeps what readers use: download as PNG and reset the view. Everything else goes
+# (names a chart type does not have are ignored by Plotly). It shows on hover only (assets/atlas.css)
+# and is kept out of the tab order (assets/modebar.js): the cards' buttons download PNG, SVG and CSV.
+TOOLBAR_REMOVED = CLOUD_BUTTONS + [
+    "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "hoverClosestCartesian",
+    "hoverCompareCartesian", "toggleSpikelines", "zoomInGeo", "zoomOutGeo", "hoverClosestGeo", "toggleHover",
+    "hoverClosestGl2d", "hoverClosestPie", "resetViews", "resetViewMapbox", "resetViewMap", "zoomInMap", "zoomOutMap",
+    "zoom3d", "pan3d", "orbitRotation", "tableRotation", "resetCameraDefault3d", "resetCameraLastSave3d",
+    "hoverClosest3d", "drawline", "drawopenpath", "drawclosedpath", "drawcircle", "drawrect", "eraseshape"]
 GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": PATH_PREFIX + "topojson/", "showSendToCloud": False,
-                "showEditInChartStudio": False, "modeBarButtonsToRemove": CLOUD_BUTTONS, "plotlyServerURL": ""}
+                "showEditInChartStudio": False, "modeBarButtonsToRemove": TOOLBAR_REMOVED, "plotlyServerURL": "",
+                "displayModeBar": "hover", "showTips": False,
+                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "lumbar-imaging-atlas-chart"}}
 
 
 def bootstrap_css_path():

@@ -8,10 +8,11 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import clusters, colours, coverage, db, disclosure, export, figures, guard, notices, queries, release_queries
+from atlas import clusters, colours, coverage, db, disclosure, export, figures, guard, notices, numbers, queries, release_queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value, parse_breaks
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, dim_options, html_table, lang_of, page_frame
+from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+                                year_marks)
 from atlas.measures import MEASURES
 from atlas.state import consistent, hash_of, next_view, view_from_hash
 from atlas.static import GRAPH_CONFIG
@@ -37,14 +38,14 @@ def layout(lang: str | None = None, **_):
             searchable=False))
         for key in DIM_KEYS]
     sidebar = html.Aside([
-        control(t("measure", lang), dcc.Dropdown(id="measure", options=measures, value=view.measure, clearable=False)),
+        control(t("measure", lang), dcc.Dropdown(id="measure", options=measures, value=view.measure, clearable=False,
+                                                 optionHeight=50)),
+        html.Div(id="measure-definition", className="measure-definition mb-2", **{"aria-live": "polite"}),
         control(t("level", lang), dbc.RadioItems(id="level", value=view.level, options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("years", lang), dcc.RangeSlider(
             id="years", min=years[0], max=years[-1], step=1, value=[view.y0, view.y1], allowCross=True,
-            # a label every third year and at both ends, readable on a tablet
-            marks={y: {"label": str(y) if y == years[-1] or (i % 3 == 0 and years[-1] - y >= 2) else ""}
-                   for i, y in enumerate(years)},
+            marks=year_marks(years),
             tooltip={"placement": "bottom", "always_visible": False})),
         control(t("standardise", lang), dbc.RadioItems(id="rates", value=view.rates, options=[
             {"label": t("std_dsr", lang), "value": "dsr"}, {"label": t("std_crude", lang), "value": "crude"},
@@ -61,8 +62,7 @@ def layout(lang: str | None = None, **_):
                                             inputMode="decimal", className="form-control form-control-sm",
                                             placeholder="40, 60, 80")),
         dbc.Switch(id="tables", label=t("show_tables", lang), value=bool(view.tables), className="mb-2"),
-        control(t("separator", lang), dbc.RadioItems(id="sep", value=",", inline=True, options=[
-            {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
+        separator_control("sep", lang),
     ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
 
     selection = dbc.Card(dbc.CardBody([
@@ -83,17 +83,17 @@ def layout(lang: str | None = None, **_):
         selection,
         html.Section(id="key-findings", className="key-findings mb-3", **{"aria-live": "polite"}),
         dbc.Row([
-            dbc.Col(chart_card("map", t("map_kind", lang), lang, dcc.Graph(
-                id="map", config={**GRAPH_CONFIG, "scrollZoom": False,
-                                  "toImageButtonOptions": {"format": "png", "filename": "lumbar-imaging-map", "scale": 2}}),
+            dbc.Col(chart_card("map", t("map_card", lang), lang, dcc.Graph(
+                id="map", config={**GRAPH_CONFIG, "scrollZoom": False}),
                 extra=[html.Div(id="colour-note", className="small text-muted", **{"aria-live": "polite"}),
                        html.Small(t("credit", lang), className="text-muted d-block mt-1"),
-                       html.Small(t("drill_hint", lang), className="text-muted d-block")], png=True), lg=7),
+                       html.Small(t("drill_hint", lang), className="text-muted d-block")]), lg=7),
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
                                html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box")), lg=5),
         ], className="g-3"),
         dbc.Row([
-            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG)), lg=7),
+            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG),
+                               extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1")]), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader(html.H2(t("variation", lang), className="h6 mb-0")),
                               dbc.CardBody(dcc.Loading(html.Div(id="variation")))]), lg=5),
         ], className="g-3 mt-1"),
@@ -105,7 +105,8 @@ def layout(lang: str | None = None, **_):
         dbc.Row([dbc.Col(chart_card("breakdown", t("breakdown", lang), lang,
                                     dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("clusters", t("clusters", lang), lang,
-                                    html.Div(id="cluster-panel", **{"aria-live": "polite"})))], className="g-3 mt-1"),
+                                    html.Div(id="cluster-panel", **{"aria-live": "polite"}), images=False))],
+                className="g-3 mt-1"),
         html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
         html.P(disclosure.note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
@@ -252,25 +253,49 @@ def _area_outputs(view: View):
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)
-    var = queries.variation(tbl)
-    rows = []
-    if var:
-        rows = [(t("eq", lang), var.get("extremal_quotient")), (t("eq_min", lang), var.get("extremal_quotient_min_count")),
-                (t("cv", lang), var.get("coefficient_of_variation")),
-                (t("scv", lang), (var.get("scv") or 0) * 100 if var.get("scv") is not None else None)]
-    n_out = int(tbl["flag"].isin(["high_998", "low_998"]).sum())
-    variation = html.Div([
-        html.Table([html.Tbody([html.Tr([html.Th(k, scope="row", className="fw-normal"), html.Td(figures._fmt(v, 2))])
-                                for k, v in rows] + [html.Tr([html.Th(t("outliers", lang), scope="row", className="fw-normal"),
-                                                             html.Td(str(n_out))])])],
-                   className="table table-sm"),
-        html.P(t("scv_help", lang), className="small text-muted mb-0"),
-        html.P(f"{t('national', lang)}: {figures._fmt(national['value'])} "
-               f"({figures._fmt(national['lower'])}–{figures._fmt(national['upper'])}) {figures.unit(m, lang)}",
-               className="small mb-0"),
-    ])
+    head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
+    titles.stamp(fig_map, head, context, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
+    titles.stamp(fig_rank, head, [t("ranking", lang)] + context, lang, titles.file_stem(t("ranking", lang), view, m, lang))
+    titles.stamp(fig_funnel, head, [t("funnel", lang)] + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
+    variation = _variation_panel(tbl, national, m, lang)
     sel = _selection_text(view, tbl, m)
     return fig_map, fig_rank, fig_funnel, variation, sel
+
+
+def _variation_panel(tbl, national, m, lang: str):
+    """The variation statistics with a line on what each means; rows that cannot be computed say so."""
+    var = queries.variation(tbl)
+    fmt = lambda v: numbers.decimal(v, 2, lang)            # noqa: E731
+    scv = var.get("scv")
+    rows = [(t("eq", lang), var.get("extremal_quotient")), (t("eq_min", lang), var.get("extremal_quotient_min_count")),
+            (t("cv", lang), var.get("coefficient_of_variation")),
+            (t("scv", lang), scv * 100 if scv is not None else None)]
+    n_out = int(tbl["flag"].isin(["high_998", "low_998"]).sum())
+    notes = [html.P(t("eq_help", lang), className="small text-muted mb-1"),
+             html.P(t("scv_help", lang), className="small text-muted mb-1")]
+    if not var:
+        notes.insert(0, html.P(t("variation_few", lang), className="small mb-1", id="variation-few"))
+    if scv is not None and scv < 0:
+        notes.append(html.P(t("scv_negative", lang), className="small mb-1", id="scv-negative"))
+    return html.Div([
+        html.Table([html.Tbody([html.Tr([html.Th(k, scope="row", className="fw-normal"), html.Td(fmt(v))])
+                                for k, v in rows] + [html.Tr([html.Th(t("outliers", lang), scope="row", className="fw-normal"),
+                                                             html.Td(numbers.integer(n_out, lang))])])],
+                   className="table table-sm"),
+        *notes,
+        html.P(f"{t('national', lang)}: {numbers.decimal(national['value'], 1, lang)} "
+               f"({numbers.decimal(national['lower'], 1, lang)}–{numbers.decimal(national['upper'], 1, lang)}) "
+               f"{figures.unit(m, lang)}", className="small mb-0"),
+    ])
+
+
+@callback(Output("measure-definition", "children"), Input("view", "data"), State("atlas-url", "search"))
+def draw_definition(data, search_qs):
+    """The chosen measure's definition, under the measure's name."""
+    if data is None:
+        return no_update
+    view = current_view(data, search_qs)
+    return [html.B(t("definition", view.lang) + ": "), MEASURES[view.measure].definition(view.lang)]
 
 
 @callback(Output("colour-note", "children"), Input("view", "data"), State("atlas-url", "search"))
@@ -279,14 +304,19 @@ def draw_colour_note(data, search_qs):
     if data is None:
         return no_update
     view = current_view(data, search_qs)
-    if view.colours == "own":
-        return ""
-    colouring = colours.colouring(view, queries.area_table(view)[0])
-    if colouring is not None and colouring.note:
-        return t(colouring.note, view.lang)
-    if colouring is not None and colouring.mode in ("equal", "quantile"):
-        return f"{t('classes_note', view.lang)} ({db.years()[0]}–{db.years()[-1]})"
-    return ""
+    tbl = queries.area_table(view)[0]
+    n_hidden = int(tbl["hidden"].fillna(True).astype(bool).sum()) if len(tbl) else 0
+    hidden = (html.Div(t("hidden_areas", view.lang).format(n=numbers.integer(n_hidden, view.lang),
+                                                           total=numbers.integer(len(tbl), view.lang)),
+                       id="hidden-areas-note") if 0 < n_hidden < len(tbl) else None)
+    note = ""
+    if view.colours != "own":
+        colouring = colours.colouring(view, tbl)
+        if colouring is not None and colouring.note:
+            note = t(colouring.note, view.lang)
+        elif colouring is not None and colouring.mode in ("equal", "quantile"):
+            note = f"{t('classes_note', view.lang)} ({db.years()[0]}–{db.years()[-1]})"
+    return [note, hidden] if hidden is not None else note
 
 
 @cached(maxsize=1)
@@ -309,8 +339,8 @@ def _selection_text(view: View, tbl, m):
     r = row.iloc[0]
     if r["hidden"]:
         return html.Span([html.B(r["name"]), f": {t('suppressed', lang)}"])
-    return html.Span([html.B(r["name"]), f": {figures._fmt(r['value'])} {figures.unit(m, lang)} "
-                      f"({figures._fmt(r['lower'])}–{figures._fmt(r['upper'])}) · {t(r['flag'], lang)}"])
+    return html.Span([html.B(r["name"]), f": {numbers.decimal(r['value'], 1, lang)} {figures.unit(m, lang)} "
+                      f"({numbers.decimal(r['lower'], 1, lang)}–{numbers.decimal(r['upper'], 1, lang)}) · {t(r['flag'], lang)}"])
 
 
 def _area_name(view: View):
@@ -334,8 +364,13 @@ def _trend_figure(view: View):
     reason = notices.empty_reason(tr[tr["code"] == 0] if len(tr) else tr)
     if reason:
         return notices.message_figure(t(reason, view.lang), 320)
-    return figures.trend(tr, view, MEASURES[view.measure], view.area, _area_name(view),
-                         incomplete=coverage.incomplete_years(view.measure))
+    m = MEASURES[view.measure]
+    fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure))
+    years = db.years()
+    where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {_area_name(view)}" if view.area is not None else "")
+    return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
+                        titles.context_parts(view, m, view.lang, geo=False), view.lang,
+                        titles.file_stem(t("trend", view.lang), view, m, view.lang, where))
 
 
 @callback(Output("breakdown", "figure"), Input("view", "data"), State("atlas-url", "search"))
@@ -351,7 +386,11 @@ def _breakdown_figure(view: View):
     reason = notices.empty_reason(bd)
     if reason:
         return notices.message_figure(t(reason, view.lang), 380)
-    return figures.breakdown(bd, view, MEASURES[view.measure])
+    m = MEASURES[view.measure]
+    where = _area_name(view) or t("denmark_total", view.lang)
+    return titles.stamp(figures.breakdown(bd, view, m), titles.headline(m, view, view.lang, where),
+                        [t("breakdown", view.lang)] + titles.context_parts(view, m, view.lang, geo=False), view.lang,
+                        titles.file_stem(t("breakdown", view.lang), view, m, view.lang, where))
 
 
 @callback(Output("mix", "figure"), Input("view", "data"), State("atlas-url", "search"))
@@ -368,7 +407,11 @@ def _mix_figure(view: View):
     if reason:
         return notices.message_figure(t(reason, view.lang), 440)
     incomplete = {k: coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1) for k in queries.MIX_MEASURES}
-    return figures.mix(mx, view, view.area, _area_name(view), incomplete={k: v for k, v in incomplete.items() if v})
+    fig = figures.mix(mx, view, view.area, _area_name(view), incomplete={k: v for k, v in incomplete.items() if v})
+    where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {_area_name(view)}" if view.area is not None else "")
+    return titles.stamp(fig, f"{t('mix', view.lang)}, {titles.period(view)}, {where}",
+                        [t("followed", view.lang), titles.filters_text(view, view.lang), t("share_pct_of", view.lang)],
+                        view.lang, titles.file_stem(t("mix", view.lang), view, None, view.lang, where))
 
 
 @callback(Output("coverage-note", "children"), Input("view", "data"), State("atlas-url", "search"))

@@ -6,13 +6,14 @@ data were built with.
 """
 from __future__ import annotations
 
+import re
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from atlas import db
-from atlas.i18n import t
+from atlas import db, numbers
+from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
 from atlas.measures import MEASURES
 from etl.settings import REPO_ROOT, read_code_list
@@ -28,8 +29,11 @@ def _doc(name: str, lang: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def _table(rows: list[dict], columns: list[str]) -> dbc.Table:
-    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in columns])),
+def _table(rows: list[dict], columns: list[str], lang: str = "en") -> dbc.Table:
+    names = {"setting": "m_setting", "days": "m_days", "incomplete": "m_incomplete_col", "definition": "m_definition",
+             "code_prefix": "m_code_prefix", "description": "m_description", "age_band": "m_age_band", "weight": "m_weight"}
+    heads = [t(names[c], lang) if c in names else label("column", c, lang) for c in columns]
+    return dbc.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in heads])),
                       html.Tbody([html.Tr([html.Td(r.get(c, "")) for c in columns]) for r in rows])],
                      bordered=False, striped=True, size="sm", className="small")
 
@@ -38,11 +42,11 @@ def _coverage_rows(lang: str) -> list[dict]:
     """Each measure with its incomplete years in this database (see docs/methods.md)."""
     from atlas import coverage
 
-    rows = [{"measure": m.name(lang), "incomplete years": coverage.describe(coverage.incomplete_years(k), lang) or "–"}
+    rows = [{"measure": m.name(lang), "incomplete": coverage.describe(coverage.incomplete_years(k), lang) or "–"}
             for k, m in MEASURES.items()]
     for window in (90, 365):
-        rows.append({"measure": ("Pathways, {d} days" if lang == "en" else "Forløb, {d} dage").format(d=window),
-                     "incomplete years": coverage.describe(coverage.pathway_incomplete_years(window), lang) or "–"})
+        rows.append({"measure": t("m_pathways_days", lang).format(d=window),
+                     "incomplete": coverage.describe(coverage.pathway_incomplete_years(window), lang) or "–"})
     return rows
 
 
@@ -53,11 +57,30 @@ def _build_report(meta: dict, lang: str) -> list:
         return []
     cols = [t(f"col_{c}", lang) for c in ("step", "source", "reason", "rows", "share")]
     shown = [dict(zip(cols, (t(f"step_{r['step']}", lang), r["source"], t(f"drop_{r['reason']}", lang),
-                             f"{r['rows']:,}", f"{r['share']:.2%}"))) for r in rows]
+                             numbers.integer(r["rows"], lang), numbers.percent(100 * r["share"], 2, lang)))) for r in rows]
     overrides = [html.Li(o["what"]) for o in meta.get("overrides", [])]
     return [html.H2(t("build_report", lang), className="h5 mt-4"), html.P(t("build_report_note", lang), className="small"),
             _table(shown, cols),
             *([html.H3(t("build_overrides", lang), className="h6"), html.Ul(overrides, className="small")] if overrides else [])]
+
+
+def _slug(text: str, i: int) -> str:
+    """The anchor of the ``i``-th section (the index keeps two sections of one name apart)."""
+    return f"m{i}-" + (re.sub(r"[^a-z0-9]+", "-", text.lower().translate(_ASCII)).strip("-") or "x")
+
+
+_ASCII = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+
+
+def _sections(markdown: str) -> tuple[str, list[tuple[str, str]]]:
+    """A Markdown document split at its level-2 headings: the text before them, then (title, body) pairs."""
+    parts = re.split(r"^## +(.+)$", markdown, flags=re.M)
+    intro = re.sub(r"^# .*$", "", parts[0], count=1, flags=re.M).strip()
+    return intro, [(parts[i].strip(), parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
+
+
+def _section(title: str, body, i: int) -> html.Section:
+    return html.Section([html.H2(title, className="h5 mt-4", id=_slug(title, i)), body], className="methods-text")
 
 
 def layout(lang: str | None = None, **_):
@@ -65,29 +88,46 @@ def layout(lang: str | None = None, **_):
     meta = db.meta()
     desc = "description_da" if lang == "da" else "description_en"
     measures = [{"measure": m.name(lang), "definition": m.definition(lang)} for m in MEASURES.values()]
-    windows = [{"setting": k, "days": v} for k, v in meta.get("windows", {}).items()]
+    # configuration as readable text: each window's meaning, not its key
+    windows = [{"setting": t(f"win_{k}", lang), "days": v} for k, v in meta.get("windows", {}).items()]
     std = db.standard_weights()
     esp = std[(std.standard == "esp2013") & (std.sex == 1)]
+    intro, doc = _sections(_doc("methods", lang))
+    stats_intro, stats = _sections(_doc("methods-statistics", lang))
+    modality = {"xray": label("modality", "xray", lang), "mri": label("modality", "mri", lang)}
+    config = [
+        (t("m_measures", lang), _table(measures, ["measure", "definition"], lang)),
+        (t("m_windows", lang), _table(windows, ["setting", "days"], lang)),
+        (t("m_incomplete", lang), _table(_coverage_rows(lang), ["measure", "incomplete"], lang)),
+        (t("m_codes", lang), html.Div([
+            html.H3(t("m_sks", lang), className="h6"),
+            _table([{**r, "description": r[desc], "modality": modality.get(r["modality"], r["modality"])}
+                    for r in read_code_list("imaging_procedures")], ["code", "modality", "description"], lang),
+            html.H3(t("m_icd", lang), className="h6"),
+            _table([{**r, "description": r[desc], "group": t(f"m_group_{r['group']}", lang)}
+                    for r in read_code_list("diagnoses")], ["code_prefix", "group", "description"], lang),
+            html.H3(t("m_nomesco", lang), className="h6"),
+            _table([{**r, "description": r[desc], "group": t(f"m_group_{r['group']}", lang)}
+                    for r in read_code_list("surgery")], ["code_prefix", "group", "description"], lang)])),
+        (t("standard_pop", lang), _table([{"age_band": a, "weight": numbers.integer(w, lang)}
+                                          for a, w in zip(esp.age_band, esp.weight)], ["age_band", "weight"], lang)),
+    ]
+    sections = ([(title, dcc.Markdown(body)) for title, body in doc] + config
+                + [(title, dcc.Markdown(body)) for title, body in stats])
+    toc = html.Nav([html.H2(t("contents", lang), className="h6"),
+                    html.Ol([html.Li(html.A(title, href="#" + _slug(title, i))) for i, (title, _) in enumerate(sections)],
+                            className="methods-toc small")],
+                   className="methods-text mb-3", **{"aria-label": t("contents", lang)})
     return html.Main([
-        dcc.Markdown(_doc("methods", lang), className="methods-text"),
-        html.H2("Measures" if lang == "en" else "Mål", className="h5 mt-4"),
-        _table(measures, ["measure", "definition"]),
-        html.H2("Windows (days)" if lang == "en" else "Vinduer (dage)", className="h5 mt-4"),
-        _table(windows, ["setting", "days"]),
-        html.H2("Incomplete years" if lang == "en" else "Ufuldstændige år", className="h5 mt-4"),
-        _table(_coverage_rows(lang), ["measure", "incomplete years"]),
-        html.H2("Code lists" if lang == "en" else "Kodelister", className="h5 mt-4"),
-        html.H3("SKS imaging procedures", className="h6"),
-        _table([{**r, "description": r[desc]} for r in read_code_list("imaging_procedures")], ["code", "modality", "description"]),
-        html.H3("ICD-10 diagnoses", className="h6"),
-        _table([{**r, "description": r[desc]} for r in read_code_list("diagnoses")], ["code_prefix", "group", "description"]),
-        html.H3("NOMESCO operations", className="h6"),
-        _table([{**r, "description": r[desc]} for r in read_code_list("surgery")], ["code_prefix", "group", "description"]),
-        html.H2(t("standard_pop", lang), className="h5 mt-4"),
-        _table([{"age band": a, "weight (per sex)": f"{w:,.0f}"} for a, w in zip(esp.age_band, esp.weight)],
-               ["age band", "weight (per sex)"]),
-        dcc.Markdown(_doc("methods-statistics", lang), className="methods-text mt-4"),
+        html.H1(t("nav_methods", lang), className="h4"),
+        dcc.Markdown(intro, className="methods-text"),
+        toc,
+        *[_section(title, body, i) for i, (title, body) in enumerate(sections) if i < len(doc) + len(config)],
+        html.H2(t("m_statistics", lang), className="h4 mt-5"),
+        dcc.Markdown(stats_intro, className="methods-text"),
+        *[_section(title, body, i) for i, (title, body) in enumerate(sections) if i >= len(doc) + len(config)],
         *_build_report(meta, lang),
-        html.P([t("data_date", lang), ": ", str(meta.get("built_at", "")), " · ", str(meta.get("data_kind", ""))],
+        html.P([t("data_date", lang), ": ", str(meta.get("built_at", "")), " · ",
+                t("synthetic_short", lang) if meta.get("data_kind") == "synthetic" else str(meta.get("data_kind", ""))],
                className="small text-muted"),
     ], id="main-content")

@@ -9,11 +9,13 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, disclosure, guard, notices
+from atlas import coverage, db, disclosure, guard, notices, numbers, titles
+from atlas.cache import cached
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS, dim_value
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, dim_options, html_table, lang_of, page_frame
+from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+                                year_marks)
 from atlas.measures import MEASURES
 from atlas.static import GRAPH_CONFIG
 
@@ -22,9 +24,9 @@ dash.register_page(__name__, path="/pathways", name="Pathways", title="Pathways 
 DIM_KEYS = list(DIMENSIONS)
 
 
-def card(chart: str, title: str, lang: str, body, extra: list | None = None):
-    """The atlas's chart card with this page's ids."""
-    return chart_card(chart, title, lang, body, extra, prefix="pw-")
+def card(chart: str, title: str, lang: str, body, extra: list | None = None, images: bool = True):
+    """The atlas's chart card with this page's ids (PNG and SVG buttons for a card with one chart)."""
+    return chart_card(chart, title, lang, body, extra, prefix="pw-", images=images)
 
 
 def _area_options(level: str, lang: str):
@@ -44,7 +46,7 @@ def layout(lang: str | None = None, **_):
                                                  options=_area_options("municipality", lang))),
         control(t("years", lang), dcc.RangeSlider(
             id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
-            marks={y: {"label": str(y)[2:] if i % 2 else str(y)} for i, y in enumerate(years)},
+            marks=year_marks(years),
             tooltip={"placement": "bottom", "always_visible": False})),
         control(t("pw_window", lang), dbc.RadioItems(id="pw-window", value=365, inline=True, options=[
             {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
@@ -53,20 +55,22 @@ def layout(lang: str | None = None, **_):
             id={"type": "pw-dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
             searchable=False)) for key in DIM_KEYS],
         dbc.Switch(id="pw-tables", label=t("show_tables", lang), value=False, className="mb-2"),
-        control(t("separator", lang), dbc.RadioItems(id="pw-sep", value=",", inline=True, options=[
-            {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
+        separator_control("pw-sep", lang),
     ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
 
     main = html.Main([
         html.H1(t("pw_title", lang), className="h4"),
         html.P(t("pw_intro", lang), className="small text-muted"),
         html.Div(id="pw-notice", **{"aria-live": "polite"}),
+        # the view without the 90/365-day window: the charts that do not depend on it listen here,
+        # so switching the window redraws only the pathways (and a filter change draws each chart once)
+        dcc.Store(id="pw-base", data=None),
         html.Div(id="pw-heading", className="fw-semibold mb-2", **{"aria-live": "polite"}),
         dbc.Row([dbc.Col(card("sankey", t("pw_sankey", lang), lang, dcc.Graph(id="pw-sankey", config=GRAPH_CONFIG),
                               extra=[html.Small(id="pw-hidden-note", className="text-muted d-block")]), lg=12)],
                 className="g-3"),
         dbc.Row([dbc.Col(card("pathways", t("pw_table", lang), lang, html.Div(id="pw-table", className="table-responsive"),
-                              extra=[html.Small(t("pw_share_note", lang), className="text-muted d-block")]), lg=12)],
+                              extra=[html.Small(t("pw_share_note", lang), className="text-muted d-block")], images=False), lg=12)],
                 className="g-3 mt-1"),
         html.H2(t("pw_repeat", lang), className="h5 mt-4"),
         html.P(t("pw_repeat_def", lang), className="small text-muted"),
@@ -74,24 +78,24 @@ def layout(lang: str | None = None, **_):
             dbc.Col([html.H3(MEASURES["xray_then_mri_share"].name(lang), className="h6"),
                      dcc.Graph(id="pw-xray-mri", config=GRAPH_CONFIG)], md=6),
             dbc.Col([html.H3(MEASURES["repeat_mri_share"].name(lang), className="h6"),
-                     dcc.Graph(id="pw-repeat-mri", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+                     dcc.Graph(id="pw-repeat-mri", config=GRAPH_CONFIG)], md=6)]), images=False), lg=12)], className="g-3"),
         html.H2(t("pw_providers", lang), className="h5 mt-4"),
         html.P(t("provider_help", lang), className="small text-muted"),
         dbc.Row([dbc.Col(card("providers", t("pw_providers", lang), lang, dbc.Row([
             dbc.Col([html.H3(MEASURES["private_mri_share"].name(lang), className="h6"),
                      dcc.Graph(id="pw-private-mri", config=GRAPH_CONFIG)], md=6),
             dbc.Col([html.H3(MEASURES["private_xray_share"].name(lang), className="h6"),
-                     dcc.Graph(id="pw-private-xray", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+                     dcc.Graph(id="pw-private-xray", config=GRAPH_CONFIG)], md=6)]), images=False), lg=12)], className="g-3"),
         html.H2(t("pw_lowvalue", lang), className="h5 mt-4"),
         html.P(t("pw_lowvalue_def", lang), className="small", id="pw-lowvalue-definition"),
         dbc.Row([dbc.Col(card("lowvalue", t("pw_lowvalue", lang), lang, dbc.Row([
             dbc.Col([html.H3(MEASURES["lowvalue_rate"].name(lang), className="h6"),
                      dcc.Graph(id="pw-lv-rate", config=GRAPH_CONFIG)], md=6),
             dbc.Col([html.H3(MEASURES["lowvalue_share"].name(lang), className="h6"),
-                     dcc.Graph(id="pw-lv-share", config=GRAPH_CONFIG)], md=6)])), lg=12)], className="g-3"),
+                     dcc.Graph(id="pw-lv-share", config=GRAPH_CONFIG)], md=6)]), images=False), lg=12)], className="g-3"),
         dbc.Row([dbc.Col(card("referrer", t("pw_by_referrer", lang), lang, dcc.Graph(id="pw-referrer", config=GRAPH_CONFIG)),
                          lg=12)], className="g-3 mt-1"),
-        dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box")),
+        dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box"), images=False),
                          lg=12)], className="g-3 mt-1"),
         html.Section(id="pw-table-views", className="mt-3", **{"aria-live": "polite"}),
         html.P(disclosure.note(lang), className="small text-muted mt-3"),
@@ -105,13 +109,13 @@ def layout(lang: str | None = None, **_):
     Output("pw-view", "data"), Output("pw-url", "hash"),
     Output("pw-level", "value"), Output("pw-area", "options"), Output("pw-area", "value"), Output("pw-years", "value"),
     Output("pw-window", "value"), Output({"type": "pw-dim", "key": ALL}, "value"), Output("pw-sep", "value"),
-    Output("pw-notice", "children"), Output("pw-tables", "value"),
+    Output("pw-notice", "children"), Output("pw-tables", "value"), Output("pw-base", "data"),
     Input("pw-url", "hash"), Input("pw-level", "value"), Input("pw-area", "value"), Input("pw-years", "value"),
     Input("pw-window", "value"), Input({"type": "pw-dim", "key": ALL}, "value"), Input("pw-sep", "value"),
     Input("pw-tables", "value"),
-    State("pw-view", "data"), State("pw-url", "search"),
+    State("pw-view", "data"), State("pw-url", "search"), State("pw-base", "data"),
 )
-def sync_state(hash_, level, area, years, window, dims, sep, tables, current, search):
+def sync_state(hash_, level, area, years, window, dims, sep, tables, current, search, base=None):
     lang = lang_of(search)
     dim_ids = [i["id"].get("key") for i in ctx.inputs_list[5] if isinstance(i, dict) and isinstance(i.get("id"), dict)]
     dims = dims if isinstance(dims, list) else []
@@ -140,9 +144,10 @@ def sync_state(hash_, level, area, years, window, dims, sep, tables, current, se
         view, win, _ = P.parse_hash(P.hash_of(cand, win), lang)
     dvals = dict(view.dims)
     h = P.hash_of(view, win)
+    b = P.hash_of(view, 365)
     return (h, h, view.level, _area_options(view.level, lang), str(view.area) if view.area is not None else "dk",
             [view.y0, view.y1], win, [str(dvals[k]) if k in dvals else "all" for k in dim_ids], view.sep, notice,
-            bool(view.tables))
+            bool(view.tables), no_update if b == base else b)
 
 
 def current(data, search):
@@ -152,15 +157,13 @@ def current(data, search):
 
 # ---------------------------------------------------------------- figures and tables
 
-def _num(v):
-    return "–" if v is None or pd.isna(v) else f"{int(v):,}"
-
-
-def _pct(v):
-    return "–" if v is None or pd.isna(v) else f"{v:.1f} %"
-
-
 def _pathway_table(tbl: pd.DataFrame, lang: str):
+    def _num(v):
+        return numbers.integer(v, lang)
+
+    def _pct(v):
+        return numbers.percent(v, 1, lang)
+
     head = html.Thead([
         html.Tr([html.Th(label("dimension", "referrer", lang), scope="col", rowSpan=2),
                  html.Th(label("dimension", "modality", lang), scope="col", rowSpan=2),
@@ -206,13 +209,24 @@ def draw_pathways(data, search):
 
 
 @callback(Output("pw-xray-mri", "figure"), Output("pw-repeat-mri", "figure"),
-          Input("pw-view", "data"), State("pw-url", "search"))
+          Input("pw-base", "data"), State("pw-url", "search"))
 def draw_repeat(data, search):
     if data is None:
         return no_update, no_update
-    view, _ = current(data, search)
-    tr = P.trends(view, P.REPEAT_MEASURES)
-    return tuple(P.trend_figure(tr[k], view, k) for k in P.REPEAT_MEASURES)
+    return _trend_figures(*_key(data, search), P.REPEAT_MEASURES)
+
+
+def _key(data, search) -> tuple[str, str, str]:
+    """The cache key of a window-independent chart: the database, the view (a string, else the
+    default) and the language."""
+    return str(db.db_path()), data if isinstance(data, str) else "", lang_of(search)
+
+
+@cached(maxsize=64)
+def _trend_figures(path: str, data: str, lang: str, keys: tuple) -> tuple:
+    view, _ = current(data, f"?lang={lang}")
+    tr = P.trends(view, keys)
+    return tuple(P.trend_figure(tr[k], view, k) for k in keys)
 
 
 @callback(Output("pw-table-views", "children"), Input("pw-view", "data"), State("pw-url", "search"))
@@ -232,33 +246,37 @@ def draw_tables(data, search):
 
 
 @callback(Output("pw-private-mri", "figure"), Output("pw-private-xray", "figure"),
-          Input("pw-view", "data"), State("pw-url", "search"))
+          Input("pw-base", "data"), State("pw-url", "search"))
 def draw_providers(data, search):
     if data is None:
         return no_update, no_update
-    view, _ = current(data, search)
-    tr = P.trends(view, P.PROVIDER_MEASURES)
-    return tuple(P.trend_figure(tr[k], view, k) for k in P.PROVIDER_MEASURES)
+    return _trend_figures(*_key(data, search), P.PROVIDER_MEASURES)
 
 
 @callback(Output("pw-lv-rate", "figure"), Output("pw-lv-share", "figure"), Output("pw-referrer", "figure"),
-          Input("pw-view", "data"), State("pw-url", "search"))
+          Input("pw-base", "data"), State("pw-url", "search"))
 def draw_lowvalue(data, search):
     if data is None:
         return no_update, no_update, no_update
-    view, _ = current(data, search)
-    tr = P.trends(view, P.LOWVALUE_MEASURES)
-    return (P.trend_figure(tr["lowvalue_rate"], view, "lowvalue_rate"),
-            P.trend_figure(tr["lowvalue_share"], view, "lowvalue_share"),
-            P.referrer_figure(P.by_referrer(view), view))
+    return _lowvalue(*_key(data, search))
 
 
-@callback(Output("pw-areas", "children"), Input("pw-view", "data"), State("pw-url", "search"))
+@cached(maxsize=64)
+def _lowvalue(path: str, data: str, lang: str) -> tuple:
+    view, _ = current(data, f"?lang={lang}")
+    return (*_trend_figures(path, data, lang, P.LOWVALUE_MEASURES), P.referrer_figure(P.by_referrer(view), view))
+
+
+@callback(Output("pw-areas", "children"), Input("pw-base", "data"), State("pw-url", "search"))
 def draw_areas(data, search):
     if data is None:
         return no_update
-    view, _ = current(data, search)
-    lang = view.lang
+    return _area_table(*_key(data, search))
+
+
+@cached(maxsize=64)
+def _area_table(path: str, data: str, lang: str):
+    view, _ = current(data, f"?lang={lang}")
     tbl = P.area_table(view)
 
     lookup = {(c, k): (h, v, lo, hi) for c, k, h, v, lo, hi in
@@ -269,7 +287,8 @@ def draw_areas(data, search):
         if hit is None or bool(hit[0]) or pd.isna(hit[1]):
             return html.Td(t("hidden", lang), className="text-muted text-end")
         _, v, lo, hi = hit
-        return html.Td(f"{v:.1f} ({lo:.1f}–{hi:.1f})", className="text-end")
+        return html.Td(f"{numbers.decimal(v, 1, lang)} ({numbers.decimal(lo, 1, lang)}–{numbers.decimal(hi, 1, lang)})",
+                       className="text-end")
 
     codes = list(dict.fromkeys(tbl["code"]))
     names = dict(zip(tbl["code"], tbl["name"]))

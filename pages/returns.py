@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import disclosure, guard, returns as R
+from atlas import disclosure, guard, numbers, returns as R
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, lang_of, page_frame
+from atlas.layout_parts import chart_card, control, lang_of, page_frame, separator_control
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
@@ -45,8 +45,7 @@ def layout(lang: str | None = None, **_):
             min_date_allowed=(months[2] if len(months) > 2 else months[0]).date().isoformat() if months else None,
             max_date_allowed=(months[-2]).date().isoformat() if len(months) > 1 else None,
             initial_visible_month=view.date, clearable=False), help_text=t("ret_date_help", lang)),
-        control(t("separator", lang), dbc.RadioItems(id="ret-sep", value=",", inline=True, options=[
-            {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])),
+        separator_control("ret-sep", lang),
     ], className="atlas-sidebar", **{"aria-label": t("ret_title", lang)})
 
     main = html.Main([
@@ -111,16 +110,14 @@ def current_view(data, search) -> R.ReturnsView:
 
 # ---------------------------------------------------------------- figures
 
-def _fmt(x, digits=2):
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "–"
-    return f"{x:,.{digits}f}"
+def _fmt(x, digits=2, lang="en"):
+    return numbers.decimal(x, digits, lang)
 
 
-def _p(p):
+def _p(p, lang="en"):
     if p is None or (isinstance(p, float) and np.isnan(p)):
         return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return "<" + numbers.decimal(0.001, 3, lang) if p < 0.001 else numbers.decimal(p, 3, lang)
 
 
 @callback(Output("ret-its", "figure"), Output("ret-its-table", "children"),
@@ -131,7 +128,7 @@ def draw_its(data, search):
     view = current_view(data, search)
     lang = view.lang
     s, r = R.its(view)
-    fig = R.fig_its(s, r, view)
+    fig = R.stamp(R.fig_its(s, r, view), "ret_chart_its", view)
     if r is None:
         return fig, dbc.Alert(R.no_fit_text(s, lang), color="secondary", className="py-2 small", id="ret-no-fit")
     tbl = R.its_table(r, lang)
@@ -141,12 +138,13 @@ def draw_its(data, search):
         html.Thead(html.Tr([html.Th(t("ret_term", lang), scope="col"), html.Th(t("ret_estimate", lang), scope="col"),
                             html.Th(t("ret_p", lang), scope="col")])),
         html.Tbody([html.Tr([html.Th(row.term, scope="row", className="fw-normal"),
-                             html.Td(f"{_fmt(row.estimate)} ({_fmt(row.lower)} to {_fmt(row.upper)})"),
-                             html.Td(_p(row.p))])
+                             html.Td(f"{_fmt(row.estimate, 2, lang)} ({_fmt(row.lower, 2, lang)} {t('to_word', lang)} "
+                                     f"{_fmt(row.upper, 2, lang)})"),
+                             html.Td(_p(row.p, lang))])
                     for row in tbl.itertuples(index=False)]),
     ], size="sm", className="small mb-1", id="ret-its-estimates")
     method = html.P(t("ret_method_text", lang).format(lags=r["lags"], n=r["n"], filled=r["n_filled"])
-                    + f" Durbin–Watson {r['durbin_watson']:.2f}."
+                    + f" Durbin–Watson {numbers.decimal(r['durbin_watson'], 2, lang)}."
                     + (" " + t("fitted_clamped", lang) if s.attrs.get("clamped") else ""), className="small text-muted mb-0")
     return fig, html.Div([table, method])
 
@@ -156,7 +154,7 @@ def draw_exam(data, search):
     if data is None:
         return no_update
     view = current_view(data, search)
-    return R.fig_by_exam(R.by_exam(view), view)
+    return R.stamp(R.fig_by_exam(R.by_exam(view), view), "ret_chart_exam", view)
 
 
 @callback(Output("ret-centres", "figure"), Output("ret-spread", "figure"), Output("ret-summary", "children"),
@@ -170,7 +168,7 @@ def draw_centres(data, search):
     summary = R.centre_summary(view)
 
     def num(v):
-        return t("suppressed", lang) if pd.isna(v) else f"{int(v):,}"
+        return t("suppressed", lang) if pd.isna(v) else numbers.integer(v, lang)
 
     table = dbc.Table([
         html.Caption(t("ret_summary", lang), className="small"),
@@ -179,11 +177,12 @@ def draw_centres(data, search):
                             html.Th(t("ret_rate_after", lang), scope="col")])),
         html.Tbody([html.Tr([html.Th(r.centre, scope="row", className="fw-normal",
                                      style={"fontWeight": 700} if r.producer_id == view.centre else None),
-                             html.Td(num(r.count_before)), html.Td(_fmt(r.rate_before, 1)),
-                             html.Td(num(r.count_after)), html.Td(_fmt(r.rate_after, 1))])
+                             html.Td(num(r.count_before)), html.Td(_fmt(r.rate_before, 1, lang)),
+                             html.Td(num(r.count_after)), html.Td(_fmt(r.rate_after, 1, lang))])
                     for r in summary.itertuples(index=False)]),
     ], size="sm", className="small mb-0", id="ret-summary-table")
-    return R.fig_centres(tbl, view), R.fig_spread(tbl, view), table
+    return (R.stamp(R.fig_centres(tbl, view), "ret_chart_centres", view),
+            R.stamp(R.fig_spread(tbl, view), "ret_chart_spread", view), table)
 
 
 # ---------------------------------------------------------------- downloads

@@ -109,3 +109,19 @@ def stop_process(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def english_only_strings(min_length: int = 12) -> set[str]:
+    """Texts of the interface whose Danish differs (``atlas.i18n``), long enough to be unmistakable,
+    plus words the atlas once left in English in Danish mode (CSV keys, Plotly's toolbar, table heads)."""
+    from atlas.i18n import LABELS, TEXT
+
+    pairs = list(TEXT.values()) + [p for names in LABELS.values() for p in names.values()]
+    found = {en for en, da in pairs if en != da and len(en) >= min_length and en not in da and "{" not in en}
+    return found | {"funnel_flag", "high_998", "low_998", "denominator", "Download plot", "Reset axes",
+                    "incomplete years", "weight (per sex)", "SYNTHETIC", "per 1,000", "Download CSV"}
+
+
+def english_left(text: str, strings: set[str]) -> list[str]:
+    """The English-only strings found in ``text``."""
+    return sorted(s for s in strings if s in text)

@@ -18,6 +18,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -75,7 +76,8 @@ def read_download(content: bytes) -> Shown:
     rows = {r[0]: r[1] for r in csv.reader(io.StringIO(head)) if len(r) >= 2}
     from atlas.i18n import t
 
-    y0, y1 = (int(x) for x in rows[t("years", "en")].split("-"))
+    years = [int(y) for y in re.findall(r"\d{4}", rows[t("years", "en")])]
+    y0, y1 = years[0], years[-1]
     table = pd.read_csv(io.StringIO(body), dtype={"count": "Float64", "denominator": "Float64"})
     table = table.set_index("code")
     for c in ("count", "denominator"):

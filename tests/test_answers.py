@@ -242,7 +242,7 @@ def test_incomplete_years_are_marked_in_trend_mix_notice_and_csv(app_module):
     rows = [r.split(",") for r in body.strip().split("\r\n")]
     col = rows[0].index("complete")
     flags = {r[0]: r[col] for r in rows[1:]}
-    assert flags[str(last)] == "False" and flags[str(last - 1)] == "True"
+    assert flags[str(last)] == "no" and flags[str(last - 1)] == "yes"
     assert rows[0][rows[0].index("funnel_flag")] and any("incomplete" in r for r in rows[1:])
 
 

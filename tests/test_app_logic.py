@@ -66,17 +66,26 @@ def test_hash_round_trip_restores_the_view():
 def test_csv_has_bom_header_rows_and_danish_decimals(app_db):
     from atlas import export
 
-    view = View(y0=2020, y1=2024, sep=";", lang="da").with_dim("sex", 2)
+    # a Danish file is Danish Excel's whatever separator the view holds: semicolons, decimal comma
+    view = View(y0=2020, y1=2024, sep=",", lang="da").with_dim("sex", 2)
     content, name = export.chart_csv("map", view)
     assert content.startswith(b"\xef\xbb\xbf") and name.endswith(".csv")
+    # the file name says what the file holds, in the file's language
+    assert name.startswith("laenderyg-atlas_kort_") and "kommuner_kvinder_2020-2024_da" in name
     text = content.decode("utf-8-sig")
     head, body = text.split("\r\n\r\n", 1)
-    assert "Køn: Kvinder" in head and "SYNTETISKE" in head and "2020-2024" in head and "sex=2" in head
+    assert "Køn: Kvinder" in head and "SYNTETISKE" in head and "2020–2024" in head and "sex=2" in head
     lines = body.strip().split("\r\n")
-    assert lines[0].split(";")[:2] == ["code", "name"]
+    header = lines[0].split(";")
+    assert header[:2] == ["Kode", "Navn"] and "funnel_flag" not in header and "Tragtdiagram" in header
     assert len(lines) == 1 + 98 + 1                # header, 98 municipalities, Denmark
-    values = [line.split(";")[lines[0].split(";").index("value")] for line in lines[1:]]
+    rows = [line.split(";") for line in lines[1:]]
+    values = [r[header.index("Værdi")] for r in rows]
     assert any("," in v for v in values) and not any("." in v for v in values)
+    # counts are whole numbers ("510", never "510,00"), flags and yes/no are Danish words
+    assert all(r[header.index("Antal")].isdigit() or r[header.index("Antal")] == "" for r in rows)
+    assert {r[header.index("Fuldstændige år")] for r in rows} <= {"ja", "nej"}
+    assert not {r[header.index("Tragtdiagram")] for r in rows} & {"high_998", "high_95", "within", "low_95", "low_998"}
 
 
 def test_csv_with_comma_separator_uses_points(app_db):
@@ -117,3 +126,30 @@ def test_national_dsr_lies_within_the_range_of_area_rates(app_db):
     assert shown.value.min() < national.value < shown.value.max()
     assert (shown.lower <= shown.value).all() and (shown.value <= shown.upper).all()
     assert national.lower < national.value < national.upper
+
+
+def test_danish_csv_downloads_hold_no_english(app_db):
+    """Every CSV of every page in Danish: semicolons, Danish headers and words, no English-only text."""
+    import csv
+    import io
+
+    from helpers import english_left, english_only_strings
+
+    from atlas import export, pathways as P, returns as R
+
+    strings = english_only_strings()
+    view = View(y0=2022, y1=2024, lang="da", area=101).with_dim("sex", 2)
+    files = [export.chart_csv(c, view) for c in export.CHARTS]
+    files += [P.chart_csv(c, view, 90) for c in P.CHARTS]
+    files += [R.chart_csv(c, R.ReturnsView(lang="da")) for c in R.CHARTS]
+    names = set()
+    for content, name in files:
+        text = content.decode("utf-8-sig")
+        assert english_left(text, strings) == [], (name, english_left(text, strings))
+        body = text.split("\r\n\r\n", 1)[1]
+        header = next(csv.reader(io.StringIO(body), delimiter=";"))
+        assert len(header) > 2, name                   # semicolon-separated
+        assert not {"count", "value", "code", "name", "complete", "note"} & set(header), (name, header)
+        assert name.endswith("_da.csv") and name.startswith("laenderyg-atlas_"), name
+        names.add(name)
+    assert len(names) == len(files)                    # every view downloads under its own name

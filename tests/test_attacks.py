@@ -41,7 +41,7 @@ from intruder import Derived, Intruder, derive
 from scipy.stats import binom
 
 from atlas.filters import DIMENSIONS, View
-from atlas.i18n import label, t
+from atlas.i18n import t
 from atlas.state import hash_of
 
 pytestmark = pytest.mark.slow
@@ -56,9 +56,9 @@ P_LIMIT = 0.01
 
 def _filter_text(dims: tuple) -> str:
     """The filter text a download's header rows give for ``dims`` (public: the page shows it)."""
-    if not dims:
-        return t("all", "en")
-    return "; ".join(f"{label('dimension', k, 'en')}: {label(k, v, 'en') if k != 'age' else v}" for k, v in dims)
+    from atlas.export import filters_text
+
+    return filters_text(View(dims=dims))
 
 
 FILTER_DIMS = {_filter_text(()): ()} | {_filter_text(((k, v),)): ((k, v),) for k, vs in GROUPS.items() for v in vs}

@@ -36,7 +36,9 @@ def _hash(dash_duo) -> str:
 
 def _choose(dash_duo, selector, text):
     """Open a dropdown, type to search like a reader, pick the option with that text."""
-    dash_duo.find_element(selector).click()
+    element = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    element.click()
     dash_duo.driver.switch_to.active_element.send_keys(text)
     _wait(dash_duo, lambda: any(o.text == text for o in dash_duo.find_elements(".dash-dropdown-option")),
           what=f"option {text}")
@@ -129,10 +131,82 @@ def test_download_follows_the_filter(dash_duo, atlas_app, tmp_path):
     content, name = export.chart_csv("map", View(y0=year, y1=year).with_dim("sex", 2))
     assert "Women" in content.decode("utf-8-sig")
     dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    dash_duo.find_element("#card-map button").click()
+    dash_duo.find_element("#card-map button[id*='download-btn']").click()
     _wait(dash_duo, lambda: any(tmp_path.glob("*.csv")), what="a downloaded CSV")
     got = next(tmp_path.glob("*.csv")).read_bytes()
     assert got.startswith(b"\xef\xbb\xbf")
     text = got.decode("utf-8-sig")
     assert "Sex: Women" in text and "sex=2" in text
     assert got.split(b"\r\n\r\n", 1)[1] == content.split(b"\r\n\r\n", 1)[1]
+
+
+SIZES = ((1366, 768), (768, 1024), (390, 844))
+PAGES = {"/": "#map path.choroplethlocation", "/pathways": "#pw-sankey .main-svg",
+         "/returns": "#ret-its .main-svg", "/methods": ".methods-toc"}
+# the text of a page as a reader (or a screen reader) meets it: text nodes outside scripts, and tooltips
+PAGE_TEXT = """
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) {
+      const p = walk.currentNode.parentElement;
+      if (p && !p.closest('script, style, noscript')) { out.push(walk.currentNode.nodeValue); }
+    }
+    document.querySelectorAll('[title], [aria-label], [placeholder], [data-title]').forEach(e => {
+      for (const a of ['title', 'aria-label', 'placeholder', 'data-title']) {
+        if (e.getAttribute(a)) { out.push(e.getAttribute(a)); }
+      }
+    });
+    return out.join('\\n');"""
+
+
+def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
+    """One browser: every page in English and Danish at 1366x768, 768x1024 and 390x844, screenshotted
+    to screenshots/ (gitignored) for a person to look at; the Danish pages hold no English-only text;
+    on a phone the navigation folds into a menu and the map starts on the first screens; the year
+    slider's labels do not overlap."""
+    from helpers import english_left, english_only_strings, wait_until
+
+    strings = english_only_strings()
+    out = ROOT / "screenshots"
+    out.mkdir(exist_ok=True)
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    for lang in ("en", "da"):
+        for path, ready in PAGES.items():
+            driver.set_window_size(*SIZES[0])
+            driver.get(f"{dash_duo.server_url}{path}" + ("?lang=da" if lang == "da" else ""))
+            _wait(dash_duo, lambda: dash_duo.find_elements(ready), what=f"{path} drawn")
+            _wait(dash_duo, lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"),
+                  what=f"{path} loaded")
+            if path == "/":
+                _wait(dash_duo, lambda: dash_duo.find_elements("#breakdown .main-svg"), what="breakdown")
+                marks = driver.execute_script(
+                    "return [...document.querySelectorAll('#years .dash-slider-mark, #years .rc-slider-mark-text')]"
+                    ".map(e => e.getBoundingClientRect()).map(r => [r.left, r.right]);")
+                marks = sorted(m for m in marks if m[1] > m[0])
+                assert len(marks) >= 2, "no year labels found"
+                assert all(a[1] <= b[0] for a, b in zip(marks, marks[1:])), f"year labels overlap: {marks}"
+            if lang == "da":
+                left = []
+
+                def danish_only():
+                    left[:] = english_left(driver.execute_script(PAGE_TEXT), strings)
+                    return not left
+
+                try:
+                    wait_until(danish_only, 10, "Danish page")
+                except AssertionError:
+                    raise AssertionError(f"English on the Danish page {path}: {left}") from None
+            for width, height in SIZES:
+                driver.set_window_size(width, height)
+                time.sleep(0.6)
+                name = (path.strip("/") or "atlas")
+                driver.save_screenshot(str(out / f"{name}-{lang}-{width}x{height}.png"))
+                if width == 390:
+                    assert dash_duo.find_element(".navbar-toggler").is_displayed()
+                    assert not dash_duo.find_element("#navbar-collapse").is_displayed()
+                    if path == "/":
+                        top = driver.execute_script(
+                            "return document.querySelector('#map').getBoundingClientRect().top + window.scrollY;")
+                        assert top < 2 * height, f"the map starts {top} px down on a phone"
+    assert len(list(out.glob("*.png"))) >= len(PAGES) * 2 * len(SIZES)

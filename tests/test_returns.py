@@ -210,8 +210,10 @@ def test_csv_in_danish_with_semicolons(R):
     header, table = _read_csv(content, ";")
     assert header[0] == ["Atlas over billeddiagnostik af lænderyggen"]
     assert any(r[0] == "Visning" and r[1] == "/returns?lang=da#sep=%3B" for r in header)
-    rates = [r[table[0].index("rate")] for r in table[1:]]
+    # Danish column names and words ("Rate", "Periode": "Før"/"Efter"), decimal commas
+    rates = [r[table[0].index("Rate")] for r in table[1:]]
     assert any("," in x for x in rates) and not any("." in x for x in rates)
+    assert {r[table[0].index("Periode")] for r in table[1:]} == {"Før", "Efter"}
 
 
 @pytest.mark.parametrize("hash_, ignored", [
