@@ -138,7 +138,7 @@ def _baseline(cases: list[tuple[int, bool]]) -> float:
     return float(values.value_counts(normalize=True).max()) if len(values) else 0.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def secure_attack(atlas_db, tmp_path_factory):
     proc, port = start_gunicorn(atlas_db, tmp_path_factory.mktemp("served") / "secure.log", workers=2, threads=4)
     try:
@@ -150,7 +150,7 @@ def secure_attack(atlas_db, tmp_path_factory):
     return result
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")      # once per test process, however the tests of the two processes interleave
 def release_attack(release_db, release_secure_db, tmp_path_factory):
     proc, port = start_gunicorn(release_db, tmp_path_factory.mktemp("served") / "release.log", workers=2, threads=4)
     try:
