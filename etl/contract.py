@@ -49,8 +49,16 @@ def _in(values) -> str:
     return ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
 
 
+def _member(values) -> str:
+    """SQL true when {c} is one of ``values``. A long list is matched through a subquery (a hash
+    join): DuckDB compares a long constant IN list value by value, 20x slower on 69 million rows."""
+    if len(values) > 16:
+        return f"{{c}} IN (SELECT unnest([{_in(values)}]))"
+    return f"{{c}} IN ({_in(values)})"
+
+
 def _set_rule(values, what: str) -> Rule:
-    return Rule(f"{{c}} IN ({_in(values)})", f"are not one of {what} ({', '.join(map(str, values))})",
+    return Rule(_member(values), f"are not one of {what} ({', '.join(map(str, values))})",
                 "recode them in the extract, or map the codes in the [tables.X.values] section of the column mapping")
 
 
@@ -72,7 +80,7 @@ def contract(settings: Settings) -> dict[str, Table]:
                 Column("birth_year", "integer", (Rule("{c} BETWEEN 1890 AND year", "have a birth year before 1890 or after the year of the row"),)),
                 Column("sex", "integer", (_set_rule(codes("sex"), "the sex codes"),)),
                 Column("municipality", "integer", (Rule(
-                    f"{{c}} IN ({_in(kommuner)})",
+                    _member(kommuner),
                     "are not one of the 98 municipality codes",
                     "codes from before the 2007 municipal reform must be mapped to today's municipalities first",
                 ),)),

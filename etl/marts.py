@@ -51,8 +51,11 @@ KEY = "(CAST(rkey AS DOUBLE) / 18446744073709551616.0)"
 
 
 def _key_sum(condition: str) -> str:
-    """Sum of record keys mod 1 over the records meeting the condition."""
-    return f"fmod(sum(CASE WHEN {condition} THEN {KEY} ELSE 0 END), 1.0)"
+    """Sum of record keys mod 1 over the records meeting the condition (0 when none does). The
+    key is the column ``_key``, computed once per record by the query's FROM (``KEY AS _key``)."""
+    if condition == "true":
+        return "fmod(sum(_key), 1.0)"
+    return f"fmod(coalesce(sum(_key) FILTER (WHERE {condition}), 0), 1.0)"
 
 
 def write_population(con, settings: Settings) -> None:
@@ -80,7 +83,7 @@ def write_imaging(con) -> None:
         SELECT year, municipality::SMALLINT AS municipality, sex::TINYINT AS sex, age_band,
                education::TINYINT AS education, income::TINYINT AS income, origin::TINYINT AS origin,
                labour::TINYINT AS labour, modality, priority, referrer, {measures}
-        FROM int_imaging
+        FROM (SELECT *, {KEY} AS _key FROM int_imaging)
         GROUP BY ALL
         ORDER BY year, municipality
     """)
@@ -94,7 +97,7 @@ def write_episodes(con) -> None:
                labour::TINYINT AS labour, modality, priority, referrer,
                {outcome_sql('short')} AS outcome_short, {outcome_sql('long')} AS outcome_long, low_value,
                count(*)::INTEGER AS n_episodes, {_key_sum('true')} AS k_episodes
-        FROM int_imaging
+        FROM (SELECT *, {KEY} AS _key FROM int_imaging)
         WHERE episode_start
         GROUP BY ALL
         ORDER BY year, municipality
