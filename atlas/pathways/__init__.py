@@ -33,4 +33,4 @@ from atlas.pathways.constants import (AREA_MEASURES, CHARTS, COLUMNS, HIDDEN, LO
 from atlas.pathways.export import chart_csv, chart_table, header_rows, pathway_table
 from atlas.pathways.figures import referrer_figure, sankey, trend_figure
 from atlas.pathways.queries import _episode_cells, area_table, by_referrer, episode_cells, pathways, trends
-from atlas.pathways.state import area_name, hash_of, parse_hash
+from atlas.pathways.state import area_name, area_options, hash_of, parse_hash, sync_pathways

@@ -22,5 +22,5 @@ from atlas.returns.export import chart_csv, header_rows
 from atlas.returns.figures import fig_by_exam, fig_centres, fig_its, fig_spread, file_stem, stamp
 from atlas.returns.queries import (_monthly, by_centre, by_exam, cell_key, centre_summary, centres, monthly, months,
                                    protected, series, table_salt)
-from atlas.returns.state import ReturnsView, intervention_index, parse_hash, valid_date
+from atlas.returns.state import ReturnsView, intervention_index, parse_hash, sync_returns, valid_date
 from atlas.returns.time_series import _no_fit_reason, its, its_table, no_fit_text

@@ -79,3 +79,39 @@ def intervention_index(months: list[pd.Timestamp], when: str) -> int | None:
         if m >= ts:
             return i
     return None
+
+
+def sync_returns(address, controls: dict, trigger, current, lang: str) -> dict:
+    """The returns page's state after an event: the view's hash and what every control shows.
+
+    The address (on load or when it changes) is read against the whitelists; a change of a control
+    makes a candidate that goes through the same whitelists (a date that leaves too few months on
+    either side keeps the previous date, with a notice). ``notice`` is None, a notice, or
+    ``no_update`` (leave it)."""
+    import dash_bootstrap_components as dbc
+    from dash import no_update
+
+    from atlas import notices
+    from atlas.i18n import t
+    from atlas.returns.queries import centres, months
+
+    def parse(hash_):
+        return parse_hash(hash_, set(centres().producer_id), months(), lang)
+
+    notice = no_update
+    if current is None or trigger in (None, "ret-url"):
+        view, ignored = parse(address)
+        notice = notices.bad_address(ignored, lang)
+    else:
+        prev, _ = parse(current)
+        when = controls.get("date")
+        candidate = replace(prev, measure=controls.get("measure"), exam=controls.get("exam"),
+                            centre=controls.get("centre"), date=(when or "")[:10] if isinstance(when, str) else prev.date,
+                            sep=controls.get("sep"))
+        view, ignored = parse(candidate.to_hash())
+        if "date" in ignored:
+            view = replace(view, date=prev.date)
+            notice = dbc.Alert(t("ret_no_fit", lang), color="warning", dismissable=True, className="py-2")
+    h = view.to_hash()
+    return {"view": h, "hash": h, "measure": view.measure, "exam": view.exam or "all", "centre": view.centre or "all",
+            "date": view.date, "sep": view.sep, "notice": notice}
