@@ -86,6 +86,14 @@ def hash_of(view: View, default_year: int | None = None) -> str:
     return f"#{q}" if q else ""
 
 
+def filter_pairs(items) -> list[tuple]:
+    """(dimension, value) of each filter dropdown (pattern-matching ids), in the page's order, from the
+    callback's ``ctx.args_grouping``; anything that is not such an item (a tampered payload) is left out."""
+    if not isinstance(items, list):
+        return []
+    return [(i["id"].get("key"), i.get("value")) for i in items if isinstance(i, dict) and isinstance(i.get("id"), dict)]
+
+
 def _pick(value, allowed: tuple, fallback):
     """``value`` when the page offers it, else ``fallback`` (never an unchecked value into the address)."""
     return value if isinstance(value, str) and value in allowed else fallback
@@ -109,7 +117,7 @@ def _years(value, offered: list[int]) -> list[int] | None:
     return sorted(out)
 
 
-def _from_controls(prev: View, controls: dict, dims: dict, offered_years: list[int]) -> View:
+def _from_controls(prev: View, controls: dict, dims: list[tuple], offered_years: list[int]) -> View:
     """``prev`` with the controls' values, each checked against what the page offers before it is used."""
     from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, dim_value
     from atlas.measures import MEASURES
@@ -126,18 +134,19 @@ def _from_controls(prev: View, controls: dict, dims: dict, offered_years: list[i
     typed = parse_breaks(controls.get("breaks") if isinstance(controls.get("breaks"), str) else "")
     if typed is not None:
         view = replace(view, breaks=typed)
-    for key, value in dims.items():
+    for key, value in dims:
         if key in DIMENSIONS:
             view = view.with_dim(key, dim_value(key, value))
     return view
 
 
-def sync_atlas(address, controls: dict, dims: dict, trigger, clicks: dict, current, lang: str) -> dict:
+def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict, current, lang: str) -> dict:
     """The atlas page's state after an event: the new view, its hash and what every control shows.
 
-    ``address`` is the URL hash, ``controls`` the controls' values by name, ``dims`` each filter's
-    value by dimension, ``trigger`` the id of what changed, ``clicks`` the payloads of the charts'
-    clicks and the search box by id, ``current`` the stored view's hash. The address (on load or when
+    ``address`` is the URL hash, ``controls`` the controls' values by name, ``dims`` the filters'
+    (dimension, value) pairs in the page's order (:func:`filter_pairs`), ``trigger`` the id of what
+    changed, ``clicks`` the payloads of the charts' clicks and the search box by id, ``current`` the
+    stored view's hash. The address (on load or when
     it changes) is read against the page's whitelists; any other event changes the stored view. On a
     release the view snaps to the nearest published one. ``notice`` is None (no notice), a notice, or
     ``no_update`` (leave it)."""
@@ -171,6 +180,6 @@ def sync_atlas(address, controls: dict, dims: dict, trigger, clicks: dict, curre
     h = hash_of(view, default)
     return {"view": h, "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
-            "dims": [str(dvals[k]) if k in dvals else "all" for k in dims],
+            "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,
             "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables)}

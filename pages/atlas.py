@@ -14,7 +14,7 @@ from atlas.i18n import label, t
 from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
-from atlas.state import sync_atlas, view_from_hash
+from atlas.state import filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
 from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
 
@@ -133,9 +133,8 @@ def layout(lang: str | None = None, **_):
 def sync_state(address, controls, dims, clicks, display, current, search):
     """The URL hash, the controls, the filters, the charts' clicks and the buttons -> the view (see
     :func:`atlas.state.sync_atlas`)."""
-    filters = {i["id"]["key"]: i.get("value") for i in ctx.args_grouping["dims"] if isinstance(i.get("id"), dict)}
-    return sync_atlas(address, {**controls, **display}, filters, ctx.triggered_id, clicks, current,
-                      lang_of(search if isinstance(search, str) else ""))
+    return sync_atlas(address, {**controls, **display}, filter_pairs(ctx.args_grouping["dims"]), ctx.triggered_id,
+                      clicks, current, lang_of(search if isinstance(search, str) else ""))
 
 
 def current_view(data, search_qs) -> View:

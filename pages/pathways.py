@@ -17,6 +17,7 @@ from atlas.i18n import label, t
 from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
+from atlas.state import filter_pairs
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/pathways", name="Pathways", title="Pathways and low-value imaging · Lumbar imaging atlas")
@@ -114,8 +115,8 @@ def layout(lang: str | None = None, **_):
 )
 def sync_state(address, controls, dims, more, current, search, base=None):
     """The URL hash, the controls and the filters -> the view (see :func:`atlas.pathways.state.sync_pathways`)."""
-    filters = {i["id"]["key"]: i.get("value") for i in ctx.args_grouping["dims"] if isinstance(i.get("id"), dict)}
-    return P.sync_pathways(address, {**controls, **more}, filters, ctx.triggered_id, current, base, lang_of(search))
+    return P.sync_pathways(address, {**controls, **more}, filter_pairs(ctx.args_grouping["dims"]), ctx.triggered_id,
+                           current, base, lang_of(search))
 
 
 def current(data, search):

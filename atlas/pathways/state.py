@@ -69,7 +69,7 @@ def area_options(level: str, lang: str) -> list[dict]:
         {"label": str(n), "value": str(int(c))} for c, n in zip(part.code, part.name)]
 
 
-def _from_controls(prev: View, controls: dict, dims: dict, level_changed: bool) -> View:
+def _from_controls(prev: View, controls: dict, dims: list[tuple], level_changed: bool) -> View:
     """``prev`` with the controls' values (the area is dropped when the level changed)."""
     years = controls.get("years")
     try:
@@ -81,13 +81,13 @@ def _from_controls(prev: View, controls: dict, dims: dict, level_changed: bool) 
     view = replace(prev, level=level if level in ("municipality", "region", "region2027") else prev.level,
                    y0=y[0], y1=y[-1], area=code, sep=sep if sep in (",", ";") else prev.sep,
                    tables=1 if controls.get("tables") is True else 0)
-    for key, value in dims.items():
+    for key, value in dims:
         if key in DIMENSIONS:
             view = view.with_dim(key, dim_value(key, value))
     return view
 
 
-def sync_pathways(address, controls: dict, dims: dict, trigger, current, base, lang: str) -> dict:
+def sync_pathways(address, controls: dict, dims: list[tuple], trigger, current, base, lang: str) -> dict:
     """The pathways page's state after an event: the view's hash and what every control shows.
 
     The address (on load or when it changes) is read against the page's whitelists; a change of a
@@ -111,5 +111,5 @@ def sync_pathways(address, controls: dict, dims: dict, trigger, current, base, l
     h, b = hash_of(view, win), hash_of(view, 365)
     return {"view": h, "hash": h, "level": view.level, "area-options": area_options(view.level, lang),
             "area": str(view.area) if view.area is not None else "dk", "years": [view.y0, view.y1], "window": win,
-            "dims": [str(dvals[k]) if k in dvals else "all" for k in dims], "sep": view.sep, "notice": notice,
+            "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims], "sep": view.sep, "notice": notice,
             "tables": bool(view.tables), "base": no_update if b == base else b}
