@@ -53,3 +53,24 @@ def empty_reason(tbl: pd.DataFrame | None, national: pd.Series | None = None) ->
 
 def message(reason: str, lang: str) -> str:
     return t(reason, lang)
+
+
+def bad_address(ignored: list[str], lang: str):
+    """The warning that parts of the address were ignored, or None when none were."""
+    import dash_bootstrap_components as dbc
+
+    if not ignored:
+        return None
+    return dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True, className="py-2")
+
+
+def not_published(changed: list[str], lang: str):
+    """The note that a release publishes no such view, what was changed and which periods it publishes."""
+    import dash_bootstrap_components as dbc
+
+    from atlas import release_queries
+
+    return dbc.Alert([t("not_published", lang), " ", ", ".join(t(f"changed_{c}", lang) for c in changed),
+                      ". ", t("published_what", lang).format(periods=", ".join(
+                          p for p in release_queries.periods() if "-" in p))],
+                     color="info", dismissable=True, className="py-2", id="release-notice")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from atlas.filters import View, parse_query
+from atlas.filters import View, parse_breaks, parse_query
 
 
 def click_code(click_data) -> int | None:
@@ -84,3 +84,102 @@ def hash_of(view: View, default_year: int | None = None) -> str:
     out when they are the ``default_year`` a view without years shows."""
     q = replace(view, lang="en").to_query(default_year)
     return f"#{q}" if q else ""
+
+
+def filter_pairs(items) -> list[tuple]:
+    """(dimension, value) of each filter dropdown (pattern-matching ids), in the page's order, from the
+    callback's ``ctx.args_grouping``; anything that is not such an item (a tampered payload) is left out."""
+    if not isinstance(items, list):
+        return []
+    return [(i["id"].get("key"), i.get("value")) for i in items if isinstance(i, dict) and isinstance(i.get("id"), dict)]
+
+
+def _pick(value, allowed: tuple, fallback):
+    """``value`` when the page offers it, else ``fallback`` (never an unchecked value into the address)."""
+    return value if isinstance(value, str) and value in allowed else fallback
+
+
+def _years(value, offered: list[int]) -> list[int] | None:
+    """The slider's two years, sorted, when both are years the page offers; else None."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 2:
+        return None
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            return None
+        try:
+            y = int(v)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if y not in offered:
+            return None
+        out.append(y)
+    return sorted(out)
+
+
+def _from_controls(prev: View, controls: dict, dims: list[tuple], offered_years: list[int]) -> View:
+    """``prev`` with the controls' values, each checked against what the page offers before it is used."""
+    from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, dim_value
+    from atlas.measures import MEASURES
+
+    y = _years(controls.get("years"), offered_years) or [prev.y0, prev.y1]
+    view = replace(prev, measure=_pick(controls.get("measure"), tuple(MEASURES), prev.measure),
+                   level=_pick(controls.get("level"), LEVELS, prev.level), y0=y[0], y1=y[-1],
+                   rates=_pick(controls.get("rates"), RATE_MODES, prev.rates),
+                   standard=_pick(controls.get("standard"), STANDARDS, prev.standard),
+                   map=_pick(controls.get("mapkind"), MAP_KINDS, prev.map),
+                   sep=_pick(controls.get("sep"), (",", ";"), prev.sep),
+                   colours=controls.get("colours") if controls.get("colours") in COLOUR_MODES else prev.colours,
+                   tables=1 if controls.get("tables") is True else 0)
+    typed = parse_breaks(controls.get("breaks") if isinstance(controls.get("breaks"), str) else "")
+    if typed is not None:
+        view = replace(view, breaks=typed)
+    for key, value in dims:
+        if key in DIMENSIONS:
+            view = view.with_dim(key, dim_value(key, value))
+    return view
+
+
+def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict, current, lang: str) -> dict:
+    """The atlas page's state after an event: the new view, its hash and what every control shows.
+
+    ``address`` is the URL hash, ``controls`` the controls' values by name, ``dims`` the filters'
+    (dimension, value) pairs in the page's order (:func:`filter_pairs`), ``trigger`` the id of what
+    changed, ``clicks`` the payloads of the charts' clicks and the search box by id, ``current`` the
+    stored view's hash. The address (on load or when
+    it changes) is read against the page's whitelists; any other event changes the stored view. On a
+    release the view snaps to the nearest published one. ``notice`` is None (no notice), a notice, or
+    ``no_update`` (leave it)."""
+    from dash import no_update
+
+    from atlas import coverage, db, notices, release_queries
+    from atlas.measures import MEASURES
+
+    address = address if isinstance(address, str) else ""
+    current = current if isinstance(current, str) else None
+    codes = db.level_codes()
+    all_years = db.years()
+    default = coverage.default_year(all_years)
+    regions = codes["region"] | codes["region2027"]
+    notice = no_update
+    if current is None or trigger == "atlas-url" or trigger is None:
+        view, ignored = view_from_hash(address, lang, all_years, MEASURES, codes["municipality"] | regions, regions, default)
+        notice = notices.bad_address(ignored, lang)
+    else:
+        prev, _ = view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | regions, regions, default)
+        view = _from_controls(prev, controls, dims, all_years)
+        name = trigger if isinstance(trigger, str) else "control"      # pattern-matching ids are dicts
+        action = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
+        view = next_view(view, action, clicks.get(name), regions, codes["municipality"])
+        view = consistent(view, codes, db.regions_of())
+    if db.is_release():
+        view, changed = release_queries.nearest_published(view)
+        if changed:
+            notice = notices.not_published(changed, lang)
+    dvals = dict(view.dims)
+    h = hash_of(view, default)
+    return {"view": h, "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
+            "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
+            "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
+            "area-search": view.area if view.level == "municipality" else None, "notice": notice,
+            "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables)}

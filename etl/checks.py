@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from etl.contract import Table
 from etl.intermediate import person_id_type
 from etl.settings import Settings, load_checks_config, read_code_list
-from etl.staging import EXAMPLES, INTEGER_TYPES, TIME_ZONE_SUFFIX, Problem, StagingReport
+from etl.sql_types import INTEGER_TYPES, TIME_ZONE_SUFFIX
+from etl.staging import EXAMPLES, Problem, StagingReport
 
 EVENT_DATES = {"imaging": "procedure_date", "diagnoses": "diagnosis_date", "surgery": "surgery_date",
                "rehabilitation": "plan_date"}

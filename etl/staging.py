@@ -7,23 +7,17 @@ build; in lenient mode the bad rows are dropped and written to a rejection repor
 """
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from etl.contract import Table, contract
-from etl.settings import Settings, load_checks_config
+from etl.readers import READERS, UnreadableFile, file_relation, find_files, read_error, sql_str
+from etl.settings import Settings
+from etl.sql_types import THOUSANDS, quote, recode_sql, typed_sql
 
-READERS = {".parquet": "parquet", ".csv": "csv", ".txt": "csv", ".sas7bdat": "sas"}
 EXAMPLES = 5
-# "1.000" or "1,000": a count written with a thousands separator (read as 1 it would be silently wrong)
-THOUSANDS = "[+-]?[0-9]{1,3}([.,][0-9]{3})+"
-# a time of day followed by a time zone: "2017-03-05T23:30:00+01:00", "... 23:30Z"
-TIME_ZONE_SUFFIX = "[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$"
-ISO_DATE = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T].*)?"
-DAY_FIRST_DATE = "[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{4}|[0-9]{1,2}[A-Za-z]{3}[0-9]{4}"
 
 
 @dataclass
@@ -69,174 +63,6 @@ class StagingReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def find_files(input_dir: Path, pattern: str) -> list[Path]:
-    """Files of a table: names matching the pattern with a readable extension, sorted."""
-    return sorted(
-        p for p in Path(input_dir).iterdir()
-        if p.is_file() and fnmatch.fnmatch(p.stem.lower(), pattern.lower()) and p.suffix.lower() in READERS
-    )
-
-
-class UnreadableFile(Exception):
-    """A file that cannot be read as a table; the message says why, in words."""
-
-
-def _detect_encoding(path: Path) -> str:
-    """UTF-8 when the whole file decodes as UTF-8, otherwise Latin-1 (common in SAS/Windows exports)."""
-    import codecs
-
-    dec = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as fh:
-        try:
-            while chunk := fh.read(1 << 20):
-                dec.decode(chunk)
-            dec.decode(b"", final=True)      # a file ending inside a character is not UTF-8 either
-        except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8"
-
-
-def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
-    """The delimiter (``;`` or ``,``) and the column names of a CSV file's first line."""
-    import csv
-
-    with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        head = fh.readline()
-    head = head.lstrip("\ufeff").rstrip("\r\n")
-    if not head.strip():
-        raise UnreadableFile("has no header line with the column names (the file or its first line is empty)")
-    delim = ";" if head.count(";") > head.count(",") else ","
-    names: list[str] = []
-    for i, name in enumerate(next(csv.reader([head], delimiter=delim, quotechar='"'))):
-        name = name.strip() or f"column{i + 1}"
-        while name.lower() in (n.lower() for n in names):   # a repeated name gets a suffix
-            name += "_"
-        names.append(name)
-    return delim, names
-
-
-def _sql_str(text) -> str:
-    return str(text).replace("'", "''")
-
-
-def _read_error(exc: Exception) -> str:
-    """DuckDB's error about a file, in a line an analyst can act on (no DuckDB option names)."""
-    import re
-
-    text = str(exc)
-    line = re.search(r"CSV Error on Line: (\d+)", text)
-    where = f"line {line.group(1)}" if line else ""
-    cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
-    original = re.search(r"Original Line: (.*)", text)
-    shown = f" ('{original.group(1)[:60]}{'...' if len(original.group(1)) > 60 else ''}')" if original else ""
-    if cols:
-        return f"{where or 'a line'} has {cols.group(2)} fields where the header has {cols.group(1)}{shown}"
-    if "unicode" in text.lower() or "utf8" in text.lower() or "utf-8" in text.lower():
-        return f"{where + ' ' if where else ''}holds bytes that are not text in the file's encoding{shown}"
-    if "quote" in text.lower() and where:
-        return f"{where} has a quote that is not closed{shown}"
-    if where:
-        return f"{where} cannot be parsed{shown}"
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:300]
-
-
-def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """SQL that reads one file as it is, with its file name in a ``_file`` column."""
-    kind = READERS[path.suffix.lower()]
-    p = _sql_str(path)
-    if kind == "parquet":
-        return f"(SELECT *, '{_sql_str(path.name)}' AS _file FROM read_parquet('{p}'))"
-    if kind == "csv":
-        enc = _detect_encoding(path)
-        delim, names = _csv_header(path, enc)
-        # The dialect is given, not sniffed: a broken line then fails with its line number instead
-        # of the whole file failing detection. DuckDB decodes Latin-1 itself.
-        columns = "{" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in names) + "}"
-        return (f"(SELECT *, '{_sql_str(path.name)}' AS _file FROM read_csv('{p}', auto_detect=false, header=false, "
-                f"skip=1, columns={columns}, delim='{delim}', quote='\"', escape='\"', encoding='{enc}'))")
-    # SAS
-    try:
-        import pyreadstat
-    except ImportError as exc:  # pragma: no cover - depends on an optional package
-        raise ContractError([Problem(path.name, "", "", 0, "is a SAS file, and the optional package pyreadstat is not installed",
-                                     hint="pip install pyreadstat, or export the table as Parquet or CSV")], False) from exc
-
-    try:
-        frame, _ = pyreadstat.read_sas7bdat(str(path))
-    except Exception as exc:  # pragma: no cover - depends on an optional package
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnreadableFile(f"cannot be read as SAS ({why})") from exc
-    frame["_file"] = path.name
-    name = f"sas_{abs(hash(str(path)))}"
-    con.register(name, frame)
-    return f"(SELECT * FROM {name})"
-
-
-INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
-
-
-FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL", "DECIMAL")
-
-
-def _whole(col_sql: str, src_type: str) -> str:
-    """A number as BIGINT when it is a whole number (3.0 -> 3), else NULL (3.5 is not rounded)."""
-    if src_type in INTEGER_TYPES:
-        return f"TRY_CAST({col_sql} AS BIGINT)"
-    return f"CASE WHEN {col_sql} = trunc({col_sql}) THEN TRY_CAST({col_sql} AS BIGINT) END"
-
-
-def _typed(col_sql: str, src_type: str, type_: str) -> str:
-    if type_ == "id":
-        # person ids stay integers when the extract stores them so (fast joins), also when a SAS
-        # export stores them as whole floating-point numbers; text otherwise
-        if src_type in INTEGER_TYPES or src_type.startswith(FLOAT_TYPES):
-            return _whole(col_sql, src_type)
-        return f"NULLIF(trim(CAST({col_sql} AS VARCHAR)), '')"
-    if type_ == "integer":
-        if "CHAR" in src_type:
-            # whole numbers only ('0101' and '101.0' are fine; '3.5' and '1e3' are not silently rounded,
-            # and '1.000' is not read as 1: a thousands separator is reported, see _check)
-            s = f"trim(CAST({col_sql} AS VARCHAR))"
-            return (f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.0*)?') AND NOT regexp_full_match({s}, '{THOUSANDS}') "
-                    f"THEN TRY_CAST(regexp_replace({s}, '\\.0*$', '') AS BIGINT) END")
-        if src_type in INTEGER_TYPES or src_type.startswith(FLOAT_TYPES):
-            return _whole(col_sql, src_type)
-        return "CAST(NULL AS BIGINT)"      # booleans, dates, bytes ...: not an integer code
-    if type_ == "text":
-        return f"NULLIF(trim(CAST({col_sql} AS VARCHAR)), '')"
-    if type_ == "boolean":
-        return f"TRY_CAST(lower(trim(CAST({col_sql} AS VARCHAR))) AS BOOLEAN)"
-    if type_ == "date":
-        # timestamps with a time zone are read as dates in one configured zone, never in the
-        # machine's (the checks stop the build on them unless --allow-time-zones)
-        zone = load_checks_config()["time_zones"]["read_in"]
-        if src_type.startswith("TIMESTAMP WITH TIME ZONE") or src_type == "TIMESTAMPTZ":
-            return f"CAST(timezone('{zone}', {col_sql}) AS DATE)"
-        if src_type.startswith(("DATE", "TIMESTAMP")):
-            return f"CAST({col_sql} AS DATE)"
-        # text: ISO (yyyy-mm-dd) or day first with a four-digit year; '05-03-17' is not a date
-        # (read as the year 5 or 17 it would be silently wrong)
-        s = f"trim(CAST({col_sql} AS VARCHAR))"
-        return (f"CASE WHEN regexp_full_match({s}, '{ISO_DATE}') THEN "
-                f"CASE WHEN regexp_matches({s}, '{TIME_ZONE_SUFFIX}') "
-                f"THEN CAST(timezone('{zone}', TRY_CAST({s} AS TIMESTAMPTZ)) AS DATE) ELSE TRY_CAST({s} AS DATE) END "
-                f"WHEN regexp_full_match({s}, '{DAY_FIRST_DATE}') THEN "
-                f"CAST(TRY_STRPTIME({s}, ['%d-%m-%Y', '%d.%m.%Y', '%d/%m/%Y', '%d%b%Y']) AS DATE) END")
-    raise ValueError(type_)
-
-
-def _recode(col_sql: str, values: dict) -> str:
-    if not values:
-        return col_sql
-    whens = " ".join(f"WHEN '{str(k).replace(chr(39), '')}' THEN '{str(v).replace(chr(39), '')}'" for k, v in values.items())
-    return f"(CASE CAST({col_sql} AS VARCHAR) {whens} ELSE CAST({col_sql} AS VARCHAR) END)"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def stage_table(con, table: Table, files: list[Path], mapping: dict, report: StagingReport,
                 lenient: bool, reject_dir: Path | None) -> None:
     """Create ``stg_<table>``: typed, mapped, checked."""
@@ -251,7 +77,7 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
             report.problems.append(Problem(path.name, table.name, "", 0, str(exc), hint=_unreadable_hint(path)))
             continue
         except duckdb.Error as exc:
-            report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {_read_error(exc)}",
+            report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {read_error(exc)}",
                                            hint=_unreadable_hint(path)))
             continue
         present = {name.lower(): (name, typ) for name, typ, *_ in described}
@@ -266,9 +92,9 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
                 missing.append((col, source))
                 continue
             actual, typ = present[source.lower()]
-            raw = _recode(_quote(actual), recodes.get(col.name, {}))
-            parts.append(f"{raw} AS {_quote('raw_' + col.name)}")
-            parts.append(f"{_typed(raw, typ if not recodes.get(col.name) else 'VARCHAR', col.type)} AS {_quote(col.name)}")
+            raw = recode_sql(quote(actual), recodes.get(col.name, {}))
+            parts.append(f"{raw} AS {quote('raw_' + col.name)}")
+            parts.append(f"{typed_sql(raw, typ if not recodes.get(col.name) else 'VARCHAR', col.type)} AS {quote(col.name)}")
         for col, source in missing:
             have = ", ".join(sorted(n for n, _ in present.values() if n != "_file"))
             report.problems.append(Problem(
@@ -303,7 +129,7 @@ def _unreadable_hint(path: Path) -> str:
 
 
 def _empty_stage(con, table: Table) -> None:
-    cols = ", ".join(f"CAST(NULL AS {_sql_type(c.type)}) AS {_quote(c.name)}" for c in table.columns)
+    cols = ", ".join(f"CAST(NULL AS {_sql_type(c.type)}) AS {quote(c.name)}" for c in table.columns)
     con.execute(f"CREATE OR REPLACE TABLE stg_{table.name} AS SELECT {cols} LIMIT 0")
 
 
@@ -317,11 +143,11 @@ def _report_unreadable(con, table: Table, selects: list[tuple[Path, str]], exc: 
             con.execute(f"SELECT count(*), min(hash(COLUMNS(*))) FROM ({sql})").fetchall()
         except duckdb.Error as file_exc:
             found = True
-            report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {_read_error(file_exc)}",
+            report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {read_error(file_exc)}",
                                            hint=_unreadable_hint(path)))
     if not found:
         report.problems.append(Problem(", ".join(p.name for p, _ in selects), table.name, "", 0,
-                                       f"cannot be read together ({_read_error(exc)})",
+                                       f"cannot be read together ({read_error(exc)})",
                                        hint="the files of one table must have the same columns and types: "
                                             "export them the same way"))
 
@@ -346,8 +172,8 @@ def _may_have_duplicates(con, table: Table, raw_name: str, raw_types: dict[str, 
     """
     if any(raw_types.get(k) not in INTEGER_TYPES for k in table.unique):
         return True
-    known = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in table.unique)
-    bounds = con.execute("SELECT " + ", ".join(f"min({_quote(k)}), max({_quote(k)})" for k in table.unique)
+    known = " AND ".join(f"{quote(k)} IS NOT NULL" for k in table.unique)
+    bounds = con.execute("SELECT " + ", ".join(f"min({quote(k)}), max({quote(k)})" for k in table.unique)
                          + f" FROM {raw_name} WHERE {known}").fetchone()
     if bounds[0] is None:
         return False                                   # no row with a whole key
@@ -359,11 +185,11 @@ def _may_have_duplicates(con, table: Table, raw_name: str, raw_types: dict[str, 
     if spans[wide] * groups > 8 * DUPLICATE_BITMAP_BYTES:
         return True
     lo, hi = bounds[2 * table.unique.index(wide)], bounds[2 * table.unique.index(wide) + 1]
-    others = [_quote(k) for k in table.unique if k != wide]
+    others = [quote(k) for k in table.unique if k != wide]
     by = f"GROUP BY {', '.join(others)}" if others else ""
     return con.execute(
         f"SELECT coalesce(bool_or(n <> bits), false) FROM (SELECT count(*) AS n, "
-        f"bit_count(bitstring_agg({_quote(wide)}, {lo}, {hi})) AS bits FROM {raw_name} WHERE {known} {by})"
+        f"bit_count(bitstring_agg({quote(wide)}, {lo}, {hi})) AS bits FROM {raw_name} WHERE {known} {by})"
     ).fetchone()[0]
 
 
@@ -377,7 +203,7 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
     conditions: list[tuple[str, str, str, str]] = []   # (column, bad-row SQL, problem, hint)
     raw_types = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {raw_name}").fetchall()}
     for col in table.columns:
-        c, raw = _quote(col.name), _quote("raw_" + col.name)
+        c, raw = quote(col.name), quote("raw_" + col.name)
         if "CHAR" in raw_types.get("raw_" + col.name, "VARCHAR"):
             empty = f"{raw} IS NULL OR CAST({raw} AS VARCHAR) = ''"
             unreadable = f"{raw} IS NOT NULL AND CAST({raw} AS VARCHAR) <> '' AND {c} IS NULL"
@@ -402,13 +228,13 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
             conditions.append((col.name, f"{c} IS NOT NULL AND NOT ({check})", rule.problem, rule.hint))
     flags = ", ".join(f"coalesce({bad}, false) AS bad_{i}" for i, (_, bad, _, _) in enumerate(conditions))
     any_bad = " OR ".join(f"bad_{i}" for i in range(len(conditions)))
-    raw_cols = ", ".join(_quote("raw_" + c.name) for c in table.columns)
-    key = ", ".join(_quote(k) for k in table.unique)
+    raw_cols = ", ".join(quote("raw_" + c.name) for c in table.columns)
+    key = ", ".join(quote(k) for k in table.unique)
     if key:
-        key_cols = ", ".join(f"{_quote(k)} AS {_quote('key_' + k)}" for k in table.unique)
-        key_ref = ", ".join(_quote("key_" + k) for k in table.unique)
-        key_known = " AND ".join(f"{_quote('key_' + k)} IS NOT NULL" for k in table.unique)
-        known = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in table.unique)
+        key_cols = ", ".join(f"{quote(k)} AS {quote('key_' + k)}" for k in table.unique)
+        key_ref = ", ".join(quote("key_" + k) for k in table.unique)
+        key_known = " AND ".join(f"{quote('key_' + k)} IS NOT NULL" for k in table.unique)
+        known = " AND ".join(f"{quote(k)} IS NOT NULL" for k in table.unique)
         suspects = (f" OR ({key}) IN (SELECT ({key}) FROM {raw_name} WHERE {known} GROUP BY ALL HAVING count(*) > 1)"
                     if _may_have_duplicates(con, table, raw_name, raw_types) else "")
         # every row of a duplicated key is a suspect, so the windows below see whole key groups
@@ -425,14 +251,14 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
     # one query for all rules (the check table holds only the bad rows, so this is small)
     per_rule = " UNION ALL ".join(
         f"SELECT {i} AS rule, _file, count(*) AS n, "
-        f"list(DISTINCT CAST({_quote('raw_' + column)} AS VARCHAR))[1:{EXAMPLES}] AS examples "
+        f"list(DISTINCT CAST({quote('raw_' + column)} AS VARCHAR))[1:{EXAMPLES}] AS examples "
         f"FROM chk_{table.name} WHERE bad_{i} GROUP BY _file"
         for i, (column, _, _, _) in enumerate(conditions))
     for i, file, n, examples in con.execute(f"SELECT * FROM ({per_rule}) ORDER BY rule, _file").fetchall():
         column, _, problem, hint = conditions[i]
         summary.append(Problem(file, table.name, column, n, problem, [e if e is not None else "(empty)" for e in examples], hint))
     if key:
-        ex_cols = " || ', ' || ".join(f"CAST({_quote('raw_' + k)} AS VARCHAR)" for k in table.unique)
+        ex_cols = " || ', ' || ".join(f"CAST({quote('raw_' + k)} AS VARCHAR)" for k in table.unique)
         for file, n, examples in con.execute(
                 f"SELECT _file, count(*), list(DISTINCT '(' || {ex_cols} || ')')[1:3] FROM chk_{table.name} "
                 f"WHERE dup GROUP BY _file ORDER BY _file").fetchall():
@@ -443,17 +269,17 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
     report.problems.extend(summary)
     if n_bad and lenient and reject_dir is not None:
         reasons = ", ".join(
-            [f"CASE WHEN bad_{i} THEN '{_sql_str(column)}: {_sql_str(problem)}' END"
+            [f"CASE WHEN bad_{i} THEN '{sql_str(column)}: {sql_str(problem)}' END"
              for i, (column, _, problem, _) in enumerate(conditions)]
             + [f"CASE WHEN dup_dropped THEN 'duplicate of another row on ({', '.join(table.unique)}): "
                f"the first was kept' END"])
         reject_dir.mkdir(parents=True, exist_ok=True)
-        out = _sql_str(reject_dir / f"{table.name}.csv")
-        values = ", ".join(f"{_quote('raw_' + c.name)} AS {_quote(c.name)}" for c in table.columns)
+        out = sql_str(reject_dir / f"{table.name}.csv")
+        values = ", ".join(f"{quote('raw_' + c.name)} AS {quote(c.name)}" for c in table.columns)
         con.execute(f"COPY (SELECT _file AS file, {values}, concat_ws('; ', {reasons}) AS problem {dropped} "
                     f"ORDER BY _file) TO '{out}' (HEADER, DELIMITER ',')")
     report.rejected[table.name] = n_bad
-    typed = ", ".join(_quote(c.name) for c in table.columns)
+    typed = ", ".join(quote(c.name) for c in table.columns)
     scope = f"WHERE {table.row_filter}" if table.row_filter else ""
     kind = "VIEW" if table.large else "TABLE"
     if n_bad == 0:

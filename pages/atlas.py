@@ -8,19 +8,20 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import clusters, colours, coverage, db, disclosure, export, figures, guard, notices, numbers, queries, release_queries, titles
-from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, View, dim_value, parse_breaks
+from atlas import colours, coverage, db, disclosure, export, figures, guard, notices, numbers, queries, titles
+from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
-from atlas.state import consistent, hash_of, next_view, view_from_hash
+from atlas.state import filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
-from atlas import findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
+from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
 
 dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas")
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
+DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
 DIM_KEYS = list(DIMENSIONS)
 
 
@@ -116,99 +117,24 @@ def layout(lang: str | None = None, **_):
 # ---------------------------------------------------------------- state: controls <-> URL hash
 
 @callback(
-    Output("view", "data"), Output("atlas-url", "hash"),
-    Output("measure", "value"), Output("level", "value"), Output("years", "value"), Output("rates", "value"),
-    Output("standard", "value"), Output("mapkind", "value"), Output("sep", "value"),
-    Output({"type": "dim", "key": ALL}, "value"), Output("area-search", "value"), Output("url-notice", "children"),
-    Output("colours", "value"), Output("breaks", "value"), Output("tables", "value"),
-    Input("atlas-url", "hash"),
-    Input("measure", "value"), Input("level", "value"), Input("years", "value"), Input("rates", "value"),
-    Input("standard", "value"), Input("mapkind", "value"), Input("sep", "value"),
-    Input({"type": "dim", "key": ALL}, "value"),
-    Input("map", "clickData"), Input("rank", "clickData"), Input("funnel", "clickData"),
-    Input("area-search", "value"), Input("clear-area", "n_clicks"), Input("back-all", "n_clicks"),
-    Input("colours", "value"), Input("breaks", "value"), Input("tables", "value"),
-    State("view", "data"), State("atlas-url", "search"),
+    output=dict(view=Output("view", "data"), hash=Output("atlas-url", "hash"),
+                **{k: Output(k, "value") for k in CONTROLS},
+                dims=Output({"type": "dim", "key": ALL}, "value"), **{"area-search": Output("area-search", "value")},
+                notice=Output("url-notice", "children"), **{k: Output(k, "value") for k in DISPLAY}),
+    inputs=dict(address=Input("atlas-url", "hash"),
+                controls={k: Input(k, "value") for k in CONTROLS},
+                dims=Input({"type": "dim", "key": ALL}, "value"),
+                clicks={"map": Input("map", "clickData"), "rank": Input("rank", "clickData"),
+                        "funnel": Input("funnel", "clickData"), "area-search": Input("area-search", "value"),
+                        "clear-area": Input("clear-area", "n_clicks"), "back-all": Input("back-all", "n_clicks")},
+                display={k: Input(k, "value") for k in DISPLAY}),
+    state=dict(current=State("view", "data"), search=State("atlas-url", "search")),
 )
-def sync_state(hash_, measure, level, years, rates, standard, mapkind, sep, dims,
-               map_click, rank_click, funnel_click, search, _clear, _back, colour_mode, breaks, tables,
-               current, search_qs):
-    lang = lang_of(search_qs if isinstance(search_qs, str) else "")
-    hash_ = hash_ if isinstance(hash_, str) else ""
-    current = current if isinstance(current, str) else None
-    codes = db.level_codes()
-    all_years = db.years()
-    default = coverage.default_year(all_years)
-    trig = ctx.triggered_id
-    dims_in = ctx.inputs_list[8] if isinstance(ctx.inputs_list[8], list) else []
-    dim_ids = [i["id"].get("key") for i in dims_in if isinstance(i, dict) and isinstance(i.get("id"), dict)]
-    dims = dims if isinstance(dims, list) else []
-    notice = no_update
-    if current is None or trig == "atlas-url" or trig is None:
-        view, ignored = view_from_hash(hash_, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
-                                       codes["region"] | codes["region2027"], default)
-        notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True, className="py-2")
-                  if ignored else None)
-    else:
-        prev, _ = view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | codes["region"] | codes["region2027"],
-                                 codes["region"] | codes["region2027"], default)
-        # every control value is checked against what the page offers before it is used or echoed
-        y = _years(years, all_years) or [prev.y0, prev.y1]
-        view = replace(prev, measure=_pick(measure, tuple(MEASURES), prev.measure), level=_pick(level, LEVELS, prev.level),
-                       y0=y[0], y1=y[-1], rates=_pick(rates, RATE_MODES, prev.rates),
-                       standard=_pick(standard, STANDARDS, prev.standard), map=_pick(mapkind, MAP_KINDS, prev.map),
-                       sep=_pick(sep, (",", ";"), prev.sep),
-                       colours=colour_mode if colour_mode in COLOUR_MODES else prev.colours,
-                       tables=1 if tables is True else 0)
-        typed = parse_breaks(breaks if isinstance(breaks, str) else "")
-        if typed is not None:
-            view = replace(view, breaks=typed)
-        for key, value in zip(dim_ids, dims):
-            if key in DIMENSIONS:
-                view = view.with_dim(key, dim_value(key, value))
-        name = trig if isinstance(trig, str) else "control"      # pattern-matching ids are dicts
-        payload = {"map": map_click, "rank": rank_click, "funnel": funnel_click, "area-search": search}.get(name)
-        trigger = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
-        view = next_view(view, trigger, payload,
-                         codes["region"] | codes["region2027"], codes["municipality"])
-        view = consistent(view, codes, db.regions_of())
-    if db.is_release():
-        view, changed = release_queries.nearest_published(view)
-        if changed:
-            notice = dbc.Alert([t("not_published", lang), " ", ", ".join(t(f"changed_{c}", lang) for c in changed),
-                                ". ", t("published_what", lang).format(periods=", ".join(
-                                    p for p in release_queries.periods() if "-" in p))],
-                               color="info", dismissable=True, className="py-2", id="release-notice")
-    dvals = dict(view.dims)
-    h = hash_of(view, default)
-    return (h, h,
-            view.measure, view.level, [view.y0, view.y1], view.rates, view.standard, view.map, view.sep,
-            [str(dvals[k]) if k in dvals else "all" for k in dim_ids],
-            view.area if view.level == "municipality" else None, notice,
-            view.colours, view.breaks, bool(view.tables))
-
-
-def _pick(value, allowed: tuple, fallback):
-    """``value`` when the page offers it, else ``fallback`` (never an unchecked value into the address)."""
-    return value if isinstance(value, str) and value in allowed else fallback
-
-
-def _years(value, offered: list[int]) -> list[int] | None:
-    """The slider's two years, sorted, when both are years the page offers; else None."""
-    if not isinstance(value, list) or not 1 <= len(value) <= 2:
-        return None
-    out = []
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-            return None
-        try:
-            y = int(v)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        if y not in offered:
-            return None
-        out.append(y)
-    return sorted(out)
+def sync_state(address, controls, dims, clicks, display, current, search):
+    """The URL hash, the controls, the filters, the charts' clicks and the buttons -> the view (see
+    :func:`atlas.state.sync_atlas`)."""
+    return sync_atlas(address, {**controls, **display}, filter_pairs(ctx.args_grouping["dims"]), ctx.triggered_id,
+                      clicks, current, lang_of(search if isinstance(search, str) else ""))
 
 
 def current_view(data, search_qs) -> View:
@@ -257,36 +183,9 @@ def _area_outputs(view: View):
     titles.stamp(fig_map, head, context, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
     titles.stamp(fig_rank, head, [t("ranking", lang)] + context, lang, titles.file_stem(t("ranking", lang), view, m, lang))
     titles.stamp(fig_funnel, head, [t("funnel", lang)] + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
-    variation = _variation_panel(tbl, national, m, lang)
-    sel = _selection_text(view, tbl, m)
+    variation = atlas_panels.variation_panel(tbl, national, m, lang)
+    sel = atlas_panels.selection_text(view, tbl, m)
     return fig_map, fig_rank, fig_funnel, variation, sel
-
-
-def _variation_panel(tbl, national, m, lang: str):
-    """The variation statistics with a line on what each means; rows that cannot be computed say so."""
-    var = queries.variation(tbl)
-    fmt = lambda v: numbers.decimal(v, 2, lang)            # noqa: E731
-    scv = var.get("scv")
-    rows = [(t("eq", lang), var.get("extremal_quotient")), (t("eq_min", lang), var.get("extremal_quotient_min_count")),
-            (t("cv", lang), var.get("coefficient_of_variation")),
-            (t("scv", lang), scv * 100 if scv is not None else None)]
-    n_out = int(tbl["flag"].isin(["high_998", "low_998"]).sum())
-    notes = [html.P(t("eq_help", lang), className="small text-muted mb-1"),
-             html.P(t("scv_help", lang), className="small text-muted mb-1")]
-    if not var:
-        notes.insert(0, html.P(t("variation_few", lang), className="small mb-1", id="variation-few"))
-    if scv is not None and scv < 0:
-        notes.append(html.P(t("scv_negative", lang), className="small mb-1", id="scv-negative"))
-    return html.Div([
-        html.Table([html.Tbody([html.Tr([html.Th(k, scope="row", className="fw-normal"), html.Td(fmt(v))])
-                                for k, v in rows] + [html.Tr([html.Th(t("outliers", lang), scope="row", className="fw-normal"),
-                                                             html.Td(numbers.integer(n_out, lang))])])],
-                   className="table table-sm"),
-        *notes,
-        html.P(f"{t('national', lang)}: {numbers.decimal(national['value'], 1, lang)} "
-               f"({numbers.decimal(national['lower'], 1, lang)}–{numbers.decimal(national['upper'], 1, lang)}) "
-               f"{figures.unit(m, lang)}", className="small mb-0"),
-    ])
 
 
 @callback(Output("measure-definition", "children"), Input("view", "data"), State("atlas-url", "search"))
@@ -305,10 +204,19 @@ def draw_colour_note(data, search_qs):
         return no_update
     view = current_view(data, search_qs)
     tbl = queries.area_table(view)[0]
+    note, hidden = _classes_note(view, tbl), _hidden_areas_note(tbl, view.lang)
+    return [note, hidden] if hidden is not None else note
+
+
+def _hidden_areas_note(tbl, lang: str):
+    """How many areas the map leaves grey because their value is hidden (None when none or all are)."""
     n_hidden = int(tbl["hidden"].fillna(True).astype(bool).sum()) if len(tbl) else 0
-    hidden = (html.Div(t("hidden_areas", view.lang).format(n=numbers.integer(n_hidden, view.lang),
-                                                           total=numbers.integer(len(tbl), view.lang)),
-                       id="hidden-areas-note") if 0 < n_hidden < len(tbl) else None)
+    return (html.Div(t("hidden_areas", lang).format(n=numbers.integer(n_hidden, lang), total=numbers.integer(len(tbl), lang)),
+                     id="hidden-areas-note") if 0 < n_hidden < len(tbl) else None)
+
+
+def _classes_note(view: View, tbl) -> str:
+    """What the colour classes are (fixed over which years), or why the chosen mode could not be used."""
     note = ""
     if view.colours != "own":
         colouring = colours.colouring(view, tbl)
@@ -316,7 +224,7 @@ def draw_colour_note(data, search_qs):
             note = t(colouring.note, view.lang)
         elif colouring is not None and colouring.mode in ("equal", "quantile"):
             note = f"{t('classes_note', view.lang)} ({db.years()[0]}–{db.years()[-1]})"
-    return [note, hidden] if hidden is not None else note
+    return note
 
 
 @cached(maxsize=1)
@@ -325,22 +233,6 @@ def _tiles():
     from etl.geo import load_tilemap
 
     return load_tilemap()
-
-
-def _selection_text(view: View, tbl, m):
-    lang = view.lang
-    if view.area is None:
-        return html.Span(t("none_selected", lang), className="text-muted")
-    row = tbl[tbl["code"] == view.area]
-    if row.empty:
-        a = db.areas()
-        name = a[(a.code == view.area)].name.iloc[0] if (a.code == view.area).any() else str(view.area)
-        return html.Span([html.B(name)])
-    r = row.iloc[0]
-    if r["hidden"]:
-        return html.Span([html.B(r["name"]), f": {t('suppressed', lang)}"])
-    return html.Span([html.B(r["name"]), f": {numbers.decimal(r['value'], 1, lang)} {figures.unit(m, lang)} "
-                      f"({numbers.decimal(r['lower'], 1, lang)}–{numbers.decimal(r['upper'], 1, lang)}) · {t(r['flag'], lang)}"])
 
 
 def _area_name(view: View):
@@ -433,33 +325,7 @@ def draw_coverage_note(data, search_qs):
 def draw_clusters(data, search_qs):
     if data is None:
         return no_update
-    return _cluster_panel(replace(current_view(data, search_qs), sep=",", map="geo", tables=0))
-
-
-@cached(maxsize=128)
-def _cluster_panel(view: View):
-    """Global Moran's I (values shown, standardised and smoothed rates) and the significant local clusters."""
-    lang = view.lang
-    tbl, summary = clusters.cluster_table(view)
-    rows = []
-    for key, name in (("view", "moran_view"), ("standardised", "moran_std"), ("smoothed", "moran_smooth")):
-        g = summary.get(key)
-        if g:
-            p = g["p_value"]
-            rows.append(html.Tr([html.Th(f"{t('moran_global', lang)}, {t(name, lang)}", scope="row", className="fw-normal"),
-                                 html.Td(f"I = {g['I']:.2f}"), html.Td(f"p {'≤' if p <= 2 / (g['permutations'] + 1) else '='} {p:.4f}")]))
-    groups = clusters.hot_and_cold(view)
-    items = [html.Li([html.Span("■ ", style={"color": colours.config()["clusters"][k]}, **{"aria-hidden": "true"}),
-                      html.B(t("cl_" + k.replace("-", "_"), lang) + ": "), ", ".join(v)], className=f"cluster-{k}")
-             for k, v in groups.items() if v]
-    parts = [html.Table(html.Tbody(rows), className="table table-sm mb-2")] if rows else []
-    parts.append(html.Ul(items, className="list-unstyled mb-1", id="cluster-list") if items
-                 else html.P(t("cluster_none", lang), className="mb-1", id="cluster-list"))
-    if view.level != "municipality":
-        parts.insert(0, html.P(t("cluster_level", lang), className="small text-muted mb-1"))
-    parts.append(html.P(t("cluster_help", lang).format(perm=summary["permutations"], alpha=summary["alpha"]),
-                        className="small text-muted mb-0"))
-    return html.Div(parts)
+    return atlas_panels.cluster_panel(replace(current_view(data, search_qs), sep=",", map="geo", tables=0))
 
 
 TABLE_CHARTS = ("map", "rank", "funnel", "trend", "mix", "breakdown", "clusters")

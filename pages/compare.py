@@ -4,65 +4,24 @@ area's profile. The view (level, period, areas, the two measures) is in the URL 
 point of the scatter adds or removes that area, highlighted in both views."""
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode
-
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 
-from atlas import db, profile
+from atlas import profile
+from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
 from atlas.comparisons import paired, side_by_side
 from atlas.findings import number
 from atlas.i18n import label, t
 from atlas.layout_parts import control, lang_of
 from atlas.measures import MEASURES
 from atlas.profile_figures import compare_dots, measure_scatter
-from atlas.state import click_code
 from atlas.static import GRAPH_CONFIG
 from etl import stats
 from atlas.profile_parts import period_text, search_box
 
 dash.register_page(__name__, path="/compare", name="Compare", title="Compare · Lumbar imaging atlas")
-
-LEVELS = ("municipality", "region")
-DEFAULT = {"level": "municipality", "x": "imaging_rate", "y": "surgery_long_share"}
-MAX_AREAS = 4
-
-
-def read_hash(hash_) -> dict:
-    """level, period, areas (at most four of the level), x and y from the hash, each checked."""
-    raw = {k: v[-1] for k, v in parse_qs((hash_ or "").lstrip("#")[:500]).items()}
-    out = dict(DEFAULT, period=profile.default_period(), areas=[])
-    if raw.get("level") in LEVELS:
-        out["level"] = raw["level"]
-    for key in ("x", "y"):
-        if raw.get(key) in MEASURES:
-            out[key] = raw[key]
-    offered = {f"{a}-{b}": (a, b) for a, b in profile.periods()}
-    if raw.get("period") in offered:
-        out["period"] = offered[raw["period"]]
-    codes = db.level_codes().get(out["level"], set())
-    for part in str(raw.get("areas", "")).split(",")[:MAX_AREAS]:
-        if part.isdigit() and int(part) in codes and int(part) not in out["areas"]:
-            out["areas"].append(int(part))
-    return out
-
-
-def write_hash(state: dict) -> str:
-    keep = {k: state[k] for k in ("level", "x", "y") if state[k] != DEFAULT[k]}
-    if state["period"] != profile.default_period():
-        keep["period"] = f"{state['period'][0]}-{state['period'][1]}"
-    if state["areas"]:
-        keep["areas"] = ",".join(str(c) for c in state["areas"][:MAX_AREAS])
-    return "#" + urlencode(keep) if keep else ""
-
-
-def _area_options(level: str) -> list[dict]:
-    a = db.areas()
-    part = a[a.level == level].sort_values("name")
-    return [{"label": n, "value": int(c)} for c, n in zip(part.code, part.name)]
-
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
@@ -100,31 +59,18 @@ def layout(lang: str | None = None, **_):
     ], id="main-content", lang=lang)
 
 
-@callback(Output("compare-url", "hash"), Output("compare-level", "value"), Output("compare-period", "value"),
-          Output("compare-areas", "options"), Output("compare-areas", "value"), Output("compare-x", "value"),
-          Output("compare-y", "value"),
-          Input("compare-url", "hash"), Input("compare-level", "value"), Input("compare-period", "value"),
-          Input("compare-areas", "value"), Input("compare-x", "value"), Input("compare-y", "value"),
-          Input("compare-scatter", "clickData"))
-def sync(hash_, level, period, areas, x, y, click):
-    """Controls and the URL hash kept in step; every value is checked by ``read_hash``."""
-    state = read_hash(hash_ if isinstance(hash_, str) else "")
-    trig = ctx.triggered_id
-    if trig not in (None, "compare-url"):
-        areas = [a for a in areas if isinstance(a, int)] if isinstance(areas, list) else []
-        if trig == "compare-scatter":
-            code = click_code(click)
-            if code is not None:
-                areas = [a for a in areas if a != code] if code in areas else areas + [code]
-        if level != state["level"]:
-            areas = []
-        proposed = {"level": level if level in LEVELS else state["level"], "x": x if x in MEASURES else state["x"],
-                    "y": y if y in MEASURES else state["y"], "areas": areas[:MAX_AREAS],
-                    "period": tuple(int(p) for p in period.split("-")) if isinstance(period, str) and
-                    period.replace("-", "").isdigit() else state["period"]}
-        state = read_hash(write_hash(proposed))
-    return (write_hash(state), state["level"], f"{state['period'][0]}-{state['period'][1]}",
-            _area_options(state["level"]), state["areas"], state["x"], state["y"])
+@callback(output={"hash": Output("compare-url", "hash"), "level": Output("compare-level", "value"),
+                  "period": Output("compare-period", "value"), "area-options": Output("compare-areas", "options"),
+                  "areas": Output("compare-areas", "value"), "x": Output("compare-x", "value"),
+                  "y": Output("compare-y", "value")},
+          inputs=dict(address=Input("compare-url", "hash"),
+                      controls=dict(level=Input("compare-level", "value"), period=Input("compare-period", "value"),
+                                    areas=Input("compare-areas", "value"), x=Input("compare-x", "value"),
+                                    y=Input("compare-y", "value")),
+                      click=Input("compare-scatter", "clickData")))
+def sync(address, controls, click):
+    """Controls and the URL hash kept in step (see :func:`atlas.compare_state.sync_compare`)."""
+    return sync_compare(address, controls, ctx.triggered_id, click)
 
 
 def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -> html.Table:

@@ -9,14 +9,15 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, disclosure, guard, notices, numbers, titles
+from atlas import coverage, db, disclosure, guard, notices, numbers
 from atlas.cache import cached
 from atlas import pathways as P
-from atlas.filters import DIMENSIONS, dim_value
+from atlas.filters import DIMENSIONS
 from atlas.i18n import label, t
 from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
+from atlas.state import filter_pairs
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/pathways", name="Pathways", title="Pathways and low-value imaging · Lumbar imaging atlas")
@@ -29,13 +30,6 @@ def card(chart: str, title: str, lang: str, body, extra: list | None = None, ima
     return chart_card(chart, title, lang, body, extra, prefix="pw-", images=images)
 
 
-def _area_options(level: str, lang: str):
-    a = db.areas()
-    part = a[a.level == level].sort_values("name")
-    return [{"label": t("pw_denmark_default", lang), "value": "dk"}] + [
-        {"label": str(n), "value": str(int(c))} for c, n in zip(part.code, part.name)]
-
-
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     years = db.years()
@@ -43,7 +37,7 @@ def layout(lang: str | None = None, **_):
         control(t("level", lang), dbc.RadioItems(id="pw-level", value="municipality", options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("pw_area", lang), dcc.Dropdown(id="pw-area", value="dk", clearable=False,
-                                                 options=_area_options("municipality", lang))),
+                                                 options=P.area_options("municipality", lang))),
         control(t("years", lang), dcc.RangeSlider(
             id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
             marks=year_marks(years),
@@ -106,48 +100,23 @@ def layout(lang: str | None = None, **_):
 # ---------------------------------------------------------------- state: controls <-> URL hash
 
 @callback(
-    Output("pw-view", "data"), Output("pw-url", "hash"),
-    Output("pw-level", "value"), Output("pw-area", "options"), Output("pw-area", "value"), Output("pw-years", "value"),
-    Output("pw-window", "value"), Output({"type": "pw-dim", "key": ALL}, "value"), Output("pw-sep", "value"),
-    Output("pw-notice", "children"), Output("pw-tables", "value"), Output("pw-base", "data"),
-    Input("pw-url", "hash"), Input("pw-level", "value"), Input("pw-area", "value"), Input("pw-years", "value"),
-    Input("pw-window", "value"), Input({"type": "pw-dim", "key": ALL}, "value"), Input("pw-sep", "value"),
-    Input("pw-tables", "value"),
-    State("pw-view", "data"), State("pw-url", "search"), State("pw-base", "data"),
+    output={"view": Output("pw-view", "data"), "hash": Output("pw-url", "hash"), "level": Output("pw-level", "value"),
+            "area-options": Output("pw-area", "options"), "area": Output("pw-area", "value"),
+            "years": Output("pw-years", "value"), "window": Output("pw-window", "value"),
+            "dims": Output({"type": "pw-dim", "key": ALL}, "value"), "sep": Output("pw-sep", "value"),
+            "notice": Output("pw-notice", "children"), "tables": Output("pw-tables", "value"),
+            "base": Output("pw-base", "data")},
+    inputs=dict(address=Input("pw-url", "hash"),
+                controls=dict(level=Input("pw-level", "value"), area=Input("pw-area", "value"),
+                              years=Input("pw-years", "value"), window=Input("pw-window", "value")),
+                dims=Input({"type": "pw-dim", "key": ALL}, "value"),
+                more=dict(sep=Input("pw-sep", "value"), tables=Input("pw-tables", "value"))),
+    state=dict(current=State("pw-view", "data"), search=State("pw-url", "search"), base=State("pw-base", "data")),
 )
-def sync_state(hash_, level, area, years, window, dims, sep, tables, current, search, base=None):
-    lang = lang_of(search)
-    dim_ids = [i["id"].get("key") for i in ctx.inputs_list[5] if isinstance(i, dict) and isinstance(i.get("id"), dict)]
-    dims = dims if isinstance(dims, list) else []
-    notice = no_update
-    if current is None or ctx.triggered_id in (None, "pw-url"):
-        view, win, ignored = P.parse_hash(hash_, lang)
-        notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True,
-                            className="py-2") if ignored else None)
-    else:
-        prev, win, _ = P.parse_hash(current, lang)
-        try:
-            y = sorted(int(v) for v in years) if isinstance(years, list) and years else [prev.y0, prev.y1]
-        except (TypeError, ValueError):
-            y = [prev.y0, prev.y1]
-        new_level = level if level in ("municipality", "region", "region2027") else prev.level
-        code = None
-        if ctx.triggered_id != "pw-level" and isinstance(area, str) and area.isdigit():
-            code = int(area)
-        cand = replace(prev, level=new_level, y0=y[0], y1=y[-1], area=code,
-                       sep=sep if sep in (",", ";") else prev.sep, tables=1 if tables is True else 0)
-        for key, value in zip(dim_ids, dims):
-            if key in DIMENSIONS:
-                cand = cand.with_dim(key, dim_value(key, value))
-        win = window if window in P.WINDOWS else win
-        # the candidate goes through the same whitelists as an address
-        view, win, _ = P.parse_hash(P.hash_of(cand, win), lang)
-    dvals = dict(view.dims)
-    h = P.hash_of(view, win)
-    b = P.hash_of(view, 365)
-    return (h, h, view.level, _area_options(view.level, lang), str(view.area) if view.area is not None else "dk",
-            [view.y0, view.y1], win, [str(dvals[k]) if k in dvals else "all" for k in dim_ids], view.sep, notice,
-            bool(view.tables), no_update if b == base else b)
+def sync_state(address, controls, dims, more, current, search, base=None):
+    """The URL hash, the controls and the filters -> the view (see :func:`atlas.pathways.state.sync_pathways`)."""
+    return P.sync_pathways(address, {**controls, **more}, filter_pairs(ctx.args_grouping["dims"]), ctx.triggered_id,
+                           current, base, lang_of(search))
 
 
 def current(data, search):
@@ -190,8 +159,14 @@ def draw_pathways(data, search):
     if data is None:
         return (no_update,) * 4
     view, win = current(data, search)
-    lang = view.lang
     p = P.pathways(view, win)
+    fig, note, heading = _sankey_panel(p, view, win)
+    return fig, _pathway_table(P.pathway_table(p, view.lang), view.lang), note, heading
+
+
+def _sankey_panel(p: dict, view, win: int):
+    """The Sankey (or a message when there is no flow to draw), the note under it and its heading."""
+    lang = view.lang
     fig, hidden = P.sankey(p, view, win)
     note = t("pw_hidden_flows", lang).format(n=hidden) if hidden else t("pw_no_hidden", lang)
     heading = f"{P.area_name(view)} · {view.y0}–{view.y1}" if view.y0 != view.y1 else f"{P.area_name(view)} · {view.y0}"
@@ -205,7 +180,7 @@ def draw_pathways(data, search):
     if incomplete:
         note = [note, html.Br(), html.Span(t("incomplete_in_view", lang).format(
             years=coverage.describe(incomplete, lang)), id="pw-incomplete-note")]
-    return fig, _pathway_table(P.pathway_table(p, lang), lang), note, heading
+    return fig, note, heading
 
 
 @callback(Output("pw-xray-mri", "figure"), Output("pw-repeat-mri", "figure"),

@@ -2,7 +2,6 @@
 centre, with a segmented (interrupted time series) regression around an intervention date."""
 from __future__ import annotations
 
-from dataclasses import replace
 
 import dash
 import dash_bootstrap_components as dbc
@@ -76,31 +75,18 @@ def _parse(hash_, lang):
 
 
 @callback(
-    Output("ret-view", "data"), Output("ret-url", "hash"),
-    Output("ret-measure", "value"), Output("ret-exam", "value"), Output("ret-centre", "value"),
-    Output("ret-date", "date"), Output("ret-sep", "value"), Output("ret-notice", "children"),
-    Input("ret-url", "hash"), Input("ret-measure", "value"), Input("ret-exam", "value"), Input("ret-centre", "value"),
-    Input("ret-date", "date"), Input("ret-sep", "value"),
-    State("ret-view", "data"), State("ret-url", "search"),
+    output={"view": Output("ret-view", "data"), "hash": Output("ret-url", "hash"),
+            **{k: Output(f"ret-{k}", "value") for k in ("measure", "exam", "centre")},
+            "date": Output("ret-date", "date"), "sep": Output("ret-sep", "value"),
+            "notice": Output("ret-notice", "children")},
+    inputs=dict(address=Input("ret-url", "hash"),
+                controls={**{k: Input(f"ret-{k}", "value") for k in ("measure", "exam", "centre")},
+                          "date": Input("ret-date", "date"), "sep": Input("ret-sep", "value")}),
+    state=dict(current=State("ret-view", "data"), search=State("ret-url", "search")),
 )
-def sync_state(hash_, measure, exam, centre, date_, sep, current, search):
-    lang = lang_of(search)
-    notice = no_update
-    if current is None or ctx.triggered_id in (None, "ret-url"):
-        view, ignored = _parse(hash_, lang)
-        notice = (dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True,
-                            className="py-2") if ignored else None)
-    else:
-        prev, _ = _parse(current, lang)
-        # every control value goes through the same whitelist as the address
-        candidate = replace(prev, measure=measure, exam=exam, centre=centre,
-                            date=(date_ or "")[:10] if isinstance(date_, str) else prev.date, sep=sep)
-        view, ignored = _parse(candidate.to_hash(), lang)
-        if "date" in ignored:
-            view = replace(view, date=prev.date)
-            notice = dbc.Alert(t("ret_no_fit", lang), color="warning", dismissable=True, className="py-2")
-    h = view.to_hash()
-    return (h, h, view.measure, view.exam or "all", view.centre or "all", view.date, view.sep, notice)
+def sync_state(address, controls, current, search):
+    """The URL hash and the controls -> the view (see :func:`atlas.returns.state.sync_returns`)."""
+    return R.sync_returns(address, controls, ctx.triggered_id, current, lang_of(search))
 
 
 def current_view(data, search) -> R.ReturnsView:
@@ -126,11 +112,15 @@ def draw_its(data, search):
     if data is None:
         return no_update, no_update
     view = current_view(data, search)
-    lang = view.lang
     s, r = R.its(view)
-    fig = R.stamp(R.fig_its(s, r, view), "ret_chart_its", view)
+    return R.stamp(R.fig_its(s, r, view), "ret_chart_its", view), _its_estimates(s, r, view)
+
+
+def _its_estimates(s: pd.DataFrame, r: dict | None, view: R.ReturnsView):
+    """The regression's estimates as a table with its method, or why there is none."""
+    lang = view.lang
     if r is None:
-        return fig, dbc.Alert(R.no_fit_text(s, lang), color="secondary", className="py-2 small", id="ret-no-fit")
+        return dbc.Alert(R.no_fit_text(s, lang), color="secondary", className="py-2 small", id="ret-no-fit")
     tbl = R.its_table(r, lang)
     table = dbc.Table([
         html.Caption(f"{t('ret_unit_' + view.measure, lang)} · {t('ret_intervention', lang)} {r['intervention_month']:%Y-%m}",
@@ -146,7 +136,7 @@ def draw_its(data, search):
     method = html.P(t("ret_method_text", lang).format(lags=r["lags"], n=r["n"], filled=r["n_filled"])
                     + f" Durbin–Watson {numbers.decimal(r['durbin_watson'], 2, lang)}."
                     + (" " + t("fitted_clamped", lang) if s.attrs.get("clamped") else ""), className="small text-muted mb-0")
-    return fig, html.Div([table, method])
+    return html.Div([table, method])
 
 
 @callback(Output("ret-exam-chart", "figure"), Input("ret-view", "data"), State("ret-url", "search"))
@@ -163,14 +153,19 @@ def draw_centres(data, search):
     if data is None:
         return no_update, no_update, no_update
     view = current_view(data, search)
-    lang = view.lang
     tbl = R.by_centre(view)
-    summary = R.centre_summary(view)
+    return (R.stamp(R.fig_centres(tbl, view), "ret_chart_centres", view),
+            R.stamp(R.fig_spread(tbl, view), "ret_chart_spread", view), _summary_table(R.centre_summary(view), view))
+
+
+def _summary_table(summary: pd.DataFrame, view: R.ReturnsView):
+    """Per centre, shown counts and rates before and after the intervention (the chosen centre in bold)."""
+    lang = view.lang
 
     def num(v):
         return t("suppressed", lang) if pd.isna(v) else numbers.integer(v, lang)
 
-    table = dbc.Table([
+    return dbc.Table([
         html.Caption(t("ret_summary", lang), className="small"),
         html.Thead(html.Tr([html.Th(t("ret_centre", lang), scope="col"), html.Th(t("ret_count_before", lang), scope="col"),
                             html.Th(t("ret_rate_before", lang), scope="col"), html.Th(t("ret_count_after", lang), scope="col"),
@@ -181,8 +176,6 @@ def draw_centres(data, search):
                              html.Td(num(r.count_after)), html.Td(_fmt(r.rate_after, 1, lang))])
                     for r in summary.itertuples(index=False)]),
     ], size="sm", className="small mb-0", id="ret-summary-table")
-    return (R.stamp(R.fig_centres(tbl, view), "ret_chart_centres", view),
-            R.stamp(R.fig_spread(tbl, view), "ret_chart_spread", view), table)
 
 
 # ---------------------------------------------------------------- downloads

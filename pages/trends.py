@@ -91,13 +91,19 @@ def draw(hash_, search):
     fig = small_multiples(frame, national, order, names, verdicts, lang,
                           selected={state["area"]} if state["area"] else set(),
                           cols=7 if state["level"] == "municipality" else 5)
+    return (fig, *_summary(change, national, years, lang))
+
+
+def _summary(change, national, years: tuple[int, int] | None, lang: str) -> tuple[str, str]:
+    """How many areas rose and fell beyond chance, and Denmark's first and last value; the note on the
+    period. Empty when there is no period to compare."""
     if years is None:
-        return fig, "", ""
+        return "", ""
     y0, y1 = years
     summary = t("tr_summary", lang).format(rose=int((change["verdict"] == 1).sum()), fell=int((change["verdict"] == -1).sum()),
                                            y0=y0, y1=y1, n=len(change))
     dk = national.set_index("year")["value"]
     if y0 in dk and y1 in dk:
         summary += f" {t('denmark_total', lang)}: {number(dk[y0], lang)} → {number(dk[y1], lang)}."
-    return fig, summary, t("tr_note", lang).format(y0=y0, y1=y1)
+    return summary, t("tr_note", lang).format(y0=y0, y1=y1)
 

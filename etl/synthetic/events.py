@@ -14,13 +14,13 @@ import numpy as np
 from etl.synthetic.config import (MODALITIES, PRODUCER_TYPES, REFERRERS, Municipalities, code_table,
                                   weights)
 from etl.synthetic.population import AGE_TABLE, Cohort
+from etl.synthetic.producers import Producers
 
 EPOCH = np.datetime64("1970-01-01", "D")
 # integer codes inside the generator: positions in the vocabularies
 XRAY, MRI = (MODALITIES.index(m) for m in ("xray", "mri"))
 CHIRO, HOSP = REFERRERS.index("chiropractor"), REFERRERS.index("hospital")
 PUBLIC = PRODUCER_TYPES.index("public_hospital")
-TYPE_LETTER = {"public_hospital": "H", "private_clinic": "P", "chiropractor_clinic": "K"}
 
 
 def jan1(year: int) -> int:
@@ -31,28 +31,6 @@ def jan1(year: int) -> int:
 def _uniform_days(rng, lo_hi, n) -> np.ndarray:
     lo, hi = int(lo_hi[0]), int(lo_hi[1])
     return rng.integers(lo, hi + 1, n).astype(np.int32)
-
-
-@dataclass
-class Producers:
-    ids: list[str]             # producer_id labels
-    offset: np.ndarray         # [region, type] -> first index into ids
-    count: np.ndarray          # [type] -> producers per region
-    probs: list[np.ndarray]    # [type] -> Zipf choice probabilities within a region
-
-    @classmethod
-    def build(cls, eff: dict, munis: Municipalities) -> "Producers":
-        per = eff["producer"]["per_region"]
-        counts = np.array([int(per[t]) for t in PRODUCER_TYPES])
-        ids: list[str] = []
-        offset = np.zeros((len(munis.region_names), len(PRODUCER_TYPES)), np.int32)
-        for r, rcode in enumerate(munis.region_codes):
-            for t, tname in enumerate(PRODUCER_TYPES):
-                offset[r, t] = len(ids)
-                ids += [f"S{rcode}{TYPE_LETTER[tname]}{j + 1:02d}" for j in range(counts[t])]
-        s = float(eff["producer"]["zipf_exponent"])
-        probs = [(1.0 / np.arange(1, c + 1) ** s) / (1.0 / np.arange(1, c + 1) ** s).sum() for c in counts]
-        return cls(ids, offset, counts, probs)
 
 
 @dataclass

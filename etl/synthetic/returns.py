@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 
 from etl.synthetic.config import EXAM_TYPES
-from etl.synthetic.events import EPOCH, Producers
+from etl.synthetic.events import EPOCH
+from etl.synthetic.producers import Producers
 
 # Fictitious private imaging centres, two per region (in the order of municipalities.csv regions)
 CENTRE_NAMES = {

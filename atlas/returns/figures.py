@@ -1,0 +1,155 @@
+"""The returns page's figures (by exam type, the time series, centres by month, spread per centre), their
+titles and file names."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from atlas import numbers
+from atlas.figures import FONT
+from atlas.i18n import label, t
+from atlas.returns.constants import EXAMS
+from atlas.returns.queries import centres
+from atlas.returns.state import ReturnsView
+from atlas.returns.time_series import hidden_month_key
+
+EXAM_COLOURS = {"lumbar": "#0072B2", "head": "#E69F00", "knee": "#009E73"}   # Okabe-Ito
+BEFORE, AFTER, FIT, COUNTER = "#7f7f7f", "#D55E00", "#0072B2", "#444444"
+
+
+def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
+    fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=36, b=10), "font": FONT,
+                         "paper_bgcolor": "white", "plot_bgcolor": "white", **kw})
+    return fig
+
+
+def _intervention_line(fig, view: ReturnsView, **kw):
+    x = pd.Timestamp(view.date) - pd.Timedelta(days=15)     # between the last month before and the first after
+    fig.add_vline(x=x, line_dash="dot", line_color="#333", **kw)
+    fig.add_annotation(x=x, y=1, yref="paper", text=t("ret_intervention", view.lang) + f" {view.date}", showarrow=False,
+                       xanchor="left", yanchor="bottom", font=dict(size=11))
+
+
+def measure_name(view: ReturnsView) -> str:
+    return t(f"ret_measure_{view.measure}", view.lang)
+
+
+def unit(view: ReturnsView) -> str:
+    return t(f"ret_unit_{view.measure}", view.lang)
+
+
+def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
+    fig = go.Figure()
+    for exam in EXAMS:
+        d = tbl[tbl["exam_type"] == exam].sort_values("month")
+        if d.empty:
+            continue
+        name = label("exam_type", exam, view.lang)
+        hover = [f"{name} {m:%Y-%m}: " + (t("suppressed", view.lang) if h else numbers.integer(c, view.lang)) for m, c, h in
+                 zip(d["month"], d["count"], d["hidden"])]
+        fig.add_trace(go.Bar(x=d["month"], y=d["count"].fillna(0), name=name, marker_color=EXAM_COLOURS[exam],
+                             hovertext=hover, hoverinfo="text"))
+    hid = tbl[tbl["hidden"].astype(bool)].sort_values("month")
+    if len(hid):
+        # a hidden month is marked as hidden, not left out (it is not a month without any)
+        fig.add_trace(go.Scatter(
+            x=hid["month"], y=np.zeros(len(hid)), mode="markers", name=t(hidden_month_key(filled_in_fit=False), view.lang),
+            marker=dict(symbol="x", color="#555", size=8),
+            hovertext=[f"{label('exam_type', e, view.lang)} {m:%Y-%m}: {t('suppressed', view.lang)}"
+                       for e, m in zip(hid["exam_type"], hid["month"])], hoverinfo="text"))
+    _intervention_line(fig, view)
+    fig.update_layout(barmode="stack", bargap=0.15)
+    fig.update_xaxes(gridcolor="#eee", dtick="M6", tickformat="%Y-%m")
+    fig.update_yaxes(title=measure_name(view), gridcolor="#eee", rangemode="tozero")
+    return _layout(fig, 320, legend=dict(orientation="h", y=-0.2))
+
+
+def fig_its(s: pd.DataFrame, r: dict | None, view: ReturnsView) -> go.Figure:
+    fig = go.Figure()
+    lang = view.lang
+    for period, colour in (("before", BEFORE), ("after", AFTER)):
+        d = s[(s["period"] == period) & ~s["hidden"].fillna(True).astype(bool)]
+        fig.add_trace(go.Scatter(x=d["month"], y=d["rate"], mode="markers", marker=dict(color=colour, size=8),
+                                 name=t(f"ret_{period}", lang),
+                                 hovertemplate="%{x|%Y-%m}: %{y:.1f} " + unit(view) + "<extra></extra>"))
+    filled = s[s["fill"]]
+    if len(filled):
+        fig.add_trace(go.Scatter(x=filled["month"], y=filled["rate_in_fit"], mode="markers",
+                                 marker=dict(color="white", size=8, line=dict(color="#999", width=1.5)),
+                                 name=t(hidden_month_key(filled_in_fit=r is not None), lang),
+                                 hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))
+    if r is not None:
+        k = int(np.argmax(s["month"].to_numpy() >= np.datetime64(pd.Timestamp(view.date))))
+        pre, post = s.iloc[:k], s.iloc[k:]
+        fig.add_trace(go.Scatter(x=pre["month"], y=pre["fitted"], mode="lines", line=dict(color=FIT, width=2.5),
+                                 name=t("ret_fitted", lang), hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=post["month"], y=post["fitted"], mode="lines", line=dict(color=FIT, width=2.5),
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=post["month"], y=post["counterfactual"], mode="lines",
+                                 line=dict(color=COUNTER, width=1.5, dash="dash"), name=t("ret_counterfactual", lang),
+                                 hoverinfo="skip"))
+    _intervention_line(fig, view)
+    fig.update_xaxes(gridcolor="#eee", dtick="M6", tickformat="%Y-%m")
+    fig.update_yaxes(title=unit(view), gridcolor="#eee", rangemode="tozero")
+    return _layout(fig, 360, legend=dict(orientation="h", y=-0.2))
+
+
+def fig_centres(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
+    """Heatmap of the shown count per centre and month; hidden cells (1-4) grey."""
+    lang = view.lang
+    wide = tbl.pivot(index="centre", columns="month", values="count").sort_index(ascending=False)
+    hidden = tbl.pivot(index="centre", columns="month", values="hidden").reindex_like(wide).fillna(True).astype(bool)
+    z = wide.to_numpy(dtype=float)
+    hover = [[f"{c} {m:%Y-%m}: " + (t("suppressed", lang) if hidden.iat[i, j] else numbers.integer(z[i, j], lang))
+              for j, m in enumerate(wide.columns)] for i, c in enumerate(wide.index)]
+    fig = go.Figure(go.Heatmap(z=z, x=list(wide.columns), y=list(wide.index), colorscale="YlGnBu", xgap=1, ygap=1,
+                               hovertext=hover, hoverinfo="text", hoverongaps=True,
+                               colorbar=dict(title=dict(text=measure_name(view), side="right"), thickness=12)))
+    _intervention_line(fig, view)
+    fig.update_xaxes(dtick="M6", tickformat="%Y-%m")
+    chosen = set(tbl.loc[tbl["producer_id"] == view.centre, "centre"]) if view.centre else set()
+    fig.update_yaxes(automargin=True, tickmode="array", tickvals=list(wide.index),
+                     ticktext=[f"<b>▶ {c}</b>" if c in chosen else c for c in wide.index])
+    return _layout(fig, 100 + 34 * len(wide.index), plot_bgcolor="#d9d9d9")
+
+
+def fig_spread(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
+    """Monthly rate per 1,000 referrals by centre, before and after: boxes with every month as a point."""
+    fig = go.Figure()
+    lang = view.lang
+    order = sorted(tbl["centre"].unique())
+    for period, colour in (("before", BEFORE), ("after", AFTER)):
+        d = tbl[(tbl["period"] == period) & ~tbl["hidden"]]
+        fig.add_trace(go.Box(y=d["centre"], x=d["rate"], name=t(f"ret_{period}", lang), orientation="h",
+                             marker=dict(color=colour, size=4), line=dict(color=colour), boxpoints="all", jitter=0.4,
+                             pointpos=0, hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
+    fig.update_layout(boxmode="group")
+    fig.update_xaxes(title=unit(view), gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], automargin=True)
+    return _layout(fig, 120 + 42 * len(order), legend=dict(orientation="h", y=-0.12))
+
+
+def stamp(fig: go.Figure, chart_key: str, view: ReturnsView) -> go.Figure:
+    """The figure's standalone title: chart and measure; exam type, centre and intervention date; source."""
+    from atlas import titles
+
+    lang = view.lang
+    c = centres().set_index("producer_id")["centre"]
+    context = [label("exam_type", view.exam, lang) if view.exam else t("ret_all_exams", lang),
+               str(c.get(view.centre, view.centre)) if view.centre else t("ret_all_centres", lang),
+               f"{t('ret_intervention_date', lang)} {view.date}", unit(view)]
+    return titles.stamp(fig, f"{t(chart_key, lang)}: {measure_name(view)}", context, lang, file_stem(t(chart_key, lang), view))
+
+
+def file_stem(title: str, view: ReturnsView) -> str:
+    """A file name that says what the file holds: chart, measure, exam type, centre, intervention, language."""
+    from atlas.titles import slug
+
+    lang = view.lang
+    c = centres().set_index("producer_id")["centre"]
+    parts = [t("file_prefix", lang), title, measure_name(view),
+             label("exam_type", view.exam, lang) if view.exam else t("ret_all_exams", lang),
+             str(c.get(view.centre, view.centre)) if view.centre else t("ret_all_centres", lang),
+             f"{t('ret_intervention', lang)} {view.date}", lang]
+    return "_".join(slug(p) for p in parts)[:180]

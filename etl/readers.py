@@ -1,0 +1,116 @@
+"""Reading the extracts: the files of each input table, their encoding and header line, and one DuckDB
+relation per file (Parquet, CSV or, with pyreadstat, SAS); read errors in words."""
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import duckdb
+
+READERS = {".parquet": "parquet", ".csv": "csv", ".txt": "csv", ".sas7bdat": "sas"}
+
+
+def find_files(input_dir: Path, pattern: str) -> list[Path]:
+    """Files of a table: names matching the pattern with a readable extension, sorted."""
+    return sorted(
+        p for p in Path(input_dir).iterdir()
+        if p.is_file() and fnmatch.fnmatch(p.stem.lower(), pattern.lower()) and p.suffix.lower() in READERS
+    )
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read as a table; the message says why, in words."""
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 when the whole file decodes as UTF-8, otherwise Latin-1 (common in SAS/Windows exports)."""
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)      # a file ending inside a character is not UTF-8 either
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8"
+
+
+def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
+    """The delimiter (``;`` or ``,``) and the column names of a CSV file's first line."""
+    import csv
+
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        head = fh.readline()
+    head = head.lstrip("\ufeff").rstrip("\r\n")
+    if not head.strip():
+        raise UnreadableFile("has no header line with the column names (the file or its first line is empty)")
+    delim = ";" if head.count(";") > head.count(",") else ","
+    names: list[str] = []
+    for i, name in enumerate(next(csv.reader([head], delimiter=delim, quotechar='"'))):
+        name = name.strip() or f"column{i + 1}"
+        while name.lower() in (n.lower() for n in names):   # a repeated name gets a suffix
+            name += "_"
+        names.append(name)
+    return delim, names
+
+
+def sql_str(text) -> str:
+    return str(text).replace("'", "''")
+
+
+def read_error(exc: Exception) -> str:
+    """DuckDB's error about a file, in a line an analyst can act on (no DuckDB option names)."""
+    import re
+
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    where = f"line {line.group(1)}" if line else ""
+    cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    original = re.search(r"Original Line: (.*)", text)
+    shown = f" ('{original.group(1)[:60]}{'...' if len(original.group(1)) > 60 else ''}')" if original else ""
+    if cols:
+        return f"{where or 'a line'} has {cols.group(2)} fields where the header has {cols.group(1)}{shown}"
+    if "unicode" in text.lower() or "utf8" in text.lower() or "utf-8" in text.lower():
+        return f"{where + ' ' if where else ''}holds bytes that are not text in the file's encoding{shown}"
+    if "quote" in text.lower() and where:
+        return f"{where} has a quote that is not closed{shown}"
+    if where:
+        return f"{where} cannot be parsed{shown}"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:300]
+
+
+def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """SQL that reads one file as it is, with its file name in a ``_file`` column."""
+    kind = READERS[path.suffix.lower()]
+    p = sql_str(path)
+    if kind == "parquet":
+        return f"(SELECT *, '{sql_str(path.name)}' AS _file FROM read_parquet('{p}'))"
+    if kind == "csv":
+        enc = _detect_encoding(path)
+        delim, names = _csv_header(path, enc)
+        # The dialect is given, not sniffed: a broken line then fails with its line number instead
+        # of the whole file failing detection. DuckDB decodes Latin-1 itself.
+        columns = "{" + ", ".join(f"'{sql_str(n)}': 'VARCHAR'" for n in names) + "}"
+        return (f"(SELECT *, '{sql_str(path.name)}' AS _file FROM read_csv('{p}', auto_detect=false, header=false, "
+                f"skip=1, columns={columns}, delim='{delim}', quote='\"', escape='\"', encoding='{enc}'))")
+    # SAS
+    try:
+        import pyreadstat
+    except ImportError as exc:  # pragma: no cover - depends on an optional package
+        from etl.staging import ContractError, Problem
+
+        raise ContractError([Problem(path.name, "", "", 0, "is a SAS file, and the optional package pyreadstat is not installed",
+                                     hint="pip install pyreadstat, or export the table as Parquet or CSV")], False) from exc
+
+    try:
+        frame, _ = pyreadstat.read_sas7bdat(str(path))
+    except Exception as exc:  # pragma: no cover - depends on an optional package
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnreadableFile(f"cannot be read as SAS ({why})") from exc
+    frame["_file"] = path.name
+    name = f"sas_{abs(hash(str(path)))}"
+    con.register(name, frame)
+    return f"(SELECT * FROM {name})"
