@@ -15,7 +15,7 @@ import duckdb
 from etl.contract import Table, contract
 from etl.readers import READERS, UnreadableFile, file_relation, find_files, read_error, sql_str
 from etl.settings import Settings
-from etl.sql_types import THOUSANDS, quote, recode_sql, typed_sql
+from etl.sql_types import INTEGER_TYPES, THOUSANDS, quote, recode_sql, typed_sql
 
 EXAMPLES = 5
 
