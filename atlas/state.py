@@ -1,7 +1,9 @@
-"""View state transitions, as pure functions (tested without a browser).
+"""View state transitions (tested without a browser).
 
 The atlas page has one state callback; it gathers what changed (the URL, a control, a click on a
-chart, the search box, a button) and asks :func:`next_view` for the new view. The view is written
+chart, the search box, a button) and calls :func:`sync_atlas`, which reads the served database's
+areas and years (and, on the release, moves the view to the nearest published one) and asks the
+pure function :func:`next_view` for the new view. The view is written
 to the URL hash, so every view has an address, the back button works and a copied link restores it.
 """
 from __future__ import annotations
