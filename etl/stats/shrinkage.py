@@ -39,6 +39,8 @@ mortality rates using empirical Bayes estimators. Appl Stat 40:283-294; Carlin B
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import numpy as np
@@ -143,6 +145,16 @@ def _ratio_inputs(observed: Any, expected: Any, group: Any):
     return o, e, g, labels, valid
 
 
+@functools.lru_cache(maxsize=16)
+def _min_shape(alpha: float) -> float:
+    """The gamma shape a with P(a, a) = 1 - alpha/2 (regularised lower incomplete gamma): below it
+    the mean of Gamma(a) lies above its 1 - alpha/2 quantile."""
+    from scipy.optimize import brentq
+    from scipy.special import gammainc
+
+    return float(brentq(lambda a: gammainc(a, a) - (1.0 - alpha / 2.0), 1e-12, 1.0))
+
+
 def eb_ratio(observed: Any, expected: Any, group: Any = None, conf: float = 0.95) -> Estimate:
     """Empirical-Bayes smoothed standardised ratios O/E with posterior (gamma) intervals.
 
@@ -160,6 +172,11 @@ def eb_ratio(observed: Any, expected: Any, group: Any = None, conf: float = 0.95
       C_i = sigma2 / (sigma2 + mu / E_i);
     * ``lower``, ``upper`` = its (1 - conf)/2 and 1 - (1 - conf)/2 quantiles (equal-tailed
       credible interval).
+
+    sigma2 is capped at mu^2 / a_min, a_min the shape at which a gamma's mean equals its
+    1 - (1 - conf)/2 quantile (P(a, a) = 1 - (1 - conf)/2; about 0.005 at 95 %): with a prior of
+    smaller shape an area without events would get a figure above its own upper limit. The cap
+    only binds for a spread far beyond Poisson noise (a few areas with extreme ratios).
 
     The interval treats the estimated prior as known ("naive" empirical Bayes): it does not carry
     the uncertainty of mu and sigma2 and can be somewhat too narrow for groups of few areas
@@ -184,6 +201,10 @@ def eb_ratio(observed: Any, expected: Any, group: Any = None, conf: float = 0.95
     o, e, g, labels, valid = _ratio_inputs(observed, expected, group)
     mu, sigma2, k, o_g, e_g = _moments(o, e, valid, g, labels.size)
     m, s2 = mu[g], sigma2[g]
+    # the prior's spread is capped so that its shape a = mu^2 / sigma2 is at least the smallest shape
+    # whose mean lies inside its own equal-tailed interval: a gamma of smaller shape is so skewed
+    # that an area without events would get a figure above its upper limit
+    s2 = np.minimum(s2, m * m / _min_shape(alpha))
     smooth = valid & (s2 > 0) & (m > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(smooth, m * m / np.where(smooth, s2, 1.0), 1.0)
