@@ -66,6 +66,15 @@ def areas() -> pd.DataFrame:
     return query("SELECT * FROM areas ORDER BY level, code")
 
 
+def with_names(t: pd.DataFrame, level: str) -> pd.DataFrame:
+    """``t`` (with a ``code`` column of ``level``) with each area's name and region code."""
+    names = areas().query("level == @level").set_index("code")
+    t = t.copy()
+    t["name"] = t["code"].map(names["name"])
+    t["region_code"] = t["code"].map(names["region_code"]) if level == "municipality" else t["code"]
+    return t
+
+
 @cached(maxsize=1)
 def level_codes() -> dict[str, set[int]]:
     """The area codes of each level (municipality, region, region2027)."""

@@ -135,15 +135,6 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     return t.drop(columns=["num", "num_k", "den", "den_k"])
 
 
-def with_names(t: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
-    a = db.areas()
-    names = a[a.level == level].set_index("code")
-    t = t.copy()
-    t["name"] = t["code"].map(names["name"])
-    t["region_code"] = t["code"].map(names["region_code"]) if level == "municipality" else t["code"]
-    return t
-
-
 def _key(view: View, keep_area: bool = False) -> View:
     """The parts of a view that change a table (not language, map kind, colours, separator, drill-down)."""
     return replace(view, area=view.area if keep_area else None, within=None, map="geo", sep=",", lang="en",
@@ -181,7 +172,7 @@ def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     t = estimate(f, ["code"], m, view, groups)
     if view.rates == "eb" and m.kind == "rate" and view.level == "municipality":
         t = _shrink(t, m)
-    t = with_names(t, view.level, view.lang)
+    t = db.with_names(t, view.level)
     national = _first_row(estimate(f.assign(all=0), ["all"], m, view))
     return t.sort_values("code").reset_index(drop=True), national
 

@@ -157,34 +157,21 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     return t
 
 
-def _names(t: pd.DataFrame, level: str) -> pd.DataFrame:
-    a = db.areas()
-    names = a[a.level == level].set_index("code")
-    t = t.copy()
-    t["name"] = t["code"].map(names["name"])
-    t["region_code"] = t["code"].map(names["region_code"]) if level == "municipality" else t["code"]
-    return t
-
-
 def area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     """The published table of areas of a view (moved to the nearest published one first)."""
     view, _ = nearest_published(view)
     t, national = _area_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo"))
-    t = t.copy()
     if view.within is not None and view.level == "municipality":
         t = t[t["region_code"] == view.within].reset_index(drop=True)
-    return t, national.copy()
+    return t, national
 
 
 @cached(maxsize=256)
 def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     period, fs = period_of(view), fs_key(view.dims)
-    e = _rows(view.measure, view.level, period, fs)
-    groups = None
-    if view.level == "municipality":
-        a = db.areas()
-        groups = e["code"].map(a[a.level == "municipality"].set_index("code")["region_code"]).to_numpy()
-    t = _names(_finish(e, view, groups), view.level).sort_values("code").reset_index(drop=True)
+    e = db.with_names(_rows(view.measure, view.level, period, fs), view.level)
+    groups = e["region_code"].to_numpy() if view.level == "municipality" else None   # smoothing toward the region
+    t = _finish(e, view, groups).sort_values("code").reset_index(drop=True)
     nat = _finish(_rows(view.measure, "denmark", period, fs), view)
     national = nat.iloc[0] if len(nat) else pd.Series({c: np.nan for c in COLUMNS} | {"hidden": True, "flag": "hidden"})
     keep = ["code", "name", "region_code", *COLUMNS, "sr", "sr_lower", "sr_upper", "note"]
@@ -194,7 +181,7 @@ def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
 def trend_table(view: View, area: int | None) -> pd.DataFrame:
     """Every single year for Denmark (code 0) and the selected area, as published."""
     view, _ = nearest_published(view)
-    return _trend_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo"), area).copy()
+    return _trend_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo"), area)
 
 
 @cached(maxsize=256)
@@ -218,7 +205,7 @@ def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     """
     view, _ = nearest_published(view)
     return _breakdown_table(replace(view, area=None, within=None, lang="en", sep=",", map="geo", dims=()), area,
-                            view.level).copy()
+                            view.level)
 
 
 @cached(maxsize=256)
