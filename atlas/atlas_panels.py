@@ -3,6 +3,7 @@
 Components only; the page's callbacks (:mod:`pages.atlas`) decide when to draw them."""
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import html
 
 from atlas.cache import cached
@@ -52,6 +53,22 @@ def selection_text(view: View, tbl, m):
         return html.Span([html.B(r["name"]), f": {t('suppressed', lang)}"])
     return html.Span([html.B(r["name"]), f": {numbers.decimal(r['value'], 1, lang)} {figures.unit(m, lang)} "
                       f"({numbers.decimal(r['lower'], 1, lang)}–{numbers.decimal(r['upper'], 1, lang)}) · {t(r['flag'], lang)}"])
+
+
+def find_clusters_button(lang: str):
+    """The button that asks for the spatial clusters (hidden once they are shown)."""
+    return dbc.Button(t("cluster_find", lang), id="find-clusters", n_clicks=0, size="sm", color="primary", outline=True,
+                      className="mt-2")
+
+
+def clusters_or_offer(view: View, asked: bool):
+    """(panel, button class): the clusters when asked for or when the map is coloured by them; else what
+    they are. Permutation tests take a moment, so a change of view does not compute them unasked."""
+    if asked or view.colours == "cluster":
+        return cluster_panel(view), "d-none"
+    perm = numbers.integer(int(clusters.config()["permutations"]["n"]), view.lang)
+    return html.P(t("cluster_offer", view.lang).format(perm=perm), className="small text-muted mb-0",
+                  id="cluster-offer"), "mt-2"
 
 
 @cached(maxsize=128)

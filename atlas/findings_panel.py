@@ -1,9 +1,12 @@
-"""The atlas page's key findings in words and the link from the selected area to its profile
-(callbacks kept out of ``pages/atlas.py``; that page imports this module once)."""
+"""The atlas page's key findings in words (drawn with the map, :func:`findings_block`) and the link
+from the selected area to its profile (drawn with the page's other notes); components only, the
+callbacks are in ``pages/atlas.py``."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import dash
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import dcc, html
 
 from atlas import queries
 from atlas.cache import cached
@@ -11,12 +14,6 @@ from atlas.filters import View
 from atlas.findings import atlas_findings
 from atlas.i18n import t
 from atlas.measures import MEASURES
-
-
-def _view(data, search_qs) -> View:
-    from pages.atlas import current_view     # already imported by Dash Pages when a callback runs
-
-    return current_view(data, search_qs)
 
 
 @cached(maxsize=128)
@@ -27,23 +24,15 @@ def findings_for(view: View) -> list[str]:
     return atlas_findings(tbl, national, m.name(view.lang), m.kind, view.level, queries.variation(tbl), view.lang)
 
 
-@callback(Output("key-findings", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_findings(data, search_qs):
-    if data is None:
-        return no_update
-    from dataclasses import replace
-
-    view = replace(_view(data, search_qs), area=None, map="geo", colours="own", breaks="", tables=0, sep=",")
+def findings_block(view: View):
+    """The key findings of a view in words (drawn with the map: the same table of areas)."""
+    view = replace(view, area=None, map="geo", colours="own", breaks="", tables=0, sep=",")
     return [html.H2(t("key_findings", view.lang), className="h6 mb-1"),
             html.Ul([html.Li(s) for s in findings_for(view)], className="small mb-0", id="key-findings-list")]
 
 
-@callback(Output("profile-link", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_profile_link(data, search_qs):
+def profile_link(view: View):
     """A link to the selected area's profile (or to the profiles' search when none is selected)."""
-    if data is None:
-        return no_update
-    view = _view(data, search_qs)
     suffix = "?lang=da" if view.lang == "da" else ""
     if view.area is None:
         return dcc.Link(t("nav_areas", view.lang), href=dash.get_relative_path(f"/compare{suffix}"), className="small")

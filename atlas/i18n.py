@@ -154,6 +154,13 @@ TEXT = {
     "moran_std": ("standardised rate", "standardiseret rate"),
     "moran_smooth": ("smoothed rate (empirical Bayes)", "udglattet rate (empirisk Bayes)"),
     "cluster_none": ("No significant clusters.", "Ingen signifikante klynger."),
+    "cluster_find": ("Find clusters", "Find klynger"),
+    "cluster_offer": ("Are high or low rates grouped in neighbouring municipalities? Global and local Moran's I with "
+                      "{perm} permutations answer that; they are computed when you ask (a few seconds) and then "
+                      "follow the view. The map's colour mode \"spatial clusters\" computes them too.",
+                      "Ligger høje eller lave rater samlet i nabokommuner? Global og lokal Moran's I med {perm} "
+                      "permutationer svarer på det; de beregnes, når du beder om det (nogle sekunder), og følger "
+                      "derefter visningen. Kortets farvevalg \"rumlige klynger\" beregner dem også."),
     "cluster_help": ("Local Moran's I of the values shown: each municipality against the mean of its 5 nearest "
                      "municipalities, {perm:,} permutations, false discovery rate {alpha:.0%} (Benjamini-Hochberg). "
                      "See Methods.",

@@ -244,6 +244,13 @@ def _trend_parts(f: pd.DataFrame, m: Measure, view: View, area: int | None) -> p
 BREAKDOWN_DIMS = ("sex", "age", "edu", "inc", "origin", "labour")
 
 
+def breakdown_view(view: View) -> View:
+    """The view the breakdown shows, for its title: on a release the groups are published without
+    other filters and as crude rates (a group defined by sex or age, standardised on sex and age,
+    would be 1 by construction), so the title must not name filters or a standardisation."""
+    return replace(view, dims=(), rates="crude") if db.is_release() else view
+
+
 def breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     """Estimates by each population-group dimension for the selected area (or Denmark)."""
     if db.is_release():

@@ -119,12 +119,13 @@ def _reference(measure: str, period: str, standard: str) -> float:
     return float(r["rate"].iloc[0]) if len(r) and pd.notna(r["rate"].iloc[0]) else np.nan
 
 
-def _rows(measure: str, level: str | tuple, period: str | tuple, fs: str | tuple, codes=None) -> pd.DataFrame:
+def _rows(measure: str | tuple, level: str | tuple, period: str | tuple, fs: str | tuple, codes=None) -> pd.DataFrame:
+    """Published estimate rows; each argument one value or a tuple of values (one query)."""
     def many(column, value):
         values = value if isinstance(value, tuple) else (value,)
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
-    parts = [("measure = ?", [measure]), many("level", level), many("period", period), many("fs", fs)]
+    parts = [many("measure", measure), many("level", level), many("period", period), many("fs", fs)]
     if codes is not None:
         parts.append(many("code", tuple(int(c) for c in codes)))
     where = " AND ".join(p for p, _ in parts)
@@ -228,13 +229,17 @@ def _breakdown_table(view: View, area: int | None, level: str) -> pd.DataFrame:
 def mix_table(view: View, area: int | None) -> pd.DataFrame:
     """Shares of modality, priority, referrer and what followed, for Denmark (code 0) and the area."""
     view, _ = nearest_published(view)
-    parts = [_rows(m, "denmark", period_of(view), fs_key(view.dims)) for m in MIX_MEASURES]
+    period, fs = period_of(view), fs_key(view.dims)
+    parts = [_rows(MIX_MEASURES, "denmark", period, fs)]
     if area is not None:
-        parts += [_rows(m, view.level, period_of(view), fs_key(view.dims), codes=(area,)) for m in MIX_MEASURES]
+        parts.append(_rows(MIX_MEASURES, view.level, period, fs, codes=(area,)))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=["code", "measure", *COLUMNS])
-    t = pd.concat([_finish(p, replace(view, rates="crude")) for p in parts], ignore_index=True)
+    e = pd.concat(parts, ignore_index=True)
+    order = {m: i for i, m in enumerate(MIX_MEASURES)}            # Denmark first, each in the mix's order
+    e = e.assign(o=(e["level"] != "denmark") * len(order) + e["measure"].map(order)).sort_values("o", kind="stable")
+    t = _finish(e.drop(columns="o").reset_index(drop=True), replace(view, rates="crude"))
     t["flag"] = np.where(t["hidden"], "hidden", "")
     return t[["code", "measure", *COLUMNS]]
 

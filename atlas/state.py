@@ -8,9 +8,17 @@ to the URL hash, so every view has an address, the back button works and a copie
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from atlas.filters import View, parse_breaks, parse_query
+
+# The charts below the map each depend on part of the view only. Each reads its own copy of the
+# view's address (a store of the page), and the state callback leaves that copy alone when the part
+# the chart depends on did not change: the browser then does not ask for a chart that would come
+# back the same (a change of measure leaves the imaging mix, a change of level without a selected
+# area leaves trend, breakdown and mix).
+PRESENTATION = ("map", "sep", "colours", "breaks", "tables", "within")     # how the map is drawn, not what
+PANEL_IGNORES = {"view-trend": (), "view-breakdown": (), "view-mix": ("measure", "rates", "standard")}
 
 
 def click_code(click_data) -> int | None:
@@ -79,6 +87,27 @@ def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes
     view, ignored = parse_query((hash_ or "").lstrip("#"), years, tuple(measures), set(area_codes), set(region_codes),
                                 default_year)
     return replace(view, lang=lang), ignored
+
+
+def panel_key(store: str, view: View, release: bool = False) -> tuple:
+    """The parts of ``view`` that the chart reading ``store`` depends on. The level matters only with
+    a selected area (without one these charts show Denmark); on a release the breakdown is published
+    without filters and as crude rates (:func:`atlas.release_queries.breakdown_table`)."""
+    ignore = set(PRESENTATION) | set(PANEL_IGNORES[store])
+    if view.area is None:
+        ignore.add("level")
+    if store == "view-breakdown" and release:
+        ignore |= {"dims", "rates", "standard"}
+    return tuple((f.name, getattr(view, f.name)) for f in fields(view) if f.name not in ignore)
+
+
+def panel_addresses(view: View, before: View | None, address: str, release: bool = False) -> dict:
+    """Each chart store's new content: ``address`` when its part of the view changed (or on the first
+    view), else ``no_update``."""
+    from dash import no_update
+
+    return {store: address if before is None or panel_key(store, view, release) != panel_key(store, before, release)
+            else no_update for store in PANEL_IGNORES}
 
 
 def hash_of(view: View, default_year: int | None = None) -> str:
@@ -151,7 +180,8 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     stored view's hash. The address (on load or when
     it changes) is read against the page's whitelists; any other event changes the stored view. On a
     release the view snaps to the nearest published one. ``notice`` is None (no notice), a notice, or
-    ``no_update`` (leave it)."""
+    ``no_update`` (leave it). The chart stores (:data:`PANEL_IGNORES`) get the new hash only when
+    their part of the view changed."""
     from dash import no_update
 
     from atlas import coverage, db, notices, release_queries
@@ -180,7 +210,9 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
             notice = notices.not_published(changed, lang)
     dvals = dict(view.dims)
     h = hash_of(view, default)
-    return {"view": h, "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
+    before = (view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | regions, regions, default)[0]
+              if current is not None else None)
+    return {"view": h, **panel_addresses(view, before, h, db.is_release()), "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench.callbacks import summary
 from bench.payloads import (download_body, callback_body, read_state_answer, router_body, state_body, state_callback,
-                            view_callbacks, wildcard_controls)
+                            updated_stores, view_callbacks, view_store_of, wildcard_controls)
 
 CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")      # charts with a CSV download
 CONNECTIONS = 6                  # a browser's parallel connections to one host
@@ -99,9 +99,10 @@ def _reader(url: str, deps: list, years: list[int], rng: random.Random, start: f
                          json=state_body(state_dep, controls, current, changed, dim_keys))
             if r is None:
                 return None
-            new = read_state_answer(r.json(), controls)
+            answer = r.json()
+            new, stores = read_state_answer(answer, controls), updated_stores(answer)
             jobs = [pool.submit(rec.send, s, name, "POST", url + post, json=callback_body(name, new, dep=dep))
-                    for name, dep in views.items()]
+                    for name, dep in views.items() if view_store_of(dep) in stores]
             for j in jobs:
                 j.result()
             with rec.lock:

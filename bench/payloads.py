@@ -11,7 +11,8 @@ CALLBACKS = ("draw_areas", "draw_trend", "draw_breakdown", "draw_mix")
 
 # output ids of each figure callback of the atlas page, as the browser names them
 CALLBACK_OUTPUTS = {
-    "draw_areas": ("map.figure", "rank.figure", "funnel.figure", "variation.children", "selection-text.children"),
+    "draw_areas": ("map.figure", "rank.figure", "funnel.figure", "variation.children", "selection-text.children",
+                   "key-findings.children", "colour-note.children"),
     "draw_trend": ("trend.figure",),
     "draw_breakdown": ("breakdown.figure",),
     "draw_mix": ("mix.figure",),
@@ -29,6 +30,17 @@ def split_output(output: str) -> list[str]:
 
 def _dep_ref(item: dict) -> tuple[str, str]:
     return str(item["id"]), item["property"]
+
+
+def is_view_store(ref: tuple[str, str]) -> bool:
+    """The view's address (``view.data``) or a chart's own copy of it (``view-trend.data``, ...)."""
+    ident, prop = ref
+    return prop == "data" and (ident == VIEW_INPUT[0] or ident.startswith(VIEW_INPUT[0] + "-"))
+
+
+def view_store_of(dep: dict) -> str | None:
+    """The view store a callback reads as an input (``view``, ``view-mix``, ...), or None."""
+    return next((_dep_ref(i)[0] for i in dep["inputs"] if is_view_store(_dep_ref(i))), None)
 
 
 def _id_prop(output: str) -> tuple[str, str]:
@@ -57,10 +69,11 @@ def callback_name(dep: dict) -> str:
 
 
 def view_callbacks(deps: list) -> dict[str, dict]:
-    """Every server callback the browser calls when the view changes (its one input is ``view.data``), by
-    name; callbacks that run in the browser (``clientside_function``) send nothing to the server."""
-    return {callback_name(d): d for d in deps
-            if [_dep_ref(i) for i in d["inputs"]] == [VIEW_INPUT] and not d.get("clientside_function")}
+    """Every server callback the browser calls when the view changes (a view store, ``view.data`` or a
+    chart's copy such as ``view-mix.data``, is one of its inputs; the others are sent as they are
+    before anyone touches them), by name; callbacks that run in the browser (``clientside_function``)
+    send nothing to the server."""
+    return {callback_name(d): d for d in deps if view_store_of(d) is not None and not d.get("clientside_function")}
 
 
 def callback_body(name: str, hash_: str, search: str = "", dep: dict | None = None) -> dict:
@@ -77,7 +90,7 @@ def callback_body(name: str, hash_: str, search: str = "", dep: dict | None = No
 
     def value(item):
         ref = _dep_ref(item)
-        if ref == VIEW_INPUT:
+        if is_view_store(ref):
             return hash_
         if item["property"] == "search":
             return search
@@ -92,7 +105,7 @@ def callback_body(name: str, hash_: str, search: str = "", dep: dict | None = No
         "outputs": outs[0] if len(outs) == 1 else outs,
         "inputs": [{"id": i["id"], "property": i["property"], "value": value(i)} for i in dep["inputs"]],
         "state": [{"id": i["id"], "property": i["property"], "value": value(i)} for i in dep["state"]],
-        "changedPropIds": ["view.data"],
+        "changedPropIds": [f"{view_store_of(dep) or VIEW_INPUT[0]}.data"],
     }
 
 
@@ -100,7 +113,7 @@ def check_dependencies(deps: list) -> list[str]:
     """Names of the figure callbacks the app does not declare as the bench expects (one input, ``view.data``)."""
     found = find_callbacks(deps)
     return [name for name in CALLBACK_OUTPUTS
-            if name not in found or [_dep_ref(i) for i in found[name]["inputs"]] != [VIEW_INPUT]]
+            if name not in found or len(found[name]["inputs"]) != 1 or view_store_of(found[name]) is None]
 
 
 def router_body(deps: list, pathname: str = "/", search: str = "") -> tuple[dict | None, dict]:
@@ -172,6 +185,13 @@ def read_state_answer(answer: dict, controls: dict) -> str | None:
         for prop, value in props.items():
             controls[f"{ident}.{prop}"] = value
     return controls.get("view.data")
+
+
+def updated_stores(answer: dict) -> set[str]:
+    """The view stores the state callback set (a chart store it left alone is not in its answer): the
+    browser asks only for the callbacks that read one of them."""
+    return {ident for ident, props in (answer.get("response") or {}).items()
+            if "data" in props and is_view_store((ident, "data"))}
 
 
 def download_body(deps: list, chart: str, hash_: str, search: str = "") -> dict | None:

@@ -14,7 +14,7 @@ from atlas.i18n import label, t
 from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
-from atlas.state import filter_pairs, sync_atlas, view_from_hash
+from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
 from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
 
@@ -106,9 +106,11 @@ def layout(lang: str | None = None, **_):
         dbc.Row([dbc.Col(chart_card("breakdown", t("breakdown", lang), lang,
                                     dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("clusters", t("clusters", lang), lang,
-                                    html.Div(id="cluster-panel", **{"aria-live": "polite"}), images=False))],
+                                    html.Div(id="cluster-panel", **{"aria-live": "polite"}), images=False,
+                                    extra=[atlas_panels.find_clusters_button(lang)]))],
                 className="g-3 mt-1"),
         html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
+        *[dcc.Store(id=s) for s in PANEL_IGNORES],
         html.P(disclosure.note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("atlas-url", "view", sidebar, main)
@@ -117,7 +119,7 @@ def layout(lang: str | None = None, **_):
 # ---------------------------------------------------------------- state: controls <-> URL hash
 
 @callback(
-    output=dict(view=Output("view", "data"), hash=Output("atlas-url", "hash"),
+    output=dict(view=Output("view", "data"), **{s: Output(s, "data") for s in PANEL_IGNORES}, hash=Output("atlas-url", "hash"),
                 **{k: Output(k, "value") for k in CONTROLS},
                 dims=Output({"type": "dim", "key": ALL}, "value"), **{"area-search": Output("area-search", "value")},
                 notice=Output("url-notice", "children"), **{k: Output(k, "value") for k in DISPLAY}),
@@ -151,12 +153,14 @@ def current_view(data, search_qs) -> View:
 # ---------------------------------------------------------------- figures
 
 @callback(Output("map", "figure"), Output("rank", "figure"), Output("funnel", "figure"), Output("variation", "children"),
-          Output("selection-text", "children"),
+          Output("selection-text", "children"), Output("key-findings", "children"), Output("colour-note", "children"),
           Input("view", "data"), State("atlas-url", "search"))
 def draw_areas(data, search_qs):
+    """Everything drawn from the view's table of areas, in one answer (one request, one table)."""
     if data is None:
-        return (no_update,) * 5
-    return _area_outputs(replace(current_view(data, search_qs), sep=","))
+        return (no_update,) * 7
+    view = replace(current_view(data, search_qs), sep=",")
+    return (*_area_outputs(view), findings_panel.findings_block(view), colour_note(view))
 
 
 @cached(maxsize=128)
@@ -188,21 +192,23 @@ def _area_outputs(view: View):
     return fig_map, fig_rank, fig_funnel, variation, sel
 
 
-@callback(Output("measure-definition", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_definition(data, search_qs):
-    """The chosen measure's definition, under the measure's name."""
+@callback(Output("measure-definition", "children"), Output("coverage-note", "children"), Output("profile-link", "children"),
+          Input("view", "data"), State("atlas-url", "search"))
+def draw_notes(data, search_qs):
+    """The words around the charts: the measure's definition, incomplete years, the profile link."""
     if data is None:
-        return no_update
+        return no_update, no_update, no_update
     view = current_view(data, search_qs)
+    return definition(view), coverage_note(view), findings_panel.profile_link(view)
+
+
+def definition(view: View):
+    """The chosen measure's definition, under the measure's name."""
     return [html.B(t("definition", view.lang) + ": "), MEASURES[view.measure].definition(view.lang)]
 
 
-@callback(Output("colour-note", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_colour_note(data, search_qs):
+def colour_note(view: View):
     """What the map's colour classes are (fixed over which years), or why a mode could not be used."""
-    if data is None:
-        return no_update
-    view = current_view(data, search_qs)
     tbl = queries.area_table(view)[0]
     note, hidden = _classes_note(view, tbl), _hidden_areas_note(tbl, view.lang)
     return [note, hidden] if hidden is not None else note
@@ -243,7 +249,7 @@ def _area_name(view: View):
     return hit.name.iloc[0] if len(hit) else str(view.area)
 
 
-@callback(Output("trend", "figure"), Input("view", "data"), State("atlas-url", "search"))
+@callback(Output("trend", "figure"), Input("view-trend", "data"), State("atlas-url", "search"))
 def draw_trend(data, search_qs):
     if data is None:
         return no_update
@@ -265,11 +271,11 @@ def _trend_figure(view: View):
                         titles.file_stem(t("trend", view.lang), view, m, view.lang, where))
 
 
-@callback(Output("breakdown", "figure"), Input("view", "data"), State("atlas-url", "search"))
+@callback(Output("breakdown", "figure"), Input("view-breakdown", "data"), State("atlas-url", "search"))
 def draw_breakdown(data, search_qs):
     if data is None:
         return no_update
-    return _breakdown_figure(replace(current_view(data, search_qs), sep=",", map="geo"))
+    return _breakdown_figure(queries.breakdown_view(replace(current_view(data, search_qs), sep=",", map="geo")))
 
 
 @cached(maxsize=128)
@@ -285,7 +291,7 @@ def _breakdown_figure(view: View):
                         titles.file_stem(t("breakdown", view.lang), view, m, view.lang, where))
 
 
-@callback(Output("mix", "figure"), Input("view", "data"), State("atlas-url", "search"))
+@callback(Output("mix", "figure"), Input("view-mix", "data"), State("atlas-url", "search"))
 def draw_mix(data, search_qs):
     if data is None:
         return no_update
@@ -306,12 +312,8 @@ def _mix_figure(view: View):
                         view.lang, titles.file_stem(t("mix", view.lang), view, None, view.lang, where))
 
 
-@callback(Output("coverage-note", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_coverage_note(data, search_qs):
+def coverage_note(view: View):
     """A warning when the chosen years include years whose window is incomplete for the measure."""
-    if data is None:
-        return no_update
-    view = current_view(data, search_qs)
     hit = coverage.in_view(coverage.incomplete_years(view.measure), view.y0, view.y1)
     if not hit:
         return None
@@ -321,11 +323,13 @@ def draw_coverage_note(data, search_qs):
 
 # ---------------------------------------------------------------- clusters and tables
 
-@callback(Output("cluster-panel", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_clusters(data, search_qs):
+@callback(Output("cluster-panel", "children"), Output("find-clusters", "className"),
+          Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
+def draw_clusters(data, asked, search_qs):
+    """The clusters once asked for (or when the map shows them); until then what they are and a button."""
     if data is None:
-        return no_update
-    return atlas_panels.cluster_panel(replace(current_view(data, search_qs), sep=",", map="geo", tables=0))
+        return no_update, no_update
+    return atlas_panels.clusters_or_offer(replace(current_view(data, search_qs), sep=",", map="geo", tables=0), bool(asked))
 
 
 TABLE_CHARTS = ("map", "rank", "funnel", "trend", "mix", "breakdown", "clusters")

@@ -153,3 +153,28 @@ def test_danish_csv_downloads_hold_no_english(app_db):
         assert name.endswith("_da.csv") and name.startswith("laenderyg-atlas_"), name
         names.add(name)
     assert len(names) == len(files)                    # every view downloads under its own name
+
+
+def test_each_chart_below_the_map_is_asked_for_only_when_its_part_of_the_view_changes():
+    from dash import no_update
+
+    from atlas.state import panel_addresses
+
+    base = View(measure="imaging_rate", level="municipality", y0=2023, y1=2024)
+
+    def changed(after, before, release=False):
+        return {s for s, v in panel_addresses(after, before, "#new", release).items() if v is not no_update}
+
+    assert changed(base, None) == {"view-trend", "view-breakdown", "view-mix"}          # the first view: all
+    assert changed(replace(base, measure="mri_share"), base) == {"view-trend", "view-breakdown"}
+    assert changed(replace(base, level="region"), base) == set()                         # Denmark's charts
+    chosen = replace(base, area=101)
+    assert changed(replace(chosen, level="region", area=84), chosen) == {"view-trend", "view-breakdown", "view-mix"}
+    assert changed(replace(base, y0=2020), base) == {"view-trend", "view-breakdown", "view-mix"}
+    assert changed(replace(base, colours="quantile", map="tile"), base) == set()         # how the map is drawn
+    assert changed(replace(base, rates="crude"), base) == {"view-trend", "view-breakdown"}
+    with_filter = base.with_dim("sex", 2)
+    assert changed(with_filter, base) == {"view-trend", "view-breakdown", "view-mix"}
+    # a release publishes the breakdown without filters and as crude rates
+    assert changed(with_filter, base, release=True) == {"view-trend", "view-mix"}
+    assert changed(replace(base, rates="crude"), base, release=True) == {"view-trend"}

@@ -199,19 +199,38 @@ def test_callback_body_shape():
     assert one["state"] == [{"id": "url", "property": "search", "value": "?lang=da"}]
     assert one["changedPropIds"] == ["view.data"]
     multi = payloads.callback_body("draw_areas", "")
-    assert multi["output"].startswith("..map.figure...rank.figure") and len(multi["outputs"]) == 5
+    assert multi["output"].startswith("..map.figure...rank.figure") and len(multi["outputs"]) == 7
 
 
 def test_bodies_follow_the_apps_declaration():
     deps = [{"output": "trend.figure", "inputs": [{"id": "view", "property": "data"}],
              "state": [{"id": "atlas-url", "property": "search"}]},
-            {"output": "..map.figure...rank.figure...funnel.figure...variation.children...selection-text.children..",
+            {"output": "..map.figure...rank.figure...funnel.figure...variation.children...selection-text.children"
+                       "...key-findings.children...colour-note.children..",
              "inputs": [{"id": "view", "property": "data"}], "state": [{"id": "atlas-url", "property": "search"}]}]
     found = payloads.find_callbacks(deps)
     assert set(found) == {"draw_trend", "draw_areas"}
     body = payloads.callback_body("draw_trend", "#y0=2020", "?lang=da", dep=found["draw_trend"])
     assert body["state"] == [{"id": "atlas-url", "property": "search", "value": "?lang=da"}]
     assert payloads.check_dependencies(deps) == ["draw_breakdown", "draw_mix"]
+
+
+def test_the_journey_asks_only_for_the_charts_whose_view_store_changed():
+    deps = [{"output": "trend.figure", "inputs": [{"id": "view-trend", "property": "data"}], "state": []},
+            {"output": "mix.figure", "inputs": [{"id": "view-mix", "property": "data"}], "state": []},
+            {"output": "..cluster-panel.children...find-clusters.className..", "state": [],
+             "inputs": [{"id": "view", "property": "data"}, {"id": "find-clusters", "property": "n_clicks"}]},
+            {"output": "x.children", "inputs": [{"id": "viewer", "property": "data"}], "state": []}]
+    views = payloads.view_callbacks(deps)
+    assert set(views) == {"draw_trend", "draw_mix", "cluster-panel.children"}      # "viewer" is no view store
+    body = payloads.callback_body("draw_mix", "#y0=2020", dep=views["draw_mix"])
+    assert body["inputs"][0]["value"] == "#y0=2020" and body["changedPropIds"] == ["view-mix.data"]
+    clusters = payloads.callback_body("c", "#y0=2020", dep=views["cluster-panel.children"])
+    assert [i["value"] for i in clusters["inputs"]] == ["#y0=2020", None]       # the button as nobody pressed it
+    answer = {"response": {"view": {"data": "#a"}, "view-trend": {"data": "#a"}, "measure": {"value": "x"}}}
+    assert payloads.updated_stores(answer) == {"view", "view-trend"}
+    assert [n for n, d in views.items() if payloads.view_store_of(d) in payloads.updated_stores(answer)] == [
+        "draw_trend", "cluster-panel.children"]
 
 
 def test_geojson_urls_are_found_however_escaped():

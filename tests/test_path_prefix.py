@@ -43,10 +43,9 @@ from atlas.filters import View
 from atlas.state import hash_of
 
 year = default_year()
-areas = {"output": "..map.figure...rank.figure...funnel.figure...variation.children...selection-text.children..",
-         "outputs": [{"id": "map", "property": "figure"}, {"id": "rank", "property": "figure"},
-                     {"id": "funnel", "property": "figure"}, {"id": "variation", "property": "children"},
-                     {"id": "selection-text", "property": "children"}],
+dep = next(d for d in client.get("/atlas/_dash-dependencies").get_json() if "map.figure" in d["output"])
+areas = {"output": dep["output"],
+         "outputs": [dict(zip(("id", "property"), o.rsplit(".", 1))) for o in dep["output"].strip(".").split("...")],
          "inputs": [{"id": "view", "property": "data", "value": hash_of(View(y0=year, y1=year), year)}],
          "state": [{"id": "atlas-url", "property": "search", "value": ""}],
          "changedPropIds": ["view.data"]}
