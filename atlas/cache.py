@@ -57,7 +57,7 @@ def safe_copy(value):
 def _frozen(value):
     """What is kept: Plotly figures as their plain dict (a deep copy of a figure object re-validates
     every property and costs ~50 ms; a copy of its dict ~2 ms; Dash sends both alike)."""
-    if isinstance(value, BaseFigure):
+    if isinstance(value, BaseFigure) or callable(getattr(value, "to_plotly_json", None)):   # atlas.plot.Figure too
         return value.to_plotly_json()
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
         return tuple(_frozen(v) for v in value)

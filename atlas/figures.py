@@ -7,10 +7,9 @@ import math
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from atlas import numbers
+from atlas.plot import Figure, stacked
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.measures import Measure
@@ -24,13 +23,13 @@ SELECTED = "#000000"      # the selection in the funnel plot: not one of the fla
 GREY = "#d9d9d9"
 FLAG_COLOURS = {"high_998": "#D55E00", "high_95": "#E69F00", "within": "#7f7f7f",
                 "low_95": "#56B4E9", "low_998": "#0072B2", "hidden": GREY}
+CURVE_POINTS = 48         # points along each funnel limit (smooth on the log axis; each costs exact tail sums)
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)   # every chart's font
 
 
-def _fig(*traces) -> go.Figure:
-    """A figure without Plotly's per-property validation (the traces are built here, and validating
-    them again on every callback took most of a map answer's time); the browser tests check what is drawn."""
-    fig = go.Figure(_validate=False)
+def _fig(*traces: dict) -> Figure:
+    """A figure as plain data (:mod:`atlas.plot`: Plotly's object layer cost more than the statistics)."""
+    fig = Figure()
     for trace in traces:
         fig.add_trace(trace)
     return fig
@@ -62,10 +61,11 @@ def hover_text(tbl: pd.DataFrame, measure: Measure, lang: str) -> list[str]:
     return out
 
 
-def _layout(fig: go.Figure, height: int, title: str = "", **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
-                      title=dict(text=title, x=0, font=dict(size=15)) if title else None,
+def _layout(fig: Figure, height: int, title: str = "", **kw) -> Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=dict(FONT),
                       paper_bgcolor="white", plot_bgcolor="white", **kw)
+    if title:
+        fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)))
     return fig
 
 
@@ -83,32 +83,33 @@ def _colour_args(shown: pd.DataFrame, view: View, measure: Measure, colouring) -
 
 
 def choropleth(tbl: pd.DataFrame, geojson: dict | str, view: View, measure: Measure, selected: int | None,
-               colouring=None) -> go.Figure:
+               colouring=None) -> Figure:
     shown = tbl[~tbl["hidden"]]
     hidden = tbl[tbl["hidden"]]
     fig = _fig()
     if len(hidden):
-        fig.add_trace(go.Choropleth(
-            geojson=geojson, locations=hidden["code"], z=np.zeros(len(hidden)), featureidkey="properties.code",
-            colorscale=[[0, GREY], [1, GREY]], showscale=False, marker_line_color="white", marker_line_width=0.5,
+        fig.add_trace(dict(
+            type="choropleth", geojson=geojson, locations=hidden["code"], z=np.zeros(len(hidden)),
+            featureidkey="properties.code", colorscale=[[0, GREY], [1, GREY]], showscale=False,
+            marker=dict(line=dict(color="white", width=0.5)),
             hovertext=hover_text(hidden, measure, view.lang), hoverinfo="text", customdata=hidden["code"],
             name=t("hidden", view.lang)))
     colour, hover = _colour_args(shown, view, measure, colouring)
-    fig.add_trace(go.Choropleth(
-        geojson=geojson, locations=shown["code"], featureidkey="properties.code",
-        marker_line_color="white", marker_line_width=0.5, customdata=shown["code"],
+    fig.add_trace(dict(
+        type="choropleth", geojson=geojson, locations=shown["code"], featureidkey="properties.code",
+        marker=dict(line=dict(color="white", width=0.5)), customdata=shown["code"],
         hovertext=hover, hoverinfo="text", name=measure.name(view.lang), **colour))
     if selected is not None and (tbl["code"] == selected).any():
-        fig.add_trace(go.Choropleth(
-            geojson=geojson, locations=[selected], z=[0], featureidkey="properties.code",
+        fig.add_trace(dict(
+            type="choropleth", geojson=geojson, locations=[selected], z=[0], featureidkey="properties.code",
             colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
-            marker_line_color=HIGHLIGHT, marker_line_width=3, hoverinfo="skip"))
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+            marker=dict(line=dict(color=HIGHLIGHT, width=3)), hoverinfo="skip"))
+    fig.update_geos(fitbounds="locations", visible=False, projection=dict(type="mercator"))
     return _layout(fig, 470, dragmode=False, clickmode="event")
 
 
 def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measure, selected: int | None,
-             colouring=None) -> go.Figure:
+             colouring=None) -> Figure:
     """Equal-area tiles: one square per municipality on a hand-laid grid (etl/config/tilemap.csv)."""
     m = tiles.merge(tbl, left_on="kommune_code", right_on="code", how="inner")
     colour, hovers = _colour_args(m, view, measure, colouring)
@@ -123,81 +124,81 @@ def tile_map(tbl: pd.DataFrame, tiles: pd.DataFrame, view: View, measure: Measur
         text[r, c] = str(name)[:4]
         hover[r, c] = h
         codes[r, c] = int(code)
-    fig = _fig(go.Heatmap(
-        z=z, text=text, texttemplate="%{text}", textfont=dict(size=9), hovertext=hover, hoverinfo="text",
+    fig = _fig(dict(
+        type="heatmap", z=z, text=text, texttemplate="%{text}", textfont=dict(size=9), hovertext=hover, hoverinfo="text",
         customdata=codes, xgap=2, ygap=2, hoverongaps=False,
         **{k: v for k, v in colour.items() if k != "z"}))
     hid = m[m["hidden"]]
     for r, c in zip(hid["row"], hid["col"]):
-        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, fillcolor=GREY, line_width=0, layer="below")
+        fig.add_shape(dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, fillcolor=GREY, line=dict(width=0),
+                           layer="below"))
     if selected is not None and (m["code"] == selected).any():
         r, c = m.loc[m["code"] == selected, ["row", "col"]].iloc[0]
-        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color=HIGHLIGHT, width=3))
+        fig.add_shape(dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color=HIGHLIGHT, width=3)))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     return _layout(fig, 520)
 
 
-def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
+def ranking(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> Figure:
     d = tbl[~tbl["hidden"]].sort_values("value")
     colours = [HIGHLIGHT if c == selected else AREA for c in d["code"]]
-    fig = _fig(go.Scatter(
-        x=d["value"], y=d["name"], mode="markers", customdata=d["code"],
+    fig = _fig(dict(
+        type="scatter", x=d["value"], y=d["name"], mode="markers", customdata=d["code"],
         error_x=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"],
                      color="#9ecae1", thickness=1.5, width=0),
         marker=dict(color=colours, size=[11 if c == selected else 7 for c in d["code"]]),
         hovertext=hover_text(d, measure, view.lang), hoverinfo="text", showlegend=False))
     if not pd.isna(national.get("value", np.nan)):
-        fig.add_vline(x=national["value"], line_dash="dash", line_color=NATIONAL,
-                      annotation_text=t("denmark_total", view.lang), annotation_position="bottom right")
+        fig.add_vline(national["value"], dict(dash="dash", color=NATIONAL), t("denmark_total", view.lang))
     fig.update_yaxes(tickfont=dict(size=10), automargin=True)
-    fig.update_xaxes(title=unit(measure, view.lang), gridcolor="#eee")
+    fig.update_xaxes(title=dict(text=unit(measure, view.lang)), gridcolor="#eee")
     return _layout(fig, max(320, 16 * len(d) + 80))
 
 
-def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> go.Figure:
+def funnel(tbl: pd.DataFrame, national, view: View, measure: Measure, selected: int | None) -> Figure:
     d = tbl[~tbl["hidden"] & (tbl["expected"] > 0)].copy()
     fig = _fig()
     if d.empty:
         return _layout(fig, 420)
     if measure.kind == "rate":
         d["x"], d["y"] = d["expected"], d["num_shown"] / d["expected"]
-        xs = np.geomspace(max(d["x"].min() * 0.8, 1), d["x"].max() * 1.2, 80)
+        xs = np.geomspace(max(d["x"].min() * 0.8, 1), d["x"].max() * 1.2, CURVE_POINTS)
         lim = stats.funnel_limits(xs, 1.0)
         target, xt, yt = 1.0, t("expected_axis", view.lang), t("ratio_axis", view.lang)
     else:
         p = float(national["num_shown"] / national["den_shown"]) if national["den_shown"] else 0.0
         d["x"], d["y"] = d["den_shown"], d["value"] / 100
-        xs = np.geomspace(max(d["x"].min() * 0.8, 1), d["x"].max() * 1.2, 80)
+        xs = np.geomspace(max(d["x"].min() * 0.8, 1), d["x"].max() * 1.2, CURVE_POINTS)
         lim = stats.funnel_limits_proportion(xs, p)
         target, xt, yt = p, t("share_of_imaging", view.lang), measure.name(view.lang)
     for level, dash in (("95", "dot"), ("99_8", "dash")):
         for side in ("lower", "upper"):
             # one legend entry per pair of lines: "95% limits", "99.8% limits"
-            fig.add_trace(go.Scatter(x=xs, y=lim[f"{side}_{level}"], mode="lines", hoverinfo="skip",
+            fig.add_trace(dict(type="scatter", x=xs, y=lim[f"{side}_{level}"], mode="lines", hoverinfo="skip",
                                      line=dict(color="#777", dash=dash, width=1.2), legendgroup=f"lim{level}",
                                      name=t(f"limits_{level}", view.lang), showlegend=side == "upper"))
-    fig.add_trace(go.Scatter(x=[xs[0], xs[-1]], y=[target, target], mode="lines", hoverinfo="skip",
+    fig.add_trace(dict(type="scatter", x=[xs[0], xs[-1]], y=[target, target], mode="lines", hoverinfo="skip",
                              line=dict(color=NATIONAL, width=1), name=t("denmark_total", view.lang)))
     for flag, colour in FLAG_COLOURS.items():
         part = d[d["flag"] == flag]
         if part.empty:
             continue
-        fig.add_trace(go.Scatter(
-            x=part["x"], y=part["y"],
+        fig.add_trace(dict(
+            type="scatter", x=part["x"], y=part["y"],
             mode="markers", name=t(flag, view.lang), customdata=part["code"],
             marker=dict(color=colour, size=8, line=dict(width=0.5, color="white")),
             hovertext=hover_text(part, measure, view.lang), hoverinfo="text"))
     chosen = d[d["code"] == selected] if selected is not None else d.iloc[0:0]
     if len(chosen):
         # the selection is a black ring around its point: no flag uses black, so it never reads as a flag
-        fig.add_trace(go.Scatter(
-            x=chosen["x"], y=chosen["y"], mode="markers", name=str(chosen["name"].iloc[0]), customdata=chosen["code"],
+        fig.add_trace(dict(
+            type="scatter", x=chosen["x"], y=chosen["y"], mode="markers", name=str(chosen["name"].iloc[0]), customdata=chosen["code"],
             marker=dict(symbol="circle-open", size=17, color=SELECTED, line=dict(width=2.5, color=SELECTED)),
             hovertext=hover_text(chosen, measure, view.lang), hoverinfo="text"))
     tickvals, ticktext = log_ticks(float(xs[0]), float(xs[-1]), view.lang)
-    fig.update_xaxes(title=xt, type="log", gridcolor="#eee", tickvals=tickvals, ticktext=ticktext)
-    fig.update_yaxes(title=yt, gridcolor="#eee", tickformat=".0%" if measure.kind == "share" else None)
+    fig.update_xaxes(title=dict(text=xt), type="log", gridcolor="#eee", tickvals=tickvals, ticktext=ticktext)
+    fig.update_yaxes(title=dict(text=yt), gridcolor="#eee", **({"tickformat": ".0%"} if measure.kind == "share" else {}))
     return _layout(fig, 440, legend=dict(orientation="h", y=-0.22, font=dict(size=11)))
 
 
@@ -215,7 +216,7 @@ def log_ticks(lo: float, hi: float, lang: str = "en") -> tuple[list[float], list
 
 
 def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None,
-          incomplete: dict | None = None) -> go.Figure:
+          incomplete: dict | None = None) -> Figure:
     """Estimates by year. Years in ``incomplete`` (year -> why) are drawn apart: hollow markers off the
     line, in a band labelled "incomplete", so they do not read as change (see atlas.coverage)."""
     incomplete = incomplete or {}
@@ -229,46 +230,43 @@ def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, 
         d = everything[~off]
         if everything.empty:
             continue
-        fig.add_trace(go.Scatter(x=pd.concat([d["year"], d["year"][::-1]]), y=pd.concat([d["upper"], d["lower"][::-1]]),
+        fig.add_trace(dict(type="scatter", x=pd.concat([d["year"], d["year"][::-1]]), y=pd.concat([d["upper"], d["lower"][::-1]]),
                                  fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), hoverinfo="skip",
                                  showlegend=False))
-        fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name, line=dict(color=colour),
+        fig.add_trace(dict(type="scatter", x=d["year"], y=d["value"], mode="lines+markers", name=name, line=dict(color=colour),
                                  hovertemplate=f"{name} %{{x}}: %{{y:.1f}}<extra></extra>"))
         part = everything[off]
         if len(part):
             word = t("incomplete", view.lang)
-            fig.add_trace(go.Scatter(
-                x=part["year"], y=part["value"], mode="markers", name=f"{name} ({word})", legendgroup=f"inc{code}",
+            fig.add_trace(dict(
+                type="scatter", x=part["year"], y=part["value"], mode="markers", name=f"{name} ({word})", legendgroup=f"inc{code}",
                 marker=dict(color="white", size=9, line=dict(color=colour, width=2)),
                 error_y=dict(type="data", symmetric=False, array=part["upper"] - part["value"],
                              arrayminus=part["value"] - part["lower"], color=colour, thickness=1),
                 hovertemplate=f"{name} %{{x}}: %{{y:.1f}} ({word})<extra></extra>"))
     for year in incomplete:
-        fig.add_vrect(x0=year - 0.5, x1=year + 0.5, fillcolor="#bbbbbb", opacity=0.25, line_width=0,
-                      annotation_text=t("incomplete", view.lang), annotation_position="top",
-                      annotation_font=dict(size=10, color="#555"))
-    fig.add_vrect(x0=view.y0 - 0.5, x1=view.y1 + 0.5, fillcolor="#fdd0a2", opacity=0.25, line_width=0)
+        fig.add_vrect(year - 0.5, year + 0.5, "#bbbbbb", 0.25, t("incomplete", view.lang), dict(size=10, color="#555"))
+    fig.add_vrect(view.y0 - 0.5, view.y1 + 0.5, "#fdd0a2", 0.25)
     fig.update_xaxes(dtick=1, gridcolor="#eee")
-    fig.update_yaxes(title=unit(measure, view.lang), gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(title=dict(text=unit(measure, view.lang)), gridcolor="#eee", rangemode="tozero")
     return _layout(fig, 320, legend=dict(orientation="h", y=-0.25))
 
 
-def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
+def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> Figure:
     """One panel per population dimension, stacked, groups on the vertical axis: every group is
     labelled and the labels stay readable on a phone; the panels share the value axis."""
     dims = [d for d in ("sex", "age", "edu", "inc", "origin", "labour") if (bd.get("dimension") == d).any()] if len(bd) else []
     if not dims:
         return _layout(_fig(), 300)
     sizes = [int((bd["dimension"] == d).sum()) for d in dims]
-    fig = make_subplots(rows=len(dims), cols=1, shared_xaxes=True, row_heights=sizes, vertical_spacing=0.045,
-                        subplot_titles=[label("dimension", d, view.lang) for d in dims])
+    fig = stacked([label("dimension", d, view.lang) for d in dims], sizes, spacing=0.045, title_font=dict(size=12))
     for i, dim in enumerate(dims, start=1):
         d = bd[bd["dimension"] == dim]
         names = [v if dim == "age" else label(dim, v, view.lang) for v in d["value_key"]]
         shown = ~d["hidden"].astype(bool)
         values = d["value"].where(shown)
-        fig.add_trace(go.Scatter(
-            y=names, x=values, mode="markers", marker=dict(color=AREA, size=8),
+        fig.add_trace(dict(
+            type="scatter", y=names, x=values, mode="markers", marker=dict(color=AREA, size=8),
             error_x=dict(type="data", symmetric=False, array=(d["upper"] - d["value"]).where(shown),
                          arrayminus=(d["value"] - d["lower"]).where(shown), color="#9ecae1"),
             hovertemplate="%{y}: %{x:.1f}<extra></extra>", showlegend=False), row=i, col=1)
@@ -277,14 +275,12 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> go.Figure:
                                                    for n, s in zip(names, shown)],
                          tickfont=dict(size=11), automargin=True, row=i, col=1)
     fig.update_xaxes(rangemode="tozero", gridcolor="#eee", showticklabels=True)
-    fig.update_xaxes(title=unit(measure, view.lang), row=len(dims), col=1)
-    for ann in fig.layout.annotations:        # panel titles left-aligned above their panel
-        ann.update(x=0, xanchor="left", font=dict(size=12))
+    fig.update_xaxes(title=dict(text=unit(measure, view.lang)), row=len(dims), col=1)
     return _layout(fig, 60 + 21 * sum(sizes) + 34 * len(dims))
 
 
 def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None,
-        incomplete: dict | None = None) -> go.Figure:
+        incomplete: dict | None = None) -> Figure:
     """Shares of the imaging mix; a measure in ``incomplete`` (key -> {year: why}) is labelled
     "incomplete" with the years and its bars hatched."""
     from atlas.measures import MEASURES
@@ -305,12 +301,12 @@ def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | Non
         d = mx[(mx["code"] == code)]
         if d.empty:
             continue
-        fig.add_trace(go.Bar(
-            y=[name_of(k) for k in d["measure"]], x=d["value"], orientation="h", name=name or str(code),
-            marker_color=colour, marker_pattern_shape=["/" if k in incomplete else "" for k in d["measure"]],
+        fig.add_trace(dict(
+            type="bar", y=[name_of(k) for k in d["measure"]], x=d["value"], orientation="h", name=name or str(code),
+            marker=dict(color=colour, pattern=dict(shape=["/" if k in incomplete else "" for k in d["measure"]])),
             error_x=dict(type="data", symmetric=False, array=d["upper"] - d["value"], arrayminus=d["value"] - d["lower"]),
             hovertemplate="%{y}: %{x:.1f}%<extra>" + (name or "") + "</extra>"))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title="%", gridcolor="#eee")
+    fig.update_xaxes(title=dict(text="%"), gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(fig, 440, legend=dict(orientation="h", y=-0.15))

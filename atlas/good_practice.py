@@ -87,8 +87,6 @@ def mark_map(fig, view, tbl) -> None:
     """Add a marker (★) at each area of the map with a good-practice note (geographic map only):
     a municipality at its representative point, a region at the mean of its municipalities' points.
     Clicking the marker selects the area, as clicking the area does."""
-    import plotly.graph_objects as go
-
     from atlas import db
     from atlas.i18n import t
 
@@ -105,8 +103,8 @@ def mark_map(fig, view, tbl) -> None:
         pts = pts.assign(code=pts["code"].map(mun)).groupby("code", as_index=False)[["lon", "lat"]].mean()
     pts = pts[pts["code"].isin(codes)]
     names = tbl.set_index("code")["name"]
-    fig.add_trace(go.Scattergeo(
-        lon=pts["lon"], lat=pts["lat"], mode="markers", customdata=pts["code"], name=t("gp_marker", view.lang),
+    fig.add_trace(dict(
+        type="scattergeo", lon=pts["lon"], lat=pts["lat"], mode="markers", customdata=pts["code"], name=t("gp_marker", view.lang),
         marker=dict(symbol="star", size=13, color="#009E73", line=dict(color="white", width=1)),
         hovertext=[f"★ {t('gp_marker', view.lang)}: {names.get(c, c)}" for c in pts["code"]], hoverinfo="text",
         showlegend=False))

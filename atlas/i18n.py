@@ -154,6 +154,7 @@ TEXT = {
     "moran_std": ("standardised rate", "standardiseret rate"),
     "moran_smooth": ("smoothed rate (empirical Bayes)", "udglattet rate (empirisk Bayes)"),
     "cluster_none": ("No significant clusters.", "Ingen signifikante klynger."),
+    "not_published_for": ("{name}: not published for these figures", "{name}: ikke offentliggjort for disse tal"),
     "cluster_find": ("Find clusters", "Find klynger"),
     "cluster_offer": ("Are high or low rates grouped in neighbouring municipalities? Global and local Moran's I with "
                       "{perm} permutations answer that; they are computed when you ask (a few seconds) and then "

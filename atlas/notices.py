@@ -9,20 +9,19 @@ from __future__ import annotations
 import textwrap
 
 import pandas as pd
-import plotly.graph_objects as go
-
 from atlas import figures
+from atlas.plot import Figure
 from atlas.i18n import t
 
 FONT = {**figures.FONT, "size": 14, "color": "#444"}
 
 
-def message_figure(text: str, height: int = 320) -> go.Figure:
+def message_figure(text: str, height: int = 320) -> Figure:
     """An empty chart that says ``text`` (wrapped), with no axes and no toolbar clutter."""
     wrapped = "<br>".join(textwrap.wrap(text, 70))
-    fig = go.Figure()
-    fig.add_annotation(text=wrapped, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=FONT,
-                       align="center")
+    fig = Figure()
+    fig.add_annotation(dict(text=wrapped, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(FONT),
+                            align="center"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), paper_bgcolor="white",
                       plot_bgcolor="white", xaxis=dict(visible=False), yaxis=dict(visible=False),
                       meta={"message": text})

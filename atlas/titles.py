@@ -100,17 +100,24 @@ def stamp(fig, headline: str, context: list[str], lang: str, filename: str | Non
     text = title_text(headline, context, lang)
     lines = text.count("<br>") + 1
     top = 36 + 16 * lines
-    margin = dict(fig.layout.margin.to_plotly_json()) if fig.layout.margin else {}
+    margin, height, meta = _layout_parts(fig)
     old_top = margin.get("t", 10) or 10
     margin["t"] = top
-    height = (fig.layout.height or 400) + max(0, top - old_top)
+    height = (height or 400) + max(0, top - old_top)
     fig.update_layout(title=dict(text=text, x=0, xref="container", xanchor="left", y=1, yanchor="top", yref="container",
                                  pad=dict(t=22, l=8), font=dict(size=14)),
                       margin=margin, height=height, separators=numbers.plotly_separators(lang), overwrite=True)
     if filename:
-        meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
-        fig.update_layout(meta={**meta, "filename": filename}, overwrite=True)
+        fig.update_layout(meta={**(meta if isinstance(meta, dict) else {}), "filename": filename}, overwrite=True)
     return fig
+
+
+def _layout_parts(fig) -> tuple[dict, float | None, object]:
+    """(margin, height, meta) of a figure's layout: a ``go.Figure`` or a plain-data :class:`atlas.plot.Figure`."""
+    layout = fig.layout
+    if isinstance(layout, dict):
+        return dict(layout.get("margin") or {}), layout.get("height"), layout.get("meta")
+    return (dict(layout.margin.to_plotly_json()) if layout.margin else {}), layout.height, layout.meta
 
 
 def headline(measure: Measure, view: View, lang: str, where: str | None = None) -> str:

@@ -193,13 +193,18 @@ def _area_outputs(view: View):
 
 
 @callback(Output("measure-definition", "children"), Output("coverage-note", "children"), Output("profile-link", "children"),
-          Input("view", "data"), State("atlas-url", "search"))
-def draw_notes(data, search_qs):
-    """The words around the charts: the measure's definition, incomplete years, the profile link."""
+          Output("cluster-panel", "children"), Output("find-clusters", "className"), Output("table-views", "children"),
+          Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
+def draw_notes(data, clusters_asked, search_qs):
+    """Everything around the charts that is not drawn from a chart's table: the measure's definition,
+    incomplete years, the profile link, the spatial clusters (once asked for) and the charts as tables
+    (when chosen). One request per change of view."""
     if data is None:
-        return no_update, no_update, no_update
+        return (no_update,) * 6
     view = current_view(data, search_qs)
-    return definition(view), coverage_note(view), findings_panel.profile_link(view)
+    return (definition(view), coverage_note(view), findings_panel.profile_link(view),
+            *atlas_panels.clusters_or_offer(replace(view, sep=",", map="geo", tables=0), bool(clusters_asked)),
+            tables_section(view))
 
 
 def definition(view: View):
@@ -265,7 +270,7 @@ def _trend_figure(view: View):
     m = MEASURES[view.measure]
     fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure))
     years = db.years()
-    where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {_area_name(view)}" if view.area is not None else "")
+    where = t("denmark_total", view.lang) + _and_area(view, tr)
     return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
                         titles.context_parts(view, m, view.lang, geo=False), view.lang,
                         titles.file_stem(t("trend", view.lang), view, m, view.lang, where))
@@ -278,14 +283,28 @@ def draw_breakdown(data, search_qs):
     return _breakdown_figure(queries.breakdown_view(replace(current_view(data, search_qs), sep=",", map="geo")))
 
 
+def _and_area(view: View, tbl) -> str:
+    """" and København" when the table holds the selected area; on a release that does not publish
+    the area's figures, " (København: not published)" instead, so no title names a missing line."""
+    if view.area is None:
+        return ""
+    if len(tbl) and (tbl["code"] == view.area).any():
+        return f" {t('and', view.lang)} {_area_name(view)}"
+    return f" ({t('not_published_for', view.lang).format(name=_area_name(view))})"
+
+
 @cached(maxsize=128)
 def _breakdown_figure(view: View):
     bd = queries.breakdown_table(view, view.area)
+    where = _area_name(view) or t("denmark_total", view.lang)
+    if view.area is not None and db.is_release() and notices.empty_reason(bd) == "empty_selection":
+        # the release publishes an area's groups for fewer measures and periods than Denmark's: show Denmark's
+        bd = queries.breakdown_table(view, None)
+        where = f"{t('denmark_total', view.lang)} ({t('not_published_for', view.lang).format(name=_area_name(view))})"
     reason = notices.empty_reason(bd)
     if reason:
         return notices.message_figure(t(reason, view.lang), 380)
     m = MEASURES[view.measure]
-    where = _area_name(view) or t("denmark_total", view.lang)
     return titles.stamp(figures.breakdown(bd, view, m), titles.headline(m, view, view.lang, where),
                         [t("breakdown", view.lang)] + titles.context_parts(view, m, view.lang, geo=False), view.lang,
                         titles.file_stem(t("breakdown", view.lang), view, m, view.lang, where))
@@ -321,26 +340,13 @@ def coverage_note(view: View):
                      color="info", className="py-2 small", id="incomplete-alert")
 
 
-# ---------------------------------------------------------------- clusters and tables
-
-@callback(Output("cluster-panel", "children"), Output("find-clusters", "className"),
-          Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
-def draw_clusters(data, asked, search_qs):
-    """The clusters once asked for (or when the map shows them); until then what they are and a button."""
-    if data is None:
-        return no_update, no_update
-    return atlas_panels.clusters_or_offer(replace(current_view(data, search_qs), sep=",", map="geo", tables=0), bool(asked))
-
+# ---------------------------------------------------------------- charts as tables
 
 TABLE_CHARTS = ("map", "rank", "funnel", "trend", "mix", "breakdown", "clusters")
 
 
-@callback(Output("table-views", "children"), Input("view", "data"), State("atlas-url", "search"))
-def draw_tables(data, search_qs):
-    """Every chart as a table (tables=1): exactly what it shows, as in its CSV."""
-    if data is None:
-        return no_update
-    view = current_view(data, search_qs)
+def tables_section(view: View):
+    """Every chart as a table (tables=1): exactly what it shows, as in its CSV; None otherwise."""
     if not view.tables:
         return None
     out = [html.H2(t("show_tables", view.lang), className="h6")]

@@ -234,8 +234,8 @@ def test_incomplete_years_are_marked_in_trend_mix_notice_and_csv(app_module):
     labels = [y for tr in page.draw_mix(h, "")["data"] for y in _values(tr["y"])]
     assert any("Spine surgery within 365 days (incomplete" in y for y in labels)
     assert not any("Lumbar" in y and "incomplete" in y for y in labels)
-    assert "incomplete" in str(page.draw_notes(h, "")[1].children)
-    assert page.draw_notes("#measure=surgery_long_share", "")[1] is None      # the default year is complete
+    assert "incomplete" in str(page.draw_notes(h, 0, "")[1].children)
+    assert page.draw_notes("#measure=surgery_long_share", 0, "")[1] is None      # the default year is complete
     text = export.chart_csv("trend", view)[0].decode("utf-8-sig")
     head, body = text.split("\r\n\r\n", 1)
     assert f"{last} (follow-up)" in head
@@ -305,9 +305,9 @@ def test_clusters_are_computed_when_asked_for_or_when_the_map_shows_them(app_mod
     from pages import atlas as page
 
     plain = hash_of(View(y0=2019, y1=2024))
-    offer, button = page.draw_clusters(plain, 0, "")
+    offer, button = page.draw_notes(plain, 0, "")[3:5]
     assert "permutations" in str(offer) and "cluster-offer" in str(offer) and button == "mt-2"
-    panel, button = page.draw_clusters(plain, 1, "")
+    panel, button = page.draw_notes(plain, 1, "")[3:5]
     assert "Moran" in str(panel) and "cluster-list" in str(panel) and button == "d-none"
-    on_map, button = page.draw_clusters(hash_of(View(y0=2019, y1=2024, colours="cluster")), 0, "")
+    on_map, button = page.draw_notes(hash_of(View(y0=2019, y1=2024, colours="cluster")), 0, "")[3:5]
     assert "cluster-list" in str(on_map) and button == "d-none"

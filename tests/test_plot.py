@@ -1,0 +1,61 @@
+"""The plain-data figures (atlas.plot) against what Plotly's own objects write for the same calls."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from atlas.plot import Figure, plain, stacked
+
+
+def test_plain_writes_json_ready_values():
+    out = plain({"x": pd.Series([1.0, np.nan]), "y": np.array([1, 2]), "z": np.float64(2.5), "t": (1, {"a": np.int64(3)})})
+    assert out == {"x": [1.0, None], "y": [1, 2], "z": 2.5, "t": [1, {"a": 3}]}
+    json.dumps(out, allow_nan=False)
+
+
+def test_a_later_update_never_changes_the_callers_dict():
+    font = {"family": "serif", "size": 13}
+    fig = Figure().update_layout(font=font)
+    fig.update_layout(font={"size": 20})
+    assert font == {"family": "serif", "size": 13} and fig.layout["font"] == {"family": "serif", "size": 20}
+
+
+def test_vertical_line_and_band_match_plotly():
+    ours = Figure().add_vline(5, {"dash": "dash", "color": "#444"}, "Denmark")
+    ours.add_vrect(2019.5, 2021.5, "#fdd0a2", 0.25)
+    theirs = go.Figure()
+    theirs.add_vline(x=5, line_dash="dash", line_color="#444", annotation_text="Denmark", annotation_position="bottom right")
+    theirs.add_vrect(x0=2019.5, x1=2021.5, fillcolor="#fdd0a2", opacity=0.25, line_width=0, layer="below")
+    ref = theirs.to_plotly_json()["layout"]
+    for mine, plotly_shape in zip(ours.layout["shapes"], ref["shapes"]):
+        assert {k: mine[k] for k in ("type", "x0", "x1", "xref", "y0", "y1", "yref")} == \
+               {k: plotly_shape[k] for k in ("type", "x0", "x1", "xref", "y0", "y1", "yref")}
+    note, plotly_note = ours.layout["annotations"][0], ref["annotations"][0]
+    assert {k: note[k] for k in ("x", "y", "yref", "xanchor", "yanchor", "text")} == \
+           {k: plotly_note[k] for k in ("x", "y", "yref", "xanchor", "yanchor", "text")}
+
+
+def test_stacked_panels_are_laid_out_as_make_subplots_lays_them_out():
+    titles, heights = ["Sex", "Age", "Education"], [2, 7, 3]
+    ours = stacked(titles, heights, spacing=0.045).to_plotly_json()["layout"]
+    theirs = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=heights, vertical_spacing=0.045,
+                           subplot_titles=titles).to_plotly_json()["layout"]
+    for axis in ("yaxis", "yaxis2", "yaxis3"):
+        assert np.allclose(ours[axis]["domain"], theirs[axis]["domain"]), axis
+        assert ours[axis]["anchor"] == theirs[axis]["anchor"]
+    for axis in ("xaxis", "xaxis2"):
+        assert ours[axis]["matches"] == theirs[axis]["matches"] == "x3"
+    assert [a["text"] for a in ours["annotations"]] == titles
+    assert np.allclose([a["y"] for a in ours["annotations"]], [a["y"] for a in theirs["annotations"]])
+    fig = stacked(titles, heights)
+    fig.add_trace({"type": "scatter", "x": [1], "y": ["a"]}, row=2, col=1)
+    assert fig.data[0]["xaxis"] == "x2" and fig.data[0]["yaxis"] == "y2"
+
+
+def test_the_figure_carries_plotlys_default_template():
+    layout = Figure().to_plotly_json()["layout"]
+    assert layout["template"] == json.loads(json.dumps(go.Figure().to_plotly_json()["layout"]["template"]))
