@@ -32,6 +32,11 @@ def default_template() -> Mapping:
 
 def plain(value):
     """``value`` as JSON-ready Python: arrays and Series as lists, numpy scalars as numbers, NaN as None."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool or kind is int:
+        return value
+    if kind is float:                    # not numpy's float64 (a float subclass): made a float below
+        return None if value != value else value
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -39,11 +44,15 @@ def plain(value):
     if isinstance(value, (pd.Series, pd.Index)):
         value = value.to_numpy()
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            return [None if v != v else v for v in value.tolist()]          # NaN -> None
+        if value.dtype.kind in "iub":
+            return value.tolist()
         return [plain(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else float(value)
     return value
 
 
@@ -62,6 +71,8 @@ def merge(into: dict, new: dict) -> dict:
 
 class Figure:
     """Traces and a layout, as plain dicts; see the module."""
+
+    plain_figure = True                  # atlas.cache keeps it as its JSON data
 
     def __init__(self, data: list[dict] | None = None, layout: dict | None = None):
         self.data: list[dict] = list(data or [])

@@ -15,6 +15,7 @@ def test_plain_writes_json_ready_values():
     out = plain({"x": pd.Series([1.0, np.nan]), "y": np.array([1, 2]), "z": np.float64(2.5), "t": (1, {"a": np.int64(3)})})
     assert out == {"x": [1.0, None], "y": [1, 2], "z": 2.5, "t": [1, {"a": 3}]}
     json.dumps(out, allow_nan=False)
+    assert type(plain(np.float64(1.5))) is float and type(plain([np.float64(2.0)])[0]) is float
 
 
 def test_a_later_update_never_changes_the_callers_dict():
@@ -59,3 +60,19 @@ def test_stacked_panels_are_laid_out_as_make_subplots_lays_them_out():
 def test_the_figure_carries_plotlys_default_template():
     layout = Figure().to_plotly_json()["layout"]
     assert layout["template"] == json.loads(json.dumps(go.Figure().to_plotly_json()["layout"]["template"]))
+
+
+def test_a_cached_figure_is_handed_out_as_a_fresh_copy_each_time():
+    from atlas.cache import cached
+
+    @cached(maxsize=2)
+    def chart(n: int) -> Figure:
+        return Figure().add_trace({"type": "scatter", "x": np.arange(n), "y": pd.Series([1.5] * n),
+                                   "text": ["a"] * n})
+
+    first = chart(3)
+    first["data"][0]["x"].append(99)
+    first["layout"]["height"] = 1
+    again = chart(3)
+    assert again["data"][0]["x"] == [0, 1, 2] and "height" not in again["layout"]
+    assert again["data"][0]["y"] == [1.5, 1.5, 1.5] and type(again["data"][0]["y"][0]) is float
