@@ -133,8 +133,11 @@ clientside_callback("function(n) { if (n) { window.print(); } return ''; }",
 @callback(Output("profile-csv", "data"), Input("profile-csv-btn", "n_clicks"), State("profile-key", "data"),
           prevent_initial_call=True)
 def download_profile(n_clicks, key):
-    if not n_clicks or not isinstance(key, dict):
-        return no_update
+    return profile_download(key) if n_clicks and isinstance(key, dict) else no_update
+
+
+def profile_download(key: dict):
+    """The area profile's CSV for the page's key (area, period, language), each part checked."""
     from atlas import profile_export
 
     code = key.get("code")

@@ -98,8 +98,11 @@ def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -
 
 @callback(Output("compare-side", "children"), Input("compare-url", "hash"), State("compare-url", "search"))
 def draw_side(hash_, search):
-    state = read_hash(hash_ if isinstance(hash_, str) else "")
-    lang = lang_of(search if isinstance(search, str) else "")
+    return side_section(read_hash(hash_ if isinstance(hash_, str) else ""), lang_of(search if isinstance(search, str) else ""))
+
+
+def side_section(state: dict, lang: str):
+    """The chosen areas side by side: links to their profiles, the table and the dot chart."""
     codes = state["areas"]
     if len(codes) < 2:
         return html.P(t("cmp_pick_two", lang), className="text-muted", id="compare-empty")
