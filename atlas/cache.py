@@ -71,12 +71,10 @@ def _frozen(value):
     """What is kept: Plotly figures as their plain dict (a deep copy of a figure object re-validates
     every property and costs ~50 ms; a copy of its dict ~2 ms; Dash sends both alike), as marshal
     bytes when they are plain JSON data."""
-    if isinstance(value, BaseFigure) or getattr(value, "plain_figure", False):   # atlas.plot.Figure too
-        data = value.to_plotly_json()
-        try:
-            return _Marshalled(marshal.dumps(data))
-        except ValueError:                  # numpy arrays in a go.Figure's dict: copied in Python instead
-            return data
+    if getattr(value, "plain_figure", False):      # atlas.plot.Figure: plain JSON data only (see atlas.plot.plain)
+        return _Marshalled(marshal.dumps(value.to_plotly_json()))
+    if isinstance(value, BaseFigure):               # its dict may hold numpy arrays (marshal would write bytes)
+        return value.to_plotly_json()
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
         return tuple(_frozen(v) for v in value)
     return value

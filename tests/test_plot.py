@@ -76,3 +76,14 @@ def test_a_cached_figure_is_handed_out_as_a_fresh_copy_each_time():
     again = chart(3)
     assert again["data"][0]["x"] == [0, 1, 2] and "height" not in again["layout"]
     assert again["data"][0]["y"] == [1.5, 1.5, 1.5] and type(again["data"][0]["y"][0]) is float
+
+
+def test_a_cached_plotly_figure_keeps_its_arrays():
+    from atlas.cache import cached
+
+    @cached(maxsize=1)
+    def chart() -> go.Figure:
+        return go.Figure(go.Bar(x=np.array([], dtype=float), y=[]))
+
+    json.dumps(chart(), cls=__import__("plotly").utils.PlotlyJSONEncoder)      # no bytes where arrays were
+    assert not isinstance(chart()["data"][0]["x"], bytes)

@@ -79,12 +79,13 @@ def _dep(deps, part: str) -> dict:
 
 
 def view_call(client, deps, output: str, view: str, search: str = "") -> dict:
-    """A callback whose one input is a page's view store."""
+    """A callback whose first input is a page's view store (any other input as nobody touched it)."""
     d = _dep(deps, output)
-    (inp,) = d["inputs"]
+    inp, *others = d["inputs"]
     outs = dash_outputs(d["output"])
     payload = {"output": d["output"], "outputs": outs if len(outs) > 1 else outs[0],
-               "inputs": [{"id": inp["id"], "property": inp["property"], "value": view}],
+               "inputs": [{"id": inp["id"], "property": inp["property"], "value": view}]
+                         + [{"id": o["id"], "property": o["property"], "value": None} for o in others],
                "changedPropIds": [f"{inp['id']}.{inp['property']}"],
                "state": [{"id": s["id"], "property": s["property"], "value": search} for s in d["state"]]}
     return _answer(client.post("/_dash-update-component", json=payload), output, view)
