@@ -101,9 +101,12 @@ def test_a_2027_region_drills_down(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     dash_duo.driver.get(f"{dash_duo.server_url}/#level=region2027")
     _wait(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) == 4, what="4 regions of 2027")
+    # the click as Plotly sends it: the point's own index in its trace (dcc.Graph reads customdata from it)
     dash_duo.driver.execute_script(f"""
         const gd = document.querySelector('#map .js-plotly-plot');
-        gd.emit('plotly_click', {{points: [{{curveNumber: 0, pointNumber: 0, customdata: {east}, location: {east}}}]}});
+        const curve = gd.data.findIndex(t => Array.from(t.customdata || []).includes({east}));
+        const point = Array.from(gd.data[curve].customdata).indexOf({east});
+        gd.emit('plotly_click', {{points: [{{curveNumber: curve, pointNumber: point, customdata: {east}, location: {east}}}]}});
     """)
     _wait(lambda: f"within={east}" in unquote(dash_duo.driver.execute_script("return window.location.hash")),
           what="drill-down in the address")
