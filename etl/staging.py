@@ -15,7 +15,7 @@ import duckdb
 from etl.contract import Table, contract
 from etl.readers import READERS, UnreadableFile, file_relation, find_files, read_error, sql_str
 from etl.settings import Settings
-from etl.sql_types import INTEGER_TYPES, THOUSANDS, quote, recode_sql, typed_sql
+from etl.sql_types import INTEGER_TYPES, THOUSANDS, always_typed, quote, recode_sql, typed_sql
 
 EXAMPLES = 5
 
@@ -220,12 +220,17 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
                                "are numbers written with a thousands separator ('1.000' would be read as 1)",
                                "export the numbers without thousands separators (1000, not 1.000 or 1,000)"))
             unreadable += f" AND NOT {thousands}"
+        if always_typed(raw_types.get("raw_" + col.name, "VARCHAR"), col.type):
+            unreadable = "false"            # e.g. an int16 column: every value reads as an integer
         conditions.append((col.name, unreadable, f"cannot be read as {col.type}",
                            "write dates as yyyy-mm-dd, or dd-mm-yyyy with a four-digit year (docs/data-contract.md)"
                            if col.type == "date" else "check the column's format in docs/data-contract.md"))
         for rule in col.rules:
             check = rule.predicate.replace("{c}", c)
-            conditions.append((col.name, f"{c} IS NOT NULL AND NOT ({check})", rule.problem, rule.hint))
+            bad = f"{c} IS NOT NULL AND NOT ({check})"
+            if rule.text_only and "CHAR" not in raw_types.get(col.name, "VARCHAR"):
+                bad = "false"               # e.g. an integer person id is never empty text
+            conditions.append((col.name, bad, rule.problem, rule.hint))
     flags = ", ".join(f"coalesce({bad}, false) AS bad_{i}" for i, (_, bad, _, _) in enumerate(conditions))
     any_bad = " OR ".join(f"bad_{i}" for i in range(len(conditions)))
     raw_cols = ", ".join(quote("raw_" + c.name) for c in table.columns)
