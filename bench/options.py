@@ -28,6 +28,8 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="auto: all at once unless that is estimated (or turns out) to need more than 16 GB")
     p.add_argument("--app-only", action="store_true",
                    help="time only the app, on the databases of an earlier run (keeps that run's build figures)")
+    p.add_argument("--build-only", action="store_true",
+                   help="only the data steps: generation, build, pandas baseline and release (no app, no journey)")
     p.add_argument("--port", type=int, help=f"port on 127.0.0.1 (default: the first free from {FIRST_PORT})")
     p.add_argument("--journey-users", type=int, default=50, help="readers at once in the journey (0: no journey)")
     p.add_argument("--journey-seconds", type=float, default=60.0, help="length of the journey")
@@ -44,6 +46,7 @@ def run_arguments(args: argparse.Namespace) -> dict:
             "requests_n": args.requests, "work": Path(args.work), "reuse": args.reuse, "workers": args.workers,
             "threads": args.threads, "callbacks": tuple(c.strip() for c in args.callbacks.split(",") if c.strip()),
             "pandas_mode": args.pandas_mode, "port": args.port, "app_only": args.app_only,
+            "build_only": args.build_only,
             "journey_users": args.journey_users, "journey_seconds": args.journey_seconds,
             "journey_downloads": args.journey_downloads,
             "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip())}

@@ -29,15 +29,16 @@ def _scale_tag(scale: float) -> str:
 def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requests_n: int = 60,
         work: Path = DEFAULT_WORK, reuse: bool = False, workers: int = 2, threads: int = 4,
         callbacks: tuple[str, ...] = CALLBACKS, pandas_mode: str = "auto", port: int | None = None,
-        echo: bool = True, app_only: bool = False, release_plan: Path | None = None,
+        echo: bool = True, app_only: bool = False, build_only: bool = False, release_plan: Path | None = None,
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
         journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
     run of the same scale and seed; generation, build, pandas and release are copied from that run's
-    results file (``out``) when it has them, and marked as such. ``release_plan``: another
-    publication plan for the release step (the tests use a small one; the benchmark the default).
+    results file (``out``) when it has them, and marked as such. ``build_only``: only the data steps
+    (generation, build, pandas baseline, release), no app. ``release_plan``: another publication
+    plan for the release step (the tests use a small one; the benchmark the default).
     ``journey_users`` readers for ``journey_seconds`` on each database (0 readers: no journey), each
     pausing ``journey_think`` seconds (uniform) between changes, ``journey_downloads`` of which are
     followed by a CSV download (see :mod:`bench.journey`), on the databases in ``journey_on``.
@@ -57,7 +58,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         "schema_version": SCHEMA_VERSION,
         "params": {"scale": scale, "seed": seed, "requests": requests_n, "work": str(work), "reuse": reuse,
                    "workers": workers, "threads": threads, "callbacks": list(callbacks), "pandas_mode": pandas_mode,
-                   "app_only": app_only, "journey_users": journey_users, "journey_seconds": journey_seconds,
+                   "app_only": app_only, "build_only": build_only, "journey_users": journey_users,
+                   "journey_seconds": journey_seconds,
                    "journey_downloads": journey_downloads, "journey_think": list(journey_think),
                    "journey_on": list(journey_on)},
         "machine": machine(),
@@ -67,6 +69,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
            "callbacks": callbacks, "port": port,
            "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
                        "download_share": journey_downloads}}
+    if app_only and build_only:
+        raise ValueError("--app-only and --build-only exclude each other")
     if app_only:
         if not db_path.exists():
             raise RuntimeError(f"--app-only needs the database of an earlier run: {db_path} does not exist")
@@ -87,6 +91,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     results["build"] = build_step(extracts, db_path, work, echo)
     results["pandas"] = pandas_step(extracts, db_path, results["build"], work, pandas_mode, echo)
     results["release"] = release_step(db_path, release_path, release_plan, work, echo)
+    if build_only:
+        return _finish(results, t_all, out)
     _run_app(results, db_path, **app)
     _run_app(results, release_path, key="release_", **app)
     return _finish(results, t_all, out)

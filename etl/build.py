@@ -89,6 +89,17 @@ def _publish_rejected(partial: Path, rejected_dir: Path) -> None:
     partial.rmdir()
 
 
+def _drop_work_tables(con, *patterns: str, keep: tuple[str, ...] = ()) -> None:
+    """Drop the work database's tables named like ``patterns`` once nothing reads them, so their
+    memory serves the next steps (views over the files are left: they hold nothing)."""
+    like = " OR ".join("table_name LIKE ?" for _ in patterns)
+    for name, temporary in con.execute(
+            f"SELECT table_name, temporary FROM duckdb_tables() WHERE database_name IN ('memory', 'temp') AND ({like})",
+            list(patterns)).fetchall():
+        if name not in keep:
+            con.execute(f'DROP TABLE {"temp." if temporary else ""}"{name}"')
+
+
 def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: bool = False,
           settings: Settings | None = None, quiet: bool = False, memory_limit: str = "6GB", *,
           allow: tuple[str, ...] = (), rejected_dir: Path | None = None) -> BuildReport:
@@ -129,11 +140,13 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
                                            progress=lambda m: None)
         plausibility.after_staging(con, contract(settings), report.staging, settings, checks)
         checks.stop_if_failed()
+        _drop_work_tables(con, "raw_%", "chk_%")      # the typed copies (stg_) are what follows reads
         progress("staged, validated and checked the extracts")
         intermediate.load_code_lists(con)
         report.linkage = intermediate.link_pathways(con, settings)
         plausibility.after_linking(con, report.linkage, checks)
         checks.stop_if_failed()
+        _drop_work_tables(con, "int_%", keep=("int_imaging",))     # the cubes read int_imaging only
         progress(f"linked {report.linkage['linked_adults']:,} imagings to what followed")
         con.execute(f"ATTACH '{tmp_path}' AS app")
         marts.write_population(con, settings)

@@ -19,6 +19,7 @@ class Rule:
     predicate: str          # SQL, true for a good value; {c} is the typed column
     problem: str            # what is wrong with a row that fails, in words
     hint: str = ""          # what to do about it
+    text_only: bool = False # only a text value can break it: not evaluated on a column typed as a number
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def contract(settings: Settings) -> dict[str, Table]:
     """The tables of the contract, with code lists and study years from the configuration."""
     kommuner = municipality_codes(settings)
     imaging_codes = [r["code"] for r in read_code_list("imaging_procedures")]
-    pid = Column("person_id", "id", (Rule("length(CAST({c} AS VARCHAR)) > 0", "have an empty person id"),))
+    pid = Column("person_id", "id", (Rule("length(CAST({c} AS VARCHAR)) > 0", "have an empty person id", text_only=True),))
     return {
         "population": Table(
             "population",

@@ -63,7 +63,9 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
     con.execute(f"""
         CREATE OR REPLACE TABLE int_sequence AS
         SELECT *,
-          row_number() OVER (PARTITION BY person_id, year ORDER BY date, rkey) = 1 AS first_in_year,
+          -- the first of the person's imagings in a year is the one whose predecessor (in the same
+          -- order) falls in another year: one window (one sort) serves every flag
+          lag(year) OVER w IS DISTINCT FROM year AS first_in_year,
           coalesce(date - lag(date) OVER w > {w['episode_clean_days']}, true) AS episode_start,
           modality = 'xray' AND coalesce(
               min(CASE WHEN modality = 'mri' THEN date END) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
@@ -95,16 +97,16 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
           FROM stg_rehabilitation r WHERE CAST(r.person_id AS {pid}) IN (SELECT person_id FROM persons)
     """)
     s, l = w["follow_up_short_days"], w["follow_up_long_days"]
+    # Every window flag of an imaging as one bit of a mask (one aggregate instead of seven over the
+    # imagings x events pairs); int_imaging reads the bits back
+    flags = [("lumbar", f"e.date BETWEEN q.date AND q.date + {s}"), ("lumbar", f"e.date BETWEEN q.date AND q.date + {l}"),
+             ("surgery", f"e.date BETWEEN q.date AND q.date + {s}"), ("surgery", f"e.date BETWEEN q.date AND q.date + {l}"),
+             ("rehab", f"e.date BETWEEN q.date AND q.date + {s}"), ("rehab", f"e.date BETWEEN q.date AND q.date + {l}"),
+             ("red_flag", f"e.date BETWEEN q.date - {w['red_flag_lookback_days']} AND q.date")]
+    mask = " + ".join(f"CASE WHEN e.kind = '{kind}' AND {when} THEN {1 << i} ELSE 0 END" for i, (kind, when) in enumerate(flags))
     con.execute(f"""
         CREATE OR REPLACE TABLE int_links AS
-        SELECT q.rkey,
-          bool_or(e.kind = 'lumbar'   AND e.date BETWEEN q.date AND q.date + {s}) AS diag_short,
-          bool_or(e.kind = 'lumbar'   AND e.date BETWEEN q.date AND q.date + {l}) AS diag_long,
-          bool_or(e.kind = 'surgery'  AND e.date BETWEEN q.date AND q.date + {s}) AS surgery_short,
-          bool_or(e.kind = 'surgery'  AND e.date BETWEEN q.date AND q.date + {l}) AS surgery_long,
-          bool_or(e.kind = 'rehab'    AND e.date BETWEEN q.date AND q.date + {s}) AS rehab_short,
-          bool_or(e.kind = 'rehab'    AND e.date BETWEEN q.date AND q.date + {l}) AS rehab_long,
-          bool_or(e.kind = 'red_flag' AND e.date BETWEEN q.date - {w['red_flag_lookback_days']} AND q.date) AS red_flag,
+        SELECT q.rkey, bit_or(({mask})::TINYINT) AS mask,
           min(CASE WHEN e.kind = 'lumbar' AND e.date BETWEEN q.date - {w['back_pain_lookback_days']} AND q.date - 1
                    THEN e.date END) AS first_back_pain
         FROM int_sequence q JOIN int_events e ON e.person_id = q.person_id
@@ -120,6 +122,8 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
           ON CAST(p.person_id AS {pid}) = q.person_id AND p.year = q.year
     """)
     band = age_band_sql(settings, "p.year - p.birth_year - 1")
+    names = ("diag_short", "diag_long", "surgery_short", "surgery_long", "rehab_short", "rehab_long", "red_flag")
+    bits = ", ".join(f"mask & {1 << i} <> 0 AS {name}" for i, name in enumerate(names))
     con.execute(f"""
         CREATE OR REPLACE TABLE int_imaging AS
         SELECT q.year, p.municipality, p.sex, {band} AS age_band,
@@ -135,7 +139,7 @@ def link_pathways(con, settings: Settings) -> dict[str, int]:
                  AND NOT coalesce(q.date - k.first_back_pain >= {w['conservative_care_days']}, false) AS low_value
         FROM int_sequence q
         JOIN int_status p ON p.person_id = q.person_id AND p.year = q.year
-        LEFT JOIN int_links k ON k.rkey = q.rkey
+        LEFT JOIN (SELECT rkey, first_back_pain, {bits} FROM int_links) k ON k.rkey = q.rkey
         WHERE p.year - p.birth_year - 1 >= {adult}
     """)
     total = con.execute("SELECT count(*) FROM int_lumbar").fetchone()[0]

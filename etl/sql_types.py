@@ -16,6 +16,16 @@ INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALL
 
 
 FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL", "DECIMAL")
+# integer types whose every value is a BIGINT (TRY_CAST to BIGINT never fails on them)
+BIGINT_SAFE_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+
+
+def always_typed(src_type: str, type_: str) -> bool:
+    """True when :func:`typed_sql` turns every non-NULL value of ``src_type`` into a non-NULL value
+    (an int16 column typed as an integer, a DATE column typed as a date): the check for values that
+    cannot be read is then known to find nothing, and is not run on every row."""
+    return ((type_ in ("integer", "id") and src_type in BIGINT_SAFE_TYPES)
+            or (type_ == "date" and src_type == "DATE"))
 
 
 def whole_sql(col_sql: str, src_type: str) -> str:

@@ -15,7 +15,7 @@ import duckdb
 from etl.contract import Table, contract
 from etl.readers import READERS, UnreadableFile, file_relation, find_files, read_error, sql_str
 from etl.settings import Settings
-from etl.sql_types import INTEGER_TYPES, THOUSANDS, quote, recode_sql, typed_sql
+from etl.sql_types import INTEGER_TYPES, THOUSANDS, always_typed, quote, recode_sql, typed_sql
 
 EXAMPLES = 5
 
@@ -193,6 +193,17 @@ def _may_have_duplicates(con, table: Table, raw_name: str, raw_types: dict[str, 
     ).fetchone()[0]
 
 
+def _no_bad_rows(con, raw_name: str, conditions: list) -> bool:
+    """True when no row breaks any rule. Each rule is counted on its own: a condition on one column
+    is then pushed into the file scan (and often settled by the files' statistics without reading a
+    value), where the rules joined by OR would be evaluated on every row (69 million for the
+    population). False means "look row by row" (:func:`_check` then finds and reports the rows)."""
+    counts = [f"SELECT count(*) AS n FROM {raw_name} WHERE {bad}" for _, bad, _, _ in conditions if bad != "false"]
+    if not counts:
+        return True
+    return con.execute(f"SELECT coalesce(sum(n), 0) = 0 FROM ({' UNION ALL '.join(counts)})").fetchone()[0]
+
+
 def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: bool, reject_dir: Path | None) -> None:
     """Run every rule as one pass over the data, then build the clean ``stg_`` relation.
 
@@ -220,12 +231,27 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
                                "are numbers written with a thousands separator ('1.000' would be read as 1)",
                                "export the numbers without thousands separators (1000, not 1.000 or 1,000)"))
             unreadable += f" AND NOT {thousands}"
+        if always_typed(raw_types.get("raw_" + col.name, "VARCHAR"), col.type):
+            unreadable = "false"            # e.g. an int16 column: every value reads as an integer
         conditions.append((col.name, unreadable, f"cannot be read as {col.type}",
                            "write dates as yyyy-mm-dd, or dd-mm-yyyy with a four-digit year (docs/data-contract.md)"
                            if col.type == "date" else "check the column's format in docs/data-contract.md"))
         for rule in col.rules:
             check = rule.predicate.replace("{c}", c)
-            conditions.append((col.name, f"{c} IS NOT NULL AND NOT ({check})", rule.problem, rule.hint))
+            bad = f"{c} IS NOT NULL AND NOT ({check})"
+            if rule.text_only and "CHAR" not in raw_types.get(col.name, "VARCHAR"):
+                bad = "false"               # e.g. an integer person id is never empty text
+            conditions.append((col.name, bad, rule.problem, rule.hint))
+    typed = ", ".join(quote(c.name) for c in table.columns)
+    scope = f"WHERE {table.row_filter}" if table.row_filter else ""
+    kind = "VIEW" if table.large else "TABLE"
+    may_dup = bool(table.unique) and _may_have_duplicates(con, table, raw_name, raw_types)
+    if not may_dup and _no_bad_rows(con, raw_name, conditions):
+        # nothing to report or drop: no table of bad rows to make
+        report.rejected[table.name] = 0
+        con.execute(f"CREATE OR REPLACE {kind} stg_{table.name} AS SELECT {typed} FROM {raw_name} {scope}")
+        _count_rows(con, table, raw_name, report)
+        return
     flags = ", ".join(f"coalesce({bad}, false) AS bad_{i}" for i, (_, bad, _, _) in enumerate(conditions))
     any_bad = " OR ".join(f"bad_{i}" for i in range(len(conditions)))
     raw_cols = ", ".join(quote("raw_" + c.name) for c in table.columns)
@@ -236,7 +262,7 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
         key_known = " AND ".join(f"{quote('key_' + k)} IS NOT NULL" for k in table.unique)
         known = " AND ".join(f"{quote(k)} IS NOT NULL" for k in table.unique)
         suspects = (f" OR ({key}) IN (SELECT ({key}) FROM {raw_name} WHERE {known} GROUP BY ALL HAVING count(*) > 1)"
-                    if _may_have_duplicates(con, table, raw_name, raw_types) else "")
+                    if may_dup else "")
         # every row of a duplicated key is a suspect, so the windows below see whole key groups
         dup = (f"{key_known} AND count(*) OVER (PARTITION BY {key_ref}) > 1 AS dup, "
                f"{key_known} AND NOT bad_any AND row_number() OVER "
@@ -279,9 +305,6 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
         con.execute(f"COPY (SELECT _file AS file, {values}, concat_ws('; ', {reasons}) AS problem {dropped} "
                     f"ORDER BY _file) TO '{out}' (HEADER, DELIMITER ',')")
     report.rejected[table.name] = n_bad
-    typed = ", ".join(quote(c.name) for c in table.columns)
-    scope = f"WHERE {table.row_filter}" if table.row_filter else ""
-    kind = "VIEW" if table.large else "TABLE"
     if n_bad == 0:
         con.execute(f"CREATE OR REPLACE {kind} stg_{table.name} AS SELECT {typed} FROM {raw_name} {scope}")
         _count_rows(con, table, raw_name, report)

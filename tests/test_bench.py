@@ -265,3 +265,13 @@ def test_one_command_line_for_both_entries(monkeypatch):
     assert options.run_arguments(seen[0]) == options.run_arguments(own)
     assert options.run_arguments(own)["callbacks"] == ("draw_mix",) and own.journey_users == 3
     assert options.run_arguments(own)["journey_on"] == ("release",)
+
+
+def test_build_only_option():
+    """--build-only reaches bench.run.run (generation, build, pandas and release only)."""
+    import argparse
+
+    from bench.options import add_options, run_arguments
+
+    assert run_arguments(add_options(argparse.ArgumentParser()).parse_args(["--build-only"]))["build_only"] is True
+    assert run_arguments(add_options(argparse.ArgumentParser()).parse_args([]))["build_only"] is False
