@@ -36,7 +36,7 @@ def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     years = db.years()
     sidebar = html.Aside([
-        control(t("level", lang), dbc.RadioItems(id="pw-level", value="municipality", options=[
+        control(t("level", lang), dbc.RadioItems(id="pw-level", name="pw-level", value="municipality", options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("pw_area", lang), dcc.Dropdown(id="pw-area", value="dk", clearable=False,
                                                  options=P.area_options("municipality", lang))),
@@ -44,7 +44,7 @@ def layout(lang: str | None = None, **_):
             id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
             marks=year_marks(years),
             tooltip={"placement": "bottom", "always_visible": False})),
-        control(t("pw_window", lang), dbc.RadioItems(id="pw-window", value=365, inline=True, options=[
+        control(t("pw_window", lang), dbc.RadioItems(id="pw-window", name="pw-window", value=365, inline=True, options=[
             {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
         html.H2(t("filters", lang), className="h6 mt-3"),
         *[control(label("dimension", key, lang), dcc.Dropdown(
