@@ -137,7 +137,7 @@ def chrome(pathname, search, hash_):
         release = db.is_release()
     except Exception:
         kind, built, release = "synthetic", "", False
-    banner = (dbc.Alert(t("synthetic_banner", lang), color="warning", className="rounded-0 mb-0 py-2 text-center",
+    banner = (dbc.Alert(t("synthetic_banner", lang), color="warning", className="rounded-0 mb-0 py-1 small text-center",
                         id="synthetic-banner") if kind == "synthetic" else None)
     footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}", " · ",
               html.Span(t("db_release" if release else "db_secure", lang), id="database-kind",

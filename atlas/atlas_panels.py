@@ -12,6 +12,17 @@ from atlas.filters import View
 from atlas.i18n import t
 
 
+def search_options(lang: str) -> list[dict]:
+    """The search box's options: every municipality (choosing one selects it), then every region
+    (choosing one shows its municipalities, as a click on the region map does), so the keyboard can
+    do what a click can."""
+    a = db.areas()
+    mun = a[a.level == "municipality"].sort_values("name")
+    regions = a[a.level != "municipality"].drop_duplicates("code").sort_values("name")
+    return ([{"label": str(n), "value": int(c)} for c, n in zip(mun.code, mun.name)]
+            + [{"label": t("region_option", lang).format(name=n), "value": int(c)} for c, n in zip(regions.code, regions.name)])
+
+
 def variation_panel(tbl, national, m, lang: str):
     """The variation statistics with a line on what each means; rows that cannot be computed say so."""
     var = queries.variation(tbl)

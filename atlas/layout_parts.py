@@ -52,7 +52,7 @@ def year_marks(years: list[int]) -> dict:
 def separator_control(cid: str, lang: str):
     """The CSV separator choice. In Danish the CSV files are always Danish Excel's (semicolons,
     decimal comma): the choice is kept (hidden) so the page's state keeps its shape, and a note says so."""
-    radio = dbc.RadioItems(id=cid, value=",", inline=True, options=[
+    radio = dbc.RadioItems(id=cid, name=cid, value=",", inline=True, options=[
         {"label": t("comma", lang), "value": ","}, {"label": t("semicolon", lang), "value": ";"}])
     if lang == "da":
         return html.Div([html.Div(radio, className="d-none"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 
 import pandas as pd
+
 from atlas import figures
 from atlas.plot import Figure
 from atlas.i18n import t
@@ -18,7 +19,9 @@ FONT = {**figures.FONT, "size": 14, "color": "#444"}
 
 def message_figure(text: str, height: int = 320) -> Figure:
     """An empty chart that says ``text`` (wrapped), with no axes and no toolbar clutter."""
-    wrapped = "<br>".join(textwrap.wrap(text, 70))
+    # short lines: the message must fit the narrowest card it is shown in (the ranking beside the
+    # map, any chart on a phone), and Plotly does not wrap an annotation itself
+    wrapped = "<br>".join(textwrap.wrap(text, 34))
     fig = Figure()
     fig.add_annotation(dict(text=wrapped, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(FONT),
                             align="center"))

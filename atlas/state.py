@@ -56,6 +56,9 @@ def next_view(view: View, trigger: str, payload=None, region_codes: set[int] = f
             code = int(payload)
         except (TypeError, ValueError):
             return view
+        if code in region_codes:
+            # a region chosen in the search box (by keyboard): its municipalities, as a click on the map
+            return replace(view, level="municipality", within=code, area=None)
         if code not in municipality_codes:
             return view
         return replace(view, level="municipality", area=code)

@@ -28,8 +28,6 @@ DIM_KEYS = list(DIMENSIONS)
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     years = db.years()
-    a = db.areas()
-    mun = a[a.level == "municipality"].sort_values("name")
     default = coverage.default_year(years)
     view = View(y0=default, y1=default, lang=lang)
     measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
@@ -42,22 +40,22 @@ def layout(lang: str | None = None, **_):
         control(t("measure", lang), dcc.Dropdown(id="measure", options=measures, value=view.measure, clearable=False,
                                                  optionHeight=50)),
         html.Div(id="measure-definition", className="measure-definition mb-2", **{"aria-live": "polite"}),
-        control(t("level", lang), dbc.RadioItems(id="level", value=view.level, options=[
+        control(t("level", lang), dbc.RadioItems(id="level", name="level", value=view.level, options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("years", lang), dcc.RangeSlider(
             id="years", min=years[0], max=years[-1], step=1, value=[view.y0, view.y1], allowCross=True,
             marks=year_marks(years),
             tooltip={"placement": "bottom", "always_visible": False})),
-        control(t("standardise", lang), dbc.RadioItems(id="rates", value=view.rates, options=[
+        control(t("standardise", lang), dbc.RadioItems(id="rates", name="rates", value=view.rates, options=[
             {"label": t("std_dsr", lang), "value": "dsr"}, {"label": t("std_crude", lang), "value": "crude"},
             {"label": t("std_eb", lang), "value": "eb"}])),
-        control(t("standard_pop", lang), dbc.RadioItems(id="standard", value=view.standard, options=[
+        control(t("standard_pop", lang), dbc.RadioItems(id="standard", name="standard", value=view.standard, options=[
             {"label": t("esp2013", lang), "value": "esp2013"}, {"label": t("denmark", lang), "value": "denmark"}])),
-        control(t("map_kind", lang), dbc.RadioItems(id="mapkind", value=view.map, inline=True, options=[
+        control(t("map_kind", lang), dbc.RadioItems(id="mapkind", name="mapkind", value=view.map, inline=True, options=[
             {"label": t("geo_map", lang), "value": "geo"}, {"label": t("tile_map", lang), "value": "tile"}])),
         html.H2(t("filters", lang), className="h6 mt-3"),
         *filters,
-        control(t("map_colours", lang), dbc.RadioItems(id="colours", value=view.colours, options=[
+        control(t("map_colours", lang), dbc.RadioItems(id="colours", name="colours", value=view.colours, options=[
             {"label": t(f"col_{k}", lang), "value": k} for k in COLOUR_MODES])),
         control(t("breaks", lang), dcc.Input(id="breaks", type="text", value=view.breaks, debounce=True,
                                             inputMode="decimal", className="form-control form-control-sm",
@@ -69,20 +67,19 @@ def layout(lang: str | None = None, **_):
     selection = dbc.Card(dbc.CardBody([
         html.Div([
             html.Label(t("area_search", lang), htmlFor="area-search", className="form-label small mb-1"),
-            dcc.Dropdown(id="area-search", options=[{"label": n, "value": int(c)} for c, n in zip(mun.code, mun.name)],
+            dcc.Dropdown(id="area-search", options=atlas_panels.search_options(lang),
                          placeholder=t("area_search", lang), clearable=True),
         ], className="area-search"),
         html.Div(id="selection-text", className="selection-text", **{"aria-live": "polite"}),
         html.Div(id="profile-link"),
         dbc.Button(t("clear_selection", lang), id="clear-area", size="sm", color="secondary", outline=True, className="me-2"),
         dbc.Button(t("back_to_regions", lang), id="back-all", size="sm", color="secondary", outline=True),
-    ], className="d-flex flex-wrap gap-3 align-items-end"), className="mb-3")
+    ], className="d-flex flex-wrap gap-2 align-items-end py-2"), className="mb-2 selection-card")
 
     main = html.Main([
         html.Div(id="url-notice", **{"aria-live": "polite"}),
         html.Div(id="coverage-note", **{"aria-live": "polite"}),
         selection,
-        html.Section(id="key-findings", className="key-findings mb-3", **{"aria-live": "polite"}),
         dbc.Row([
             dbc.Col(chart_card("map", t("map_card", lang), lang, dcc.Graph(
                 id="map", config={**GRAPH_CONFIG, "scrollZoom": False}),
@@ -92,6 +89,7 @@ def layout(lang: str | None = None, **_):
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
                                html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box")), lg=5),
         ], className="g-3"),
+        html.Section(id="key-findings", className="key-findings mt-3", **{"aria-live": "polite"}),
         dbc.Row([
             dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG),
                                extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1")]), lg=7),

@@ -37,7 +37,7 @@ def layout(lang: str | None = None, **_):
                             html.Small(t("all_data_help", lang), className="d-block text-muted", style={"maxWidth": "32rem"})])],
                  className="d-flex flex-wrap gap-3 align-items-end"),
         dbc.Row([
-            dbc.Col(control(t("level", lang), dbc.RadioItems(id="compare-level", value=DEFAULT["level"], inline=True, options=[
+            dbc.Col(control(t("level", lang), dbc.RadioItems(id="compare-level", name="compare-level", value=DEFAULT["level"], inline=True, options=[
                 {"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
             dbc.Col(control(t("profile_period", lang), dcc.Dropdown(id="compare-period", options=periods,
                                                                     value=periods[0]["value"], clearable=False)), md=3),

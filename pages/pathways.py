@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, disclosure, guard, notices, numbers
+from atlas import coverage, db, disclosure, guard, notices
 from atlas.cache import cached
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS
@@ -17,6 +17,8 @@ from atlas.i18n import label, t
 from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
+from atlas.pathways import tables
+from atlas.raw_html import block
 from atlas.state import filter_pairs
 from atlas.static import GRAPH_CONFIG
 
@@ -34,7 +36,7 @@ def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     years = db.years()
     sidebar = html.Aside([
-        control(t("level", lang), dbc.RadioItems(id="pw-level", value="municipality", options=[
+        control(t("level", lang), dbc.RadioItems(id="pw-level", name="pw-level", value="municipality", options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("pw_area", lang), dcc.Dropdown(id="pw-area", value="dk", clearable=False,
                                                  options=P.area_options("municipality", lang))),
@@ -42,7 +44,7 @@ def layout(lang: str | None = None, **_):
             id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
             marks=year_marks(years),
             tooltip={"placement": "bottom", "always_visible": False})),
-        control(t("pw_window", lang), dbc.RadioItems(id="pw-window", value=365, inline=True, options=[
+        control(t("pw_window", lang), dbc.RadioItems(id="pw-window", name="pw-window", value=365, inline=True, options=[
             {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
         html.H2(t("filters", lang), className="h6 mt-3"),
         *[control(label("dimension", key, lang), dcc.Dropdown(
@@ -126,42 +128,23 @@ def current(data, search):
 
 # ---------------------------------------------------------------- figures and tables
 
-def _pathway_table(tbl: pd.DataFrame, lang: str):
-    def _num(v):
-        return numbers.integer(v, lang)
-
-    def _pct(v):
-        return numbers.percent(v, 1, lang)
-
-    head = html.Thead([
-        html.Tr([html.Th(label("dimension", "referrer", lang), scope="col", rowSpan=2),
-                 html.Th(label("dimension", "modality", lang), scope="col", rowSpan=2),
-                 html.Th(t("pw_episodes", lang), scope="col", rowSpan=2)]
-                + [html.Th(label("outcome", o, lang), scope="colgroup", colSpan=2, className="text-center") for o in P.COLUMNS]),
-        html.Tr([html.Th(x, scope="col", className="text-end") for _ in P.COLUMNS for x in ("n", "%")]),
-    ])
-    body = []
-    for i, r in enumerate(tbl.itertuples(index=False)):
-        last = i == len(tbl) - 1
-        cells = [html.Th(r.referrer, scope="row", className="fw-normal"), html.Td(r.modality), html.Td(_num(r.episodes), className="text-end")]
-        for o in P.COLUMNS:
-            n, s = getattr(r, f"{o}_count"), getattr(r, f"{o}_share")
-            cells += [html.Td(_num(n) if not pd.isna(n) else html.Span("<5", title=t("suppressed", lang)), className="text-end"),
-                      html.Td(_pct(s), className="text-end")]
-        body.append(html.Tr(cells, className="fw-semibold border-top" if last else None))
-    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, className="small mb-0", id="pw-pathway-table")
-
-
 @callback(Output("pw-sankey", "figure"), Output("pw-table", "children"), Output("pw-hidden-note", "children"),
           Output("pw-heading", "children"),
           Input("pw-view", "data"), State("pw-url", "search"))
 def draw_pathways(data, search):
     if data is None:
         return (no_update,) * 4
-    view, win = current(data, search)
+    return _pathways_outputs(*_key(data, search))
+
+
+@cached(maxsize=64)
+def _pathways_outputs(path: str, data: str, lang: str) -> tuple:
+    """The Sankey, the pathway table, the note under the Sankey and the heading of a view (cached:
+    switching the window back and forth redraws from memory)."""
+    view, win = current(data, f"?lang={lang}")
     p = P.pathways(view, win)
     fig, note, heading = _sankey_panel(p, view, win)
-    return fig, _pathway_table(P.pathway_table(p, view.lang), view.lang), note, heading
+    return fig, block(tables.pathway_table(P.pathway_table(p, view.lang), view.lang)), note, heading
 
 
 def _sankey_panel(p: dict, view, win: int):
@@ -228,18 +211,26 @@ def draw_providers(data, search):
     return _trend_figures(*_key(data, search), P.PROVIDER_MEASURES)
 
 
-@callback(Output("pw-lv-rate", "figure"), Output("pw-lv-share", "figure"), Output("pw-referrer", "figure"),
+@callback(Output("pw-lv-rate", "figure"), Output("pw-lv-share", "figure"),
           Input("pw-base", "data"), State("pw-url", "search"))
 def draw_lowvalue(data, search):
     if data is None:
-        return no_update, no_update, no_update
-    return _lowvalue(*_key(data, search))
+        return no_update, no_update
+    return _trend_figures(*_key(data, search), P.LOWVALUE_MEASURES)
+
+
+@callback(Output("pw-referrer", "figure"), Input("pw-base", "data"), State("pw-url", "search"))
+def draw_referrer(data, search):
+    """Low-value imaging by referrer: its own callback, so it is computed beside the trends, not after them."""
+    if data is None:
+        return no_update
+    return _referrer_figure(*_key(data, search))
 
 
 @cached(maxsize=64)
-def _lowvalue(path: str, data: str, lang: str) -> tuple:
+def _referrer_figure(path: str, data: str, lang: str):
     view, _ = current(data, f"?lang={lang}")
-    return (*_trend_figures(path, data, lang, P.LOWVALUE_MEASURES), P.referrer_figure(P.by_referrer(view), view))
+    return P.referrer_figure(P.by_referrer(view), view)
 
 
 @callback(Output("pw-areas", "children"), Input("pw-base", "data"), State("pw-url", "search"))
@@ -252,32 +243,7 @@ def draw_areas(data, search):
 @cached(maxsize=64)
 def _area_table(path: str, data: str, lang: str):
     view, _ = current(data, f"?lang={lang}")
-    tbl = P.area_table(view)
-
-    lookup = {(c, k): (h, v, lo, hi) for c, k, h, v, lo, hi in
-              zip(tbl["code"], tbl["measure"], tbl["hidden"], tbl["value"], tbl["lower"], tbl["upper"])}
-
-    def cell(code, key):
-        hit = lookup.get((code, key))
-        if hit is None or bool(hit[0]) or pd.isna(hit[1]):
-            return html.Td(t("hidden", lang), className="text-muted text-end")
-        _, v, lo, hi = hit
-        return html.Td(f"{numbers.decimal(v, 1, lang)} ({numbers.decimal(lo, 1, lang)}–{numbers.decimal(hi, 1, lang)})",
-                       className="text-end")
-
-    codes = list(dict.fromkeys(tbl["code"]))
-    names = dict(zip(tbl["code"], tbl["name"]))
-    def incomplete(k):
-        years = coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1)
-        return f" · {t('incomplete', lang)}: {', '.join(str(y) for y in years)}" if years else ""
-
-    head = html.Thead(html.Tr([html.Th(t("pw_area_col", lang), scope="col")] + [
-        html.Th(MEASURES[k].name(lang) + (f" ({t('per_1000', lang)})" if MEASURES[k].kind == "rate" else " (%)")
-                + incomplete(k), scope="col", className="text-end") for k in P.AREA_MEASURES]))
-    rows = [html.Tr([html.Th(names[c], scope="row", className="fw-normal")] + [cell(c, k) for k in P.AREA_MEASURES],
-                    className=("table-warning" if c == view.area else ("fw-semibold" if c == 0 else None)))
-            for c in codes]
-    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, className="small mb-0", id="pw-area-table")
+    return block(tables.area_table(P.area_table(view), view))
 
 
 # ---------------------------------------------------------------- downloads

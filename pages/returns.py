@@ -33,7 +33,7 @@ def layout(lang: str | None = None, **_):
     months = R.months()
     view = R.ReturnsView(lang=lang)
     sidebar = html.Aside([
-        control(t("ret_measure", lang), dbc.RadioItems(id="ret-measure", value=view.measure, options=[
+        control(t("ret_measure", lang), dbc.RadioItems(id="ret-measure", name="ret-measure", value=view.measure, options=[
             {"label": t(f"ret_measure_{m}", lang), "value": m} for m in R.MEASURES])),
         control(t("ret_exam", lang), dcc.Dropdown(id="ret-exam", value="all", clearable=False, searchable=False, options=[
             {"label": t("all", lang), "value": "all"}] + [{"label": label("exam_type", e, lang), "value": e} for e in R.EXAMS])),

@@ -53,9 +53,9 @@ def layout(lang: str | None = None, **_):
             dbc.Col(control(t("measure", lang), dcc.Dropdown(
                 id="trends-measure", options=[{"label": m.name(lang), "value": k} for k, m in MEASURES.items()],
                 value=DEFAULT["measure"], clearable=False)), md=5),
-            dbc.Col(control(t("level", lang), dbc.RadioItems(id="trends-level", value=DEFAULT["level"], inline=True,
+            dbc.Col(control(t("level", lang), dbc.RadioItems(id="trends-level", name="trends-level", value=DEFAULT["level"], inline=True,
                                                           options=[{"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
-            dbc.Col(control(t("tr_order", lang), dbc.RadioItems(id="trends-order", value=DEFAULT["order"], inline=True, options=[
+            dbc.Col(control(t("tr_order", lang), dbc.RadioItems(id="trends-order", name="trends-order", value=DEFAULT["order"], inline=True, options=[
                 {"label": t(f"tr_by_{k}", lang), "value": k} for k in all_trends.ORDERS])), md=3),
         ], className="g-2 d-print-none"),
         html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),

@@ -47,6 +47,14 @@ def test_search_selects_a_municipality_and_keeps_the_drill_down_only_inside_it()
     assert next_view(v, "search", "junk", REGIONS, MUNIS) == v
 
 
+def test_search_for_a_region_drills_down_like_a_click_on_the_map():
+    """The keyboard's way into a region: the search box offers the regions too."""
+    for start in (View(level="region"), View(level="region2027"), View(level="municipality", area=101)):
+        v = consistent(next_view(start, "search", 1081, REGIONS, MUNIS), LEVEL_CODES, REGIONS_OF)
+        assert (v.level, v.within, v.area) == ("municipality", 1081, None)
+        assert v == next_view(View(level="region"), "map", click(1081), REGIONS, MUNIS) or start.level != "region"
+
+
 def test_changing_level_drops_a_selection_that_does_not_exist_there():
     v = consistent(replace(View(area=101), level="region"), LEVEL_CODES, REGIONS_OF)
     assert v.area is None and v.within is None

@@ -263,7 +263,9 @@ def test_page_callbacks(client, years):
     # the charts that do not depend on the 90/365-day window listen to the view without it
     assert out["pw-base"]["data"] == "#level=region&area=1081&age=85%2B"
     lv = call(client, "pw-lv-rate.figure", {"pw-base.data": "#area=101"}, "pw-base.data")
-    assert len(lv["pw-referrer"]["figure"]["data"]) == 4          # share and rate, Denmark and the area
+    assert lv["pw-lv-share"]["figure"]["data"]
+    ref = call(client, "pw-referrer.figure", {"pw-base.data": "#area=101"}, "pw-base.data")
+    assert len(ref["pw-referrer"]["figure"]["data"]) == 4          # share and rate, Denmark and the area
 
 
 # ------------------------------------------------------------------ in a real headless Chromium

@@ -182,7 +182,8 @@ def sweep_pathways(client, deps, full: bool) -> int:
 
     n = 0
     for view in pathways_views(full):
-        for output in ("pw-sankey.figure", "pw-xray-mri.figure", "pw-lv-rate.figure", "pw-areas.children"):
+        for output in ("pw-sankey.figure", "pw-xray-mri.figure", "pw-lv-rate.figure", "pw-referrer.figure",
+                       "pw-areas.children"):
             check_figures(view_call(client, deps, output, view), f"{output} {view}")
             n += 1
         for chart in P.CHARTS:

@@ -155,10 +155,32 @@ def trends(view: View, keys: tuple[str, ...]) -> dict[str, pd.DataFrame]:
 
 def by_referrer(view: View) -> pd.DataFrame:
     """Low-value imaging by referrer for the area (code = its code) and Denmark (code 0): share of
-    episodes (%) and rate per 1,000 adults, protected and estimated like the atlas's estimates."""
+    episodes (%) and rate per 1,000 adults, protected and estimated like the atlas's estimates.
+
+    Denmark's rows do not depend on the area or level, so they are kept apart (cached) and choosing
+    another area estimates only the area's rows."""
     if db.is_release():
         return release_queries.by_referrer(view, REFERRERS)
-    mapping = queries.area_codes(view.level)
+    key = replace(view, area=None, level="municipality", within=None, map="geo", sep=",", lang="en", colours="own",
+                  breaks="", tables=0, measure=View.measure)
+    path = str(db.db_path())
+    parts = [_referrer_rows(path, key, None, None)]
+    if view.area is not None:
+        parts.append(_referrer_rows(path, key, view.level, view.area))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden"])
+    out = pd.concat(parts, ignore_index=True)
+    # by measure, then referrer, Denmark before the area (the CSV's order)
+    order = (out["measure"].map({"lowvalue_share": 0, "lowvalue_rate": 1}) * 100
+             + out["referrer"].map({r: i for i, r in enumerate(REFERRERS)}) * 2 + (out["code"] != 0))
+    return out.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+@cached(maxsize=256)
+def _referrer_rows(path: str, view: View, level: str | None, area: int | None) -> pd.DataFrame:
+    """The rows of :func:`by_referrer` for Denmark (``area`` None: code 0) or one area at ``level``."""
+    mapping = queries.area_codes(level) if area is not None else None
     out = []
     chosen = view.dim("referrer")
     for key in ("lowvalue_share", "lowvalue_rate"):
@@ -167,19 +189,13 @@ def by_referrer(view: View) -> pd.DataFrame:
             if chosen is not None and ref != chosen:
                 continue
             ev = tuple(sorted({**dict(view.event_dims()), "referrer": ref}.items()))
-            f = queries.strata(key, view.y0, view.y1, view.population_dims(), ev).copy()
-            f["code"] = f["municipality"].map(mapping)
-            places = [(0, f)]
-            if view.area is not None:
-                places.append((view.area, f[f["code"] == view.area]))
-            for code, part in places:
-                if part.empty:
-                    continue
-                e = queries.estimate(part.assign(code=code), ["code"], m, view)
-                out.append(e.assign(measure=key, referrer=ref))
-    if not out:
-        return pd.DataFrame(columns=["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden"])
-    return pd.concat(out, ignore_index=True)
+            f = queries.strata(key, view.y0, view.y1, view.population_dims(), ev)
+            part = f[f["municipality"].map(mapping) == area] if area is not None else f
+            if part.empty:
+                continue
+            e = queries.estimate(part.assign(code=area if area is not None else 0), ["code"], m, view)
+            out.append(e.assign(measure=key, referrer=ref))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
 def area_table(view: View) -> pd.DataFrame:

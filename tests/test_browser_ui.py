@@ -1,0 +1,144 @@
+"""Issue 13 in a real headless Chromium: the keyboard, a phone's width, and messages that fit.
+
+- every radio group is one tab stop (its inputs share a name), arrow keys move within it, and the
+  choice reaches the address;
+- the keyboard can drill down: a region chosen in the search box shows its municipalities, as a
+  click on the region map does;
+- at 390 px no page scrolls sideways, in English and in Danish;
+- the "nobody in this selection" message fits inside the map, ranking and funnel cards, on a
+  laptop and on a phone.
+"""
+from __future__ import annotations
+
+import shutil
+from urllib.parse import unquote
+
+import pytest
+from helpers import wait_until
+from selenium.webdriver.common.keys import Keys
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs Debian's chromium-driver")]
+
+PAGES = ("/", "/pathways", "/returns", "/trends", "/compare", "/methods", "/area/101")
+
+
+def _wait(predicate, timeout=40, what="condition"):
+    wait_until(predicate, timeout, what)
+
+
+def _hash(dash_duo) -> str:
+    return unquote(dash_duo.driver.execute_script("return window.location.hash"))
+
+
+def _viewport(driver, width: int, height: int) -> None:
+    """The page's viewport exactly ``width`` x ``height`` CSS pixels (a window's size includes its frame)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def _loaded(dash_duo):
+    _wait(lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"), what="page loaded")
+
+
+def test_radio_groups_are_one_tab_stop_and_arrows_move_within(dash_duo, atlas_app):
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    for path in ("/", "/pathways", "/returns", "/trends", "/compare"):
+        driver.get(dash_duo.server_url + path)
+        _wait(lambda: driver.find_elements("css selector", "input[type=radio]"), what=f"radios on {path}")
+        groups = driver.execute_script("""
+            const out = {};
+            for (const r of document.querySelectorAll('input[type=radio]')) {
+              const group = r.closest('[id]:not(input)').id;
+              (out[group] = out[group] || []).push(r.name);
+            }
+            return out;""")
+        for group, names in groups.items():
+            assert names[0] and len(set(names)) == 1, (path, group, names)
+        assert len({names[0] for names in groups.values()}) == len(groups), (path, groups)
+    # on /pathways: Tab from the window group's checked radio leaves the group; an arrow key moves within it
+    driver.get(dash_duo.server_url + "/pathways")
+    _wait(lambda: dash_duo.find_elements("#pw-sankey .main-svg"), what="Sankey")
+    _loaded(dash_duo)
+    checked = dash_duo.find_element("#pw-window input:checked")
+    driver.execute_script("arguments[0].focus();", checked)
+    checked.send_keys(Keys.TAB)
+    after_tab = driver.switch_to.active_element
+    assert after_tab.get_attribute("name") != "pw-window", "Tab stopped on another radio of the same group"
+    driver.execute_script("arguments[0].focus();", checked)
+    driver.switch_to.active_element.send_keys(Keys.ARROW_LEFT)
+    _wait(lambda: "win=90" in _hash(dash_duo), what="the arrow key's choice in the address")
+    _wait(lambda: "Within 90 days" in dash_duo.find_element("#pw-sankey").text, what="90-day Sankey")
+
+
+def test_the_keyboard_drills_down_into_a_region(dash_duo, atlas_app):
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    driver.get(f"{dash_duo.server_url}/#level=region")
+    _wait(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) == 5, what="regions")
+    _loaded(dash_duo)
+    box = dash_duo.find_element("#area-search")
+    target = box.find_elements("css selector", "input, button, [tabindex]")
+    driver.execute_script("arguments[0].focus();", target[0] if target else box)
+    active = driver.switch_to.active_element
+    active.send_keys(Keys.ENTER)
+    driver.switch_to.active_element.send_keys("Region Nordjylland")
+    _wait(lambda: any("Region Nordjylland" in o.text for o in dash_duo.find_elements(".dash-dropdown-option")),
+          what="the region in the search box")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    _wait(lambda: "within=1081" in _hash(dash_duo), what="drill-down in the address")
+    _wait(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) == 11,
+          what="Nordjylland's 11 municipalities")
+    assert "level=region" not in _hash(dash_duo)
+
+
+def test_no_page_scrolls_sideways_on_a_phone(dash_duo, atlas_app):
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    _viewport(driver, 390, 844)
+    try:
+        wide = {}
+        for lang in ("en", "da"):
+            for path in PAGES:
+                driver.get(dash_duo.server_url + path + ("?lang=da" if lang == "da" else ""))
+                _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
+                _loaded(dash_duo)
+                try:        # charts drawn (a page may hold one that stays empty; the width is checked anyway)
+                    wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
+                except AssertionError:
+                    pass
+                sizes = driver.execute_script(
+                    "return [document.documentElement.scrollWidth, window.innerWidth];")
+                if sizes[0] > sizes[1]:
+                    wide[f"{path} ({lang})"] = sizes
+        assert not wide, f"pages wider than a 390 px phone: {wide}"
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_an_empty_selection_message_fits_its_cards(dash_duo, atlas_app):
+    from test_sweep import empty_selection
+
+    dims = empty_selection()
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    try:
+        for width, height in ((1366, 768), (390, 844)):
+            _viewport(driver, width, height)
+            for lang in ("", "?lang=da"):
+                driver.get(f"{dash_duo.server_url}/{lang}#{dims}")
+                _wait(lambda: dash_duo.find_elements("#rank .annotation-text"), what="message on the ranking")
+                _loaded(dash_duo)
+                boxes = driver.execute_script("""
+                    const out = {};
+                    for (const id of ['map', 'rank', 'funnel']) {
+                      const svg = document.querySelector('#' + id + ' .main-svg').getBoundingClientRect();
+                      const text = document.querySelector('#' + id + ' .annotation-text').getBoundingClientRect();
+                      out[id] = [text.left - svg.left, svg.right - text.right, text.top - svg.top, svg.bottom - text.bottom];
+                    }
+                    return out;""")
+                for chart, gaps in boxes.items():
+                    assert min(gaps) >= 0, f"the message is cut off in {chart} at {width}px {lang}: {gaps}"
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
