@@ -9,6 +9,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
+from types import MappingProxyType
 from pathlib import Path
 
 import duckdb
@@ -66,12 +67,22 @@ def areas() -> pd.DataFrame:
     return query("SELECT * FROM areas ORDER BY level, code")
 
 
+@cached(maxsize=8)
+def _names(level: str) -> Mapping:
+    """Area code -> (name, region code) of one level, read-only (handed out without a copy)."""
+    a = areas()
+    a = a[a["level"] == level]
+    return MappingProxyType({int(c): (n, r) for c, n, r in zip(a["code"], a["name"], a["region_code"])})
+
+
 def with_names(t: pd.DataFrame, level: str) -> pd.DataFrame:
     """``t`` (with a ``code`` column of ``level``) with each area's name and region code."""
-    names = areas().query("level == @level").set_index("code")
+    names = _names(level)
     t = t.copy()
-    t["name"] = t["code"].map(names["name"])
-    t["region_code"] = t["code"].map(names["region_code"]) if level == "municipality" else t["code"]
+    found = [names.get(int(c)) if pd.notna(c) else None for c in t["code"]]
+    t["name"] = pd.Series([f[0] if f else None for f in found], index=t.index, dtype=object)
+    t["region_code"] = (pd.Series([f[1] if f else None for f in found], index=t.index) if level == "municipality"
+                        else t["code"])
     return t
 
 

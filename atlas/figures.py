@@ -23,7 +23,7 @@ SELECTED = "#000000"      # the selection in the funnel plot: not one of the fla
 GREY = "#d9d9d9"
 FLAG_COLOURS = {"high_998": "#D55E00", "high_95": "#E69F00", "within": "#7f7f7f",
                 "low_95": "#56B4E9", "low_998": "#0072B2", "hidden": GREY}
-CURVE_POINTS = 48         # points along each funnel limit (smooth on the log axis; each costs exact tail sums)
+CURVE_POINTS = 32         # points along each funnel limit (smooth on the log axis; each costs exact tail sums)
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13)   # every chart's font
 
 

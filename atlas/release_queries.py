@@ -141,7 +141,8 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     t["hidden"] = t["num"].isna() | t["den"].isna()
     t["flag"] = t["flag_crude"]
     if m.kind == "rate" and view.rates in ("dsr", "eb"):
-        ref = np.array([_reference(m.key, p, view.standard) for p in t["period"]]) * m.per
+        refs = {p: _reference(m.key, p, view.standard) for p in t["period"].unique()}
+        ref = t["period"].map(refs).to_numpy(float) * m.per
         sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
         if view.rates == "eb" and smooth_groups is not None:
             ok = ~t["hidden"].to_numpy() & (t["expected"].to_numpy(float) > 0)

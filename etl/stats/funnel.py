@@ -206,14 +206,23 @@ def _binomial_exact_limits(n: np.ndarray, theta: float, alpha: float) -> tuple[n
     is not in the upper (lower) tail, the limit is n (0): no area of that size can be flagged on
     that side.
     """
-    p = alpha / 2.0
+    p = np.broadcast_to(np.asarray(alpha, dtype=float) / 2.0, n.shape)
     zero = np.zeros_like(n)
     if theta in (0.0, 1.0):  # X is 0 (or n) for sure: anything else is flagged
         return (zero, zero) if theta == 0.0 else (n.copy(), n.copy())
     half = 8.0 * np.sqrt(n * theta * (1.0 - theta)) + 3.0
     lo, hi = np.clip(n * theta - half, 0.0, n), np.clip(n * theta + half, 0.0, n)
-    upper = _bisect(lambda u: _binomial_tails(u, n, theta)[0] - p, lo, hi, increasing=False, iterations=50)
-    lower = _bisect(lambda v: _binomial_tails(v, n, theta)[1] - p, lo, hi, increasing=True, iterations=50)
+    # both roots in one bisection (each step computes both tails anyway): the upper root of
+    # P(X >= u) - p and the lower root of p - P(X <= v), both decreasing in the count
+    k = len(n)
+    nn, pp = np.concatenate([n, n]), np.concatenate([p, p])
+
+    def gap(x):
+        high, low = _binomial_tails(x, nn, theta)
+        return np.concatenate([high[:k] - pp[:k], pp[k:] - low[k:]])
+
+    roots = _bisect(gap, np.concatenate([lo, lo]), np.concatenate([hi, hi]), increasing=False, iterations=50)
+    upper, lower = roots[:k], roots[k:]
     upper = np.where(_binomial_tails(n, n, theta)[0] >= p, n, upper)     # n of n is not extreme
     lower = np.where(_binomial_tails(zero, n, theta)[1] >= p, 0.0, lower)  # 0 of n is not extreme
     return np.clip(lower, 0.0, n), np.clip(upper, 0.0, n)
@@ -345,11 +354,13 @@ def funnel_limits_proportion(
     out = pd.DataFrame({"denominator": n})
     ok = n > 0
     nn = np.where(ok, n, 1.0)
-    for c in conf:
-        alpha = _check_conf(c)
+    alphas = [_check_conf(c) for c in conf]
+    if method == "exact":        # every level in one bisection
+        lows, ups = _binomial_exact_limits(np.tile(nn, len(alphas)), theta, np.repeat(alphas, len(nn)))
+    for i, (c, alpha) in enumerate(zip(conf, alphas)):
         label = conf_label(c)
         if method == "exact":
-            lower, upper = _binomial_exact_limits(nn, theta, alpha)
+            lower, upper = lows[i * len(nn):(i + 1) * len(nn)], ups[i * len(nn):(i + 1) * len(nn)]
         else:
             lower, upper = _binomial_limit(nn, theta, alpha / 2.0), _binomial_limit(nn, theta, 1.0 - alpha / 2.0)
         out[f"lower_{label}"] = np.where(ok, lower / nn, np.nan)
