@@ -19,6 +19,7 @@ from flask import request
 from atlas import db, static
 from atlas import guard
 from atlas.i18n import t
+from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
 
 app = dash.Dash(
@@ -107,42 +108,7 @@ app.layout = html.Div([
               Output("skip-link", "children"),
               Input("url", "pathname"), Input("url", "search"), State("url", "hash"))
 def chrome(pathname, search, hash_):
-    lang = lang_of(search)
-    other = "da" if lang == "en" else "en"
-    # only the app's own pages go into links (a path like //evil.example/x must not become one);
-    # paths are the pages' own, links carry the prefix the app is served under
-    pathname = page_path(pathname)
-    hash_ = guard.safe_hash(hash_)
-    suffix = "" if lang == "en" else f"?lang={lang}"
-    links = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_areas", "/compare"),
-             ("nav_trends", "/trends"), ("nav_methods", "/methods")]
-    nav = dbc.Navbar(dbc.Container([
-        dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
-                         html.Small(" · " + t("subtitle", lang), className="d-none d-xxl-inline text-white-50")],
-                        href=dash.get_relative_path("/") + suffix, className="text-wrap"),
-        html.Div([
-            html.A(t("language", lang), href=f"{dash.get_relative_path(pathname or '/')}?lang={other}{hash_ or ''}", id="lang-switch",
-                   className="btn btn-outline-light btn-sm", lang=other,
-                   **{"aria-label": f"Language: {t('language', lang)}"}),
-            # on a phone the page links fold into a menu button
-            dbc.NavbarToggler(id="navbar-toggler", className="ms-2"),
-        ], className="d-flex align-items-center order-lg-last ms-auto"),
-        dbc.Collapse(dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=dash.get_relative_path(href) + suffix, active=(pathname == href)))
-                              for key, href in links], navbar=True, className="me-auto"),
-                     id="navbar-collapse", is_open=False, navbar=True),
-    ], fluid=True), color="dark", dark=True, expand="lg", className="py-1")
-    try:
-        kind = db.meta().get("data_kind", "synthetic")
-        built = db.meta().get("built_at", "")
-        release = db.is_release()
-    except Exception:
-        kind, built, release = "synthetic", "", False
-    banner = (dbc.Alert(t("synthetic_banner", lang), color="warning", className="rounded-0 mb-0 py-1 small text-center",
-                        id="synthetic-banner") if kind == "synthetic" else None)
-    footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}", " · ",
-              html.Span(t("db_release" if release else "db_secure", lang), id="database-kind",
-                        className="fw-semibold" + ("" if release else " text-danger"))]
-    return nav, banner, footer, t("skip_to_content", lang)
+    return page_chrome(page_path(pathname), lang_of(search), guard.safe_hash(hash_))
 
 
 @app.callback(Output("navbar-collapse", "is_open"), Input("navbar-toggler", "n_clicks"),

@@ -48,6 +48,10 @@ def unit(measure: Measure, lang: str) -> str:
 
 
 def hover_text(tbl: pd.DataFrame, measure: Measure, lang: str) -> list[str]:
+    """Each area's hover: name, value, interval, count and denominator (or that it is hidden). A
+    table that carries a ``hover`` column (:func:`with_hover`) has them written already."""
+    if "hover" in tbl.columns:
+        return tbl["hover"].tolist()
     out = []
     for r in tbl.itertuples():
         if r.hidden:
@@ -59,6 +63,11 @@ def hover_text(tbl: pd.DataFrame, measure: Measure, lang: str) -> list[str]:
             f"<br>{t('interval', lang)}: {_fmt(r.lower, 1, lang)}–{_fmt(r.upper, 1, lang)}"
             f"<br>{t('count', lang)}: {_num(r.num_shown, lang)} · {den_label}: {_num(r.den_shown, lang)}")
     return out
+
+
+def with_hover(tbl: pd.DataFrame, measure: Measure, lang: str) -> pd.DataFrame:
+    """``tbl`` with its hover texts written once, for the map, ranking and funnel plot to share."""
+    return tbl.assign(hover=hover_text(tbl, measure, lang))
 
 
 def _layout(fig: Figure, height: int, title: str = "", **kw) -> Figure:

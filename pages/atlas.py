@@ -174,6 +174,7 @@ def _area_outputs(view: View):
                 html.P(text, className="small text-muted mb-0", id="variation-empty"),
                 html.Span(text, className="text-muted"))
     colouring = colours.colouring(view, tbl)
+    tbl = figures.with_hover(tbl, m, lang)
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:

@@ -118,8 +118,11 @@ def side_section(state: dict, lang: str):
 @callback(Output("compare-scatter", "figure"), Output("compare-corr", "children"),
           Input("compare-url", "hash"), State("compare-url", "search"))
 def draw_scatter(hash_, search):
-    state = read_hash(hash_ if isinstance(hash_, str) else "")
-    lang = lang_of(search if isinstance(search, str) else "")
+    return scatter_section(read_hash(hash_ if isinstance(hash_, str) else ""), lang_of(search if isinstance(search, str) else ""))
+
+
+def scatter_section(state: dict, lang: str) -> tuple:
+    """One measure against another over the areas, and their correlation with its interval."""
     both = paired(state["x"], state["y"], state["level"], state["period"])
     fig = measure_scatter(both, state["x"], state["y"], lang, set(state["areas"]))
     c = stats.correlation_ci(both["value_x"], both["value_y"]) if len(both) else None

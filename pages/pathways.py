@@ -189,10 +189,11 @@ def _trend_figures(path: str, data: str, lang: str, keys: tuple) -> tuple:
 
 @callback(Output("pw-table-views", "children"), Input("pw-view", "data"), State("pw-url", "search"))
 def draw_tables(data, search):
+    return no_update if data is None else tables_section(*current(data, search))
+
+
+def tables_section(view, win):
     """Every chart of the page as a table (tables=1): exactly what it shows, as in its CSV."""
-    if data is None:
-        return no_update
-    view, win = current(data, search)
     if not view.tables:
         return None
     out = [html.H2(t("show_tables", view.lang), className="h6")]

@@ -142,7 +142,8 @@ def test_download_follows_the_filter(dash_duo, atlas_app, tmp_path):
 
 SIZES = ((1366, 768), (768, 1024), (390, 844))
 PAGES = {"/": "#map path.choroplethlocation", "/pathways": "#pw-sankey .main-svg",
-         "/returns": "#ret-its .main-svg", "/methods": ".methods-toc"}
+         "/returns": "#ret-its .main-svg", "/trends": "#trends-grid .main-svg", "/compare": "#compare-scatter .main-svg",
+         "/area/101": "#profile-groups .main-svg", "/methods": ".methods-toc"}
 # the text of a page as a reader (or a screen reader) meets it: text nodes outside scripts, and tooltips
 PAGE_TEXT = """
     const out = [];
@@ -200,7 +201,7 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
             for width, height in SIZES:
                 driver.set_window_size(width, height)
                 time.sleep(0.6)
-                name = (path.strip("/") or "atlas")
+                name = (path.strip("/").replace("/", "-") or "atlas")
                 driver.save_screenshot(str(out / f"{name}-{lang}-{width}x{height}.png"))
                 if width == 390:
                     assert dash_duo.find_element(".navbar-toggler").is_displayed()
