@@ -17,6 +17,16 @@ def lang_of(value) -> str:
     return value if value in LANGS else "en"
 
 
+DROPDOWN_TEXTS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                  "no_options_found")
+
+
+def dropdown(lang: str, **kw) -> dcc.Dropdown:
+    """A ``dcc.Dropdown`` whose own texts (the clear button's tooltip, "No options found", ...) are
+    in the page's language; Dash writes them in English unless told."""
+    return dcc.Dropdown(labels={k: t("dd_" + k, lang) for k in DROPDOWN_TEXTS}, **kw)
+
+
 def control(title: str, component, help_text: str | None = None) -> html.Div:
     """A control with a visible label tied to it (for screen readers too)."""
     cid = component.id if isinstance(component.id, str) else None

@@ -6,7 +6,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from atlas import db, profile
 from atlas.i18n import label, t
-from atlas.layout_parts import lang_of
+from atlas.layout_parts import dropdown, lang_of
 
 
 def parse_period(raw, offered: list[tuple[int, int]]) -> tuple[int, int] | None:
@@ -46,7 +46,7 @@ def area_options(lang: str) -> list[dict]:
 def search_box(lang: str, value=None) -> html.Div:
     return html.Div([
         html.Label(t("profile_find", lang), htmlFor="profile-search", className="form-label small mb-1"),
-        dcc.Dropdown(id="profile-search", options=area_options(lang), value=value, placeholder=t("profile_find", lang),
+        dropdown(lang, id="profile-search", options=area_options(lang), value=value, placeholder=t("profile_find", lang),
                      clearable=True),
         dcc.Location(id="profile-nav", refresh="callback-nav"),
     ], className="area-search d-print-none", style={"minWidth": "18rem"})

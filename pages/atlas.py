@@ -11,7 +11,7 @@ from atlas.cache import cached
 from atlas import colours, coverage, db, disclosure, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
-from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
@@ -32,12 +32,12 @@ def layout(lang: str | None = None, **_):
     view = View(y0=default, y1=default, lang=lang)
     measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
     filters = [
-        control(label("dimension", key, lang), dcc.Dropdown(
+        control(label("dimension", key, lang), dropdown(lang,
             id={"type": "dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
             searchable=False))
         for key in DIM_KEYS]
     sidebar = html.Aside([
-        control(t("measure", lang), dcc.Dropdown(id="measure", options=measures, value=view.measure, clearable=False,
+        control(t("measure", lang), dropdown(lang, id="measure", options=measures, value=view.measure, clearable=False,
                                                  optionHeight=50)),
         html.Div(id="measure-definition", className="measure-definition mb-2", **{"aria-live": "polite"}),
         control(t("level", lang), dbc.RadioItems(id="level", name="level", value=view.level, options=[
@@ -67,7 +67,7 @@ def layout(lang: str | None = None, **_):
     selection = dbc.Card(dbc.CardBody([
         html.Div([
             html.Label(t("area_search", lang), htmlFor="area-search", className="form-label small mb-1"),
-            dcc.Dropdown(id="area-search", options=atlas_panels.search_options(lang),
+            dropdown(lang, id="area-search", options=atlas_panels.search_options(lang),
                          placeholder=t("area_search", lang), clearable=True),
         ], className="area-search"),
         html.Div(id="selection-text", className="selection-text", **{"aria-live": "polite"}),

@@ -14,7 +14,7 @@ from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
 from atlas.comparisons import paired, side_by_side
 from atlas.findings import number
 from atlas.i18n import label, t
-from atlas.layout_parts import control, lang_of
+from atlas.layout_parts import dropdown, control, lang_of
 from atlas.measures import MEASURES
 from atlas.profile_figures import compare_dots, measure_scatter
 from atlas.static import GRAPH_CONFIG
@@ -39,18 +39,18 @@ def layout(lang: str | None = None, **_):
         dbc.Row([
             dbc.Col(control(t("level", lang), dbc.RadioItems(id="compare-level", name="compare-level", value=DEFAULT["level"], inline=True, options=[
                 {"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
-            dbc.Col(control(t("profile_period", lang), dcc.Dropdown(id="compare-period", options=periods,
+            dbc.Col(control(t("profile_period", lang), dropdown(lang, id="compare-period", options=periods,
                                                                     value=periods[0]["value"], clearable=False)), md=3),
-            dbc.Col(control(t("cmp_areas", lang), dcc.Dropdown(id="compare-areas", options=[], value=[], multi=True,
+            dbc.Col(control(t("cmp_areas", lang), dropdown(lang, id="compare-areas", options=[], value=[], multi=True,
                                                                 placeholder=t("cmp_areas_help", lang))), md=5),
         ], className="g-2 mt-2"),
         html.Section([html.H2(t("cmp_side", lang), className="h5 mt-3"),
                       dcc.Loading(html.Div(id="compare-side"))]),
         html.Section([
             html.H2(t("cmp_scatter", lang), className="h5 mt-3"),
-            dbc.Row([dbc.Col(control(t("cmp_x", lang), dcc.Dropdown(id="compare-x", options=measures, value=DEFAULT["x"],
+            dbc.Row([dbc.Col(control(t("cmp_x", lang), dropdown(lang, id="compare-x", options=measures, value=DEFAULT["x"],
                                                                     clearable=False)), md=6),
-                     dbc.Col(control(t("cmp_y", lang), dcc.Dropdown(id="compare-y", options=measures, value=DEFAULT["y"],
+                     dbc.Col(control(t("cmp_y", lang), dropdown(lang, id="compare-y", options=measures, value=DEFAULT["y"],
                                                                     clearable=False)), md=6)], className="g-2"),
             html.P(id="compare-corr", className="mb-1", **{"aria-live": "polite"}),
             html.P(t("cmp_corr_note", lang), className="small text-muted mb-1"),

@@ -14,7 +14,7 @@ from atlas.cache import cached
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS
 from atlas.i18n import label, t
-from atlas.layout_parts import (chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
 from atlas.pathways import tables
@@ -38,7 +38,7 @@ def layout(lang: str | None = None, **_):
     sidebar = html.Aside([
         control(t("level", lang), dbc.RadioItems(id="pw-level", name="pw-level", value="municipality", options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
-        control(t("pw_area", lang), dcc.Dropdown(id="pw-area", value="dk", clearable=False,
+        control(t("pw_area", lang), dropdown(lang, id="pw-area", value="dk", clearable=False,
                                                  options=P.area_options("municipality", lang))),
         control(t("years", lang), dcc.RangeSlider(
             id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
@@ -47,7 +47,7 @@ def layout(lang: str | None = None, **_):
         control(t("pw_window", lang), dbc.RadioItems(id="pw-window", name="pw-window", value=365, inline=True, options=[
             {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
         html.H2(t("filters", lang), className="h6 mt-3"),
-        *[control(label("dimension", key, lang), dcc.Dropdown(
+        *[control(label("dimension", key, lang), dropdown(lang,
             id={"type": "pw-dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
             searchable=False)) for key in DIM_KEYS],
         dbc.Switch(id="pw-tables", label=t("show_tables", lang), value=False, className="mb-2"),

@@ -11,7 +11,7 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 
 from atlas import disclosure, guard, numbers, returns as R
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, lang_of, page_frame, separator_control
+from atlas.layout_parts import dropdown, chart_card, control, lang_of, page_frame, separator_control
 from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
@@ -35,9 +35,9 @@ def layout(lang: str | None = None, **_):
     sidebar = html.Aside([
         control(t("ret_measure", lang), dbc.RadioItems(id="ret-measure", name="ret-measure", value=view.measure, options=[
             {"label": t(f"ret_measure_{m}", lang), "value": m} for m in R.MEASURES])),
-        control(t("ret_exam", lang), dcc.Dropdown(id="ret-exam", value="all", clearable=False, searchable=False, options=[
+        control(t("ret_exam", lang), dropdown(lang, id="ret-exam", value="all", clearable=False, searchable=False, options=[
             {"label": t("all", lang), "value": "all"}] + [{"label": label("exam_type", e, lang), "value": e} for e in R.EXAMS])),
-        control(t("ret_centre", lang), dcc.Dropdown(id="ret-centre", value="all", clearable=False,
+        control(t("ret_centre", lang), dropdown(lang, id="ret-centre", value="all", clearable=False,
                                                     options=_centre_options(lang))),
         control(t("ret_intervention_date", lang), dcc.DatePickerSingle(
             id="ret-date", date=view.date, display_format="YYYY-MM-DD", first_day_of_week=1,

@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from atlas import all_trends, db
 from atlas.findings import number
 from atlas.i18n import label, t
-from atlas.layout_parts import control, lang_of
+from atlas.layout_parts import dropdown, control, lang_of
 from atlas.measures import MEASURES
 from atlas.profile_figures import small_multiples
 from atlas.static import GRAPH_CONFIG
@@ -50,7 +50,7 @@ def layout(lang: str | None = None, **_):
         dcc.Location(id="trends-url", refresh=False),
         html.H1(t("tr_title", lang), className="h4"),
         dbc.Row([
-            dbc.Col(control(t("measure", lang), dcc.Dropdown(
+            dbc.Col(control(t("measure", lang), dropdown(lang,
                 id="trends-measure", options=[{"label": m.name(lang), "value": k} for k, m in MEASURES.items()],
                 value=DEFAULT["measure"], clearable=False)), md=5),
             dbc.Col(control(t("level", lang), dbc.RadioItems(id="trends-level", name="trends-level", value=DEFAULT["level"], inline=True,
