@@ -119,6 +119,47 @@ def _reference(measure: str, period: str, standard: str) -> float:
     return float(r["rate"].iloc[0]) if len(r) and pd.notna(r["rate"].iloc[0]) else np.nan
 
 
+@cached(maxsize=512)
+def _group_reference(measure: str, period: str, standard: str, fs: str) -> float:
+    """The reference rate of a view whose filters name a sex or an age band: Denmark's rate in that
+    group, standardised over the group's own strata.
+
+    A standardised ratio is scaled by a reference rate to read as a rate. Against Denmark's rates by
+    sex and age band, a group defined by sex or age has a ratio of 1 by construction, so scaling by
+    the rate of all adults would show every such group (and Denmark within it) at the all-adults
+    level. Here the reference is Denmark's published reference rate times the ratio of the group's
+    standardised rate to everyone's, both from Denmark's published counts by sex and age band and
+    the standard's weights restricted to the group (Denmark's own population for the "denmark"
+    standard, so its crude rate). Other filters keep the all-adults reference: their ratio carries
+    the group's difference. NaN when a stratum the group needs is hidden."""
+    base = _reference(measure, period, standard)
+    parts = dict(p.split("=", 1) for p in fs.split("&") if "=" in p)
+    if "sex" not in parts and "age" not in parts:
+        return base
+    count = MEASURES[measure].numerator
+    c = db.query("SELECT count, sex, age, n FROM counts WHERE level = 'denmark' AND pattern = 'sex,age' "
+                 "AND period = ? AND count IN (?, 'persons')", [period, count])
+    ev = c[c["count"] == count].set_index(["sex", "age"])["n"].astype(float)
+    pop = c[c["count"] == "persons"].set_index(["sex", "age"])["n"].astype(float)
+    rate = (ev / pop).dropna()
+    if standard == "denmark":
+        weights = pop
+    else:
+        w = db.query("SELECT CAST(sex AS VARCHAR) AS sex, age_band AS age, weight FROM standard_population "
+                     "WHERE standard = ?", [standard])
+        weights = w.set_index(["sex", "age"])["weight"].astype(float)
+    strata = weights.index.intersection(pop.index)
+    group = [k for k in strata if parts.get("sex", k[0]) == k[0] and parts.get("age", k[1]) == k[1]]
+    if not group or any(k not in rate.index for k in strata):
+        return np.nan
+
+    def standardised(keys) -> float:
+        w = weights.loc[keys]
+        return float((w * rate.loc[keys]).sum() / w.sum())
+
+    return base * standardised(group) / standardised(list(strata))
+
+
 def _rows(measure: str | tuple, level: str | tuple, period: str | tuple, fs: str | tuple, codes=None) -> pd.DataFrame:
     """Published estimate rows; each argument one value or a tuple of values (one query)."""
     def many(column, value):
@@ -141,8 +182,8 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     t["hidden"] = t["num"].isna() | t["den"].isna()
     t["flag"] = t["flag_crude"]
     if m.kind == "rate" and view.rates in ("dsr", "eb"):
-        refs = {p: _reference(m.key, p, view.standard) for p in t["period"].unique()}
-        ref = t["period"].map(refs).to_numpy(float) * m.per
+        refs = {(p, f): _group_reference(m.key, p, view.standard, f) for p, f in set(zip(t["period"], t["fs"]))}
+        ref = np.array([refs[k] for k in zip(t["period"], t["fs"])], dtype=float) * m.per
         sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
         if view.rates == "eb" and smooth_groups is not None:
             ok = ~t["hidden"].to_numpy() & (t["expected"].to_numpy(float) > 0)
@@ -246,7 +287,7 @@ def mix_table(view: View, area: int | None) -> pd.DataFrame:
 
 
 def clear_caches() -> None:
-    for f in (periods, _published, _reference, _area_table, _trend_table, _breakdown_table):
+    for f in (periods, _published, _reference, _group_reference, _area_table, _trend_table, _breakdown_table):
         f.cache_clear()
 
 
