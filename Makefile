@@ -8,11 +8,10 @@ EXTRACTS := data/extracts
 DB      := data/atlas.duckdb
 RELEASE := data/release.duckdb
 PORT    ?= 8050
-# 2 workers of 2 threads on 2 cores: measured by the benchmark's journey (50 readers, release), callback
-# p95 205 ms with 1 thread, 378 ms with 2, 744 ms with 4 (threads of one worker contend for its GIL);
-# 2 keep one slow answer (clusters, an all-data download) from holding a worker's readers
+# 2 workers of 1 thread on 2 cores: measured by the benchmark's journey (50 readers, release), callback
+# p95 205 ms with 1 thread, 378-522 ms with 2, 744 ms with 4 (threads of one worker take turns on its GIL)
 WORKERS ?= 2
-THREADS ?= 2
+THREADS ?= 1
 
 .PHONY: release demo data serve serve-dev test test-fast bench clean venv screenshot
 

@@ -22,7 +22,7 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--work", default=str(DEFAULT_WORK), help="folder for the extracts, databases and logs")
     p.add_argument("--reuse", action="store_true", help="reuse extracts of the same scale and seed in --work")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    p.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (2, as make serve)")
+    p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1, as make serve)")
     p.add_argument("--callbacks", default=",".join(CALLBACKS), help="figure callbacks to time, comma-separated")
     p.add_argument("--pandas-mode", choices=("auto", "all-at-once", "by-year"), default="auto",
                    help="auto: all at once unless that is estimated (or turns out) to need more than 16 GB")

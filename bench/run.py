@@ -27,7 +27,7 @@ def _scale_tag(scale: float) -> str:
 
 
 def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requests_n: int = 60,
-        work: Path = DEFAULT_WORK, reuse: bool = False, workers: int = 2, threads: int = 2,
+        work: Path = DEFAULT_WORK, reuse: bool = False, workers: int = 2, threads: int = 1,
         callbacks: tuple[str, ...] = CALLBACKS, pandas_mode: str = "auto", port: int | None = None,
         echo: bool = True, app_only: bool = False, build_only: bool = False, release_plan: Path | None = None,
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,

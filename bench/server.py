@@ -28,7 +28,7 @@ def free_port(start: int = FIRST_PORT, tries: int = 100) -> int:
 class AppServer:
     """gunicorn serving ``app:server`` on 127.0.0.1 with ``ATLAS_DB`` set; stopped on exit."""
 
-    def __init__(self, db_path: Path, log_path: Path, workers: int = 2, threads: int = 2, port: int | None = None):
+    def __init__(self, db_path: Path, log_path: Path, workers: int = 2, threads: int = 1, port: int | None = None):
         self.db_path, self.log_path = Path(db_path), Path(log_path)
         self.workers, self.threads = workers, threads
         self.port = port or free_port()
