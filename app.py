@@ -16,9 +16,8 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import DependencyException
 from flask import request
 
-from atlas import db, static
+from atlas import static
 from atlas import guard
-from atlas.i18n import t
 from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
 

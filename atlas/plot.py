@@ -77,7 +77,6 @@ class Figure:
     def __init__(self, data: list[dict] | None = None, layout: dict | None = None):
         self.data: list[dict] = list(data or [])
         self.layout: dict = dict(layout or {})
-        self._rows: int = 0                       # stacked panels (make_subplots with one column)
 
     # ------------------------------------------------------------ traces and layout
     def add_trace(self, trace: dict, row: int | None = None, col: int | None = None) -> "Figure":
@@ -151,7 +150,6 @@ class Figure:
         look of every chart, automatic margins for tick labels among it), copied for each answer."""
         return {"data": plain(self.data), "layout": plain({"template": default_template(), **self.layout})}
 
-    to_dict = to_plotly_json
 
 
 def stacked(titles: list[str], heights: list[float], spacing: float = 0.045, title_font: dict | None = None) -> Figure:
@@ -160,7 +158,6 @@ def stacked(titles: list[str], heights: list[float], spacing: float = 0.045, tit
     shared_xaxes=True, row_heights=heights, subplot_titles=titles)``, titles left-aligned)."""
     n = len(titles)
     fig = Figure()
-    fig._rows = n
     room = 1.0 - spacing * (n - 1)
     total = float(sum(heights)) or 1.0
     top = 1.0

@@ -197,12 +197,13 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     default = coverage.default_year(all_years)
     regions = codes["region"] | codes["region2027"]
     notice = no_update
-    if current is None or trigger == "atlas-url" or trigger is None:
-        view, ignored = view_from_hash(address, lang, all_years, MEASURES, codes["municipality"] | regions, regions, default)
+    areas = codes["municipality"] | regions
+    before = view_from_hash(current, lang, all_years, MEASURES, areas, regions, default)[0] if current is not None else None
+    if before is None or trigger == "atlas-url" or trigger is None:
+        view, ignored = view_from_hash(address, lang, all_years, MEASURES, areas, regions, default)
         notice = notices.bad_address(ignored, lang)
     else:
-        prev, _ = view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | regions, regions, default)
-        view = _from_controls(prev, controls, dims, all_years)
+        view = _from_controls(before, controls, dims, all_years)
         name = trigger if isinstance(trigger, str) else "control"      # pattern-matching ids are dicts
         action = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
         view = next_view(view, action, clicks.get(name), regions, codes["municipality"])
@@ -213,8 +214,6 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
             notice = notices.not_published(changed, lang)
     dvals = dict(view.dims)
     h = hash_of(view, default)
-    before = (view_from_hash(current, lang, all_years, MEASURES, codes["municipality"] | regions, regions, default)[0]
-              if current is not None else None)
     return {"view": h, **panel_addresses(view, before, h, db.is_release()), "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
