@@ -25,6 +25,8 @@ whose docstring states the methods and their references:
                      ``benjamini_hochberg``, ``to_km`` (esda and libpysal)
 ``comparison``       ``correlation_ci`` (Pearson with Fisher z interval),
                      ``difference_beyond_chance`` (two estimates from their intervals)
+``inequality``       ``sii`` (slope and relative index of inequality, PHE method with Monte Carlo
+                     limits), ``sii_from_counts``, ``relative_rank``, ``Inequality``
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
@@ -50,6 +52,7 @@ from .spatial import GlobalMoran, benjamini_hochberg, global_moran, knn_weights,
 from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
 from .comparison import Correlation, correlation_ci, difference_beyond_chance
+from .inequality import Inequality, relative_rank, sii, sii_from_counts
 
 __all__ = [
     "GlobalMoran",
@@ -92,4 +95,8 @@ __all__ = [
     "Correlation",
     "correlation_ci",
     "difference_beyond_chance",
+    "Inequality",
+    "relative_rank",
+    "sii",
+    "sii_from_counts",
 ]
