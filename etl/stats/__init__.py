@@ -27,6 +27,9 @@ whose docstring states the methods and their references:
                      ``difference_beyond_chance`` (two estimates from their intervals)
 ``inequality``       ``sii`` (slope and relative index of inequality, PHE method with Monte Carlo
                      limits), ``sii_from_counts``, ``relative_rank``, ``Inequality``
+``trend``            ``recent_trend`` (Poisson log-linear trend over the last complete years: annual
+                     percentage change, direction), ``select_recent_years``, ``chance_flags``
+                     (flags expected by chance among K areas), ``RecentTrend``, ``ChanceFlags``
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
@@ -53,6 +56,7 @@ from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
 from .comparison import Correlation, correlation_ci, difference_beyond_chance
 from .inequality import Inequality, relative_rank, sii, sii_from_counts
+from .trend import ChanceFlags, RecentTrend, chance_flags, recent_trend, select_recent_years
 
 __all__ = [
     "GlobalMoran",
@@ -99,4 +103,9 @@ __all__ = [
     "relative_rank",
     "sii",
     "sii_from_counts",
+    "ChanceFlags",
+    "RecentTrend",
+    "chance_flags",
+    "recent_trend",
+    "select_recent_years",
 ]
