@@ -30,6 +30,8 @@ whose docstring states the methods and their references:
 ``trend``            ``recent_trend`` (Poisson log-linear trend over the last complete years: annual
                      percentage change, direction), ``select_recent_years``, ``chance_flags``
                      (flags expected by chance among K areas), ``RecentTrend``, ``ChanceFlags``
+``opportunity``      ``opportunity`` (examinations avoided per year if areas above a target came
+                     down to it, with intervals), ``target_level``, ``Opportunity``
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
@@ -56,6 +58,7 @@ from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
 from .comparison import Correlation, correlation_ci, difference_beyond_chance
 from .inequality import Inequality, relative_rank, sii, sii_from_counts
+from .opportunity import Opportunity, opportunity, target_level
 from .trend import ChanceFlags, RecentTrend, chance_flags, recent_trend, select_recent_years
 
 __all__ = [
@@ -108,4 +111,7 @@ __all__ = [
     "chance_flags",
     "recent_trend",
     "select_recent_years",
+    "Opportunity",
+    "opportunity",
+    "target_level",
 ]
