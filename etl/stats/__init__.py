@@ -32,6 +32,8 @@ whose docstring states the methods and their references:
                      (flags expected by chance among K areas), ``RecentTrend``, ``ChanceFlags``
 ``opportunity``      ``opportunity`` (examinations avoided per year if areas above a target came
                      down to it, with intervals), ``target_level``, ``Opportunity``
+``peers``            ``nearest_peers`` (comparable areas: k nearest in standardised features),
+                     ``standardised_features`` (configuration in etl/config/peers.toml)
 ``_common``          ``Estimate``, ``conf_label``, ``conf_fraction`` and the input checks
 
 The methods are described for readers of the atlas in ``docs/methods-statistics.md``.
@@ -58,6 +60,7 @@ from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
 from .comparison import Correlation, correlation_ci, difference_beyond_chance
 from .inequality import Inequality, relative_rank, sii, sii_from_counts
+from .peers import nearest_peers, standardised_features
 from .opportunity import Opportunity, opportunity, target_level
 from .trend import ChanceFlags, RecentTrend, chance_flags, recent_trend, select_recent_years
 
@@ -114,4 +117,6 @@ __all__ = [
     "Opportunity",
     "opportunity",
     "target_level",
+    "nearest_peers",
+    "standardised_features",
 ]
