@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from etl.stats.inequality import relative_rank, sii, sii_from_counts
+from etl.stats.inequality import relative_rank, sii, sii_from_counts, sii_table
 
 # Records 1-10: "default (e.g. life expectancy)", area1, value_type 0.
 LE_AREA1 = {
@@ -205,3 +205,27 @@ def test_from_counts_equals_sii_of_crude_rates():
 def test_bad_input_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sii(**kwargs)
+
+
+def test_table_over_areas_equals_single_calls():
+    import pandas as pd
+
+    rows = []
+    for area, d in (("a1", RATE_AREA1), ("a2", RATE_AREA2)):
+        for q in range(10):
+            rows.append({"area": area, "q": 10 - q, "value": d["value"][9 - q], "pop": d["pop"][9 - q],
+                         "lo": d["lower"][9 - q], "hi": d["upper"][9 - q]})     # rows in reverse order
+    rows.append({"area": "a3", "q": 1, "value": 5.0, "pop": 100.0, "lo": 4.0, "hi": 6.0})
+    rows.append({"area": "a3", "q": 2, "value": float("nan"), "pop": 100.0, "lo": float("nan"), "hi": float("nan")})
+    rows.append({"area": "a3", "q": 3, "value": 4.0, "pop": 100.0, "lo": 3.0, "hi": 5.0})
+    frame = pd.DataFrame(rows)
+    before = frame.copy()
+    t = sii_table(frame, "area", "q", "value", "pop", lower="lo", upper="hi", kind="rate", transform=True,
+                  repetitions=5000)
+    assert frame.equals(before)
+    assert list(t.area) == ["a1", "a2", "a3"]
+    one = sii(RATE_AREA1["value"], RATE_AREA1["pop"], lower=RATE_AREA1["lower"], upper=RATE_AREA1["upper"],
+              kind="rate", transform=True, repetitions=5000)
+    assert t.loc[0, "sii"] == one.sii.value and t.loc[0, "rii_upper"] == one.rii.upper
+    assert t.loc[1, "rii"] == pytest.approx(0.54461447597370527, rel=1e-8)
+    assert np.isnan(t.loc[2, "sii"]) and "every group needs a value" in t.loc[2, "note"]

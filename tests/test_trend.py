@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from etl.stats.trend import chance_flags, recent_trend, select_recent_years
+from etl.stats.trend import chance_flags, recent_trend, recent_trends_table, select_recent_years
 
 YEARS = np.arange(2013, 2025)
 
@@ -132,3 +132,23 @@ def test_not_tested_when_no_finite_trend():
     assert r.direction == "not tested" and "missing" in r.reason
     with pytest.raises(ValueError):
         recent_trend(years, [1, 2, 3], [1000] * 5)
+
+
+def test_table_over_areas():
+    import pandas as pd
+
+    pop = np.full(12, 100000.0)
+    frame = pd.DataFrame({
+        "area": np.repeat(["up", "down", "flat"], 12),
+        "year": np.tile(YEARS, 3),
+        "n": np.concatenate([np.round(300 * 1.08 ** np.arange(12)), np.round(300 * 0.92 ** np.arange(12)),
+                             np.full(12, 300.0)]),
+        "pop": np.tile(pop, 3)})
+    before = frame.copy()
+    t = recent_trends_table(frame, "area", "year", "n", "pop", incomplete=[2024]).set_index("area")
+    assert frame.equals(before)
+    assert t.loc["up", "direction"] == "rising" and t.loc["down", "direction"] == "falling"
+    assert t.loc["flat", "direction"] == "no significant change"
+    assert (t.first_year == 2019).all() and (t.last_year == 2023).all()
+    one = recent_trend(YEARS, frame.n[:12], pop, incomplete=[2024])
+    assert t.loc["up", "apc"] == one.apc.value

@@ -26,10 +26,12 @@ whose docstring states the methods and their references:
 ``comparison``       ``correlation_ci`` (Pearson with Fisher z interval),
                      ``difference_beyond_chance`` (two estimates from their intervals)
 ``inequality``       ``sii`` (slope and relative index of inequality, PHE method with Monte Carlo
-                     limits), ``sii_from_counts``, ``relative_rank``, ``Inequality``
+                     limits), ``sii_from_counts``, ``sii_table`` (per area/period), ``relative_rank``,
+                     ``Inequality``
 ``trend``            ``recent_trend`` (Poisson log-linear trend over the last complete years: annual
-                     percentage change, direction), ``select_recent_years``, ``chance_flags``
-                     (flags expected by chance among K areas), ``RecentTrend``, ``ChanceFlags``
+                     percentage change, direction), ``recent_trends_table``, ``select_recent_years``,
+                     ``chance_flags`` (flags expected by chance among K areas), ``RecentTrend``,
+                     ``ChanceFlags``
 ``opportunity``      ``opportunity`` (examinations avoided per year if areas above a target came
                      down to it, with intervals), ``target_level``, ``Opportunity``
 ``peers``            ``nearest_peers`` (comparable areas: k nearest in standardised features),
@@ -59,10 +61,10 @@ from .spatial import GlobalMoran, benjamini_hochberg, global_moran, knn_weights,
 from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
 from .variation import VariationStats, variation_stats
 from .comparison import Correlation, correlation_ci, difference_beyond_chance
-from .inequality import Inequality, relative_rank, sii, sii_from_counts
+from .inequality import Inequality, relative_rank, sii, sii_from_counts, sii_table
 from .peers import nearest_peers, standardised_features
 from .opportunity import Opportunity, opportunity, target_level
-from .trend import ChanceFlags, RecentTrend, chance_flags, recent_trend, select_recent_years
+from .trend import ChanceFlags, RecentTrend, chance_flags, recent_trend, recent_trends_table, select_recent_years
 
 __all__ = [
     "GlobalMoran",
@@ -109,10 +111,12 @@ __all__ = [
     "relative_rank",
     "sii",
     "sii_from_counts",
+    "sii_table",
     "ChanceFlags",
     "RecentTrend",
     "chance_flags",
     "recent_trend",
+    "recent_trends_table",
     "select_recent_years",
     "Opportunity",
     "opportunity",

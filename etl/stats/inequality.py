@@ -32,7 +32,7 @@ from scipy.stats import norm
 
 from ._common import Estimate, conf_fraction
 
-__all__ = ["Inequality", "relative_rank", "sii", "sii_from_counts"]
+__all__ = ["Inequality", "relative_rank", "sii", "sii_from_counts", "sii_table"]
 
 VALUE_TYPES = ("rate", "proportion", "other")
 DEFAULT_SEED = 2004   # Low & Low's year: any fixed seed makes the intervals reproducible
@@ -244,3 +244,46 @@ def sii_from_counts(events: Any, population: Any, *, per: float = 1000.0, transf
     r = crude_rate(e, population, per=per, conf=0.95)
     return sii(r.value, population, lower=r.lower, upper=r.upper, kind="rate", transform=transform,
                input_conf=0.95, **kwargs)
+
+
+def sii_table(frame: Any, by: Any, group: str, value: str, population: str, *, lower: str | None = None,
+              upper: str | None = None, se: str | None = None, **kwargs: Any):
+    """``sii`` for every combination of the ``by`` columns of a long table (one row per group).
+
+    ``frame``: a pandas DataFrame with the ``by`` columns (e.g. area, period, measure), ``group``
+    (the ordered group code: rows are sorted by it, so its codes must run from the least to the
+    most advantaged, e.g. education 1-4), ``value``, ``population`` and either ``lower`` and
+    ``upper`` or ``se``. Other keyword arguments go to ``sii`` (kind, transform, conf, repetitions,
+    seed: the same seed for every row, so each result is reproducible on its own).
+
+    Returns one row per combination: the ``by`` columns, ``groups`` (number of groups), ``sii``,
+    ``sii_lower``, ``sii_upper``, ``rii``, ``rii_lower``, ``rii_upper``, ``intercept``, ``method``
+    and ``note`` (None, or why the SII was not computed there, e.g. a hidden group value or too
+    few groups; then the figures are NaN). The input is not changed.
+    """
+    import pandas as pd
+
+    from ._common import _as_list
+
+    by = _as_list(by)
+    rows = []
+    groups = frame.sort_values(group).groupby(by, sort=True, dropna=False) if by else [((), frame.sort_values(group))]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key))
+        row["groups"] = len(g)
+        try:
+            res = sii(g[value].to_numpy(float), g[population].to_numpy(float),
+                      lower=None if lower is None else g[lower].to_numpy(float),
+                      upper=None if upper is None else g[upper].to_numpy(float),
+                      se=None if se is None else g[se].to_numpy(float), **kwargs)
+        except ValueError as exc:
+            nan = float("nan")
+            row.update(sii=nan, sii_lower=nan, sii_upper=nan, rii=nan, rii_lower=nan, rii_upper=nan,
+                       intercept=nan, method=None, note=str(exc))
+        else:
+            row.update(sii=res.sii.value, sii_lower=res.sii.lower, sii_upper=res.sii.upper, rii=res.rii.value,
+                       rii_lower=res.rii.lower, rii_upper=res.rii.upper, intercept=res.intercept,
+                       method=res.method, note=None)
+        rows.append(row)
+    return pd.DataFrame(rows)

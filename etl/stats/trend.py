@@ -33,7 +33,7 @@ from scipy.stats import t as student_t
 
 from ._common import Estimate, conf_fraction
 
-__all__ = ["RecentTrend", "ChanceFlags", "recent_trend", "chance_flags", "select_recent_years"]
+__all__ = ["RecentTrend", "ChanceFlags", "recent_trend", "recent_trends_table", "chance_flags", "select_recent_years"]
 
 RISING, FALLING, NO_CHANGE, NOT_TESTED = "rising", "falling", "no significant change", "not tested"
 
@@ -223,3 +223,29 @@ def chance_flags(k: int, alpha: float = 0.05, conf: float = 0.95) -> ChanceFlags
     tail = (1.0 - conf) / 2.0
     return ChanceFlags(k, float(alpha), k * float(alpha), int(binom.ppf(tail, k, alpha)),
                        int(binom.ppf(1.0 - tail, k, alpha)), float(1.0 - (1.0 - alpha) ** k))
+
+
+def recent_trends_table(frame: Any, by: Any, year: str, count: str, population: str, **kwargs: Any):
+    """``recent_trend`` for every combination of the ``by`` columns (e.g. area, measure) of a long
+    table with one row per year. Other keyword arguments go to ``recent_trend`` (n_years,
+    incomplete, breaks, conf, quasi).
+
+    Returns one row per combination: the ``by`` columns, ``first_year``, ``last_year``, ``apc``,
+    ``apc_lower``, ``apc_upper``, ``direction``, ``p_value``, ``reason`` and ``method``. The input
+    is not changed.
+    """
+    import pandas as pd
+
+    from ._common import _as_list
+
+    by = _as_list(by)
+    rows = []
+    groups = frame.groupby(by, sort=True, dropna=False) if by else [((), frame)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        r = recent_trend(g[year].to_numpy(), g[count].to_numpy(float), g[population].to_numpy(float), **kwargs)
+        first, last = (r.years + (None, None))[:2] if r.years else (None, None)
+        rows.append({**dict(zip(by, key)), "first_year": first, "last_year": last, "apc": r.apc.value,
+                     "apc_lower": r.apc.lower, "apc_upper": r.apc.upper, "direction": r.direction,
+                     "p_value": r.p_value, "reason": r.reason, "method": r.method})
+    return pd.DataFrame(rows)
