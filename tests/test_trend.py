@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from etl.stats.trend import chance_flags, recent_trend, recent_trends_table, select_recent_years
+from etl.stats.trend import chance_flags, recent_trend, recent_trends_table, select_recent_years, value_trend
 
 YEARS = np.arange(2013, 2025)
 
@@ -152,3 +152,35 @@ def test_table_over_areas():
     assert (t.first_year == 2019).all() and (t.last_year == 2023).all()
     one = recent_trend(YEARS, frame.n[:12], pop, incomplete=[2024])
     assert t.loc["up", "apc"] == one.apc.value
+
+
+def test_value_trend_matches_weighted_least_squares_with_known_variances():
+    sm = pytest.importorskip("statsmodels.api")
+    years = np.arange(2018, 2025)
+    value = np.array([-30.1, -31.5, -29.8, -33.0, -34.2, -33.9, -36.0])      # e.g. SII per 1,000
+    half = np.array([3.0, 2.8, 3.1, 2.6, 2.9, 2.7, 3.3])
+    res = value_trend(years, value, value - half, value + half, n_years=7)
+    se = half / 1.959963984540054
+    fit = sm.WLS(value, sm.add_constant(years - 2021.0), weights=1 / se ** 2).fit(cov_type="fixed scale")
+    assert res.slope == pytest.approx(fit.params[1], rel=1e-10)
+    assert res.se == pytest.approx(fit.bse[1], rel=1e-10)
+    assert res.p_value == pytest.approx(fit.pvalues[1], rel=1e-8)
+    assert res.change.value == pytest.approx(fit.params[1], rel=1e-10)
+    assert res.direction == ("falling" if fit.conf_int()[1][1] < 0 else "no significant change")
+    # on the log scale (an RII): per cent a year
+    rii = np.exp(0.02 * np.arange(7)) * 0.6
+    r = value_trend(years, rii, rii * np.exp(-0.05), rii * np.exp(0.05), log=True, n_years=7)
+    assert r.change.value == pytest.approx(100 * math.expm1(0.02), rel=1e-9) and r.direction == "rising"
+
+
+def test_value_trend_false_alarms_under_no_change():
+    """Values scattered by their own standard errors around a constant: about 5 % flagged among
+    2,000 series (within 3 binomial standard errors)."""
+    rng = np.random.default_rng(99)
+    k, flagged = 2000, 0
+    for _ in range(k):
+        se = rng.uniform(1, 4, 5)
+        v = -30 + se * rng.standard_normal(5)
+        flagged += value_trend(np.arange(2020, 2025), v, v - 1.96 * se, v + 1.96 * se).direction != "no significant change"
+    assert abs(flagged / k - 0.05) < 3 * math.sqrt(0.05 * 0.95 / k)
+    assert value_trend([2020, 2021, 2022], [1, 2, 3], [0, 1, 2], [2, 3, 4], n_years=5).direction == "not tested"

@@ -30,8 +30,9 @@ whose docstring states the methods and their references:
                      ``Inequality``
 ``trend``            ``recent_trend`` (Poisson log-linear trend over the last complete years: annual
                      percentage change, direction), ``recent_trends_table``, ``select_recent_years``,
-                     ``chance_flags`` (flags expected by chance among K areas), ``RecentTrend``,
-                     ``ChanceFlags``
+                     ``value_trend`` (the same for values with intervals, e.g. an SII over the
+                     years), ``chance_flags`` (flags expected by chance among K areas),
+                     ``RecentTrend``, ``ValueTrend``, ``ChanceFlags``
 ``opportunity``      ``opportunity`` (examinations avoided per year if areas above a target came
                      down to it, with intervals), ``target_level``, ``Opportunity``
 ``peers``            ``nearest_peers`` (comparable areas: k nearest in standardised features),
@@ -64,7 +65,16 @@ from .comparison import Correlation, correlation_ci, difference_beyond_chance
 from .inequality import Inequality, relative_rank, sii, sii_from_counts, sii_table
 from .peers import nearest_peers, standardised_features
 from .opportunity import Opportunity, opportunity, target_level
-from .trend import ChanceFlags, RecentTrend, chance_flags, recent_trend, recent_trends_table, select_recent_years
+from .trend import (
+    ChanceFlags,
+    RecentTrend,
+    ValueTrend,
+    chance_flags,
+    recent_trend,
+    recent_trends_table,
+    select_recent_years,
+    value_trend,
+)
 
 __all__ = [
     "GlobalMoran",
@@ -117,6 +127,8 @@ __all__ = [
     "chance_flags",
     "recent_trend",
     "recent_trends_table",
+    "ValueTrend",
+    "value_trend",
     "select_recent_years",
     "Opportunity",
     "opportunity",

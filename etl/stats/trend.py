@@ -18,6 +18,11 @@ Methods
     technical guidance: trend markers (the five most recent independent yearly values, no break
     in the series; Fingertips itself uses the chi-squared test for trend for proportions and a
     weighted regression on the values and their intervals for rates).
+``value_trend``
+    The same question for published values that have confidence intervals but no counts (the SII
+    or RII of a series of years): inverse-variance weighted least squares of the values (or their
+    logs) on the year, standard errors from the intervals, the slope's normal (chi-square, 1 df)
+    test. Fingertips' trend markers use this form for indicators other than proportions.
 ``chance_flags``
     How many of K independent areas a test at level alpha flags when nothing changes: the
     expected number K alpha, the central interval of the Binomial(K, alpha) distribution, and the
@@ -33,7 +38,8 @@ from scipy.stats import t as student_t
 
 from ._common import Estimate, conf_fraction
 
-__all__ = ["RecentTrend", "ChanceFlags", "recent_trend", "recent_trends_table", "chance_flags", "select_recent_years"]
+__all__ = ["RecentTrend", "ChanceFlags", "ValueTrend", "recent_trend", "recent_trends_table", "value_trend",
+           "chance_flags", "select_recent_years"]
 
 RISING, FALLING, NO_CHANGE, NOT_TESTED = "rising", "falling", "no significant change", "not tested"
 
@@ -249,3 +255,89 @@ def recent_trends_table(frame: Any, by: Any, year: str, count: str, population: 
                      "apc_lower": r.apc.lower, "apc_upper": r.apc.upper, "direction": r.direction,
                      "p_value": r.p_value, "reason": r.reason, "method": r.method})
     return pd.DataFrame(rows)
+
+
+class ValueTrend(NamedTuple):
+    """Trend of published values with intervals (e.g. an SII or RII over the years).
+
+    ``change``: the change per year (``Estimate``; in the value's units, or in per cent a year when
+    ``log``); ``direction``, ``p_value``, ``years``, ``n_years``, ``slope``, ``se``, ``method`` and
+    ``reason`` as in ``RecentTrend``.
+    """
+
+    change: Estimate
+    direction: str
+    p_value: float
+    years: tuple
+    n_years: int
+    slope: float
+    se: float
+    method: str
+    reason: str | None
+
+
+def value_trend(years: Any, value: Any, lower: Any, upper: Any, *, log: bool = False, n_years: int = 5,
+                incomplete: Any = (), breaks: Any = (), conf: float = 0.95, input_conf: float = 0.95) -> ValueTrend:
+    """Recent trend of values that come with confidence intervals but no counts (an SII, an RII,
+    a standardised ratio), by inverse-variance weighted least squares over the last ``n_years``
+    complete years.
+
+    Each value's standard error is (upper - lower) / (2 z) at ``input_conf`` (on the log scale
+    when ``log``, for ratios such as the RII, whose intervals are near symmetric there). With
+    weights w_t = 1 / se_t^2 and the weighted mean year t_w::
+
+        b = sum w_t (t - t_w) y_t / sum w_t (t - t_w)^2        Var(b) = 1 / sum w_t (t - t_w)^2
+
+    and the test statistic b^2 / Var(b) is compared with chi-square on 1 degree of freedom (the
+    two-sided normal test of b = 0). The change per year is b (or 100 (e^b - 1) % when ``log``)
+    with the interval b -/+ q sqrt(Var(b)); "rising", "falling" or "no significant change" as in
+    ``recent_trend``. The values' standard errors are taken as known (no residual scale), so extra
+    year-to-year variation beyond them also counts as trend: a marker, not a full analysis.
+    This is the form of Fingertips' recent-trend test for indicators other than proportions (a
+    weighted regression on the values and their confidence intervals over the most recent five
+    points; Fingertips public health technical guidance, "Trend markers"); see also Altman DG,
+    Bland JM (2003), BMJ 326:219 (standard errors from confidence intervals).
+    """
+    conf = conf_fraction(conf)
+    input_conf = conf_fraction(input_conf)
+    y_years = np.asarray(years).astype(int).ravel()
+    v = np.asarray(value, dtype=float).ravel()
+    lo = np.asarray(lower, dtype=float).ravel()
+    hi = np.asarray(upper, dtype=float).ravel()
+    if not (y_years.size == v.size == lo.size == hi.size):
+        raise ValueError("years, value, lower and upper must have the same length")
+    label = (f"inverse-variance weighted regression over the last {int(n_years)} complete years"
+             f"{' (log scale)' if log else ''}, {conf * 100:g} % interval")
+    mask, reason = select_recent_years(y_years, n_years, incomplete, breaks)
+    nan = float("nan")
+
+    def not_tested(why: str, window=()) -> ValueTrend:
+        return ValueTrend(Estimate(nan, nan, nan), NOT_TESTED, nan, tuple(window), int(n_years), nan, nan, label, why)
+
+    if reason is not None:
+        return not_tested(reason)
+    order = np.argsort(y_years[mask])
+    t, yv, l, u = (a[mask][order] for a in (y_years.astype(float), v, lo, hi))
+    window = (int(t[0]), int(t[-1]))
+    if not (np.all(np.isfinite(yv)) and np.all(np.isfinite(l)) and np.all(np.isfinite(u))):
+        return not_tested("a value or its interval is missing in the window", window)
+    if log:
+        if np.any(yv <= 0) or np.any(l <= 0):
+            return not_tested("values and limits must be positive on the log scale", window)
+        yv, l, u = np.log(yv), np.log(l), np.log(u)
+    z_in = float(norm.ppf(1.0 - (1.0 - input_conf) / 2.0))
+    se_t = (u - l) / (2.0 * z_in)
+    if np.any(se_t <= 0):
+        return not_tested("an interval of zero width gives no standard error", window)
+    w = 1.0 / se_t ** 2
+    tw = np.sum(w * t) / np.sum(w)
+    sxx = np.sum(w * (t - tw) ** 2)
+    b = float(np.sum(w * (t - tw) * yv) / sxx)
+    se = float(np.sqrt(1.0 / sxx))
+    q = float(norm.ppf(1.0 - (1.0 - conf) / 2.0))
+    p = float(2.0 * norm.sf(abs(b) / se))
+    lo_b, hi_b = b - q * se, b + q * se
+    f = (lambda x: 100.0 * np.expm1(x)) if log else (lambda x: x)
+    direction = RISING if lo_b > 0 else FALLING if hi_b < 0 else NO_CHANGE
+    return ValueTrend(Estimate(float(f(b)), float(f(lo_b)), float(f(hi_b))), direction, p, window, int(t.size),
+                      b, se, label, None)
