@@ -215,7 +215,9 @@ def chance_flags(k: int, alpha: float = 0.05, conf: float = 0.95) -> ChanceFlags
     Expected number k alpha; the central ``conf`` interval of the Binomial(k, alpha) distribution
     (its alpha'/2 and 1 - alpha'/2 quantiles, alpha' = 1 - conf); the probability that at least
     one area is flagged, 1 - (1 - alpha)^k. For two-sided trend markers (rising or falling) at 95 %
-    alpha is 0.05; for one direction only (e.g. "rising") it is 0.025. Areas are taken as
+    alpha is 0.05; for one direction only (e.g. "rising") it is 0.025; for a combined filter such
+    as "higher and rising" it is the product of the two levels where the two tests are independent
+    (e.g. 0.001 x 0.025 for above the 99.8 % funnel limit and rising at 95 %). Areas are taken as
     independent; flags of neighbouring areas that share a common cause are not.
     For 98 municipalities at alpha 0.05: 4.9 expected, 1 to 9 in 95 % of cases, and at least one
     in 99.3 %.
