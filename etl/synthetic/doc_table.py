@@ -30,6 +30,14 @@ def _levels(table: dict, names: dict) -> str:
     return ", ".join(f"{names.get(k, k)} {_x(v)}" for k, v in table.items())
 
 
+def _gradient_trend(gt: dict) -> str:
+    f_edu = float(gt.get("education_annual_factor", 1.0))
+    f_inc = float(gt.get("income_annual_factor", 1.0))
+    if f_edu == 1.0 and f_inc == 1.0:
+        return "none (both gradients constant over the years)"
+    return f"education {_x(f_edu)} a year, income {_x(f_inc)} a year"
+
+
 def render(effects: dict | None = None) -> str:
     e = effects or load_effects()
     im, ref, pr, h, o, b, rl = (e["imaging"], e["referrer"], e["producer"], e["history"], e["outcomes"],
@@ -58,6 +66,8 @@ def render(effects: dict | None = None) -> str:
         ("MRI trend", f"{_x(tr['mri_annual_ratio'])} a year", "MRI rises (follow-up MRIs included)"),
         ("Education", _levels(im["education"], EDU), "given income and the rest"),
         ("Income quintile", _levels(im["income"], INC), "given education and the rest"),
+        ("Change of the social gradients", _gradient_trend(im.get("gradient_trend") or {}),
+         "log multipliers of education and income times this factor a year, around the middle year"),
         ("Origin", _levels(im["origin"], ORIGIN), ""),
         ("Labour-market status", _levels(im["labour"], LABOUR), ""),
         ("Referrer (first imagings)", ", ".join(f"{k} {_pct(v)}" for k, v in ref["share"].items()),

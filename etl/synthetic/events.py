@@ -66,6 +66,12 @@ class EventModel:
         self.edu_mult = code_table(im["education"], 10).astype(f4)
         self.inc_mult = code_table(im["income"], 10).astype(f4)
         self.origin_mult = code_table(im["origin"], 4).astype(f4)
+        # change of the social gradients over the years: in year index k the education and income
+        # multipliers are raised to the power factor^(k - middle); 1.0 keeps them constant
+        gt = im.get("gradient_trend") or {}
+        self.edu_factor = float(gt.get("education_annual_factor", 1.0))
+        self.inc_factor = float(gt.get("income_annual_factor", 1.0))
+        self.mid_year = (study["last_year"] - study["first_year"]) / 2.0
         self.labour_mult = code_table(im["labour"], 7).astype(f4)
 
         # municipality multiplier = region x (centred lognormal random effect | outlier)
@@ -162,10 +168,21 @@ class EventModel:
         mean_total = np.mean([sum(self.targets(k)) for k in range(n_years)])
         self.base = self.eff["imaging"]["rate_per_1000_adults"] / 1000.0 / (float(mult.mean(dtype=np.float64)) * mean_total)
 
-    def multiplier(self, pop: dict) -> np.ndarray:
+    def gradient_power(self, factor: float, k: int) -> float:
+        """Power of the education or income multipliers in year index k (1 when the gradient is constant)."""
+        return factor ** (k - self.mid_year)
+
+    def multiplier(self, pop: dict, k: int | None = None) -> np.ndarray:
+        """Each adult's rate multiplier; ``k`` (year index) applies the planted change of the social
+        gradients (``[imaging.gradient_trend]``), which is skipped entirely when they are constant."""
         a = np.clip(pop["age"], 0, AGE_TABLE - 1)
+        edu, inc = self.edu_mult, self.inc_mult
+        if k is not None and self.edu_factor != 1.0:
+            edu = (edu ** self.gradient_power(self.edu_factor, k)).astype(np.float32)
+        if k is not None and self.inc_factor != 1.0:
+            inc = (inc ** self.gradient_power(self.inc_factor, k)).astype(np.float32)
         return (self.age_mult[a] * self.sex_mult[pop["sex"]] * self.muni_mult[pop["municipality"]]
-                * self.edu_mult[pop["education"]] * self.inc_mult[pop["income_quintile"]]
+                * edu[pop["education"]] * inc[pop["income_quintile"]]
                 * self.origin_mult[pop["origin"]] * self.labour_mult[pop["labour_status"]])
 
     def year_of(self, day: np.ndarray) -> np.ndarray:

@@ -58,11 +58,12 @@ def _date(days: np.ndarray) -> pa.Array:
 
 
 def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: Path | None = None,
-             progress: Callable[[str], None] | None = None) -> dict:
+             progress: Callable[[str], None] | None = None, effects: dict | None = None) -> dict:
     """Write synthetic register-style extracts (Parquet) into ``out_dir``.
 
     ``scale`` 1.0 is all of Denmark (about 5.9 million residents a year); the result is the same
-    for the same ``seed`` and ``scale``. Planted effects are read from ``etl/synthetic/effects.toml``.
+    for the same ``seed`` and ``scale``. Planted effects are read from ``etl/synthetic/effects.toml``
+    (or taken from ``effects``, a dict of the same form, for tests that plant other sizes).
     Returns the number of rows written per table and the seconds it took.
     """
     t0 = time.perf_counter()
@@ -71,7 +72,7 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
     say = progress or (lambda msg: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    eff = load_effects()
+    eff = effects if effects is not None else load_effects()
     study = load_study()
     munis = load_municipalities(Path(reference_dir) if reference_dir else default_reference_dir())
     validate(eff, munis)
@@ -141,7 +142,7 @@ def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_di
                "origin": cols["origin"][a], "labour_status": ya["labour_status"][a]}
         n_res = len(idx)
         del ya, idx, cols
-        mult = model.multiplier(pop)
+        mult = model.multiplier(pop, i)
         if i == 0:
             model.set_base(mult)
             # warm-up: follow-up MRIs of imagings in the year before the study reach into its first year
