@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from etl.stats.trend import chance_flags, recent_trend, recent_trends_table, select_recent_years, value_trend
+from etl.stats.trend import (chance_flags, recent_trend, recent_trends_table, select_recent_years, value_trend,
+                             value_trends_table)
 
 YEARS = np.arange(2013, 2025)
 
@@ -202,3 +203,26 @@ def test_year_to_year_variation_breaks_the_poisson_test_not_the_quasi_poisson_on
         quasi += recent_trend(years, counts, pop, quasi=True).direction != "no significant change"
     assert plain / k > 0.3
     assert abs(quasi / k - 0.05) < 3 * math.sqrt(0.05 * 0.95 / k)
+
+
+def test_value_trends_table_from_sii_table():
+    import pandas as pd
+
+    from etl.stats import sii_table
+
+    rows = []
+    for area, slope in (("steeper", -0.04), ("flat", 0.0)):
+        for i, year in enumerate(range(2018, 2025)):
+            for q, (m, n) in enumerate(zip((1.3, 1.1, 0.95, 0.8), (20000, 40000, 25000, 15000)), start=1):
+                rate = 55 * m ** (1 - slope * 10 * i)         # the gradient steepens in "steeper"
+                rows.append({"area": area, "year": year, "edu": q, "rate": rate, "pop": n,
+                             "lo": rate * 0.97, "hi": rate / 0.97})
+    per_year = sii_table(pd.DataFrame(rows), ["area", "year"], "edu", "rate", "pop", lower="lo", upper="hi",
+                         kind="rate", transform=True, repetitions=2000)
+    t = value_trends_table(per_year, "area", "year", "rii", "rii_lower", "rii_upper", log=True).set_index("area")
+    assert t.loc["steeper", "direction"] == "falling" and t.loc["flat", "direction"] == "no significant change"
+    assert t.loc["flat", "change"] == pytest.approx(0.0, abs=1e-9)
+    one = value_trend(per_year[per_year.area == "steeper"].year, per_year[per_year.area == "steeper"].rii,
+                      per_year[per_year.area == "steeper"].rii_lower, per_year[per_year.area == "steeper"].rii_upper,
+                      log=True)
+    assert t.loc["steeper", "change"] == one.change.value and (t.first_year == 2020).all()

@@ -30,8 +30,8 @@ whose docstring states the methods and their references:
                      ``Inequality``
 ``trend``            ``recent_trend`` (Poisson log-linear trend over the last complete years: annual
                      percentage change, direction), ``recent_trends_table``, ``select_recent_years``,
-                     ``value_trend`` (the same for values with intervals, e.g. an SII over the
-                     years), ``chance_flags`` (flags expected by chance among K areas),
+                     ``value_trend``, ``value_trends_table`` (the same for values with intervals,
+                     e.g. an SII over the years), ``chance_flags`` (flags expected by chance among K areas),
                      ``RecentTrend``, ``ValueTrend``, ``ChanceFlags``
 ``opportunity``      ``opportunity`` (examinations avoided per year if areas above a target came
                      down to it, with intervals), ``target_level``, ``Opportunity``
@@ -74,6 +74,7 @@ from .trend import (
     recent_trends_table,
     select_recent_years,
     value_trend,
+    value_trends_table,
 )
 
 __all__ = [
@@ -129,6 +130,7 @@ __all__ = [
     "recent_trends_table",
     "ValueTrend",
     "value_trend",
+    "value_trends_table",
     "select_recent_years",
     "Opportunity",
     "opportunity",

@@ -41,7 +41,7 @@ from scipy.stats import t as student_t
 from ._common import Estimate, conf_fraction
 
 __all__ = ["RecentTrend", "ChanceFlags", "ValueTrend", "recent_trend", "recent_trends_table", "value_trend",
-           "chance_flags", "select_recent_years"]
+           "value_trends_table", "chance_flags", "select_recent_years"]
 
 RISING, FALLING, NO_CHANGE, NOT_TESTED = "rising", "falling", "no significant change", "not tested"
 
@@ -354,3 +354,29 @@ def value_trend(years: Any, value: Any, lower: Any, upper: Any, *, log: bool = F
     direction = RISING if lo_b > 0 else FALLING if hi_b < 0 else NO_CHANGE
     return ValueTrend(Estimate(float(f(b)), float(f(lo_b)), float(f(hi_b))), direction, p, window, int(t.size),
                       b, se, label, None)
+
+
+def value_trends_table(frame: Any, by: Any, year: str, value: str, lower: str, upper: str, **kwargs: Any):
+    """``value_trend`` for every combination of the ``by`` columns (e.g. area, measure, dimension)
+    of a long table with one row per year, such as the output of ``sii_table`` by year (value
+    ``rii``, limits ``rii_lower`` and ``rii_upper``, with ``log=True``). Other keyword arguments go
+    to ``value_trend``. Returns one row per combination: the ``by`` columns, ``first_year``,
+    ``last_year``, ``change``, ``change_lower``, ``change_upper``, ``direction``, ``p_value``,
+    ``reason`` and ``method``. The input is not changed.
+    """
+    import pandas as pd
+
+    from ._common import _as_list
+
+    by = _as_list(by)
+    rows = []
+    groups = frame.groupby(by, sort=True, dropna=False) if by else [((), frame)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        r = value_trend(g[year].to_numpy(), g[value].to_numpy(float), g[lower].to_numpy(float),
+                        g[upper].to_numpy(float), **kwargs)
+        first, last = (r.years + (None, None))[:2] if r.years else (None, None)
+        rows.append({**dict(zip(by, key)), "first_year": first, "last_year": last, "change": r.change.value,
+                     "change_lower": r.change.lower, "change_upper": r.change.upper, "direction": r.direction,
+                     "p_value": r.p_value, "reason": r.reason, "method": r.method})
+    return pd.DataFrame(rows)
