@@ -115,7 +115,10 @@ def _build(args) -> int:
               + f" (see {args.rejected})", file=sys.stderr)
     for o in report.checks.overrides():
         print(f"Override ({o['flag']}): {o['what']}", file=sys.stderr)
+    from etl.codes import summary_line
+
     if not args.quiet:
+        print(summary_line(report.code_lists), file=sys.stderr)
         print(_report_text(report.checks.dropped), file=sys.stderr)
         print(f"built {report.db_path} in {report.seconds:.1f} s: "
               + ", ".join(f"{t}={n:,}" for t, n in sorted(report.tables.items())), file=sys.stderr)

@@ -109,6 +109,12 @@ def read_list(name: str, directory: Path = CODES_DIR, known_sources: dict | None
     return out
 
 
+def read_list_rows(name: str, directory: Path = CODES_DIR) -> list[dict[str, str]]:
+    """The raw rows of a code list (every column, e.g. ``modality`` and ``group``)."""
+    with open(directory / f"{name}.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def provenance(directory: Path = CODES_DIR) -> dict[str, list[Entry]]:
     """Every code list's rows, checked (a :class:`ConfigError` for the first row that lacks provenance)."""
     known = sources(directory)
