@@ -98,6 +98,11 @@ def breaks(measure_key: str, dimensions=()) -> dict[int, str]:
     return {y: "+".join(sorted(w)) for y, w in sorted(out.items())}
 
 
+def break_dimensions(view) -> tuple[str, ...]:
+    """The breakdowns of a view that have breaks of their own: the referrer when one is chosen."""
+    return ("referrer",) if view.dim("referrer") not in (None, "all") else ()
+
+
 def break_text(key: str, lang: str) -> str:
     """What changed at a break, in the reader's language ("" for an unknown key)."""
     note = _coverage_part("break_notes").get(key) or {}
@@ -115,3 +120,9 @@ def break_note(br: dict[int, str], lang: str) -> str:
         return ""
     parts = [f"{y}: " + " ".join(break_text(k, lang) for k in w.split("+")) for y, w in br.items()]
     return t("break_note", lang).format(breaks=" ".join(parts))
+
+
+def comparison_note(measure_key: str, y0: int, y1: int, lang: str) -> str:
+    """" Break in the series ..." when a comparison of y0 with y1 spans a register break, else ""."""
+    across = spans_break(y0, y1, breaks(measure_key))
+    return " " + break_note(across, lang) if across else ""

@@ -347,6 +347,7 @@ LABELS["column"] = {
     "denominator": ("Denominator", "Nævner"), "value": ("Value", "Værdi"), "lower": ("Lower 95% limit", "Nedre 95 %-grænse"),
     "upper": ("Upper 95% limit", "Øvre 95 %-grænse"), "expected": ("Expected", "Forventet"),
     "funnel_flag": ("Funnel plot", "Tragtdiagram"), "note": ("Note", "Bemærkning"), "complete": ("Complete years", "Fuldstændige år"),
+    "break": ("Register break (first year counted anew)", "Brud i registret (første år talt på ny)"),
     "map_class": ("Map class", "Kortklasse"), "year": ("Year", "År"), "dimension": ("Dimension", "Dimension"),
     "group": ("Group", "Gruppe"), "measure_name": ("Measure", "Mål"), "measure": ("Measure", "Mål"),
     "referrer": ("Referrer", "Henviser"), "modality": ("Modality", "Modalitet"), "episodes": ("Episodes", "Forløb"),

@@ -267,7 +267,8 @@ def _trend_figure(view: View):
     if reason:
         return notices.message_figure(t(reason, view.lang), 320)
     m = MEASURES[view.measure]
-    fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure))
+    fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure),
+                        breaks=coverage.breaks(view.measure, coverage.break_dimensions(view)))
     years = db.years()
     where = t("denmark_total", view.lang) + _and_area(view, tr)
     return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
