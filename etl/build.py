@@ -157,6 +157,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         progress("imaging cube")
         marts.write_episodes(con)
         progress("episode cube")
+        marts.write_chiro_billing(con, settings)
         marts.write_returns(con)
         marts.write_reference(con, settings, municipalities_csv)
         marts.write_build_report(con, checks.dropped)
