@@ -83,3 +83,15 @@ def test_methods_page_shows_code_provenance_unverified_codes_and_breaks(app_db):
         assert breaks in text and "LPR3" in text and status in text, lang
         assert "UXRE30" in text and "UXME30" in text, lang
         assert "tagteam/heaven" in text, lang
+
+
+def test_all_data_marks_the_break_year_and_periods_that_mix_both_sides(app_db):
+    from atlas import all_data
+
+    body = all_data.measure_table("imaging_rate", "en")
+    marked = dict(zip(body["period"], body["break"]))
+    from atlas import coverage as app_coverage
+
+    br = app_coverage.breaks("imaging_rate")
+    assert app_coverage.spans_break(2018, 2019, br) and not app_coverage.spans_break(2017, 2018, br)
+    assert marked.get("2016-2018") is False and marked.get("2019-2021") is False and marked.get("2013-2024") is True
