@@ -131,15 +131,18 @@ def unverified(lists: dict[str, list[Entry]]) -> list[Entry]:
 
 
 def validity_breaks(lists: dict[str, list[Entry]], first_year: int, last_year: int) -> dict[int, list[str]]:
-    """Years inside the study years in which a configured code starts or stops being valid (from the
-    lists' ``valid_from`` / ``valid_to``): year -> the codes. A code valid from 1 January of the first
-    study year or before, or to the last day of the last one or after, makes no break."""
+    """Years inside the study years in which counting changes because a configured code starts or stops
+    being valid (the lists' ``valid_from`` / ``valid_to``): year -> the codes. A code valid from the
+    first study year or before, or to the last day of the last one or after, makes no break."""
     out: dict[int, list[str]] = {}
     for e in (e for rows in lists.values() for e in rows):
         if e.valid_from and first_year < int(e.valid_from[:4]) <= last_year:
             out.setdefault(int(e.valid_from[:4]), []).append(e.code)
-        if e.valid_to and first_year <= int(e.valid_to[:4]) < last_year:
-            out.setdefault(int(e.valid_to[:4]) + 1, []).append(e.code)
+        if e.valid_to:
+            # the year counting changes: the next one when the code ends on 31 December, else its own
+            year = int(e.valid_to[:4]) + (e.valid_to[5:] == "12-31")
+            if first_year < year <= last_year:
+                out.setdefault(year, []).append(e.code)
     return {y: sorted(set(c)) for y, c in sorted(out.items())}
 
 

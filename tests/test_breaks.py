@@ -95,3 +95,19 @@ def test_all_data_marks_the_break_year_and_periods_that_mix_both_sides(app_db):
     br = app_coverage.breaks("imaging_rate")
     assert app_coverage.spans_break(2018, 2019, br) and not app_coverage.spans_break(2017, 2018, br)
     assert marked.get("2016-2018") is False and marked.get("2019-2021") is False and marked.get("2013-2024") is True
+
+
+def test_a_code_validity_change_becomes_a_break_of_every_measure(tmp_path):
+    import shutil
+
+    from etl.settings import CONFIG_DIR
+
+    d = tmp_path / "codes"
+    shutil.copytree(CONFIG_DIR / "codes", d)
+    path = d / "imaging_procedures.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "Røntgenundersøgelse af columna lumbalis,SKS procedure codes (radiology UX),,",
+        "Røntgenundersøgelse af columna lumbalis,SKS procedure codes (radiology UX),2016-03-01,"), encoding="utf-8")
+    b = coverage.breaks(SETTINGS, ["imaging", "episode"], codes.provenance(d))
+    assert b["breaks"]["imaging"] == {"2016": "code_list_2016", "2019": "lpr3"} == b["breaks"]["episode"]
+    assert "UXRE30" in b["break_notes"]["code_list_2016"]["en"] and "UXRE30" in b["break_notes"]["code_list_2016"]["da"]

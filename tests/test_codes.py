@@ -90,6 +90,8 @@ def test_validity_dates_inside_the_study_years_become_breaks(tmp_path):
         "UXME30,mri,MRI scan of the lumbar spine,MR-skanning af columna lumbalis,SKS procedure codes (radiology UX),,",
         "UXME30,mri,MRI scan of the lumbar spine,MR-skanning af columna lumbalis,SKS procedure codes (radiology UX),2016-03-01,2021-06-30")
     path.write_text(text, encoding="utf-8")
+    assert codes.validity_breaks(codes.provenance(d), 2013, 2024) == {2016: ["UXME30"], 2021: ["UXME30"]}
+    path.write_text(text.replace("2021-06-30", "2021-12-31"), encoding="utf-8")
     assert codes.validity_breaks(codes.provenance(d), 2013, 2024) == {2016: ["UXME30"], 2022: ["UXME30"]}
     assert codes.validity_breaks(codes.provenance(), 2013, 2024) == {}
 
