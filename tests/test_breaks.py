@@ -111,3 +111,16 @@ def test_a_code_validity_change_becomes_a_break_of_every_measure(tmp_path):
     b = coverage.breaks(SETTINGS, ["imaging", "episode"], codes.provenance(d))
     assert b["breaks"]["imaging"] == {"2016": "code_list_2016", "2019": "lpr3"} == b["breaks"]["episode"]
     assert "UXRE30" in b["break_notes"]["code_list_2016"]["en"] and "UXRE30" in b["break_notes"]["code_list_2016"]["da"]
+
+
+def test_atlas_page_warns_when_the_chosen_years_span_a_break(app_db):
+    import app  # noqa: F401  (registers the pages)
+    from atlas.filters import View
+    from pages.atlas import coverage_note
+
+    text = str(coverage_note(View(measure="imaging_rate", y0=2016, y1=2021)))
+    assert "break-alert" in text and "LPR3" in text
+    assert "break-alert" not in str(coverage_note(View(measure="imaging_rate", y0=2019, y1=2021)))
+    referrer = View(measure="imaging_rate", y0=2019, y1=2019).with_dim("referrer", "chiropractor")
+    assert "break-alert" not in str(coverage_note(referrer))
+    assert "chiropractor" in str(coverage_note(View(measure="imaging_rate", y0=2018, y1=2019).with_dim("referrer", "chiropractor")))
