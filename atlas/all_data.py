@@ -37,6 +37,10 @@ CODEBOOK = [
     ("note", "Why a row is hidden", "Hvorfor en række er skjult"),
     ("complete", "False when the period holds a year whose follow-up or look-back window is incomplete",
      "False når perioden rummer et år med ufuldstændigt opfølgnings- eller tilbageblik-vindue"),
+    ("break", "True for the first year counted differently from the year before (a register break, e.g. LPR2 to "
+              "LPR3 in 2019: see Methods), and for a period that mixes years before and after one",
+     "True for det første år talt anderledes end året før (et brud i registret, fx LPR2 til LPR3 i 2019: se "
+     "Metode) og for en periode, der blander år før og efter et brud"),
 ]
 
 
@@ -69,6 +73,10 @@ def measure_table(measure: str, lang: str) -> pd.DataFrame:
     incomplete = coverage.incomplete_years(measure)
     body["complete"] = [coverage.complete(range(int(p.split("-")[0]), int(p.split("-")[-1]) + 1), incomplete)
                         for p in body["period"]]
+    br = coverage.breaks(measure)
+    # a single year: the first year counted anew; a period: one that mixes years before and after a break
+    body["break"] = [bool(coverage.spans_break(y0 - (y0 == y1), y1, br))
+                     for y0, y1 in ((int(p.split("-")[0]), int(p.split("-")[-1])) for p in body["period"])]
     return body
 
 

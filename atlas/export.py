@@ -192,6 +192,8 @@ def _chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame, str | None]
         body = _public(tr, lang, ["year", "code"])
         incomplete = coverage.incomplete_years(view.measure)
         body["complete"] = [int(y) not in incomplete for y in tr["year"]]
+        br = coverage.breaks(view.measure, coverage.break_dimensions(view))
+        body["break"] = [int(y) in br for y in tr["year"]]      # first year counted anew (register break)
         reason = notices.empty_reason(tr[tr["code"] == 0] if len(tr) else tr)
     elif chart == "breakdown":
         bd = queries.breakdown_table(view, view.area)

@@ -225,9 +225,11 @@ def log_ticks(lo: float, hi: float, lang: str = "en") -> tuple[list[float], list
 
 
 def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, area_name: str | None,
-          incomplete: dict | None = None) -> Figure:
+          incomplete: dict | None = None, breaks: dict | None = None) -> Figure:
     """Estimates by year. Years in ``incomplete`` (year -> why) are drawn apart: hollow markers off the
-    line, in a band labelled "incomplete", so they do not read as change (see atlas.coverage)."""
+    line, in a band labelled "incomplete", so they do not read as change (see atlas.coverage). A register
+    break (``breaks``: the first year counted the new way -> why) is a dashed line before that year,
+    labelled "break"."""
     incomplete = incomplete or {}
     fig = _fig()
     series = [(0, t("denmark_total", view.lang), NATIONAL)]
@@ -255,6 +257,8 @@ def trend(tr: pd.DataFrame, view: View, measure: Measure, selected: int | None, 
                 hovertemplate=f"{name} %{{x}}: %{{y:.1f}} ({word})<extra></extra>"))
     for year in incomplete:
         fig.add_vrect(year - 0.5, year + 0.5, "#bbbbbb", 0.25, t("incomplete", view.lang), dict(size=10, color="#555"))
+    for year in breaks or {}:
+        fig.add_vline(year - 0.5, dict(color="#555", width=1, dash="dash"), t("break", view.lang))
     fig.add_vrect(view.y0 - 0.5, view.y1 + 0.5, "#fdd0a2", 0.25)
     fig.update_xaxes(dtick=1, gridcolor="#eee")
     fig.update_yaxes(title=dict(text=unit(measure, view.lang)), gridcolor="#eee", rangemode="tozero")

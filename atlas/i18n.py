@@ -227,6 +227,24 @@ TEXT.update({
                          "beyond the data, so they are not comparable with the other years (see Methods).",
                          "Ufuldstændige år for dette mål: {years}. Deres opfølgnings- eller tilbageblik-vindue rækker "
                          "ud over data, så de kan ikke sammenlignes med de øvrige år (se Metode)."),
+    "break": ("break", "brud"),
+    "break_note": ("Break in the series (counted differently from the year named): {breaks}",
+                   "Brud i serien (tælles anderledes fra det nævnte år): {breaks}"),
+    "m_breaks": ("Register breaks", "Brud i registrene"),
+    "m_by_referrer": ("Breakdown by referrer (every measure)", "Fordeling efter henviser (alle mål)"),
+    "m_break_col": ("Break (first year counted the new way)", "Brud (første år talt på den nye måde)"),
+    "m_status": ("Status", "Status"),
+    "m_source": ("Source", "Kilde"),
+    "m_status_verified": ("verified", "verificeret"),
+    "m_status_unverified": ("UNVERIFIED", "IKKE VERIFICERET"),
+    "m_status_definition": ("atlas definition", "atlassets definition"),
+    "m_unverified_note": ("Not verified against any source consulted: {codes}. Check them with "
+                          "python -m etl codes check --sks FILE before counting on them.",
+                          "Ikke verificeret mod nogen af de konsulterede kilder: {codes}. Kontrollér dem med "
+                          "python -m etl codes check --sks FIL, før der regnes med dem."),
+    "m_rehab_codes": ("Rehabilitation plans (SKS)", "Genoptræningsplaner (SKS)"),
+    "m_lowvalue_criteria": ("Potentially low-value imaging: criteria", "Potentielt lavværdi-billeddiagnostik: kriterier"),
+    "m_sources": ("Sources of the code lists", "Kodelisternes kilder"),
     "incomplete_in_view": ("The chosen years include incomplete years for this measure ({years}): the figures "
                            "undercount and are not comparable with complete years.",
                            "De valgte år omfatter ufuldstændige år for dette mål ({years}): tallene er for lave og "
@@ -329,6 +347,7 @@ LABELS["column"] = {
     "denominator": ("Denominator", "Nævner"), "value": ("Value", "Værdi"), "lower": ("Lower 95% limit", "Nedre 95 %-grænse"),
     "upper": ("Upper 95% limit", "Øvre 95 %-grænse"), "expected": ("Expected", "Forventet"),
     "funnel_flag": ("Funnel plot", "Tragtdiagram"), "note": ("Note", "Bemærkning"), "complete": ("Complete years", "Fuldstændige år"),
+    "break": ("Register break (first year counted anew)", "Brud i registret (første år talt på ny)"),
     "map_class": ("Map class", "Kortklasse"), "year": ("Year", "År"), "dimension": ("Dimension", "Dimension"),
     "group": ("Group", "Gruppe"), "measure_name": ("Measure", "Mål"), "measure": ("Measure", "Mål"),
     "referrer": ("Referrer", "Henviser"), "modality": ("Modality", "Modalitet"), "episodes": ("Episodes", "Forløb"),

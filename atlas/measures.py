@@ -22,6 +22,7 @@ class Measure:
     da: str = ""
     definition_en: str = ""
     definition_da: str = ""
+    cube: str = "imaging_cube"     # the cube holding n_<numerator> (chiropractor billings: chiro_billing_cube)
 
     @property
     def per(self) -> int:
@@ -87,8 +88,14 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
             definition_da="Andel af MR af lænden udført på en privatklinik, efter patientens bopæl."),
     Measure("private_xray_share", "share", "private", "imaging", denominator_where={"modality": "xray"}, ignores=("modality",),
             en="X-ray at private clinics", da="Røntgen på privatklinik",
-            definition_en="Share of lumbar X-rays done at a private clinic (chiropractors' own X-ray clinics are not counted as private clinics), by the patient's area of residence.",
-            definition_da="Andel af røntgen af lænden udført på en privatklinik (kiropraktorers egne røntgenklinikker tælles ikke med), efter patientens bopæl."),
+            definition_en="Share of lumbar X-rays done at a private clinic (chiropractors' own X-rays are billed to the health-insurance register, not reported to the patient register, and are counted apart), by the patient's area of residence.",
+            definition_da="Andel af røntgen af lænden udført på en privatklinik (kiropraktorers egne røntgenundersøgelser afregnes via sygesikringen, indberettes ikke til patientregisteret og tælles for sig), efter patientens bopæl."),
+    # Billing-based, not lumbar-specific, by fee week: its own measure, never part of lumbar imaging
+    Measure("chiro_xray_rate", "rate", "chiro_xray", ignores=("modality", "priority", "referrer"), cube="chiro_billing_cube",
+            en="Chiropractors' own X-rays (billing) per 1,000 adults",
+            da="Kiropraktorers egne røntgenundersøgelser (afregning) pr. 1.000 voksne",
+            definition_en="X-ray services billed by chiropractors (speciale 53) to the health-insurance register, per 1,000 adults, by the year of the fee week. Billing-based and not lumbar-specific (the register has no body region, no date and no SKS code); never counted as lumbar imaging, and not filtered by modality, priority or referrer.",
+            definition_da="Røntgenydelser afregnet af kiropraktorer (speciale 53) via sygesikringsregisteret pr. 1.000 voksne, efter honorarugens år. Afregningsbaseret og ikke specifikt for lænden (registeret har ingen region, dato eller SKS-kode); tælles aldrig som billeddiagnostik af lænden og filtreres ikke efter modalitet, prioritet eller henviser."),
     Measure("repeat_mri_share", "share", "repeat_mri", "imaging", denominator_where={"modality": "mri"}, ignores=("modality",),
             en="Repeat MRI within 12 months", da="Gentagen MR inden for 12 måneder",
             definition_en="Share of lumbar MRIs preceded by another lumbar MRI within 365 days.",

@@ -64,6 +64,8 @@ def _strata_sql_parts(measure_key: str, y0: int, y1: int, pop_dims: tuple, event
     bad = [g for g in group_by if g not in GROUPABLE | EVENT_GROUPABLE]
     if bad:
         raise ValueError(f"cannot group by {bad}")
+    if m.cube != "imaging_cube":
+        event_dims = ()           # a cube without imaging dimensions (chiropractor billings)
     keys = list(dict.fromkeys([*group_by, *STRATA]))
     where, params = where_sql(pop_dims + event_dims, y0, y1, dict(restrict))
     den_where, den_params = where_sql(tuple(m.denominator_where.items()), y0, y1)
@@ -76,7 +78,7 @@ def _strata_sql_parts(measure_key: str, y0: int, y1: int, pop_dims: tuple, event
     if m.denominator == "population":
         if any(g in EVENT_GROUPABLE for g in group_by):
             raise ValueError("a rate cannot be split by an imaging dimension")
-        events = (f"SELECT {cols}, {num} FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL",
+        events = (f"SELECT {cols}, {num} FROM {m.cube} WHERE {where} AND {den_where} GROUP BY ALL",
                   num_params * 2 + params + den_params)
         pw, pp = where_sql(pop_dims, y0, y1, dict(restrict))
         population = (f"SELECT {cols}, sum(persons) AS den, sum(k_persons) AS den_k FROM population_cube "
@@ -109,7 +111,7 @@ def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tupl
     m = MEASURES[measure_key]
     if any(g in EVENT_GROUPABLE for g in group_by):
         raise ValueError("strata are split by population dimensions only")
-    if group_by != ("municipality",) or restrict:
+    if group_by != ("municipality",) or restrict or m.cube != "imaging_cube":
         # long or narrow groupings: push every filter into the SQL rather than share a wide frame
         return _strata_sql(measure_key, y0, y1, pop_dims, event_dims, group_by, restrict)
     keys = list(dict.fromkeys([*group_by, *STRATA]))

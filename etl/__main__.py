@@ -4,6 +4,7 @@
     python -m etl build --input data/extracts --db data/atlas.duckdb [--columns FILE] [--lenient]
     python -m etl release --db data/atlas.duckdb --out data/release.duckdb [--plan FILE]
     python -m etl bench [--scale 1.0]            (the same as python -m bench; see bench/README.md)
+    python -m etl codes check --sks SKScomplete.txt   (the code lists against the SKS classification)
 """
 from __future__ import annotations
 
@@ -114,7 +115,10 @@ def _build(args) -> int:
               + f" (see {args.rejected})", file=sys.stderr)
     for o in report.checks.overrides():
         print(f"Override ({o['flag']}): {o['what']}", file=sys.stderr)
+    from etl.codes import summary_line
+
     if not args.quiet:
+        print(summary_line(report.code_lists), file=sys.stderr)
         print(_report_text(report.checks.dropped), file=sys.stderr)
         print(f"built {report.db_path} in {report.seconds:.1f} s: "
               + ", ".join(f"{t}={n:,}" for t, n in sorted(report.tables.items())), file=sys.stderr)
@@ -162,6 +166,33 @@ def _release(args) -> int:
     return 0
 
 
+def _codes_check(args) -> int:
+    """Exit codes: 0 every configured code known and valid through the study years, 1 some are not,
+    3 the SKS file is missing, 4 it is not in the SKS fixed-width layout, 6 a code list is malformed."""
+    from etl import codes, sks
+    from etl.settings import ConfigError, load_settings
+
+    try:
+        entries = codes.configured_codes()
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Codes check stopped (exit code {sks.EXIT_CONFIG}): {exc}", file=sys.stderr)
+        return sks.EXIT_CONFIG
+    first = args.first_year or settings.first_year
+    last = args.last_year or settings.last_year
+    try:
+        report = sks.check(Path(args.sks), entries, first, last)
+    except FileNotFoundError:
+        print(f"Codes check stopped (exit code {sks.EXIT_MISSING}): {args.sks} does not exist; give the path "
+              "of SKScomplete.txt from the Danish Health Data Authority's SKS download", file=sys.stderr)
+        return sks.EXIT_MISSING
+    except sks.MalformedSKS as exc:
+        print(f"Codes check stopped (exit code {sks.EXIT_MALFORMED}): {exc}", file=sys.stderr)
+        return sks.EXIT_MALFORMED
+    print(sks.render(report))
+    return sks.EXIT_FINDINGS if report.problems else sks.EXIT_OK
+
+
 def _bench(args) -> int:
     from bench.run import main as bench_main
 
@@ -199,6 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--report", help="where to write the output-check report (default: release-report.md beside --out)")
     rel.add_argument("--quiet", action="store_true")
     rel.set_defaults(func=_release)
+    c = sub.add_parser("codes", help="the code lists: check them against the SKS classification file")
+    csub = c.add_subparsers(dest="codes_command", required=True)
+    cc = csub.add_parser("check", help="check every configured code against SKScomplete.txt and list candidate "
+                                       "lumbar imaging codes (exit 0 all valid, 1 findings, 3 missing file, "
+                                       "4 malformed file, 6 malformed code list)")
+    cc.add_argument("--sks", required=True, metavar="FILE",
+                    help="the complete SKS file (SKScomplete.txt, fixed width) from the SKS download")
+    cc.add_argument("--first-year", type=int, help="first year the codes must be valid in (default: settings.toml)")
+    cc.add_argument("--last-year", type=int, help="last year the codes must be valid in (default: settings.toml)")
+    cc.set_defaults(func=_codes_check)
     from bench.options import add_options
 
     r = add_options(sub.add_parser("bench", help="benchmark build, pandas baseline, release, callbacks and a "

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from etl import checks as plausibility
-from etl import coverage, geo, intermediate, marts, staging
+from etl import codes, coverage, geo, intermediate, marts, staging
 from etl.contract import contract
 from etl.settings import ConfigError, Settings, load_column_mapping, load_settings
 
@@ -59,6 +59,7 @@ class BuildReport:
     tables: dict = field(default_factory=dict)
     checks: plausibility.Checks | None = None     # overrides and rows dropped by reason (the build report)
     steps: list[Step] = field(default_factory=list)      # the build's steps with their times
+    code_lists: dict = field(default_factory=dict)       # etl.codes.summary: verified and unverified codes
 
 
 def _data_kind(input_dir: Path) -> str:
@@ -118,13 +119,14 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     municipalities_csv = settings.reference_dir / "municipalities.csv"
     collections = geo.build_boundaries(settings.geo_dir, municipalities_csv)   # fails early and clearly
     mapping = load_column_mapping(columns)
+    code_lists = codes.provenance()           # every code says where it comes from (a ConfigError if not)
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building", dir=db_path.parent)
     os.close(fd)
     os.unlink(tmp_name)           # DuckDB wants to create the file itself
     tmp_path = Path(tmp_name)
-    report = BuildReport(db_path, checks=checks, steps=progress.steps)
+    report = BuildReport(db_path, checks=checks, steps=progress.steps, code_lists=codes.summary(code_lists))
     con = duckdb.connect()
     spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
     partial = None
@@ -155,6 +157,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         progress("imaging cube")
         marts.write_episodes(con)
         progress("episode cube")
+        marts.write_chiro_billing(con, settings)
         marts.write_returns(con)
         marts.write_reference(con, settings, municipalities_csv)
         marts.write_build_report(con, checks.dropped)
@@ -164,7 +167,8 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
-            "coverage": coverage.compute(con, settings),
+            "coverage": coverage.compute(con, settings, code_lists=code_lists),
+            "code_lists": report.code_lists,
             "overrides": checks.overrides(),
             "build_report": [{"step": d.step, "source": d.table, "reason": d.reason, "rows": d.rows, "of": d.of,
                               "share": round(d.share, 6)} for d in checks.dropped],

@@ -38,6 +38,7 @@ class Table:
     unique_hint: str = ""
     scope: tuple[tuple[str, str], ...] = ()   # (reason, SQL true for a row in scope): rows outside are ignored and counted by reason
     large: bool = False                   # kept as a view over the files, not copied
+    optional: bool = False                # an extract that may be absent (the build then counts nothing from it)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -134,6 +135,23 @@ def contract(settings: Settings) -> dict[str, Table]:
         "rehabilitation": Table(
             "rehabilitation",
             (pid, Column("plan_date", "date", (NOT_FUTURE,))),
+        ),
+        # Chiropractors' own X-rays, from the health-insurance register (SSSY: speciale 53, the X-ray
+        # service codes): billing records by fee week, with no date, body region or SKS code. Counted as
+        # their own measure (billing-based, not lumbar-specific), never as lumbar imaging.
+        "chiro_billing": Table(
+            "chiro_billing",
+            (
+                pid,
+                Column("fee_week", "integer", (Rule(
+                    "{c} // 100 BETWEEN 1990 AND 2100 AND {c} % 100 BETWEEN 1 AND 53",
+                    "are not fee weeks written yyyyww (e.g. 201905 for week 5 of 2019)",
+                    "SSSY's HONUGE is yyww: write it as yyyyww (20yy for yy below 90, else 19yy)"),)),
+                Column("service_code", "text", (Rule("length({c}) > 0", "have an empty service code"),)),
+            ),
+            scope=(("outside_study_years",
+                    f"fee_week // 100 BETWEEN {settings.first_year} AND {settings.last_year}"),),
+            optional=True,
         ),
         "referrals_received": Table(
             "referrals_received",

@@ -14,15 +14,20 @@ it on the methods page.
 
     {"data": {"imaging": ["2013-01-01", "2024-12-31"], ...},   # first and last date of each source
      "windows": {"surgery_long": {"follow_up_days": 365, "sources": [...]}, ...},
-     "incomplete": {"surgery_long": {"2024": "follow-up"}, "episode": {"2013": "look-back"}, ...}}
+     "incomplete": {"surgery_long": {"2024": "follow-up"}, "episode": {"2013": "look-back"}, ...},
+     "breaks": {"imaging": {"2019": "lpr3"}, ...},                  # year the series is counted anew
+     "dimension_breaks": {"referrer": {"2019": "referrer_coding"}},  # breaks of one breakdown only
+     "break_notes": {"lpr3": {"en": "...", "da": "..."}, ...}}
 
-keyed by the imaging cube's measures (``n_<name>``) and the episode cube's outcomes.
+keyed by the imaging cube's measures (``n_<name>``) and the episode cube's outcomes. Breaks (a change
+of register, of coding, or of a configured code's validity) come from ``etl/config/breaks.toml`` and
+the code lists' validity dates: a year is marked as the first year counted the new way.
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from etl.settings import Settings
+from etl.settings import CONFIG_DIR, ConfigError, Settings
 
 # source -> (staging table, date column)
 SOURCES = {
@@ -78,7 +83,53 @@ def incomplete_years(spec: dict, years: list[int], data: dict[str, tuple[date | 
     return out
 
 
-def compute(con, settings: Settings, years: list[int] | None = None) -> dict:
+def load_breaks(path=None) -> list[dict]:
+    """The configured breaks (``etl/config/breaks.toml``), checked."""
+    import tomllib
+
+    path = path or CONFIG_DIR / "breaks.toml"
+    try:
+        with open(path, "rb") as fh:
+            rows = tomllib.load(fh).get("breaks", [])
+    except FileNotFoundError:
+        return []
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc})") from None
+    for i, b in enumerate(rows, start=1):
+        missing = [k for k in ("key", "year", "measures", "en", "da") if k not in b]
+        if missing:
+            raise ConfigError(f"{path}, break {i}: lacks {', '.join(missing)} (see the comment at the top of the file)")
+    return rows
+
+
+def breaks(settings: Settings, measures, code_lists: dict | None = None, path=None) -> dict:
+    """``breaks``, ``dimension_breaks`` and ``break_notes`` of ``meta.coverage`` (see the module docstring):
+    the configured breaks inside the study years and the years a configured code starts or stops being valid."""
+    from etl.codes import validity_breaks
+
+    rows = [b for b in load_breaks(path) if settings.first_year < int(b["year"]) <= settings.last_year]
+    for year, changed in validity_breaks(code_lists or {}, settings.first_year, settings.last_year).items():
+        rows.append({"key": f"code_list_{year}", "year": year, "measures": "all",
+                     "en": f"Codes of the code lists start or stop being valid in {year}: {', '.join(changed)}.",
+                     "da": f"Koder i kodelisterne bliver gyldige eller udgår i {year}: {', '.join(changed)}."})
+    by_measure: dict[str, dict[str, str]] = {}
+    by_dimension: dict[str, dict[str, str]] = {}
+
+    def add(table: dict, key: str, year: int, why: str) -> None:
+        cell = table.setdefault(key, {})
+        cell[str(year)] = why if str(year) not in cell else cell[str(year)] + "+" + why
+
+    for b in rows:
+        if b.get("dimension"):
+            add(by_dimension, b["dimension"], int(b["year"]), b["key"])
+            continue
+        for m in (measures if b["measures"] == "all" else b["measures"]):
+            add(by_measure, m, int(b["year"]), b["key"])
+    return {"breaks": by_measure, "dimension_breaks": by_dimension,
+            "break_notes": {b["key"]: {"en": b["en"], "da": b["da"], "year": int(b["year"])} for b in rows}}
+
+
+def compute(con, settings: Settings, years: list[int] | None = None, code_lists: dict | None = None) -> dict:
     """The ``coverage`` entry of ``meta`` from the staged extracts (see the module docstring)."""
     data: dict[str, tuple[date | None, date | None]] = {}
     for name, (table, column) in SOURCES.items():
@@ -93,4 +144,5 @@ def compute(con, settings: Settings, years: list[int] | None = None) -> dict:
         "data": {k: [v[0].isoformat() if v[0] else None, v[1].isoformat() if v[1] else None] for k, v in data.items()},
         "windows": spec,
         "incomplete": {k: incomplete_years(s, years, data) for k, s in spec.items()},
+        **breaks(settings, list(spec), code_lists),
     }

@@ -13,6 +13,11 @@ The app database (attached as ``app``) gets:
 ``episode_cube``
     imaging episodes by the population dimensions x referrer x modality x priority x what followed
     within the short and the long window (``outcome_short``, ``outcome_long``) x ``low_value``.
+``chiro_billing_cube``
+    chiropractors' X-ray billings (health-insurance register, by fee week: billing-based, not
+    lumbar-specific, never part of the lumbar imaging counts) by year of the fee week x the population
+    dimensions: ``n_chiro_xray`` and its cell-key sum ``k_chiro_xray``. Empty when the extract
+    ``chiro_billing`` was not delivered.
 ``returns_monthly``
     referrals received, returned and returned with the campaign's letter, by month x exam type x
     producer x centre.
@@ -91,6 +96,45 @@ def write_imaging(con) -> None:
                education::TINYINT AS education, income::TINYINT AS income, origin::TINYINT AS origin,
                labour::TINYINT AS labour, modality, priority, referrer, {measures}
         FROM (SELECT *, {KEY} AS _key FROM int_imaging)
+        GROUP BY ALL
+        ORDER BY year, municipality
+    """)
+
+
+def _band_sql(settings: Settings, age: str) -> str:
+    return " ".join(f"WHEN {age} BETWEEN {b.lower} AND {b.upper} THEN '{b.label}'" for b in settings.age_bands)
+
+
+def write_chiro_billing(con, settings: Settings) -> None:
+    """``chiro_billing_cube``: chiropractor X-ray billings of adults by year (of the fee week) and the
+    population dimensions of their status on 1 January of that year. A billing of a person not in the
+    population that year is left out, as an imaging would be."""
+    staged = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_chiro_billing' "
+                         "AND database_name IN ('memory', 'temp')").fetchone()[0]
+    age = "p.year - p.birth_year - 1"
+    pid = "VARCHAR"
+    if staged:
+        types = {con.execute(f"SELECT typeof(person_id) FROM {t} LIMIT 1").fetchone()
+                 for t in ("stg_chiro_billing", "stg_population")}
+        pid = "BIGINT" if all(t is None or t[0] == "BIGINT" for t in types) else "VARCHAR"
+    source = (f"""
+        SELECT p.year, p.municipality::SMALLINT AS municipality, p.sex::TINYINT AS sex,
+               CASE {_band_sql(settings, age)} END AS age_band, p.education::TINYINT AS education,
+               p.income_quintile::TINYINT AS income, p.origin::TINYINT AS origin, p.labour_status::TINYINT AS labour,
+               CAST(hash(CAST(b.person_id AS VARCHAR), b.fee_week, b.service_code) AS DOUBLE)
+                   / 18446744073709551616.0 AS _key
+        FROM stg_chiro_billing b
+        JOIN stg_population p ON CAST(p.person_id AS {pid}) = CAST(b.person_id AS {pid})
+                             AND p.year = b.fee_week // 100
+        WHERE {age} >= {settings.adult_min_age}""" if staged else
+              "SELECT NULL::INTEGER AS year, NULL::SMALLINT AS municipality, NULL::TINYINT AS sex, NULL::VARCHAR AS age_band, "
+              "NULL::TINYINT AS education, NULL::TINYINT AS income, NULL::TINYINT AS origin, NULL::TINYINT AS labour, "
+              "NULL::DOUBLE AS _key WHERE false")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE app.chiro_billing_cube AS
+        SELECT year, municipality, sex, age_band, education, income, origin, labour,
+               count(*)::INTEGER AS n_chiro_xray, fmod(sum(_key), 1.0) AS k_chiro_xray
+        FROM ({source})
         GROUP BY ALL
         ORDER BY year, municipality
     """)

@@ -356,6 +356,8 @@ def stage_all(con, input_dir: Path, mapping: dict, settings: Settings, lenient: 
         files = find_files(input_dir, spec.get("files", f"{name}*"))
         if progress:
             progress(f"staging {name} ({len(files)} file{'s' if len(files) != 1 else ''})")
+        if not files and table.optional:
+            continue                                    # an optional extract not delivered: nothing counted from it
         if not files:
             report.problems.append(Problem(str(input_dir), name, "", 0,
                                            f"has no file for the table '{name}' (looked for '{spec.get('files', name + '*')}' "

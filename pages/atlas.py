@@ -267,7 +267,8 @@ def _trend_figure(view: View):
     if reason:
         return notices.message_figure(t(reason, view.lang), 320)
     m = MEASURES[view.measure]
-    fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure))
+    fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure),
+                        breaks=coverage.breaks(view.measure, coverage.break_dimensions(view)))
     years = db.years()
     where = t("denmark_total", view.lang) + _and_area(view, tr)
     return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
@@ -331,12 +332,17 @@ def _mix_figure(view: View):
 
 
 def coverage_note(view: View):
-    """A warning when the chosen years include years whose window is incomplete for the measure."""
+    """A warning when the chosen years include years whose window is incomplete for the measure, and one
+    when they lie on both sides of a register break."""
     hit = coverage.in_view(coverage.incomplete_years(view.measure), view.y0, view.y1)
-    if not hit:
-        return None
-    return dbc.Alert(t("incomplete_in_view", view.lang).format(years=coverage.describe(hit, view.lang)),
-                     color="info", className="py-2 small", id="incomplete-alert")
+    notes = [dbc.Alert(t("incomplete_in_view", view.lang).format(years=coverage.describe(hit, view.lang)),
+                       color="info", className="py-2 small", id="incomplete-alert")] if hit else []
+    # chosen years on both sides of a register break (etl/config/breaks.toml)
+    across = coverage.spans_break(view.y0, view.y1, coverage.breaks(view.measure, coverage.break_dimensions(view)))
+    if across:
+        notes.append(dbc.Alert(coverage.break_note(across, view.lang), color="info", className="py-2 small",
+                               id="break-alert"))
+    return (notes[0] if len(notes) == 1 else notes) or None
 
 
 # ---------------------------------------------------------------- charts as tables

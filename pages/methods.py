@@ -16,7 +16,8 @@ from atlas import db, numbers
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
 from atlas.measures import MEASURES
-from etl.settings import REPO_ROOT, read_code_list
+from etl import codes as code_lists
+from etl.settings import REPO_ROOT
 
 dash.register_page(__name__, path="/methods", name="Methods", title="Methods · Lumbar imaging atlas")
 
@@ -31,7 +32,8 @@ def _doc(name: str, lang: str) -> str:
 
 def _table(rows: list[dict], columns: list[str], lang: str = "en") -> dbc.Table:
     names = {"setting": "m_setting", "days": "m_days", "incomplete": "m_incomplete_col", "definition": "m_definition",
-             "code_prefix": "m_code_prefix", "description": "m_description", "age_band": "m_age_band", "weight": "m_weight"}
+             "code_prefix": "m_code_prefix", "description": "m_description", "age_band": "m_age_band", "weight": "m_weight",
+             "status": "m_status", "source": "m_source", "break": "m_break_col"}
     heads = [t(names[c], lang) if c in names else label("column", c, lang) for c in columns]
     return dbc.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in heads])),
                       html.Tbody([html.Tr([html.Td(r.get(c, "")) for c in columns]) for r in rows])],
@@ -48,6 +50,59 @@ def _coverage_rows(lang: str) -> list[dict]:
         rows.append({"measure": t("m_pathways_days", lang).format(d=window),
                      "incomplete": coverage.describe(coverage.pathway_incomplete_years(window), lang) or "–"})
     return rows
+
+
+def _break_rows(lang: str) -> list[dict]:
+    """Each measure with its register breaks in this database, and the referrer breakdown's."""
+    from atlas import coverage
+
+    def describe(br: dict[int, str]) -> str:
+        return " ".join(f"{y}: " + " ".join(coverage.break_text(k, lang) for k in w.split("+")) for y, w in br.items())
+
+    rows = [{"measure": m.name(lang), "break": describe(coverage.breaks(k)) or "–"} for k, m in MEASURES.items()]
+    referrer = coverage.breaks("", ("referrer",))
+    if referrer:
+        rows.append({"measure": t("m_by_referrer", lang), "break": describe(referrer)})
+    return rows
+
+
+def _code_tables(lang: str) -> html.Div:
+    """Every code list with its text, status and source (etl/config/codes/), and the unverified codes named."""
+    lists = code_lists.provenance()
+    src = code_lists.sources()
+    modality = {"xray": label("modality", "xray", lang), "mri": label("modality", "mri", lang)}
+
+    def rows(name: str, extra=lambda e: {}) -> list[dict]:
+        return [{"code": e.code, "code_prefix": e.code, "criterion": e.code,
+                 "description": e.text_da if lang == "da" else e.text_en,
+                 "status": t(f"m_status_{e.status}", lang), "source": src[e.source]["title"], **extra(e)}
+                for e in lists[name]]
+
+    imaging = {r["code"]: r for r in code_lists.read_list_rows("imaging_procedures")}
+    groups = {name: {r["code_prefix"]: r["group"] for r in code_lists.read_list_rows(name)}
+              for name in ("diagnoses", "surgery", "rehabilitation_plans")}
+    missing = code_lists.unverified(lists)
+    parts = [html.P(t("m_unverified_note", lang).format(codes=", ".join(f"{e.code} ({e.list})" for e in missing)),
+                    className="alert alert-warning small")] if missing else []
+    parts += [
+        html.H3(t("m_sks", lang), className="h6"),
+        _table(rows("imaging_procedures", lambda e: {"modality": modality.get(imaging[e.code]["modality"])}),
+               ["code", "modality", "description", "status", "source"], lang),
+        html.H3(t("m_icd", lang), className="h6"),
+        _table(rows("diagnoses", lambda e: {"group": t(f"m_group_{groups['diagnoses'][e.code]}", lang)}),
+               ["code_prefix", "group", "description", "status", "source"], lang),
+        html.H3(t("m_nomesco", lang), className="h6"),
+        _table(rows("surgery", lambda e: {"group": t(f"m_group_{groups['surgery'][e.code]}", lang)}),
+               ["code_prefix", "group", "description", "status", "source"], lang),
+        html.H3(t("m_rehab_codes", lang), className="h6"),
+        _table(rows("rehabilitation_plans"), ["code_prefix", "description", "status", "source"], lang),
+        html.H3(t("m_lowvalue_criteria", lang), className="h6"),
+        _table(rows("low_value_criteria"), ["description", "status", "source"], lang),
+        html.H3(t("m_sources", lang), className="h6"),
+        html.Ul([html.Li([html.Strong(v["title"]), f" ({v['version']}). {v['url']} {v['note']}".replace("\n", " ")],
+                         className="small") for v in src.values()]),
+    ]
+    return html.Div(parts)
 
 
 def _build_report(meta: dict, lang: str) -> list:
@@ -86,7 +141,6 @@ def _section(title: str, body, i: int) -> html.Section:
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
     meta = db.meta()
-    desc = "description_da" if lang == "da" else "description_en"
     measures = [{"measure": m.name(lang), "definition": m.definition(lang)} for m in MEASURES.values()]
     # configuration as readable text: each window's meaning, not its key
     windows = [{"setting": t(f"win_{k}", lang), "days": v} for k, v in meta.get("windows", {}).items()]
@@ -94,21 +148,12 @@ def layout(lang: str | None = None, **_):
     esp = std[(std.standard == "esp2013") & (std.sex == 1)]
     intro, doc = _sections(_doc("methods", lang))
     stats_intro, stats = _sections(_doc("methods-statistics", lang))
-    modality = {"xray": label("modality", "xray", lang), "mri": label("modality", "mri", lang)}
     config = [
         (t("m_measures", lang), _table(measures, ["measure", "definition"], lang)),
         (t("m_windows", lang), _table(windows, ["setting", "days"], lang)),
         (t("m_incomplete", lang), _table(_coverage_rows(lang), ["measure", "incomplete"], lang)),
-        (t("m_codes", lang), html.Div([
-            html.H3(t("m_sks", lang), className="h6"),
-            _table([{**r, "description": r[desc], "modality": modality.get(r["modality"], r["modality"])}
-                    for r in read_code_list("imaging_procedures")], ["code", "modality", "description"], lang),
-            html.H3(t("m_icd", lang), className="h6"),
-            _table([{**r, "description": r[desc], "group": t(f"m_group_{r['group']}", lang)}
-                    for r in read_code_list("diagnoses")], ["code_prefix", "group", "description"], lang),
-            html.H3(t("m_nomesco", lang), className="h6"),
-            _table([{**r, "description": r[desc], "group": t(f"m_group_{r['group']}", lang)}
-                    for r in read_code_list("surgery")], ["code_prefix", "group", "description"], lang)])),
+        (t("m_breaks", lang), _table(_break_rows(lang), ["measure", "break"], lang)),
+        (t("m_codes", lang), _code_tables(lang)),
         (t("standard_pop", lang), _table([{"age_band": a, "weight": numbers.integer(w, lang)}
                                           for a, w in zip(esp.age_band, esp.weight)], ["age_band", "weight"], lang)),
     ]

@@ -91,10 +91,10 @@ def draw(hash_, search):
     fig = small_multiples(frame, national, order, names, verdicts, lang,
                           selected={state["area"]} if state["area"] else set(),
                           cols=7 if state["level"] == "municipality" else 5)
-    return (fig, *_summary(change, national, years, lang))
+    return (fig, *_summary(change, national, years, lang, state["measure"]))
 
 
-def _summary(change, national, years: tuple[int, int] | None, lang: str) -> tuple[str, str]:
+def _summary(change, national, years: tuple[int, int] | None, lang: str, measure: str = "") -> tuple[str, str]:
     """How many areas rose and fell beyond chance, and Denmark's first and last value; the note on the
     period. Empty when there is no period to compare."""
     if years is None:
@@ -105,5 +105,11 @@ def _summary(change, national, years: tuple[int, int] | None, lang: str) -> tupl
     dk = national.set_index("year")["value"]
     if y0 in dk and y1 in dk:
         summary += f" {t('denmark_total', lang)}: {number(dk[y0], lang)} → {number(dk[y1], lang)}."
-    return summary, t("tr_note", lang).format(y0=y0, y1=y1)
+    return summary, t("tr_note", lang).format(y0=y0, y1=y1) + _break_note(measure, y0, y1, lang)
+
+
+def _break_note(measure: str, y0: int, y1: int, lang: str) -> str:
+    from atlas import coverage
+
+    return coverage.comparison_note(measure, y0, y1, lang)
 

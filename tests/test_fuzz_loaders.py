@@ -54,7 +54,7 @@ def _base_tables() -> dict[str, pa.Table]:
     imaging = pa.table({
         "person_id": pa.array(pids, pa.int64()),
         "procedure_date": pa.array(day, pa.date32()),
-        "procedure_code": ["UXRC40", "UXMC40", "UXRC45", "UXMC45"] * 3,
+        "procedure_code": ["UXRE30", "UXME30"] * 6,
         "priority": ["acute", "planned"] * 6,
         "referrer_type": ["gp", "chiropractor", "specialist", "hospital", "other", "gp"] * 2,
         "producer_type": ["public_hospital", "private_clinic", "chiropractor_clinic"] * 4,

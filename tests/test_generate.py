@@ -40,6 +40,7 @@ SCHEMA = {
     "diagnoses": {"person_id": "int", "diagnosis_date": "date", "icd10": "str"},
     "surgery": {"person_id": "int", "surgery_date": "date", "procedure_code": "str"},
     "rehabilitation": {"person_id": "int", "plan_date": "date"},
+    "chiro_billing": {"person_id": "int", "fee_week": "int", "service_code": "str"},
     "referrals_received": {"month": "date", "exam_type": "str", "producer_id": "str", "centre": "str",
                            "referrals": "int"},
     "returned_referrals": {"return_date": "date", "exam_type": "str", "producer_id": "str", "centre": "str",
@@ -68,17 +69,28 @@ def _open(d: Path):
     (imaging with the person's status in its year) and ``region``."""
     c = duckdb.connect()
     c.execute(f"CREATE TABLE pop AS SELECT *, year - birth_year - 1 AS age FROM read_parquet('{d}/population_*.parquet')")
-    for t in ("imaging", "diagnoses", "surgery", "rehabilitation", "referrals_received", "returned_referrals"):
+    for t in ("imaging", "diagnoses", "surgery", "rehabilitation", "chiro_billing", "referrals_received",
+              "returned_referrals"):
         c.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{d}/{t}.parquet')")
     xray = ", ".join(f"'{x}'" for x in imaging_codes()["xray"])
-    # imaging with the person's status in the procedure's year (inner join: residents only)
+    # The synthetic world's imaging: the patient register's (imaging) and the chiropractors' own X-rays,
+    # billed by ISO fee week (chiro_billing; dated here on the Thursday of the week, which lies in the
+    # week's ISO year), with the person's status in the procedure's year (inner join: residents only)
+    jan4 = "make_date(CAST(fee_week // 100 AS INTEGER), 1, 4)"
+    thursday = f"CAST({jan4} + CAST((fee_week % 100 - 1) * 7 + 3 - (isodow({jan4}) - 1) AS INTEGER) AS DATE)"
     c.execute(f"""
         CREATE TABLE img AS
+        WITH world AS (
+            SELECT person_id, procedure_date, procedure_code, priority, referrer_type, producer_type, producer_id,
+                   false AS billed FROM imaging
+            UNION ALL
+            SELECT person_id, {thursday}, NULL, 'planned', 'chiropractor', 'chiropractor_clinic', NULL, true
+            FROM chiro_billing)
         SELECT row_number() OVER (ORDER BY i.person_id, i.procedure_date, i.procedure_code, i.producer_id) AS rid,
-               i.*, CASE WHEN i.procedure_code IN ({xray}) THEN 'xray' ELSE 'mri' END AS modality,
+               i.*, CASE WHEN i.billed OR i.procedure_code IN ({xray}) THEN 'xray' ELSE 'mri' END AS modality,
                year(i.procedure_date) AS y, p.age, p.sex, p.municipality, p.education, p.income_quintile,
                p.origin, p.labour_status
-        FROM imaging i JOIN pop p ON p.person_id = i.person_id AND p.year = year(i.procedure_date)
+        FROM world i JOIN pop p ON p.person_id = i.person_id AND p.year = year(i.procedure_date)
     """)
     region = pd.DataFrame({"municipality": MUNIS.code.astype(int),
                            "region": [MUNIS.region_names[i] for i in MUNIS.region_index]})
@@ -154,8 +166,11 @@ def test_event_codes_and_dates(con):
     assert set(q(con, "SELECT DISTINCT priority AS v FROM imaging").v) == {"acute", "planned"}
     assert set(q(con, "SELECT DISTINCT referrer_type AS v FROM imaging").v) == {
         "gp", "chiropractor", "specialist", "hospital", "other"}
-    assert set(q(con, "SELECT DISTINCT producer_type AS v FROM imaging").v) == {
-        "public_hospital", "private_clinic", "chiropractor_clinic"}
+    # chiropractors' own X-rays are billed (chiro_billing), never in the patient register's imaging
+    assert set(q(con, "SELECT DISTINCT producer_type AS v FROM imaging").v) == {"public_hospital", "private_clinic"}
+    assert scalar(con, "SELECT count(*) FROM chiro_billing") > 0
+    assert scalar(con, "SELECT count(*) FROM chiro_billing WHERE fee_week % 100 NOT BETWEEN 1 AND 53 "
+                       f"OR fee_week // 100 NOT BETWEEN {FIRST - 2} AND {LAST + 1}") == 0
     assert scalar(con, "SELECT count(*) FROM imaging WHERE producer_id IS NULL OR length(producer_id) = 0") == 0
     assert scalar(con, f"SELECT count(*) FROM imaging WHERE year(procedure_date) NOT BETWEEN {FIRST} AND {LAST}") == 0
     last_day = f"DATE '{LAST}-12-31'"
@@ -186,7 +201,10 @@ def test_referential_integrity(con):
         assert scalar(con, f"SELECT count(*) FROM {t} t ANTI JOIN (SELECT DISTINCT person_id FROM pop) p "
                            "ON p.person_id = t.person_id") == 0, t
     # every imaging is of an adult resident in the procedure's year
-    assert scalar(con, "SELECT count(*) FROM imaging") == scalar(con, "SELECT count(*) FROM img")
+    assert scalar(con, "SELECT count(*) FROM imaging") == scalar(con, "SELECT count(*) FROM img WHERE NOT billed")
+    # chiropractor billings too (those in the first days of January may carry the year before's fee week)
+    billed = scalar(con, "SELECT count(*) FROM img WHERE billed")
+    assert scalar(con, "SELECT count(*) FROM chiro_billing") * 0.98 <= billed <= scalar(con, "SELECT count(*) FROM chiro_billing")
     assert scalar(con, "SELECT min(age) FROM img") >= ADULT
 
 
@@ -659,9 +677,12 @@ def test_producers(con):
     assert chiro_x[chiro_x.producer_type == "chiropractor_clinic"].n.sum() / chiro_x.n.sum() > 0.5
     assert d[(d.modality == "mri") & (d.producer_type == "chiropractor_clinic")].n.sum() == 0
     assert d[(d.priority == "acute") & (d.producer_type != "public_hospital")].n.sum() == 0
-    per_region = q(con, "SELECT substr(producer_id, 1, 5) AS reg, count(DISTINCT producer_id) AS n FROM img GROUP BY 1")
+    per_region = q(con, "SELECT substr(producer_id, 1, 5) AS reg, count(DISTINCT producer_id) AS n FROM img "
+                        "WHERE NOT billed GROUP BY 1")
     assert len(per_region) == len(MUNIS.region_names)
-    assert (per_region.n.between(12, 60)).all()
+    # the patient register's producers only: chiropractors' clinics bill the health-insurance register
+    lpr = sum(v for k, v in EFF["producer"]["per_region"].items() if k != "chiropractor_clinic")
+    assert (per_region.n.between(lpr - 3, lpr + 2 * lpr)).all(), per_region
 
 
 def _linked(con) -> pd.DataFrame:

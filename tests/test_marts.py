@@ -24,12 +24,13 @@ GRAIN = {
     "population_cube": POPULATION,
     "imaging_cube": POPULATION + EVENTS,
     "episode_cube": POPULATION + EVENTS + ("outcome_short", "outcome_long", "low_value"),
+    "chiro_billing_cube": POPULATION,
     "standard_population": ("standard", "age_band", "sex"),
     "returns_monthly": ("month", "exam_type", "producer_id", "centre"),
     "build_report": ("step", "source", "reason"),
 }
 MAY_BE_EMPTY = ("build_report",)            # a clean build leaves no row out
-CUBES = ("population_cube", "imaging_cube", "episode_cube")
+CUBES = ("population_cube", "imaging_cube", "episode_cube", "chiro_billing_cube")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,24 @@ def test_counts_are_positive_cells(con):
     assert _one(con, "SELECT count(*) FROM population_cube WHERE persons = 0") == 0
     assert _one(con, "SELECT count(*) FROM imaging_cube WHERE n_imaging = 0") == 0
     assert _one(con, "SELECT count(*) FROM episode_cube WHERE n_episodes = 0") == 0
+    assert _one(con, "SELECT count(*) FROM chiro_billing_cube WHERE n_chiro_xray = 0") == 0
+
+
+def test_chiropractor_billings_are_counted_apart_and_only_for_adults_in_the_population(con, synthetic_extracts):
+    """Every billed chiropractor X-ray of an adult resident, by the year of its fee week, is in
+    chiro_billing_cube, and none is in the imaging cube (the imaging extract holds none)."""
+    from etl.settings import load_settings
+
+    st = load_settings()
+    d = str(synthetic_extracts).replace("'", "''")
+    expected = duckdb.sql(f"""
+        SELECT count(*) FROM read_parquet('{d}/chiro_billing.parquet') b
+        JOIN read_parquet('{d}/population_*.parquet') p ON p.person_id = b.person_id AND p.year = b.fee_week // 100
+        WHERE p.year - p.birth_year - 1 >= {st.adult_min_age} AND p.year BETWEEN {st.first_year} AND {st.last_year}""").fetchall()[0][0]
+    assert expected > 0 and _one(con, "SELECT sum(n_chiro_xray) FROM chiro_billing_cube") == expected
+    lpr = duckdb.sql(f"SELECT count(*) FROM read_parquet('{d}/imaging.parquet') "
+                     "WHERE producer_type = 'chiropractor_clinic'").fetchall()[0][0]
+    assert lpr == 0
 
 
 @pytest.mark.parametrize("table", CUBES + ("area_centroid",))

@@ -436,14 +436,14 @@ def _codes(kind):
     return change
 
 
-@pytest.mark.parametrize("kind,example", [("lower case", "uxrc40"), ("space", "UXRC 40"), ("suffix", "UXRC40A")])
+@pytest.mark.parametrize("kind,example", [("lower case", "uxre30"), ("space", "UXRE 30"), ("suffix", "UXRE30A")])
 def test_procedure_codes_that_miss_the_code_list(extracts_copy, previous_db, capsys, kind, example):
     f = as_csv(extracts_copy, "imaging", _codes(kind))
     code, err = cli_build(capsys, extracts_copy, previous_db.path)
     assert code == 5, err
     line = line_for(err.replace("Build stopped (exit code 5): ", ""), f.name, "procedure_code")
     assert "match the code list only after changing case, removing spaces or a suffix letter" in line, line
-    assert example in line or example.replace("40", "45") in line, line
+    assert example in line or example.replace("RE", "ME").replace("re", "me") in line, line
     assert "What to do:" in line and "imaging_procedures.csv" in line and "--allow-code-variants" in line, line
     assert_untouched(previous_db)
 

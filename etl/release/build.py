@@ -197,7 +197,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
             "perturb": "false",
             **{k: v for k, v in meta.items() if k in ("first_year", "last_year", "age_bands", "windows", "min_count",
                                                       "data_kind", "built_at", "incomplete_years", "coverage",
-                                                      "max_noise")},
+                                                      "max_noise", "code_lists")},
         }
         con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(release_meta.items()))

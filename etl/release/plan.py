@@ -35,6 +35,7 @@ SOURCES = {
     **{name: ("imaging_cube", f"n_{name}") for name in (
         "imaging", "first", "low_value", "surgery_short", "surgery_long", "rehab_short", "rehab_long",
         "xray_then_mri", "repeat_mri", "private")},
+    "chiro_xray": ("chiro_billing_cube", "n_chiro_xray"),     # chiropractors' billed X-rays (not imaging)
 }
 
 

@@ -17,8 +17,9 @@ from etl.synthetic.population import YearAttributes, build_cohort
 from etl.synthetic.returns import centres, generate_returns
 
 COMPRESSION = "zstd"
-TABLES = ("population", "imaging", "diagnoses", "surgery", "rehabilitation", "referrals_received",
+TABLES = ("population", "imaging", "diagnoses", "surgery", "rehabilitation", "chiro_billing", "referrals_received",
           "returned_referrals")
+CHIRO_CLINIC = PRODUCER_TYPES.index("chiropractor_clinic")
 
 
 def _write(table: pa.Table, path: Path) -> None:
@@ -170,12 +171,36 @@ def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_di
 
 
 
+def _chiro_billing(cohort, model, img: dict, rows, writer, out_dir) -> None:
+    """``chiro_billing``: one billing per chiropractor X-ray, by ISO fee week (yyyyww, as SSSY's HONUGE),
+    with a synthetic service code; no date, no body region, no SKS code."""
+    import pandas as pd
+
+    iso = pd.to_datetime(img["day"].astype("int64"), unit="D").isocalendar()
+    codes = model.eff.get("chiro_billing", {}).get("service_codes", {"SYN-RX": 1.0})
+    names = list(codes)
+    p = np.array([codes[c] for c in names], float)
+    rng = np.random.default_rng(int(img["day"].sum()) % (2**32) if len(img["day"]) else 0)
+    table = pa.table({
+        "person_id": pa.array(cohort.person_id[img["person"]]),
+        "fee_week": pa.array((iso["year"].to_numpy() * 100 + iso["week"].to_numpy()).astype(np.int32)),
+        "service_code": _labels(names, rng.choice(len(names), size=len(img["day"]), p=p / p.sum()).astype(np.int32)),
+    })
+    writer.submit(table, out_dir / "chiro_billing.parquet")
+    rows["chiro_billing"] = table.num_rows
+
+
 def _events(cohort, model, chunks, rows, writer, out_dir) -> None:
     """The event tables, sorted by date (stable, so the order is reproducible)."""
     img = dedupe_imaging({k: np.concatenate([c[k] for c in chunks.imaging]) for k in chunks.imaging[0]})
     chunks.imaging = []
     order = np.argsort(img["day"], kind="stable")
     img = {k: v[order] for k, v in img.items()}
+    # X-rays at a chiropractor's own clinic are billed to the health-insurance register (SSSY), not
+    # reported to the patient register: they leave the imaging extract for chiro_billing
+    billed = img["ptype"] == CHIRO_CLINIC
+    _chiro_billing(cohort, model, {k: v[billed] for k, v in img.items()}, rows, writer, out_dir)
+    img = {k: v[~billed] for k, v in img.items()}
     table = pa.table({
         "person_id": pa.array(cohort.person_id[img["person"]]),
         "procedure_date": _date(img["day"]),
