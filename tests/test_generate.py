@@ -129,7 +129,7 @@ def test_population_codes(con):
     assert set(q(con, "SELECT DISTINCT year FROM pop").year) == set(range(FIRST, LAST + 1))
     assert set(q(con, "SELECT DISTINCT municipality FROM pop").municipality) <= codes
     for col, allowed in (("sex", {1, 2}), ("education", {1, 2, 3, 4, 9}), ("income_quintile", {1, 2, 3, 4, 5, 9}),
-                         ("origin", {1, 2, 3}), ("labour_status", {1, 2, 3, 4, 5, 6})):
+                         ("origin", {1, 2, 3, 9}), ("labour_status", {1, 2, 3, 4, 5, 6, 9})):
         assert set(q(con, f"SELECT DISTINCT {col} AS v FROM pop").v) == allowed, col
     assert scalar(con, "SELECT count(*) FROM pop WHERE birth_year < 1890 OR birth_year > year "
                        "OR person_id IS NULL") == 0

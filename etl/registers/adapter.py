@@ -84,10 +84,19 @@ def _problem(file, table, column, n, what, examples=(), hint=""):
     return Problem(str(file), table, column, n, what, list(examples), hint)
 
 
-def _column_sql(actual: str, src_type: str, kind: str) -> str:
+NUMERIC_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "U", "DOUBLE", "FLOAT", "DECIMAL")
+
+
+def _column_sql(actual: str, src_type: str, kind: str, pnr_as_integer: bool = True) -> str:
     col = quote(actual)
     if kind == "id":
-        if src_type.startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "U", "DOUBLE", "FLOAT", "DECIMAL")):
+        # DST's pseudonymised person numbers are ten digits: joined as integers (faster, and the same
+        # record keys as an extract with integer ids); text for a delivery with other characters
+        if pnr_as_integer:
+            if src_type.startswith(NUMERIC_PREFIXES):
+                return f"TRY_CAST({col} AS BIGINT)"
+            return f"TRY_CAST(trim(CAST({col} AS VARCHAR)) AS BIGINT)"
+        if src_type.startswith(NUMERIC_PREFIXES):
             return f"lpad(CAST(CAST({col} AS HUGEINT) AS VARCHAR), 10, '0')"
         return f"CAST({col} AS VARCHAR)"
     if kind in ("date", "integer"):
@@ -165,8 +174,11 @@ def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: Ad
                                          hint="rename the column, or map it in a copy of etl/config/registers/dst.toml "
                                               "passed with --registers"))
                 continue
-            parts = [f"{_column_sql(*present[src.lower()], KINDS.get(logical, 'code'))} AS {quote(logical)}"
+            as_int = bool(mapping.get("settings", {}).get("pnr_as_integer", True))
+            parts = [f"{_column_sql(*present[src.lower()], KINDS.get(logical, 'code'), as_int)} AS {quote(logical)}"
                      for logical, src in columns.items()]
+            if "pnr" in columns and as_int:
+                parts.append(f"{quote(columns['pnr'])} AS _pnr_raw")
             if year is not None:
                 parts.append(f"{year} AS file_year")
             parts.append(f"'{sql_str(path.name)}' AS _file")
@@ -177,8 +189,10 @@ def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: Ad
                 problems.append(_problem(input_dir, table, "", 0,
                                          f"has no file for the register table '{table}' (looked for {', '.join(patterns)})",
                                          hint="add the table, or correct its 'files' pattern in the register mapping"))
-            empty = ", ".join(f"CAST(NULL AS {'DATE' if KINDS.get(c) == 'date' else 'BIGINT' if KINDS.get(c) == 'integer' else 'DOUBLE' if KINDS.get(c) == 'number' else 'VARCHAR'}) AS {quote(c)}"
-                              for c in columns)
+            types = {"date": "DATE", "integer": "BIGINT", "number": "DOUBLE", "id": "BIGINT"}
+            empty = ", ".join(f"CAST(NULL AS {types.get(KINDS.get(c), 'VARCHAR')}) AS {quote(c)}" for c in columns)
+            if "pnr" in columns:
+                empty += ", CAST(NULL AS VARCHAR) AS _pnr_raw"
             selects = [f"SELECT {empty}{', CAST(NULL AS INTEGER) AS file_year' if spec.get('year_from_name') else ''}, "
                        "CAST(NULL AS VARCHAR) AS _file LIMIT 0"]
         con.execute(f"CREATE OR REPLACE VIEW src_{table} AS {' UNION ALL BY NAME '.join(selects)}")
@@ -227,6 +241,16 @@ def _unmapped_checks(prefix: int) -> list[tuple[str, str, str, str]]:
 
 def _check_codes(con, mapping: dict, prefix: int) -> list:
     problems = []
+    if mapping.get("settings", {}).get("pnr_as_integer", True):
+        for table, spec in mapping["tables"].items():
+            if "pnr" not in spec["columns"]:
+                continue
+            for file, n, examples in con.execute(
+                    f"SELECT _file, count(*), list(DISTINCT CAST(_pnr_raw AS VARCHAR))[1:3] FROM src_{table} "
+                    f"WHERE pnr IS NULL AND _pnr_raw IS NOT NULL GROUP BY _file ORDER BY _file").fetchall():
+                problems.append(_problem(file, table, spec["columns"]["pnr"], n, "are person numbers that are not digits only",
+                                         examples, "set pnr_as_integer = false under [settings] in a copy of the register "
+                                                   "mapping (etl/config/registers/dst.toml) passed with --registers"))
     for table, column, bad, lookup in _unmapped_checks(prefix):
         if table not in mapping["tables"]:
             continue
@@ -281,9 +305,17 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
             path = out_dir / f"{name}.parquet"
             con.execute(f"COPY {name} TO '{sql_str(path)}' (FORMAT parquet)")
             report.rows[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        as_int = bool(mapping.get("settings", {}).get("pnr_as_integer", True))
         for name, pattern in mapping.get("passthrough", {}).items():
             for path in find_files(input_dir, pattern):
-                shutil.copyfile(path, out_dir / path.name)
+                rel = file_relation(con, path)
+                cols = [c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+                if as_int and "person_id" in cols:
+                    # the person numbers as the register tables' (the contract's checks compare their types)
+                    con.execute(f"COPY (SELECT * EXCLUDE (_file) REPLACE (TRY_CAST(trim(CAST(person_id AS VARCHAR)) AS BIGINT) "
+                                f"AS person_id) FROM {rel}) TO '{sql_str(out_dir / (path.stem + '.parquet'))}' (FORMAT parquet)")
+                else:
+                    shutil.copyfile(path, out_dir / path.name)
         if (input_dir / "SYNTHETIC").exists():
             shutil.copyfile(input_dir / "SYNTHETIC", out_dir / "SYNTHETIC")
         return report

@@ -73,13 +73,17 @@ def _write(con, src: Path, out: Path, seed: int) -> dict:
     con.execute(f"CREATE MACRO u(k, salt) AS (hash({seed}, k, salt) % 1000003) / 1000003.0")
     con.execute(f"CREATE MACRO pick(k, salt, n) AS CAST(hash({seed}, k, salt) % n AS INTEGER) + 1")
     con.execute("CREATE MACRO pnr(p) AS lpad(CAST(p AS VARCHAR), 10, '0')")
-    pop = f"read_parquet('{sql_str(src)}/population_*.parquet')"
+    con.execute(f"CREATE TABLE pop AS SELECT * FROM read_parquet('{sql_str(src)}/population_*.parquet')")
+    pop = "pop"
     years = [y for (y,) in con.execute(f"SELECT DISTINCT year FROM {pop} ORDER BY 1").fetchall()]
     rows.update(_population(con, pop, years, out))
     units = _units(con, src, out)
     rows["units"] = units
     rows.update(_lpr(con, src, out))
-    for name in ("rehabilitation", "referrals_received", "returned_referrals"):
+    # rehabilitation plans as in the contract, with the registers' person numbers
+    _copy(con, f"SELECT pnr(person_id) AS person_id, plan_date FROM read_parquet('{sql_str(src)}/rehabilitation.parquet')",
+          out / "rehabilitation.parquet")
+    for name in ("referrals_received", "returned_referrals"):
         shutil.copyfile(src / f"{name}.parquet", out / f"{name}.parquet")
     return rows
 

@@ -14,11 +14,11 @@ LEFT JOIN lk_priority p ON p.era = 'LPR2' AND p.code = a.priority
 LEFT JOIN lk_lpr2_referral r ON r.code = a.referral;
 
 -- model: reg_lpr2_procedures
--- grain: source, recnum, kind, code, procedure_date, hospital, department
+-- grain: source, recnum, kind, code, procedure_date
 -- Examinations (SKSUBE) and operations (SKSOPR) joined to their admission by RECNUM (within the
 -- same source); the producing unit is the procedure's department, else the admission's.
 CREATE OR REPLACE TABLE reg_lpr2_procedures AS
-SELECT a.pnr, p.procedure_date, p.code, a.priority, a.referrer_type,
+SELECT p.source, p.recnum, p.kind, a.pnr, p.procedure_date, p.code, a.priority, a.referrer_type,
        coalesce(p.hospital, a.hospital) || coalesce(p.department, a.department) AS unit
 FROM (SELECT 'public' AS source, 'examination' AS kind, * FROM src_lpr2_examinations
       UNION ALL BY NAME SELECT 'public' AS source, 'operation' AS kind, * FROM src_lpr2_operations

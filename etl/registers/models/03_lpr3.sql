@@ -13,10 +13,13 @@ LEFT JOIN (SELECT unit, referrer_type FROM src_units WHERE system = 'SOR') r ON 
 -- grain: course
 -- Each course's first contact (earliest start, then contact id): the person, priority and referrer of
 -- procedures registered on the course without a contact.
+-- Only the courses such procedures are registered on are looked at.
 CREATE OR REPLACE TABLE reg_lpr3_courses AS
-SELECT course, arg_min(pnr, (start, contact)) AS pnr, arg_min(priority, (start, contact)) AS priority,
-       arg_min(referrer_type, (start, contact)) AS referrer_type, arg_min(system, (start, contact)) AS system
-FROM reg_lpr3_contacts WHERE course IS NOT NULL GROUP BY course;
+SELECT course, pnr, priority, referrer_type, system FROM (
+    SELECT *, row_number() OVER (PARTITION BY course ORDER BY start, contact) AS k
+    FROM reg_lpr3_contacts
+    WHERE course IN (SELECT course FROM src_lpr3_procedures WHERE contact IS NULL AND course IS NOT NULL))
+WHERE k = 1;
 
 -- model: reg_lpr3_procedures
 -- Procedures (PROC_KODE_TYPE P; add-on codes "+" are not procedures of their own) with their
