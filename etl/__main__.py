@@ -164,6 +164,21 @@ def _release(args) -> int:
     return 0
 
 
+def _sas2parquet(args) -> int:
+    from etl.registers.adapter import RegisterError, sas_to_parquet
+
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    try:
+        for f in args.files:
+            out = sas_to_parquet(Path(f), Path(args.out), columns)
+            if not args.quiet:
+                print(f"wrote {out}", file=sys.stderr)
+    except (RegisterError, ImportError, OSError) as exc:
+        print(f"sas2parquet stopped: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
 def _bench(args) -> int:
     from bench.run import main as bench_main
 
@@ -202,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"override the check of {spec['what']} (etl/config/checks.toml)")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=_build)
+    sp = sub.add_parser("sas2parquet", help="convert SAS files (.sas7bdat, .xpt) to Parquet in chunks (needs pyreadstat)")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--out", required=True, help="folder for the Parquet files")
+    sp.add_argument("--columns", help="only these columns, comma-separated (e.g. PNR,SOCIO13)")
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=_sas2parquet)
     rel = sub.add_parser("release", help="write the protected, audited release database and its output-check report")
     rel.add_argument("--db", default=str(DEFAULT_DB), help="the secure database (read only)")
     rel.add_argument("--out", default=str(REPO_ROOT / "data" / "release.duckdb"))

@@ -285,3 +285,60 @@ def test_recoding_matches_sas_numbers():
         codes = con.execute(f"SELECT {code_text_sql('d', 'DECIMAL(4,1)')}, {code_text_sql('s')}, {code_text_sql('z')}, "
                             f"{code_text_sql('f', 'DOUBLE')} FROM t").fetchall()
         assert codes == [("111", "111", "0101", "3.5"), ("2", "2", "7", "4")]
+
+
+def test_the_health_data_authoritys_names(register_world, tmp_path):
+    """The same LPR3 under the health data authority's names (etl/config/registers/sds.toml):
+    contacts as ``kontakter``, procedures split into ``procedurer_kirurgi`` and ``procedurer_andre``,
+    ``diagnoser``; the contract tables come out the same."""
+    from etl.registers import adapt
+    from etl.registers.adapter import REGISTERS_DIR
+
+    inp = tmp_path / "sds"
+    shutil.copytree(register_world, inp)
+    with duckdb.connect() as con:
+        rd = lambda n: f"read_parquet('{inp / n}.parquet')"  # noqa: E731
+        con.execute(f"""COPY (SELECT PNR AS cpr, DW_EK_KONTAKT AS dw_ek_kontakt, DW_EK_FORLOEB AS dw_ek_forloeb,
+                                     CAST(KONT_STARTTIDSPUNKT AS DATE) AS dato_start, LPRINDBERETNINGSSYSTEM AS lprindberetningssystem,
+                                     PRIORITET AS prioritet, KONT_HENV_ENH AS sorenhed_hen FROM {rd('lpr_a_kontakt')})
+                        TO '{inp / 'kontakter.parquet'}' (FORMAT parquet)""")
+        for name, cond in (("procedurer_kirurgi", "LIKE"), ("procedurer_andre", "NOT LIKE")):
+            con.execute(f"""COPY (SELECT DW_EK_KONTAKT AS dw_ek_kontakt, DW_EK_FORLOEB AS dw_ek_forloeb,
+                                         PROC_KODE AS procedurekode, PROC_KODE_TYPE AS proceduretype,
+                                         CAST(PROC_STARTTIDSPUNKT AS DATE) AS dato_start, PROD_ENH AS sorenhed_pro
+                                  FROM {rd('lpr_a_procregistrering')} WHERE PROC_KODE {cond} 'K%')
+                            TO '{inp / name}.parquet' (FORMAT parquet)""")
+        con.execute(f"""COPY (SELECT DW_EK_KONTAKT AS dw_ek_kontakt, DIAG_KODE AS diagnosekode, DIAG_KODE_TYPE AS diagnosetype
+                              FROM {rd('lpr_a_diagnose')}) TO '{inp / 'diagnoser.parquet'}' (FORMAT parquet)""")
+    for f in inp.glob("lpr_a_*"):
+        f.unlink()
+    adapt(register_world, tmp_path / "dst_out")
+    report = adapt(inp, tmp_path / "sds_out", mapping_path=REGISTERS_DIR / "sds.toml")
+    assert report.files["lpr3_procedures"] == ["procedurer_andre.parquet", "procedurer_kirurgi.parquet"]
+    with duckdb.connect() as con:
+        for t in ("population", "imaging", "diagnoses", "surgery"):
+            a, b = (f"read_parquet('{tmp_path / d / t}.parquet')" for d in ("dst_out", "sds_out"))
+            assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchone()[0] == 0, t
+            assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a})").fetchone()[0] == 0, t
+
+
+def test_sas_to_parquet_step(tmp_path, monkeypatch):
+    """The documented SAS -> Parquet step: chunk by chunk, only the asked columns, same values."""
+    pyreadstat = pytest.importorskip("pyreadstat")
+    import pandas as pd
+
+    from etl.__main__ import main
+    from etl.registers import adapter
+
+    monkeypatch.setattr(adapter, "SAS_CHUNK_ROWS", 1_000)       # three chunks
+
+    frame = pd.DataFrame({"PNR": [f"{i:010d}" for i in range(1, 2501)], "SOCIO13": [111.0, 323.0] * 1250,
+                          "EXTRA": [1.5] * 2500})
+    pyreadstat.write_xport(frame, str(tmp_path / "akm2015.xpt"), table_name="AKM2015")
+    assert main(["sas2parquet", str(tmp_path / "akm2015.xpt"), "--out", str(tmp_path / "pq"),
+                 "--columns", "pnr,SOCIO13", "--quiet"]) == 0
+    back = pd.read_parquet(tmp_path / "pq" / "akm2015.parquet")
+    assert list(back.columns) == ["PNR", "SOCIO13"]
+    assert back.PNR.tolist() == frame.PNR.tolist() and back.SOCIO13.tolist() == frame.SOCIO13.tolist()
+    assert main(["sas2parquet", str(tmp_path / "akm2015.xpt"), "--out", str(tmp_path / "pq"),
+                 "--columns", "NOPE", "--quiet"]) == 3

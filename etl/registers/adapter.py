@@ -143,6 +143,42 @@ def _sas_table(con, path: Path, wanted: list[str], name: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT " + ", ".join(f"NULL AS {quote(c)}" for c in cols) + " LIMIT 0")
 
 
+def sas_to_parquet(path: Path, out_dir: Path, columns: list[str] | None = None,
+                   chunk_rows: int | None = None) -> Path:
+    """Convert a SAS file (``.sas7bdat`` or ``.xpt``) to ``out_dir/<name>.parquet`` chunk by chunk
+    (never the whole file in memory), all columns or only ``columns``. Returns the Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pyreadstat
+
+    path, out_dir = Path(path), Path(out_dir)
+    reader = pyreadstat.read_sas7bdat if path.suffix.lower() == ".sas7bdat" else pyreadstat.read_xport
+    _, meta = reader(str(path), metadataonly=True)
+    by_lower = {c.lower(): c for c in meta.column_names}
+    missing = [c for c in columns or [] if c.lower() not in by_lower]
+    if missing:
+        raise RegisterError(f"{path.name}: no column {', '.join(missing)} (the file has: {', '.join(meta.column_names)})")
+    cols = [by_lower[c.lower()] for c in columns] if columns else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{path.stem}.parquet"
+    tmp = target.with_name(target.name + ".tmp")
+    writer = None
+    try:
+        for frame, _ in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=chunk_rows or SAS_CHUNK_ROWS,
+                                                       usecols=cols):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise RegisterError(f"{path.name}: the file has no rows")
+    tmp.replace(target)
+    return target
+
+
 def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: AdaptReport) -> list:
     problems = []
     first, last = settings.first_year, settings.last_year
