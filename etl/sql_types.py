@@ -88,8 +88,9 @@ def code_text_sql(col_sql: str, src_type: str = "VARCHAR") -> str:
         return (f"CASE WHEN {col_sql} = trunc({col_sql}) THEN CAST(CAST({col_sql} AS HUGEINT) AS VARCHAR) "
                 f"ELSE CAST({col_sql} AS VARCHAR) END")
     s = f"trim(CAST({col_sql} AS VARCHAR))"
-    return (f"NULLIF(CASE WHEN regexp_full_match({s}, '{SAS_WHOLE}') THEN regexp_replace({s}, '[.]0*$', '') "
-            f"ELSE {s} END, '')")
+    # the regular expression only where there is a point (most codes have none: a cheap test first)
+    return (f"NULLIF(CASE WHEN contains({s}, '.') AND regexp_full_match({s}, '{SAS_WHOLE}') "
+            f"THEN regexp_replace({s}, '[.]0*$', '') ELSE {s} END, '')")
 
 
 def recode_sql(col_sql: str, values: dict) -> str:

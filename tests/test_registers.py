@@ -342,3 +342,18 @@ def test_sas_to_parquet_step(tmp_path, monkeypatch):
     assert back.PNR.tolist() == frame.PNR.tolist() and back.SOCIO13.tolist() == frame.SOCIO13.tolist()
     assert main(["sas2parquet", str(tmp_path / "akm2015.xpt"), "--out", str(tmp_path / "pq"),
                  "--columns", "NOPE", "--quiet"]) == 3
+
+
+def test_person_numbers_that_are_not_digits_are_named(register_world, tmp_path):
+    from etl.registers import adapt
+    from etl.staging import ContractError
+
+    inp = tmp_path / "in"
+    shutil.copytree(register_world, inp)
+    with duckdb.connect() as con:
+        f = inp / "bef201712.parquet"
+        con.execute(f"COPY (SELECT * REPLACE (CASE WHEN row_number() OVER () = 7 THEN 'AB12345678' ELSE PNR END AS PNR) "
+                    f"FROM read_parquet('{f}')) TO '{tmp_path / 'x.parquet'}' (FORMAT parquet)")
+        shutil.move(tmp_path / "x.parquet", f)
+    with pytest.raises(ContractError, match=r"bef201712.parquet.*PNR.*not digits only.*AB12345678.*pnr_as_integer"):
+        adapt(inp, tmp_path / "out")
