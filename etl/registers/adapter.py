@@ -280,7 +280,7 @@ def _check_codes(con, mapping: dict, prefix: int) -> list:
     # education and labour codes missing from their lookups are -1 in the population (one look at
     # the finished table; the register files are read again only to name them)
     unmapped = con.execute("SELECT count(*) FILTER (WHERE education = -1), count(*) FILTER (WHERE labour_status = -1) "
-                           "FROM population").fetchone()
+                           "FROM reg_person_year").fetchone()
     skip = {t for t, n in zip(("udda", "akm"), unmapped) if not n}
     for table, column, bad, lookup in _unmapped_checks(prefix):
         if table in skip:
@@ -352,7 +352,7 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
         for name in CONTRACT_TABLES:
             path = out_dir / f"{name}.parquet"
             con.execute(f"COPY {name} TO '{sql_str(path)}' (FORMAT parquet)")
-            report.rows[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            report.rows[name] = con.execute(f"SELECT count(*) FROM read_parquet('{sql_str(path)}')").fetchone()[0]
         as_int = bool(mapping.get("settings", {}).get("pnr_as_integer", True))
         for name, pattern in mapping.get("passthrough", {}).items():
             for path in find_files(input_dir, pattern):

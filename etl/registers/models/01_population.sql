@@ -2,7 +2,7 @@
 -- grain: pnr, year
 -- The status on 1 January of each study year: BEF's December snapshot of the year before (the
 -- reader keeps only December snapshots, and BEFyyyy files before 2008, which are December's).
-CREATE OR REPLACE TABLE reg_bef AS
+CREATE OR REPLACE VIEW reg_bef AS
 SELECT pnr, file_year + 1 AS year, year(birth_date) AS birth_year, sex, municipality,
        CASE origin WHEN '1' THEN 1 WHEN '2' THEN 2 WHEN '3' THEN 3 ELSE 9 END AS origin
 FROM src_bef
@@ -21,22 +21,10 @@ WHERE u.file_year + 1 BETWEEN {first_year} AND {last_year};
 
 -- model: reg_income
 -- grain: pnr, year
--- Income quintile of year Y: disposable income (IND DISPON_NY) of Y-1. Cut points: the 20, 40, 60
--- and 80 % quantiles (linear interpolation) among the adults (age on 1 January >= {adult}) of the
--- population of Y with a known income; everyone with a known income is placed by them.
+-- Disposable income (IND DISPON_NY) of income year Y-1 for the status of Y.
 CREATE OR REPLACE VIEW reg_income AS
-WITH inc AS (
-    SELECT pnr, file_year + 1 AS year, disposable_income AS income FROM src_ind
-    WHERE disposable_income IS NOT NULL AND file_year + 1 BETWEEN {first_year} AND {last_year}),
-cuts AS (
-    SELECT i.year, quantile_cont(i.income, [0.2, 0.4, 0.6, 0.8]) AS c
-    FROM inc i JOIN reg_bef b ON pkey(b.pnr, b.year) = pkey(i.pnr, i.year)
-    WHERE b.year - b.birth_year - 1 >= {adult}
-    GROUP BY i.year)
-SELECT i.pnr, i.year,
-       1 + CAST(i.income >= c[1] AS INTEGER) + CAST(i.income >= c[2] AS INTEGER)
-         + CAST(i.income >= c[3] AS INTEGER) + CAST(i.income >= c[4] AS INTEGER) AS income_quintile
-FROM inc i JOIN cuts USING (year);
+SELECT pnr, file_year + 1 AS year, disposable_income AS income FROM src_ind
+WHERE disposable_income IS NOT NULL AND file_year + 1 BETWEEN {first_year} AND {last_year};
 
 -- model: reg_labour
 -- grain: pnr, year
@@ -48,15 +36,37 @@ SELECT a.pnr, a.file_year + 1 AS year,
 FROM src_akm a LEFT JOIN lk_socio13 k ON k.socio13 = a.socio13
 WHERE a.file_year + 1 BETWEEN {first_year} AND {last_year};
 
--- model: population
--- grain: person_id, year
--- The contract's population table: no UDDA record or an unknown code 9, no IND record 9, no AKM
--- record 9 (unknown), IE_TYPE 9 or missing 9.
-CREATE OR REPLACE TABLE population AS
-SELECT b.pnr AS person_id, b.year, b.birth_year, b.sex, b.municipality,
-       coalesce(e.education, 9) AS education, coalesce(i.income_quintile, 9) AS income_quintile,
-       b.origin, coalesce(l.labour_status, 9) AS labour_status
+-- model: reg_person_year
+-- grain: pnr, year
+-- Everyone in BEF's status of a year with their UDDA, IND and AKM records of the year before (one
+-- join key of person and year; each register read once).
+CREATE OR REPLACE TABLE reg_person_year AS
+SELECT b.pnr, b.year, b.birth_year, b.sex, b.municipality, b.origin, e.education, i.income, l.labour_status
 FROM reg_bef b
 LEFT JOIN reg_education e ON pkey(e.pnr, e.year) = pkey(b.pnr, b.year)
 LEFT JOIN reg_income i ON pkey(i.pnr, i.year) = pkey(b.pnr, b.year)
 LEFT JOIN reg_labour l ON pkey(l.pnr, l.year) = pkey(b.pnr, b.year);
+
+-- model: reg_income_cuts
+-- grain: year
+-- Income quintile cut points of year Y: the 20, 40, 60 and 80 % quantiles (linear interpolation) of
+-- the disposable income of the adults (age on 1 January >= {adult}) in the population of Y with a
+-- known income.
+CREATE OR REPLACE TABLE reg_income_cuts AS
+SELECT year, quantile_cont(income, [0.2, 0.4, 0.6, 0.8]) AS c
+FROM reg_person_year WHERE income IS NOT NULL AND year - birth_year - 1 >= {adult}
+GROUP BY year;
+
+-- model: population
+-- grain: person_id, year
+-- The contract's population table. Everyone with a known income is placed by the year's cut points
+-- (1 + the number of cut points at or below the income); no IND record 9, no UDDA record or an
+-- unknown code 9, no AKM record 9 (unknown), IE_TYPE 9 or missing 9.
+CREATE OR REPLACE VIEW population AS
+SELECT p.pnr AS person_id, p.year, p.birth_year, p.sex, p.municipality,
+       coalesce(p.education, 9) AS education,
+       CASE WHEN p.income IS NULL THEN 9
+            ELSE 1 + CAST(p.income >= k.c[1] AS INTEGER) + CAST(p.income >= k.c[2] AS INTEGER)
+                   + CAST(p.income >= k.c[3] AS INTEGER) + CAST(p.income >= k.c[4] AS INTEGER) END AS income_quintile,
+       p.origin, coalesce(p.labour_status, 9) AS labour_status
+FROM reg_person_year p LEFT JOIN reg_income_cuts k USING (year);

@@ -20,13 +20,15 @@ LEFT JOIN (SELECT system, unit, producer_id, producer_type FROM src_units WHERE 
 WHERE p.code LIKE 'UX%';
 
 -- model: surgery
--- The contract's surgery table: operations (NOMESCO K...) of both eras.
+-- The contract's surgery table: operations (NOMESCO K...) of both eras. All codes, as a contract
+-- extract would have them: the code list applies later, and the data's first and last dates
+-- (meta.coverage) are those of the register.
 CREATE OR REPLACE TABLE surgery AS
 SELECT pnr AS person_id, procedure_date AS surgery_date, code AS procedure_code
 FROM reg_procedures WHERE code LIKE 'K%';
 
 -- model: diagnoses
--- The contract's diagnoses table.
+-- The contract's diagnoses table (all codes, as for surgery).
 CREATE OR REPLACE TABLE diagnoses AS
 SELECT pnr AS person_id, diagnosis_date, icd10 FROM reg_lpr2_diagnoses
 UNION ALL
