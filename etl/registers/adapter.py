@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import re
 import shutil
 import tomllib
@@ -53,6 +54,7 @@ class Model:
     sql: str
     grain: tuple[str, ...] = ()
     doc: str = ""
+    each: str = ""          # "year": the SQL is a SELECT run for each study year ({year}) into table ``name``
 
 
 @dataclass
@@ -73,8 +75,11 @@ def models() -> list[Model]:
         for block in re.split(r"^-- model: ", path.read_text(encoding="utf-8"), flags=re.M)[1:]:
             name, _, rest = block.partition("\n")
             grain = re.search(r"^-- grain: (.*)$", rest, flags=re.M)
-            doc = " ".join(ln[3:] for ln in rest.splitlines() if ln.startswith("-- ") and not ln.startswith("-- grain:"))
-            out.append(Model(name.strip(), rest, tuple(c.strip() for c in grain.group(1).split(",")) if grain else (), doc))
+            each = re.search(r"^-- each: (.*)$", rest, flags=re.M)
+            doc = " ".join(ln[3:] for ln in rest.splitlines()
+                           if ln.startswith("-- ") and not ln.startswith(("-- grain:", "-- each:")))
+            out.append(Model(name.strip(), rest, tuple(c.strip() for c in grain.group(1).split(",")) if grain else (), doc,
+                             each.group(1).strip() if each else ""))
     return out
 
 
@@ -190,7 +195,7 @@ def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: Ad
         patterns = spec["files"] if isinstance(spec["files"], list) else [spec["files"]]
         files = sorted({p for pat in patterns for p in find_files(input_dir, pat)} |
                        {p for pat in patterns for p in input_dir.glob("*") if p.suffix.lower() in SAS_SUFFIXES
-                        and __import__("fnmatch").fnmatch(p.stem.lower(), pat.lower())})
+                        and fnmatch.fnmatch(p.stem.lower(), pat.lower())})
         columns: dict = spec["columns"]
         selects = []
         for path in files:
@@ -235,20 +240,22 @@ def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: Ad
     return problems
 
 
-def _lookups(con, mapping: dict) -> None:
-    def load(name: str, file: str, cols: str, select: str) -> None:
+def _lookups(con, mapping: dict) -> int:
+    """The lookups of etl/config/registers as tables; returns the length of the HFAUDD prefixes."""
+    def load(name: str, file: str, select: str) -> None:
         path = REGISTERS_DIR / file
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {select} FROM read_csv('{sql_str(path)}', header=true, "
                     f"all_varchar=true)")
 
-    levels = list(csv.DictReader(open(REGISTERS_DIR / "hfaudd_levels.csv", newline="", encoding="utf-8")))
+    with open(REGISTERS_DIR / "hfaudd_levels.csv", newline="", encoding="utf-8") as fh:
+        levels = list(csv.DictReader(fh))
     lengths = {len(r["prefix"]) for r in levels}
     if len(lengths) != 1:
         raise RegisterError(f"{REGISTERS_DIR / 'hfaudd_levels.csv'}: every prefix must have the same length")
-    load("lk_hfaudd", "hfaudd_levels.csv", "", "prefix, CAST(level AS INTEGER) AS level")
-    load("lk_socio13", "socio13_groups.csv", "", "socio13, CAST(\"group\" AS INTEGER) AS grp")
-    load("lk_lpr2_referral", "lpr2_referral.csv", "", "code, referrer_type")
-    load("lk_priority", "priority.csv", "", "era, code, priority")
+    load("lk_hfaudd", "hfaudd_levels.csv", "prefix, CAST(level AS INTEGER) AS level")
+    load("lk_socio13", "socio13_groups.csv", "socio13, CAST(\"group\" AS INTEGER) AS grp")
+    load("lk_lpr2_referral", "lpr2_referral.csv", "code, referrer_type")
+    load("lk_priority", "priority.csv", "era, code, priority")
     return lengths.pop()
 
 
@@ -315,7 +322,14 @@ def run_models(con, settings: Settings, mapping: dict, prefix: int) -> None:
               "hfaudd_prefix": prefix, "er_type": s.get("emergency_room_patient_type", "3"),
               "er_until": int(s.get("emergency_room_until", 2013)), "lpr3_from": s.get("lpr3_from", "2019-01-01")}
     for model in models():
-        con.execute(model.sql.format(**values))
+        if model.each == "year":
+            body = model.sql.strip().rstrip(";")
+            for y in range(settings.first_year, settings.last_year + 1):
+                sql = body.format(**values, year=y)
+                con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {sql}" if y == settings.first_year
+                            else f"INSERT INTO {model.name} {sql}")
+        else:
+            con.execute(model.sql.format(**values))
 
 
 def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, settings: Settings | None = None,

@@ -38,14 +38,15 @@ WHERE a.file_year + 1 BETWEEN {first_year} AND {last_year};
 
 -- model: reg_person_year
 -- grain: pnr, year
--- Everyone in BEF's status of a year with their UDDA, IND and AKM records of the year before (one
--- join key of person and year; each register read once).
-CREATE OR REPLACE TABLE reg_person_year AS
+-- each: year
+-- Everyone in BEF's status of a year with their UDDA, IND and AKM records of the year before, one
+-- study year at a time (each register file is read once; a year's hash tables are a twelfth of the
+-- whole, which is faster and keeps memory flat at national scale).
 SELECT b.pnr, b.year, b.birth_year, b.sex, b.municipality, b.origin, e.education, i.income, l.labour_status
-FROM reg_bef b
-LEFT JOIN reg_education e ON pkey(e.pnr, e.year) = pkey(b.pnr, b.year)
-LEFT JOIN reg_income i ON pkey(i.pnr, i.year) = pkey(b.pnr, b.year)
-LEFT JOIN reg_labour l ON pkey(l.pnr, l.year) = pkey(b.pnr, b.year);
+FROM (FROM reg_bef WHERE year = {year}) b
+LEFT JOIN (FROM reg_education WHERE year = {year}) e ON e.pnr = b.pnr
+LEFT JOIN (FROM reg_income WHERE year = {year}) i ON i.pnr = b.pnr
+LEFT JOIN (FROM reg_labour WHERE year = {year}) l ON l.pnr = b.pnr;
 
 -- model: reg_income_cuts
 -- grain: year
