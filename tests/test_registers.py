@@ -357,3 +357,34 @@ def test_person_numbers_that_are_not_digits_are_named(register_world, tmp_path):
         shutil.move(tmp_path / "x.parquet", f)
     with pytest.raises(ContractError, match=r"bef201712.parquet.*PNR.*not digits only.*AB12345678.*pnr_as_integer"):
         adapt(inp, tmp_path / "out")
+
+
+def test_lookups_say_where_they_come_from():
+    import csv
+
+    from etl.registers.adapter import REGISTERS_DIR
+
+    files = sorted(REGISTERS_DIR.glob("*.csv"))
+    assert {f.name for f in files} >= {"hfaudd_levels.csv", "socio13_groups.csv", "lpr2_referral.csv", "priority.csv"}
+    for f in files:
+        with open(f, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows, f.name
+        assert all(r["source"].strip() and r["version"].strip() and r["status"].strip() for r in rows), f.name
+
+
+def test_command_line_register_build(register_world, tmp_path):
+    from etl.__main__ import main
+
+    db = tmp_path / "atlas.duckdb"
+    assert main(["build", "--input", str(register_world), "--db", str(db), "--layout", "registers", "--quiet"]) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM imaging_cube").fetchone()[0] > 0
+    # a missing register table: exit code 2, the previous database untouched
+    broken = tmp_path / "broken"
+    shutil.copytree(register_world, broken)
+    for f in broken.glob("akm*"):
+        f.unlink()
+    before = db.read_bytes()
+    assert main(["build", "--input", str(broken), "--db", str(db), "--layout", "registers", "--quiet"]) == 2
+    assert db.read_bytes() == before
