@@ -248,6 +248,7 @@ def test_sas_transport_file_read_in_chunks_with_only_the_needed_columns(register
     pyreadstat = pytest.importorskip("pyreadstat")
     import pandas as pd
 
+    from etl import readers
     from etl.registers import adapter
 
     inp = tmp_path / "in"
@@ -264,7 +265,7 @@ def test_sas_transport_file_read_in_chunks_with_only_the_needed_columns(register
         return real(reader, path, chunksize=chunksize, usecols=usecols, **kw)
 
     monkeypatch.setattr(pyreadstat, "read_file_in_chunks", spy)
-    monkeypatch.setattr(adapter, "SAS_CHUNK_ROWS", 5_000)
+    monkeypatch.setattr(readers, "SAS_CHUNK_ROWS", 5_000)
     con = duckdb.connect()
     adapter.adapt(inp, tmp_path / "out", con=con)
     assert seen == [(5_000, ("PNR", "SOCIO13"))]
@@ -327,10 +328,10 @@ def test_sas_to_parquet_step(tmp_path, monkeypatch):
     pyreadstat = pytest.importorskip("pyreadstat")
     import pandas as pd
 
+    from etl import readers
     from etl.__main__ import main
-    from etl.registers import adapter
 
-    monkeypatch.setattr(adapter, "SAS_CHUNK_ROWS", 1_000)       # three chunks
+    monkeypatch.setattr(readers, "SAS_CHUNK_ROWS", 1_000)       # three chunks
 
     frame = pd.DataFrame({"PNR": [f"{i:010d}" for i in range(1, 2501)], "SOCIO13": [111.0, 323.0] * 1250,
                           "EXTRA": [1.5] * 2500})
@@ -388,3 +389,32 @@ def test_command_line_register_build(register_world, tmp_path):
     before = db.read_bytes()
     assert main(["build", "--input", str(broken), "--db", str(db), "--layout", "registers", "--quiet"]) == 2
     assert db.read_bytes() == before
+
+
+def test_contract_layout_reads_sas_in_chunks_with_only_its_columns(tmp_path, monkeypatch):
+    """The contract layout's staging asks the reader for the mapped columns only."""
+    pyreadstat = pytest.importorskip("pyreadstat")
+    import pandas as pd
+
+    from etl import readers
+    from etl.contract import contract
+    from etl.settings import load_settings
+    from etl.staging import StagingReport, stage_table
+
+    frame = pd.DataFrame({"person_id": [float(i) for i in range(1, 3001)],
+                          "plan_date": pd.to_datetime(["2015-03-01"] * 3000), "NOISE": ["x"] * 3000})
+    pyreadstat.write_xport(frame, str(tmp_path / "rehabilitation.xpt"), table_name="REHAB")
+    seen = []
+    real = pyreadstat.read_file_in_chunks
+    monkeypatch.setattr(pyreadstat, "read_file_in_chunks",
+                        lambda reader, path, chunksize, usecols, **kw: seen.append((chunksize, usecols))
+                        or real(reader, path, chunksize=chunksize, usecols=usecols, **kw))
+    monkeypatch.setattr(readers, "SAS_CHUNK_ROWS", 1_000)
+    report = StagingReport()
+    with duckdb.connect() as con:
+        stage_table(con, contract(load_settings())["rehabilitation"], [tmp_path / "rehabilitation.xpt"], {}, report,
+                    False, None)
+        assert con.execute("SELECT count(*), count(DISTINCT person_id), min(plan_date) FROM stg_rehabilitation").fetchone() \
+            == (3000, 3000, pd.Timestamp("2015-03-01").date())
+    assert seen == [(1_000, ["person_id", "plan_date"])]
+    assert not report.problems

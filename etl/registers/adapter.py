@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import csv
-import fnmatch
 import re
 import shutil
 import tomllib
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl import readers
 from etl.readers import READERS, file_relation, find_files, sql_str
 from etl.settings import CONFIG_DIR, Settings, load_settings
 from etl.sql_types import code_text_sql, quote, typed_sql
@@ -34,7 +34,6 @@ DEFAULT_MAPPING = REGISTERS_DIR / "dst.toml"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 CONTRACT_TABLES = ("population", "imaging", "diagnoses", "surgery")
 SAS_SUFFIXES = (".sas7bdat", ".xpt")
-SAS_CHUNK_ROWS = 500_000
 
 # how each logical column is typed (see etl/sql_types.py); anything else is a code
 KINDS = {
@@ -130,28 +129,6 @@ def _file_year(spec: dict, path: Path) -> tuple[int | None, bool]:
     return int(m.group(1)), month in (None, "12")
 
 
-def _sas_table(con, path: Path, wanted: list[str], name: str) -> None:
-    """Read a SAS file in chunks, only the ``wanted`` columns, into the temporary table ``name``."""
-    try:
-        import pyreadstat
-    except ImportError as exc:
-        raise RegisterError(f"{path.name}: a SAS file, and the optional package pyreadstat is not installed "
-                            "(pip install 'atlas[sas]'), or convert it to Parquet first (docs/data-contract.md)") from exc
-    reader = pyreadstat.read_sas7bdat if path.suffix.lower() == ".sas7bdat" else pyreadstat.read_xport
-    _, meta = reader(str(path), metadataonly=True)
-    by_lower = {c.lower(): c for c in meta.column_names}
-    cols = [by_lower[w.lower()] for w in wanted if w.lower() in by_lower]
-    made = False
-    for frame, _ in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=SAS_CHUNK_ROWS, usecols=cols):
-        con.register("_sas_chunk", frame)
-        con.execute(f"{'INSERT INTO' if made else 'CREATE OR REPLACE TEMP TABLE'} {name} "
-                    f"{'' if made else 'AS '}SELECT * FROM _sas_chunk")
-        con.unregister("_sas_chunk")
-        made = True
-    if not made:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT " + ", ".join(f"NULL AS {quote(c)}" for c in cols) + " LIMIT 0")
-
-
 def sas_to_parquet(path: Path, out_dir: Path, columns: list[str] | None = None,
                    chunk_rows: int | None = None) -> Path:
     """Convert a SAS file (``.sas7bdat`` or ``.xpt``) to ``out_dir/<name>.parquet`` chunk by chunk
@@ -173,7 +150,7 @@ def sas_to_parquet(path: Path, out_dir: Path, columns: list[str] | None = None,
     tmp = target.with_name(target.name + ".tmp")
     writer = None
     try:
-        for frame, _ in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=chunk_rows or SAS_CHUNK_ROWS,
+        for frame, _ in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=chunk_rows or readers.SAS_CHUNK_ROWS,
                                                        usecols=cols):
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
@@ -193,9 +170,7 @@ def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: Ad
     first, last = settings.first_year, settings.last_year
     for table, spec in mapping["tables"].items():
         patterns = spec["files"] if isinstance(spec["files"], list) else [spec["files"]]
-        files = sorted({p for pat in patterns for p in find_files(input_dir, pat)} |
-                       {p for pat in patterns for p in input_dir.glob("*") if p.suffix.lower() in SAS_SUFFIXES
-                        and fnmatch.fnmatch(p.stem.lower(), pat.lower())})
+        files = sorted({p for pat in patterns for p in find_files(input_dir, pat)})
         columns: dict = spec["columns"]
         selects = []
         for path in files:
@@ -203,10 +178,8 @@ def _sources(con, input_dir: Path, mapping: dict, settings: Settings, report: Ad
             if not wanted or (year is not None and not first - 1 <= year <= last - 1):
                 continue
             if path.suffix.lower() in SAS_SUFFIXES:
-                name = f"sas_{table}_{len(selects)}"
-                _sas_table(con, path, list(columns.values()), name)
-                rel = name
-            elif READERS[path.suffix.lower()] == "parquet":
+                rel = file_relation(con, path, list(columns.values()))
+            elif READERS.get(path.suffix.lower()) == "parquet":
                 rel = f"read_parquet('{sql_str(path)}')"
             else:
                 rel = file_relation(con, path)
