@@ -85,8 +85,8 @@ def code_text_sql(col_sql: str, src_type: str = "VARCHAR") -> str:
     if src_type in INTEGER_TYPES:
         return f"CAST({col_sql} AS VARCHAR)"
     if src_type.startswith(FLOAT_TYPES):
-        return (f"CASE WHEN {col_sql} = trunc({col_sql}) THEN CAST(CAST({col_sql} AS HUGEINT) AS VARCHAR) "
-                f"ELSE CAST({col_sql} AS VARCHAR) END")
+        return (f"coalesce(CASE WHEN {col_sql} = trunc({col_sql}) THEN CAST(TRY_CAST({col_sql} AS BIGINT) AS VARCHAR) END, "
+                f"CAST({col_sql} AS VARCHAR))")
     s = f"trim(CAST({col_sql} AS VARCHAR))"
     # the regular expression only where there is a point (most codes have none: a cheap test first)
     return (f"NULLIF(CASE WHEN contains({s}, '.') AND regexp_full_match({s}, '{SAS_WHOLE}') "
