@@ -293,7 +293,7 @@ def run_models(con, settings: Settings, mapping: dict, prefix: int) -> None:
     s = mapping.get("settings", {})
     values = {"first_year": settings.first_year, "last_year": settings.last_year, "adult": settings.adult_min_age,
               "hfaudd_prefix": prefix, "er_type": s.get("emergency_room_patient_type", "3"),
-              "er_until": int(s.get("emergency_room_until", 2013)), "lpr3_from": s.get("lpr3_from", "2019-01-01")}
+              "er_until": int(s.get("emergency_room_until", 2013))}
     for model in models():
         if model.each == "year":
             body = model.sql.strip().rstrip(";")
