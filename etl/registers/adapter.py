@@ -26,7 +26,7 @@ import duckdb
 
 from etl import readers
 from etl.readers import READERS, file_relation, find_files, sql_str
-from etl.settings import CONFIG_DIR, Settings, load_settings
+from etl.settings import CONFIG_DIR, ConfigError, Settings, load_settings
 from etl.sql_types import code_text_sql, quote, typed_sql
 
 REGISTERS_DIR = CONFIG_DIR / "registers"
@@ -43,8 +43,8 @@ KINDS = {
 }
 
 
-class RegisterError(Exception):
-    """Register tables that cannot be adapted; the message lists every problem found."""
+class RegisterError(ConfigError):
+    """A register lookup or file the adapters cannot use (a configuration problem: exit code 6)."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,9 @@ def _unmapped_checks(prefix: int) -> list[tuple[str, str, str, str]]:
         ("lpr2_private_adm", "referral", "referral IS NOT NULL AND referral NOT IN (SELECT code FROM lk_lpr2_referral)",
          "etl/config/registers/lpr2_referral.csv"),
         ("lpr2_adm", "priority", "priority IS NOT NULL AND priority NOT IN (SELECT code FROM lk_priority WHERE era = 'LPR2')",
+         "etl/config/registers/priority.csv"),
+        ("lpr2_private_adm", "priority",
+         "priority IS NOT NULL AND priority NOT IN (SELECT code FROM lk_priority WHERE era = 'LPR2')",
          "etl/config/registers/priority.csv"),
         ("lpr3_contacts", "priority", "priority IS NOT NULL AND priority NOT IN (SELECT code FROM lk_priority WHERE era = 'LPR3')",
          "etl/config/registers/priority.csv"),
