@@ -71,16 +71,31 @@ def _tables(db: Path) -> list[str]:
 
 
 def _differences(a: Path, b: Path, table: str) -> tuple[int, int]:
+    """Rows of ``table`` in a and not in b, and in b and not in a (EXCEPT ALL). Sums of doubles (the
+    cell keys k_*) are added by DuckDB's parallel aggregation in a varying order, so any two builds
+    may differ in their last bits: the other columns are compared exactly, and each double must
+    then agree within 1e-9 on the row with the same other columns."""
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
         con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
-        # sums of doubles (the cell keys k_*) are compared to 9 decimals: DuckDB's parallel
-        # aggregation adds them in a varying order, so any two builds may differ in the last bits
-        cols = ", ".join(f'round("{c}", 9)' if t == "DOUBLE" else f'"{c}"' for c, t in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = 'a' AND table_name = ? "
-            "AND data_type NOT IN ('GEOMETRY', 'BLOB') ORDER BY ordinal_position", [table]).fetchall())
-        ab = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM a.{table} EXCEPT ALL SELECT {cols} FROM b.{table})").fetchone()[0]
-        ba = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM b.{table} EXCEPT ALL SELECT {cols} FROM a.{table})").fetchone()[0]
+        cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = 'a' "
+                           "AND table_name = ? AND data_type NOT IN ('GEOMETRY', 'BLOB') ORDER BY ordinal_position",
+                           [table]).fetchall()
+        exact = [f'"{c}"' for c, t in cols if t != "DOUBLE"]
+        doubles = [f'"{c}"' for c, t in cols if t == "DOUBLE"]
+        sel = ", ".join(exact) or "1"
+        ab = con.execute(f"SELECT count(*) FROM (SELECT {sel} FROM a.{table} EXCEPT ALL SELECT {sel} FROM b.{table})").fetchone()[0]
+        ba = con.execute(f"SELECT count(*) FROM (SELECT {sel} FROM b.{table} EXCEPT ALL SELECT {sel} FROM a.{table})").fetchone()[0]
+        if doubles and not ab and not ba:
+            unique = con.execute(f"SELECT count(*) = count(DISTINCT ({sel})) FROM a.{table}").fetchone()[0]
+            if unique:
+                on = " AND ".join(f"x.{c} IS NOT DISTINCT FROM y.{c}" for c in exact) or "true"
+                far = " OR ".join(f"NOT (abs(x.{c} - y.{c}) < 1e-9 OR (x.{c} IS NULL AND y.{c} IS NULL))" for c in doubles)
+                bad = con.execute(f"SELECT count(*) FROM a.{table} x JOIN b.{table} y ON {on} WHERE {far}").fetchone()[0]
+            else:
+                r = ", ".join([*exact, *(f"round({c}, 6)" for c in doubles)])
+                bad = con.execute(f"SELECT count(*) FROM (SELECT {r} FROM a.{table} EXCEPT ALL SELECT {r} FROM b.{table})").fetchone()[0]
+            ab = ba = bad
     return ab, ba
 
 
