@@ -18,10 +18,11 @@ from etl.settings import DEFAULT_DB, REPO_ROOT
 def _generate(args) -> int:
     from etl.synthetic import generate
 
-    summary = generate(Path(args.out), scale=args.scale, seed=args.seed,
+    summary = generate(Path(args.out), scale=args.scale, seed=args.seed, layout=args.layout,
                        progress=None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True)))
     (Path(args.out) / "SYNTHETIC").write_text(
-        f"Synthetic extracts made by 'python -m etl generate --scale {args.scale} --seed {args.seed}'. Not real data.\n",
+        f"Synthetic extracts made by 'python -m etl generate --scale {args.scale} --seed {args.seed} "
+        f"--layout {args.layout}'. Not real data.\n",
         encoding="utf-8")
     if not args.quiet:
         print(f"generated {args.out}: " + ", ".join(f"{k}={v}" for k, v in summary.items()), file=sys.stderr)
@@ -89,7 +90,8 @@ def _build(args) -> int:
     try:
         report = build(Path(args.input), db, columns=Path(args.columns) if args.columns else None,
                        lenient=args.lenient, quiet=args.quiet, allow=allow,
-                       rejected_dir=Path(args.rejected) if args.rejected else None)
+                       rejected_dir=Path(args.rejected) if args.rejected else None,
+                       layout=args.layout, registers=Path(args.registers) if args.registers else None)
     except ContractError as exc:
         return _stop(exc, EXIT_CONTRACT)
     except ImplausibleData as exc:
@@ -193,6 +195,21 @@ def _codes_check(args) -> int:
     return sks.EXIT_FINDINGS if report.problems else sks.EXIT_OK
 
 
+def _sas2parquet(args) -> int:
+    from etl.registers.adapter import RegisterError, sas_to_parquet
+
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    try:
+        for f in args.files:
+            out = sas_to_parquet(Path(f), Path(args.out), columns)
+            if not args.quiet:
+                print(f"wrote {out}", file=sys.stderr)
+    except (RegisterError, ImportError, OSError) as exc:
+        print(f"sas2parquet stopped: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
 def _bench(args) -> int:
     from bench.run import main as bench_main
 
@@ -206,12 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scale", type=float, default=0.1, help="1.0 is all of Denmark (about 5.9 million people)")
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", default=str(REPO_ROOT / "data" / "extracts"))
+    g.add_argument("--layout", choices=("contract", "registers"), default="contract",
+                   help="contract: the seven tables of docs/data-contract.md; registers: the same world as the "
+                        "registers deliver it (BEF, UDDA, IND, AKM, LPR2, LPR3, SSSY)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_generate)
     b = sub.add_parser("build", help="validate the extracts and build the app database")
     b.add_argument("--input", default=str(REPO_ROOT / "data" / "extracts"))
     b.add_argument("--db", default=str(DEFAULT_DB))
     b.add_argument("--columns", help="column mapping file (a copy of etl/config/columns.toml)")
+    b.add_argument("--layout", choices=("contract", "registers"), default="contract",
+                   help="contract: the tables of docs/data-contract.md; registers: the registers as delivered "
+                        "(docs/data-contract.md, 'The register layout')")
+    b.add_argument("--registers", metavar="FILE",
+                   help="with --layout registers: register mapping (a copy of etl/config/registers/dst.toml)")
     b.add_argument("--lenient", action="store_true",
                    help="drop bad rows and write them to --rejected DIR instead of stopping")
     b.add_argument("--rejected", metavar="DIR",
@@ -223,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"override the check of {spec['what']} (etl/config/checks.toml)")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=_build)
+    sp = sub.add_parser("sas2parquet", help="convert SAS files (.sas7bdat, .xpt) to Parquet in chunks (needs pyreadstat)")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--out", required=True, help="folder for the Parquet files")
+    sp.add_argument("--columns", help="only these columns, comma-separated (e.g. PNR,SOCIO13)")
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=_sas2parquet)
     rel = sub.add_parser("release", help="write the protected, audited release database and its output-check report")
     rel.add_argument("--db", default=str(DEFAULT_DB), help="the secure database (read only)")
     rel.add_argument("--out", default=str(REPO_ROOT / "data" / "release.duckdb"))

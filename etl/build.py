@@ -103,18 +103,24 @@ def _drop_work_tables(con, *patterns: str, keep: tuple[str, ...] = ()) -> None:
 
 def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: bool = False,
           settings: Settings | None = None, quiet: bool = False, memory_limit: str = "6GB", *,
-          allow: tuple[str, ...] = (), rejected_dir: Path | None = None) -> BuildReport:
+          allow: tuple[str, ...] = (), rejected_dir: Path | None = None, layout: str = "contract",
+          registers: Path | None = None) -> BuildReport:
     """Build ``db_path`` from the extracts in ``input_dir``; see the module docstring.
 
     ``allow`` names plausibility checks to override (``etl/config/checks.toml``); ``rejected_dir``
-    is where lenient mode writes the rejected rows (required with ``lenient``).
+    is where lenient mode writes the rejected rows (required with ``lenient``). ``layout``
+    "registers" reads the registers as delivered (``etl/registers``; ``registers`` a copy of
+    ``etl/config/registers/dst.toml`` for another delivery's names) and derives the contract tables
+    first, into a temporary folder removed after the build.
     """
     settings = settings or load_settings()
     started = time.perf_counter()
     input_dir, db_path = Path(input_dir), Path(db_path)
     _check_paths(db_path, lenient, rejected_dir)
     checks = plausibility.Checks(frozenset(allow))
-    progress = Progress(9, quiet=quiet)
+    if layout not in ("contract", "registers"):
+        raise ConfigError(f"--layout must be 'contract' or 'registers', not {layout!r}")
+    progress = Progress(10 if layout == "registers" else 9, quiet=quiet)
     progress("checking boundaries and reference data")
     municipalities_csv = settings.reference_dir / "municipalities.csv"
     collections = geo.build_boundaries(settings.geo_dir, municipalities_csv)   # fails early and clearly
@@ -138,7 +144,18 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute("SET preserve_insertion_order = false")
-        report.staging = staging.stage_all(con, input_dir, mapping, settings, lenient, partial,
+        source_dir = input_dir
+        if layout == "registers":
+            from etl.registers import adapt
+
+            source_dir = Path(tempfile.mkdtemp(prefix="registers-", dir=spill))   # person-level: removed with spill
+            with duckdb.connect() as rcon:
+                rcon.execute(f"SET memory_limit = '{memory_limit}'")
+                rcon.execute(f"SET temp_directory = '{spill}'")
+                rcon.execute("SET preserve_insertion_order = false")
+                adapt(input_dir, source_dir, registers, settings, con=rcon)
+            progress("derived the contract tables from the registers")
+        report.staging = staging.stage_all(con, source_dir, mapping, settings, lenient, partial,
                                            progress=lambda m: None)
         plausibility.after_staging(con, contract(settings), report.staging, settings, checks)
         checks.stop_if_failed()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-READERS = {".parquet": "parquet", ".csv": "csv", ".txt": "csv", ".sas7bdat": "sas"}
+READERS = {".parquet": "parquet", ".csv": "csv", ".txt": "csv", ".sas7bdat": "sas", ".xpt": "sas"}
+SAS_CHUNK_ROWS = 500_000      # rows of a SAS file read at a time
 
 
 def find_files(input_dir: Path, pattern: str) -> list[Path]:
@@ -82,8 +83,9 @@ def read_error(exc: Exception) -> str:
     return (lines[0] if lines else type(exc).__name__)[:300]
 
 
-def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """SQL that reads one file as it is, with its file name in a ``_file`` column."""
+def file_relation(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str] | None = None) -> str:
+    """SQL that reads one file as it is, with its file name in a ``_file`` column. A SAS file is read
+    in chunks into a temporary table, only ``columns`` (all when None), never whole into memory."""
     kind = READERS[path.suffix.lower()]
     p = sql_str(path)
     if kind == "parquet":
@@ -96,21 +98,37 @@ def file_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
         columns = "{" + ", ".join(f"'{sql_str(n)}': 'VARCHAR'" for n in names) + "}"
         return (f"(SELECT *, '{sql_str(path.name)}' AS _file FROM read_csv('{p}', auto_detect=false, header=false, "
                 f"skip=1, columns={columns}, delim='{delim}', quote='\"', escape='\"', encoding='{enc}'))")
-    # SAS
+    name = f"sas_{abs(hash(str(path)))}"
+    sas_table(con, path, columns, name)
+    return f"(SELECT *, '{sql_str(path.name)}' AS _file FROM {name})"
+
+
+def sas_table(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str] | None, name: str) -> None:
+    """Read a SAS file (``.sas7bdat`` or transport ``.xpt``) chunk by chunk into the temporary table
+    ``name``: only ``columns`` (matched without regard to case; the ones the file lacks are left for
+    the caller to report), all when None. Needs the optional package pyreadstat."""
     try:
         import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on an optional package
         from etl.staging import ContractError, Problem
 
         raise ContractError([Problem(path.name, "", "", 0, "is a SAS file, and the optional package pyreadstat is not installed",
-                                     hint="pip install pyreadstat, or export the table as Parquet or CSV")], False) from exc
-
+                                     hint="pip install '.[sas]' (pyreadstat), or convert the file to Parquet first "
+                                          "(python -m etl sas2parquet)")], False) from exc
+    reader = pyreadstat.read_sas7bdat if path.suffix.lower() == ".sas7bdat" else pyreadstat.read_xport
     try:
-        frame, _ = pyreadstat.read_sas7bdat(str(path))
+        _, meta = reader(str(path), metadataonly=True)
+        by_lower = {c.lower(): c for c in meta.column_names}
+        cols = [by_lower[c.lower()] for c in columns if c.lower() in by_lower] if columns else None
+        made = False
+        for frame, _ in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=SAS_CHUNK_ROWS, usecols=cols):
+            con.register("_sas_chunk", frame)
+            con.execute(f"INSERT INTO {name} SELECT * FROM _sas_chunk" if made
+                        else f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _sas_chunk")
+            con.unregister("_sas_chunk")
+            made = True
     except Exception as exc:  # pragma: no cover - depends on an optional package
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnreadableFile(f"cannot be read as SAS ({why})") from exc
-    frame["_file"] = path.name
-    name = f"sas_{abs(hash(str(path)))}"
-    con.register(name, frame)
-    return f"(SELECT * FROM {name})"
+    if not made:
+        raise UnreadableFile("is a SAS file without rows")

@@ -75,11 +75,32 @@ def typed_sql(col_sql: str, src_type: str, type_: str) -> str:
     raise ValueError(type_)
 
 
+# a whole number written with a decimal part of zeros, as SAS exports its numbers: "111.0", "111."
+SAS_WHOLE = "[+-]?[0-9]+[.]0*"
+
+
+def code_text_sql(col_sql: str, src_type: str = "VARCHAR") -> str:
+    """A code as text, the same however the extract stores it: a SAS number 111.0 (or the text
+    "111.0") is "111", text is trimmed, "0101" keeps its zero (a code, not a number)."""
+    if src_type in INTEGER_TYPES:
+        return f"CAST({col_sql} AS VARCHAR)"
+    if src_type.startswith(FLOAT_TYPES):
+        return (f"coalesce(CASE WHEN {col_sql} = trunc({col_sql}) THEN CAST(TRY_CAST({col_sql} AS BIGINT) AS VARCHAR) END, "
+                f"CAST({col_sql} AS VARCHAR))")
+    s = f"trim(CAST({col_sql} AS VARCHAR))"
+    # the regular expression only where there is a point (most codes have none: a cheap test first)
+    return (f"NULLIF(CASE WHEN contains({s}, '.') AND regexp_full_match({s}, '{SAS_WHOLE}') "
+            f"THEN regexp_replace({s}, '[.]0*$', '') ELSE {s} END, '')")
+
+
 def recode_sql(col_sql: str, values: dict) -> str:
+    """Recode the values of a column (``[tables.X.values.COLUMN]`` of the column mapping). The value
+    is compared as a code: a SAS number 111.0 matches the key "111"."""
     if not values:
         return col_sql
+    text = code_text_sql(col_sql)
     whens = " ".join(f"WHEN '{str(k).replace(chr(39), '')}' THEN '{str(v).replace(chr(39), '')}'" for k, v in values.items())
-    return f"(CASE CAST({col_sql} AS VARCHAR) {whens} ELSE CAST({col_sql} AS VARCHAR) END)"
+    return f"(CASE {text} {whens} ELSE CAST({col_sql} AS VARCHAR) END)"
 
 
 def quote(name: str) -> str:

@@ -71,7 +71,7 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
     selects = []
     for path in files:
         try:
-            rel = file_relation(con, path)
+            rel = file_relation(con, path, [str(colmap.get(c.name, c.name)) for c in table.columns])
             described = con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
         except UnreadableFile as exc:
             report.problems.append(Problem(path.name, table.name, "", 0, str(exc), hint=_unreadable_hint(path)))

@@ -58,18 +58,49 @@ def _date(days: np.ndarray) -> pa.Array:
     return pa.array(days.astype(np.int32), type=pa.date32())
 
 
+LAYOUTS = ("contract", "registers")
+
+
 def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: Path | None = None,
-             progress: Callable[[str], None] | None = None, effects: dict | None = None) -> dict:
+             progress: Callable[[str], None] | None = None, effects: dict | None = None,
+             layout: str = "contract") -> dict:
     """Write synthetic register-style extracts (Parquet) into ``out_dir``.
 
     ``scale`` 1.0 is all of Denmark (about 5.9 million residents a year); the result is the same
     for the same ``seed`` and ``scale``. Planted effects are read from ``etl/synthetic/effects.toml``
     (or taken from ``effects``, a dict of the same form, for tests that plant other sizes).
-    Returns the number of rows written per table and the seconds it took.
+    ``layout`` "contract" writes the tables of docs/data-contract.md; "registers" writes the
+    same world as the registers deliver it (BEF, UDDA, IND, AKM, LPR2, LPR3, SSSY; see
+    :mod:`etl.synthetic.registers`). Returns the number of rows written per table and the seconds.
     """
     t0 = time.perf_counter()
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "registers":
+        import shutil
+        import tempfile
+
+        from etl.synthetic.registers import write_registers
+
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".contract-", dir=out_dir))
+        try:
+            summary = _generate(work, scale, seed, reference_dir, progress, effects, keep_income=True)
+            (progress or (lambda m: None))("synthetic: writing the register layout")
+            summary.update(write_registers(work, Path(out_dir), seed))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        summary["seconds"] = round(time.perf_counter() - t0, 2)
+        return summary
+    return _generate(out_dir, scale, seed, reference_dir, progress, effects)
+
+
+def _generate(out_dir: Path, scale: float, seed: int, reference_dir: Path | None,
+              progress: Callable[[str], None] | None, effects: dict | None = None,
+              keep_income: bool = False) -> dict:
+    t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,6 +116,8 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
     year_seeds = s_years.spawn(len(years) + 1)
     # the planted MRI cluster has streams of its own (spawned after the others, which stay as they were)
     cluster_seeds = ss.spawn(1)[0].spawn(len(years) + 1)
+    # so do the unknown categories of the registers (origin 9, no AKM record)
+    unknown_seeds = ss.spawn(1)[0].spawn(len(years) + 1)
 
     say(f"synthetic: building the cohort (scale {scale}, seed {seed})")
     cohort = build_cohort(np.random.default_rng(s_cohort), eff["population"], first, last, munis, scale)
@@ -94,7 +127,9 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
     rows = dict.fromkeys(TABLES, 0)
     writer = _Writer()
     try:
-        _years(years, (year_seeds, cluster_seeds), cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0)
+        unknown = _Unknown(eff["population"], cohort, unknown_seeds)
+        _years(years, (year_seeds, cluster_seeds), cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0,
+               unknown, keep_income)
         _events(cohort, model, chunks, rows, writer, out_dir)
         # returned referrals
         received, returned = generate_returns(np.random.default_rng(s_returns), eff, scale,
@@ -110,7 +145,29 @@ def generate(out_dir: Path, scale: float = 0.1, seed: int = 42, reference_dir: P
     return {**rows, "persons": len(cohort), "seconds": seconds}
 
 
-def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0) -> None:
+class _Unknown:
+    """The unknown categories the registers have: origin 9 (a fixed trait of a share of immigrants)
+    and labour-market status 9 (adults without an AKM record in a year). Drawn from streams of
+    their own and applied only to what is written: the imaging model sees the true category."""
+
+    def __init__(self, pe: dict, cohort, seeds):
+        self.pe, self.seeds = pe, seeds
+        rng = np.random.default_rng(seeds[0])
+        self.origin = (cohort.origin == 2) & (rng.random(len(cohort)) < float(pe["origin_unknown_immigrant"]))
+
+    def written_origin(self, cohort, idx) -> np.ndarray:
+        return np.where(self.origin[idx], 9, cohort.origin[idx]).astype(np.int8)
+
+    def written_labour(self, i: int, y: int, cohort, idx, age, labour, adult: int) -> np.ndarray:
+        rng = np.random.default_rng(self.seeds[i + 1])
+        new_immigrant = (cohort.entry[idx] == y) & (cohort.origin[idx] == 2)
+        p = np.where(new_immigrant, float(self.pe["labour_unknown_new_immigrant"]), float(self.pe["labour_unknown_other"]))
+        missing = (age >= adult) & (rng.random(len(idx)) < p)
+        return np.where(missing, 9, labour).astype(np.int8)
+
+
+def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_dir, adult, say, t0,
+           unknown, keep_income=False) -> None:
     """Population files, imaging and background events, year by year."""
     first = years[0]
     year_seeds, cluster_seeds = year_seeds
@@ -122,7 +179,7 @@ def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_di
             attrs.move(rng, cohort, idx, y)
         ya = attrs.derive(rng, cohort, idx, y, adult)
         cols = {"sex": cohort.sex[idx], "municipality": cohort.municipality[idx], "origin": cohort.origin[idx]}
-        table = pa.table({
+        columns = {
             "person_id": pa.array(cohort.person_id[idx]),
             "year": pa.array(np.full(len(idx), y, np.int16)),
             "birth_year": pa.array(cohort.birth_year[idx]),
@@ -130,9 +187,12 @@ def _years(years, year_seeds, cohort, attrs, model, chunks, rows, writer, out_di
             "municipality": pa.array(cols["municipality"]),
             "education": pa.array(ya["education"]),
             "income_quintile": pa.array(ya["income_quintile"]),
-            "origin": pa.array(cols["origin"]),
-            "labour_status": pa.array(ya["labour_status"]),
-        })
+            "origin": pa.array(unknown.written_origin(cohort, idx)),
+            "labour_status": pa.array(unknown.written_labour(i, y, cohort, idx, ya["age"], ya["labour_status"], adult)),
+        }
+        if keep_income:       # for the register layout: IND's disposable income behind the quintile
+            columns["disposable_income"] = pa.array(ya["income"], from_pandas=True)
+        table = pa.table(columns)
         writer.submit(table, out_dir / f"population_{y}.parquet")
         rows["population"] += len(idx)
         del table

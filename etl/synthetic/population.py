@@ -18,6 +18,8 @@ from etl.synthetic.config import Municipalities, code_table
 NO_EXIT = np.int16(9999)
 MAX_AGE = 110
 AGE_TABLE = 256          # lookup tables are indexed by age clipped to 0..255
+INCOME_SCALE = 230_000.0   # disposable income (kroner) of a person with income latent 0
+INCOME_SPREAD = 0.45       # kroner = INCOME_SCALE * exp(INCOME_SPREAD * latent), rounded to whole kroner
 
 
 @dataclass
@@ -249,8 +251,16 @@ class YearAttributes:
         inc = (cohort.income_z[idx] + self.income_shift[labour]
                + np.float32(self.pe["income_year_sd"]) * rng.standard_normal(len(idx), dtype=np.float32))
         adult = age >= adult_min_age
-        cuts = np.quantile(inc[adult] if adult.any() else inc, [0.2, 0.4, 0.6, 0.8])
-        quintile = (1 + np.searchsorted(cuts, inc, side="right")).astype(np.int8)
         unknown = rng.random(len(idx), dtype=np.float32) < self.income_unknown[cohort.origin[idx]]
+        # disposable income in whole kroner (IND's DISPON_NY in the register layout); the quintile is
+        # the register adapter's rule (etl/registers/models/income.sql): cut points at the 20/40/60/80 %
+        # quantiles (linear interpolation) of the adults with a known income, everyone with a known
+        # income placed by them (1 + the number of cut points at or below the income)
+        income = np.rint(INCOME_SCALE * np.exp(INCOME_SPREAD * inc.astype(np.float64)))
+        ref = adult & ~unknown
+        cuts = np.quantile(income[ref] if ref.any() else income, [0.2, 0.4, 0.6, 0.8])
+        quintile = (1 + np.searchsorted(cuts, income, side="right")).astype(np.int8)
         quintile[unknown] = 9
-        return {"age": age, "education": education, "income_quintile": quintile, "labour_status": labour}
+        income[unknown] = np.nan
+        return {"age": age, "education": education, "income_quintile": quintile, "labour_status": labour,
+                "income": income}
