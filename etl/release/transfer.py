@@ -37,6 +37,19 @@ BOUNDARY_TABLES = ("geometry", "area_centroid")
 MANIFEST_FIELDS = ("file", "table", "rows", "bytes", "sha256")
 
 
+CSV_NOTE = """
+## The CSV form of this release
+
+One CSV file per table (UTF-8, comma-separated, a header row, rows sorted by every column). A text is
+always in double quotes (`""` is an empty text, e.g. the filter set of everyone); an empty field without
+quotes is a missing value: a hidden count or a figure not computed. `columns.csv` lists every table's
+columns and types; `manifest.csv` lists every file with its rows, bytes and SHA-256. The map boundaries
+(`geometry`, `area_centroid`) are not in the folder: they are public DAGI boundaries, not statistical
+output, and are made again outside (`python -m etl release-import`), checked against the SHA-256 in
+the manifest.
+"""
+
+
 class TransferError(ValueError):
     """A CSV release folder that is incomplete, changed, or not a release."""
 
@@ -249,7 +262,7 @@ def release_csv(secure_db: Path, out_dir: Path, plan_path: Path | None = None, q
         db = Path(d) / "release.duckdb"
         report = build_release(secure_db, db, plan_path=plan_path, quiet=quiet, release_id=release_id)
         report.path = out_dir
-        text = render(report)
+        text = render(report) + CSV_NOTE
         export_csv(db, out_dir, text)
     if report_path:
         Path(report_path).write_text(text, encoding="utf-8")
