@@ -360,3 +360,11 @@ def test_release_import_command_and_the_app_serve_the_imported_release(cli_csv, 
         else:
             os.environ["ATLAS_DB"] = old
         _forget_cached_queries()
+
+
+def test_the_configured_edition_has_a_changelog_entry():
+    from etl.settings import REPO_ROOT
+
+    rid = tomllib.loads((CONFIG_DIR / "release.toml").read_text(encoding="utf-8"))["release"]["id"]
+    text = (REPO_ROOT / "docs" / "changelog.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## {re.escape(rid)}\b", text, flags=re.M), f"docs/changelog.md has no entry for {rid}"
