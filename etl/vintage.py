@@ -46,6 +46,21 @@ def check_release_id(value: str) -> str:
     return value
 
 
+def check_archive_path(out: Path, release_id: str, folder_is_release: bool = False) -> None:
+    """Releases kept side by side live in a folder named by their edition (``data/releases/2026.1/``):
+    such a folder holds only that edition, and an edition kept there is never written again."""
+    out = Path(out)
+    holder = out if folder_is_release else out.parent
+    if not RELEASE_ID.match(holder.name):
+        return
+    if holder.name != release_id:
+        raise ValueError(f"{out} is in the folder of edition {holder.name}, but this release is edition "
+                         f"{release_id}: write it to the folder of its own edition")
+    if out.exists():
+        raise ValueError(f"{out} exists: edition {release_id} has been kept already, and a kept edition is never "
+                         "written again; raise the edition ([release] id or --release-id)")
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -368,3 +368,30 @@ def test_the_configured_edition_has_a_changelog_entry():
     rid = tomllib.loads((CONFIG_DIR / "release.toml").read_text(encoding="utf-8"))["release"]["id"]
     text = (REPO_ROOT / "docs" / "changelog.md").read_text(encoding="utf-8")
     assert re.search(rf"^## {re.escape(rid)}\b", text, flags=re.M), f"docs/changelog.md has no entry for {rid}"
+
+
+def test_kept_editions_live_in_their_own_folder_and_are_never_rewritten(tmp_path):
+    from etl.vintage import check_archive_path
+
+    check_archive_path(tmp_path / "data" / "release.duckdb", "2026.1")              # not an archive: any id
+    kept = tmp_path / "releases" / "2026.1" / "release.duckdb"
+    check_archive_path(kept, "2026.1")
+    with pytest.raises(ValueError, match="folder of edition 2026.1, but this release is edition 2026.2"):
+        check_archive_path(kept, "2026.2")
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"")
+    with pytest.raises(ValueError, match="never written again"):
+        check_archive_path(kept, "2026.1")
+    with pytest.raises(ValueError, match="edition 2026.3"):
+        check_archive_path(tmp_path / "csv" / "2026.1", "2026.3", folder_is_release=True)
+
+
+def test_the_release_command_refuses_to_rewrite_a_kept_edition(release_secure_db, tmp_path, capsys):
+    from etl.__main__ import main
+
+    kept = tmp_path / "releases" / "2026.1" / "release.duckdb"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"kept")
+    assert main(["release", "--db", str(release_secure_db), "--out", str(kept), "--release-id", "2026.1",
+                 "--quiet"]) == 3
+    assert "never written again" in capsys.readouterr().err and kept.read_bytes() == b"kept"

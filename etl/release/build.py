@@ -28,7 +28,7 @@ from etl.release.plan import DIM_ORDER, Plan, load_plan
 from etl.release.relations import relation_matrix, write_relations
 from etl.release.suppression import audit, protect
 from etl.settings import CONFIG_DIR
-from etl.vintage import vintage
+from etl.vintage import check_archive_path, vintage
 
 # table -> what one row is (its grain), for the report and the grain tests
 RELEASE_TABLES = {
@@ -155,6 +155,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         raise ValueError("the release must be written to another file than the secure database")
     plan = load_plan(plan_path)
     edition = release_edition.load_edition(plan_path, release_id)
+    check_archive_path(out, edition.release_id)
     centre_key = (release_edition.read_key(edition.key_path(secure_db)) if edition.pseudonymise_centres else None)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)

@@ -256,7 +256,11 @@ def release_csv(secure_db: Path, out_dir: Path, plan_path: Path | None = None, q
     from etl.release.build import build_release
     from etl.release.report import render
 
+    from etl.release.edition import load_edition
+    from etl.vintage import check_archive_path
+
     out_dir = Path(out_dir)
+    check_archive_path(out_dir, load_edition(plan_path, release_id).release_id, folder_is_release=True)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".release-", dir=out_dir.parent) as d:
         db = Path(d) / "release.duckdb"
