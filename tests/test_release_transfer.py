@@ -350,6 +350,13 @@ def test_release_import_command_and_the_app_serve_the_imported_release(cli_csv, 
             with app_module.app.server.test_request_context("/"):
                 footer = app_module.chrome("/", search, None)[2]
             assert any(getattr(part, "id", None) == "release-identity" and word in part.children for part in footer)
+        # the area profile (and so its printout) names the release
+        import importlib
+
+        area = importlib.import_module("pages.area")
+        with app_module.app.server.test_request_context("/"):
+            page = repr(area.layout(code="851", lang="da"))
+        assert "profile-release" in page and "Udgave 2026.2 · data" in page
         content, _ = export.chart_csv("map", View(y0=2022, y1=2024))
         head = content.decode("utf-8-sig").split("\r\n\r\n", 1)[0]
         rows = {r[0]: r[1:] for r in csv.reader(head.split("\r\n")) if r}
