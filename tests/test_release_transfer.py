@@ -111,8 +111,11 @@ def test_a_plan_without_an_edition_is_refused(tmp_path):
     plan.write_text((CONFIG_DIR / "release.toml").read_text(encoding="utf-8").replace('id = "2026.1"\n', ""),
                     encoding="utf-8")
     with pytest.raises(ValueError, match=r"no edition.*--release-id"):
-        release_edition.load_edition(plan)
-    assert release_edition.load_edition(plan, "2026.3").release_id == "2026.3"
+        release_edition.load_edition(plan, default_path=plan)
+    assert release_edition.load_edition(plan, "2026.3", default_path=plan).release_id == "2026.3"
+    # a plan copied before editions existed takes the repository's edition
+    configured = tomllib.loads((CONFIG_DIR / "release.toml").read_text(encoding="utf-8"))["release"]["id"]
+    assert release_edition.load_edition(plan).release_id == configured
 
 
 def test_the_report_names_the_release_and_says_whether_centres_are_pseudonymised(release_db):

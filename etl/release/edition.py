@@ -38,12 +38,19 @@ class Edition:
         return p if p.is_absolute() else Path(secure_db).resolve().parent / p
 
 
-def load_edition(plan_path: Path | None = None, release_id: str | None = None) -> Edition:
-    path = Path(plan_path or CONFIG_DIR / "release.toml")
+def _release_section(path: Path) -> dict:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8")).get("release", {})
+        return tomllib.loads(path.read_text(encoding="utf-8")).get("release", {})
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"release plan {path}: {exc}") from exc
+
+
+def load_edition(plan_path: Path | None = None, release_id: str | None = None,
+                 default_path: Path = CONFIG_DIR / "release.toml") -> Edition:
+    """The ``[release]`` part of ``plan_path``; a setting it does not give comes from the repository's
+    plan (``default_path``), so a plan copied before editions existed still works."""
+    path = Path(plan_path or default_path)
+    raw = {**(_release_section(Path(default_path)) if path != Path(default_path) else {}), **_release_section(path)}
     rid = release_id or raw.get("id")
     if not rid:
         raise ValueError(f"release plan {path}: no edition: set [release] id = \"YYYY.N\" or pass --release-id")
