@@ -100,6 +100,7 @@ def export_csv(release_db: Path, out_dir: Path, report_text: str | None = None) 
     try:
         con = duckdb.connect(str(release_db), read_only=True)
         try:
+            con.execute("SET enable_progress_bar = false")
             kind = dict(con.execute("SELECT key, value FROM meta").fetchall()).get("database_kind")
             if kind != '"release"':
                 raise TransferError(f"{release_db} is not a release database (meta database_kind is {kind}): "
@@ -199,6 +200,7 @@ def import_csv(folder: Path, out: Path, boundaries=None) -> dict[str, int]:
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
+        con.execute("SET enable_progress_bar = false")
         rows: dict[str, int] = {}
         for m in manifest:
             table = m["table"]
