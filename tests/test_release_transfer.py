@@ -353,6 +353,16 @@ def test_release_import_command_and_the_app_serve_the_imported_release(cli_csv, 
             with app_module.app.server.test_request_context("/"):
                 footer = app_module.chrome("/", search, None)[2]
             assert any(getattr(part, "id", None) == "release-identity" and word in part.children for part in footer)
+        # the returns page shows the centres by their codes
+        from atlas import returns
+
+        returns._monthly.cache_clear()
+        content, _ = returns.chart_csv("centres", returns.ReturnsView(measure="letters", exam="lumbar"))
+        head, body = content.decode("utf-8-sig").split("\r\n\r\n", 1)
+        table = list(csv.reader(body.strip().split("\r\n")))
+        ids = {r[table[0].index("producer_id")] for r in table[1:]}
+        assert ids and all(re.fullmatch(r"C\d{2}", i) for i in ids)
+        returns._monthly.cache_clear()
         # the area profile (and so its printout) names the release
         import importlib
 
