@@ -415,3 +415,14 @@ def test_the_release_command_refuses_to_rewrite_a_kept_edition(release_secure_db
     assert main(["release", "--db", str(release_secure_db), "--out", str(kept), "--release-id", "2026.1",
                  "--quiet"]) == 3
     assert "never written again" in capsys.readouterr().err and kept.read_bytes() == b"kept"
+
+
+def test_a_database_without_an_edition_says_so(monkeypatch):
+    from atlas import db, edition
+
+    monkeypatch.setattr(db, "meta", lambda: {"database_kind": "secure", "built_at": "2026-12-07"})
+    assert edition.identity("en").startswith("Not a numbered release")
+    assert edition.identity("da").startswith("Ikke en nummereret udgave")
+    monkeypatch.setattr(db, "meta", lambda: {"release_id": "2027.3", "vintage": {
+        "years": [2013, 2025], "last_complete_year": None, "source_database": {"sha256": "ab" * 32}}})
+    assert edition.identity("en") == "Release 2027.3 · data 2013–2025, last complete year – · source abababab"
