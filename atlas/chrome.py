@@ -6,7 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from atlas import db
+from atlas import db, edition
 from atlas.i18n import t
 
 LINKS = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_areas", "/compare"),
@@ -46,5 +46,6 @@ def page_chrome(pathname: str, lang: str, hash_: str | None) -> tuple:
                         id="synthetic-banner") if kind == "synthetic" else None)
     footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}", " · ",
               html.Span(t("db_release" if release else "db_secure", lang), id="database-kind",
-                        className="fw-semibold" + ("" if release else " text-danger"))]
+                        className="fw-semibold" + ("" if release else " text-danger")),
+              " · ", html.Span(edition.identity(lang), id="release-identity")]
     return nav, banner, footer, t("skip_to_content", lang)

@@ -2,7 +2,9 @@
 
     python -m etl generate --scale 0.1 --seed 42 --out data/extracts
     python -m etl build --input data/extracts --db data/atlas.duckdb [--columns FILE] [--lenient]
-    python -m etl release --db data/atlas.duckdb --out data/release.duckdb [--plan FILE]
+    python -m etl release --db data/atlas.duckdb --out data/release.duckdb [--plan FILE] [--release-id 2026.1]
+    python -m etl release --db data/atlas.duckdb --format csv --out DIR      (for the output check)
+    python -m etl release-import DIR --out release.duckdb                     (outside: the release again)
     python -m etl bench [--scale 1.0]            (the same as python -m bench; see bench/README.md)
     python -m etl codes check --sks SKScomplete.txt   (the code lists against the SKS classification)
 """
@@ -153,9 +155,19 @@ def _release(args) -> int:
     from etl.release.build import ReleaseFailed, build_release
     from etl.release.report import write_report
 
+    from etl.release.transfer import release_csv
+
     try:
+        if getattr(args, "format", "duckdb") == "csv":
+            report = release_csv(Path(args.db), Path(args.out), plan_path=Path(args.plan) if args.plan else None,
+                                 quiet=args.quiet, release_id=args.release_id,
+                                 report_path=Path(args.report) if args.report else None)
+            if not args.quiet:
+                print(f"released {report.identity.get('release_id')} as CSV in {report.path} in {report.seconds:.1f} s; "
+                      f"audit passed; report: {report.path / 'release-report.md'}", file=sys.stderr)
+            return 0
         report = build_release(Path(args.db), Path(args.out), plan_path=Path(args.plan) if args.plan else None,
-                               quiet=args.quiet)
+                               quiet=args.quiet, release_id=args.release_id)
     except ReleaseFailed as exc:
         print(f"Release stopped, the previous release is untouched: {exc}", file=sys.stderr)
         return 4
@@ -210,6 +222,20 @@ def _sas2parquet(args) -> int:
     return 0
 
 
+def _release_import(args) -> int:
+    from etl.release.transfer import TransferError, import_csv
+
+    try:
+        rows = import_csv(Path(args.folder), Path(args.out))
+    except TransferError as exc:
+        print(f"Import stopped, nothing written: {exc}", file=sys.stderr)
+        return 3
+    if not args.quiet:
+        print(f"imported {args.folder} into {args.out}: " + ", ".join(f"{t}={n:,}" for t, n in sorted(rows.items())),
+              file=sys.stderr)
+    return 0
+
+
 def _bench(args) -> int:
     from bench.run import main as bench_main
 
@@ -259,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--out", default=str(REPO_ROOT / "data" / "release.duckdb"))
     rel.add_argument("--plan", help="publication plan (a copy of etl/config/release.toml)")
     rel.add_argument("--report", help="where to write the output-check report (default: release-report.md beside --out)")
+    rel.add_argument("--format", choices=("duckdb", "csv"), default="duckdb",
+                     help="duckdb: one database file; csv: a folder of CSV files with a manifest and the report "
+                          "(for the output check and the transfer tool; --out is then the folder)")
+    rel.add_argument("--release-id", help="the edition, YYYY.N (default: [release] id of the plan)")
     rel.add_argument("--quiet", action="store_true")
     rel.set_defaults(func=_release)
     c = sub.add_parser("codes", help="the code lists: check them against the SKS classification file")
@@ -271,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     cc.add_argument("--first-year", type=int, help="first year the codes must be valid in (default: settings.toml)")
     cc.add_argument("--last-year", type=int, help="last year the codes must be valid in (default: settings.toml)")
     cc.set_defaults(func=_codes_check)
+    imp = sub.add_parser("release-import", help="rebuild the release database from a CSV release folder (outside)")
+    imp.add_argument("folder", help="the folder written by 'python -m etl release --format csv'")
+    imp.add_argument("--out", default=str(REPO_ROOT / "data" / "release.duckdb"))
+    imp.add_argument("--quiet", action="store_true")
+    imp.set_defaults(func=_release_import)
     from bench.options import add_options
 
     r = add_options(sub.add_parser("bench", help="benchmark build, pandas baseline, release, callbacks and a "

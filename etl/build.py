@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from etl import checks as plausibility
-from etl import codes, coverage, geo, intermediate, marts, staging
+from etl import codes, coverage, geo, intermediate, marts, staging, vintage
 from etl.contract import contract
 from etl.settings import ConfigError, Settings, load_column_mapping, load_settings
 
@@ -181,6 +181,8 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         marts.write_meta(con, settings, {
             "data_kind": _data_kind(input_dir),
             "input": input_dir.name,
+            "extracts": vintage.extract_files(input_dir),       # the release's vintage (etl/vintage.py)
+            "code_lists": vintage.code_lists(),
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,

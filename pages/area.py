@@ -13,7 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from atlas import db, disclosure, figures, good_practice, guard, profile
+from atlas import db, disclosure, edition, figures, good_practice, guard, profile
 from atlas.findings import profile_findings
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
@@ -85,6 +85,7 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
             region=region_name) if region_name else ""), className="mb-1"),
         html.P([f"{t('profile_source', lang)}: ", t("profile_source_text", lang).format(kind=kind, built=meta.get("built_at", "")),
                 " · ", t("db_release" if db.is_release() else "db_secure", lang)], className="small text-muted mb-1"),
+        html.P(edition.identity(lang), className="small text-muted mb-1", id="profile-release"),
         html.P(f"{t('profile_printed', lang)}: {dt.date.today().isoformat()}", className="small text-muted print-only"),
     ], className="mb-2")
     tools = html.Div([

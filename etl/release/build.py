@@ -22,10 +22,13 @@ import pandas as pd
 
 from etl.release import returns as release_returns
 from etl.release.cells import register, write_cells, write_strata
+from etl.release import edition as release_edition
 from etl.release.estimates import write_estimates
 from etl.release.plan import DIM_ORDER, Plan, load_plan
 from etl.release.relations import relation_matrix, write_relations
 from etl.release.suppression import audit, protect
+from etl.settings import CONFIG_DIR
+from etl.vintage import check_archive_path, vintage
 
 # table -> what one row is (its grain), for the report and the grain tests
 RELEASE_TABLES = {
@@ -57,6 +60,7 @@ class ReleaseReport:
     smallest_published: int
     views: pd.DataFrame = field(default_factory=pd.DataFrame)   # published share of the default views
     steps: list[tuple[str, float]] = field(default_factory=list)
+    identity: dict = field(default_factory=dict)    # the release id and its vintage (etl.vintage)
 
     @property
     def passed(self) -> bool:
@@ -141,7 +145,8 @@ def count_columns(con) -> list[tuple[str, str]]:
             *[("returns_monthly", c) for c in release_returns.COUNTS]]
 
 
-def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False) -> ReleaseReport:
+def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False,
+                  release_id: str | None = None) -> ReleaseReport:
     t0 = time.perf_counter()
     secure_db, out = Path(secure_db), Path(out)
     if not secure_db.exists():
@@ -149,6 +154,9 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
     if secure_db.resolve() == out.resolve():
         raise ValueError("the release must be written to another file than the secure database")
     plan = load_plan(plan_path)
+    edition = release_edition.load_edition(plan_path, release_id)
+    check_archive_path(out, edition.release_id)
+    centre_key = (release_edition.read_key(edition.key_path(secure_db)) if edition.pseudonymise_centres else None)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     steps: list[tuple[str, float]] = []
@@ -174,6 +182,9 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         step("estimates")
         returns, returns_audit = release_returns.protect_returns(con, plan.min_count)
         audits["returns_monthly"] = returns_audit
+        if centre_key is not None:     # after protection: the codes change no count
+            centre_key = release_edition.extend_key(centre_key, returns["producer_id"])
+            returns = release_edition.pseudonymise(returns, centre_key)
         dim_cols = ", ".join(DIM_ORDER)
         con.execute(f"CREATE TABLE counts AS SELECT count, pattern, level, code, period, fs, {dim_cols}, "
                     f"shown AS n FROM published ORDER BY count, pattern, level, code, period, fs")
@@ -187,9 +198,15 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         con.execute("CREATE TABLE area_centroid AS SELECT * FROM sec.area_centroid")
         con.execute("CREATE TABLE standard_population AS SELECT * FROM sec.standard_population")
         periods = [label for label, _, _ in plan.periods(years)]
+        released_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        identity = vintage({k: json.loads(v) for k, v in meta.items()}, secure_db,
+                           Path(plan_path or CONFIG_DIR / "release.toml"), edition.release_id, released_at,
+                           edition.pseudonymise_centres)
         release_meta = {
             "database_kind": json.dumps("release"),
-            "released_at": json.dumps(datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            "released_at": json.dumps(released_at),
+            "release_id": json.dumps(edition.release_id),
+            "vintage": json.dumps(identity),
             "periods": json.dumps(periods),
             "plan": json.dumps([{"count": p.count, "dims": list(p.dims), "levels": list(p.levels), "periods": p.periods}
                                 for p in plan.patterns]),
@@ -210,11 +227,13 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         views = default_views(con)
         con.close()
         report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0),
-                               views, steps)
+                               views, steps, identity)
         if not report.passed:
             failed = {k: v for k, v in audits.items() if not v["passed"]}
             raise ReleaseFailed(f"release audit failed, nothing written: {failed}")
         os.replace(tmp, out)
+        if centre_key is not None:
+            release_edition.write_key(edition.key_path(secure_db), centre_key)
         return report
     finally:
         try:

@@ -21,6 +21,7 @@ def render(report: ReleaseReport) -> str:
         "\"The published release\").",
         "",
         f"- Audit: **{'passed' if report.passed else 'FAILED'}**",
+        *_identity_lines(report.identity),
         f"- Smallest published non-zero count: **{report.smallest_published}**",
         f"- Built in {report.seconds:.1f} s",
         "",
@@ -54,6 +55,18 @@ def render(report: ReleaseReport) -> str:
     lines += ["", "## Steps", "", "| step | seconds (cumulative) |", "|---|---:|"]
     lines += [f"| {name} | {sec:.1f} |" for name, sec in report.steps]
     return "\n".join(lines) + "\n"
+
+
+def _identity_lines(identity: dict) -> list[str]:
+    """The release's edition and source, and whether the return-letter centres are pseudonymised."""
+    if not identity:
+        return []
+    source = identity.get("source_database") or {}
+    return [f"- Release: **{identity.get('release_id')}**, written {identity.get('released_at')}; source database "
+            f"`{source.get('file')}` (SHA-256 {source.get('sha256')}), built {source.get('built_at')}",
+            "- Return-letter centres: " + ("**pseudonymised** (codes C01, C02, ...; the key stays inside)"
+                                           if identity.get("centres_pseudonymised") else
+                                           "**named** (producer id and name, as in the secure database)")]
 
 
 def write_report(report: ReleaseReport, path: Path | None = None) -> Path:

@@ -1,0 +1,11 @@
+"""Words of the release identity (footer, CSV headers, area profile), in English and Danish (merged
+into ``atlas.i18n.TEXT``)."""
+from __future__ import annotations
+
+TEXT = {
+    "release_word": ("Release", "Udgave"),
+    "release_identity": ("Release {id} · data {first}–{last}, last complete year {complete} · source {source}",
+                         "Udgave {id} · data {first}–{last}, sidste fuldstændige år {complete} · kilde {source}"),
+    "release_none": ("Not a numbered release (secure database or a release without an edition)",
+                     "Ikke en nummereret udgave (sikker database eller en udgave uden nummer)"),
+}
