@@ -182,7 +182,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "data_kind": _data_kind(input_dir),
             "input": input_dir.name,
             "extracts": vintage.extract_files(input_dir),       # the release's vintage (etl/vintage.py)
-            "code_lists": vintage.code_lists(),
+            "code_list_files": vintage.code_lists(),          # each list's rows and SHA-256
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
