@@ -164,7 +164,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
-            "coverage": coverage.compute(con, settings),
+            "coverage": coverage.compute(con, settings, partial_years=checks.partial_years),
             "overrides": checks.overrides(),
             "build_report": [{"step": d.step, "source": d.table, "reason": d.reason, "rows": d.rows, "of": d.of,
                               "share": round(d.share, 6)} for d in checks.dropped],

@@ -78,7 +78,11 @@ def contract(settings: Settings) -> dict[str, Table]:
             (
                 pid,
                 Column("year", "integer"),
-                Column("birth_year", "integer", (Rule("{c} BETWEEN 1890 AND year", "have a birth year before 1890 or after the year of the row"),)),
+                Column("birth_year", "integer", (Rule(
+                    f"{{c}} BETWEEN {settings.min_birth_year} AND year",
+                    f"have a birth year before {settings.min_birth_year} or after the year of the row",
+                    f"check the birth year (the contract accepts {settings.min_birth_year} to the row's year; "
+                    "[contract] min_birth_year in etl/config/settings.toml)"),)),
                 Column("sex", "integer", (_set_rule(codes("sex"), "the sex codes"),)),
                 Column("municipality", "integer", (Rule(
                     _member(kommuner),

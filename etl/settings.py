@@ -47,6 +47,12 @@ class Settings:
     def window(self, name: str) -> int:
         return self.windows[name]
 
+    @property
+    def min_birth_year(self) -> int:
+        """The earliest birth year the data contract accepts (``[contract]`` in settings.toml; the
+        contract, its documentation and the tests all read it from there)."""
+        return int(self.raw.get("contract", {}).get("min_birth_year", 1900))
+
 
 def _resolve(path: str) -> Path:
     p = Path(path)

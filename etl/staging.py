@@ -61,6 +61,7 @@ class StagingReport:
     source_types: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # table -> file -> column -> type
     rejected: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: dict[str, list[Path]] = field(default_factory=dict)       # table -> its files (read or not)
 
 
 def stage_table(con, table: Table, files: list[Path], mapping: dict, report: StagingReport,
@@ -69,6 +70,7 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
     colmap = mapping.get("columns", {})
     recodes = mapping.get("values", {})
     selects = []
+    report.files[table.name] = list(files)
     for path in files:
         try:
             rel = file_relation(con, path)

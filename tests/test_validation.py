@@ -597,6 +597,133 @@ def test_build_report_counts_every_row_left_out(atlas_db):
     assert linking == link["lumbar_imaging"] - link["linked_adults"]
 
 
+# ------------------------------------------------------------------ the three that once built with exit 0 (issue 31)
+
+EVENT_TABLES = {"imaging": "procedure_date", "diagnoses": "diagnosis_date", "surgery": "surgery_date",
+                "rehabilitation": "plan_date", "returned_referrals": "return_date"}
+
+
+def _cut(folder: Path, keep) -> None:
+    """Keep only the event rows whose date passes ``keep`` (a function of a datetime Series)."""
+    for table, column in EVENT_TABLES.items():
+        rewrite(folder / f"{table}.parquet", lambda d, c=column: d[keep(pd.to_datetime(d[c]))])
+
+
+def test_an_extract_that_ends_mid_year_is_refused(extracts_copy, previous_db, capsys):
+    """Every event table cut at 2024-07-31: the year volume alone (-42 %) passed; month by month it does not."""
+    _cut(extracts_copy, lambda d: d <= pd.Timestamp("2024-07-31"))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "imaging.parquet", "procedure_date")
+    assert "in August-December 2024" in line and "cut short at the end of 2024" in line, line
+    assert "Aug 0 (expected about" in line and "--allow-partial-year" in line, line
+    for table in ("diagnoses", "surgery", "rehabilitation"):
+        assert line_for(err, f"{table}.parquet", EVENT_TABLES[table])
+    assert_untouched(previous_db)
+
+
+def test_an_extract_that_ends_mid_year_with_the_override_is_marked_incomplete(extracts_copy, tmp_path, capsys):
+    """With --allow-partial-year the year is built and marked incomplete for every measure, with its reason."""
+    from atlas.coverage import describe
+
+    _cut(extracts_copy, lambda d: d <= pd.Timestamp("2024-07-31"))
+    db = tmp_path / "atlas.duckdb"
+    code, err = cli_build(capsys, extracts_copy, db, "--allow-partial-year")
+    assert code == 0, err
+    assert "Override (--allow-partial-year)" in err and "August-December 2024" in err, err
+    with duckdb.connect(str(db), read_only=True) as con:
+        import json
+        coverage = json.loads(con.execute("SELECT value FROM meta WHERE key = 'coverage'").fetchone()[0])
+        overrides = json.loads(con.execute("SELECT value FROM meta WHERE key = 'overrides'").fetchone()[0])
+    assert coverage["partial_years"] == {"2024": "imaging: August-December"}
+    assert coverage["incomplete"] and all("part-year" in marks.get("2024", "") for marks in coverage["incomplete"].values())
+    assert all("2023" not in marks or "part-year" not in marks["2023"] for marks in coverage["incomplete"].values())
+    assert any(o["flag"] == "--allow-partial-year" for o in overrides)
+    assert describe({2024: "follow-up+part-year"}, "en") == "2024 (follow-up + data for part of the year only)"
+    assert describe({2024: "part-year"}, "da") == "2024 (data for kun en del af året)"
+
+
+def test_an_extract_that_starts_late_is_refused(extracts_copy, previous_db, capsys):
+    _cut(extracts_copy, lambda d: (d >= pd.Timestamp("2013-04-01")) | (d < pd.Timestamp("2013-01-01")))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "imaging.parquet", "procedure_date")
+    assert "in January-March 2013" in line and "cut at the start of 2013" in line, line
+    assert_untouched(previous_db)
+
+
+def test_returned_referrals_delivered_twice_are_refused(extracts_copy, previous_db, capsys):
+    """Rows appended a second time (returns 5,357 -> 10,714 once built with exit 0): every row comes in pairs."""
+    f = extracts_copy / "returned_referrals.parquet"
+    rewrite(f, lambda d: pd.concat([d, d], ignore_index=True))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, f.name)
+    assert re.search(r": [\d,]+ rows in 2021-2023 are copies of another row \(5\d% of the [\d,]+ rows\), and 100% of "
+                     r"the rows come in pairs", line), line
+    assert "--allow-duplicate-rows" in line and "(for example: (20" in line, line
+    assert_untouched(previous_db)
+
+
+def test_a_file_delivered_twice_under_another_name_is_refused(extracts_copy, previous_db, capsys):
+    shutil.copy(extracts_copy / "returned_referrals.parquet", extracts_copy / "returned_referrals_again.parquet")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "returned_referrals.parquet, returned_referrals_again.parquet")
+    assert "are identical (the same" in line and "SHA-256" in line and "--allow-identical-files" in line, err
+    assert "--allow-duplicate-rows" in err
+    assert_untouched(previous_db)
+
+
+def test_natural_repeats_and_a_good_extract_pass_the_new_checks(atlas_db):
+    """The good extract (returned referrals with about 11 % natural repeats) built: no false alarm."""
+    with duckdb.connect(str(atlas_db), read_only=True) as con:
+        import json
+        assert json.loads(con.execute("SELECT value FROM meta WHERE key = 'overrides'").fetchone()[0]) == []
+        assert "partial_years" not in json.loads(con.execute("SELECT value FROM meta WHERE key = 'coverage'").fetchone()[0])
+
+
+def test_a_birth_year_before_the_contracts_bound_is_refused(extracts_copy, previous_db, capsys):
+    """1891 passed where the code allowed 1890 and the contract said 1900; now both read one setting."""
+    f = extracts_copy / "population_2024.parquet"
+    bound = SETTINGS.min_birth_year
+    rewrite(f, lambda d: d.__setitem__("birth_year", d["birth_year"].where(d.index != 3, bound - 9)))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 2, err
+    assert_row_problem(err, f.name, "birth_year", 1, [bound - 9], f"have a birth year before {bound}",
+                       "min_birth_year in etl/config/settings.toml")
+    assert_untouched(previous_db)
+
+
+def test_the_contract_document_states_the_codes_bounds():
+    """docs/data-contract.md shows the bounds and thresholds the code uses (one place: the configuration)."""
+    from etl.settings import load_checks_config
+
+    doc = (REPO_ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    row = next(ln for ln in doc.splitlines() if ln.startswith("| `birth_year` |"))
+    assert f"| {SETTINGS.min_birth_year} to `year`" in row, row
+    cfg = load_checks_config()
+    for check, words in (
+            ("partial_year", f"below {cfg['partial_year']['min_ratio']:.0%} of"),
+            ("partial_year", f"at least {cfg['partial_year']['min_expected']} rows"),
+            ("duplicate_rows", f"{cfg['duplicate_rows']['max_even_share']:.0%} or more of"),
+            ("duplicate_rows", f"at least {cfg['duplicate_rows']['min_rows']} rows"),
+            ("year_volume", f"fewer than {cfg['year_volume']['min_ratio_to_neighbours']:.0%} of the median"),
+            ("dates_outside_study_years", f"more than {cfg['dates_outside_study_years']['max_share']:.0%} of a file"),
+            ("dates_outside_study_years", f"widened by {cfg['dates_outside_study_years']['years_after']} years")):
+        row = next((ln for ln in doc.splitlines() if ln.startswith(f"| `{check}` |")), None)
+        assert row is not None, f"docs/data-contract.md has no row for the check {check}"
+        assert words.replace(".0%", "%") in row.replace(" %", "%"), (check, words, row)
+    for reason, share in cfg["dropped_share"].items():
+        if reason == "what":
+            continue
+        row = next(ln for ln in doc.splitlines() if ln.startswith("| `dropped_share` |"))
+        shown = f"{share:.1%}".replace(".0%", "%")
+        assert f"({shown})" in row.replace(" %", "%"), (reason, shown, row)
+    assert set(cfg) == {ln.split("`")[1] for ln in doc.split("## Plausibility checks", 1)[1].splitlines()
+                        if ln.startswith("| `")}, "every check of checks.toml has a row in the contract, and no other"
+
+
 # ------------------------------------------------------------------ environment failures
 
 def test_db_is_a_folder_and_bad_columns_file(extracts_copy, previous_db, capsys, tmp_path):
