@@ -40,7 +40,8 @@ def connection() -> duckdb.DuckDBPyConnection:
                 raise DatabaseMissing(f"The atlas database {path} does not exist: run 'make data' first.")
             # read-only, and no access to files or URLs beyond the database itself
             _con = duckdb.connect(str(path), read_only=True,
-                                  config={"threads": 2, "enable_external_access": False})
+                                  config={"threads": 2, "enable_external_access": False,
+                                          "autoinstall_known_extensions": False, "autoload_known_extensions": False})
             _con_pid = os.getpid()
         return _con
 

@@ -54,20 +54,21 @@ def _interrupted(exc: BaseException) -> bool:
         isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
 
 
-def _environment_message(exc: BaseException, db: Path) -> str:
+def _environment_message(exc: BaseException, db: Path, what: str = "build") -> str:
     import errno
 
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC or "no space left" in text.lower():
+    option = "--db" if what == "build" else "--out"
+    if _is_disk_full(exc):
         return (f"the disk is full (writing {db} or DuckDB's temporary files): free some space, or set "
-                "TMPDIR to a folder on a disk with room, and build again")
+                f"TMPDIR to a folder on a disk with room, and {what} again")
     if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "permission denied" in text.lower() \
             or "read-only file system" in text.lower():
-        return f"cannot write in {db.parent} ({text}): choose a folder you may write to with --db"
+        return f"cannot write in {db.parent} ({text}): choose a folder you may write to with {option}"
     if "out of memory" in text.lower():
-        return f"DuckDB ran out of memory ({text}): close other programs or build on a larger machine"
-    return f"the build could not read or write a file ({text})"
+        return f"DuckDB ran out of memory ({text}): close other programs or {what} on a larger machine"
+    return f"the {what} could not read or write a file ({text})"
 
 
 def _build(args) -> int:
@@ -100,6 +101,8 @@ def _build(args) -> int:
     except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.PermissionException) as exc:
         return _stop(_environment_message(exc, db), EXIT_ENVIRONMENT)
     except BaseException as exc:
+        if _is_disk_full(exc) and not _interrupted(exc):
+            return _stop(_environment_message(exc, db), EXIT_ENVIRONMENT)   # whatever type it came as
         if not _interrupted(exc):
             raise
         if isinstance(exc, Terminated) or signal.SIGTERM in _SIGNALS_SEEN:
@@ -143,23 +146,89 @@ def _check_names() -> list[str]:
     return list(load_checks_config())
 
 
+# exit codes of `python -m etl release` (README, "Exit codes of the release")
+EXIT_NOT_SECURE_DB, EXIT_AUDIT = 2, 4
+
+
+def _is_disk_full(exc: BaseException | None) -> bool:
+    """A full disk, however it surfaced: an OSError, or DuckDB's own error text (an IOException, or a
+    FatalException/InvalidInputException once a write failed), in the exception or what caused it."""
+    import errno
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if getattr(exc, "errno", None) == errno.ENOSPC or "no space left on device" in str(exc).lower() \
+                or "disk is full" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def _release(args) -> int:
+    import signal
+
+    import duckdb
+
+    from etl.release import inputs
     from etl.release.build import ReleaseFailed, build_release
+    from etl.release.plan import load_plan
     from etl.release.report import write_report
 
+    db, out = Path(args.db), Path(args.out)
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    _SIGNALS_SEEN.clear()
     try:
-        report = build_release(Path(args.db), Path(args.out), plan_path=Path(args.plan) if args.plan else None,
-                               quiet=args.quiet)
+        if not args.quiet:
+            print(f"[release] checking the secure database {db} and the output {out}", flush=True)
+        inputs.check_secure_db(db)
+        inputs.check_output(out, db)
+        for leftover in inputs.remove_stale_temporaries(out):
+            print(f"removed {leftover}, left by a release that was stopped", file=sys.stderr)
+        load_plan(Path(args.plan) if args.plan else None)
+        report = build_release(db, out, plan_path=Path(args.plan) if args.plan else None, quiet=args.quiet)
+        try:
+            path = write_report(report, Path(args.report) if args.report else None)
+        except OSError as exc:
+            print(f"Release written to {out}, but its output-check report could not be written "
+                  f"({_environment_message(exc, out, 'release')}); do not hand the release over without "
+                  "its report: run the release again", file=sys.stderr)
+            return EXIT_ENVIRONMENT
     except ReleaseFailed as exc:
-        print(f"Release stopped, the previous release is untouched: {exc}", file=sys.stderr)
-        return 4
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"Release stopped: {exc}", file=sys.stderr)
-        return 3
-    path = write_report(report, Path(args.report) if args.report else None)
+        return _stop_release(exc, EXIT_AUDIT)
+    except inputs.SecureDbMissing as exc:
+        return _stop_release(exc, EXIT_MISSING)
+    except inputs.NotASecureDb as exc:
+        return _stop_release(exc, EXIT_NOT_SECURE_DB)
+    except (inputs.BadOutput, ValueError) as exc:           # also a malformed publication plan
+        return _stop_release(exc, EXIT_CONFIG)
+    except FileNotFoundError as exc:
+        return _stop_release(exc, EXIT_MISSING)
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        message = inputs.schema_message(exc)
+        if message is None:
+            raise
+        return _stop_release(message, EXIT_NOT_SECURE_DB)
+    except BaseException as exc:
+        if _interrupted(exc):
+            if isinstance(exc, Terminated) or signal.SIGTERM in _SIGNALS_SEEN:
+                return _stop_release("terminated (SIGTERM)", EXIT_SIGTERM)
+            return _stop_release("interrupted (Ctrl-C)", EXIT_SIGINT)
+        if _is_disk_full(exc) or isinstance(exc, (OSError, duckdb.IOException, duckdb.OutOfMemoryException,
+                                                  duckdb.PermissionException)):
+            return _stop_release(_environment_message(exc, out, "release"), EXIT_ENVIRONMENT)
+        raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if not args.quiet:
         print(f"released {report.path} in {report.seconds:.1f} s; audit passed; report: {path}", file=sys.stderr)
     return 0
+
+
+def _stop_release(exc, code: int) -> int:
+    print(f"Release stopped (exit code {code}): {exc}", file=sys.stderr)
+    print("Nothing was written: the previous release (if any) is unchanged.", file=sys.stderr)
+    return code
 
 
 def _bench(args) -> int:

@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 
 from etl import checks as plausibility
-from etl import coverage, geo, intermediate, marts, staging
+from etl import coverage, duck, geo, intermediate, marts, staging
 from etl.contract import contract
 from etl.settings import ConfigError, Settings, load_column_mapping, load_settings
 
@@ -80,6 +79,75 @@ def _check_paths(db_path: Path, lenient: bool, rejected_dir: Path | None) -> Non
                           "data and are never written beside the database; name another folder")
 
 
+STALE_SECONDS = 6 * 3600      # an unlocked leftover of an older version's build counts as abandoned after this
+
+
+def _lock(path: Path) -> int:
+    """Open ``path`` and hold an exclusive lock on it for as long as this process lives (the kernel
+    drops it when the process ends, also after ``kill -9``)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _abandoned(lock: Path) -> bool:
+    """True when no running process holds ``lock`` (its build was killed): taking the lock for a moment
+    proves it. A running build's lock cannot be taken, so its files are never touched."""
+    import fcntl
+
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(db_path: Path, spill_root: Path | None = None) -> list[Path]:
+    """Remove what killed builds left: the temporary database beside ``db_path`` (``.NAME.*.building``),
+    its WAL and lock, and DuckDB spill folders (``atlas-spill-*`` in the temporary folder). Only files
+    whose lock no running process holds are removed (an unlocked leftover of an older version only
+    when it is older than :data:`STALE_SECONDS`); returns what was removed."""
+    removed: list[Path] = []
+    folder = Path(db_path).parent
+    now = time.time()
+    if folder.is_dir():
+        name = Path(db_path).name
+        bases = {Path(str(p).removesuffix(".lock")) for p in (*folder.glob(f".{name}.*.building"),
+                                                               *folder.glob(f".{name}.*.building.lock"))}
+        for base in sorted(bases):
+            lock = Path(str(base) + ".lock")
+            try:
+                if lock.exists():
+                    if not _abandoned(lock):
+                        continue                # a running build's
+                elif now - base.stat().st_mtime < STALE_SECONDS:
+                    continue
+                for f in (base, Path(str(base) + ".wal"), lock):
+                    if f.exists():
+                        f.unlink(missing_ok=True)
+                        removed.append(f)
+            except OSError:
+                continue                        # gone meanwhile, or not ours to remove
+    root = Path(spill_root or tempfile.gettempdir())
+    for spill in sorted(root.glob("atlas-spill-*")) if root.is_dir() else []:
+        lock = spill / ".lock"
+        try:
+            if (lock.exists() and _abandoned(lock)) or (not lock.exists() and now - spill.stat().st_mtime > STALE_SECONDS):
+                shutil.rmtree(spill, ignore_errors=True)
+                removed.append(spill)
+        except OSError:
+            continue
+    return removed
+
+
 def _publish_rejected(partial: Path, rejected_dir: Path) -> None:
     """Replace the previous rejection reports by this build's (none left stale), then drop ``partial``."""
     for name in contract(load_settings()):
@@ -111,6 +179,9 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     settings = settings or load_settings()
     started = time.perf_counter()
     input_dir, db_path = Path(input_dir), Path(db_path)
+    if not input_dir.is_dir():
+        raise FileNotFoundError(f"the input folder {input_dir} {'is a file' if input_dir.exists() else 'does not exist'}: "
+                                "pass the folder holding the extracts with --input")
     _check_paths(db_path, lenient, rejected_dir)
     checks = plausibility.Checks(frozenset(allow))
     progress = Progress(9, quiet=quiet)
@@ -120,13 +191,18 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     mapping = load_column_mapping(columns)
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building", dir=db_path.parent)
+    # the temporary database ".NAME.XXXX.building" and a lock beside it, held while this build runs
+    fd, lock_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building.lock", dir=db_path.parent)
     os.close(fd)
-    os.unlink(tmp_name)           # DuckDB wants to create the file itself
-    tmp_path = Path(tmp_name)
-    report = BuildReport(db_path, checks=checks, steps=progress.steps)
-    con = duckdb.connect()
+    locks = [_lock(Path(lock_name))]
+    tmp_path = Path(lock_name.removesuffix(".lock"))       # DuckDB creates the file itself
     spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
+    locks.append(_lock(spill / ".lock"))
+    for leftover in remove_leftovers(db_path):          # after taking our own locks: never ours
+        if not quiet:
+            print(f"removed {leftover}, left by a build that was stopped", file=sys.stderr)
+    report = BuildReport(db_path, checks=checks, steps=progress.steps)
+    con = duck.connect()
     partial = None
     try:
         if rejected_dir is not None:
@@ -176,7 +252,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
                                                  "WHERE table_catalog = 'app'").fetchall()}
         con.execute("DETACH app")
         con.close()
-        with duckdb.connect(str(tmp_path)) as app:
+        with duck.connect(tmp_path) as app:
             geo.write_boundaries(collections, app)
             app.execute("CHECKPOINT")
         progress("boundaries")
@@ -198,6 +274,9 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         raise
     finally:
         shutil.rmtree(spill, ignore_errors=True)      # DuckDB's spill files of this build
+        Path(lock_name).unlink(missing_ok=True)
+        for fd in locks:
+            os.close(fd)
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)    # a failed build's rejected rows
     report.seconds = time.perf_counter() - started
