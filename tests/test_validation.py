@@ -787,6 +787,91 @@ def test_sigterm_leaves_nothing_behind(extracts_copy, previous_db, tmp_path):
     assert list(spill.iterdir()) == [], "DuckDB's spill folder was left behind"
 
 
+@pytest.mark.parametrize("failure", [
+    duckdb.IOException('IO Error: Could not write file "x.building.wal": No space left on device'),
+    duckdb.FatalException("FATAL Error: database has been invalidated because of a previous fatal error: "
+                          "No space left on device"),
+    duckdb.InvalidInputException("Invalid Input Error: could not write: No space left on device"),
+    RuntimeError("writing the cube failed"),
+], ids=["IOException", "FatalException", "InvalidInputException", "caused by an OSError"])
+def test_disk_full_in_any_form_is_exit_7(extracts_copy, previous_db, capsys, monkeypatch, failure):
+    """A full disk surfaced as any of DuckDB's errors (3 of 6 sizes once ended in a traceback): exit 7."""
+    from etl import marts
+
+    def fail(*_a, **_k):
+        if isinstance(failure, RuntimeError):
+            raise failure from OSError(28, "No space left on device")
+        raise failure
+    monkeypatch.setattr(marts, "write_imaging", fail)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 7 and "the disk is full" in err and "previous database has not been changed" in err, err
+    assert_untouched(previous_db)
+
+
+def test_a_missing_input_folder_is_exit_3(tmp_path, previous_db, capsys):
+    code, err = cli_build(capsys, tmp_path / "no-such-folder", previous_db.path)
+    assert code == 3 and "the input folder" in err and "does not exist" in err and "--input" in err, err
+    assert_untouched(previous_db)
+
+
+def test_the_next_build_removes_what_a_killed_build_left(extracts_copy, previous_db, tmp_path, capsys, monkeypatch):
+    """kill -9 during the build leaves its temporary database, lock and spill folder; the next build removes them."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "build", "--input", str(extracts_copy),
+                             "--db", str(previous_db.path), "--quiet"], cwd=REPO_ROOT,
+                            env={**os.environ, "TMPDIR": str(spill)})
+    deadline = time.time() + 120
+    folder = previous_db.path.parent
+    while not list(folder.glob(".atlas.duckdb.*.building")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = sorted(p.name for p in folder.iterdir() if p.name != "atlas.duckdb")
+    assert any(n.endswith(".building") for n in left) and any(n.endswith(".building.lock") for n in left), left
+    assert [p.name for p in spill.iterdir() if p.name.startswith("atlas-spill-")], "no spill folder to clean"
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == ["atlas.duckdb"], "the killed build's files are still there"
+    assert list(spill.iterdir()) == [], "the killed build's spill folder is still there"
+
+
+def test_a_running_builds_files_are_never_removed(tmp_path):
+    """Files whose lock a live process holds stay; once the lock is free they go (and a lockless
+    leftover of an older version only when it is old)."""
+    import os
+    import time
+
+    from etl.build import STALE_SECONDS, _lock, remove_leftovers
+
+    db = tmp_path / "atlas.duckdb"
+    running = tmp_path / ".atlas.duckdb.abc123.building"
+    running.write_bytes(b"a build at work")
+    (tmp_path / ".atlas.duckdb.abc123.building.wal").write_bytes(b"wal")
+    spill_root = tmp_path / "tmp"
+    (spill_root / "atlas-spill-live").mkdir(parents=True)
+    holds = [_lock(tmp_path / ".atlas.duckdb.abc123.building.lock"), _lock(spill_root / "atlas-spill-live" / ".lock")]
+    old = tmp_path / ".atlas.duckdb.old999.building"
+    old.write_bytes(b"an older version's leftover")
+    young = tmp_path / ".atlas.duckdb.new999.building"
+    young.write_bytes(b"an older version's build, maybe still running")
+    os.utime(old, (time.time() - STALE_SECONDS - 60,) * 2)
+    assert remove_leftovers(db, spill_root) == [old]
+    assert running.exists() and (spill_root / "atlas-spill-live").exists() and young.exists()
+    for fd in holds:
+        os.close(fd)                       # the build ended without cleaning up (as after kill -9)
+    removed = remove_leftovers(db, spill_root)
+    assert sorted(p.name for p in removed) == sorted([running.name, running.name + ".wal", running.name + ".lock",
+                                                      "atlas-spill-live"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [young.name, "tmp"]
+
+
 def test_methods_page_shows_the_build_report(app_db):
     """The methods page lists the rows left out by reason, in English and Danish."""
     import app  # noqa: F401  (registers the pages)
