@@ -115,6 +115,12 @@ def _build(args) -> int:
     if st and any(st.rejected.values()):
         print("Lenient build: rows dropped — " + ", ".join(f"{t}: {n:,}" for t, n in st.rejected.items() if n)
               + f" (see {args.rejected})", file=sys.stderr)
+    for what, n in (st.recoded.items() if st else ()):
+        if what.startswith("population.municipality 0411"):
+            print(f"Christiansø (0411) is not a municipality: {n:,} person-years of its residents are counted with "
+                  "Bornholm (0400) ([contract.municipality_recode] in etl/config/settings.toml)", file=sys.stderr)
+        else:
+            print(f"Recoded {what}: {n:,} rows", file=sys.stderr)
     for o in report.checks.overrides():
         print(f"Override ({o['flag']}): {o['what']}", file=sys.stderr)
     if not args.quiet:

@@ -240,6 +240,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
+            "recoded_rows": report.staging.recoded,
             "coverage": coverage.compute(con, settings, partial_years=checks.partial_years),
             "overrides": checks.overrides(),
             "build_report": [{"step": d.step, "source": d.table, "reason": d.reason, "rows": d.rows, "of": d.of,

@@ -96,6 +96,7 @@ def contract(settings: Settings) -> dict[str, Table]:
             ),
             unique=("person_id", "year"),
             unique_hint="the population extract must have one row per person and year (status on 1 January)",
+            extra={"recode": {"municipality": settings.municipality_recode}},
             scope=(("outside_study_years", f"year BETWEEN {settings.first_year} AND {settings.last_year}"),),
             large=True,
         ),

@@ -53,6 +53,12 @@ class Settings:
         contract, its documentation and the tests all read it from there)."""
         return int(self.raw.get("contract", {}).get("min_birth_year", 1900))
 
+    @property
+    def municipality_recode(self) -> dict[int, int]:
+        """Population municipality codes that are not municipalities -> the one their residents are
+        counted with (``[contract.municipality_recode]``: Christiansø 411 -> Bornholm 400)."""
+        return {int(k): int(v) for k, v in self.raw.get("contract", {}).get("municipality_recode", {}).items()}
+
 
 def _resolve(path: str) -> Path:
     p = Path(path)

@@ -724,6 +724,90 @@ def test_the_contract_document_states_the_codes_bounds():
                         if ln.startswith("| `")}, "every check of checks.toml has a row in the contract, and no other"
 
 
+# ------------------------------------------------------------------ messages: encodings, Parquet, compression, long lines, Christiansø
+
+@pytest.mark.parametrize("encoding,words", [("utf-16", "is encoded as UTF-16 (it starts with a UTF-16 byte-order mark)"),
+                                            ("utf-16-le", "looks like UTF-16 without a byte-order mark"),
+                                            ("utf-32", "is encoded as UTF-32")])
+def test_a_csv_in_another_encoding_is_named(extracts_copy, previous_db, encoding, words):
+    f = as_csv(extracts_copy, "surgery", encoding=encoding)
+    err = failed_build(extracts_copy, previous_db)
+    line = line_for(str(err), f.name)
+    assert words in line and "UTF-8 or Latin-1" in line and "What to do: export it again as CSV in UTF-8" in line, line
+
+
+@pytest.mark.parametrize("damage,words", [
+    (lambda b: b[: len(b) // 2], "it is not a whole Parquet file (it ends early"),
+    (lambda b: b[:4] + bytes(4000) + b[4004:], "it is a damaged Parquet file"),
+], ids=["truncated", "damaged page"])
+def test_parquet_errors_are_a_plain_sentence_without_paths(extracts_copy, previous_db, damage, words):
+    f = extracts_copy / "surgery.parquet"
+    f.write_bytes(damage(f.read_bytes()))
+    err = str(failed_build(extracts_copy, previous_db))
+    line = line_for(err, f.name)
+    assert f"surgery.parquet: cannot be read: {words}" in line, line
+    assert str(extracts_copy) not in err and "Error:" not in err and "LINE 1" not in err, err
+
+
+def test_gzipped_csv_is_read(extracts_copy, previous_db, capsys):
+    """imaging as .csv.gz (Latin-1, semicolons) builds the same imaging cube as the Parquet file."""
+    import gzip
+
+    frame = pd.read_parquet(extracts_copy / "imaging.parquet")
+    (extracts_copy / "imaging.parquet").unlink()
+    with gzip.open(extracts_copy / "imaging.csv.gz", "wt", encoding="latin-1", newline="") as fh:
+        frame.to_csv(fh, index=False, sep=";")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 0, err
+    with duckdb.connect(str(previous_db.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM imaging_cube").fetchone()[0] == previous_db.imaging_rows
+
+
+@pytest.mark.parametrize("name", ["returned_referrals.csv.zip", "returned_referrals.parquet.gz", "returned_referrals.csv.bz2"])
+def test_a_compressed_file_the_build_does_not_read_is_named(extracts_copy, previous_db, name):
+    src = extracts_copy / "returned_referrals.parquet"
+    (extracts_copy / name).write_bytes(src.read_bytes())
+    src.unlink()
+    err = str(failed_build(extracts_copy, previous_db))
+    line = line_for(err, name)
+    assert "is compressed (." in line and "reads only Parquet, CSV, gzipped CSV (.csv.gz) and SAS" in line, line
+    assert "unpack it" in line, line
+
+
+def test_a_long_line_is_reported_as_a_long_line(extracts_copy, previous_db):
+    f = as_csv(extracts_copy, "surgery")
+    lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].rstrip("\n") + '"' + "x" * (3 << 20) + '"\n'      # a quoted 3 MB value
+    f.write_text("".join(lines), encoding="utf-8")
+    err = str(failed_build(extracts_copy, previous_db))
+    line = line_for(err, f.name)
+    assert "line 6 is longer (3.1 MB) than the longest line the build reads (2 MB)" in line, line
+    assert "quote that is not closed" not in line, line
+
+
+def test_christianso_is_counted_with_bornholm(extracts_copy, previous_db, capsys):
+    """Christiansø (0411) is not a municipality: its residents are counted with Bornholm (0400), and said so."""
+    f = extracts_copy / "population_2020.parquet"
+    frame = pd.read_parquet(f)
+    moved = frame.index[frame["municipality"].astype(int) == 400][:40]
+    assert len(moved) == 40
+    with duckdb.connect(str(previous_db.path), read_only=True) as con:
+        before = con.execute("SELECT sum(persons) FROM population_cube WHERE municipality = 400 AND year = 2020").fetchone()[0]
+        total = con.execute("SELECT sum(persons) FROM population_cube WHERE year = 2020").fetchone()[0]
+    rewrite(f, lambda d: d.__setitem__("municipality", d["municipality"].where(~d.index.isin(moved), 411)))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 0, err
+    assert "Christiansø (0411) is not a municipality: 40 person-years of its residents are counted with Bornholm" in err
+    with duckdb.connect(str(previous_db.path), read_only=True) as con:
+        assert con.execute("SELECT sum(persons) FROM population_cube WHERE municipality = 400 AND year = 2020"
+                           ).fetchone()[0] == before
+        assert con.execute("SELECT sum(persons) FROM population_cube WHERE year = 2020").fetchone()[0] == total
+        assert con.execute("SELECT count(*) FROM population_cube WHERE municipality = 411").fetchone()[0] == 0
+        import json
+        recoded = json.loads(con.execute("SELECT value FROM meta WHERE key = 'recoded_rows'").fetchone()[0])
+    assert recoded == {"population.municipality 0411 -> 0400": 40}
+
+
 # ------------------------------------------------------------------ environment failures
 
 def test_db_is_a_folder_and_bad_columns_file(extracts_copy, previous_db, capsys, tmp_path):
