@@ -190,7 +190,10 @@ def _release(args) -> int:
         inputs.check_output(out, db)
         for leftover in inputs.remove_stale_temporaries(out):
             print(f"removed {leftover}, left by a release that was stopped", file=sys.stderr)
-        load_plan(Path(args.plan) if args.plan else None)
+        try:
+            load_plan(Path(args.plan) if args.plan else None)
+        except ValueError as exc:                           # missing or malformed publication plan
+            raise inputs.BadOutput(str(exc)) from None
         report = build_release(db, out, plan_path=Path(args.plan) if args.plan else None, quiet=args.quiet)
         try:
             path = write_report(report, Path(args.report) if args.report else None)
@@ -205,7 +208,7 @@ def _release(args) -> int:
         return _stop_release(exc, EXIT_MISSING)
     except inputs.NotASecureDb as exc:
         return _stop_release(exc, EXIT_NOT_SECURE_DB)
-    except (inputs.BadOutput, ValueError) as exc:           # also a malformed publication plan
+    except inputs.BadOutput as exc:                         # also a missing or malformed publication plan
         return _stop_release(exc, EXIT_CONFIG)
     except FileNotFoundError as exc:
         return _stop_release(exc, EXIT_MISSING)

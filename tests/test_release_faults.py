@@ -280,7 +280,7 @@ def test_disk_full_in_any_form_is_exit_7(atlas_db, out, capsys, monkeypatch, fai
 
     def fail(*_a, **_k):
         raise failure
-    monkeypatch.setattr(release_build, "write_relations", fail)
+    monkeypatch.setattr(release_build, "write_cells", fail)
     digest = _sha(out)
     code, err = cli_release(capsys, atlas_db, out)
     assert code == 7 and "the disk is full" in err and "release again" in err, err

@@ -34,7 +34,8 @@ class NotASecureDb(ValueError):
 
 
 class BadOutput(ValueError):
-    """``--out`` cannot be a release file (a folder, the secure database, a file as its folder)."""
+    """``--out`` cannot be a release file (a folder, the secure database, a file as its folder), or the
+    ``--plan`` cannot be read: bad paths or configuration (exit code 6)."""
 
 
 REBUILD = "build the secure database again with 'python -m etl build' (make data) and release from it"
