@@ -289,21 +289,35 @@ def test_disk_full_in_any_form_is_exit_7(atlas_db, out, capsys, monkeypatch, fai
 
 # ------------------------------------------------------------------ signals
 
-@pytest.mark.parametrize("sig,code,words", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
-                                            (signal.SIGINT, 130, "interrupted (Ctrl-C)")])
-def test_signals_clean_up(atlas_db, out, sig, code, words):
-    """SIGTERM or Ctrl-C while the release works: its exit code, one message, no release.duckdb.tmp-<pid>."""
+@pytest.mark.parametrize("sig,code,words,during", [
+    (signal.SIGTERM, 143, "terminated (SIGTERM)", "cells"),
+    (signal.SIGINT, 130, "interrupted (Ctrl-C)", "cells"),
+    (signal.SIGTERM, 143, "terminated (SIGTERM)", "protection"),
+], ids=["SIGTERM", "SIGINT", "SIGTERM in the protection step"])
+def test_signals_clean_up(atlas_db, out, sig, code, words, during):
+    """SIGTERM or Ctrl-C while the release works (reading the cells, or protecting them: the LP): its
+    exit code within 30 s, one message, no release.duckdb.tmp-<pid>."""
     digest = _sha(out)
     proc = subprocess.Popen([sys.executable, "-m", "etl", "release", "--db", str(atlas_db), "--out", str(out)],
                             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()
     assert first.startswith("[release] checking the secure database"), first
+    if during == "protection":
+        line = first
+        while line and "relations (geography" not in line:       # the step before protection is done
+            line = proc.stdout.readline()
+        assert line, "the release ended before protecting"
     deadline = time.time() + 60
     while not list(out.parent.glob(out.name + ".tmp-*")) and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"the release did not stop within 30 s of the signal ({during})")
     assert proc.returncode == code, err
     assert words in err and "Traceback" not in err, err
     assert_previous_release_untouched(out, digest)
