@@ -892,6 +892,36 @@ def test_disk_full_in_any_form_is_exit_7(extracts_copy, previous_db, capsys, mon
     assert_untouched(previous_db)
 
 
+def _private_tmpfs_ok() -> bool:
+    import tempfile
+
+    if not shutil.which("unshare"):
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        return subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs '{d}'"],
+                              capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _private_tmpfs_ok(), reason="needs unshare and tmpfs mounts in a private namespace")
+@pytest.mark.parametrize("size", ["1m", "4m", "7700k"])
+def test_a_really_full_disk_is_exit_7(synthetic_extracts, tmp_path, size):
+    """The database and DuckDB's temporary files on a tmpfs too small for them (a private mount): exit 7,
+    one message, nothing left on the disk. At 4 MB and 7.7 MB a commit of the WAL once failed with a
+    TransactionException and a traceback (exit 1)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (f"mount -t tmpfs -o size={size} tmpfs '{disk}' || exit 99; mkdir '{disk}/tmp'; "
+              f"TMPDIR='{disk}/tmp' '{sys.executable}' -m etl build --input '{synthetic_extracts}' "
+              f"--db '{disk}/atlas.duckdb' --quiet; echo \"exit=$?\"; ls -A '{disk}' '{disk}/tmp'")
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                          timeout=600)
+    assert proc.returncode != 99, proc.stderr
+    assert "exit=7" in proc.stdout, proc.stdout + proc.stderr
+    assert "the disk is full" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    listing = proc.stdout.split("exit=7", 1)[1].split()
+    assert [x for x in listing if not x.endswith(":")] == ["tmp"], f"left on the full disk: {listing}"
+
+
 def test_a_missing_input_folder_is_exit_3(tmp_path, previous_db, capsys):
     code, err = cli_build(capsys, tmp_path / "no-such-folder", previous_db.path)
     assert code == 3 and "the input folder" in err and "does not exist" in err and "--input" in err, err
