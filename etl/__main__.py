@@ -4,6 +4,9 @@
     python -m etl build --input data/extracts --db data/atlas.duckdb [--columns FILE] [--lenient]
     python -m etl release --db data/atlas.duckdb --out data/release.duckdb [--plan FILE]
     python -m etl bench [--scale 1.0]            (the same as python -m bench; see bench/README.md)
+
+Every failure of build and release is one message on stderr and an exit code (README, "Exit codes of
+the build" and "Exit codes of the release"), never a traceback for bad input or a machine fault.
 """
 from __future__ import annotations
 
