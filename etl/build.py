@@ -148,6 +148,32 @@ def remove_leftovers(db_path: Path, spill_root: Path | None = None) -> list[Path
     return removed
 
 
+def _damaged_input(exc: BaseException, input_dir: Path) -> staging.ContractError | None:
+    """A ContractError naming the input file a later step could not read in full, or None.
+
+    Staging reads every value the contract checks, but a large table (the population) stays a view
+    over its files and some of its columns are first decoded when the cubes are made: a Parquet page
+    damaged there fails only then. The build then stops as for any unreadable file (exit code 2)."""
+    import re
+
+    import duckdb
+
+    from etl.readers import parquet_error
+
+    if not isinstance(exc, duckdb.Error) or isinstance(exc, (duckdb.IOException, duckdb.OutOfMemoryException)):
+        return None
+    text = str(exc)
+    found = re.search(r'(?:file|File) "?\'?([^"\']+\.(?:parquet|csv|csv\.gz|txt))', text)
+    if not found or Path(found.group(1)).parent.resolve() != Path(input_dir).resolve():
+        return None
+    name = Path(found.group(1)).name
+    why = parquet_error(text) or "a part of it cannot be read"
+    return staging.ContractError([staging.Problem(
+        name, "", "", 0, f"cannot be read in full: {why}",
+        hint="copy or export the file again; the build read its header and checked columns, but not all of it")],
+        lenient_possible=False)
+
+
 def _publish_rejected(partial: Path, rejected_dir: Path) -> None:
     """Replace the previous rejection reports by this build's (none left stale), then drop ``partial``."""
     for name in contract(load_settings()):
@@ -261,7 +287,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         if partial is not None:
             _publish_rejected(partial, Path(rejected_dir))
         progress(f"wrote {db_path} ({db_path.stat().st_size / 1e6:.1f} MB)")
-    except BaseException:
+    except BaseException as exc:
         try:
             con.close()
         except Exception:
@@ -272,6 +298,9 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             shutil.rmtree(partial, ignore_errors=True)
             if made_rejected_dir:
                 shutil.rmtree(rejected_dir, ignore_errors=True)   # a folder this build made, and nothing in it
+        damaged = _damaged_input(exc, input_dir)
+        if damaged is not None:
+            raise damaged from None
         raise
     finally:
         shutil.rmtree(spill, ignore_errors=True)      # DuckDB's spill files of this build

@@ -922,6 +922,26 @@ def test_a_really_full_disk_is_exit_7(synthetic_extracts, tmp_path, size):
     assert [x for x in listing if not x.endswith(":")] == ["tmp"], f"left on the full disk: {listing}"
 
 
+def test_a_file_damaged_where_only_the_cubes_read_is_exit_2(extracts_copy, previous_db, capsys, monkeypatch):
+    """A population page damaged in a column the checks do not decode fails when the cubes are made:
+    the file is named in a plain sentence (exit 2), no DuckDB text, no traceback."""
+    from etl import marts
+
+    damaged = extracts_copy / "population_2019.parquet"
+
+    def fail(*_a, **_k):
+        raise duckdb.InvalidInputException(
+            f'Invalid Input Error: Failed to read file "{damaged}": Snappy decompression failure: '
+            "Uncompressed data size mismatch")
+    monkeypatch.setattr(marts, "write_population", fail)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 2, err
+    line = line_for(err, damaged.name)
+    assert "cannot be read in full: it is a damaged Parquet file" in line and "export the file again" in line, line
+    assert str(extracts_copy) not in err and "Snappy" not in err, err
+    assert_untouched(previous_db)
+
+
 def test_a_missing_input_folder_is_exit_3(tmp_path, previous_db, capsys):
     code, err = cli_build(capsys, tmp_path / "no-such-folder", previous_db.path)
     assert code == 3 and "the input folder" in err and "does not exist" in err and "--input" in err, err
