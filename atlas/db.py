@@ -32,7 +32,7 @@ class DatabaseMissing(RuntimeError):
     pass
 
 
-class DatabaseProblem(RuntimeError):
+class DatabaseProblem(DatabaseMissing):
     """The database the app is to serve is missing, damaged or not an atlas database; the message says
     which and what to do (shown instead of a blank atlas; ``gunicorn.conf.py`` refuses to start on it)."""
 
@@ -92,8 +92,6 @@ def connection() -> duckdb.DuckDBPyConnection:
     with _lock:
         if _con is None or _con_pid != os.getpid():
             path = db_path()
-            if not path.exists():
-                raise DatabaseMissing(f"The atlas database {path} does not exist: run 'make data' first.")
             why = problem(path)
             if why:
                 raise DatabaseProblem(why)
@@ -110,7 +108,11 @@ def request_problem() -> str | None:
     replaced()
     if _con is not None and _con_pid == os.getpid():
         return None
-    return problem()
+    try:
+        connection()                # checks the file and keeps the connection for the next requests
+    except DatabaseMissing as exc:              # also DatabaseProblem
+        return str(exc)
+    return None
 
 
 def replaced() -> bool:
