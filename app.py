@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import DependencyException
 from flask import request
+from markupsafe import escape as html_escape
 
 from atlas import static
 from atlas import guard
@@ -69,6 +70,27 @@ def check_callback_request():
     if problem:
         return {"error": problem}, 400
     return None
+
+
+@server.before_request
+def database_ready():
+    """A replaced database is picked up (no stale answer); a missing or damaged one gets a page (or a
+    callback answer) that says what is wrong, never a blank atlas (see atlas.db.request_problem)."""
+    from atlas import db
+
+    if any(part in request.path for part in ("/_dash-component-suites/", "/assets/", "/vendor/", "_favicon")):
+        return None
+    why = db.request_problem()
+    if why is None:
+        return None
+    server.logger.error(why)
+    why = why.replace(str(db.db_path()), db.db_path().name)       # no server paths to the reader
+    if request.method == "POST" or request.path.endswith("_dash-layout"):
+        return {"error": why}, 503
+    return (f"<!doctype html><html lang='en'><title>Lumbar imaging atlas: unavailable</title><main><h1>The atlas "
+            f"cannot be shown</h1><p>{html_escape(why)}</p><p lang='da'>Atlasset kan ikke vises: databasen mangler, er "
+            "beskadiget eller er ikke en atlas-database. Kontakt den ansvarlige for atlasset.</p></main></html>",
+            503, {"Content-Type": "text/html; charset=utf-8"})
 
 
 @server.errorhandler(500)
@@ -145,7 +167,7 @@ def prepare_dash() -> None:
     """
     with server.test_request_context(static.PATH_PREFIX):
         for hook in server.before_request_funcs.get(None, []):
-            if hook is not check_callback_request:
+            if hook not in (check_callback_request, database_ready):
                 hook()
 
 
@@ -153,5 +175,9 @@ prepare_dash()
 
 
 if __name__ == "__main__":
+    from atlas import db as _db
+
+    if _db.problem():
+        raise SystemExit(f"The atlas was not started: {_db.problem()}")
     app.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8050")),
             debug=os.environ.get("DASH_DEBUG") == "1")

@@ -12,3 +12,16 @@ def post_worker_init(worker):
 # gunicorn's default of 2 s the server closed them just as they were reused, and such a request
 # failed with a reset connection (seen in the benchmark's journey).
 keepalive = 30
+
+
+def on_starting(server):
+    """Refuse to start on a missing, damaged or wrong-kind database (one message, exit code 3) rather
+    than serve a blank atlas whose every answer fails (atlas.db.problem)."""
+    import sys
+
+    from atlas import db
+
+    why = db.problem()
+    if why:
+        print(f"The atlas was not started: {why}", file=sys.stderr, flush=True)
+        sys.exit(3)

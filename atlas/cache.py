@@ -80,11 +80,21 @@ def _frozen(value):
     return value
 
 
+_MEMOS: list = []          # every memo made by cached(): clear_all() empties them (a new database)
+
+
+def clear_all() -> None:
+    """Forget every cached answer of the process (the database under it was replaced)."""
+    for memo in list(_MEMOS):
+        memo.cache_clear()
+
+
 def cached(maxsize: int = 128):
     """Like ``functools.lru_cache(maxsize)``, but every call returns a :func:`safe_copy` of the answer
     (Plotly figures come back as their plain dicts)."""
     def decorate(func):
         memo = functools.lru_cache(maxsize=maxsize)(lambda *a, **k: _frozen(func(*a, **k)))
+        _MEMOS.append(memo)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):

@@ -27,7 +27,8 @@ def incomplete_years(measure_key: str) -> dict[int, str]:
     out: dict[int, str] = {}
     for part in (m.numerator, m.denominator):
         for year, why in (table.get(part) or {}).items():
-            out[int(year)] = why if int(year) not in out or out[int(year)] == why else "look-back+follow-up"
+            parts = set(why.split("+")) | set(out.get(int(year), "").split("+")) - {""}
+            out[int(year)] = "+".join(p for p in ("look-back", "follow-up", "part-year") if p in parts)
     return dict(sorted(out.items()))
 
 
@@ -56,7 +57,8 @@ def default_year(years: list[int] | None = None) -> int:
 
 def describe(incomplete: dict[int, str], lang: str) -> str:
     """"2013 (look-back), 2024 (follow-up)" in the reader's language."""
-    words = {"follow-up": ("follow-up", "opfølgning"), "look-back": ("look-back", "tilbageblik")}
+    words = {"follow-up": ("follow-up", "opfølgning"), "look-back": ("look-back", "tilbageblik"),
+             "part-year": ("data for part of the year only", "data for kun en del af året")}
 
     def why(w: str) -> str:
         return " + ".join(words.get(p, (p, p))[1 if lang == "da" else 0] for p in w.split("+"))

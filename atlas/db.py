@@ -21,28 +21,123 @@ from etl.settings import DEFAULT_DB
 _lock = threading.Lock()
 _con: duckdb.DuckDBPyConnection | None = None
 _con_pid: int | None = None
+_con_file: tuple | None = None          # identity of the file the connection was opened on
+
+# the app needs these tables in any database it serves (the secure one or the release)
+APP_TABLES = ("meta", "areas", "geometry", "standard_population")
+NO_NETWORK = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class DatabaseMissing(RuntimeError):
     pass
 
 
+class DatabaseProblem(DatabaseMissing):
+    """The database the app is to serve is missing, damaged or not an atlas database; the message says
+    which and what to do (shown instead of a blank atlas; ``gunicorn.conf.py`` refuses to start on it)."""
+
+
 def db_path() -> Path:
     return Path(os.environ.get("ATLAS_DB", DEFAULT_DB))
 
 
+def _identity(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    # read-only, and no access to files, URLs or extensions beyond the database itself
+    return duckdb.connect(str(path), read_only=True,
+                          config={"threads": 2, "enable_external_access": False, **NO_NETWORK})
+
+
+def problem(path: Path | None = None) -> str | None:
+    """Why ``path`` (default: the served database) cannot be served, in one sentence; None when it can."""
+    path = Path(path or db_path())
+    fix = "build it with 'make data' and 'make release' (or set ATLAS_DB to the database to serve)"
+    if not path.exists():
+        return f"The atlas database {path} does not exist: {fix}."
+    if not path.is_file() or path.stat().st_size == 0:
+        return f"The atlas database {path} is {'a folder' if path.is_dir() else 'an empty file'}, not a database: {fix}."
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[8:12] != b"DUCK":
+        kind = "a SQLite database" if head.startswith(b"SQLite format 3") else "not a DuckDB database"
+        return f"The atlas database {path} is {kind}: {fix}."
+    try:
+        con = _open(path)
+    except duckdb.Error as exc:
+        return (f"The atlas database {path} cannot be opened ({str(exc).splitlines()[0][:160]}): it is damaged or "
+                f"truncated; {fix}.")
+    try:
+        have = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        missing = [t for t in APP_TABLES if t not in have]
+        if missing:
+            return (f"The atlas database {path} is not an atlas database (no table {', '.join(missing)}): "
+                    f"{fix}.")
+        con.execute("SELECT count(*) FROM meta").fetchone()
+    except duckdb.Error as exc:
+        return f"The atlas database {path} cannot be read ({str(exc).splitlines()[0][:160]}): {fix}."
+    finally:
+        con.close()
+    return None
+
+
 def connection() -> duckdb.DuckDBPyConnection:
-    global _con, _con_pid
+    global _con, _con_pid, _con_file
     with _lock:
         if _con is None or _con_pid != os.getpid():
             path = db_path()
-            if not path.exists():
-                raise DatabaseMissing(f"The atlas database {path} does not exist: run 'make data' first.")
-            # read-only, and no access to files or URLs beyond the database itself
-            _con = duckdb.connect(str(path), read_only=True,
-                                  config={"threads": 2, "enable_external_access": False})
+            why = problem(path)
+            if why:
+                raise DatabaseProblem(why)
+            _con_file = _identity(path)
+            _con = _open(path)
             _con_pid = os.getpid()
         return _con
+
+
+def request_problem() -> str | None:
+    """Once per request: pick up a replaced database (:func:`replaced`), then None when the open
+    connection serves, else why the database cannot be served (checked again on each request, so a
+    database put right is served without a restart)."""
+    replaced()
+    if _con is not None and _con_pid == os.getpid():
+        return None
+    try:
+        connection()                # checks the file and keeps the connection for the next requests
+    except DatabaseMissing as exc:              # also DatabaseProblem
+        return str(exc)
+    return None
+
+
+def replaced() -> bool:
+    """True when the file at ``db_path()`` is no longer the one the open connection reads (a new build
+    or release was moved into place). Then every cached answer is forgotten and the next query opens
+    the new file, so no answer after the switch comes from the old data. Called once per request
+    (``app.py``); a ``stat`` of the file, about a microsecond."""
+    global _con, _con_file
+    if _con is None or _con_pid != os.getpid() or _identity(db_path()) == _con_file:
+        return False
+    with _lock:
+        if _con is None or _identity(db_path()) == _con_file:
+            return False
+        # closed, not merely dropped: DuckDB keeps one instance per path in a process, and an open old
+        # instance would be handed out again for the new file at the same path
+        try:
+            _con.close()
+        except duckdb.Error:
+            pass
+        _con = None
+        _con_file = None
+    from atlas.cache import clear_all
+
+    clear_all()
+    return True
 
 
 def query(sql: str, params: list | tuple = ()) -> pd.DataFrame:

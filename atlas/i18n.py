@@ -224,9 +224,11 @@ TEXT.update({
                    "Alle tal i dette udvalg er skjult (færre end 5). Prøv et større område, flere år eller færre filtre."),
     "incomplete": ("incomplete", "ufuldstændig"),
     "incomplete_years": ("Incomplete years for this measure: {years}. Their follow-up or look-back window reaches "
-                         "beyond the data, so they are not comparable with the other years (see Methods).",
+                         "beyond the data (or the data cover part of the year only), so they are not comparable "
+                         "with the other years (see Methods).",
                          "Ufuldstændige år for dette mål: {years}. Deres opfølgnings- eller tilbageblik-vindue rækker "
-                         "ud over data, så de kan ikke sammenlignes med de øvrige år (se Metode)."),
+                         "ud over data (eller data dækker kun en del af året), så de kan ikke sammenlignes med de "
+                         "øvrige år (se Metode)."),
     "break": ("break", "brud"),
     "break_note": ("Break in the series (counted differently from the year named): {breaks}",
                    "Brud i serien (tælles anderledes fra det nævnte år): {breaks}"),

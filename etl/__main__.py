@@ -7,6 +7,9 @@
     python -m etl release-import DIR --out release.duckdb                     (outside: the release again)
     python -m etl bench [--scale 1.0]            (the same as python -m bench; see bench/README.md)
     python -m etl codes check --sks SKScomplete.txt   (the code lists against the SKS classification)
+
+Every failure of build and release is one message on stderr and an exit code (README, "Exit codes of
+the build" and "Exit codes of the release"), never a traceback for bad input or a machine fault.
 """
 from __future__ import annotations
 
@@ -58,20 +61,21 @@ def _interrupted(exc: BaseException) -> bool:
         isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
 
 
-def _environment_message(exc: BaseException, db: Path) -> str:
+def _environment_message(exc: BaseException, db: Path, what: str = "build") -> str:
     import errno
 
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC or "no space left" in text.lower():
+    option = "--db" if what == "build" else "--out"
+    if _is_disk_full(exc):
         return (f"the disk is full (writing {db} or DuckDB's temporary files): free some space, or set "
-                "TMPDIR to a folder on a disk with room, and build again")
+                f"TMPDIR to a folder on a disk with room, and {what} again")
     if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "permission denied" in text.lower() \
             or "read-only file system" in text.lower():
-        return f"cannot write in {db.parent} ({text}): choose a folder you may write to with --db"
+        return f"cannot write in {db.parent} ({text}): choose a folder you may write to with {option}"
     if "out of memory" in text.lower():
-        return f"DuckDB ran out of memory ({text}): close other programs or build on a larger machine"
-    return f"the build could not read or write a file ({text})"
+        return f"DuckDB ran out of memory ({text}): close other programs or {what} on a larger machine"
+    return f"the {what} could not read or write a file ({text})"
 
 
 def _build(args) -> int:
@@ -105,6 +109,8 @@ def _build(args) -> int:
     except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.PermissionException) as exc:
         return _stop(_environment_message(exc, db), EXIT_ENVIRONMENT)
     except BaseException as exc:
+        if _is_disk_full(exc) and not _interrupted(exc):
+            return _stop(_environment_message(exc, db), EXIT_ENVIRONMENT)   # whatever type it came as
         if not _interrupted(exc):
             raise
         if isinstance(exc, Terminated) or signal.SIGTERM in _SIGNALS_SEEN:
@@ -117,6 +123,12 @@ def _build(args) -> int:
     if st and any(st.rejected.values()):
         print("Lenient build: rows dropped — " + ", ".join(f"{t}: {n:,}" for t, n in st.rejected.items() if n)
               + f" (see {args.rejected})", file=sys.stderr)
+    for what, n in (st.recoded.items() if st else ()):
+        if what.startswith("population.municipality 0411"):
+            print(f"Christiansø (0411) is not a municipality: {n:,} person-years of its residents are counted with "
+                  "Bornholm (0400) ([contract.municipality_recode] in etl/config/settings.toml)", file=sys.stderr)
+        else:
+            print(f"Recoded {what}: {n:,} rows", file=sys.stderr)
     for o in report.checks.overrides():
         print(f"Override ({o['flag']}): {o['what']}", file=sys.stderr)
     from etl.codes import summary_line
@@ -151,30 +163,97 @@ def _check_names() -> list[str]:
     return list(load_checks_config())
 
 
+# exit codes of `python -m etl release` (README, "Exit codes of the release")
+EXIT_NOT_SECURE_DB, EXIT_AUDIT = 2, 4
+
+
+def _is_disk_full(exc: BaseException | None) -> bool:
+    """A full disk, however it surfaced: an OSError, or DuckDB's own error text (an IOException, or a
+    FatalException/InvalidInputException once a write failed), in the exception or what caused it."""
+    import errno
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if getattr(exc, "errno", None) == errno.ENOSPC or "no space left on device" in str(exc).lower() \
+                or "disk is full" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def _release(args) -> int:
+    import signal
+
+    import duckdb
+
+    from etl.release import inputs
     from etl.release.build import ReleaseFailed, build_release
+    from etl.release.plan import load_plan
     from etl.release.report import write_report
 
-    from etl.release.transfer import release_csv
-
+    db, out = Path(args.db), Path(args.out)
+    as_csv = getattr(args, "format", "duckdb") == "csv"
+    plan = Path(args.plan) if args.plan else None
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    _SIGNALS_SEEN.clear()
     try:
-        if getattr(args, "format", "duckdb") == "csv":
-            report = release_csv(Path(args.db), Path(args.out), plan_path=Path(args.plan) if args.plan else None,
-                                 quiet=args.quiet, release_id=args.release_id,
+        if not args.quiet:
+            print(f"[release] checking the secure database {db} and the output {out}", flush=True)
+        inputs.check_secure_db(db)
+        if not as_csv:                                      # the CSV form writes a folder of its own
+            inputs.check_output(out, db)
+            for leftover in inputs.remove_stale_temporaries(out):
+                print(f"removed {leftover}, left by a release that was stopped", file=sys.stderr)
+        try:
+            load_plan(plan)
+        except ValueError as exc:                           # missing or malformed publication plan
+            raise inputs.BadOutput(str(exc)) from None
+        if as_csv:
+            from etl.release.transfer import release_csv
+
+            report = release_csv(db, out, plan_path=plan, quiet=args.quiet, release_id=args.release_id,
                                  report_path=Path(args.report) if args.report else None)
             if not args.quiet:
                 print(f"released {report.identity.get('release_id')} as CSV in {report.path} in {report.seconds:.1f} s; "
                       f"audit passed; report: {report.path / 'release-report.md'}", file=sys.stderr)
             return 0
-        report = build_release(Path(args.db), Path(args.out), plan_path=Path(args.plan) if args.plan else None,
-                               quiet=args.quiet, release_id=args.release_id)
+        report = build_release(db, out, plan_path=plan, quiet=args.quiet, release_id=args.release_id)
+        try:
+            path = write_report(report, Path(args.report) if args.report else None)
+        except OSError as exc:
+            print(f"Release written to {out}, but its output-check report could not be written "
+                  f"({_environment_message(exc, out, 'release')}); do not hand the release over without "
+                  "its report: run the release again", file=sys.stderr)
+            return EXIT_ENVIRONMENT
     except ReleaseFailed as exc:
-        print(f"Release stopped, the previous release is untouched: {exc}", file=sys.stderr)
-        return 4
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"Release stopped: {exc}", file=sys.stderr)
-        return 3
-    path = write_report(report, Path(args.report) if args.report else None)
+        return _stop_release(exc, EXIT_AUDIT)
+    except inputs.SecureDbMissing as exc:
+        return _stop_release(exc, EXIT_MISSING)
+    except inputs.NotASecureDb as exc:
+        return _stop_release(exc, EXIT_NOT_SECURE_DB)
+    except inputs.BadOutput as exc:                         # also a missing or malformed publication plan
+        return _stop_release(exc, EXIT_CONFIG)
+    except ValueError as exc:                               # a kept edition, a malformed release id
+        return _stop_release(exc, EXIT_CONFIG)
+    except FileNotFoundError as exc:
+        return _stop_release(exc, EXIT_MISSING)
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        message = inputs.schema_message(exc)
+        if message is None:
+            raise
+        return _stop_release(message, EXIT_NOT_SECURE_DB)
+    except BaseException as exc:
+        if _interrupted(exc):
+            if isinstance(exc, Terminated) or signal.SIGTERM in _SIGNALS_SEEN:
+                return _stop_release("terminated (SIGTERM)", EXIT_SIGTERM)
+            return _stop_release("interrupted (Ctrl-C)", EXIT_SIGINT)
+        if _is_disk_full(exc) or isinstance(exc, (OSError, duckdb.IOException, duckdb.OutOfMemoryException,
+                                                  duckdb.PermissionException)):
+            return _stop_release(_environment_message(exc, out, "release"), EXIT_ENVIRONMENT)
+        raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if not args.quiet:
         print(f"released {report.path} in {report.seconds:.1f} s; audit passed; report: {path}", file=sys.stderr)
     return 0
@@ -234,6 +313,12 @@ def _release_import(args) -> int:
         print(f"imported {args.folder} into {args.out}: " + ", ".join(f"{t}={n:,}" for t, n in sorted(rows.items())),
               file=sys.stderr)
     return 0
+
+
+def _stop_release(exc, code: int) -> int:
+    print(f"Release stopped (exit code {code}): {exc}", file=sys.stderr)
+    print("Nothing was written: the previous release (if any) is unchanged.", file=sys.stderr)
+    return code
 
 
 def _bench(args) -> int:

@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 
 from etl import checks as plausibility
-from etl import codes, coverage, geo, intermediate, marts, staging, vintage
+from etl import codes, coverage, duck, geo, intermediate, marts, staging, vintage
 from etl.contract import contract
 from etl.settings import ConfigError, Settings, load_column_mapping, load_settings
 
@@ -81,6 +80,101 @@ def _check_paths(db_path: Path, lenient: bool, rejected_dir: Path | None) -> Non
                           "data and are never written beside the database; name another folder")
 
 
+STALE_SECONDS = 6 * 3600      # an unlocked leftover of an older version's build counts as abandoned after this
+
+
+def _lock(path: Path) -> int:
+    """Open ``path`` and hold an exclusive lock on it for as long as this process lives (the kernel
+    drops it when the process ends, also after ``kill -9``)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _abandoned(lock: Path) -> bool:
+    """True when no running process holds ``lock`` (its build was killed): taking the lock for a moment
+    proves it. A running build's lock cannot be taken, so its files are never touched."""
+    import fcntl
+
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(db_path: Path, spill_root: Path | None = None) -> list[Path]:
+    """Remove what killed builds left: the temporary database beside ``db_path`` (``.NAME.*.building``),
+    its WAL and lock, and DuckDB spill folders (``atlas-spill-*`` in the temporary folder). Only files
+    whose lock no running process holds are removed (an unlocked leftover of an older version only
+    when it is older than :data:`STALE_SECONDS`); returns what was removed."""
+    removed: list[Path] = []
+    folder = Path(db_path).parent
+    now = time.time()
+    if folder.is_dir():
+        name = Path(db_path).name
+        bases = {Path(str(p).removesuffix(".lock")) for p in (*folder.glob(f".{name}.*.building"),
+                                                               *folder.glob(f".{name}.*.building.lock"))}
+        for base in sorted(bases):
+            lock = Path(str(base) + ".lock")
+            try:
+                if lock.exists():
+                    if not _abandoned(lock):
+                        continue                # a running build's
+                elif now - base.stat().st_mtime < STALE_SECONDS:
+                    continue
+                for f in (base, Path(str(base) + ".wal"), lock):
+                    if f.exists():
+                        f.unlink(missing_ok=True)
+                        removed.append(f)
+            except OSError:
+                continue                        # gone meanwhile, or not ours to remove
+    root = Path(spill_root or tempfile.gettempdir())
+    for spill in sorted(root.glob("atlas-spill-*")) if root.is_dir() else []:
+        lock = spill / ".lock"
+        try:
+            if (lock.exists() and _abandoned(lock)) or (not lock.exists() and now - spill.stat().st_mtime > STALE_SECONDS):
+                shutil.rmtree(spill, ignore_errors=True)
+                removed.append(spill)
+        except OSError:
+            continue
+    return removed
+
+
+def _damaged_input(exc: BaseException, input_dir: Path) -> staging.ContractError | None:
+    """A ContractError naming the input file a later step could not read in full, or None.
+
+    Staging reads every value the contract checks, but a large table (the population) stays a view
+    over its files and some of its columns are first decoded when the cubes are made: a Parquet page
+    damaged there fails only then. The build then stops as for any unreadable file (exit code 2)."""
+    import re
+
+    import duckdb
+
+    from etl.readers import parquet_error
+
+    if not isinstance(exc, duckdb.Error) or isinstance(exc, (duckdb.IOException, duckdb.OutOfMemoryException)):
+        return None
+    text = str(exc)
+    found = re.search(r'(?:file|File) "?\'?([^"\']+\.(?:parquet|csv|csv\.gz|txt))', text)
+    if not found or Path(found.group(1)).parent.resolve() != Path(input_dir).resolve():
+        return None
+    name = Path(found.group(1)).name
+    why = parquet_error(text) or "a part of it cannot be read"
+    return staging.ContractError([staging.Problem(
+        name, "", "", 0, f"cannot be read in full: {why}",
+        hint="copy or export the file again; the build read its header and checked columns, but not all of it")],
+        lenient_possible=False)
+
+
 def _publish_rejected(partial: Path, rejected_dir: Path) -> None:
     """Replace the previous rejection reports by this build's (none left stale), then drop ``partial``."""
     for name in contract(load_settings()):
@@ -116,6 +210,9 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     settings = settings or load_settings()
     started = time.perf_counter()
     input_dir, db_path = Path(input_dir), Path(db_path)
+    if not input_dir.is_dir():
+        raise FileNotFoundError(f"the input folder {input_dir} {'is a file' if input_dir.exists() else 'does not exist'}: "
+                                "pass the folder holding the extracts with --input")
     _check_paths(db_path, lenient, rejected_dir)
     checks = plausibility.Checks(frozenset(allow))
     if layout not in ("contract", "registers"):
@@ -128,13 +225,18 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
     code_lists = codes.provenance()           # every code says where it comes from (a ConfigError if not)
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building", dir=db_path.parent)
+    # the temporary database ".NAME.XXXX.building" and a lock beside it, held while this build runs
+    fd, lock_name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".building.lock", dir=db_path.parent)
     os.close(fd)
-    os.unlink(tmp_name)           # DuckDB wants to create the file itself
-    tmp_path = Path(tmp_name)
-    report = BuildReport(db_path, checks=checks, steps=progress.steps, code_lists=codes.summary(code_lists))
-    con = duckdb.connect()
+    locks = [_lock(Path(lock_name))]
+    tmp_path = Path(lock_name.removesuffix(".lock"))       # DuckDB creates the file itself
     spill = Path(tempfile.mkdtemp(prefix="atlas-spill-"))
+    locks.append(_lock(spill / ".lock"))
+    for leftover in remove_leftovers(db_path):          # after taking our own locks: never ours
+        if not quiet:
+            print(f"removed {leftover}, left by a build that was stopped", file=sys.stderr)
+    report = BuildReport(db_path, checks=checks, steps=progress.steps, code_lists=codes.summary(code_lists))
+    con = duck.connect()
     partial = None
     try:
         if rejected_dir is not None:
@@ -149,7 +251,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             from etl.registers import adapt
 
             source_dir = Path(tempfile.mkdtemp(prefix="registers-", dir=spill))   # person-level: removed with spill
-            with duckdb.connect() as rcon:
+            with duck.connect() as rcon:
                 rcon.execute(f"SET memory_limit = '{memory_limit}'")
                 rcon.execute(f"SET temp_directory = '{spill}'")
                 rcon.execute("SET preserve_insertion_order = false")
@@ -186,7 +288,8 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             "linkage": report.linkage,
             "rejected_rows": report.staging.rejected,
             "ignored_rows": report.staging.ignored,
-            "coverage": coverage.compute(con, settings, code_lists=code_lists),
+            "recoded_rows": report.staging.recoded,
+            "coverage": coverage.compute(con, settings, code_lists=code_lists, partial_years=checks.partial_years),
             "code_lists": report.code_lists,
             "overrides": checks.overrides(),
             "build_report": [{"step": d.step, "source": d.table, "reason": d.reason, "rows": d.rows, "of": d.of,
@@ -199,7 +302,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
                                                  "WHERE table_catalog = 'app'").fetchall()}
         con.execute("DETACH app")
         con.close()
-        with duckdb.connect(str(tmp_path)) as app:
+        with duck.connect(tmp_path) as app:
             geo.write_boundaries(collections, app)
             app.execute("CHECKPOINT")
         progress("boundaries")
@@ -207,7 +310,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         if partial is not None:
             _publish_rejected(partial, Path(rejected_dir))
         progress(f"wrote {db_path} ({db_path.stat().st_size / 1e6:.1f} MB)")
-    except BaseException:
+    except BaseException as exc:
         try:
             con.close()
         except Exception:
@@ -218,9 +321,15 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
             shutil.rmtree(partial, ignore_errors=True)
             if made_rejected_dir:
                 shutil.rmtree(rejected_dir, ignore_errors=True)   # a folder this build made, and nothing in it
+        damaged = _damaged_input(exc, input_dir)
+        if damaged is not None:
+            raise damaged from None
         raise
     finally:
         shutil.rmtree(spill, ignore_errors=True)      # DuckDB's spill files of this build
+        Path(lock_name).unlink(missing_ok=True)
+        for fd in locks:
+            os.close(fd)
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)    # a failed build's rejected rows
     report.seconds = time.perf_counter() - started

@@ -85,6 +85,7 @@ class Checks:
     findings: list[Finding] = field(default_factory=list)
     overridden: list[Finding] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    partial_years: dict[int, str] = field(default_factory=dict)   # year -> the months missing (overridden)
 
     def __post_init__(self):
         unknown = set(self.allowed) - set(self.config)
@@ -122,6 +123,9 @@ def after_staging(con, tables: dict[str, Table], staged: StagingReport, settings
             continue
         _empty_table(con, name, checks)
     _year_volume(con, settings, checks)
+    _partial_year(con, settings, checks)
+    _identical_files(staged, checks)
+    _duplicate_rows(con, tables, checks)
     _dates_outside(con, settings, checks)
     _code_variants(con, checks)
     _id_types(con, staged, checks)
@@ -181,6 +185,135 @@ def _year_volume(con, settings: Settings, checks: Checks) -> None:
                     f"in the year {y} (the years around it have about {median:,} each)",
                     [], f"check that the extract for {y} is complete and in a form the build reads "
                         f"(docs/data-contract.md); a missing year makes all its imaging look 'not resident'")
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def _month_list(months: list[int]) -> str:
+    """"August-December" for a run of months, else the months named one by one."""
+    if len(months) > 2 and months == list(range(months[0], months[-1] + 1)):
+        return f"{MONTHS[months[0] - 1]}-{MONTHS[months[-1] - 1]}"
+    return ", ".join(MONTHS[m - 1] for m in months)
+
+
+def _partial_year(con, settings: Settings, checks: Checks) -> None:
+    """The first and last study year, month by month, against the same months of the nearest other
+    study years (their seasonal pattern), scaled by the year's own level: an extract cut at the end
+    of July (or starting in March) leaves months far below what the other years had in them. With
+    the override the year is kept in ``checks.partial_years`` and marked incomplete everywhere."""
+    cfg = checks.config["partial_year"]
+    years = settings.years
+    if len(years) < 2:
+        return
+    edges = {years[0]: years[1:4], years[-1]: years[-4:-1][::-1]}
+    for name in cfg["tables"]:
+        if not _has(con, f"raw_{name}"):
+            continue
+        column = EVENT_DATES[name]
+        got = con.execute(f"SELECT year({column}), month({column}), count(*) FROM raw_{name} "
+                          f"WHERE {column} IS NOT NULL AND year({column}) BETWEEN ? AND ? GROUP BY ALL",
+                          [years[0], years[-1]]).fetchall()
+        n = {(y, m): c for y, m, c in got}
+        for year, others in edges.items():
+            expected = {}
+            for m in range(1, 13):
+                ref = sorted(n.get((y, m), 0) for y in others)
+                expected[m] = ref[len(ref) // 2]
+            judged = [m for m in range(1, 13) if expected[m] >= cfg["min_expected"]]
+            if len(judged) < 6:
+                continue                        # too few rows a month to say
+            ratios = sorted(n.get((year, m), 0) / expected[m] for m in judged)
+            level = ratios[len(ratios) // 2]
+            scale = level if level >= cfg["min_ratio"] else 1.0
+            low = [m for m in judged if n.get((year, m), 0) < cfg["min_ratio"] * scale * expected[m]]
+            if not low:
+                continue
+            words = _month_list(low)
+            shown = ", ".join(f"{MONTHS[m - 1][:3]} {n.get((year, m), 0):,} (expected about {scale * expected[m]:,.0f})"
+                              for m in low[:4]) + (" ..." if len(low) > 4 else "")
+            files = [r[0] for r in con.execute(f"SELECT DISTINCT _file FROM raw_{name} ORDER BY 1").fetchall()]
+            checks.fail("partial_year", ", ".join(files[:4]) + (" ..." if len(files) > 4 else ""), name, column,
+                        sum(n.get((year, m), 0) for m in low),
+                        f"in {words} {year}, far fewer than the same months of {', '.join(map(str, sorted(others)))} "
+                        f"lead to expect: the extract looks cut {'short at the end' if year == years[-1] else 'at the start'} "
+                        f"of {year}", [shown],
+                        f"export {name} for the whole of {year} (or end the study years earlier in "
+                        "etl/config/settings.toml); with the override the year is built and marked incomplete "
+                        "for every measure")
+            if "partial_year" in checks.allowed:
+                previous = checks.partial_years.get(year)
+                checks.partial_years[year] = previous or f"{name}: {words}"
+
+
+def _identical_files(staged: StagingReport, checks: Checks) -> None:
+    """Two input files with the same bytes: a file delivered twice (under another name) would count
+    every one of its rows twice. Only files of equal size are hashed."""
+    import hashlib
+
+    by_size: dict[int, list] = {}
+    for table, paths in staged.files.items():
+        for p in paths:
+            by_size.setdefault(p.stat().st_size, []).append((table, p))
+    for size, same in by_size.items():
+        if len(same) < 2 or size == 0:
+            continue
+        by_hash: dict[str, list] = {}
+        for table, p in same:
+            digest = hashlib.sha256()
+            with open(p, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            by_hash.setdefault(digest.hexdigest(), []).append((table, p))
+        for digest, twins in by_hash.items():
+            if len(twins) > 1:
+                names = [p.name for _, p in twins]
+                checks.fail("identical_files", ", ".join(names), twins[0][0], "", 0,
+                            f"are identical (the same {size:,} bytes, SHA-256 {digest[:12]}...): one file "
+                            "delivered twice would count each of its rows twice", [],
+                            f"remove the copies and keep one of {', '.join(names)}")
+
+
+def _duplicate_rows(con, tables: dict[str, Table], checks: Checks) -> None:
+    """Key-less tables (one row per event, identical rows allowed): a year whose rows were delivered
+    twice has every distinct row an even number of times. Natural repeats (two returns of one centre
+    on one day) give groups of every size; the share of rows in groups of even size stays far below
+    ``max_even_share``."""
+    cfg = checks.config["duplicate_rows"]
+    for name, table in tables.items():
+        if table.unique or not _has(con, f"raw_{name}"):
+            continue
+        date = next((c.name for c in table.columns if c.type == "date"), None)
+        cols = ", ".join(f'"{c.name}"' for c in table.columns)
+        year = f'year("{date}")' if date else "0"
+        failed = []
+        # identical rows grouped by a 64-bit hash of their values (grouping the values themselves took
+        # ten times as long on 0.7 million diagnoses)
+        for y, rows, dup, even in con.execute(f"""
+                SELECT y, sum(k), sum(k - 1), sum(k) FILTER (WHERE k % 2 = 0)
+                FROM (SELECT {year} AS y, hash({cols}) AS h, count(*) AS k FROM raw_{name} GROUP BY ALL)
+                GROUP BY y ORDER BY y""").fetchall():
+            if rows >= cfg["min_rows"] and even and even / rows >= cfg["max_even_share"]:
+                failed.append((y, int(rows), int(dup), int(even)))
+        if not failed:
+            continue
+        examples = [r[0] for r in con.execute(
+            f"SELECT CAST(row({cols}) AS VARCHAR) AS ex FROM raw_{name} WHERE {year} = ? GROUP BY ALL "
+            "HAVING count(*) > 1 ORDER BY count(*) DESC, ex LIMIT 3", [failed[0][0]]).fetchall()]
+        rows, dup, even = (sum(f[i] for f in failed) for i in (1, 2, 3))
+        years = [f[0] for f in failed]
+        when = ""
+        if date:
+            when = (f"in {years[0]}-{years[-1]} " if len(years) > 2 and years == list(range(years[0], years[-1] + 1))
+                    else f"in {', '.join(map(str, years))} ")
+        files = [r[0] for r in con.execute(f"SELECT DISTINCT _file FROM raw_{name} ORDER BY 1").fetchall()]
+        checks.fail("duplicate_rows", ", ".join(files[:4]) + (" ..." if len(files) > 4 else ""), name, "", dup,
+                    f"{when}are copies of another row ({dup / rows:.0%} of the {rows:,} rows), and {even / rows:.0%} "
+                    "of the rows come in pairs, fours, ... of identical rows: the rows look delivered twice",
+                    examples,
+                    "export the table again with each event once (a file appended to itself, or two "
+                    "deliveries of the same period, double every count)")
 
 
 def _dates_outside(con, settings: Settings, checks: Checks) -> None:

@@ -79,7 +79,11 @@ def contract(settings: Settings) -> dict[str, Table]:
             (
                 pid,
                 Column("year", "integer"),
-                Column("birth_year", "integer", (Rule("{c} BETWEEN 1890 AND year", "have a birth year before 1890 or after the year of the row"),)),
+                Column("birth_year", "integer", (Rule(
+                    f"{{c}} BETWEEN {settings.min_birth_year} AND year",
+                    f"have a birth year before {settings.min_birth_year} or after the year of the row",
+                    f"check the birth year (the contract accepts {settings.min_birth_year} to the row's year; "
+                    "[contract] min_birth_year in etl/config/settings.toml)"),)),
                 Column("sex", "integer", (_set_rule(codes("sex"), "the sex codes"),)),
                 Column("municipality", "integer", (Rule(
                     _member(kommuner),
@@ -93,6 +97,7 @@ def contract(settings: Settings) -> dict[str, Table]:
             ),
             unique=("person_id", "year"),
             unique_hint="the population extract must have one row per person and year (status on 1 January)",
+            extra={"recode": {"municipality": settings.municipality_recode}},
             scope=(("outside_study_years", f"year BETWEEN {settings.first_year} AND {settings.last_year}"),),
             large=True,
         ),

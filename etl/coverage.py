@@ -129,8 +129,13 @@ def breaks(settings: Settings, measures, code_lists: dict | None = None, path=No
             "break_notes": {b["key"]: {"en": b["en"], "da": b["da"], "year": int(b["year"])} for b in rows}}
 
 
-def compute(con, settings: Settings, years: list[int] | None = None, code_lists: dict | None = None) -> dict:
-    """The ``coverage`` entry of ``meta`` from the staged extracts (see the module docstring)."""
+def compute(con, settings: Settings, years: list[int] | None = None, code_lists: dict | None = None,
+            partial_years: dict | None = None) -> dict:
+    """The ``coverage`` entry of ``meta`` from the staged extracts (see the module docstring).
+
+    ``partial_years`` (year -> which months are missing) are the first or last years that the
+    ``partial_year`` check found cut short and the analyst let through (``--allow-partial-year``):
+    such a year is incomplete for every measure ("part-year"), whatever its windows."""
     data: dict[str, tuple[date | None, date | None]] = {}
     for name, (table, column) in SOURCES.items():
         try:
@@ -140,9 +145,17 @@ def compute(con, settings: Settings, years: list[int] | None = None, code_lists:
         data[name] = (lo, hi)
     years = years or settings.years
     spec = windows(settings)
-    return {
+    incomplete = {k: incomplete_years(s, years, data) for k, s in spec.items()}
+    for year in partial_years or {}:
+        for marks in incomplete.values():
+            why = marks.get(str(year))
+            marks[str(year)] = f"{why}+part-year" if why else "part-year"
+    out = {
         "data": {k: [v[0].isoformat() if v[0] else None, v[1].isoformat() if v[1] else None] for k, v in data.items()},
         "windows": spec,
-        "incomplete": {k: incomplete_years(s, years, data) for k, s in spec.items()},
+        "incomplete": incomplete,
         **breaks(settings, list(spec), code_lists),
     }
+    if partial_years:
+        out["partial_years"] = {str(y): why for y, why in partial_years.items()}
+    return out

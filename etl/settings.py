@@ -47,6 +47,18 @@ class Settings:
     def window(self, name: str) -> int:
         return self.windows[name]
 
+    @property
+    def min_birth_year(self) -> int:
+        """The earliest birth year the data contract accepts (``[contract]`` in settings.toml; the
+        contract, its documentation and the tests all read it from there)."""
+        return int(self.raw.get("contract", {}).get("min_birth_year", 1900))
+
+    @property
+    def municipality_recode(self) -> dict[int, int]:
+        """Population municipality codes that are not municipalities -> the one their residents are
+        counted with (``[contract.municipality_recode]``: Christiansø 411 -> Bornholm 400)."""
+        return {int(k): int(v) for k, v in self.raw.get("contract", {}).get("municipality_recode", {}).items()}
+
 
 def _resolve(path: str) -> Path:
     p = Path(path)

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 
 from etl.contract import Table, contract
-from etl.readers import READERS, UnreadableFile, file_relation, find_files, read_error, sql_str
+from etl.readers import (READERS, UnreadableFile, compressed_files, file_relation, find_files, read_error, sql_str,
+                         suffix)
 from etl.settings import Settings
 from etl.sql_types import INTEGER_TYPES, THOUSANDS, always_typed, quote, recode_sql, typed_sql
 
@@ -61,6 +62,8 @@ class StagingReport:
     source_types: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # table -> file -> column -> type
     rejected: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: dict[str, list[Path]] = field(default_factory=dict)       # table -> its files (read or not)
+    recoded: dict[str, int] = field(default_factory=dict)   # "table.column a -> b" -> rows recoded (Christiansø)
 
 
 def stage_table(con, table: Table, files: list[Path], mapping: dict, report: StagingReport,
@@ -69,12 +72,14 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
     colmap = mapping.get("columns", {})
     recodes = mapping.get("values", {})
     selects = []
+    report.files[table.name] = list(files)
     for path in files:
         try:
             rel = file_relation(con, path, [str(colmap.get(c.name, c.name)) for c in table.columns])
             described = con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
         except UnreadableFile as exc:
-            report.problems.append(Problem(path.name, table.name, "", 0, str(exc), hint=_unreadable_hint(path)))
+            report.problems.append(Problem(path.name, table.name, "", 0, str(exc),
+                                           hint=exc.hint or _unreadable_hint(path)))
             continue
         except duckdb.Error as exc:
             report.problems.append(Problem(path.name, table.name, "", 0, f"cannot be read: {read_error(exc)}",
@@ -94,7 +99,11 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
             actual, typ = present[source.lower()]
             raw = recode_sql(quote(actual), recodes.get(col.name, {}))
             parts.append(f"{raw} AS {quote('raw_' + col.name)}")
-            parts.append(f"{typed_sql(raw, typ if not recodes.get(col.name) else 'VARCHAR', col.type)} AS {quote(col.name)}")
+            typed = typed_sql(raw, typ if not recodes.get(col.name) else 'VARCHAR', col.type)
+            fixed = table.extra.get("recode", {}).get(col.name)
+            if fixed:                       # codes that are not what the column holds (Christiansø 411)
+                typed = f"CASE {typed} {' '.join(f'WHEN {a} THEN {b}' for a, b in fixed.items())} ELSE {typed} END"
+            parts.append(f"{typed} AS {quote(col.name)}")
         for col, source in missing:
             have = ", ".join(sorted(n for n, _ in present.values() if n != "_file"))
             report.problems.append(Problem(
@@ -113,6 +122,7 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
     try:
         con.execute(f"CREATE OR REPLACE {'VIEW' if table.large else 'TABLE'} {raw_name} AS {body}")
         _check(con, table, raw_name, report, lenient, reject_dir)
+        _count_recoded(con, table, raw_name, report)
     except duckdb.Error as exc:
         # A file whose header reads but whose data does not (a damaged Parquet page, a CSV line
         # that cannot be parsed, ...): find the file(s) and report them, never DuckDB's traceback.
@@ -121,10 +131,10 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
 
 
 def _unreadable_hint(path: Path) -> str:
-    if READERS[path.suffix.lower()] == "csv":
+    if READERS[suffix(path)] == "csv":
         return ("the file may be truncated or damaged: export it again as CSV with a header line, one line per row, "
                 "the same number of fields on every line and quotes around values holding the separator")
-    kind = READERS[path.suffix.lower()].upper()
+    kind = READERS[suffix(path)].upper()
     return f"the file may be truncated or corrupt, or not a valid {kind} file: export it again"
 
 
@@ -325,6 +335,17 @@ def _check(con, table: Table, raw_name: str, report: StagingReport, lenient: boo
     _count_rows(con, table, f"({good_sql})", report)
 
 
+def _count_recoded(con, table: Table, raw_name: str, report: StagingReport) -> None:
+    """Rows whose code was recoded by the contract (``Table.extra['recode']``), counted for the build report."""
+    for column, fixed in table.extra.get("recode", {}).items():
+        raw = quote("raw_" + column)
+        for a, b in fixed.items():
+            n = con.execute(f"SELECT count(*) FROM {raw_name} WHERE TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT) = {a}"
+                            ).fetchone()[0]
+            if n:
+                report.recoded[f"{table.name}.{column} {a:04d} -> {b:04d}"] = int(n)
+
+
 def _count_rows(con, table: Table, source: str, report: StagingReport) -> None:
     """Rows kept, and rows outside the contract's scope (ignored, not errors). Skipped for large views."""
     if table.large and con.execute(f"SELECT table_type FROM information_schema.tables WHERE table_name = 'stg_{table.name}'").fetchone()[0] == "VIEW":
@@ -354,6 +375,12 @@ def stage_all(con, input_dir: Path, mapping: dict, settings: Settings, lenient: 
     for name, table in tables.items():
         spec = mapping.get(name, {})
         files = find_files(input_dir, spec.get("files", f"{name}*"))
+        for packed in compressed_files(input_dir, spec.get("files", f"{name}*")):
+            report.problems.append(Problem(
+                packed.name, name, "", 0, f"is compressed ({packed.suffix.lower()}), and the build reads only "
+                "Parquet, CSV, gzipped CSV (.csv.gz) and SAS files",
+                hint="unpack it into the input folder (and move the compressed copy out), or export the table as "
+                     ".parquet or .csv.gz"))
         if progress:
             progress(f"staging {name} ({len(files)} file{'s' if len(files) != 1 else ''})")
         if not files and table.optional:

@@ -149,8 +149,10 @@ def test_population_codes(con):
     for col, allowed in (("sex", {1, 2}), ("education", {1, 2, 3, 4, 9}), ("income_quintile", {1, 2, 3, 4, 5, 9}),
                          ("origin", {1, 2, 3, 9}), ("labour_status", {1, 2, 3, 4, 5, 6, 9})):
         assert set(q(con, f"SELECT DISTINCT {col} AS v FROM pop").v) == allowed, col
-    assert scalar(con, "SELECT count(*) FROM pop WHERE birth_year < 1890 OR birth_year > year "
-                       "OR person_id IS NULL") == 0
+    from etl.settings import load_settings
+
+    assert scalar(con, f"SELECT count(*) FROM pop WHERE birth_year < {load_settings().min_birth_year} "
+                       "OR birth_year > year OR person_id IS NULL") == 0
 
 
 def test_one_row_per_person_year_and_stable_traits(con):

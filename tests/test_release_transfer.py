@@ -413,7 +413,7 @@ def test_the_release_command_refuses_to_rewrite_a_kept_edition(release_secure_db
     kept.parent.mkdir(parents=True)
     kept.write_bytes(b"kept")
     assert main(["release", "--db", str(release_secure_db), "--out", str(kept), "--release-id", "2026.1",
-                 "--quiet"]) == 3
+                 "--quiet"]) == 6
     assert "never written again" in capsys.readouterr().err and kept.read_bytes() == b"kept"
 
 

@@ -597,6 +597,217 @@ def test_build_report_counts_every_row_left_out(atlas_db):
     assert linking == link["lumbar_imaging"] - link["linked_adults"]
 
 
+# ------------------------------------------------------------------ the three that once built with exit 0 (issue 31)
+
+EVENT_TABLES = {"imaging": "procedure_date", "diagnoses": "diagnosis_date", "surgery": "surgery_date",
+                "rehabilitation": "plan_date", "returned_referrals": "return_date"}
+
+
+def _cut(folder: Path, keep) -> None:
+    """Keep only the event rows whose date passes ``keep`` (a function of a datetime Series)."""
+    for table, column in EVENT_TABLES.items():
+        rewrite(folder / f"{table}.parquet", lambda d, c=column: d[keep(pd.to_datetime(d[c]))])
+
+
+def test_an_extract_that_ends_mid_year_is_refused(extracts_copy, previous_db, capsys):
+    """Every event table cut at 2024-07-31: the year volume alone (-42 %) passed; month by month it does not."""
+    _cut(extracts_copy, lambda d: d <= pd.Timestamp("2024-07-31"))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "imaging.parquet", "procedure_date")
+    assert "in August-December 2024" in line and "cut short at the end of 2024" in line, line
+    assert "Aug 0 (expected about" in line and "--allow-partial-year" in line, line
+    for table in ("diagnoses", "surgery", "rehabilitation"):
+        assert line_for(err, f"{table}.parquet", EVENT_TABLES[table])
+    assert_untouched(previous_db)
+
+
+def test_an_extract_that_ends_mid_year_with_the_override_is_marked_incomplete(extracts_copy, tmp_path, capsys):
+    """With --allow-partial-year the year is built and marked incomplete for every measure, with its reason."""
+    from atlas.coverage import describe
+
+    _cut(extracts_copy, lambda d: d <= pd.Timestamp("2024-07-31"))
+    db = tmp_path / "atlas.duckdb"
+    code, err = cli_build(capsys, extracts_copy, db, "--allow-partial-year")
+    assert code == 0, err
+    assert "Override (--allow-partial-year)" in err and "August-December 2024" in err, err
+    with duckdb.connect(str(db), read_only=True) as con:
+        import json
+        coverage = json.loads(con.execute("SELECT value FROM meta WHERE key = 'coverage'").fetchone()[0])
+        overrides = json.loads(con.execute("SELECT value FROM meta WHERE key = 'overrides'").fetchone()[0])
+    assert coverage["partial_years"] == {"2024": "imaging: August-December"}
+    assert coverage["incomplete"] and all("part-year" in marks.get("2024", "") for marks in coverage["incomplete"].values())
+    assert all("2023" not in marks or "part-year" not in marks["2023"] for marks in coverage["incomplete"].values())
+    assert any(o["flag"] == "--allow-partial-year" for o in overrides)
+    assert describe({2024: "follow-up+part-year"}, "en") == "2024 (follow-up + data for part of the year only)"
+    assert describe({2024: "part-year"}, "da") == "2024 (data for kun en del af året)"
+
+
+def test_an_extract_that_starts_late_is_refused(extracts_copy, previous_db, capsys):
+    _cut(extracts_copy, lambda d: (d >= pd.Timestamp("2013-04-01")) | (d < pd.Timestamp("2013-01-01")))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "imaging.parquet", "procedure_date")
+    assert "in January-March 2013" in line and "cut at the start of 2013" in line, line
+    assert_untouched(previous_db)
+
+
+def test_returned_referrals_delivered_twice_are_refused(extracts_copy, previous_db, capsys):
+    """Rows appended a second time (returns 5,357 -> 10,714 once built with exit 0): every row comes in pairs."""
+    f = extracts_copy / "returned_referrals.parquet"
+    rewrite(f, lambda d: pd.concat([d, d], ignore_index=True))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, f.name)
+    assert re.search(r": [\d,]+ rows in 2021-2023 are copies of another row \(5\d% of the [\d,]+ rows\), and 100% of "
+                     r"the rows come in pairs", line), line
+    assert "--allow-duplicate-rows" in line and "(for example: (20" in line, line
+    assert_untouched(previous_db)
+
+
+def test_a_file_delivered_twice_under_another_name_is_refused(extracts_copy, previous_db, capsys):
+    shutil.copy(extracts_copy / "returned_referrals.parquet", extracts_copy / "returned_referrals_again.parquet")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 5, err
+    line = line_for(err, "returned_referrals.parquet, returned_referrals_again.parquet")
+    assert "are identical (the same" in line and "SHA-256" in line and "--allow-identical-files" in line, err
+    assert "--allow-duplicate-rows" in err
+    assert_untouched(previous_db)
+
+
+def test_natural_repeats_and_a_good_extract_pass_the_new_checks(atlas_db):
+    """The good extract (returned referrals with about 11 % natural repeats) built: no false alarm."""
+    with duckdb.connect(str(atlas_db), read_only=True) as con:
+        import json
+        assert json.loads(con.execute("SELECT value FROM meta WHERE key = 'overrides'").fetchone()[0]) == []
+        assert "partial_years" not in json.loads(con.execute("SELECT value FROM meta WHERE key = 'coverage'").fetchone()[0])
+
+
+def test_a_birth_year_before_the_contracts_bound_is_refused(extracts_copy, previous_db, capsys):
+    """1891 passed where the code allowed 1890 and the contract said 1900; now both read one setting."""
+    f = extracts_copy / "population_2024.parquet"
+    bound = SETTINGS.min_birth_year
+    rewrite(f, lambda d: d.__setitem__("birth_year", d["birth_year"].where(d.index != 3, bound - 9)))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 2, err
+    assert_row_problem(err, f.name, "birth_year", 1, [bound - 9], f"have a birth year before {bound}",
+                       "min_birth_year in etl/config/settings.toml")
+    assert_untouched(previous_db)
+
+
+def test_the_contract_document_states_the_codes_bounds():
+    """docs/data-contract.md shows the bounds and thresholds the code uses (one place: the configuration)."""
+    from etl.settings import load_checks_config
+
+    doc = (REPO_ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    row = next(ln for ln in doc.splitlines() if ln.startswith("| `birth_year` |"))
+    assert f"| {SETTINGS.min_birth_year} to `year`" in row, row
+    cfg = load_checks_config()
+    for check, words in (
+            ("partial_year", f"below {cfg['partial_year']['min_ratio']:.0%} of"),
+            ("partial_year", f"at least {cfg['partial_year']['min_expected']} rows"),
+            ("duplicate_rows", f"{cfg['duplicate_rows']['max_even_share']:.0%} or more of"),
+            ("duplicate_rows", f"at least {cfg['duplicate_rows']['min_rows']} rows"),
+            ("year_volume", f"fewer than {cfg['year_volume']['min_ratio_to_neighbours']:.0%} of the median"),
+            ("dates_outside_study_years", f"more than {cfg['dates_outside_study_years']['max_share']:.0%} of a file"),
+            ("dates_outside_study_years", f"widened by {cfg['dates_outside_study_years']['years_after']} years")):
+        row = next((ln for ln in doc.splitlines() if ln.startswith(f"| `{check}` |")), None)
+        assert row is not None, f"docs/data-contract.md has no row for the check {check}"
+        assert words.replace(".0%", "%") in row.replace(" %", "%"), (check, words, row)
+    for reason, share in cfg["dropped_share"].items():
+        if reason == "what":
+            continue
+        row = next(ln for ln in doc.splitlines() if ln.startswith("| `dropped_share` |"))
+        shown = f"{share:.1%}".replace(".0%", "%")
+        assert f"({shown})" in row.replace(" %", "%"), (reason, shown, row)
+    assert set(cfg) == {ln.split("`")[1] for ln in doc.split("## Plausibility checks", 1)[1].splitlines()
+                        if ln.startswith("| `")}, "every check of checks.toml has a row in the contract, and no other"
+
+
+# ------------------------------------------------------------------ messages: encodings, Parquet, compression, long lines, Christiansø
+
+@pytest.mark.parametrize("encoding,words", [("utf-16", "is encoded as UTF-16 (it starts with a UTF-16 byte-order mark)"),
+                                            ("utf-16-le", "looks like UTF-16 without a byte-order mark"),
+                                            ("utf-32", "is encoded as UTF-32")])
+def test_a_csv_in_another_encoding_is_named(extracts_copy, previous_db, encoding, words):
+    f = as_csv(extracts_copy, "surgery", encoding=encoding)
+    err = failed_build(extracts_copy, previous_db)
+    line = line_for(str(err), f.name)
+    assert words in line and "UTF-8 or Latin-1" in line and "What to do: export it again as CSV in UTF-8" in line, line
+
+
+@pytest.mark.parametrize("damage,words", [
+    (lambda b: b[: len(b) // 2], "it is not a whole Parquet file (it ends early"),
+    (lambda b: b[:4] + bytes(4000) + b[4004:], "it is a damaged Parquet file"),
+], ids=["truncated", "damaged page"])
+def test_parquet_errors_are_a_plain_sentence_without_paths(extracts_copy, previous_db, damage, words):
+    f = extracts_copy / "surgery.parquet"
+    f.write_bytes(damage(f.read_bytes()))
+    err = str(failed_build(extracts_copy, previous_db))
+    line = line_for(err, f.name)
+    assert f"surgery.parquet: cannot be read: {words}" in line, line
+    assert str(extracts_copy) not in err and "Error:" not in err and "LINE 1" not in err, err
+
+
+def test_gzipped_csv_is_read(extracts_copy, previous_db, capsys):
+    """imaging as .csv.gz (Latin-1, semicolons) builds the same imaging cube as the Parquet file."""
+    import gzip
+
+    frame = pd.read_parquet(extracts_copy / "imaging.parquet")
+    (extracts_copy / "imaging.parquet").unlink()
+    with gzip.open(extracts_copy / "imaging.csv.gz", "wt", encoding="latin-1", newline="") as fh:
+        frame.to_csv(fh, index=False, sep=";")
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 0, err
+    with duckdb.connect(str(previous_db.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM imaging_cube").fetchone()[0] == previous_db.imaging_rows
+
+
+@pytest.mark.parametrize("name", ["returned_referrals.csv.zip", "returned_referrals.parquet.gz", "returned_referrals.csv.bz2"])
+def test_a_compressed_file_the_build_does_not_read_is_named(extracts_copy, previous_db, name):
+    src = extracts_copy / "returned_referrals.parquet"
+    (extracts_copy / name).write_bytes(src.read_bytes())
+    src.unlink()
+    err = str(failed_build(extracts_copy, previous_db))
+    line = line_for(err, name)
+    assert "is compressed (." in line and "reads only Parquet, CSV, gzipped CSV (.csv.gz) and SAS" in line, line
+    assert "unpack it" in line, line
+
+
+def test_a_long_line_is_reported_as_a_long_line(extracts_copy, previous_db):
+    f = as_csv(extracts_copy, "surgery")
+    lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].rstrip("\n") + '"' + "x" * (3 << 20) + '"\n'      # a quoted 3 MB value
+    f.write_text("".join(lines), encoding="utf-8")
+    err = str(failed_build(extracts_copy, previous_db))
+    line = line_for(err, f.name)
+    assert "line 6 is longer (3.1 MB) than the longest line the build reads (2 MB)" in line, line
+    assert "quote that is not closed" not in line, line
+
+
+def test_christianso_is_counted_with_bornholm(extracts_copy, previous_db, capsys):
+    """Christiansø (0411) is not a municipality: its residents are counted with Bornholm (0400), and said so."""
+    f = extracts_copy / "population_2020.parquet"
+    frame = pd.read_parquet(f)
+    moved = frame.index[frame["municipality"].astype(int) == 400][:40]
+    assert len(moved) == 40
+    with duckdb.connect(str(previous_db.path), read_only=True) as con:
+        before = con.execute("SELECT sum(persons) FROM population_cube WHERE municipality = 400 AND year = 2020").fetchone()[0]
+        total = con.execute("SELECT sum(persons) FROM population_cube WHERE year = 2020").fetchone()[0]
+    rewrite(f, lambda d: d.__setitem__("municipality", d["municipality"].where(~d.index.isin(moved), 411)))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 0, err
+    assert "Christiansø (0411) is not a municipality: 40 person-years of its residents are counted with Bornholm" in err
+    with duckdb.connect(str(previous_db.path), read_only=True) as con:
+        assert con.execute("SELECT sum(persons) FROM population_cube WHERE municipality = 400 AND year = 2020"
+                           ).fetchone()[0] == before
+        assert con.execute("SELECT sum(persons) FROM population_cube WHERE year = 2020").fetchone()[0] == total
+        assert con.execute("SELECT count(*) FROM population_cube WHERE municipality = 411").fetchone()[0] == 0
+        import json
+        recoded = json.loads(con.execute("SELECT value FROM meta WHERE key = 'recoded_rows'").fetchone()[0])
+    assert recoded == {"population.municipality 0411 -> 0400": 40}
+
+
 # ------------------------------------------------------------------ environment failures
 
 def test_db_is_a_folder_and_bad_columns_file(extracts_copy, previous_db, capsys, tmp_path):
@@ -658,6 +869,141 @@ def test_sigterm_leaves_nothing_behind(extracts_copy, previous_db, tmp_path):
     assert "terminated (SIGTERM)" in err and "Traceback" not in err, err
     assert_untouched(previous_db)
     assert list(spill.iterdir()) == [], "DuckDB's spill folder was left behind"
+
+
+@pytest.mark.parametrize("failure", [
+    duckdb.IOException('IO Error: Could not write file "x.building.wal": No space left on device'),
+    duckdb.FatalException("FATAL Error: database has been invalidated because of a previous fatal error: "
+                          "No space left on device"),
+    duckdb.InvalidInputException("Invalid Input Error: could not write: No space left on device"),
+    RuntimeError("writing the cube failed"),
+], ids=["IOException", "FatalException", "InvalidInputException", "caused by an OSError"])
+def test_disk_full_in_any_form_is_exit_7(extracts_copy, previous_db, capsys, monkeypatch, failure):
+    """A full disk surfaced as any of DuckDB's errors (3 of 6 sizes once ended in a traceback): exit 7."""
+    from etl import marts
+
+    def fail(*_a, **_k):
+        if isinstance(failure, RuntimeError):
+            raise failure from OSError(28, "No space left on device")
+        raise failure
+    monkeypatch.setattr(marts, "write_imaging", fail)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 7 and "the disk is full" in err and "previous database has not been changed" in err, err
+    assert_untouched(previous_db)
+
+
+def _private_tmpfs_ok() -> bool:
+    import tempfile
+
+    if not shutil.which("unshare"):
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        return subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs '{d}'"],
+                              capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _private_tmpfs_ok(), reason="needs unshare and tmpfs mounts in a private namespace")
+@pytest.mark.parametrize("size", ["1m", "4m", "7700k"])
+def test_a_really_full_disk_is_exit_7(synthetic_extracts, tmp_path, size):
+    """The database and DuckDB's temporary files on a tmpfs too small for them (a private mount): exit 7,
+    one message, nothing left on the disk. At 4 MB and 7.7 MB a commit of the WAL once failed with a
+    TransactionException and a traceback (exit 1)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (f"mount -t tmpfs -o size={size} tmpfs '{disk}' || exit 99; mkdir '{disk}/tmp'; "
+              f"TMPDIR='{disk}/tmp' '{sys.executable}' -m etl build --input '{synthetic_extracts}' "
+              f"--db '{disk}/atlas.duckdb' --quiet; echo \"exit=$?\"; ls -A '{disk}' '{disk}/tmp'")
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                          timeout=600)
+    assert proc.returncode != 99, proc.stderr
+    assert "exit=7" in proc.stdout, proc.stdout + proc.stderr
+    assert "the disk is full" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    listing = proc.stdout.split("exit=7", 1)[1].split()
+    assert [x for x in listing if not x.endswith(":")] == ["tmp"], f"left on the full disk: {listing}"
+
+
+def test_a_file_damaged_where_only_the_cubes_read_is_exit_2(extracts_copy, previous_db, capsys, monkeypatch):
+    """A population page damaged in a column the checks do not decode fails when the cubes are made:
+    the file is named in a plain sentence (exit 2), no DuckDB text, no traceback."""
+    from etl import marts
+
+    damaged = extracts_copy / "population_2019.parquet"
+
+    def fail(*_a, **_k):
+        raise duckdb.InvalidInputException(
+            f'Invalid Input Error: Failed to read file "{damaged}": Snappy decompression failure: '
+            "Uncompressed data size mismatch")
+    monkeypatch.setattr(marts, "write_population", fail)
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 2, err
+    line = line_for(err, damaged.name)
+    assert "cannot be read in full: it is a damaged Parquet file" in line and "export the file again" in line, line
+    assert str(extracts_copy) not in err and "Snappy" not in err, err
+    assert_untouched(previous_db)
+
+
+def test_a_missing_input_folder_is_exit_3(tmp_path, previous_db, capsys):
+    code, err = cli_build(capsys, tmp_path / "no-such-folder", previous_db.path)
+    assert code == 3 and "the input folder" in err and "does not exist" in err and "--input" in err, err
+    assert_untouched(previous_db)
+
+
+def test_the_next_build_removes_what_a_killed_build_left(extracts_copy, previous_db, tmp_path, capsys, monkeypatch):
+    """kill -9 during the build leaves its temporary database, lock and spill folder; the next build removes them."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "build", "--input", str(extracts_copy),
+                             "--db", str(previous_db.path), "--quiet"], cwd=REPO_ROOT,
+                            env={**os.environ, "TMPDIR": str(spill)})
+    deadline = time.time() + 120
+    folder = previous_db.path.parent
+    while not list(folder.glob(".atlas.duckdb.*.building")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = sorted(p.name for p in folder.iterdir() if p.name != "atlas.duckdb")
+    assert any(n.endswith(".building") for n in left) and any(n.endswith(".building.lock") for n in left), left
+    assert [p.name for p in spill.iterdir() if p.name.startswith("atlas-spill-")], "no spill folder to clean"
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    code, err = cli_build(capsys, extracts_copy, previous_db.path)
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == ["atlas.duckdb"], "the killed build's files are still there"
+    assert list(spill.iterdir()) == [], "the killed build's spill folder is still there"
+
+
+def test_a_running_builds_files_are_never_removed(tmp_path):
+    """Files whose lock a live process holds stay; once the lock is free they go (and a lockless
+    leftover of an older version only when it is old)."""
+    import os
+    import time
+
+    from etl.build import STALE_SECONDS, _lock, remove_leftovers
+
+    db = tmp_path / "atlas.duckdb"
+    running = tmp_path / ".atlas.duckdb.abc123.building"
+    running.write_bytes(b"a build at work")
+    (tmp_path / ".atlas.duckdb.abc123.building.wal").write_bytes(b"wal")
+    spill_root = tmp_path / "tmp"
+    (spill_root / "atlas-spill-live").mkdir(parents=True)
+    holds = [_lock(tmp_path / ".atlas.duckdb.abc123.building.lock"), _lock(spill_root / "atlas-spill-live" / ".lock")]
+    old = tmp_path / ".atlas.duckdb.old999.building"
+    old.write_bytes(b"an older version's leftover")
+    young = tmp_path / ".atlas.duckdb.new999.building"
+    young.write_bytes(b"an older version's build, maybe still running")
+    os.utime(old, (time.time() - STALE_SECONDS - 60,) * 2)
+    assert remove_leftovers(db, spill_root) == [old]
+    assert running.exists() and (spill_root / "atlas-spill-live").exists() and young.exists()
+    for fd in holds:
+        os.close(fd)                       # the build ended without cleaning up (as after kill -9)
+    removed = remove_leftovers(db, spill_root)
+    assert sorted(p.name for p in removed) == sorted([running.name, running.name + ".wal", running.name + ".lock",
+                                                      "atlas-spill-live"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [young.name, "tmp"]
 
 
 def test_methods_page_shows_the_build_report(app_db):

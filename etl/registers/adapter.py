@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from etl import duck
+
 from etl import readers
 from etl.readers import READERS, file_relation, find_files, sql_str
 from etl.settings import CONFIG_DIR, ConfigError, Settings, load_settings
@@ -317,7 +319,7 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     mapping = load_mapping(mapping_path)
     own = con is None
-    con = con or duckdb.connect()
+    con = con or duck.connect()
     report = AdaptReport()
     try:
         problems = _sources(con, input_dir, mapping, settings, report)

@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from etl import duck
 from etl.release import returns as release_returns
 from etl.release.cells import register, write_cells, write_strata
 from etl.release import edition as release_edition
@@ -165,7 +166,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         steps.append((name, time.perf_counter() - t0))
         _log(quiet, f"[release] {name:<48} {steps[-1][1]:6.1f} s")
 
-    con = duckdb.connect(str(tmp))
+    con = duck.connect(tmp)
     try:
         con.execute(f"ATTACH '{secure_db}' AS sec (READ_ONLY)")
         meta = dict(con.execute("SELECT key, value FROM sec.meta").fetchall())

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from etl import duck
+
 from etl.vintage import sha256_file
 
 MANIFEST = "manifest.csv"
@@ -98,7 +100,7 @@ def export_csv(release_db: Path, out_dir: Path, report_text: str | None = None) 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        con = duckdb.connect(str(release_db), read_only=True)
+        con = duck.connect(release_db, read_only=True)
         try:
             con.execute("SET enable_progress_bar = false")
             kind = dict(con.execute("SELECT key, value FROM meta").fetchall()).get("database_kind")
@@ -198,7 +200,7 @@ def import_csv(folder: Path, out: Path, boundaries=None) -> dict[str, int]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    con = duck.connect(tmp)
     try:
         con.execute("SET enable_progress_bar = false")
         rows: dict[str, int] = {}

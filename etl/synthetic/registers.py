@@ -32,6 +32,8 @@ from pathlib import Path
 
 import duckdb
 
+from etl import duck
+
 from etl.readers import sql_str
 from etl.settings import CONFIG_DIR
 
@@ -52,7 +54,7 @@ def _csv(name: str) -> list[dict]:
 def write_registers(contract_dir: Path, out_dir: Path, seed: int) -> dict:
     """Write the register layout of the contract tables in ``contract_dir`` into ``out_dir``."""
     contract_dir, out_dir = Path(contract_dir), Path(out_dir)
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.execute("SET preserve_insertion_order = false")
         return _write(con, contract_dir, out_dir, int(seed))
