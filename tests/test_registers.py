@@ -3,10 +3,12 @@
 The proof: one synthetic world written in both layouts (same seed, scale 0.01) builds the same atlas.
 What the registers cannot hold is taken out of the contract side first, and said:
 
-* X-rays at chiropractors' clinics are not in Landspatientregisteret: they are billed in the
-  health-insurance register (SSSY), a measure of its own; the register build has no imaging row
-  for them.
 * LPR2 has no referral code for a chiropractor: before LPR3 such referrals are "other".
+
+Chiropractors' own X-rays are in neither side's imaging: the contract world bills them in
+``chiro_billing``, the register world in SSSY (speciale 53, the X-ray service codes, fee week
+HONUGE yyww), from which the adapter derives ``chiro_billing`` again; ``chiro_billing_cube`` must
+come out identical like every other table.
 
 Everything else (BEF snapshots, UDDA/IND/AKM lookups, income quintiles, LPR2 and LPR3 with their
 overlap, course-only procedures, add-on codes, SAS-style numbers, unknown categories) must come out
@@ -34,13 +36,13 @@ def _as_registers_hold_it(src: Path, dst: Path) -> dict:
     with duckdb.connect() as con:
         img = f"read_parquet('{src / 'imaging.parquet'}')"
         n = con.execute(f"SELECT count(*) FILTER (WHERE producer_type = 'chiropractor_clinic'), "
-                        f"count(*) FILTER (WHERE producer_type <> 'chiropractor_clinic' AND referrer_type = 'chiropractor' "
-                        f"AND procedure_date < DATE '{LPR3_FROM}') FROM {img}").fetchone()
+                        f"count(*) FILTER (WHERE referrer_type = 'chiropractor' AND procedure_date < DATE '{LPR3_FROM}') "
+                        f"FROM {img}").fetchone()
         con.execute(f"""COPY (SELECT * REPLACE (CASE WHEN referrer_type = 'chiropractor' AND procedure_date < DATE '{LPR3_FROM}'
                                                   THEN 'other' ELSE referrer_type END AS referrer_type)
-                              FROM {img} WHERE producer_type <> 'chiropractor_clinic')
+                              FROM {img})
                         TO '{dst / 'imaging.parquet'}' (FORMAT parquet)""")
-    return {"chiropractor_clinic": n[0], "chiropractor_referrer_lpr2": n[1]}
+    return {"chiropractor_clinic_imaging": n[0], "chiropractor_referrer_lpr2": n[1]}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,7 @@ def _differences(a: Path, b: Path, table: str) -> tuple[int, int]:
 def test_both_layouts_build_the_same_atlas(dbs):
     tables = _tables(dbs["contract"])
     assert tables == _tables(dbs["registers"])
-    assert {"population_cube", "imaging_cube", "episode_cube"} <= set(tables)
+    assert {"population_cube", "imaging_cube", "episode_cube", "chiro_billing_cube"} <= set(tables)
     for table in tables:
         if table == "meta":
             continue
@@ -118,18 +120,27 @@ def test_both_layouts_build_the_same_atlas(dbs):
     assert {k for (k,) in diff} <= {"input", "built_at", "build_seconds", "created"}, diff
 
 
-def test_what_only_the_contract_layout_holds(dbs, register_world):
-    """The full contract world differs from the register world exactly by the chiropractors' own
-    X-rays (in SSSY instead) and the chiropractor referrals LPR2 cannot code: in the imaging-based
-    tables only; the population is the same."""
-    assert dbs["removed"]["chiropractor_clinic"] > 0 and dbs["removed"]["chiropractor_referrer_lpr2"] > 0
+def test_what_only_the_contract_layout_holds(dbs, register_world, synthetic_extracts):
+    """The full contract world differs from the register world exactly by the chiropractor referrals
+    LPR2 cannot code: in the imaging-based tables only. The chiropractors' own X-rays are in neither
+    side's imaging; every billing of chiro_billing is an SSSY record of speciale 53 with the same
+    person, fee week (yyww) and service code, so chiro_billing_cube and the population are the same."""
+    assert dbs["removed"]["chiropractor_clinic_imaging"] == 0
+    assert dbs["removed"]["chiropractor_referrer_lpr2"] > 0
     with duckdb.connect() as con:
-        billed = con.execute(f"SELECT count(*) FROM read_parquet('{register_world / 'sssy.parquet'}') "
-                             "WHERE SPECIALE = 53").fetchone()[0]
-    assert billed == dbs["removed"]["chiropractor_clinic"]
+        bill = f"read_parquet('{synthetic_extracts / 'chiro_billing.parquet'}')"
+        sssy = f"read_parquet('{register_world / 'sssy.parquet'}')"
+        q = (f"SELECT lpad(CAST(person_id AS VARCHAR), 10, '0'), fee_week % 10000, service_code FROM {bill}")
+        r = f"SELECT PNR, CAST(HONUGE AS INTEGER), YDELSESNR FROM {sssy} WHERE SPECIALE = 53 AND YDELSESNR LIKE 'SYN-RX%'"
+        n = con.execute(f"SELECT count(*) FROM {bill}").fetchone()[0]
+        assert n > 0
+        assert con.execute(f"SELECT count(*) FROM ({q} EXCEPT ALL {r})").fetchone()[0] == 0
+        assert con.execute(f"SELECT count(*) FROM ({r} EXCEPT ALL {q})").fetchone()[0] == 0
+        # SSSY holds billings that are not chiropractors' own X-rays, for the adapter to leave out
+        assert con.execute(f"SELECT count(*) FROM {sssy}").fetchone()[0] > n
     differing = {t for t in _tables(dbs["full"]) if t != "meta" and _differences(dbs["full"], dbs["registers"], t) != (0, 0)}
     assert "imaging_cube" in differing
-    assert "population_cube" not in differing and "areas" not in differing
+    assert not differing & {"population_cube", "areas", "chiro_billing_cube"}, differing
 
 
 def test_register_build_names_its_steps(dbs):
@@ -211,6 +222,43 @@ def test_lpr_rules(adapted):
     # referral diagnoses (H) and add-on diagnoses (+) are not diagnoses of the person
     assert con.execute("SELECT count(*) FROM src_lpr2_diagnoses WHERE type = 'H'").fetchone()[0] > 0
     assert con.execute("SELECT count(*) FROM diagnoses WHERE icd10 = 'DZ000'").fetchone()[0] == 0
+
+
+def test_chiro_billing_rules(adapted):
+    """SSSY -> chiro_billing: only speciale 53 with an X-ray service code of the lookup; every such
+    billing once, its fee week yyyyww; consultations, reading another's X-rays and the same code
+    under another speciality left out."""
+    con = adapted
+    n_src, n_xray = con.execute("SELECT count(*), count(*) FILTER (WHERE (speciality, service) IN "
+                                "(SELECT (speciality, service) FROM lk_sssy_xray)) FROM src_sssy").fetchone()
+    assert n_src > n_xray > 0
+    assert con.execute("SELECT count(*) FROM chiro_billing").fetchone()[0] == n_xray
+    left_out = con.execute("SELECT list(DISTINCT speciality || '/' || service) FROM src_sssy "
+                           "WHERE (speciality, service) NOT IN (SELECT (speciality, service) FROM lk_sssy_xray)").fetchone()[0]
+    assert sorted(left_out) == ["51/SYN-RX1", "53/1015", "53/2013"]
+    assert con.execute("SELECT count(*) FROM chiro_billing WHERE fee_week % 100 NOT BETWEEN 1 AND 53 "
+                       "OR fee_week // 100 NOT BETWEEN 2000 AND 2030 OR person_id IS NULL").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM src_sssy WHERE fee_week LIKE '%.%'").fetchone()[0] == 0    # SAS 1905.0
+
+
+def test_fee_week_from_honuge():
+    """HONUGE yyww -> yyyyww: the century (19yy from 90, SSSY starting in 1990), a SAS number's lost
+    leading zero (505 is week 5 of 2005), the ISO week-year kept (2001: week 1 of 2020, though it
+    begins on 30 December 2019); what is not yyww is left for the contract's check."""
+    from etl.registers import models
+
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE lk_sssy_xray AS SELECT * FROM (VALUES ('53', '2014')) v(speciality, service)")
+        con.execute("""CREATE TABLE src_sssy AS SELECT * FROM (VALUES
+            (1, '53', '2014', '505', 'p'), (2, '53', '2014', '9952', 'p'), (3, '53', '2014', '2001', 'p'),
+            (4, '53', '1015', '2001', 'p'), (5, '51', '2014', '2001', 'p'), (6, '53', '2014', '1900', 'p'),
+            (7, '53', '2014', '20190', 'p'), (8, '53', '2014', '8953', 'p')) v(pnr, speciality, service, fee_week, provider)""")
+        for m in models():
+            if m.name in ("reg_sssy_xray", "chiro_billing"):
+                con.execute(m.sql)
+        got = con.execute("SELECT person_id, fee_week, service_code FROM chiro_billing ORDER BY 1").fetchall()
+    assert got == [(1, 200505, "2014"), (2, 199952, "2014"), (3, 202001, "2014"), (6, 201900, "2014"),
+                   (7, 20190, "2014"), (8, 208953, "2014")]
 
 
 def test_year_and_snapshot_from_the_file_name():

@@ -6,12 +6,14 @@
    year from the file name; of BEF only the December snapshots (and the yearly files before 2008)
    are read. SAS files (``.sas7bdat``, ``.xpt``) are read in chunks, only the needed columns.
 2. Lookups: ``etl/config/registers/*.csv`` (HFAUDD -> level, SOCIO13 -> group, LPR2 referral
-   codes, priorities) and the delivery's ``units`` table (SOR units and LPR2 departments).
+   codes, priorities, SSSY's X-ray services) and the delivery's ``units`` table (SOR units and LPR2
+   departments).
 3. Models: ``etl/registers/models/*.sql``, in order; each ``-- model:`` block creates one table, its
    ``-- grain:`` the columns no two rows share (tests/test_registers.py checks them).
 4. A code missing from a lookup stops with a message naming the file, column, rows and codes.
-5. The contract tables (population, imaging, diagnoses, surgery) are written as Parquet into the
-   output folder, with the tables the registers do not hold (rehabilitation, referrals) as they are.
+5. The contract tables (population, imaging, diagnoses, surgery, and chiro_billing when SSSY was
+   delivered) are written as Parquet into the output folder, with the tables the registers do not
+   hold (rehabilitation, referrals) as they are.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ REGISTERS_DIR = CONFIG_DIR / "registers"
 DEFAULT_MAPPING = REGISTERS_DIR / "dst.toml"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 CONTRACT_TABLES = ("population", "imaging", "diagnoses", "surgery")
+# contract tables written only when their register was delivered: table -> register table
+OPTIONAL_CONTRACT_TABLES = {"chiro_billing": "sssy"}
 SAS_SUFFIXES = (".sas7bdat", ".xpt")
 
 # how each logical column is typed (see etl/sql_types.py); anything else is a code
@@ -231,6 +235,7 @@ def _lookups(con, mapping: dict) -> int:
     load("lk_socio13", "socio13_groups.csv", "socio13, CAST(\"group\" AS INTEGER) AS grp")
     load("lk_lpr2_referral", "lpr2_referral.csv", "code, referrer_type")
     load("lk_priority", "priority.csv", "era, code, priority")
+    load("lk_sssy_xray", "sssy_xray_services.csv", "speciality, service")
     return lengths.pop()
 
 
@@ -341,7 +346,8 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
         if problems:
             raise ContractError(problems, lenient_possible=False)
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name in CONTRACT_TABLES:
+        written = [*CONTRACT_TABLES, *(t for t, reg in OPTIONAL_CONTRACT_TABLES.items() if report.files.get(reg))]
+        for name in written:
             path = out_dir / f"{name}.parquet"
             con.execute(f"COPY {name} TO '{sql_str(path)}' (FORMAT parquet)")
             report.rows[name] = con.execute(f"SELECT count(*) FROM read_parquet('{sql_str(path)}')").fetchone()[0]

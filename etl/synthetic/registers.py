@@ -18,7 +18,11 @@ read back (tests/test_registers.py builds both layouts and compares the atlas ta
 * LPR3 from ``lpr3_from``, and again the LPR2 years 2017-2018 as contacts reported by LPR2 (to be
   dropped); some procedures on a course without a contact; add-on rows (``PROC_KODE_TYPE`` "+"),
   some with an imaging code; priority ATA1/ATA3; the referrer through the referring SOR unit.
-* SSSY: the X-rays at chiropractors' clinics, billed by fee week (no LPR record).
+* SSSY: the contract world's ``chiro_billing`` (chiropractors' own X-rays, no LPR record) as
+  speciale 53 billings with their service code, ``HONUGE`` the fee week as ``yyww`` (ISO week-year
+  and week, a SAS number) and a provider number ``YDERNR``; around them billings that must not
+  count: other services of speciale 53 (consultations, reading another's X-rays) and the X-ray
+  service codes under another speciality.
 * ``units.csv``: the synthetic SOR units and LPR2 department codes with their producer and
   referrer types; rehabilitation plans and the referral tables as in the contract.
 
@@ -44,6 +48,12 @@ SNAPSHOTS_QUARTERLY_FROM = 2008
 ADDON_SHARE = 0.15                  # procedures with an add-on code
 COURSE_ONLY_SHARE = 0.10            # LPR3 procedures registered on the course, not on a contact
 REFERRERS_PER_TYPE = 6              # synthetic referring units per referrer type (LPR3)
+# SSSY billings that are not chiropractors' own X-rays: (speciality, service, salt, share of the X-rays)
+SSSY_NOT_XRAY = (
+    (53, "1015", "consult", 0.9),       # a consultation of speciale 53 (not an X-ray)
+    (53, "2013", "foreign", 0.1),       # reading another's X-rays: no X-ray taken
+    (51, "SYN-RX1", "otherspec", 0.1),  # an X-ray service code under another speciality
+)
 
 
 def _csv(name: str) -> list[dict]:
@@ -170,12 +180,12 @@ def _units(con, src: Path, out: Path) -> int:
 # --- Landspatientregisteret ---------------------------------------------------------------------
 def _lpr(con, src: Path, out: Path) -> dict:
     rd = lambda name: f"read_parquet('{sql_str(src)}/{name}.parquet')"  # noqa: E731
-    # every hospital event: imaging (not at chiropractors' clinics), diagnoses, surgery
+    # every hospital event: imaging, diagnoses, surgery (chiropractors' own X-rays are in chiro_billing)
     con.execute(f"""
         CREATE TABLE ev AS
         SELECT row_number() OVER (ORDER BY kind, person_id, day, code, producer_id) AS id, * FROM (
             SELECT 'img' AS kind, person_id, procedure_date AS day, procedure_code AS code, priority, referrer_type,
-                   producer_id, producer_type FROM {rd('imaging')} WHERE producer_type <> 'chiropractor_clinic'
+                   producer_id, producer_type FROM {rd('imaging')}
             UNION ALL
             SELECT 'dx', person_id, diagnosis_date, icd10, NULL, NULL, NULL, NULL FROM {rd('diagnoses')}
             UNION ALL
@@ -266,11 +276,28 @@ def _lpr(con, src: Path, out: Path) -> dict:
         SELECT contact, 'DZ000', '+' FROM lpr3 WHERE kind = 'dx' AND u(id, 'dplus') < 0.1"""
     rows["lpr_a_diagnose"] = _copy(con, diags, out / "lpr_a_diagnose.parquet")
 
-    # SSSY: X-rays at chiropractors' clinics, billed by fee week (yyww); the clinic as provider number
-    sssy = f"""
-        SELECT pnr(person_id) AS PNR, 53.0 AS SPECIALE, 2101.0 AS YDELSESNR,
-               strftime(procedure_date, '%y') || lpad(CAST(weekofyear(procedure_date) AS VARCHAR), 2, '0') AS HONUGE,
-               producer_id AS YDERNR
-        FROM {rd('imaging')} WHERE producer_type = 'chiropractor_clinic'"""
-    rows["sssy"] = _copy(con, sssy, out / "sssy.parquet")
+    rows["sssy"] = _sssy(con, src, out)
     return rows
+
+
+# --- the health-insurance register --------------------------------------------------------------
+def _sssy(con, src: Path, out: Path) -> int:
+    """SSSY from ``chiro_billing``: every billing as speciale 53 with its service code and fee week
+    (yyww of the ISO week-year, as a SAS number), the person's chiropractor as provider; and
+    billings the adapter must leave out (``SSSY_NOT_XRAY``)."""
+    path = src / "chiro_billing.parquet"
+    if not path.exists():
+        return 0
+    bill = f"read_parquet('{sql_str(path)}')"
+    provider = "'53' || lpad(CAST(pick(person_id, 'yder', 400) AS VARCHAR), 4, '0')"
+    honuge = "CAST(fee_week % 10000 AS DOUBLE)"
+    others = " UNION ALL ".join(
+        f"SELECT pnr(person_id), CAST({spec} AS DOUBLE), '{service}', {honuge}, {provider} FROM {bill} "
+        f"WHERE u(person_id || fee_week || service_code, '{salt}') < {share}"
+        for spec, service, salt, share in SSSY_NOT_XRAY)
+    sql = f"""
+        SELECT pnr(person_id) AS PNR, CAST(53 AS DOUBLE) AS SPECIALE, service_code AS YDELSESNR, {honuge} AS HONUGE,
+               {provider} AS YDERNR
+        FROM {bill}
+        UNION ALL {others}"""
+    return _copy(con, sql, out / "sssy.parquet")
