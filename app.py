@@ -20,8 +20,22 @@ from atlas import static
 from atlas import guard
 from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
+from atlas.page_meta import page_title
 
-app = dash.Dash(
+
+class AtlasDash(dash.Dash):
+    """Dash whose first HTML already says the page's language (``<html lang>``, so a screen reader
+    reads Danish with a Danish voice from the start) and its title in that language."""
+
+    def interpolate_index(self, **kwargs):
+        lang = lang_of(request.args.get("lang")) if request else "en"
+        path = page_path(request.path) if request else "/"
+        kwargs["title"] = page_title("/area" if guard.is_profile_path(path) else path, lang)
+        index = super().interpolate_index(**kwargs)
+        return index.replace("<html>", f'<html lang="{lang}">', 1)
+
+
+app = AtlasDash(
     __name__,
     use_pages=True,
     url_base_pathname=static.PATH_PREFIX,  # "/" or a reverse proxy's prefix (ATLAS_PATH_PREFIX, atlas/static.py)

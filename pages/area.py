@@ -21,8 +21,9 @@ from atlas.profile_figures import measure_trends
 from atlas.profile_parts import area_code, parse_period, period_text, search_box
 from atlas.profile_view import spine_legend, spine_table
 from atlas.static import GRAPH_CONFIG
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title="Area profile · Lumbar imaging atlas")
+dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title=title_of("/area"))
 
 
 def _suffix(lang: str, period: tuple[int, int] | None = None) -> str:

@@ -20,8 +20,9 @@ from atlas.profile_figures import compare_dots, measure_scatter
 from atlas.static import GRAPH_CONFIG
 from etl import stats
 from atlas.profile_parts import period_text, search_box
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/compare", name="Compare", title="Compare · Lumbar imaging atlas")
+dash.register_page(__name__, path="/compare", name="Compare", title=title_of("/compare"))
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)

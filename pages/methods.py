@@ -17,8 +17,9 @@ from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
 from atlas.measures import MEASURES
 from etl.settings import REPO_ROOT, read_code_list
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/methods", name="Methods", title="Methods · Lumbar imaging atlas")
+dash.register_page(__name__, path="/methods", name="Methods", title=title_of("/methods"))
 
 DOCS = REPO_ROOT / "docs"
 

@@ -13,8 +13,9 @@ from atlas import disclosure, guard, numbers, returns as R
 from atlas.i18n import label, t
 from atlas.layout_parts import dropdown, chart_card, control, lang_of, page_frame, separator_control
 from atlas.static import GRAPH_CONFIG
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
+dash.register_page(__name__, path="/returns", name="Return letters", title=title_of("/returns"))
 
 
 def card(chart: str, title: str, lang: str, body, extra: list | None = None):

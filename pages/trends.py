@@ -17,8 +17,9 @@ from atlas.measures import MEASURES
 from atlas.profile_figures import small_multiples
 from atlas.static import GRAPH_CONFIG
 from atlas.state import click_code
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/trends", name="All trends", title="All trends · Lumbar imaging atlas")
+dash.register_page(__name__, path="/trends", name="All trends", title=title_of("/trends"))
 
 LEVELS = ("municipality", "region")
 DEFAULT = {"measure": "imaging_rate", "level": "municipality", "order": "level"}
