@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from atlas import numbers
 from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, unit
 from atlas.i18n import t
 from atlas.measures import MEASURES
@@ -25,8 +26,10 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def _finish(fig: go.Figure, height: int, **kw) -> go.Figure:
+def _finish(fig: go.Figure, height: int, lang: str, **kw) -> go.Figure:
+    # axis ticks in the reader's number format ("0,5" and "1.000" in Danish)
     fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=30, b=10), "font": FONT,
+                         "separators": numbers.plotly_separators(lang),
                          "paper_bgcolor": "white", "plot_bgcolor": "white", "showlegend": False, **kw})
     fig.update_annotations(font_size=11)
     return fig
@@ -51,7 +54,7 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
                           row=r, col=c)
         fig.update_yaxes(rangemode="tozero", gridcolor="#eee", tickfont=dict(size=9), row=r, col=c)
         fig.update_xaxes(tickfont=dict(size=9), dtick=3, row=r, col=c)
-    return _finish(fig, 150 * rows + 40)
+    return _finish(fig, 150 * rows + 40, lang)
 
 
 def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int], names: dict[int, str],
@@ -78,7 +81,7 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
         fig.update_yaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
                          showticklabels=(c == 1), tickfont=dict(size=8), gridcolor="#f0f0f0", row=r, col=c)
     fig.update_annotations(font_size=9)
-    return _finish(fig, 95 * rows + 40)
+    return _finish(fig, 95 * rows + 40, lang)
 
 
 def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> go.Figure:
@@ -86,7 +89,7 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
     highlighted, with a least-squares line for the eye."""
     fig = go.Figure()
     if both.empty:
-        return _finish(fig, 460)
+        return _finish(fig, 460, lang)
     mx, my = MEASURES[x_key], MEASURES[y_key]
     colours = [HIGHLIGHT if c in selected else AREA for c in both["code"]]
     hover = [f"<b>{n}</b><br>{mx.name(lang)}: {x:.1f} {unit(mx, lang)}<br>{my.name(lang)}: {y:.1f} {unit(my, lang)}"
@@ -110,7 +113,7 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
                                  line=dict(color=NATIONAL, dash="dot", width=1)))
     fig.update_xaxes(title=f"{mx.name(lang)} ({unit(mx, lang)})", gridcolor="#eee")
     fig.update_yaxes(title=f"{my.name(lang)} ({unit(my, lang)})", gridcolor="#eee")
-    return _finish(fig, 480)
+    return _finish(fig, 480, lang)
 
 
 def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], lang: str) -> go.Figure:
@@ -131,4 +134,4 @@ def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], l
     fig.update_xaxes(title=t("cmp_index", lang), gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
     n = table["name"].nunique() if len(table) else 1
-    return _finish(fig, 28 * n + 120, legend=dict(orientation="h", y=-0.08), showlegend=True)
+    return _finish(fig, 28 * n + 120, lang, legend=dict(orientation="h", y=-0.08), showlegend=True)
