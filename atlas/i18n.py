@@ -318,6 +318,9 @@ TEXT.update({
     "suppression_word": ("Suppression", "Diskretionering"),
     "view_word": ("View", "Visning"),
     "note_word": ("Note", "Bemærk"),
+    "csv_atlas_col": ("Atlas", "Atlas"),        # the flat CSV's columns of its header items (atlas/export.py)
+    "csv_chart_col": ("Chart", "Figur"),
+    "csv_file_word": ("file", "fil"),
     "all_years": ("All years", "Alle år"),
     "to_word": ("to", "til"),
     "ret_all_exams": ("All exam types", "Alle undersøgelsestyper"),

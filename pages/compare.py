@@ -140,9 +140,9 @@ def download_all(n_clicks, search):
     """Every published figure: a zip of CSVs (one per measure) with a codebook."""
     from dash import no_update
 
-    from atlas import all_data
+    from atlas import all_data, export
 
     if not n_clicks:
         return no_update
     lang = lang_of(search if isinstance(search, str) else "")
-    return dcc.send_bytes(all_data.zip_bytes(lang, ","), "lumbar-atlas-all-data.zip")
+    return dcc.send_bytes(all_data.zip_bytes(lang, ",", export.descriptive_header_asked()), "lumbar-atlas-all-data.zip")
