@@ -131,7 +131,7 @@ def split_download(text: str) -> tuple[str, str]:
     """A CSV download (decoded text) as (header items, table), each as CSV text, whichever layout it
     has: the flat one (data columns, then one column per header item from "Atlas" on, the same value
     on every row) or the descriptive one (header rows, a blank row, the table). The header items come
-    back as "name<sep>value" rows, as the descriptive layout writes them."""
+    back as rows as the descriptive layout writes them (the two titles alone, then "name<sep>value")."""
     import csv
     import io
 
@@ -152,5 +152,6 @@ def split_download(text: str) -> tuple[str, str]:
         return buf.getvalue()
 
     about = rows[1][cut:] if len(rows) > 1 else []
-    head = write([[name, value] for name, value in zip(rows[0][cut:], about)])
+    # the atlas's and the chart's titles stand alone on their rows, as the descriptive layout writes them
+    head = write([[value] if i < 2 else [name, value] for i, (name, value) in enumerate(zip(rows[0][cut:], about))])
     return head, write([rows[0][:cut], *[r[:cut] for r in data]])
