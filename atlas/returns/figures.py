@@ -40,8 +40,10 @@ def unit(view: ReturnsView) -> str:
 
 
 def count_title(view: ReturnsView) -> str:
-    """The axis title of a chart of counts (not rates): "Returned referrals (number per month)"."""
-    return f"{measure_name(view)} ({t('ret_count_unit', view.lang)})"
+    """The axis title of a chart of counts (not rates): "Number per month" (the chart's title names
+    the measure; a longer axis title would run into it)."""
+    unit = t("ret_count_unit", view.lang)
+    return unit[:1].upper() + unit[1:]
 
 
 def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
