@@ -104,6 +104,9 @@ TEXT = {
     # all trends
     "tr_title": ("All trends at once: every area's trend", "Alle tendenser på én gang: hvert områdes udvikling"),
     "tr_order": ("Order", "Rækkefølge"),
+    "tr_scale": ("Value scale", "Skala"),
+    "tr_scale_shared": ("The same for every area (compare levels)", "Den samme for alle områder (sammenlign niveauer)"),
+    "tr_scale_own": ("Each area its own (see each area's course)", "Hvert område sin egen (se hvert områdes forløb)"),
     "tr_by_level": ("By level (last year)", "Efter niveau (sidste år)"),
     "tr_by_change": ("By change", "Efter ændring"),
     "tr_by_name": ("By name", "Efter navn"),

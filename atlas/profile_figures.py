@@ -58,14 +58,21 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
 
 
 def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int], names: dict[int, str],
-                    change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7) -> go.Figure:
+                    change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7,
+                    shared: bool = True) -> go.Figure:
     """One panel per area in ``order``: its single-year values (shown years only) over Denmark's
-    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell."""
+    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell. Every
+    panel is labelled with its first and last year. ``shared``: one value scale for every panel (so
+    panels compare by eye; the scale's labels on the first column); else each panel its own scale,
+    labelled on the panel."""
     rows, cols = _grid(len(order), cols)
     titles = [("▲ " if change.get(c) == 1 else "▼ " if change.get(c) == -1 else "") + names.get(c, str(c)) for c in order]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True,
-                        vertical_spacing=min(0.3 / rows + 0.01, 0.08), horizontal_spacing=0.015)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes="all" if shared else False,
+                        shared_xaxes="all", vertical_spacing=min(0.45 / rows + 0.01, 0.1),
+                        horizontal_spacing=0.015 if shared else 0.035)
     nat = national.sort_values("year")
+    years = sorted(set(frame["year"].astype(int)) | set(nat["year"].astype(int))) if len(frame) or len(nat) else []
+    ends = [years[0], years[-1]] if years else []
     for i, code in enumerate(order):
         r, c = i // cols + 1, i % cols + 1
         fig.add_trace(go.Scatter(x=nat["year"], y=nat["value"], mode="lines", line=dict(color="#bbbbbb", width=1),
@@ -77,11 +84,13 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                                  hovertemplate=f"{names.get(code, code)} %{{x}}: %{{y:.1f}}<extra></extra>"), row=r, col=c)
         frame_colour = CHANGE_COLOURS.get(change.get(code, 0), "#cccccc")
         fig.update_xaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
-                         showticklabels=False, row=r, col=c)
+                         showticklabels=True, tickvals=ends, ticktext=[str(y) for y in ends], tickfont=dict(size=7),
+                         ticklabelstandoff=1, row=r, col=c)
         fig.update_yaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
-                         showticklabels=(c == 1), tickfont=dict(size=8), gridcolor="#f0f0f0", row=r, col=c)
+                         showticklabels=(c == 1) or not shared, nticks=3 if not shared else None, tickfont=dict(size=8),
+                         gridcolor="#f0f0f0", rangemode="tozero", row=r, col=c)
     fig.update_annotations(font_size=9)
-    return _finish(fig, 95 * rows + 40, lang)
+    return _finish(fig, 105 * rows + 40, lang)
 
 
 def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> go.Figure:

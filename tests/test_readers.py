@@ -169,3 +169,21 @@ def test_page_titles_in_both_languages():
         assert page_title(path, "da") != page_title(path, "en")
         assert page_title(path, "da").endswith("Atlas over billeddiagnostik af lænden")
     assert page_title("/methods", "da") == "Metode · Atlas over billeddiagnostik af lænden"
+
+
+def test_all_trends_label_years_and_share_one_scale_unless_asked(app_db):
+    from atlas import all_trends
+    from atlas.profile_figures import small_multiples
+
+    frame, national, order, names, change, years = all_trends.small_multiples_data("imaging_rate", "municipality", "level")
+    verdicts = dict(zip(change["code"].astype(int), change["verdict"].astype(int)))
+    shared = small_multiples(frame, national, order, names, verdicts, "da").layout
+    axes = [k for k in shared if k.startswith("yaxis")]
+    assert len(axes) == len(order)
+    # one value scale: every panel's y axis follows the same one (not one per row)
+    assert len({shared[k].matches for k in axes if shared[k].matches}) == 1 and len(axes) > 7
+    first, last = int(frame["year"].min()), int(frame["year"].max())
+    assert all(list(shared[k].tickvals) == [first, last] for k in shared if k.startswith("xaxis"))
+    own = small_multiples(frame, national, order, names, verdicts, "da", shared=False).layout
+    assert not any(own[k].matches for k in own if k.startswith("yaxis"))
+    assert all(own[k].showticklabels for k in own if k.startswith("yaxis"))
