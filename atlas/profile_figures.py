@@ -41,17 +41,31 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
     rows, cols = _grid(len(keys), cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[MEASURES[k].name(lang) for k in keys],
                         vertical_spacing=0.5 / rows, horizontal_spacing=0.05)
+    from atlas import coverage
+
     for i, key in enumerate(keys):
         r, c = i // cols + 1, i % cols + 1
         for place, name, colour in ((0, t("denmark_total", lang), NATIONAL), (code, area_name, HIGHLIGHT)):
             d = tr[(tr["measure"] == key) & (tr["code"] == place)].sort_values("year")
+            rows_here = len(d)
             d = d[~d["hidden"].astype(bool)]
             if d.empty:
+                if place == code:
+                    # say why the area's own line is missing instead of leaving the reader to guess
+                    why = "profile_line_hidden" if rows_here else "profile_line_unpublished"
+                    fig.add_annotation(text=t(why, lang).format(name=area_name), xref="x domain", yref="y domain",
+                                       x=0.5, y=0.95, showarrow=False, font=dict(size=9, color=HIGHLIGHT),
+                                       row=r, col=c)
                 continue
             fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name,
                                      line=dict(color=colour, width=1.5), marker=dict(size=4),
                                      hovertemplate=f"{name} %{{x}}: %{{y:.1f}} {unit(MEASURES[key], lang)}<extra></extra>"),
                           row=r, col=c)
+        # an incomplete year (follow-up or look-back window beyond the data) as a grey band, on screen and in print
+        shown_years = set(tr.loc[tr["measure"] == key, "year"].astype(int))
+        for year in sorted(y for y in coverage.incomplete_years(key) if y in shown_years):
+            fig.add_vrect(x0=year - 0.5, x1=year + 0.5, fillcolor="#bdbdbd", opacity=0.45, line_width=0,
+                          layer="below", row=r, col=c, exclude_empty_subplots=False)
         fig.update_yaxes(rangemode="tozero", gridcolor="#eee", tickfont=dict(size=9), row=r, col=c)
         fig.update_xaxes(tickfont=dict(size=9), dtick=3, row=r, col=c)
     return _finish(fig, 150 * rows + 40, lang)

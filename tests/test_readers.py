@@ -187,3 +187,19 @@ def test_all_trends_label_years_and_share_one_scale_unless_asked(app_db):
     own = small_multiples(frame, national, order, names, verdicts, "da", shared=False).layout
     assert not any(own[k].matches for k in own if k.startswith("yaxis"))
     assert all(own[k].showticklabels for k in own if k.startswith("yaxis"))
+
+
+def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_db):
+    from atlas import coverage, profile
+    from atlas.profile_figures import measure_trends
+
+    code = 825                                     # Læsø: a few hundred adults at the tests' scale
+    tr = profile.trends(code, "en")
+    fig = measure_trends(tr, code, "Læsø", "en")
+    bands = {(key, y) for key in set(tr["measure"]) for y in coverage.incomplete_years(key)
+             if y in set(tr.loc[tr["measure"] == key, "year"].astype(int))}
+    assert bands and len(fig.layout.shapes) == len(bands)
+    assert all(s.x1 - s.x0 == 1 for s in fig.layout.shapes)
+    hidden = {key for key, d in tr[tr["code"] == code].groupby("measure") if d["hidden"].astype(bool).all()}
+    notes = [a.text for a in fig.layout.annotations if a.text.startswith("Læsø:")]
+    assert hidden and len(notes) == len(hidden) and all("every year hidden" in n for n in notes)
