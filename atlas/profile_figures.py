@@ -75,8 +75,9 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                     change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7,
                     shared: bool = True) -> go.Figure:
     """One panel per area in ``order``: its single-year values (shown years only) over Denmark's
-    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell. Every
-    panel is labelled with its first and last year. ``shared``: one value scale for every panel (so
+    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell. The first
+    panel of every row is labelled with the first and last year (on every panel the labels of
+    neighbours would run into each other on a phone). ``shared``: one value scale for every panel (so
     panels compare by eye; the scale's labels on the first column); else each panel its own scale,
     labelled on the panel."""
     rows, cols = _grid(len(order), cols)
@@ -98,7 +99,7 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                                  hovertemplate=f"{names.get(code, code)} %{{x}}: %{{y:.1f}}<extra></extra>"), row=r, col=c)
         frame_colour = CHANGE_COLOURS.get(change.get(code, 0), "#cccccc")
         fig.update_xaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
-                         showticklabels=True, tickvals=ends, ticktext=[str(y) for y in ends], tickfont=dict(size=7),
+                         showticklabels=(c == 1), tickvals=ends, ticktext=[str(y) for y in ends], tickfont=dict(size=7),
                          ticklabelstandoff=1, row=r, col=c)
         fig.update_yaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
                          showticklabels=(c == 1) or not shared, nticks=3 if not shared else None, tickfont=dict(size=8),
