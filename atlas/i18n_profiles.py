@@ -113,6 +113,7 @@ TEXT = {
                                 "Gråt bånd: et ufuldstændigt år (opfølgnings- eller tilbageblik-vinduet rækker ud over "
                                 "data; se Metode)."),
     "tr_scale": ("Value scale", "Skala"),
+    "tr_scroll_hint": ("Scroll sideways to see every column of panels.", "Rul til siden for at se alle kolonner af paneler."),
     "tr_scale_shared": ("The same for every area (compare levels)", "Den samme for alle områder (sammenlign niveauer)"),
     "tr_scale_own": ("Each area its own (see each area's course)", "Hvert område sin egen (se hvert områdes forløb)"),
     "tr_by_level": ("By level (last year)", "Efter niveau (sidste år)"),

@@ -67,7 +67,10 @@ def layout(lang: str | None = None, **_):
         ], className="g-2 d-print-none"),
         html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),
         html.P(id="trends-note", className="small text-muted"),
-        dcc.Loading(dcc.Graph(id="trends-grid", config={**GRAPH_CONFIG, "displayModeBar": False})),
+        # on a phone the grid keeps a readable width and scrolls sideways in its own (keyboard-reachable) box
+        html.Small(t("tr_scroll_hint", lang), className="text-muted d-md-none"),
+        html.Div(dcc.Loading(dcc.Graph(id="trends-grid", config={**GRAPH_CONFIG, "displayModeBar": False})),
+                 className="wide-chart", tabIndex=0, role="region", **{"aria-label": t("tr_title", lang)}),
     ], id="main-content", lang=lang)
 
 
