@@ -45,6 +45,9 @@ class AtlasDash(dash.Dash):
         path = page_path(request.path) if request else "/"
         kwargs["title"] = page_title("/area" if guard.is_profile_path(path) else path, lang)
         index = super().interpolate_index(**kwargs)
+        # Dash's template wraps its scripts in a <footer>: a second "contentinfo" landmark beside the
+        # page's own footer, for screen readers a footer with nothing in it
+        index = index.replace("<footer>", '<div class="dash-scripts">', 1).replace("</footer>", "</div>", 1)
         return index.replace("<html>", f'<html lang="{lang}">', 1)
 
 

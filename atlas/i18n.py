@@ -318,6 +318,7 @@ TEXT.update({
     "suppression_word": ("Suppression", "Diskretionering"),
     "view_word": ("View", "Visning"),
     "note_word": ("Note", "Bemærk"),
+    "rank_scroll": ("Ranking: the whole list (scrolls)", "Rangering: hele listen (kan rulles)"),
     "csv_atlas_col": ("Atlas", "Atlas"),        # the flat CSV's columns of its header items (atlas/export.py)
     "csv_chart_col": ("Chart", "Figur"),
     "csv_file_word": ("file", "fil"),

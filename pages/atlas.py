@@ -78,6 +78,7 @@ def layout(lang: str | None = None, **_):
     ], className="d-flex flex-wrap gap-2 align-items-end py-2"), className="mb-2 selection-card")
 
     main = html.Main([
+        html.H1(t("title", lang), className="visually-hidden"),     # the page's heading for screen readers
         html.Div(id="url-notice", **{"aria-live": "polite"}),
         html.Div(id="coverage-note", **{"aria-live": "polite"}),
         selection,
@@ -90,7 +91,7 @@ def layout(lang: str | None = None, **_):
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
                                html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box",
                                         # a scroll box keyboard users can reach and scroll (WCAG 2.1.1)
-                                        tabIndex=0, role="region", **{"aria-label": t("ranking", lang)})), lg=5),
+                                        tabIndex=0, role="region", **{"aria-label": t("rank_scroll", lang)})), lg=5),
         ], className="g-3"),
         html.Section(id="key-findings", className="key-findings mt-3", **{"aria-live": "polite"}),
         dbc.Row([
