@@ -161,6 +161,10 @@ PAGE_TEXT = """
     return out.join('\\n');"""
 
 
+# titles of cited papers (Methods' references), English in both languages
+CITED_TITLES = ("Segmented regression analysis of interrupted time series studies in medication use research",)
+
+
 def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
     """One browser: every page in English and Danish at 1366x768, 768x1024 and 390x844, screenshotted
     to screenshots/ (gitignored) for a person to look at; the Danish pages hold no English-only text;
@@ -192,7 +196,10 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
                 left = []
 
                 def danish_only():
-                    left[:] = english_left(driver.execute_script(PAGE_TEXT), strings)
+                    text = " ".join(driver.execute_script(PAGE_TEXT).split())     # a title may wrap in the source
+                    for title in CITED_TITLES:          # a cited paper keeps its own (English) title
+                        text = text.replace(title, "")
+                    left[:] = english_left(text, strings)
                     return not left
 
                 try:
