@@ -13,7 +13,7 @@ PORT    ?= 8050
 WORKERS ?= 2
 THREADS ?= 1
 
-.PHONY: release demo data serve serve-dev test test-fast bench clean venv screenshot
+.PHONY: release demo data serve serve-dev test test-fast bench clean venv screenshot plotly-bundle
 
 demo: release serve-dev
 
@@ -22,9 +22,24 @@ $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@$(MAKE) --no-print-directory plotly-bundle || echo "plotly-bundle not built (npm missing?): the app serves the full plotly.js"
 	@touch $@
 
 venv: $(BIN)/.installed
+
+# plotly.js with only the trace types the atlas draws (tools/plotly-bundle/README.md); the app serves
+# it instead of the full plotly.min.js when it exists
+PLOTLY_BUNDLE := assets/plotly-atlas.min.js
+plotly-bundle: $(PLOTLY_BUNDLE)
+$(PLOTLY_BUNDLE): tools/plotly-bundle/entry.js tools/plotly-bundle/package.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to build $@"; exit 1; }
+	mkdir -p build/plotly-bundle
+	cp tools/plotly-bundle/package.json tools/plotly-bundle/entry.js build/plotly-bundle/
+	cd build/plotly-bundle && npm install --silent --no-audit --no-fund --ignore-scripts
+	cd build/plotly-bundle && ./node_modules/.bin/esbuild entry.js --bundle --minify --format=iife \
+		--define:global=window --log-level=warning --outfile=plotly-atlas.min.js
+	cp build/plotly-bundle/plotly-atlas.min.js $@
+	$(BIN)/python tools/plotly-bundle/precompress.py $@
 
 $(EXTRACTS)/SYNTHETIC: $(BIN)/.installed
 	$(BIN)/python -m etl generate --scale $(SCALE) --seed $(SEED) --out $(EXTRACTS)

@@ -1,7 +1,10 @@
 """Everything the atlas publishes in one download: a zip of CSVs, one per measure, each with the
-same header rows as the chart downloads (:func:`atlas.export.header_rows`) and a table of every area
+same header items as the chart downloads (:func:`atlas.export.header_rows`) and a table of every area
 of every level and period the database serves (published as asked: a view the release does not
-hold is left out, never moved), with Denmark's row; and a codebook of the columns.
+hold is left out, never moved), with Denmark's row; and a codebook of the columns. Each data file's
+first line is its header line (it opens in one step); the header items of every file stand in
+``about.csv``, one row per file. With ``descriptive`` (``header=1`` in the page's address) every
+file opens with its header rows instead, as the chart downloads then do.
 
 Read through :func:`atlas.queries.area_table` only, so the release's published estimates (or the
 protected tables of the secure database), never more.
@@ -80,20 +83,25 @@ def measure_table(measure: str, lang: str) -> pd.DataFrame:
     return body
 
 
-def codebook_csv(lang: str, sep: str) -> bytes:
+def codebook_header(lang: str, sep: str) -> list[list[str]]:
+    return export.header_rows(View(lang=lang, sep=sep), "Codebook" if lang == "en" else "Kodebog")
+
+
+def codebook_csv(lang: str, sep: str, descriptive: bool = True) -> bytes:
     table = pd.DataFrame([(c, da if lang == "da" else en) for c, en, da in CODEBOOK], columns=["column", "meaning"])
     measures = pd.DataFrame([(f"measure: {k}", f"{m.name(lang)}. {m.definition(lang)}") for k, m in MEASURES.items()],
                             columns=["column", "meaning"])
-    header = export.header_rows(View(lang=lang, sep=sep), "Codebook" if lang == "en" else "Kodebog")
-    return export.write_csv(header, pd.concat([table, measures], ignore_index=True), sep)
+    return export.write_csv(codebook_header(lang, sep), pd.concat([table, measures], ignore_index=True), sep,
+                            descriptive=descriptive, about=descriptive)
 
 
 @cached(maxsize=4)
-def zip_bytes(lang: str = "en", sep: str = ",") -> bytes:
-    """The zip: ``codebook.csv`` and ``<measure>.csv`` for every measure."""
+def zip_bytes(lang: str = "en", sep: str = ",", descriptive: bool = False) -> bytes:
+    """The zip: ``codebook.csv`` and ``<measure>.csv`` for every measure, and (flat files) ``about.csv``."""
     buf = io.BytesIO()
+    about = [("codebook.csv", codebook_header(lang, sep))]
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("codebook.csv", codebook_csv(lang, sep))
+        z.writestr("codebook.csv", codebook_csv(lang, sep, descriptive))
         for key, m in MEASURES.items():
             header = export.header_rows(View(measure=key, lang=lang, sep=sep), m.name(lang))
             for row in header:
@@ -102,5 +110,10 @@ def zip_bytes(lang: str = "en", sep: str = ",") -> bytes:
                                else "Alle offentliggjorte perioder (kolonnen period)"]
                 elif row[:1] == [t("level", lang)]:
                     row[1:] = ["All levels (column level)" if lang == "en" else "Alle niveauer (kolonnen level)"]
-            z.writestr(f"{key}.csv", export.write_csv(header, measure_table(key, lang), sep))
+            z.writestr(f"{key}.csv", export.write_csv(header, measure_table(key, lang), sep,
+                                                      descriptive=descriptive, about=descriptive))
+            about.append((f"{key}.csv", header))
+        if not descriptive:
+            rows = [{"file": name, **dict(export.header_columns(header, lang, taken=["file"]))} for name, header in about]
+            z.writestr("about.csv", export.write_csv([], pd.DataFrame(rows), sep, descriptive=False, about=False))
     return buf.getvalue()

@@ -93,7 +93,8 @@ def cluster_panel(view: View):
         if g:
             p = g["p_value"]
             rows.append(html.Tr([html.Th(f"{t('moran_global', lang)}, {t(name, lang)}", scope="row", className="fw-normal"),
-                                 html.Td(f"I = {g['I']:.2f}"), html.Td(f"p {'≤' if p <= 2 / (g['permutations'] + 1) else '='} {p:.4f}")]))
+                                 html.Td(f"I = {numbers.decimal(g['I'], 2, lang)}"),
+                                 html.Td(f"p {'≤' if p <= 2 / (g['permutations'] + 1) else '='} {numbers.decimal(p, 4, lang)}")]))
     groups = clusters.hot_and_cold(view)
     items = [html.Li([html.Span("■ ", style={"color": colours.config()["clusters"][k]}, **{"aria-hidden": "true"}),
                       html.B(t("cl_" + k.replace("-", "_"), lang) + ": "), ", ".join(v)], className=f"cluster-{k}")
@@ -103,6 +104,7 @@ def cluster_panel(view: View):
                  else html.P(t("cluster_none", lang), className="mb-1", id="cluster-list"))
     if view.level != "municipality":
         parts.insert(0, html.P(t("cluster_level", lang), className="small text-muted mb-1"))
-    parts.append(html.P(t("cluster_help", lang).format(perm=summary["permutations"], alpha=summary["alpha"]),
+    parts.append(html.P(t("cluster_help", lang).format(perm=numbers.integer(summary["permutations"], lang),
+                                                        alpha=numbers.percent(100 * summary["alpha"], 0, lang)),
                         className="small text-muted mb-0"))
     return html.Div(parts)

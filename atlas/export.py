@@ -1,9 +1,18 @@
 """CSV downloads of exactly what a chart shows, protected as on screen.
 
-The file opens with header rows (the atlas, the chart, the measure and its definition, every
-filter, the data and its date, the suppression note and the view's address), a blank row, then
-the table. UTF-8 with a byte-order mark so Excel shows æ, ø and å; with the semicolon separator
-decimals use a comma, as Danish Excel expects.
+Every file says what it holds: the atlas, the chart, the measure and its definition, every
+filter, the data and its date, the suppression note and the view's address (the *header items*,
+made once per file by :func:`csv_header`). Two layouts of the same items (:func:`write_csv`):
+
+- **flat** (the default): one table whose first line is the header line, so it opens in one step
+  (``pandas.read_csv(f)``, Danish files ``pandas.read_csv(f, sep=";", decimal=",")``, Excel): the
+  chart's columns, then one column per header item holding the same value on every row (as
+  Fingertips' data view does). An empty table still gets one row, so its header items are kept.
+- **descriptive** (``header=1`` in the page's address): the header items as rows, a blank row, then
+  the table (the layout of earlier versions, for readers who want the description on top).
+
+UTF-8 with a byte-order mark so Excel shows æ, ø and å; with the semicolon separator decimals use a
+comma, as Danish Excel expects.
 """
 from __future__ import annotations
 
@@ -112,19 +121,67 @@ def header_rows(view: View, title: str) -> list[list[str]]:
     return csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
 
 
-def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str, lang: str = "en") -> bytes:
-    """Header rows, a blank row, the table. In Danish: semicolons and decimal commas whatever ``sep``
-    says, Danish column names and words for coded values."""
+def descriptive_header_asked() -> bool:
+    """True when the page a download is asked from has ``header=1`` in its address (the download
+    callbacks carry the page's query string): the reader wants the descriptive layout."""
+    from urllib.parse import parse_qs
+
+    try:
+        import dash
+
+        values = {**dash.callback_context.states, **dash.callback_context.inputs}
+    except Exception:               # not inside a callback
+        return False
+    return any(key.endswith(".search") and isinstance(v, str) and parse_qs(v.lstrip("?")).get("header", [""])[-1] == "1"
+               for key, v in values.items())
+
+
+def header_columns(header: list[list[str]], lang: str, taken=()) -> list[tuple[str, str]]:
+    """The header items as (column name, value) pairs for the flat layout: a row's first cell names
+    it and the rest is its value; the first two rows (the atlas's and the chart's titles) are named
+    "Atlas" and "Chart". A name that a data column already has gets "(file)" after it."""
+    used, out = set(taken), []
+    for i, row in enumerate(header):
+        if not row:
+            continue
+        if len(row) == 1:
+            name, value = (t("csv_atlas_col", lang) if i == 0 else t("csv_chart_col", lang)), row[0]
+        else:
+            name, value = row[0], " ".join(str(v) for v in row[1:])
+        while name in used:
+            name = f"{name} ({t('csv_file_word', lang)})"
+        used.add(name)
+        out.append((name, value))
+    return out
+
+
+def write_csv(header: list[list[str]], table: pd.DataFrame, sep: str, lang: str = "en",
+              descriptive: bool | None = None, about: bool = True) -> bytes:
+    """The table with its header items, flat (default) or ``descriptive`` (header rows, a blank row,
+    the table; by default when the page's address asks for it, :func:`descriptive_header_asked`).
+    A flat file without ``about`` leaves the header items out (a zip says them in its own file).
+    In Danish: semicolons and decimal commas whatever ``sep`` says, Danish column names and words
+    for coded values."""
     sep = csv_separator(sep, lang)
     table = _words(table, lang)
+    if descriptive is None:
+        descriptive = descriptive_header_asked()
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
-    for row in header:
-        w.writerow(row)
-    w.writerow([])
-    w.writerow(list(table.columns))
-    for row in table.itertuples(index=False):
-        w.writerow([_cell(x, sep) for x in row])
+    if descriptive:
+        for row in header:
+            w.writerow(row)
+        w.writerow([])
+        w.writerow(list(table.columns))
+        for row in table.itertuples(index=False):
+            w.writerow([_cell(x, sep) for x in row])
+    else:
+        items = header_columns(header, lang, taken=[str(c) for c in table.columns]) if about else []
+        w.writerow(list(table.columns) + [name for name, _ in items])
+        values = [value for _, value in items]
+        rows = list(table.itertuples(index=False)) or ([[None] * len(table.columns)] if items else [])
+        for row in rows:
+            w.writerow([_cell(x, sep) for x in row] + values)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 

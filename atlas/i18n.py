@@ -171,10 +171,10 @@ TEXT = {
                       "permutationer svarer på det; de beregnes, når du beder om det (nogle sekunder), og følger "
                       "derefter visningen. Kortets farvevalg \"rumlige klynger\" beregner dem også."),
     "cluster_help": ("Local Moran's I of the values shown: each municipality against the mean of its 5 nearest "
-                     "municipalities, {perm:,} permutations, false discovery rate {alpha:.0%} (Benjamini-Hochberg). "
+                     "municipalities, {perm} permutations, false discovery rate {alpha} (Benjamini-Hochberg). "
                      "See Methods.",
                      "Lokal Morans I af de viste værdier: hver kommune mod gennemsnittet af dens 5 nærmeste kommuner, "
-                     "{perm:,} permutationer, falsk opdagelsesrate {alpha:.0%} (Benjamini-Hochberg). Se Metode."),
+                     "{perm} permutationer, falsk opdagelsesrate {alpha} (Benjamini-Hochberg). Se Metode."),
     "cluster_level": ("Clusters are computed among municipalities.", "Klynger beregnes blandt kommuner."),
     "pw_providers": ("Where imaging was done: private clinics", "Hvor undersøgelsen blev udført: privatklinikker"),
     "provider_help": ("Share of imaging done at a private clinic (the producer type in the imaging register), "
@@ -338,6 +338,10 @@ TEXT.update({
     "suppression_word": ("Suppression", "Diskretionering"),
     "view_word": ("View", "Visning"),
     "note_word": ("Note", "Bemærk"),
+    "rank_scroll": ("Ranking: the whole list (scrolls)", "Rangering: hele listen (kan rulles)"),
+    "csv_atlas_col": ("Atlas", "Atlas"),        # the flat CSV's columns of its header items (atlas/export.py)
+    "csv_chart_col": ("Chart", "Figur"),
+    "csv_file_word": ("file", "fil"),
     "all_years": ("All years", "Alle år"),
     "to_word": ("to", "til"),
     "ret_all_exams": ("All exam types", "Alle undersøgelsestyper"),

@@ -108,4 +108,16 @@ TEXT = {
     "ret_count_before": ("Count before", "Antal før"),
     "ret_count_after": ("Count after", "Antal efter"),
     "ret_grey_note": ("Grey cells: hidden (1–4).", "Grå celler: skjult (1–4)."),
+    # issue 29: what the page is about, and the unit of the charts that show counts
+    "ret_what": ("A returned referral is a referral for imaging that the private imaging centre sends back to the "
+                 "referrer (a general practitioner or chiropractor, say) without doing the examination; a return letter "
+                 "is the campaign's standard letter that goes with it and tells the referrer why. The campaign is "
+                 "modelled on the Norwegian campaign of October 2022 to June 2023, in which 1,260 referrals were returned "
+                 "with a standard letter (970 for lumbar, 290 for head and 6 for knee imaging).",
+                 "En returneret henvisning er en henvisning til billeddiagnostik, som det private billeddiagnostiske "
+                 "center sender tilbage til henviseren (fx den praktiserende læge eller kiropraktoren) uden at udføre "
+                 "undersøgelsen; et returbrev er kampagnens standardbrev, der følger med og forklarer henviseren hvorfor. "
+                 "Kampagnen har forbillede i den norske kampagne fra oktober 2022 til juni 2023, hvor 1.260 henvisninger "
+                 "blev returneret med et standardbrev (970 til undersøgelse af lænden, 290 af hovedet og 6 af knæet)."),
+    "ret_count_unit": ("number per month", "antal pr. måned"),
 }

@@ -104,6 +104,18 @@ TEXT = {
     # all trends
     "tr_title": ("All trends at once: every area's trend", "Alle tendenser på én gang: hvert områdes udvikling"),
     "tr_order": ("Order", "Rækkefølge"),
+    "profile_line_hidden": ("{name}: every year hidden (small counts, or to protect them)",
+                            "{name}: alle år skjult (små tal, eller for at beskytte dem)"),
+    "profile_line_unpublished": ("{name}: not published by single year at this level",
+                                 "{name}: ikke offentliggjort for enkeltår på dette niveau"),
+    "profile_incomplete_band": ("Grey band: an incomplete year (its follow-up or look-back window reaches beyond the "
+                                "data; see Methods).",
+                                "Gråt bånd: et ufuldstændigt år (opfølgnings- eller tilbageblik-vinduet rækker ud over "
+                                "data; se Metode)."),
+    "tr_scale": ("Value scale", "Skala"),
+    "tr_scroll_hint": ("Scroll sideways to see every column of panels.", "Rul til siden for at se alle kolonner af paneler."),
+    "tr_scale_shared": ("The same for every area (compare levels)", "Den samme for alle områder (sammenlign niveauer)"),
+    "tr_scale_own": ("Each area its own (see each area's course)", "Hvert område sin egen (se hvert områdes forløb)"),
     "tr_by_level": ("By level (last year)", "Efter niveau (sidste år)"),
     "tr_by_change": ("By change", "Efter ændring"),
     "tr_by_name": ("By name", "Efter navn"),

@@ -139,27 +139,37 @@ clientside_callback(
 )
 
 
+_IDENTIFIER = __import__("re").compile(r"year|code|month|period|_id$|^id$|^y[01]$|^area$|^level$")
+
+
 def html_table(frame, caption: str, lang: str, max_rows: int = 500) -> html.Div:
     """A data frame as an accessible table: a titled, focusable, scrollable region holding a real
     HTML table with column headers. Rendered from one Markdown component (a table of a thousand
     Dash cells stalls the browser; one component does not)."""
     import math
 
-    def cell(v) -> str:
+    import numpy as np
+
+    def cell(v, grouped: bool = False) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return "–"
-        if isinstance(v, float):
+        if isinstance(v, (float, np.floating)):
             text = numbers.decimal(v, 2, lang)
+        elif grouped and isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            text = numbers.integer(v, lang)          # counts as "4.961" in Danish, "4,961" in English
         else:
             text = str(v)
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
 
     from atlas.export import _words
 
-    rows = _words(frame.head(max_rows), lang)
+    shown = frame.head(max_rows)
+    # whole numbers are grouped in thousands, except identifiers (years, codes, months) which are not amounts
+    grouped = [not _IDENTIFIER.search(str(c)) for c in shown.columns]
+    rows = _words(shown, lang)
     header = "| " + " | ".join(cell(str(c)) for c in rows.columns) + " |"
     rule = "|" + "|".join(" --- " for _ in rows.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows.itertuples(index=False)]
+    body = ["| " + " | ".join(cell(v, g) for v, g in zip(r, grouped)) + " |" for r in rows.itertuples(index=False)]
     return html.Div([html.H3(caption, className="h6 mb-1"),
                      dcc.Markdown("\n".join([header, rule, *body]), className="table-md")],
                     className="table-view mt-2", tabIndex=0, role="region", **{"aria-label": caption})

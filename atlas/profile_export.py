@@ -57,8 +57,9 @@ def profile_table(code: int, period: tuple[int, int], lang: str) -> pd.DataFrame
     return out
 
 
-def profile_csv(code: int, period: tuple[int, int], lang: str, sep: str = ",") -> tuple[bytes, str]:
-    """The profile's CSV and its file name."""
+def profile_csv(code: int, period: tuple[int, int], lang: str, sep: str = ",",
+                descriptive: bool | None = None) -> tuple[bytes, str]:
+    """The profile's CSV and its file name (flat, or ``descriptive``: see :func:`atlas.export.write_csv`)."""
     level = profile.level_of(code)
     view = View(measure="imaging_rate", level=level, y0=period[0], y1=period[1], lang=lang, area=code, sep=sep)
     title = t("profile_title", lang).format(name=profile.area_name(code, level))
@@ -72,4 +73,4 @@ def profile_csv(code: int, period: tuple[int, int], lang: str, sep: str = ",") -
         elif row[:1] in (["View"], ["Visning"]):
             row[1:] = [f"/area/{code}?period={period[0]}-{period[1]}" + ("&lang=da" if lang == "da" else "")]
     name = f"lumbar-atlas-profile-{code}-{period[0]}-{period[1]}.csv"
-    return export.write_csv(header, profile_table(code, period, lang), sep), name
+    return export.write_csv(header, profile_table(code, period, lang), sep, descriptive=descriptive), name

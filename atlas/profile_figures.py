@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from atlas import numbers
 from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, unit
 from atlas.i18n import t
 from atlas.measures import MEASURES
@@ -25,8 +26,10 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def _finish(fig: go.Figure, height: int, **kw) -> go.Figure:
+def _finish(fig: go.Figure, height: int, lang: str, **kw) -> go.Figure:
+    # axis ticks in the reader's number format ("0,5" and "1.000" in Danish)
     fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=30, b=10), "font": FONT,
+                         "separators": numbers.plotly_separators(lang),
                          "paper_bgcolor": "white", "plot_bgcolor": "white", "showlegend": False, **kw})
     fig.update_annotations(font_size=11)
     return fig
@@ -38,31 +41,53 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
     rows, cols = _grid(len(keys), cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[MEASURES[k].name(lang) for k in keys],
                         vertical_spacing=0.5 / rows, horizontal_spacing=0.05)
+    from atlas import coverage
+
     for i, key in enumerate(keys):
         r, c = i // cols + 1, i % cols + 1
         for place, name, colour in ((0, t("denmark_total", lang), NATIONAL), (code, area_name, HIGHLIGHT)):
             d = tr[(tr["measure"] == key) & (tr["code"] == place)].sort_values("year")
+            rows_here = len(d)
             d = d[~d["hidden"].astype(bool)]
             if d.empty:
+                if place == code:
+                    # say why the area's own line is missing instead of leaving the reader to guess
+                    why = "profile_line_hidden" if rows_here else "profile_line_unpublished"
+                    fig.add_annotation(text=t(why, lang).format(name=area_name), xref="x domain", yref="y domain",
+                                       x=0.5, y=0.95, showarrow=False, font=dict(size=9, color=HIGHLIGHT),
+                                       row=r, col=c)
                 continue
             fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name,
                                      line=dict(color=colour, width=1.5), marker=dict(size=4),
                                      hovertemplate=f"{name} %{{x}}: %{{y:.1f}} {unit(MEASURES[key], lang)}<extra></extra>"),
                           row=r, col=c)
+        # an incomplete year (follow-up or look-back window beyond the data) as a grey band, on screen and in print
+        shown_years = set(tr.loc[tr["measure"] == key, "year"].astype(int))
+        for year in sorted(y for y in coverage.incomplete_years(key) if y in shown_years):
+            fig.add_vrect(x0=year - 0.5, x1=year + 0.5, fillcolor="#bdbdbd", opacity=0.45, line_width=0,
+                          layer="below", row=r, col=c, exclude_empty_subplots=False)
         fig.update_yaxes(rangemode="tozero", gridcolor="#eee", tickfont=dict(size=9), row=r, col=c)
         fig.update_xaxes(tickfont=dict(size=9), dtick=3, row=r, col=c)
-    return _finish(fig, 150 * rows + 40)
+    return _finish(fig, 150 * rows + 40, lang)
 
 
 def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int], names: dict[int, str],
-                    change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7) -> go.Figure:
+                    change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7,
+                    shared: bool = True) -> go.Figure:
     """One panel per area in ``order``: its single-year values (shown years only) over Denmark's
-    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell."""
+    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell. The first
+    panel of every row is labelled with the first and last year (on every panel the labels of
+    neighbours would run into each other on a phone). ``shared``: one value scale for every panel (so
+    panels compare by eye; the scale's labels on the first column); else each panel its own scale,
+    labelled on the panel."""
     rows, cols = _grid(len(order), cols)
     titles = [("▲ " if change.get(c) == 1 else "▼ " if change.get(c) == -1 else "") + names.get(c, str(c)) for c in order]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True,
-                        vertical_spacing=min(0.3 / rows + 0.01, 0.08), horizontal_spacing=0.015)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes="all" if shared else False,
+                        shared_xaxes="all", vertical_spacing=min(0.45 / rows + 0.01, 0.1),
+                        horizontal_spacing=0.015 if shared else 0.035)
     nat = national.sort_values("year")
+    years = sorted(set(frame["year"].astype(int)) | set(nat["year"].astype(int))) if len(frame) or len(nat) else []
+    ends = [years[0], years[-1]] if years else []
     for i, code in enumerate(order):
         r, c = i // cols + 1, i % cols + 1
         fig.add_trace(go.Scatter(x=nat["year"], y=nat["value"], mode="lines", line=dict(color="#bbbbbb", width=1),
@@ -74,11 +99,13 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                                  hovertemplate=f"{names.get(code, code)} %{{x}}: %{{y:.1f}}<extra></extra>"), row=r, col=c)
         frame_colour = CHANGE_COLOURS.get(change.get(code, 0), "#cccccc")
         fig.update_xaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
-                         showticklabels=False, row=r, col=c)
+                         showticklabels=(c == 1), tickvals=ends, ticktext=[str(y) for y in ends], tickfont=dict(size=7),
+                         ticklabelstandoff=1, row=r, col=c)
         fig.update_yaxes(showline=True, mirror=True, linecolor=frame_colour, linewidth=2 if change.get(code) else 1,
-                         showticklabels=(c == 1), tickfont=dict(size=8), gridcolor="#f0f0f0", row=r, col=c)
+                         showticklabels=(c == 1) or not shared, nticks=3 if not shared else None, tickfont=dict(size=8),
+                         gridcolor="#f0f0f0", rangemode="tozero", row=r, col=c)
     fig.update_annotations(font_size=9)
-    return _finish(fig, 95 * rows + 40)
+    return _finish(fig, 105 * rows + 40, lang)
 
 
 def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> go.Figure:
@@ -86,7 +113,7 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
     highlighted, with a least-squares line for the eye."""
     fig = go.Figure()
     if both.empty:
-        return _finish(fig, 460)
+        return _finish(fig, 460, lang)
     mx, my = MEASURES[x_key], MEASURES[y_key]
     colours = [HIGHLIGHT if c in selected else AREA for c in both["code"]]
     hover = [f"<b>{n}</b><br>{mx.name(lang)}: {x:.1f} {unit(mx, lang)}<br>{my.name(lang)}: {y:.1f} {unit(my, lang)}"
@@ -110,7 +137,7 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
                                  line=dict(color=NATIONAL, dash="dot", width=1)))
     fig.update_xaxes(title=f"{mx.name(lang)} ({unit(mx, lang)})", gridcolor="#eee")
     fig.update_yaxes(title=f"{my.name(lang)} ({unit(my, lang)})", gridcolor="#eee")
-    return _finish(fig, 480)
+    return _finish(fig, 480, lang)
 
 
 def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], lang: str) -> go.Figure:
@@ -131,4 +158,4 @@ def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], l
     fig.update_xaxes(title=t("cmp_index", lang), gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
     n = table["name"].nunique() if len(table) else 1
-    return _finish(fig, 28 * n + 120, legend=dict(orientation="h", y=-0.08), showlegend=True)
+    return _finish(fig, 28 * n + 120, lang, legend=dict(orientation="h", y=-0.08), showlegend=True)

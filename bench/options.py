@@ -37,6 +37,12 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="databases the journey runs on, comma-separated: secure, release (each takes about a minute)")
     p.add_argument("--journey-downloads", type=float, default=0.15,
                    help="share of a reader's control changes followed by a CSV download")
+    p.add_argument("--first-visit", action="store_true",
+                   help="only the first visit in headless Chromium: bytes of the first page and time until the map "
+                        "is painted, cold and warm (bench/first_visit.py); serves --first-visit-db")
+    p.add_argument("--first-visit-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
+                   help="database the first visit is measured on (default: the demo release, make release)")
+    p.add_argument("--first-visit-runs", type=int, default=3, help="cold visits (each with a fresh browser profile)")
     return p
 
 

@@ -161,6 +161,20 @@ def _finish(results: dict, t_all: float, out) -> dict:
 
 def main(args) -> int:
     """Benchmark the build, a pandas baseline, the release, the app's callbacks and a many-reader journey."""
+    if getattr(args, "first_visit", False):
+        from bench.first_visit import run_first_visit, table as first_visit_table
+
+        out = Path(args.out).with_name("first-visit.json") if args.out else None
+        try:
+            res = run_first_visit(Path(args.first_visit_db), out, runs=args.first_visit_runs, workers=args.workers,
+                                  threads=args.threads, port=args.port, work=Path(args.work))
+        except (RuntimeError, ValueError) as exc:
+            print(f"Benchmark stopped: {exc}", file=sys.stderr)
+            return 1
+        print(first_visit_table(res))
+        if out:
+            print(f"\nwrote {out}")
+        return 0
     try:
         res = run(**run_arguments(args))
     except (RuntimeError, ValueError) as exc:

@@ -21,8 +21,9 @@ from atlas.profile_figures import measure_trends
 from atlas.profile_parts import area_code, parse_period, period_text, search_box
 from atlas.profile_view import spine_legend, spine_table
 from atlas.static import GRAPH_CONFIG
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title="Area profile · Lumbar imaging atlas")
+dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title=title_of("/area"))
 
 
 def _suffix(lang: str, period: tuple[int, int] | None = None) -> str:
@@ -111,7 +112,8 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
         html.Section([html.H2(t("profile_spine", lang) + f" ({ptext})", className="h5"),
                       spine_legend(lang, name, region_name), spine_table(spine, lang, name, region_name)],
                      className="profile-section mb-3"),
-        html.Section([html.H2(t("profile_trends", lang), className="h5"), _graph("profile-trends", trend_fig)],
+        html.Section([html.H2(t("profile_trends", lang), className="h5"), _graph("profile-trends", trend_fig),
+                      html.P(t("profile_incomplete_band", lang), className="small text-muted mb-0")],
                      className="profile-section mb-3 profile-break"),
         html.Section([html.H2(f"{t('profile_groups', lang)} ({MEASURES['imaging_rate'].name(lang)}, {ptext})", className="h5"),
                       _graph("profile-groups", figures.breakdown(groups, view, MEASURES["imaging_rate"]))],

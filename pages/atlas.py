@@ -17,8 +17,9 @@ from atlas.measures import MEASURES
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
 from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/", name="Atlas", title="Lumbar imaging atlas")
+dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
 DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
@@ -77,6 +78,7 @@ def layout(lang: str | None = None, **_):
     ], className="d-flex flex-wrap gap-2 align-items-end py-2"), className="mb-2 selection-card")
 
     main = html.Main([
+        html.H1(t("title", lang), className="visually-hidden"),     # the page's heading for screen readers
         html.Div(id="url-notice", **{"aria-live": "polite"}),
         html.Div(id="coverage-note", **{"aria-live": "polite"}),
         selection,
@@ -87,7 +89,9 @@ def layout(lang: str | None = None, **_):
                        html.Small(t("credit", lang), className="text-muted d-block mt-1"),
                        html.Small(t("drill_hint", lang), className="text-muted d-block")]), lg=7),
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
-                               html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box")), lg=5),
+                               html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box",
+                                        # a scroll box keyboard users can reach and scroll (WCAG 2.1.1)
+                                        tabIndex=0, role="region", **{"aria-label": t("rank_scroll", lang)})), lg=5),
         ], className="g-3"),
         html.Section(id="key-findings", className="key-findings mt-3", **{"aria-live": "polite"}),
         dbc.Row([

@@ -20,8 +20,9 @@ from atlas.profile_figures import compare_dots, measure_scatter
 from atlas.static import GRAPH_CONFIG
 from etl import stats
 from atlas.profile_parts import period_text, search_box
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/compare", name="Compare", title="Compare · Lumbar imaging atlas")
+dash.register_page(__name__, path="/compare", name="Compare", title=title_of("/compare"))
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
@@ -139,9 +140,9 @@ def download_all(n_clicks, search):
     """Every published figure: a zip of CSVs (one per measure) with a codebook."""
     from dash import no_update
 
-    from atlas import all_data
+    from atlas import all_data, export
 
     if not n_clicks:
         return no_update
     lang = lang_of(search if isinstance(search, str) else "")
-    return dcc.send_bytes(all_data.zip_bytes(lang, ","), "lumbar-atlas-all-data.zip")
+    return dcc.send_bytes(all_data.zip_bytes(lang, ",", export.descriptive_header_asked()), "lumbar-atlas-all-data.zip")

@@ -16,10 +16,11 @@ from atlas import db, numbers
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
 from atlas.measures import MEASURES
+from atlas.page_meta import title_of
 from etl import codes as code_lists
 from etl.settings import REPO_ROOT
 
-dash.register_page(__name__, path="/methods", name="Methods", title="Methods · Lumbar imaging atlas")
+dash.register_page(__name__, path="/methods", name="Methods", title=title_of("/methods"))
 
 DOCS = REPO_ROOT / "docs"
 

@@ -21,8 +21,9 @@ from atlas.pathways import tables
 from atlas.raw_html import block
 from atlas.state import filter_pairs
 from atlas.static import GRAPH_CONFIG
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/pathways", name="Pathways", title="Pathways and low-value imaging · Lumbar imaging atlas")
+dash.register_page(__name__, path="/pathways", name="Pathways", title=title_of("/pathways"))
 
 DIM_KEYS = list(DIMENSIONS)
 
@@ -91,7 +92,9 @@ def layout(lang: str | None = None, **_):
                      dcc.Graph(id="pw-lv-share", config=GRAPH_CONFIG)], md=6)]), images=False), lg=12)], className="g-3"),
         dbc.Row([dbc.Col(card("referrer", t("pw_by_referrer", lang), lang, dcc.Graph(id="pw-referrer", config=GRAPH_CONFIG)),
                          lg=12)], className="g-3 mt-1"),
-        dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box"), images=False),
+        dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box", tabIndex=0,
+                                                                          role="region", **{"aria-label": t("pw_areas", lang)}),
+                                 images=False),
                          lg=12)], className="g-3 mt-1"),
         html.Section(id="pw-table-views", className="mt-3", **{"aria-live": "polite"}),
         html.P(disclosure.note(lang), className="small text-muted mt-3"),

@@ -13,8 +13,9 @@ from atlas import disclosure, guard, numbers, returns as R
 from atlas.i18n import label, t
 from atlas.layout_parts import dropdown, chart_card, control, lang_of, page_frame, separator_control
 from atlas.static import GRAPH_CONFIG
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/returns", name="Return letters", title="Return letters · Lumbar imaging atlas")
+dash.register_page(__name__, path="/returns", name="Return letters", title=title_of("/returns"))
 
 
 def card(chart: str, title: str, lang: str, body, extra: list | None = None):
@@ -49,7 +50,8 @@ def layout(lang: str | None = None, **_):
 
     main = html.Main([
         html.H1(t("ret_title", lang), className="h4"),
-        html.P(t("ret_intro", lang), className="small text-muted"),
+        html.P(t("ret_intro", lang), className="small text-muted mb-1"),
+        html.P(t("ret_what", lang), className="small text-muted", id="ret-what"),
         html.Div(id="ret-notice", **{"aria-live": "polite"}),
         dbc.Row([
             dbc.Col(card("its", t("ret_chart_its", lang), lang, html.Div([
@@ -144,7 +146,7 @@ def draw_exam(data, search):
     if data is None:
         return no_update
     view = current_view(data, search)
-    return R.stamp(R.fig_by_exam(R.by_exam(view), view), "ret_chart_exam", view)
+    return R.stamp(R.fig_by_exam(R.by_exam(view), view), "ret_chart_exam", view, counts=True)
 
 
 @callback(Output("ret-centres", "figure"), Output("ret-spread", "figure"), Output("ret-summary", "children"),
@@ -154,7 +156,7 @@ def draw_centres(data, search):
         return no_update, no_update, no_update
     view = current_view(data, search)
     tbl = R.by_centre(view)
-    return (R.stamp(R.fig_centres(tbl, view), "ret_chart_centres", view),
+    return (R.stamp(R.fig_centres(tbl, view), "ret_chart_centres", view, counts=True),
             R.stamp(R.fig_spread(tbl, view), "ret_chart_spread", view), _summary_table(R.centre_summary(view), view))
 
 

@@ -17,11 +17,13 @@ from atlas.measures import MEASURES
 from atlas.profile_figures import small_multiples
 from atlas.static import GRAPH_CONFIG
 from atlas.state import click_code
+from atlas.page_meta import title_of
 
-dash.register_page(__name__, path="/trends", name="All trends", title="All trends · Lumbar imaging atlas")
+dash.register_page(__name__, path="/trends", name="All trends", title=title_of("/trends"))
 
 LEVELS = ("municipality", "region")
-DEFAULT = {"measure": "imaging_rate", "level": "municipality", "order": "level"}
+DEFAULT = {"measure": "imaging_rate", "level": "municipality", "order": "level", "scale": "shared"}
+SCALES = ("shared", "own")       # one value scale for every panel, or each panel its own
 
 
 def read_hash(hash_) -> dict:
@@ -34,6 +36,8 @@ def read_hash(hash_) -> dict:
         out["level"] = raw["level"]
     if raw.get("order") in all_trends.ORDERS:
         out["order"] = raw["order"]
+    if raw.get("scale") in SCALES:
+        out["scale"] = raw["scale"]
     if str(raw.get("area", "")).isdigit() and int(raw["area"]) in db.level_codes().get(out["level"], set()):
         out["area"] = int(raw["area"])
     return out
@@ -57,27 +61,33 @@ def layout(lang: str | None = None, **_):
                                                           options=[{"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
             dbc.Col(control(t("tr_order", lang), dbc.RadioItems(id="trends-order", name="trends-order", value=DEFAULT["order"], inline=True, options=[
                 {"label": t(f"tr_by_{k}", lang), "value": k} for k in all_trends.ORDERS])), md=3),
+            dbc.Col(control(t("tr_scale", lang), dbc.RadioItems(id="trends-scale", name="trends-scale", value=DEFAULT["scale"],
+                                                             inline=True, options=[{"label": t(f"tr_scale_{k}", lang), "value": k}
+                                                                                   for k in SCALES])), md=12),
         ], className="g-2 d-print-none"),
         html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),
         html.P(id="trends-note", className="small text-muted"),
-        dcc.Loading(dcc.Graph(id="trends-grid", config={**GRAPH_CONFIG, "displayModeBar": False})),
+        # on a phone the grid keeps a readable width and scrolls sideways in its own (keyboard-reachable) box
+        html.Small(t("tr_scroll_hint", lang), className="text-muted d-md-none"),
+        html.Div(dcc.Loading(dcc.Graph(id="trends-grid", config={**GRAPH_CONFIG, "displayModeBar": False})),
+                 className="wide-chart", tabIndex=0, role="region", **{"aria-label": t("tr_title", lang)}),
     ], id="main-content", lang=lang)
 
 
 @callback(Output("trends-url", "hash"), Output("trends-measure", "value"), Output("trends-level", "value"),
-          Output("trends-order", "value"),
+          Output("trends-order", "value"), Output("trends-scale", "value"),
           Input("trends-url", "hash"), Input("trends-measure", "value"), Input("trends-level", "value"),
-          Input("trends-order", "value"), Input("trends-grid", "clickData"))
-def sync(hash_, measure, level, order, click):
+          Input("trends-order", "value"), Input("trends-scale", "value"), Input("trends-grid", "clickData"))
+def sync(hash_, measure, level, order, scale, click):
     """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area."""
     state = read_hash(hash_ if isinstance(hash_, str) else "")
     if ctx.triggered_id not in (None, "trends-url"):
-        proposed = write_hash({**state, "measure": measure, "level": level, "order": order})
+        proposed = write_hash({**state, "measure": measure, "level": level, "order": order, "scale": scale})
         state = read_hash(proposed) | ({"area": state["area"]} if level == state["level"] else {})
         if ctx.triggered_id == "trends-grid":
             code = click_code(click)
             state["area"] = None if code == state["area"] else code
-    return write_hash(state), state["measure"], state["level"], state["order"]
+    return write_hash(state), state["measure"], state["level"], state["order"], state["scale"]
 
 
 @callback(Output("trends-grid", "figure"), Output("trends-summary", "children"), Output("trends-note", "children"),
@@ -90,7 +100,7 @@ def draw(hash_, search):
     verdicts = dict(zip(change["code"].astype(int), change["verdict"].astype(int)))
     fig = small_multiples(frame, national, order, names, verdicts, lang,
                           selected={state["area"]} if state["area"] else set(),
-                          cols=7 if state["level"] == "municipality" else 5)
+                          cols=7 if state["level"] == "municipality" else 5, shared=state["scale"] == "shared")
     return (fig, *_summary(change, national, years, lang, state["measure"]))
 
 

@@ -125,3 +125,33 @@ def english_only_strings(min_length: int = 12) -> set[str]:
 def english_left(text: str, strings: set[str]) -> list[str]:
     """The English-only strings found in ``text``."""
     return sorted(s for s in strings if s in text)
+
+
+def split_download(text: str) -> tuple[str, str]:
+    """A CSV download (decoded text) as (header items, table), each as CSV text, whichever layout it
+    has: the flat one (data columns, then one column per header item from "Atlas" on, the same value
+    on every row) or the descriptive one (header rows, a blank row, the table). The header items come
+    back as rows as the descriptive layout writes them (the two titles alone, then "name<sep>value")."""
+    import csv
+    import io
+
+    first = text.split("\r\n", 1)[0]
+    if text.startswith("\r\n") or "\r\n\r\n" in text and first.count(",") + first.count(";") < 3:
+        head, body = text.split("\r\n\r\n", 1)
+        return head, body
+    sep = ";" if first.count(";") > first.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    if "Atlas" not in rows[0]:
+        raise AssertionError(f"not an atlas download: {first[:200]}")
+    cut = rows[0].index("Atlas")
+    data = [r for r in rows[1:] if any(c != "" for c in r[:cut])]
+
+    def write(lines) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=sep, lineterminator="\r\n").writerows(lines)
+        return buf.getvalue()
+
+    about = rows[1][cut:] if len(rows) > 1 else []
+    # the atlas's and the chart's titles stand alone on their rows, as the descriptive layout writes them
+    head = write([[value] if i < 2 else [name, value] for i, (name, value) in enumerate(zip(rows[0][cut:], about))])
+    return head, write([rows[0][:cut], *[r[:cut] for r in data]])

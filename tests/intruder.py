@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from helpers import split_download
 import requests
 
 
@@ -72,7 +73,7 @@ class Intruder:
 
 def read_download(content: bytes) -> Shown:
     text = content.decode("utf-8-sig")
-    head, body = text.split("\r\n\r\n", 1)
+    head, body = split_download(text)
     rows = {r[0]: r[1] for r in csv.reader(io.StringIO(head)) if len(r) >= 2}
     from atlas.i18n import t
 

@@ -237,7 +237,9 @@ def test_incomplete_years_are_marked_in_trend_mix_notice_and_csv(app_module):
     assert "incomplete" in str(page.draw_notes(h, 0, "")[1].children)
     assert page.draw_notes("#measure=surgery_long_share", 0, "")[1] is None      # the default year is complete
     text = export.chart_csv("trend", view)[0].decode("utf-8-sig")
-    head, body = text.split("\r\n\r\n", 1)
+    from helpers import split_download
+
+    head, body = split_download(text)
     assert f"{last} (follow-up)" in head
     rows = [r.split(",") for r in body.strip().split("\r\n")]
     col = rows[0].index("complete")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from helpers import split_download
 
 from atlas.filters import View, parse_query
 from atlas.state import click_code, consistent, hash_of, next_view
@@ -81,7 +82,7 @@ def test_csv_has_bom_header_rows_and_danish_decimals(app_db):
     # the file name says what the file holds, in the file's language
     assert name.startswith("laenderyg-atlas_kort_") and "kommuner_kvinder_2020-2024_da" in name
     text = content.decode("utf-8-sig")
-    head, body = text.split("\r\n\r\n", 1)
+    head, body = split_download(text)
     assert "Køn: Kvinder" in head and "SYNTETISKE" in head and "2020–2024" in head and "sex=2" in head
     lines = body.strip().split("\r\n")
     header = lines[0].split(";")
@@ -100,7 +101,7 @@ def test_csv_with_comma_separator_uses_points(app_db):
     from atlas import export
 
     content, _ = export.chart_csv("trend", View(y0=2024, y1=2024, area=101))
-    body = content.decode("utf-8-sig").split("\r\n\r\n", 1)[1]
+    body = split_download(content.decode("utf-8-sig"))[1]
     header = body.split("\r\n")[0].split(",")
     assert header[:2] == ["year", "code"] and "value" in header
 
@@ -154,7 +155,7 @@ def test_danish_csv_downloads_hold_no_english(app_db):
     for content, name in files:
         text = content.decode("utf-8-sig")
         assert english_left(text, strings) == [], (name, english_left(text, strings))
-        body = text.split("\r\n\r\n", 1)[1]
+        body = split_download(text)[1]
         header = next(csv.reader(io.StringIO(body), delimiter=";"))
         assert len(header) > 2, name                   # semicolon-separated
         assert not {"count", "value", "code", "name", "complete", "note"} & set(header), (name, header)

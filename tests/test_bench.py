@@ -275,3 +275,31 @@ def test_build_only_option():
 
     assert run_arguments(add_options(argparse.ArgumentParser()).parse_args(["--build-only"]))["build_only"] is True
     assert run_arguments(add_options(argparse.ArgumentParser()).parse_args([]))["build_only"] is False
+
+
+def test_first_visit_option_runs_only_the_first_visit(monkeypatch, tmp_path):
+    """--first-visit goes to bench.first_visit (and nothing else), with its database and runs."""
+    import argparse
+
+    from bench import first_visit, run as bench_run
+
+    seen = {}
+
+    def fake(db, out, runs, **kw):
+        seen.update(db=db, out=out, runs=runs)
+        cold = [{"painted_ms": 1500, "bytes_at_paint": 900_000, "bytes": 950_000, "requests": 30,
+                 "largest": [["/assets/plotly-atlas.min.js?m=1", 450_000]]}]
+        return {"summary": {"cold_map_painted_ms": 1500, "cold_bytes_at_paint": 900_000, "cold_bytes": 950_000,
+                            "cold_requests": 30, "warm_map_painted_ms": 800, "warm_bytes": 30_000,
+                            "trends_drawn_ms": 1400, "trends_bytes": 800_000,
+                            "bytes_target_met": True, "map_target_met": True}, "cold": cold, "warm": [], "trends": []}
+
+    monkeypatch.setattr(first_visit, "run_first_visit", fake)
+    monkeypatch.setattr(bench_run, "run", lambda **kw: (_ for _ in ()).throw(AssertionError("the full run started")))
+    args = options.add_options(argparse.ArgumentParser()).parse_args(
+        ["--first-visit", "--first-visit-db", str(tmp_path / "r.duckdb"), "--first-visit-runs", "2",
+         "--out", str(tmp_path / "results.json")])
+    assert bench_run.main(args) == 0
+    assert seen == {"db": tmp_path / "r.duckdb", "out": tmp_path / "first-visit.json", "runs": 2}
+    text = first_visit.table(fake(None, None, 1))
+    assert "950 kB" in text and "1,500 ms" in text and "plotly-atlas.min.js 450 kB" in text

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dash_call as call
+from helpers import dash_call as call, split_download
 
 from atlas import db
 from etl.synthetic import load_effects
@@ -188,9 +188,8 @@ def test_area_and_trend_tables_are_protected(P, years):
 def _read_csv(content: bytes, sep=","):
     text = content.decode("utf-8")
     assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=sep))
-    blank = rows.index([])
-    return rows[:blank], rows[blank + 1:]
+    head, body = split_download(text[1:])        # either layout (flat by default)
+    return (list(csv.reader(io.StringIO(head), delimiter=sep)), list(csv.reader(io.StringIO(body), delimiter=sep)))
 
 
 @pytest.mark.parametrize("chart", ["sankey", "pathways", "repeat", "lowvalue", "referrer", "areas"])
@@ -301,7 +300,9 @@ def test_pathways_page_in_a_browser(dash_duo, atlas_app, tmp_path):
     dash_duo.driver.execute_script("arguments[0].click();", button)
     _wait(lambda: any(tmp_path.glob("*.csv")), what="a downloaded CSV")
     text = next(tmp_path.glob("*.csv")).read_bytes().decode("utf-8-sig")
-    assert text.startswith("Lumbar spine imaging atlas") and "/pathways#" in text
+    # one step to open: the first line is the header line; the header items are columns
+    assert text.startswith("referrer,") and "Lumbar spine imaging atlas" in text and "/pathways#" in text
+    assert len(pd.read_csv(io.StringIO(text))) >= 9
     assert not [l for l in (dash_duo.get_logs() or []) if l["level"] == "SEVERE"]
 
 

@@ -170,6 +170,11 @@ def test_profile_csv_has_the_chart_header_rows_and_every_measure(release_app):
 
     content, name = profile_export.profile_csv(851, PERIOD, "en")
     assert name == "lumbar-atlas-profile-851-2022-2024.csv"
+    # flat (the default): the first line is the header line, the header items are columns
+    flat = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig")
+    assert {"section", "measure", "count", "Atlas", "Chart"} <= set(flat.columns)
+    assert set(flat["Chart"]) == {"Aalborg: area profile"}
+    content, _ = profile_export.profile_csv(851, PERIOD, "en", descriptive=True)
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     header = export.header_rows(View(measure="imaging_rate", y0=PERIOD[0], y1=PERIOD[1], area=851), "x")
     assert rows[1] == ["Aalborg: area profile"]
@@ -220,7 +225,14 @@ def test_all_data_zip_holds_every_measure_with_the_chart_header_rows(release_app
     from atlas.filters import View
     from atlas.measures import MEASURES
 
-    z = zipfile.ZipFile(io.BytesIO(all_data.zip_bytes.uncached("en", ",")))
+    flat = zipfile.ZipFile(io.BytesIO(all_data.zip_bytes.uncached("en", ",")))
+    assert set(flat.namelist()) == {"codebook.csv", "about.csv"} | {f"{k}.csv" for k in MEASURES}
+    # each data file opens in one step; about.csv holds every file's header items
+    table = pd.read_csv(io.BytesIO(flat.read("mri_share.csv")), encoding="utf-8-sig")
+    assert {"period", "level", "code", "count"} <= set(table.columns)
+    about = pd.read_csv(io.BytesIO(flat.read("about.csv")), encoding="utf-8-sig").set_index("file")
+    assert about.loc["mri_share.csv", "Chart"] == "MRI share" and len(about) == len(MEASURES) + 1
+    z = zipfile.ZipFile(io.BytesIO(all_data.zip_bytes.uncached("en", ",", True)))
     assert set(z.namelist()) == {"codebook.csv"} | {f"{k}.csv" for k in MEASURES}
     header = export.header_rows(View(measure="mri_share"), "x")
     rows = list(csv.reader(io.StringIO(z.read("mri_share.csv").decode("utf-8-sig"))))

@@ -14,6 +14,7 @@ import itertools
 import duckdb
 import numpy as np
 import pandas as pd
+from helpers import split_download
 import pytest
 
 from atlas.filters import View
@@ -23,7 +24,7 @@ MIN = 5
 
 def _csv(content: bytes, sep: str = ",") -> pd.DataFrame:
     text = content.decode("utf-8-sig")
-    _, body = text.split("\r\n\r\n", 1)
+    _, body = split_download(text)
     return pd.read_csv(io.StringIO(body), sep=sep, dtype={"count": "Int64", "denominator": "Int64"})
 
 

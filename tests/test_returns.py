@@ -13,7 +13,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dash_call as call
+from helpers import dash_call as call, split_download
 
 from etl.synthetic import load_effects
 
@@ -170,9 +170,8 @@ def test_counts_are_perturbed_and_keys_are_fixed(R):
 def _read_csv(content: bytes, sep=","):
     text = content.decode("utf-8")
     assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=sep))
-    blank = rows.index([])
-    return rows[:blank], rows[blank + 1:]
+    head, body = split_download(text[1:])        # either layout (flat by default)
+    return (list(csv.reader(io.StringIO(head), delimiter=sep)), list(csv.reader(io.StringIO(body), delimiter=sep)))
 
 
 @pytest.mark.parametrize("chart", ["exam", "its", "centres", "summary"])

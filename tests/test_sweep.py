@@ -16,7 +16,7 @@ import sys
 from urllib.parse import quote
 
 import pytest
-from helpers import dash_outputs
+from helpers import dash_outputs, split_download
 
 from etl.settings import REPO_ROOT
 
@@ -259,4 +259,4 @@ def test_empty_selection_answers_with_a_message(client, deps):
     import base64
 
     raw = base64.b64decode(data["content"]).decode("utf-8-sig") if data.get("base64") else data["content"]
-    assert "Nobody in this selection" in raw.split("\r\n\r\n", 1)[0]
+    assert "Nobody in this selection" in split_download(raw)[0]

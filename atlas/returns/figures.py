@@ -39,6 +39,13 @@ def unit(view: ReturnsView) -> str:
     return t(f"ret_unit_{view.measure}", view.lang)
 
 
+def count_title(view: ReturnsView) -> str:
+    """The axis title of a chart of counts (not rates): "Number per month" (the chart's title names
+    the measure; a longer axis title would run into it)."""
+    unit = t("ret_count_unit", view.lang)
+    return unit[:1].upper() + unit[1:]
+
+
 def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
     fig = go.Figure()
     for exam in EXAMS:
@@ -61,7 +68,7 @@ def fig_by_exam(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
     _intervention_line(fig, view)
     fig.update_layout(barmode="stack", bargap=0.15)
     fig.update_xaxes(gridcolor="#eee", dtick="M6", tickformat="%Y-%m")
-    fig.update_yaxes(title=measure_name(view), gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(title=count_title(view), gridcolor="#eee", rangemode="tozero")
     return _layout(fig, 320, legend=dict(orientation="h", y=-0.2))
 
 
@@ -105,7 +112,7 @@ def fig_centres(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
               for j, m in enumerate(wide.columns)] for i, c in enumerate(wide.index)]
     fig = go.Figure(go.Heatmap(z=z, x=list(wide.columns), y=list(wide.index), colorscale="YlGnBu", xgap=1, ygap=1,
                                hovertext=hover, hoverinfo="text", hoverongaps=True,
-                               colorbar=dict(title=dict(text=measure_name(view), side="right"), thickness=12)))
+                               colorbar=dict(title=dict(text=count_title(view), side="right"), thickness=12)))
     _intervention_line(fig, view)
     fig.update_xaxes(dtick="M6", tickformat="%Y-%m")
     chosen = set(tbl.loc[tbl["producer_id"] == view.centre, "centre"]) if view.centre else set()
@@ -130,15 +137,17 @@ def fig_spread(tbl: pd.DataFrame, view: ReturnsView) -> go.Figure:
     return _layout(fig, 120 + 42 * len(order), legend=dict(orientation="h", y=-0.12))
 
 
-def stamp(fig: go.Figure, chart_key: str, view: ReturnsView) -> go.Figure:
-    """The figure's standalone title: chart and measure; exam type, centre and intervention date; source."""
+def stamp(fig: go.Figure, chart_key: str, view: ReturnsView, counts: bool = False) -> go.Figure:
+    """The figure's standalone title: chart and measure; exam type, centre and intervention date; the unit
+    (a rate per 1,000 referrals, or a number per month for a chart of ``counts``); source."""
     from atlas import titles
 
     lang = view.lang
     c = centres().set_index("producer_id")["centre"]
     context = [label("exam_type", view.exam, lang) if view.exam else t("ret_all_exams", lang),
                str(c.get(view.centre, view.centre)) if view.centre else t("ret_all_centres", lang),
-               f"{t('ret_intervention_date', lang)} {view.date}", unit(view)]
+               f"{t('ret_intervention_date', lang)} {view.date}",
+               t("ret_count_unit", lang) if counts else unit(view)]
     return titles.stamp(fig, f"{t(chart_key, lang)}: {measure_name(view)}", context, lang, file_stem(t(chart_key, lang), view))
 
 
