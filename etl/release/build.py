@@ -24,8 +24,8 @@ from etl.release import returns as release_returns
 from etl.release.cells import register, write_cells, write_strata
 from etl.release.estimates import write_estimates
 from etl.release.plan import DIM_ORDER, Plan, load_plan
-from etl.release.relations import relation_matrix, write_relations
-from etl.release.suppression import audit, protect
+from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
+from etl.release.suppression import Budget, audit, protect
 
 # table -> what one row is (its grain), for the report and the grain tests
 RELEASE_TABLES = {
@@ -68,29 +68,47 @@ def _log(quiet: bool, message: str) -> None:
         print(message, flush=True)
 
 
-def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
-    """Suppression per base count (relations never join two counts); returns hidden flags per cell."""
-    ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
-    cells = con.execute("SELECT n, pattern = '' AS everyone FROM plan_cells ORDER BY id").df()
+# secondary suppression's order of preference (lowest first): cells of population groups and
+# imaging types, then the same at region level, then the default views (everyone) of municipalities
+# and of regions; Denmark's cells are never a partner unless a relation holds nothing else
+COST = {"group": 0.0, "group_region": 1.0, "everyone": 2.0, "everyone_region": 3.0, "denmark": 100.0}
+
+
+def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    everyone = pattern == ""
+    region = np.isin(level, ["region", "region2027"])
+    cost = np.where(everyone, COST["everyone"], COST["group"])
+    cost = np.where(region, np.where(everyone, COST["everyone_region"], COST["group_region"]), cost)
+    return np.where(level == "denmark", COST["denmark"], cost)
+
+
+def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
+    """Suppression and audit of every count of the plan in one system (equalities and subset
+    inequalities across counts); returns hidden flags per cell, the table per count, the audit."""
+    cells = con.execute("SELECT count, level, pattern, n FROM plan_cells ORDER BY id").df()
     n = cells["n"].to_numpy(dtype=float)
-    cost = cells["everyone"].to_numpy(dtype=float)   # the default views: hide their cells last
-    A = relation_matrix(con)
-    hidden = np.zeros(n.size, dtype=bool)
-    rows, audits = [], {}
-    for count, lo, hi in ids:
-        cols = np.arange(lo, hi + 1)
-        sub = A[:, cols]
-        sub = sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr()
-        c = n[cols]
-        res = protect(sub, c, plan.min_count, cost=cost[cols])
-        hidden[cols] = res.hidden
-        audits[count] = audit(sub, c, res.hidden, plan.min_count)
-        rows.append({"count": count, "cells": c.size, "zero": int((c == 0).sum()), "primary": int(res.primary.sum()),
-                     "secondary": int(res.secondary.sum()), "published": int((~res.hidden).sum()),
-                     "relations": sub.shape[0], "rounds": res.rounds})
-    t = pd.DataFrame(rows)
+    cost = cell_cost(cells["level"].to_numpy(), cells["pattern"].to_numpy())
+    A, G = relation_matrix(con), inequality_matrix(con)
+    checked = check_on_truth(con, A, G, n)
+    if checked["fail"].any():
+        bad = checked[checked["fail"] > 0]
+        raise ReleaseFailed(f"relations that do not hold on the true counts (a bug): {bad.to_dict('records')}")
+    budget = budget or Budget()
+    res = protect(A, n, plan.min_count, cost=cost, G=G, budget=budget, log=log)
+    if log:
+        log("audit of the joint system")
+    audits = {"counts (joint)": audit(A, n, res.hidden, plan.min_count, G=G, budget=Budget(budget.per_solve, budget.total))}
+    audits["counts (joint)"]["rounds"] = res.rounds
+    audits["counts (joint)"]["families"] = checked
+    forced = (cells["level"].to_numpy() == "denmark") & res.secondary
+    audits["counts (joint)"]["denmark_partners"] = int(forced.sum())
+    frame = cells.assign(zero=n == 0, primary=res.primary, secondary=res.secondary, published=~res.hidden)
+    t = frame.groupby("count", sort=False).agg(cells=("n", "size"), zero=("zero", "sum"), primary=("primary", "sum"),
+                                               secondary=("secondary", "sum"), published=("published", "sum"))
+    t = t.reset_index()
+    t["rounds"] = res.rounds
     t["published_share"] = t["published"] / t["cells"]
-    return hidden, t, audits
+    return res.hidden, t, audits
 
 
 def _published(con, hidden: np.ndarray) -> None:
@@ -141,7 +159,8 @@ def count_columns(con) -> list[tuple[str, str]]:
             *[("returns_monthly", c) for c in release_returns.COUNTS]]
 
 
-def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False) -> ReleaseReport:
+def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False,
+                  budget: Budget | None = None) -> ReleaseReport:
     t0 = time.perf_counter()
     secure_db, out = Path(secure_db), Path(out)
     if not secure_db.exists():
@@ -166,8 +185,9 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         write_strata(con, plan, years)
         step(f"{n_cells:,} cells of the publication plan")
         write_relations(con, plan, years)
-        step("relations (geography, periods, filter sets)")
-        hidden, suppression, audits = _protect_counts(con, plan)
+        step("relations (geography, 2027 regions, periods, filter sets, subsets)")
+        hidden, suppression, audits = _protect_counts(con, plan, log=lambda m: _log(quiet, f"[release]   {m}"),
+                                                      budget=budget)
         step(f"protected: {int(hidden.sum()):,} cells hidden")
         _published(con, hidden)
         est = write_estimates(con, plan, _weights(con))
