@@ -202,3 +202,60 @@ def test_the_release_attacks_are_real(release_attack, release_db):
     hidden = sum(int(s.table["count"].isna().sum()) for s in tables)
     assert hidden >= 20       # the release hides cells in these views, and the attacks went at them
     assert release_attack["derived"] >= 1000
+
+
+# ------------------------------------------------------------------ the auditor's LP attack, planted leaks
+
+MUNIS = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6, 7, 8],
+                      "region_code": [81, 81, 84, 84, 85, 85, 83, 83],
+                      "region2027_code": [81, 81, 90, 90, 90, 90, 83, 83]})
+
+
+def _cells(rows):
+    return pd.DataFrame(rows, columns=["quantity", "level", "code", "y0", "y1", "filters", "value"])
+
+
+def _run(cells, groups=None):
+    from intruder import attack_lp, disclosed, relations
+
+    eq, le = relations(cells, MUNIS, groups or {}, "all")
+    values = cells["value"].to_numpy(float)
+    targets = list(np.flatnonzero(np.isnan(values)))
+    return {b.row: b for b in attack_lp(values, eq, le, targets)}, disclosed
+
+
+def test_the_lp_attack_finds_a_2027_region_twin():
+    """Issue 25's example: rehabilitation, only regions published: Østdanmark 21 - Hovedstaden 17
+    gives Sjælland = 4, though no municipality is published."""
+    rows = [("rehab", "region", 81, 2016, 2018, "all", 30), ("rehab", "region", 83, 2016, 2018, "all", 40),
+            ("rehab", "region", 84, 2016, 2018, "all", 17), ("rehab", "region", 85, 2016, 2018, "all", np.nan),
+            ("rehab", "region2027", 81, 2016, 2018, "all", 30), ("rehab", "region2027", 83, 2016, 2018, "all", 40),
+            ("rehab", "region2027", 90, 2016, 2018, "all", 21)]
+    bounds, disclosed = _run(_cells(rows))
+    b = bounds[3]
+    assert b.lp_max == pytest.approx(4) and b.int_max == pytest.approx(4) and b.lp_min == pytest.approx(4)
+    assert disclosed(list(bounds.values()))
+    # hide the twin as well and the attack fails
+    rows[6] = ("rehab", "region2027", 90, 2016, 2018, "all", np.nan)
+    rows[2] = ("rehab", "region", 84, 2016, 2018, "all", np.nan)
+    bounds, disclosed = _run(_cells(rows))
+    assert not disclosed(list(bounds.values()))
+
+
+def test_the_lp_attack_uses_a_subset_relation():
+    """Issue 25's example: the region minus its shown municipalities leaves two hidden ones at 13;
+    one's first imagings are shown as 12, so the other's imaging is at most 1."""
+    rows = [("imaging", "region", 83, 2022, 2024, "all", 113),
+            ("imaging", "municipality", 7, 2022, 2024, "all", np.nan),      # true 12
+            ("imaging", "municipality", 8, 2022, 2024, "all", np.nan),      # true 1
+            ("first", "municipality", 7, 2022, 2024, "all", 12),
+            ("imaging", "region", 81, 2022, 2024, "all", 200)]
+    rows += [("imaging", "municipality", 1, 2022, 2024, "all", 100), ("imaging", "municipality", 2, 2022, 2024, "all", 100)]
+    cells = _cells(rows)
+    cells.loc[cells.index[0], "value"] = 13        # region 83 = municipalities 7 + 8
+    bounds, disclosed = _run(cells)
+    assert bounds[2].lp_max == pytest.approx(1) and bounds[2].int_max == pytest.approx(1)
+    assert any(b.row == 2 for b in disclosed(list(bounds.values())))
+    # without the subset relation (first not published) the cell could be anything up to 12
+    bounds, disclosed = _run(cells.drop(index=3).reset_index(drop=True))
+    assert bounds[2].lp_max == pytest.approx(12) and not disclosed(list(bounds.values()))

@@ -95,6 +95,24 @@ def test_default_views_stay_whole_in_the_last_complete_year(published, truth):
     assert share > 0.97, f"{len(secondary)} secondary cells in the default views"
 
 
+def test_the_national_row_is_never_a_secondary_partner(published, truth):
+    """Issue 24 item 5: in every period and filter set of the plan, Denmark's cell is published
+    unless it is itself 1-4, or it is the only partner left: a Denmark cell hidden to protect
+    another protects a small Denmark cell of the same count, period and pattern (a relation made of
+    Denmark's cells alone). Denmark for everyone is always published."""
+    t = published.merge(truth, on=["count", "pattern", "level", "code", "period", "fs"])
+    dk = t[t["level"] == "denmark"]
+    assert len(dk) > 100 and dk["period"].nunique() >= 10 and dk["fs"].nunique() >= 20
+    everyone = dk[dk["pattern"] == ""]
+    assert everyone["n"].notna().all() | everyone["true_n"].between(1, MIN - 1).any()
+    assert (everyone["n"].isna() == everyone["true_n"].between(1, MIN - 1)).all()
+    secondary = dk[dk["n"].isna() & (dk["true_n"] >= MIN)]
+    small = dk[dk["true_n"].between(1, MIN - 1)].groupby(["count", "pattern", "period"]).size()
+    for r in secondary.itertuples():
+        assert (r.count, r.pattern, r.period) in small.index, \
+            f"Denmark {r.count} {r.fs} {r.period} hidden ({r.true_n}) with no small Denmark cell beside it"
+
+
 # ------------------------------------------------------------------ attacks on the published counts
 
 def _relations(published: pd.DataFrame, areas: pd.DataFrame):

