@@ -32,7 +32,7 @@ class Shown:
     """One downloaded table as the file describes it."""
 
     years: tuple[int, int]
-    level: str                   # municipality or region
+    level: str                   # municipality, region or region2027
     filters: str                 # the file's own filter text
     rates: str
     table: pd.DataFrame          # indexed by area code (0 = Denmark); count/denominator NaN when hidden
@@ -82,7 +82,9 @@ def read_download(content: bytes) -> Shown:
     table = table.set_index("code")
     for c in ("count", "denominator"):
         table[c] = table[c].astype(float)
-    level = "region" if rows[t("level", "en")].startswith("Region") else "municipality"
+    level_text = rows[t("level", "en")]
+    level = ("region2027" if "2027" in level_text else "region" if level_text.startswith("Region")
+             else "municipality")
     return Shown((y0, y1), level, rows[t("filters", "en")], rows[t("standardise", "en")], table)
 
 
@@ -311,13 +313,27 @@ def attack_lp(values: np.ndarray, eq: list[dict], le: list[dict], targets: list[
 
     eq = [r for r in eq if any(j in pos for j in r)]
     le = [r for r in le if any(j in pos for j in r)]
-    A, b = matrix(eq)
-    G, h = matrix(le)
+    A_all, b_all = matrix(eq)
+    G_all, h_all = matrix(le)
+    # each target on its own component of linked hidden cells
+    from scipy.sparse import csgraph
+
+    M = sparse.vstack([abs(A_all), abs(G_all)]).tocsr()
+    nr = M.shape[0]
+    graph = sparse.bmat([[None, M], [M.T, None]], format="csr") if nr else sparse.csr_matrix((hidden.size, hidden.size))
+    _, lab = csgraph.connected_components(graph, directed=False)
+    var_lab, row_lab = (lab[nr:], lab[:nr]) if nr else (lab, lab[:0])
     out = []
-    bounds = np.column_stack([np.ones(hidden.size), np.full(hidden.size, np.inf)])
     for t in targets:
-        k = pos[t]
-        obj = np.zeros(hidden.size)
+        comp = var_lab[pos[t]]
+        v = np.flatnonzero(var_lab == comp)
+        ra = np.flatnonzero(row_lab[:A_all.shape[0]] == comp)
+        rg = np.flatnonzero(row_lab[A_all.shape[0]:] == comp)
+        A, b, G, h = A_all[ra][:, v], b_all[ra], G_all[rg][:, v], h_all[rg]
+        eq, le = list(ra), list(rg)
+        k = int(np.flatnonzero(v == pos[t])[0])
+        bounds = np.column_stack([np.ones(v.size), np.full(v.size, np.inf)])
+        obj = np.zeros(v.size)
         obj[k] = 1.0
         kw = dict(A_eq=A if len(eq) else None, b_eq=b if len(eq) else None,
                   A_ub=G if len(le) else None, b_ub=h if len(le) else None, bounds=bounds, method="highs")
@@ -330,8 +346,8 @@ def attack_lp(values: np.ndarray, eq: list[dict], le: list[dict], targets: list[
             cons = [optimize.LinearConstraint(A, b, b)] if len(eq) else []
             if len(le):
                 cons.append(optimize.LinearConstraint(G, -np.inf, h))
-            m = optimize.milp(-obj, constraints=cons, integrality=np.ones(hidden.size),
-                              bounds=optimize.Bounds(np.ones(hidden.size), np.full(hidden.size, np.inf)))
+            m = optimize.milp(-obj, constraints=cons, integrality=np.ones(v.size),
+                              bounds=optimize.Bounds(np.ones(v.size), np.full(v.size, np.inf)))
             int_max = -m.fun if m.status == 0 else lp_max
         out.append(Bound(int(t), float(lp_max), float(int_max), float(lp_min)))
     return out

@@ -111,7 +111,7 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> 
         if log:
             log(f"{count}: {int(res.hidden.sum()):,} of {cols.size:,} hidden ({res.rounds} rounds)")
     # the joint audit: every count at once, with the subset inequalities between counts
-    budget = budget or Budget()
+    budget = budget or Budget(per_solve=20.0, total=90.0)
     exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False)
     joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0,
              "hidden_small": int((hidden & (n >= 1) & (n < plan.min_count)).sum()), "exposed": int(exposed.size),
@@ -130,6 +130,39 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> 
     t = t.reset_index()
     t["published_share"] = t["published"] / t["cells"]
     return hidden, t, audits
+
+
+def _published(con, hidden: np.ndarray) -> None:
+    register(con, "hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden}))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE published AS
+        SELECT c.count, c.pattern, c.level, c.code, c.period, c.fs, {', '.join(f'c.{d}' for d in DIM_ORDER)},
+               CASE WHEN h.hidden THEN NULL ELSE c.n END AS shown
+        FROM plan_cells c JOIN hidden_df h USING (id)
+    """)
+    con.unregister("hidden_df")
+
+
+def _weights(con) -> dict:
+    w = con.execute("SELECT sex, age_band, weight FROM sec.standard_population WHERE standard = 'esp2013'").fetchall()
+    return {(str(s), a): float(x) for s, a, x in w}
+
+
+def _scan(con) -> dict:
+    """The output check of the written file: no count from 1 to 4, no cell-key or person columns."""
+    problems = []
+    for (table,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                                "AND table_catalog = current_database()").fetchall():
+        cols = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
+                           f"WHERE table_name = '{table}' AND table_catalog = current_database()").fetchall()
+        for name, dtype in cols:
+            if any(name.lower().startswith(f) for f in FORBIDDEN_COLUMNS):
+                problems.append(f"{table}.{name}: cell-key or person column")
+    for table, column in count_columns(con):
+        small = con.execute(f"SELECT count(*) FROM {table} WHERE {column} >= 1 AND {column} < 5").fetchone()[0]
+        if small:
+            problems.append(f"{table}.{column}: {small} counts from 1 to 4")
+    return {"passed": not problems, "problems": problems}
 
 
 POPULATION = {"sex", "age", "edu", "inc", "origin", "labour"}
