@@ -74,7 +74,8 @@ def _log(quiet: bool, message: str) -> None:
 # secondary suppression's order of preference (lowest first): cells of population groups and
 # imaging types, then the same at region level, then the default views (everyone) of municipalities
 # and of regions; Denmark's cells are never a partner unless a relation holds nothing else
-COST = {"group": 0.0, "group_region": 1.0, "everyone": 2.0, "everyone_region": 3.0, "denmark": 100.0}
+COST = {"group": 0.0, "group_region": 1.0, "everyone": 2.0, "everyone_region": 3.0, "denmark": 100.0,
+        "denmark_everyone": 1000.0}
 
 
 def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -82,7 +83,7 @@ def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
     region = np.isin(level, ["region", "region2027"])
     cost = np.where(everyone, COST["everyone"], COST["group"])
     cost = np.where(region, np.where(everyone, COST["everyone_region"], COST["group_region"]), cost)
-    return np.where(level == "denmark", COST["denmark"], cost)
+    return np.where(level == "denmark", np.where(everyone, COST["denmark_everyone"], COST["denmark"]), cost)
 
 
 def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
