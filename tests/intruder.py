@@ -33,7 +33,7 @@ class Shown:
     """One downloaded table as the file describes it."""
 
     years: tuple[int, int]
-    level: str                   # municipality or region
+    level: str                   # municipality, region or region2027
     filters: str                 # the file's own filter text
     rates: str
     table: pd.DataFrame          # indexed by area code (0 = Denmark); count/denominator NaN when hidden
@@ -83,7 +83,9 @@ def read_download(content: bytes) -> Shown:
     table = table.set_index("code")
     for c in ("count", "denominator"):
         table[c] = table[c].astype(float)
-    level = "region" if rows[t("level", "en")].startswith("Region") else "municipality"
+    level_text = rows[t("level", "en")]
+    level = ("region2027" if "2027" in level_text else "region" if level_text.startswith("Region")
+             else "municipality")
     return Shown((y0, y1), level, rows[t("filters", "en")], rows[t("standardise", "en")], table)
 
 
@@ -200,3 +202,159 @@ def derive(tables: list[Shown], per: float, regions: dict[int, list[int]], group
                         add("everyone minus the other values of a group", name, years[i], hidden[0], (code,),
                             total[code] - row.drop(hidden).sum())
     return out
+
+
+# ---------------------------------------------------------------- the auditor's LP and integer attack
+#
+# Written from the table definitions (what each count counts, how areas, years and groups nest),
+# not from the release code: a published cell is (quantity, level, code, y0, y1, filters) with its
+# value, NaN when hidden. The relations an auditor derives:
+#   geography   a region, a 2027 region and Denmark are the sums of their municipalities; a 2027
+#               region is the sum of the 2007 regions lying wholly inside it (an identity for
+#               Nordjylland, Midtjylland, Syddanmark; Østdanmark = Hovedstaden + Sjælland);
+#               Denmark is the sum of the regions and of the 2027 regions;
+#   years       a range is the sum of its single years;
+#   groups      everyone is the sum of a group's values;
+#   subsets     a count of a subset of another count's records is at most that count.
+# Hidden cells are whole numbers of at least 1 (zeros are published). For every hidden cell the
+# largest value consistent with all of it is found by linear programming and, exactly, by integer
+# programming (HiGHS through scipy).
+
+SUBSET_OF = {  # quantity -> the quantities it counts a subset of (same area, years and filters)
+    "low_value": ("episode", "first", "imaging"),
+    "episode": ("first", "imaging"),
+    "first": ("imaging", "persons"),
+    "private": ("imaging",),
+    "surgery_short": ("surgery_long", "imaging"),
+    "surgery_long": ("imaging",),
+    "rehab_short": ("rehab_long", "imaging"),
+    "rehab_long": ("imaging",),
+    "xray_then_mri": ("imaging",),
+    "repeat_mri": ("imaging",),
+}
+
+
+def _twins(municipalities: pd.DataFrame) -> dict[int, list[int]]:
+    """2027 region -> the 2007 regions it is made of (each lying wholly inside it)."""
+    out = {}
+    for r27, g in municipalities.groupby("region2027_code"):
+        regions = sorted(g["region_code"].unique())
+        if all(set(municipalities.loc[municipalities["region_code"] == r, "region2027_code"]) == {r27} for r in regions):
+            out[int(r27)] = [int(r) for r in regions]
+    return out
+
+
+def relations(cells: pd.DataFrame, municipalities: pd.DataFrame, groups: dict[str, list[str]],
+              everyone: str) -> tuple[list[dict], list[dict]]:
+    """(equalities, inequalities) over the rows of ``cells``: each a dict row -> coefficient with
+    sum(coef * value) == 0 (resp. <= 0)."""
+    key = {tuple(r): i for i, r in enumerate(cells[["quantity", "level", "code", "y0", "y1", "filters"]].itertuples(index=False))}
+    eq, le = [], []
+
+    def rel(parent, children, store):
+        if parent in key and children and all(ch in key for ch in children):
+            row = {key[parent]: -1.0}
+            for ch in children:
+                row[key[ch]] = row.get(key[ch], 0.0) + 1.0
+            store.append(row)
+
+    mun = municipalities
+    parents = [("region", "region_code"), ("region2027", "region2027_code")]
+    twins = _twins(mun)
+    combos = cells[["quantity", "y0", "y1", "filters"]].drop_duplicates().itertuples(index=False)
+    for q, y0, y1, f in combos:
+        for level, col in parents:
+            for code, g in mun.groupby(col):
+                rel((q, level, int(code), y0, y1, f), [(q, "municipality", int(m), y0, y1, f) for m in g["code"]], eq)
+        rel((q, "denmark", 0, y0, y1, f), [(q, "municipality", int(m), y0, y1, f) for m in mun["code"]], eq)
+        for level, col in parents:
+            rel((q, "denmark", 0, y0, y1, f), [(q, level, int(c), y0, y1, f) for c in mun[col].unique()], eq)
+        for r27, regions in twins.items():
+            rel((q, "region2027", r27, y0, y1, f), [(q, "region", r, y0, y1, f) for r in regions], eq)
+    for q, level, code, f in cells[["quantity", "level", "code", "filters"]].drop_duplicates().itertuples(index=False):
+        spans = cells[(cells.quantity == q) & (cells.level == level) & (cells.code == code) & (cells.filters == f)]
+        for y0, y1 in spans[spans.y1 > spans.y0][["y0", "y1"]].drop_duplicates().itertuples(index=False):
+            rel((q, level, code, y0, y1, f), [(q, level, code, y, y, f) for y in range(y0, y1 + 1)], eq)
+    for q, level, code, y0, y1 in cells[["quantity", "level", "code", "y0", "y1"]].drop_duplicates().itertuples(index=False):
+        for values in groups.values():
+            rel((q, level, code, y0, y1, everyone), [(q, level, code, y0, y1, v) for v in values], eq)
+    for (q, level, code, y0, y1, f), i in key.items():
+        for big in SUBSET_OF.get(q, ()):
+            j = key.get((big, level, code, y0, y1, f))
+            if j is not None:
+                le.append({i: 1.0, j: -1.0})
+    return eq, le
+
+
+@dataclass(frozen=True)
+class Bound:
+    row: int
+    lp_max: float
+    int_max: float
+    lp_min: float
+
+
+def attack_lp(values: np.ndarray, eq: list[dict], le: list[dict], targets: list[int],
+              integer: bool = True) -> list[Bound]:
+    """The largest (LP and integer) and smallest (LP) value of each target hidden cell."""
+    from scipy import optimize, sparse
+
+    hidden = np.flatnonzero(np.isnan(values))
+    pos = {int(h): k for k, h in enumerate(hidden)}
+
+    def matrix(rows):
+        r, c, v, rhs = [], [], [], []
+        for i, row in enumerate(rows):
+            shown = sum(coef * values[j] for j, coef in row.items() if j not in pos)
+            for j, coef in row.items():
+                if j in pos:
+                    r.append(i), c.append(pos[j]), v.append(coef)
+            rhs.append(-shown)
+        return sparse.csr_matrix((v, (r, c)), shape=(len(rows), hidden.size)), np.asarray(rhs, dtype=float)
+
+    eq = [r for r in eq if any(j in pos for j in r)]
+    le = [r for r in le if any(j in pos for j in r)]
+    A_all, b_all = matrix(eq)
+    G_all, h_all = matrix(le)
+    # each target on its own component of linked hidden cells
+    from scipy.sparse import csgraph
+
+    M = sparse.vstack([abs(A_all), abs(G_all)]).tocsr()
+    nr = M.shape[0]
+    graph = sparse.bmat([[None, M], [M.T, None]], format="csr") if nr else sparse.csr_matrix((hidden.size, hidden.size))
+    _, lab = csgraph.connected_components(graph, directed=False)
+    var_lab, row_lab = (lab[nr:], lab[:nr]) if nr else (lab, lab[:0])
+    out = []
+    for t in targets:
+        comp = var_lab[pos[t]]
+        v = np.flatnonzero(var_lab == comp)
+        ra = np.flatnonzero(row_lab[:A_all.shape[0]] == comp)
+        rg = np.flatnonzero(row_lab[A_all.shape[0]:] == comp)
+        A, b, G, h = A_all[ra][:, v], b_all[ra], G_all[rg][:, v], h_all[rg]
+        eq, le = list(ra), list(rg)
+        k = int(np.flatnonzero(v == pos[t])[0])
+        bounds = np.column_stack([np.ones(v.size), np.full(v.size, np.inf)])
+        obj = np.zeros(v.size)
+        obj[k] = 1.0
+        kw = dict(A_eq=A if len(eq) else None, b_eq=b if len(eq) else None,
+                  A_ub=G if len(le) else None, b_ub=h if len(le) else None, bounds=bounds, method="highs")
+        hi = optimize.linprog(-obj, **kw)
+        lo = optimize.linprog(obj, **kw)
+        lp_max = np.inf if hi.status == 3 else -hi.fun
+        lp_min = lo.fun if lo.status == 0 else np.nan
+        int_max = lp_max
+        if integer and np.isfinite(lp_max):
+            cons = [optimize.LinearConstraint(A, b, b)] if len(eq) else []
+            if len(le):
+                cons.append(optimize.LinearConstraint(G, -np.inf, h))
+            m = optimize.milp(-obj, constraints=cons, integrality=np.ones(v.size),
+                              bounds=optimize.Bounds(np.ones(v.size), np.full(v.size, np.inf)))
+            int_max = -m.fun if m.status == 0 else lp_max
+        out.append(Bound(int(t), float(lp_max), float(int_max), float(lp_min)))
+    return out
+
+
+def disclosed(bounds: list[Bound], min_count: int = 5) -> list[Bound]:
+    """Targets proven below ``min_count`` (by LP or exactly) or pinned."""
+    return [b for b in bounds if b.lp_max < min_count - 1e-6 or b.int_max < min_count - 1e-6
+            or abs(b.lp_max - b.lp_min) < 1e-6]

@@ -66,7 +66,7 @@ FILTER_DIMS = {_filter_text(()): ()} | {_filter_text(((k, v),)): ((k, v),) for k
 
 def _views() -> list[View]:
     out = []
-    for (y0, y1), level in itertools.product(YEARS, ("municipality", "region")):
+    for (y0, y1), level in itertools.product(YEARS, ("municipality", "region", "region2027")):
         dims = [()] + [((k, v),) for k, vs in GROUPS.items() for v in vs]
         out += [View(y0=y0, y1=y1, level=level, rates="crude", dims=d) for d in dims]
         out += [View(y0=y0, y1=y1, level=level, rates="dsr", dims=d) for d in STANDARDISED]
@@ -80,8 +80,9 @@ class Truth:
     def __init__(self, secure_db):
         con = duckdb.connect(str(secure_db), read_only=True)
         try:
-            areas = con.execute("SELECT code, region_code FROM areas WHERE level = 'municipality'").df()
+            areas = con.execute("SELECT code, region_code, region2027_code FROM areas WHERE level = 'municipality'").df()
             self.region_of = dict(zip(areas["code"], areas["region_code"]))
+            self.region2027_of = dict(zip(areas["code"], areas["region2027_code"]))
             self.tables = {}
             for text, dims in FILTER_DIMS.items():
                 where = " AND ".join(["TRUE"] + [f"{DIMENSIONS[k][0]} = {v!r}" if isinstance(v, str)
@@ -97,6 +98,9 @@ class Truth:
         self.regions = defaultdict(list)
         for m, r in self.region_of.items():
             self.regions[int(r)].append(int(m))
+        for m, r in self.region2027_of.items():     # 1081-1083 are the same areas at both levels
+            if int(r) not in self.region_of.values():
+                self.regions[int(r)].append(int(m))
 
     def count(self, d: Derived) -> float | None:
         table = self.tables.get((d.filters, "persons" if d.reading == "population" else "events"))
@@ -202,3 +206,98 @@ def test_the_release_attacks_are_real(release_attack, release_db):
     hidden = sum(int(s.table["count"].isna().sum()) for s in tables)
     assert hidden >= 20       # the release hides cells in these views, and the attacks went at them
     assert release_attack["derived"] >= 1000
+
+
+def test_the_lp_and_integer_attack_over_http_proves_no_small_count(release_attack, release_db, release_secure_db):
+    """The auditor's attack on what the served release gave: every downloaded table read as cells
+    (imagings and adults by area, years and filter), the relations derived from the definitions
+    (tests/intruder.py, geography with the 2027 regions, years, groups, first <= imaging <= ...),
+    and for every hidden cell with a true count from 1 to 4 its largest value by LP and by integer
+    programming and its smallest by LP. None may be below 5, none pinned."""
+    from intruder import attack_lp, disclosed, relations
+
+    with duckdb.connect(str(release_db), read_only=True) as con:
+        munis = con.execute("SELECT code, region_code, region2027_code FROM areas WHERE level = 'municipality'").df()
+    rows = {}
+    for s in release_attack["tables"]:
+        for code, r in s.table.iterrows():
+            level = "denmark" if code == 0 else s.level
+            for q, col in (("imaging", "count"), ("persons", "denominator")):
+                key = (q, level, int(code), s.years[0], s.years[1], s.filters)
+                v = r[col]
+                if key not in rows or np.isnan(rows[key]):
+                    rows[key] = float(v)
+    cells = pd.DataFrame([(*k, v) for k, v in rows.items()],
+                         columns=["quantity", "level", "code", "y0", "y1", "filters", "value"])
+    groups = {k: [_filter_text(((k, v),)) for v in vs] for k, vs in GROUPS.items()}
+    eq, le = relations(cells, munis, groups, _filter_text(()))
+    truth = Truth(release_secure_db)
+    true = []
+    for r in cells.itertuples():
+        d = Derived("", "population" if r.quantity == "persons" else "count", tuple(range(r.y0, r.y1 + 1)),
+                    r.filters, (r.code,), 0.0)
+        true.append(truth.count(d))
+    true = np.array([np.nan if x is None else x for x in true])
+    values = cells["value"].to_numpy(float)
+    targets = list(np.flatnonzero(np.isnan(values) & (true >= 1) & (true < MIN)))
+    assert len(targets) >= 20 and len(eq) >= 100
+    bounds = attack_lp(values, eq, le, targets)
+    bad = disclosed(bounds)
+    assert not bad, f"{len(bad)} of {len(targets)} hidden small counts proven below 5 or pinned: {bad[:5]}"
+
+
+# ------------------------------------------------------------------ the auditor's LP attack, planted leaks
+
+MUNIS = pd.DataFrame({"code": [1, 2, 3, 4, 5, 6, 7, 8],
+                      "region_code": [81, 81, 84, 84, 85, 85, 83, 83],
+                      "region2027_code": [81, 81, 90, 90, 90, 90, 83, 83]})
+
+
+def _cells(rows):
+    return pd.DataFrame(rows, columns=["quantity", "level", "code", "y0", "y1", "filters", "value"])
+
+
+def _run(cells, groups=None):
+    from intruder import attack_lp, disclosed, relations
+
+    eq, le = relations(cells, MUNIS, groups or {}, "all")
+    values = cells["value"].to_numpy(float)
+    targets = list(np.flatnonzero(np.isnan(values)))
+    return {b.row: b for b in attack_lp(values, eq, le, targets)}, disclosed
+
+
+def test_the_lp_attack_finds_a_2027_region_twin():
+    """Issue 25's example: rehabilitation, only regions published: Østdanmark 21 - Hovedstaden 17
+    gives Sjælland = 4, though no municipality is published."""
+    rows = [("rehab", "region", 81, 2016, 2018, "all", 30), ("rehab", "region", 83, 2016, 2018, "all", 40),
+            ("rehab", "region", 84, 2016, 2018, "all", 17), ("rehab", "region", 85, 2016, 2018, "all", np.nan),
+            ("rehab", "region2027", 81, 2016, 2018, "all", 30), ("rehab", "region2027", 83, 2016, 2018, "all", 40),
+            ("rehab", "region2027", 90, 2016, 2018, "all", 21)]
+    bounds, disclosed = _run(_cells(rows))
+    b = bounds[3]
+    assert b.lp_max == pytest.approx(4) and b.int_max == pytest.approx(4) and b.lp_min == pytest.approx(4)
+    assert disclosed(list(bounds.values()))
+    # hide the twin as well and the attack fails
+    rows[6] = ("rehab", "region2027", 90, 2016, 2018, "all", np.nan)
+    rows[2] = ("rehab", "region", 84, 2016, 2018, "all", np.nan)
+    bounds, disclosed = _run(_cells(rows))
+    assert not disclosed(list(bounds.values()))
+
+
+def test_the_lp_attack_uses_a_subset_relation():
+    """Issue 25's example: the region minus its shown municipalities leaves two hidden ones at 13;
+    one's first imagings are shown as 12, so the other's imaging is at most 1."""
+    rows = [("imaging", "region", 83, 2022, 2024, "all", 113),
+            ("imaging", "municipality", 7, 2022, 2024, "all", np.nan),      # true 12
+            ("imaging", "municipality", 8, 2022, 2024, "all", np.nan),      # true 1
+            ("first", "municipality", 7, 2022, 2024, "all", 12),
+            ("imaging", "region", 81, 2022, 2024, "all", 200)]
+    rows += [("imaging", "municipality", 1, 2022, 2024, "all", 100), ("imaging", "municipality", 2, 2022, 2024, "all", 100)]
+    cells = _cells(rows)
+    cells.loc[cells.index[0], "value"] = 13        # region 83 = municipalities 7 + 8
+    bounds, disclosed = _run(cells)
+    assert bounds[2].lp_max == pytest.approx(1) and bounds[2].int_max == pytest.approx(1)
+    assert any(b.row == 2 for b in disclosed(list(bounds.values())))
+    # without the subset relation (first not published) the cell could be anything up to 12
+    bounds, disclosed = _run(cells.drop(index=3).reset_index(drop=True))
+    assert bounds[2].lp_max == pytest.approx(12) and not disclosed(list(bounds.values()))

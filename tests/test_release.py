@@ -95,6 +95,28 @@ def test_default_views_stay_whole_in_the_last_complete_year(published, truth):
     assert share > 0.97, f"{len(secondary)} secondary cells in the default views"
 
 
+def test_the_national_row_is_never_a_secondary_partner(release_db, published, truth):
+    """Issue 24 item 5: in every period and filter set of the plan, Denmark's cell is published
+    unless it is itself 1-4, or nothing else was left: a Denmark cell hidden to protect another
+    lies in a relation made of Denmark's cells alone (a filter set and its values, a period and
+    its years) that holds another hidden cell. Denmark for everyone is always published."""
+    p, A = _attack(release_db, published, truth)
+    dk = p["level"].to_numpy() == "denmark"
+    assert dk.sum() > 100 and p.loc[dk, "period"].nunique() >= 10 and p.loc[dk, "fs"].nunique() >= 20
+    hidden = p["n"].isna().to_numpy()
+    true = p["true_n"].to_numpy()
+    everyone = dk & (p["pattern"].to_numpy() == "") & hidden & (true >= MIN)
+    assert not everyone.any(), p.loc[everyone, ["count", "period", "true_n"]].to_string()
+    absA = abs(A).tocsr()
+    only_dk = np.asarray((absA @ (~dk).astype(float)) == 0).ravel()
+    with_hidden = np.asarray(absA @ hidden.astype(float)).ravel() >= 2
+    forced = np.asarray(absA[np.flatnonzero(only_dk & with_hidden)].sum(axis=0)).ravel() > 0
+    secondary = dk & hidden & (true >= MIN)
+    free = np.flatnonzero(secondary & ~forced)
+    assert free.size == 0, p.iloc[free[:5]][["count", "fs", "period", "true_n"]].to_string()
+    assert secondary.sum() < 0.1 * dk.sum()
+
+
 # ------------------------------------------------------------------ attacks on the published counts
 
 def _relations(published: pd.DataFrame, areas: pd.DataFrame):

@@ -26,7 +26,9 @@ from etl.release.cells import register, write_cells, write_strata
 from etl.release import edition as release_edition
 from etl.release.estimates import write_estimates
 from etl.release.plan import DIM_ORDER, Plan, load_plan
-from etl.release.relations import relation_matrix, write_relations
+from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
+from etl.release.joint import Budget
+from etl.release.joint import exposed_cells as joint_exposed
 from etl.release.suppression import audit, protect
 from etl.settings import CONFIG_DIR
 from etl.vintage import check_archive_path, vintage
@@ -60,6 +62,7 @@ class ReleaseReport:
     audit: dict[str, dict]
     smallest_published: int
     views: pd.DataFrame = field(default_factory=pd.DataFrame)   # published share of the default views
+    families: pd.DataFrame = field(default_factory=pd.DataFrame)  # published share per view family
     steps: list[tuple[str, float]] = field(default_factory=list)
     identity: dict = field(default_factory=dict)    # the release id and its vintage (etl.vintage)
 
@@ -73,27 +76,64 @@ def _log(quiet: bool, message: str) -> None:
         print(message, flush=True)
 
 
-def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
-    """Suppression per base count (relations never join two counts); returns hidden flags per cell."""
+# secondary suppression's order of preference (lowest first): cells of population groups and
+# imaging types, then the same at region level, then the default views (everyone) of municipalities
+# and of regions; Denmark's cells are never a partner unless a relation holds nothing else
+COST = {"group": 0.0, "group_region": 1.0, "everyone": 2.0, "everyone_region": 3.0, "denmark": 100.0,
+        "denmark_everyone": 1000.0}
+
+
+def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    everyone = pattern == ""
+    region = np.isin(level, ["region", "region2027"])
+    cost = np.where(everyone, COST["everyone"], COST["group"])
+    cost = np.where(region, np.where(everyone, COST["everyone_region"], COST["group_region"]), cost)
+    return np.where(level == "denmark", np.where(everyone, COST["denmark_everyone"], COST["denmark"]), cost)
+
+
+def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
+    """Suppression per base count over every equality of that count (geography with the 2027
+    regions' identities, periods with their tiles, filter sets), then the joint audit of all
+    counts with the subset inequalities between them; returns hidden flags per cell."""
     ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
-    cells = con.execute("SELECT n, pattern = '' AS everyone FROM plan_cells ORDER BY id").df()
+    cells = con.execute("SELECT count, level, pattern, n FROM plan_cells ORDER BY id").df()
     n = cells["n"].to_numpy(dtype=float)
-    cost = cells["everyone"].to_numpy(dtype=float)   # the default views: hide their cells last
-    A = relation_matrix(con)
+    cost = cell_cost(cells["level"].to_numpy(), cells["pattern"].to_numpy())
+    A, G = relation_matrix(con), inequality_matrix(con)
+    checked = check_on_truth(con, A, G, n)
+    if checked["fail"].any():
+        bad = checked[checked["fail"] > 0]
+        raise ReleaseFailed(f"relations that do not hold on the true counts (a bug): {bad.to_dict('records')}")
     hidden = np.zeros(n.size, dtype=bool)
+    primary = np.zeros(n.size, dtype=bool)
     rows, audits = [], {}
     for count, lo, hi in ids:
         cols = np.arange(lo, hi + 1)
         sub = A[:, cols]
         sub = sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr()
-        c = n[cols]
-        res = protect(sub, c, plan.min_count, cost=cost[cols])
-        hidden[cols] = res.hidden
-        audits[count] = audit(sub, c, res.hidden, plan.min_count)
-        rows.append({"count": count, "cells": c.size, "zero": int((c == 0).sum()), "primary": int(res.primary.sum()),
-                     "secondary": int(res.secondary.sum()), "published": int((~res.hidden).sum()),
-                     "relations": sub.shape[0], "rounds": res.rounds})
-    t = pd.DataFrame(rows)
+        res = protect(sub, n[cols], plan.min_count, cost=cost[cols])
+        hidden[cols], primary[cols] = res.hidden, res.primary
+        audits[count] = audit(sub, n[cols], res.hidden, plan.min_count)
+        if log:
+            log(f"{count}: {int(res.hidden.sum()):,} of {cols.size:,} hidden ({res.rounds} rounds)")
+    # the joint audit: every count at once, with the subset inequalities between counts
+    budget = budget or Budget(per_solve=20.0, total=90.0)
+    exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False)
+    joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0,
+             "hidden_small": int((hidden & (n >= 1) & (n < plan.min_count)).sum()), "exposed": int(exposed.size),
+             "relations": int(A.shape[0]), "inequalities": int(G.shape[0]), "timeouts": budget.timeouts,
+             "relation_families": checked, "enforced": False, "passed": True,
+             "exposed_by_count": cells.iloc[exposed].groupby("count").size().to_dict()}
+    audits["all counts together (measured, not yet enforced)"] = joint
+    if log:
+        log(f"joint audit of all counts: {exposed.size:,} hidden counts from 1 to 4 not proven able to reach "
+            f"{plan.min_count} ({budget.timeouts} solves out of time)")
+    secondary = hidden & ~primary
+    joint["denmark_partners"] = int(((cells["level"].to_numpy() == "denmark") & secondary).sum())
+    frame = cells.assign(zero=n == 0, primary=primary, secondary=secondary, published=~hidden)
+    t = frame.groupby("count", sort=False).agg(cells=("n", "size"), zero=("zero", "sum"), primary=("primary", "sum"),
+                                               secondary=("secondary", "sum"), published=("published", "sum"))
+    t = t.reset_index()
     t["published_share"] = t["published"] / t["cells"]
     return hidden, t, audits
 
@@ -131,6 +171,35 @@ def _scan(con) -> dict:
     return {"passed": not problems, "problems": problems}
 
 
+POPULATION = {"sex", "age", "edu", "inc", "origin", "labour"}
+
+
+def _family(pattern: str) -> str:
+    dims = set(filter(None, pattern.split(",")))
+    if not dims:
+        return "everyone"
+    if dims & {"outcome_short", "outcome_long"}:
+        return "pathways"
+    if dims <= POPULATION:
+        return "population group" if len(dims) == 1 else "sex x age"
+    if not dims & POPULATION:
+        return "imaging type"
+    return "group x imaging type"
+
+
+def view_families(con, hidden: np.ndarray) -> pd.DataFrame:
+    """Published share per view family (count x kind of filter x level x kind of period), and
+    for Denmark the share of its cells hidden for any reason other than being 1-4 themselves."""
+    c = con.execute("SELECT count, pattern, level, period, n FROM plan_cells ORDER BY id").df()
+    c["family"] = c["pattern"].map(_family)
+    c["periods"] = np.where(c["period"].str.contains("-"), "multi-year", "single year")
+    c["published"] = ~hidden
+    c["secondary"] = hidden & ~c["n"].between(1, 4)
+    return (c.groupby(["count", "family", "level", "periods"], sort=True)
+             .agg(cells=("n", "size"), published=("published", "mean"), secondary=("secondary", "sum"))
+             .reset_index())
+
+
 def default_views(con) -> pd.DataFrame:
     """Published share of every count for everyone, by level and kind of period (the default views)."""
     return con.execute("""
@@ -147,7 +216,7 @@ def count_columns(con) -> list[tuple[str, str]]:
 
 
 def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False,
-                  release_id: str | None = None) -> ReleaseReport:
+                  release_id: str | None = None, budget: Budget | None = None) -> ReleaseReport:
     t0 = time.perf_counter()
     secure_db, out = Path(secure_db), Path(out)
     if not secure_db.exists():
@@ -175,9 +244,11 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         write_strata(con, plan, years)
         step(f"{n_cells:,} cells of the publication plan")
         write_relations(con, plan, years)
-        step("relations (geography, periods, filter sets)")
-        hidden, suppression, audits = _protect_counts(con, plan)
+        step("relations (geography, 2027 regions, periods, filter sets, subsets)")
+        hidden, suppression, audits = _protect_counts(con, plan, log=lambda m: _log(quiet, f"[release]   {m}"),
+                                                      budget=budget)
         step(f"protected: {int(hidden.sum()):,} cells hidden")
+        families = view_families(con, hidden)
         _published(con, hidden)
         est = write_estimates(con, plan, _weights(con))
         step("estimates")
@@ -228,7 +299,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         views = default_views(con)
         con.close()
         report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0),
-                               views, steps, identity)
+                               views, families, steps, identity)
         if not report.passed:
             failed = {k: v for k, v in audits.items() if not v["passed"]}
             raise ReleaseFailed(f"release audit failed, nothing written: {failed}")

@@ -1,0 +1,452 @@
+"""Suppression and audit over all counts of the release at once (equalities and subset inequalities).
+
+Status: the joint *audit* runs on every release and is reported (``exposed_cells``); the joint
+*protection* (``protect``) is not yet the release's default: at scale 0.05 it needed about 250 s
+and hid twice the cells of the per-count protection (see docs/methods.md).
+
+The cells are every count of the publication plan; the relations (``etl.release.relations``) are
+every ``parent = sum of children`` (``A @ n == 0``) and every ``subset <= superset`` across counts
+(``G @ n <= 0``) an intruder can use. The intruder knows the shown cells, the relations, and that
+a hidden cell is a whole number of at least 1 (zeros are always shown, so a hidden cell is never 0).
+
+**Protection interval.** A hidden count from 1 to ``min_count - 1`` is protected when tables
+consistent with everything published exist with the cell at 1 (the least a hidden cell can be:
+"0 or 1" to an intruder) and with the cell at ``min_count`` or more: the intruder cannot tell it
+from a publishable count, nor from the smallest possible one. In tau-argus terms: lower protection
+level ``n - 1``, upper protection level ``min_count - n``; the interval [1, min_count] must lie
+inside the cell's feasibility interval. Hidden cells of ``min_count`` or more carry no such
+requirement (they could have been published): they may be pinned, and the audit uses what the
+relations imply for them.
+
+1. **Primary**: a count from 1 to ``min_count - 1`` is hidden.
+2. **Secondary** (greedy, vectorised, repeated until nothing changes): an equality with exactly
+   one hidden cell gives that cell away, and one whose shown parent leaves its hidden children too
+   little mass narrows them. Each such relation gets one more cell hidden: the cheapest (``cost``:
+   Denmark never, unless nothing else is left; then the default views; a region last among the
+   rest), then one large enough to carry a small cell to the threshold, then the one that helps
+   most relations in need at once (closed rectangles across geography, time and filter sets, the
+   "hypercube" idea of tau-argus), then the smallest.
+3. **Audit** (``exposed_cells``): linear programming (HiGHS, sparse) over every relation at once,
+   component by component of linked hidden cells, finds for each hidden small cell a table with it
+   at ``min_count`` or more and one with it at 1; a proof is only accepted with an integer table
+   (the LP's own vertex when it is integral, else a mixed-integer solve). A cell without both
+   proofs is *exposed*; one more shown cell is hidden in each of its relations and 2-3 run again.
+   A solve that runs out of its time budget proves nothing: its cells count as exposed, so the
+   fallback is always to hide more, never to publish a cell unproven.
+
+Reference: Hundepool A et al. (2012). Statistical Disclosure Control. Wiley, ch. 4 (linked and
+hierarchical tables, protection levels, secondary suppression, audit by linear programming);
+de Wolf PP (2002). HiTaS: a heuristic approach to cell suppression in hierarchical tables;
+Huangfu Q, Hall JAJ (2018). Parallelizing the dual revised simplex method. Math Prog Comp 10.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, sparse
+from scipy.sparse import csgraph
+
+TOL = 1e-6
+DEBUG = False
+
+
+@dataclass
+class Budget:
+    """Time limits of the LP audit: per solve, and for all rounds together (seconds)."""
+
+    per_solve: float = 20.0
+    total: float = 600.0
+    timeouts: int = 0            # solves stopped by their limit (their cells counted as exposed)
+    started: float = field(default_factory=time.perf_counter)
+
+    def left(self) -> float:
+        return self.total - (time.perf_counter() - self.started)
+
+    def limit(self) -> float:
+        return max(0.5, min(self.per_solve, self.left()))
+
+
+@dataclass
+class SuppressionResult:
+    hidden: np.ndarray                  # bool per cell
+    primary: np.ndarray                 # bool per cell
+    rounds: int = 0
+    exposed_history: list[int] = field(default_factory=list)
+    timeouts: int = 0
+
+    @property
+    def secondary(self) -> np.ndarray:
+        return self.hidden & ~self.primary
+
+
+def _empty(n: int) -> sparse.csr_matrix:
+    return sparse.csr_matrix((0, n))
+
+
+def _needy(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, min_count: int) -> np.ndarray:
+    """Equalities that give a hidden cell away or narrow it into 1..min_count-1."""
+    absA = abs(A)
+    h = hidden.astype(float)
+    k = absA @ h
+    needy = k == 1
+    # shown parent, hidden children only: their sum is known exactly
+    parent_hidden = (A.minimum(0) != 0).astype(float) @ h > 0
+    children = A.maximum(0)
+    mass = children @ (c * h)
+    needy |= (~parent_hidden) & (k >= 2) & (mass - (k - 1) < min_count) & (mass > 0)
+    return needy
+
+
+def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndarray,
+          cost: np.ndarray | None = None, capacity: float = 0.0) -> np.ndarray:
+    """One more cell to hide for each relation in ``rows``: the cheapest (``cost``), then one of
+    at least ``capacity`` (a partner that can give a small cell room to reach the threshold), then
+    the one that helps most relations in need, then the smallest."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    absA = abs(A)
+    need = np.zeros(A.shape[0])
+    need[rows] = 1.0
+    score = absA.T @ need                        # relations in need each cell belongs to
+    sub = absA[rows].tocoo()
+    cand = (~hidden[sub.col]) & (c[sub.col] > 0)
+    r, col = sub.row[cand], sub.col[cand]
+    if r.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    cost = np.zeros(c.size) if cost is None else cost
+    weak = c[col] < capacity
+    order = np.lexsort((col, c[col], -score[col], weak, cost[col], r))
+    r, col = r[order], col[order]
+    first = np.r_[True, r[1:] != r[:-1]]
+    return np.unique(col[first])
+
+
+def secondary(A, c, hidden, min_count, cost=None) -> int:
+    """Apply rule 2 until no relation needs help. Changes ``hidden`` in place; returns cells added."""
+    added = 0
+    while True:
+        rows = np.flatnonzero(_needy(A, c, hidden, min_count))
+        picks = _pick(A, c, hidden, rows, cost, 2.0 * min_count)
+        if picks.size == 0:
+            return added
+        hidden[picks] = True
+        added += picks.size
+
+
+# ------------------------------------------------------------------------------------ the audit
+
+@dataclass
+class _Sys:
+    H: np.ndarray                # positions of the hidden cells (the variables)
+    A: sparse.csr_matrix         # equalities over H ...
+    b: np.ndarray                # ... = b
+    G: sparse.csr_matrix         # inequalities over H ...
+    h: np.ndarray                # ... <= h
+    M: sparse.csr_matrix         # |relations| x variables (equalities, then inequalities)
+    MT: sparse.csr_matrix
+    label: np.ndarray            # component of each variable
+    a_comp: np.ndarray           # component of each equality
+    g_comp: np.ndarray           # component of each inequality
+
+
+def _restrict(M: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, H: np.ndarray):
+    MH = M[:, H].tocsr()
+    rows = np.flatnonzero(MH.getnnz(axis=1) > 0)
+    shown = np.flatnonzero(~hidden)
+    rhs = -(M[rows][:, shown] @ c[shown]) if rows.size else np.zeros(0)
+    return MH[rows], np.asarray(rhs, dtype=float)
+
+
+def _system(A, G, c, hidden) -> _Sys:
+    H = np.flatnonzero(hidden)
+    AH, b = _restrict(A, c, hidden, H)
+    GH, h = _restrict(G, c, hidden, H)
+    # components of the bipartite graph relations x hidden cells
+    M = sparse.vstack([abs(AH), abs(GH)]).tocsr()
+    nr, nv = M.shape
+    graph = sparse.bmat([[None, M], [M.T, None]], format="csr") if nr else sparse.csr_matrix((nv, nv))
+    _, lab = csgraph.connected_components(graph, directed=False)
+    label = lab[nr:] if nr else lab
+    comp_of_row = lab[:nr]
+    return _Sys(H, AH, b, GH, h, M, M.T.tocsr(), label, comp_of_row[:AH.shape[0]], comp_of_row[AH.shape[0]:])
+
+
+def _sub(s: _Sys, comps: np.ndarray):
+    """Variables and relations of a set of components."""
+    v = np.flatnonzero(np.isin(s.label, comps))
+    ea = np.flatnonzero(np.isin(s.a_comp, comps))
+    eg = np.flatnonzero(np.isin(s.g_comp, comps))
+    return v, s.A[ea][:, v], s.b[ea], s.G[eg][:, v], s.h[eg]
+
+
+def _solve(obj, A, b, G, h, lower, upper, budget: Budget, integer: bool = False):
+    """(status, x): status 'ok', 'infeasible' or 'timeout'."""
+    if budget.left() <= 0:
+        budget.timeouts += 1
+        return "timeout", None
+    limit = budget.limit()
+    if integer:
+        cons = []
+        if A.shape[0]:
+            cons.append(optimize.LinearConstraint(A, b, b))
+        if G.shape[0]:
+            cons.append(optimize.LinearConstraint(G, -np.inf, h))
+        res = optimize.milp(obj, constraints=cons, integrality=np.ones(obj.size),
+                            bounds=optimize.Bounds(lower, upper), options={"time_limit": limit})
+    else:
+        res = optimize.linprog(obj, A_eq=A if A.shape[0] else None, b_eq=b if A.shape[0] else None,
+                               A_ub=G if G.shape[0] else None, b_ub=h if G.shape[0] else None,
+                               bounds=np.column_stack([lower, upper]), method="highs",
+                               options={"time_limit": limit})
+    if res.status == 0 and res.x is not None:
+        return "ok", res.x
+    if res.status == 1:
+        budget.timeouts += 1
+        return "timeout", None
+    return "infeasible", None
+
+
+def _integral(x: np.ndarray) -> bool:
+    return bool(np.all(np.abs(x - np.round(x)) < TOL))
+
+
+def _neighbourhood(s: _Sys, start: np.ndarray, hops: int) -> np.ndarray:
+    """Variables reached from ``start`` (bool) in ``hops`` steps through shared relations."""
+    reach = start.copy()
+    for _ in range(hops):
+        rows = (s.M @ reach.astype(float)) > 0
+        reach |= (s.MT @ rows.astype(float)) > 0
+    return reach
+
+
+def _local(s: _Sys, inside: np.ndarray, val: np.ndarray):
+    """The system over the variables ``inside`` (bool) with every other hidden cell fixed at its
+    true value: each of its solutions extends to a table consistent with everything published
+    (the true values satisfy every relation), so a proof found here is a proof."""
+    v = np.flatnonzero(inside)
+    out = np.flatnonzero(~inside)
+    parts = []
+    for M, rhs in ((s.A, s.b), (s.G, s.h)):
+        Mv = M[:, v].tocsr()
+        rows = np.flatnonzero(Mv.getnnz(axis=1) > 0)
+        parts.append((Mv[rows], rhs[rows] - (M[rows][:, out] @ val[out] if out.size else 0.0)))
+    (A, b), (G, h) = parts
+    M = sparse.vstack([abs(A), abs(G)]).tocsr()
+    nr = M.shape[0]
+    if nr:
+        graph = sparse.bmat([[None, M], [M.T, None]], format="csr")
+        _, lab = csgraph.connected_components(graph, directed=False)
+        comp = lab[nr:]
+    else:
+        comp = np.arange(v.size)
+    return v, A, b, G, h, comp
+
+
+def _prove(s: _Sys, pending: np.ndarray, direction: int, min_count: int, lower: np.ndarray,
+           val: np.ndarray, budget: Budget, rng, max_single: int = 300) -> np.ndarray:
+    """Cells of ``pending`` (bool over variables) proven by integer tables: with the cell at
+    ``min_count`` or more (``direction`` +1) or at its least value, 1 (-1). Returns the proven.
+
+    Proofs are sought in the neighbourhood of the pending cells (the hidden cells within 1, 2, 4
+    relations of them, every other hidden cell fixed at its true value), in batches with random
+    weights (they reach different corners of the feasible tables), then cell by cell with an
+    integer program. A cell left without a proof is reported (and more is hidden around it)."""
+    proven = np.zeros(pending.size, dtype=bool)
+    todo = pending.copy()
+    target_up = float(min_count)
+    for hops in (1, 3, None):
+        misses = 0
+        while todo.any() and misses < 2:
+            inside = _neighbourhood(s, todo, hops) if hops else np.isin(s.label, np.unique(s.label[todo]))
+            v, A, b, G, h, comp = _local(s, inside, val)
+            t = todo[v]
+            w = np.where(t, rng.uniform(0.5, 1.5, v.size), 0.0)
+            up = np.full(v.size, np.inf)
+            if direction > 0:
+                up[t] = target_up
+            t0 = time.perf_counter()
+            status, x = _solve(-w * direction, A, b, G, h, lower[v], up, budget)
+            if DEBUG:
+                print(f"    hops {hops}: {v.size} vars, {A.shape[0]}+{G.shape[0]} rows, {status}, "
+                      f"{time.perf_counter() - t0:.1f} s, {int(t.sum())} pending", flush=True)
+            if status != "ok":
+                break
+            hit = t & ((x >= target_up - TOL) if direction > 0 else (x <= lower[v] + TOL))
+            # a batch that proves few of the pending cells counts as a miss: the rest are
+            # likely exposed, and the repair is cheaper than more batches
+            if hit.sum() < max(1, 0.02 * t.sum()):
+                misses += 1
+            else:
+                misses = 0
+            proven[v[hit]] = True
+            todo[v[hit]] = False
+        if not todo.any():
+            break
+    return proven
+
+
+def exposed_cells(A, c, hidden, min_count, G=None, budget: Budget | None = None,
+                  seed: int = 0, proofs: dict | None = None, lower_proof: bool = True) -> np.ndarray:
+    """Positions of hidden cells from 1 to ``min_count - 1`` without both proofs of the protection
+    interval (a consistent integer table with the cell at ``min_count`` or more, and one with it at
+    1). A cell in no relation is unbounded and safe. Cells left unproven by a time limit count as
+    exposed. ``proofs`` (``{"up": bool per cell, "down": ...}``, updated) carries proofs from
+    round to round: hiding more cells only widens the consistent tables, so a proof stays one."""
+    c = np.asarray(c, dtype=float)
+    G = _empty(c.size) if G is None else G
+    budget = budget or Budget()
+    s = _system(A, G, c, hidden)
+    if s.H.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    val = c[s.H]
+    lower = np.ones(s.H.size)
+    in_rel = np.zeros(s.H.size, dtype=bool)
+    for M in (s.A, s.G):
+        if M.shape[0]:
+            in_rel[np.unique(M.indices)] = True
+    small = in_rel & (val >= 1) & (val < min_count)
+    rng = np.random.default_rng(seed)
+    if proofs is None:
+        proofs = {"up": np.zeros(c.size, dtype=bool), "down": np.zeros(c.size, dtype=bool)}
+    up = proofs["up"][s.H] | _prove(s, small & ~proofs["up"][s.H], +1, min_count, lower, val, budget, rng)
+    if lower_proof:
+        down = proofs["down"][s.H] | _prove(s, small & up & ~proofs["down"][s.H], -1, min_count, lower, val, budget, rng)
+    else:
+        down = np.ones(s.H.size, dtype=bool)
+    proofs["up"][s.H[up]] = True
+    proofs["down"][s.H[down]] = True
+    return np.sort(s.H[small & ~(up & down)]).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------- repair and loop
+
+def _binding(A, c, hidden, failing, min_count) -> np.ndarray:
+    """Equalities in which an exposed cell is a child of a shown parent that leaves the hidden
+    children too little room to carry it to ``min_count`` (the parent less the shown children
+    less 1 for every other hidden child): more must be hidden there."""
+    h = hidden.astype(float)
+    children = A.maximum(0).tocsr()
+    parent_shown = (A.minimum(0) != 0).astype(float) @ h == 0
+    k = children @ h
+    room = children @ (c * h) - (k - 1)                     # the hidden children's sum, less the others at 1
+    tight = parent_shown & (room < min_count)
+    F = np.zeros(c.size)
+    F[failing] = 1.0
+    return np.flatnonzero(tight & ((children @ F) > 0))
+
+
+def _repair(M, c, hidden, failing, cost=None, capacity: float = 0.0, blunt: bool = False) -> int:
+    """Hide one more shown non-zero cell next to each exposed cell: of the cells sharing a relation
+    (equality or inequality) with it, the cheapest, then one large enough to carry it past the
+    threshold, then the one next to most exposed cells, then the smallest. Where none is left,
+    the cells next to its hidden neighbours are tried. ``blunt`` (when rounds stop reducing the
+    exposed cells) hides every such cell of the lowest cost instead of one."""
+    absM = abs(M).tocsr()
+    cost = np.zeros(c.size) if cost is None else cost
+    cells = np.asarray(failing)
+    added = 0
+    for _ in range(3):
+        if cells.size == 0:
+            break
+        F = sparse.csr_matrix((np.ones(cells.size), (np.arange(cells.size), cells)), shape=(cells.size, c.size))
+        P = ((F @ absM.T) @ absM).tocoo()            # exposed cell x cells sharing a relation with it
+        ok = (~hidden[P.col]) & (c[P.col] > 0)
+        r, col = P.row[ok], P.col[ok]
+        if blunt:
+            keep = cost[col] == (np.min(cost[col]) if col.size else 0)
+            picks = np.unique(col[keep])
+        else:
+            score = np.bincount(col, minlength=c.size)
+            order = np.lexsort((col, c[col], -score[col], c[col] < capacity, cost[col], r))
+            r, col = r[order], col[order]
+            first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
+            picks = np.unique(col[first])
+        hidden[picks] = True
+        added += picks.size
+        # exposed cells with no candidate: look from their hidden neighbours
+        done = np.zeros(cells.size, dtype=bool)
+        done[np.unique(r)] = True
+        stuck = cells[~done]
+        if stuck.size == 0:
+            break
+        F = sparse.csr_matrix((np.ones(stuck.size), (np.arange(stuck.size), stuck)), shape=(stuck.size, c.size))
+        near = np.unique(((F @ absM.T) @ absM).tocoo().col)
+        cells = near[hidden[near] & ~np.isin(near, stuck)]
+    return added
+
+
+def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_rounds: int = 60,
+            cost: np.ndarray | None = None, G: sparse.csr_matrix | None = None,
+            budget: Budget | None = None, log: Callable[[str], None] | None = None,
+            lower_proof: bool = True) -> SuppressionResult:
+    """Primary suppression, secondary suppression and audit-and-repair until the audit passes.
+
+    ``cost`` (per cell, optional) steers the secondary suppression: among the cells that would
+    do, the cheapest is hidden. Raises ``RuntimeError`` when no pattern passes within
+    ``max_rounds`` or the budget (nothing is then published).
+    """
+    c = np.asarray(counts, dtype=float)
+    G = _empty(c.size) if G is None else G
+    M = sparse.vstack([A, G]).tocsr()
+    budget = budget or Budget()
+    primary = (c >= 1) & (c < min_count)
+    hidden = primary.copy()
+    result = SuppressionResult(hidden, primary)
+    proofs = {"up": np.zeros(c.size, dtype=bool), "down": np.zeros(c.size, dtype=bool)}
+    for _ in range(max_rounds):
+        t = time.perf_counter()
+        secondary(A, c, hidden, min_count, cost)
+        before = budget.timeouts
+        failing = exposed_cells(A, c, hidden, min_count, G, budget, seed=result.rounds, proofs=proofs,
+                                lower_proof=lower_proof)
+        result.rounds += 1
+        result.exposed_history.append(int(failing.size))
+        result.timeouts = budget.timeouts
+        if log:
+            log(f"round {result.rounds}: {int(hidden.sum()):,} hidden, {failing.size:,} exposed"
+                f"{f', {budget.timeouts - before} solves timed out' if budget.timeouts > before else ''}"
+                f" ({time.perf_counter() - t:.1f} s)")
+        if failing.size == 0:
+            return result
+        if budget.left() <= 0:
+            break
+        stuck = len(result.exposed_history) > 2 and failing.size > 0.7 * result.exposed_history[-2]
+        # first where a relation of an exposed cell is too tight to carry it, then around the rest
+        # an exposed cell may be held down by a hidden superset (a subset inequality): that one's
+        # relations need room too
+        ext = failing
+        if G.shape[0]:
+            F = np.zeros(c.size)
+            F[failing] = 1.0
+            rows_g = (G.maximum(0) @ F) > 0
+            sup = np.unique((-G.minimum(0))[np.flatnonzero(rows_g)].tocoo().col)
+            ext = np.union1d(failing, sup[hidden[sup]])
+        rows = _binding(A, c, hidden, ext, min_count)
+        picks = _pick(A, c, hidden, rows, cost, 2.0 * min_count)
+        hidden[picks] = True
+        covered = np.zeros(c.size, dtype=bool)
+        if rows.size:
+            covered[np.unique(A.maximum(0)[rows].tocoo().col)] = True
+        rest = failing[~covered[failing]]
+        added = picks.size + (_repair(M, c, hidden, rest, cost, 2.0 * min_count, blunt=stuck) if rest.size else 0)
+        if added == 0:
+            break
+    raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
+                       f"after {result.rounds} rounds ({budget.timeouts} solves timed out)")
+
+
+def audit(A: sparse.csr_matrix, counts: np.ndarray, hidden: np.ndarray, min_count: int = 5,
+          G: sparse.csr_matrix | None = None, budget: Budget | None = None) -> dict:
+    """The output check: no shown count in 1..min_count-1, every hidden one with both proofs."""
+    c = np.asarray(counts, dtype=float)
+    G = _empty(c.size) if G is None else G
+    budget = budget or Budget()
+    shown_small = int(((c >= 1) & (c < min_count) & ~hidden).sum())
+    exposed = exposed_cells(A, c, hidden, min_count, G, budget, seed=12345)
+    return {"cells": int(c.size), "hidden": int(hidden.sum()), "shown_small": shown_small,
+            "hidden_small": int((hidden & (c >= 1) & (c < min_count)).sum()),
+            "exposed": int(exposed.size), "relations": int(A.shape[0]), "inequalities": int(G.shape[0]),
+            "timeouts": budget.timeouts, "passed": shown_small == 0 and exposed.size == 0}
