@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlas.measures import MEASURES
+from etl.domain import MEASURES
 from etl import stats
 from etl.release.cells import fs_sql, register
 from etl.release.plan import POPULATION_DIMS, Plan, canonical
