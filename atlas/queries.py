@@ -94,7 +94,8 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     if standardised:
         t["flag"] = t["flag_std"]
         few = ~t["hidden"] & t["value"].isna()
-        t.loc[few, "hidden"] = True            # too few events for a standardised figure (as the release)
+        t.loc[few, "hidden"] = True            # too few events for a standardised figure (as the release);
+        t.loc[few, ["num_shown", "den_shown"]] = np.nan   # a hidden row shows no count (note says why)
     elif measure.kind == "rate":
         t["value"], t["lower"], t["upper"] = t["crude"], t["crude_lower"], t["crude_upper"]
         t["flag"] = t["flag_crude"]
@@ -104,7 +105,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     t.loc[t["hidden"], ["value", "lower", "upper", "expected"]] = np.nan
     t["flag"] = np.where(t["hidden"], "hidden", t["flag"].astype(object).where(t["flag"].notna(), "within"))
     drop = ["num", "num_k", "den", "den_k", "sr", "sr_lower", "sr_upper", "crude", "crude_lower", "crude_upper",
-            "flag_std", "flag_crude", "note"]
+            "flag_std", "flag_crude"]
     return t.drop(columns=[c for c in drop if c in t])
 
 
