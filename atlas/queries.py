@@ -57,7 +57,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
 
     - ``num_shown``, ``den_shown``: the counts as shown (:func:`atlas.disclosure.protect`: counts
       from 1 to 4 and the secondary cells hidden);
-    - the standardised rate (``view.rates`` "dsr" or "eb"): indirect against the view's *own*
+    - the standardised rate (``view.rates`` "isr" or "eb"): indirect against the view's *own*
       national rates by sex and age band, times the group's ESP 2013 rate (see the engine: for
       Denmark this is its direct ESP 2013 rate); fewer than 10 events: no standardised figure;
     - crude rates and shares: from the shown pair;
@@ -82,7 +82,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     observed = t[by].assign(num=t["num_shown"].to_numpy(float), den=t["den_shown"].to_numpy(float))
     if "_cell" in keys:
         observed = observed.assign(_cell=0)
-    standardised = measure.kind == "rate" and view.rates in ("dsr", "eb")
+    standardised = measure.kind == "rate" and view.rates in ("isr", "eb")
     e = estimate_from_strata(strata_[[*keys, "sex", "age_band", "num", "den"]], keys, group, measure.kind,
                              weights=_weights(view.standard), observed=observed, min_count=min_count,
                              min_events=MIN_EVENTS_STANDARDISED, per=measure.per)

@@ -145,7 +145,7 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     t["num_shown"], t["den_shown"] = t["num"].astype(float), t["den"].astype(float)
     t["hidden"] = t["num"].isna() | t["den"].isna()
     t["flag"] = t["flag_crude"]
-    if m.kind == "rate" and view.rates in ("dsr", "eb"):
+    if m.kind == "rate" and view.rates in ("isr", "eb"):
         refs = {(p, f): _group_reference(m.key, p, view.standard, f) for p, f in set(zip(t["period"], t["fs"]))}
         ref = np.array([refs[k] for k in zip(t["period"], t["fs"])], dtype=float) * m.per
         sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
