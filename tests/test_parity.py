@@ -1,13 +1,16 @@
 """Parity: every view of the publication plan gives the same figures from both databases.
 
-1. Through the estimate engine: for every estimate the release holds (every measure, level, period
-   and filter set of the plan), the secure database's exact counts by cell and by sex x age band go
-   through :func:`etl.estimates.engine.estimate_from_strata` (what the secure app calls) and must
-   give the same columns and, wherever nothing is hidden in the release (the cell's counts and the
-   national stratum counts its standardisation rests on), the same figures: counts, expected count,
-   standardised ratio and interval, crude value and interval, flags and method.
-2. Through the app's tables (``atlas.queries`` on the secure database, ``atlas.release_queries``
-   on the release): same columns, same measure and dimension lists.
+For every estimate the release holds (every measure with estimates, level, period and filter set
+of the plan), the secure database's exact counts by cell and by sex x age band go through
+:func:`etl.estimates.engine.estimate_from_strata` (what the secure app's ``atlas.queries.estimate``
+calls) and must give the same columns and, wherever nothing is hidden in the release (the cell's
+counts, Denmark's row of its group and the national stratum counts its standardisation rests on),
+the same figures: counts, expected count, standardised ratio and interval, crude value and
+interval, flags and method. The measure list is the registry's (``Measure.estimates``): a measure
+that says it has estimates must have them in the release.
+
+The app's own tables are compared by the data layer's tests (issue 24, i24-app): the secure app
+still perturbs its shown counts on this branch, so its tables cannot equal the release's exactly.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def _geo_sql() -> str:
 def _fs(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
     fs = pd.Series("", index=frame.index)
     for i, k in enumerate(sorted(keys, key=ORDER.index)):
-        fs = fs + ("&" if i else "") + f"{k}=" + frame[k].astype(str)
+        fs = fs + ("&" if i else "") + f"{k}=" + frame[f"f_{k}"].astype(str)
     return fs
 
 
@@ -44,18 +47,19 @@ def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str]) -> p
     per = f"(SELECT * FROM (VALUES {rows}) AS t(year, period))"
     col = {k: DIMENSIONS[k][0] for k in keys}
     pop_keys = [k for k in keys if DIMENSIONS[k][2]]
-    sel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS {k}" for k in keys)
+    # the filters' columns are named f_<key> (a filter on the age band is not the stratum column "age")
+    sel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS f_{k}" for k in keys)
     where_num = " AND ".join(f"c.{DIMENSIONS[k][0]} = '{v}'" for k, v in
                              {**measure.denominator_where, **measure.numerator_where}.items()) or "true"
     where_den = " AND ".join(f"c.{DIMENSIONS[k][0]} = '{v}'" for k, v in measure.denominator_where.items()) or "true"
-    group = f"g.level, g.code, p.period{''.join(f', {k}' for k in keys)}, sex, age"
+    group = f"g.level, g.code, p.period{''.join(f', f_{k}' for k in keys)}, sex, age"
     if measure.denominator == "population":
         num = con.execute(f"""
             SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
                    sum(c.n_{measure.numerator}) AS num
             FROM imaging_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
             WHERE {where_num} GROUP BY {group}""").df()
-        psel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS {k}" for k in pop_keys)
+        psel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS f_{k}" for k in pop_keys)
         den = con.execute(f"""
             SELECT g.level, g.code, p.period{psel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
                    sum(c.persons) AS den
@@ -63,10 +67,10 @@ def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str]) -> p
             GROUP BY ALL""").df()
         ev_keys = [k for k in keys if k not in pop_keys]
         if ev_keys:
-            values = pd.DataFrame([dict(zip(ev_keys, v)) for v in
+            values = pd.DataFrame([dict(zip([f"f_{k}" for k in ev_keys], v)) for v in
                                    pd.MultiIndex.from_product([[str(x) for x in DIMENSIONS[k][1]] for k in ev_keys])])
             den = den.merge(values, how="cross")
-        out = den.merge(num, on=["level", "code", "period", *keys, "sex", "age"], how="left")
+        out = den.merge(num, on=["level", "code", "period", *[f"f_{k}" for k in keys], "sex", "age"], how="left")
     else:
         out = con.execute(f"""
             SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
@@ -86,10 +90,10 @@ def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str]) -> p
                        sum(c.n_episodes) AS den
                 FROM episode_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
                 GROUP BY {group}""").df()
-            out = den.merge(num, on=["level", "code", "period", *keys, "sex", "age"], how="outer")
+            out = den.merge(num, on=["level", "code", "period", *[f"f_{k}" for k in keys], "sex", "age"], how="outer")
     out[["num", "den"]] = out[["num", "den"]].fillna(0.0).astype(float)
     out["fs"] = _fs(out, keys)
-    return out.drop(columns=list(keys))
+    return out.drop(columns=[f"f_{k}" for k in keys])
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +152,9 @@ def test_engine_on_the_secure_database_equals_the_release(release, release_secur
     both = e.merge(sec, on=["level", "code", "period", "fs"], how="left", suffixes=("", "_sec"))
     assert both["den_sec"].notna().all(), "a published cell the secure database does not have"
     shown = both["num"].notna() & both["den"].notna()
+    dk = e[e["level"] == "denmark"].set_index(["period", "fs"])
+    dk_shown = dk["num"].notna() & dk["den"].notna()
+    shown &= dk_shown.reindex(pd.MultiIndex.from_frame(both[["period", "fs"]])).fillna(False).to_numpy(bool)
     if m.kind == "rate":
         bad = _hidden_reference_groups(counts, m)
         has_sexage = both["fs"].str.contains("sex=|age=", regex=True)

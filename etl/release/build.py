@@ -71,12 +71,13 @@ def _log(quiet: bool, message: str) -> None:
 def _protect_counts(con, plan: Plan) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """Suppression per base count (relations never join two counts); returns hidden flags per cell."""
     ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
-    cells = con.execute("""SELECT n, CASE WHEN pattern = '' THEN 2
+    cells = con.execute("""SELECT n, CASE WHEN pattern = '' OR (level = 'denmark' AND pattern = 'sex,age') THEN 2
                                           WHEN level = 'denmark' AND length(pattern) - length(replace(pattern, ',', '')) < 2 THEN 1
                                           ELSE 0 END AS cost
                            FROM plan_cells ORDER BY id""").df()
     n = cells["n"].to_numpy(dtype=float)
-    # the default views hide their cells last, then Denmark's tables of one or two dimensions (the
+    # the default views and Denmark's rates by sex and age band hide their cells last, then Denmark's
+    # tables of one or two dimensions (the
     # margins of its tables by sex x age band x group, which are the reference of the standardised
     # rates: a small cell inside such a table is protected inside it where it can be)
     cost = cells["cost"].to_numpy(dtype=float)
