@@ -14,7 +14,7 @@ import pandas as pd
 
 from atlas.cache import cached
 from atlas import db, release_queries
-from atlas.disclosure import protect, settings
+from atlas.disclosure import protect, settings, shown_counts
 from atlas.filters import DIMENSIONS, View
 from atlas.measures import MEASURES, Measure
 from atlas.strata import (STRATA, _event_filters, _finish, _mask, _strata_sql_parts, area_codes, event_frame,
@@ -69,7 +69,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
         return pd.DataFrame(columns=cols)
     if group is None:
         group = ["year"] if "year" in by else []
-    min_count, _, _ = settings()
+    min_count, perturb, _ = settings()
     f = frame
     agg = f.groupby(by, as_index=False)[["num", "num_k", "den", "den_k"]].sum()
     agg[["num_k", "den_k"]] = np.mod(agg[["num_k", "den_k"]], 1.0)
@@ -79,12 +79,24 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     t = protect(agg, secondary_groups)
     keys = list(by) if any(k not in group for k in by) else [*by, "_cell"]
     strata_ = f.assign(_cell=0) if "_cell" in keys else f
+    national = None
+    if perturb:
+        # while the secure app perturbs its shown counts, the strata enter as shown: each cell's
+        # population by stratum perturbed (1 to 4 counted as 2.5) and Denmark's stratum counts
+        # perturbed, so that E and the national rates carry no true count
+        sk = [*keys, "sex", "age_band"]
+        cs = strata_.groupby(sk, as_index=False)[["num", "num_k", "den", "den_k"]].sum()
+        nat = cs.groupby([*group, "sex", "age_band"], as_index=False)[["num", "num_k", "den", "den_k"]].sum()
+        national = nat.assign(num=shown_counts(nat["num"], np.mod(nat["num_k"], 1.0)),
+                              den=shown_counts(nat["den"], np.mod(nat["den_k"], 1.0)))
+        pop = pd.Series(shown_counts(cs["den"], np.mod(cs["den_k"], 1.0)), index=cs.index)
+        strata_ = cs.assign(den=pop.where(cs["den"] > 0, 0.0).fillna(HIDDEN_STRATUM))
     observed = t[by].assign(num=t["num_shown"].to_numpy(float), den=t["den_shown"].to_numpy(float))
     if "_cell" in keys:
         observed = observed.assign(_cell=0)
     standardised = measure.kind == "rate" and view.rates in ("isr", "eb")
     e = estimate_from_strata(strata_[[*keys, "sex", "age_band", "num", "den"]], keys, group, measure.kind,
-                             weights=_weights(view.standard), observed=observed, min_count=min_count,
+                             weights=_weights(view.standard), observed=observed, national=national, min_count=min_count,
                              min_events=MIN_EVENTS_STANDARDISED, per=measure.per)
     area = [k for k in keys if k not in group][0]
     e = e[e[area].astype(str) != "denmark"].astype({area: t[area].dtype if area in t else int})
@@ -109,6 +121,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     return t.drop(columns=[c for c in drop if c in t])
 
 
+HIDDEN_STRATUM = 2.5     # a stratum count from 1 to 4 is hidden; while perturbing, it counts as the middle of 1..4
 MIN_EVENTS_STANDARDISED = 10   # as the release's plan (etl/config/release.toml): PHE's rule for DSRs
 
 

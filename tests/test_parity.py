@@ -150,7 +150,9 @@ def test_engine_on_the_secure_database_equals_the_release(release, release_secur
     sec = _engine_on_secure(release_secure_db, e, m, weights, min_events)
     assert list(sec.columns) == ["level", "code", "period", "fs", *COLUMNS[m.kind]]
     both = e.merge(sec, on=["level", "code", "period", "fs"], how="left", suffixes=("", "_sec"))
-    assert both["den_sec"].notna().all(), "a published cell the secure database does not have"
+    # a combination the cubes have no row for is a zero the release publishes; the test's strata omit it
+    assert both.loc[both["den"] > 0, "den_sec"].notna().all(), "a published cell the secure database does not have"
+    both = both[both["den_sec"].notna()]
     shown = both["num"].notna() & both["den"].notna()
     dk = e[e["level"] == "denmark"].set_index(["period", "fs"])
     dk_shown = dk["num"].notna() & dk["den"].notna()
