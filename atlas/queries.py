@@ -97,8 +97,34 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
     standardised = measure.kind == "rate" and view.rates in ("isr", "eb")
     e = estimate_from_strata(strata_[[*keys, "sex", "age_band", "num", "den"]], keys, group, measure.kind,
                              weights=_weights(view.standard), observed=observed, national=national, min_count=min_count,
-                             min_events=MIN_EVENTS_STANDARDISED, per=measure.per)
+                             min_events=0 if perturb else MIN_EVENTS_STANDARDISED, per=measure.per,
+                             expected_decimals=None if perturb else 1)
     area = [k for k in keys if k not in group][0]
+    if perturb and measure.kind == "rate":
+        # perturbed strata: scale E so that Denmark's E is its shown count (the ratio is then 1 for
+        # Denmark, and E carries nothing beyond shown counts and one common rate per stratum)
+        dk = e[e[area].astype(str) == "denmark"]
+        src = f.groupby(group, as_index=False) if group else f.assign(_g=0).groupby("_g", as_index=False)
+        tot = src[["num", "num_k", "den", "den_k"]].sum()
+        tot[["num_k", "den_k"]] = np.mod(tot[["num_k", "den_k"]], 1.0)
+        tot = protect(tot)
+        dk = dk.merge(tot[[*group, "num_shown"]], on=group, how="left") if group else \
+            dk.assign(num_shown=float(tot["num_shown"].iloc[0]))
+        f_dk = (dk["num_shown"] / dk["expected"]).where(dk["expected"] > 0)
+        if group:
+            f_all = e[group].merge(dk[group].assign(_f=f_dk.to_numpy()), on=group, how="left")["_f"].to_numpy(float)
+        else:
+            f_all = np.full(len(e), float(f_dk.iloc[0]) if len(f_dk) else np.nan)
+        f_all = np.where(np.isfinite(f_all) & (f_all > 0), f_all, 1.0)
+        if not group and len(dk) and not (float(dk["expected"].iloc[0]) > 0) and float(dk["num_shown"].iloc[0]) > 0:
+            # no national stratum shown: one common rate, Denmark's shown count over its population
+            cp = strata_.groupby(keys, as_index=False)["den"].sum()
+            pop_cell = e[keys].merge(cp, on=keys, how="left")["den"].to_numpy(float)
+            pop_dk = float(strata_["den"].sum())
+            e = e.assign(expected=np.where(e[area].astype(str) == "denmark", float(dk["num_shown"].iloc[0]),
+                                           pop_cell * float(dk["num_shown"].iloc[0]) / pop_dk))
+        e = e.assign(expected=e["expected"].to_numpy(float) * f_all,
+                     **{c: e[c].to_numpy(float) / f_all for c in ("sr", "sr_lower", "sr_upper", "value", "lower", "upper")})
     e = e[e[area].astype(str) != "denmark"].astype({area: t[area].dtype if area in t else int})
     if "_cell" in keys:
         e = e.drop(columns="_cell")
