@@ -90,7 +90,7 @@ def _cluster_table(view: View) -> tuple[pd.DataFrame, dict]:
                "alpha": float(c["significance"]["alpha"]), "correction": c["significance"]["correction"],
                "view": _global(view) if len(t) >= MIN_AREAS else None, "standardised": None, "smoothed": None}
     if m.kind == "rate":
-        summary["standardised"] = _global(replace(view, rates="dsr"))
+        summary["standardised"] = _global(replace(view, rates="isr"))
         summary["smoothed"] = _global(replace(view, rates="eb"))
     columns = ["code", "name", "value", "lag", "I", "quadrant", "p_value", "q_value", "cluster"]
     if len(t) < MIN_AREAS:

@@ -104,7 +104,7 @@ def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: s
 def header_rows(view: View, title: str) -> list[list[str]]:
     m = MEASURES[view.measure]
     lang = view.lang
-    rates = {"dsr": t("std_dsr", lang) + f" ({t(view.standard, lang)})", "crude": t("std_crude", lang),
+    rates = {"isr": t("std_isr", lang) + f" ({t(view.standard, lang)})", "crude": t("std_crude", lang),
              "eb": t("std_eb", lang)}[view.rates] if m.kind == "rate" else t("share_pct", lang)
     incomplete = coverage.incomplete_years(view.measure)
     rows = [

@@ -9,16 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
-from etl import vocabularies
+# the dimensions and levels are the domain's (etl/domain.py), re-exported here for the app
+from etl.domain import DIMENSIONS, EVENT_KEYS, POPULATION_KEYS
+from etl.domain import MAP_LEVELS as LEVELS
 
-# URL key -> (cube column, allowed values, applies to the population denominators too), from the
-# vocabularies (etl/config/vocabularies.toml): a vocabulary's name is its cube column
-DIMENSIONS: dict[str, tuple[str, tuple, bool]] = {v.url: (v.name, v.codes, v.population) for v in vocabularies.filters()}
-POPULATION_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if pop)
-EVENT_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if not pop)
-
-LEVELS = ("municipality", "region", "region2027")
-RATE_MODES = ("dsr", "crude", "eb")
+# "isr": indirectly standardised rate against the view's own national rates (etl/estimates/engine.py);
+# "dsr", its former (misleading) name, is still read from old addresses
+RATE_MODES = ("isr", "crude", "eb")
+RATE_MODE_ALIASES = {"dsr": "isr"}
 STANDARDS = ("esp2013", "denmark")
 MAP_KINDS = ("geo", "tile")
 LANGS = ("en", "da")
@@ -56,7 +54,7 @@ class View:
     level: str = "municipality"
     y0: int = 2024
     y1: int = 2024
-    rates: str = "dsr"
+    rates: str = "isr"
     standard: str = "esp2013"
     map: str = "geo"
     area: int | None = None           # selected area, highlighted in every chart
@@ -67,6 +65,10 @@ class View:
     colours: str = "own"              # map colouring (COLOUR_MODES)
     breaks: str = ""                  # user-set class breaks, canonical text (parse_breaks)
     tables: int = 0                   # 1: every chart also as a table (accessible alternative)
+
+    def __post_init__(self):
+        if self.rates in RATE_MODE_ALIASES:
+            object.__setattr__(self, "rates", RATE_MODE_ALIASES[self.rates])
 
     def dim(self, key: str):
         return dict(self.dims).get(key)
@@ -131,6 +133,8 @@ def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_co
     simple = {"measure": measures, "level": LEVELS, "rates": RATE_MODES, "standard": STANDARDS,
               "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";"), "colours": COLOUR_MODES, "tables": (0, 1)}
     changes: dict = {}
+    if values.get("rates") in RATE_MODE_ALIASES:
+        values["rates"] = RATE_MODE_ALIASES[values["rates"]]
     for key, allowed in simple.items():
         if key in values:
             try:

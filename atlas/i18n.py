@@ -41,7 +41,7 @@ TEXT = {
     "level": ("Areas", "Områder"),
     "years": ("Years", "År"),
     "standardise": ("Rates", "Rater"),
-    "std_dsr": ("Age- and sex-standardised", "Alders- og kønsstandardiseret"),
+    "std_isr": ("Age- and sex-standardised (indirect)", "Alders- og kønsstandardiseret (indirekte)"),
     "std_crude": ("Crude", "Rå"),
     "std_eb": ("Smoothed toward region (empirical Bayes)", "Udglattet mod region (empirisk Bayes)"),
     "standard_pop": ("Standard population", "Standardbefolkning"),

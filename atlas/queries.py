@@ -14,12 +14,13 @@ import pandas as pd
 
 from atlas.cache import cached
 from atlas import db, release_queries
-from atlas.disclosure import protect, shown_counts
+from atlas.disclosure import protect, settings, shown_counts
 from atlas.filters import DIMENSIONS, View
 from atlas.measures import MEASURES, Measure
 from atlas.strata import (STRATA, _event_filters, _finish, _mask, _strata_sql_parts, area_codes, event_frame,
                           population_frame, strata)
 from etl import stats
+from etl.estimates.engine import estimate_from_strata
 
 
 def clear_caches() -> None:
@@ -34,105 +35,120 @@ def clear_caches() -> None:
 
 
 
-def _weights(view: View, standard: str, frame: pd.DataFrame) -> dict:
+def _weights(standard: str) -> dict | None:
+    """The standard's weights by (sex, age band) for the estimate engine; ``None`` for "denmark"
+    (Denmark's own population by stratum in the period: its crude rate, as in the release)."""
+    if standard == "denmark":
+        return None
     w = db.standard_weights()
     w = w[w.standard == standard]
-    keep = (w.sex.isin(frame.sex.unique())) & (w.age_band.isin(frame.age_band.unique()))
-    w = w[keep]
-    return {f"{s}|{a}": float(x) for s, a, x in zip(w.sex, w.age_band, w.weight)}
-
-
-HIDDEN_STRATUM = 2.5     # a stratum population from 1 to 4 is hidden; E counts it as the middle of 1..4
-
-
-def _stratum_rates(nat: pd.DataFrame, total_shown: float) -> pd.Series:
-    """Denmark's rate per stratum (sex x age band) from its *protected* stratum counts, scaled so
-    that Denmark's expected count is its shown count. A hidden stratum takes the crude rate of
-    the shown ones."""
-    nat = protect(nat.reset_index()).set_index("stratum")
-    shown = nat["num_shown"].notna() & (nat["den_shown"] > 0)
-    crude = nat.loc[shown, "num_shown"].sum() / nat.loc[shown, "den_shown"].sum() if shown.any() else 0.0
-    rate = (nat["num_shown"] / nat["den_shown"]).where(shown, crude).fillna(0.0)
-    pop = pd.Series(shown_counts(nat["den"], nat["den_k"]), index=nat.index)
-    pop = pop.where(nat["den"] > 0, 0.0).fillna(HIDDEN_STRATUM)
-    e_nat = float((pop * rate).sum())
-    if e_nat <= 0 and np.isfinite(total_shown) and pop.sum() > 0:
-        rate = pd.Series(total_shown / float(pop.sum()), index=rate.index)   # no stratum shown: one rate
-    elif e_nat > 0 and np.isfinite(total_shown):
-        rate = rate * (total_shown / e_nat)
-    return rate
+    return {(str(s), str(a)): float(x) for s, a, x in zip(w.sex, w.age_band, w.weight)}
 
 
 def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
-             secondary_groups: list[list[str]] | None = None) -> pd.DataFrame:
-    """One protected row per group of ``by``; see the module docstring.
+             secondary_groups: list[list[str]] | None = None, group: list[str] | None = None) -> pd.DataFrame:
+    """One protected row per group of ``by``, computed by the estimate engine
+    (:func:`etl.estimates.engine.estimate_from_strata`), the same code the release build uses.
 
-    Every number in the row is a function of protected (shown) counts and public information
-    only; nothing is computed on a true count and then rescaled:
+    ``frame`` holds numerator and denominator counts by ``by`` x sex x age band. ``group``: the
+    columns of ``by`` whose national comparator is separate (default: ``["year"]`` when the rows
+    are years, else none): a cell is compared with Denmark in the same group, i.e. the sum of the
+    frame's cells of that group (the frame covers Denmark, filtered as the view is).
 
-    - ``num_shown``, ``den_shown``: the counts as shown (perturbed; 1-4 and secondary cells hidden);
+    - ``num_shown``, ``den_shown``: the counts as shown (:func:`atlas.disclosure.protect`: counts
+      from 1 to 4 and the secondary cells hidden);
+    - the standardised rate (``view.rates`` "isr" or "eb"): indirect against the view's *own*
+      national rates by sex and age band, times the group's ESP 2013 rate (see the engine: for
+      Denmark this is its direct ESP 2013 rate); fewer than 10 events: no standardised figure;
     - crude rates and shares: from the shown pair;
-    - the standardised rate (indirect): SR = O / E with O the shown count and E the group's
-      population by sex and age band *as shown* (perturbed, 1-4 counted as 2.5) times Denmark's
-      rates by stratum from Denmark's *shown* stratum counts (scaled so that Denmark's E is its
-      shown count); the rate shown is SR times Denmark's rate
-      standardised to the chosen standard population from the same shown national rates; its
-      interval is Garwood's on the shown O, divided by E, times that rate;
-    - the expected count: E for rates, shown denominator times Denmark's shown share for shares;
-    - the funnel flag: exact tests of the shown count against E (rates) or Denmark's shown share.
-
-    Reference: Breslow NE, Day NE (1987), IARC Sci Publ 82, section 2.3 (indirect standardisation).
+    - the expected count: E for rates, shown denominator times Denmark's share for shares;
+    - the funnel flag: exact tests of the shown count against E (rates) or Denmark's share.
     """
+    cols = [*by, "num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected", "flag", "method"]
     if frame.empty:
-        return pd.DataFrame(columns=[*by, "num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected", "flag"])
-    f = frame.copy()
-    f["stratum"] = f["sex"].astype(str) + "|" + f["age_band"].astype(str)
-    cell = f.groupby([*by, "stratum"], as_index=False)[["num", "num_k", "den", "den_k"]].sum()
-    cell[["num_k", "den_k"]] = np.mod(cell[["num_k", "den_k"]], 1.0)
-    total = protect(pd.DataFrame({"num": [cell["num"].sum()], "num_k": [np.mod(cell["num_k"].sum(), 1.0)],
-                                  "den": [cell["den"].sum()], "den_k": [np.mod(cell["den_k"].sum(), 1.0)]})).iloc[0]
-    nat = cell.groupby("stratum")[["num", "num_k", "den", "den_k"]].sum()
-    nat[["num_k", "den_k"]] = np.mod(nat[["num_k", "den_k"]], 1.0)
-    nat_rate = _stratum_rates(nat, float(total["num_shown"]))
-    # each group's population by stratum as shown (perturbed; 1-4 counted as 2.5), never the true one
-    pop = pd.Series(shown_counts(cell["den"], cell["den_k"]), index=cell.index)
-    pop = pop.where(cell["den"] > 0, 0.0).fillna(HIDDEN_STRATUM)
-    cell["expected"] = pop * cell["stratum"].map(nat_rate).fillna(0.0)
-    agg = cell.groupby(by, as_index=False).agg(num=("num", "sum"), num_k=("num_k", "sum"), den=("den", "sum"),
-                                                den_k=("den_k", "sum"), expected=("expected", "sum"))
+        return pd.DataFrame(columns=cols)
+    if group is None:
+        group = ["year"] if "year" in by else []
+    min_count, perturb, _ = settings()
+    f = frame
+    agg = f.groupby(by, as_index=False)[["num", "num_k", "den", "den_k"]].sum()
     agg[["num_k", "den_k"]] = np.mod(agg[["num_k", "den_k"]], 1.0)
     extra = [c for c in (secondary_groups and sum(secondary_groups, []) or []) if c not in agg]
     if extra:
         agg = agg.merge(f[[*by, *extra]].drop_duplicates(by), on=by, how="left")
     t = protect(agg, secondary_groups)
-    obs = t["num_shown"].to_numpy(dtype=float)
-    if measure.kind == "rate" and view.rates in ("dsr", "eb"):
-        w = _weights(view, view.standard, f)
-        ws = pd.Series(w).reindex(nat_rate.index).fillna(0.0)
-        reference = float((ws * nat_rate).sum() / ws.sum()) if ws.sum() > 0 else np.nan
-        sr = stats.indirect_ratio(obs, t["expected"].to_numpy(dtype=float))
-        t["value"], t["lower"], t["upper"] = (np.asarray(x, dtype=float) * reference * measure.per
-                                              for x in (sr.value, sr.lower, sr.upper))
-        t["reference"] = reference
+    keys = list(by) if any(k not in group for k in by) else [*by, "_cell"]
+    strata_ = f.assign(_cell=0) if "_cell" in keys else f
+    national = None
+    if perturb:
+        # while the secure app perturbs its shown counts, the strata enter as shown: each cell's
+        # population by stratum perturbed (1 to 4 counted as 2.5) and Denmark's stratum counts
+        # perturbed, so that E and the national rates carry no true count
+        sk = [*keys, "sex", "age_band"]
+        cs = strata_.groupby(sk, as_index=False)[["num", "num_k", "den", "den_k"]].sum()
+        nat = cs.groupby([*group, "sex", "age_band"], as_index=False)[["num", "num_k", "den", "den_k"]].sum()
+        national = nat.assign(num=shown_counts(nat["num"], np.mod(nat["num_k"], 1.0)),
+                              den=shown_counts(nat["den"], np.mod(nat["den_k"], 1.0)))
+        pop = pd.Series(shown_counts(cs["den"], np.mod(cs["den_k"], 1.0)), index=cs.index)
+        strata_ = cs.assign(den=pop.where(cs["den"] > 0, 0.0).fillna(HIDDEN_STRATUM))
+    observed = t[by].assign(num=t["num_shown"].to_numpy(float), den=t["den_shown"].to_numpy(float))
+    if "_cell" in keys:
+        observed = observed.assign(_cell=0)
+    standardised = measure.kind == "rate" and view.rates in ("isr", "eb")
+    e = estimate_from_strata(strata_[[*keys, "sex", "age_band", "num", "den"]], keys, group, measure.kind,
+                             weights=_weights(view.standard), observed=observed, national=national, min_count=min_count,
+                             min_events=0 if perturb else MIN_EVENTS_STANDARDISED, per=measure.per,
+                             expected_decimals=None if perturb else 1)
+    area = [k for k in keys if k not in group][0]
+    if perturb and measure.kind == "rate":
+        # perturbed strata: scale E so that Denmark's E is its shown count (the ratio is then 1 for
+        # Denmark, and E carries nothing beyond shown counts and one common rate per stratum)
+        dk = e[e[area].astype(str) == "denmark"]
+        src = f.groupby(group, as_index=False) if group else f.assign(_g=0).groupby("_g", as_index=False)
+        tot = src[["num", "num_k", "den", "den_k"]].sum()
+        tot[["num_k", "den_k"]] = np.mod(tot[["num_k", "den_k"]], 1.0)
+        tot = protect(tot)
+        dk = dk.merge(tot[[*group, "num_shown"]], on=group, how="left") if group else \
+            dk.assign(num_shown=float(tot["num_shown"].iloc[0]))
+        f_dk = (dk["num_shown"] / dk["expected"]).where(dk["expected"] > 0)
+        if group:
+            f_all = e[group].merge(dk[group].assign(_f=f_dk.to_numpy()), on=group, how="left")["_f"].to_numpy(float)
+        else:
+            f_all = np.full(len(e), float(f_dk.iloc[0]) if len(f_dk) else np.nan)
+        f_all = np.where(np.isfinite(f_all) & (f_all > 0), f_all, 1.0)
+        if not group and len(dk) and not (float(dk["expected"].iloc[0]) > 0) and float(dk["num_shown"].iloc[0]) > 0:
+            # no national stratum shown: one common rate, Denmark's shown count over its population
+            cp = strata_.groupby(keys, as_index=False)["den"].sum()
+            pop_cell = e[keys].merge(cp, on=keys, how="left")["den"].to_numpy(float)
+            pop_dk = float(strata_["den"].sum())
+            e = e.assign(expected=np.where(e[area].astype(str) == "denmark", float(dk["num_shown"].iloc[0]),
+                                           pop_cell * float(dk["num_shown"].iloc[0]) / pop_dk))
+        e = e.assign(expected=e["expected"].to_numpy(float) * f_all,
+                     **{c: e[c].to_numpy(float) / f_all for c in ("sr", "sr_lower", "sr_upper", "value", "lower", "upper")})
+    e = e[e[area].astype(str) != "denmark"].astype({area: t[area].dtype if area in t else int})
+    if "_cell" in keys:
+        e = e.drop(columns="_cell")
+    t = t.merge(e.drop(columns=["num", "den"]), on=list(by), how="left")
+    if standardised:
+        t["flag"] = t["flag_std"]
+        few = ~t["hidden"] & t["value"].isna()
+        t.loc[few, "hidden"] = True            # too few events for a standardised figure (as the release);
+        t.loc[few, ["num_shown", "den_shown"]] = np.nan   # a hidden row shows no count (note says why)
     elif measure.kind == "rate":
-        e = stats.crude_rate(np.nan_to_num(obs), t["den_shown"].to_numpy(), per=measure.per)
-        t["value"], t["lower"], t["upper"] = e.value, e.lower, e.upper
+        t["value"], t["lower"], t["upper"] = t["crude"], t["crude_lower"], t["crude_upper"]
+        t["flag"] = t["flag_crude"]
+        t["method"] = np.where(t["method"].notna(), "crude", None)
     else:
-        e = stats.proportion_ci(np.nan_to_num(obs), t["den_shown"].to_numpy())
-        t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
-    t.loc[t["hidden"], ["value", "lower", "upper"]] = np.nan
-    overall = (total["num_shown"] / total["den_shown"]
-               if total["den_shown"] and not np.isnan(total["den_shown"]) else 0.0)
-    if measure.kind != "rate":
-        t["expected"] = t["den_shown"] * overall
-    t.loc[t["hidden"], "expected"] = np.nan
-    # funnel-plot flag: shown against expected (Poisson for rates, binomial for shares)
-    if measure.kind == "rate":
-        flags = stats.funnel_flags(np.nan_to_num(obs), np.nan_to_num(t["expected"].to_numpy()), 1.0)
-    else:
-        flags = stats.funnel_flags_proportion(np.nan_to_num(obs), t["den_shown"].fillna(0).to_numpy(), overall)
-    t["flag"] = np.where(t["hidden"], "hidden", np.asarray(flags, dtype=object))
-    return t.drop(columns=["num", "num_k", "den", "den_k"])
+        t["flag"] = t["flag_crude"]
+    t.loc[t["hidden"], ["value", "lower", "upper", "expected"]] = np.nan
+    t["flag"] = np.where(t["hidden"], "hidden", t["flag"].astype(object).where(t["flag"].notna(), "within"))
+    drop = ["num", "num_k", "den", "den_k", "sr", "sr_lower", "sr_upper", "crude", "crude_lower", "crude_upper",
+            "flag_std", "flag_crude"]
+    return t.drop(columns=[c for c in drop if c in t])
+
+
+HIDDEN_STRATUM = 2.5     # a stratum count from 1 to 4 is hidden; while perturbing, it counts as the middle of 1..4
+MIN_EVENTS_STANDARDISED = 10   # as the release's plan (etl/config/release.toml): PHE's rule for DSRs
 
 
 def _key(view: View, keep_area: bool = False) -> View:
@@ -294,13 +310,13 @@ def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     f = _finish(f)
     if f.empty:
         return pd.DataFrame()
-    # one dimension at a time, so that Denmark's stratum rates come from that dimension's rows
-    # (each dimension holds everyone once); a group defined by sex or age band is shown with its
-    # own crude rate: standardised indirectly on sex and age against Denmark it would be 1 by construction
+    # one dimension at a time; each group is standardised with its own rates by sex and age band
+    # (group=...: its own reference, so its standardised rate is its direct ESP 2013 rate over the
+    # strata it holds); a group defined by sex or age band is shown with its own crude rate
     parts = []
     for key, part in f.groupby("dimension", sort=False):
         v = replace(view, rates="crude") if key in ("sex", "age") and view.rates != "crude" else view
-        parts.append(estimate(part, ["dimension", "value_key"], m, v, [["dimension"]]))
+        parts.append(estimate(part, ["dimension", "value_key"], m, v, [["dimension"]], group=["dimension", "value_key"]))
     return pd.concat(parts, ignore_index=True)
 
 

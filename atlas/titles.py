@@ -38,8 +38,8 @@ def filters_text(view: View, lang: str) -> str:
 def rate_type(view: View, measure: Measure, lang: str) -> str:
     if measure.kind != "rate":
         return t("share_pct_of", lang)
-    if view.rates == "dsr":
-        return f"{t('std_dsr', lang)} ({t(view.standard + '_short', lang)})"
+    if view.rates == "isr":
+        return f"{t('std_isr', lang)} ({t(view.standard + '_short', lang)})"
     return {"crude": t("std_crude", lang), "eb": t("std_eb", lang)}[view.rates]
 
 

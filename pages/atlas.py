@@ -48,7 +48,7 @@ def layout(lang: str | None = None, **_):
             marks=year_marks(years),
             tooltip={"placement": "bottom", "always_visible": False})),
         control(t("standardise", lang), dbc.RadioItems(id="rates", name="rates", value=view.rates, options=[
-            {"label": t("std_dsr", lang), "value": "dsr"}, {"label": t("std_crude", lang), "value": "crude"},
+            {"label": t("std_isr", lang), "value": "isr"}, {"label": t("std_crude", lang), "value": "crude"},
             {"label": t("std_eb", lang), "value": "eb"}])),
         control(t("standard_pop", lang), dbc.RadioItems(id="standard", name="standard", value=view.standard, options=[
             {"label": t("esp2013", lang), "value": "esp2013"}, {"label": t("denmark", lang), "value": "denmark"}])),

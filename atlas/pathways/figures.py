@@ -98,7 +98,7 @@ def trend_figure(tr: pd.DataFrame, view: View, key: str) -> go.Figure:
     years = db.years()
     where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {area_name(view)}" if view.area is not None else "")
     return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
-                        titles.context_parts(replace(view, rates="dsr"), m, view.lang, geo=False), view.lang,
+                        titles.context_parts(replace(view, rates="isr"), m, view.lang, geo=False), view.lang,
                         titles.file_stem(t("trend", view.lang), view, m, view.lang, where))
 
 
@@ -134,5 +134,5 @@ def referrer_figure(tbl: pd.DataFrame, view: View) -> go.Figure:
     fig.update_xaxes(title_text=t("per_1000", lang), row=1, col=2)
     where = area_name(view)
     return titles.stamp(fig, f"{t('pw_by_referrer', lang)}, {titles.period(view)}, {where}",
-                        [titles.filters_text(view, lang), f"{t('std_dsr', lang)} (ESP 2013)"], lang,
+                        [titles.filters_text(view, lang), f"{t('std_isr', lang)} (ESP 2013)"], lang,
                         titles.file_stem(t("pw_by_referrer", lang), view, None, lang, where))

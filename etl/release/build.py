@@ -88,7 +88,12 @@ def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
     region = np.isin(level, ["region", "region2027"])
     cost = np.where(everyone, COST["everyone"], COST["group"])
     cost = np.where(region, np.where(everyone, COST["everyone_region"], COST["group_region"]), cost)
-    return np.where(level == "denmark", np.where(everyone, COST["denmark_everyone"], COST["denmark"]), cost)
+    # Denmark's tables by sex x age band (within a group) are the reference of the standardised rates:
+    # among Denmark's cells, the fewer dimensions a table has, the later it is hidden
+    dims = np.char.count(pattern.astype(str), ",") + (~everyone)
+    denmark = np.where(everyone, COST["denmark_everyone"], COST["denmark"] + np.where(pattern == "sex,age", 50.0,
+                                                                                      10.0 * np.maximum(0, 3 - dims)))
+    return np.where(level == "denmark", denmark, cost)
 
 
 def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
