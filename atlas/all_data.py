@@ -48,21 +48,9 @@ def offered_periods() -> list[tuple[int, int]]:
 
 def measure_table(measure: str, lang: str) -> pd.DataFrame:
     """Every area (and Denmark) of every level and period for one measure, as the chart CSVs show them."""
-    from atlas import coverage, db, release_queries
+    from atlas import coverage, data
 
-    if db.is_release():
-        tables = release_queries.all_published(measure)
-        tables["name"] = tables["name"].where(tables["level"] != "denmark", t("denmark_total", lang))
-    else:
-        parts = []
-        for y0, y1 in offered_periods():
-            for level in LEVELS:
-                tbl, national = queries.area_table(View(measure=measure, level=level, y0=y0, y1=y1, lang=lang))
-                nat = [pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang),
-                                      "level": "denmark"}])] if level == "municipality" else []
-                part = pd.concat([tbl.assign(level=level)] + nat, ignore_index=True)
-                parts.append(part.assign(period=str(y0) if y0 == y1 else f"{y0}-{y1}"))
-        tables = pd.concat(parts, ignore_index=True)
+    tables = data.source().all_tables(measure, lang)
     body = export._public(tables, lang, ["period", "level", "code", "name"])
     for c in ("count", "denominator"):
         body[c] = pd.Series([None if pd.isna(v) else int(v) for v in body[c]], index=body.index, dtype=object)

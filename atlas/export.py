@@ -13,7 +13,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, disclosure, notices, numbers, queries, static, titles
+from atlas import coverage, db, data, notices, numbers, queries, static, titles
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.layout_parts import csv_separator
@@ -86,7 +86,7 @@ def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: s
         [t("data_word", lang), t("synthetic_short", lang) if kind == "synthetic" else kind],
         [t("source", lang), titles.source_line(lang, prefix=False)],
         [t("data_date", lang), str(meta.get("built_at", ""))],
-        [t("suppression_word", lang), " ".join(filter(None, (disclosure.note(lang), protection)))],
+        [t("suppression_word", lang), " ".join(filter(None, (data.source().note(lang), protection)))],
         [t("view_word", lang), address],
     ]
 

@@ -70,9 +70,9 @@ def not_published(changed: list[str], lang: str):
     """The note that a release publishes no such view, what was changed and which periods it publishes."""
     import dash_bootstrap_components as dbc
 
-    from atlas import release_queries
+    from atlas import data
 
     return dbc.Alert([t("not_published", lang), " ", ", ".join(t(f"changed_{c}", lang) for c in changed),
                       ". ", t("published_what", lang).format(periods=", ".join(
-                          p for p in release_queries.periods() if "-" in p))],
+                          p for p in data.source().periods() if "-" in p))],
                      color="info", dismissable=True, className="py-2", id="release-notice")

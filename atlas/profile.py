@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, queries, release_queries
+from atlas import coverage, data, db, queries
 from atlas.cache import cached
 from atlas.filters import View
 from atlas.measures import MEASURES
@@ -52,12 +52,7 @@ def periods() -> list[tuple[int, int]]:
     """The periods a profile offers: the published multi-year periods (release), else the plan's
     multi-year periods that lie within the data; then the default single year."""
     years = db.years()
-    if db.is_release():
-        multi = [tuple(int(y) for y in p.split("-")) for p in release_queries.periods() if "-" in p]
-    else:
-        from etl.release.plan import load_plan
-
-        multi = [(a, b) for a, b in load_plan().multi_year if a in years and b in years]
+    multi = data.source().multi_year_periods()
     single = coverage.default_year(years)
     return sorted(set(multi), key=lambda ab: (ab[1] - ab[0] > 3, ab[0])) + [(single, single)]
 
@@ -76,9 +71,7 @@ def _view(measure: str, level: str, y0: int, y1: int, lang: str) -> View:
 def published_as_asked(view: View) -> bool:
     """True when the figures of ``view`` are what the database serves for it (a release moves a
     view it does not hold to the nearest one: then this view has no figures of its own)."""
-    if not db.is_release():
-        return True
-    return not release_queries.nearest_published(view)[1]
+    return data.source().publishes(view)
 
 
 def _row(tbl: pd.DataFrame, code: int | None) -> pd.Series | None:
