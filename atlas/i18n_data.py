@@ -55,6 +55,11 @@ TEXT = {
                       "{n} {areas} er ikke testet mod Danmark (Danmarks eget tal er ikke offentliggjort for denne visning)."),
     "kf_hidden": ("{n} {areas} are hidden (a count of 1-4, or hidden to protect one).",
                   "{n} {areas} er skjult (et antal på 1-4, eller skjult for at beskytte et)."),
+    "cmp_not_tested": ("Not tested against Denmark (Denmark's figure is not published)",
+                       "Ikke testet mod Danmark (Danmarks tal er ikke offentliggjort)"),
+    "cmp_hidden": ("Hidden (a count of 1-4, or hidden to protect one)", "Skjult (et antal på 1-4, eller skjult for at beskytte et)"),
+    "breakdown_crude_groups": ("groups by sex or age band: crude rates", "grupper efter køn eller alder: rå rater"),
+    "breakdown_own_filter": ("each dimension without its own filter", "hver dimension uden sit eget filter"),
     "kf_profile_not_tested": ("{n} measures could not be tested against Denmark (Denmark's figure is not published).",
                               "{n} mål kunne ikke testes mod Danmark (Danmarks tal er ikke offentliggjort)."),
 }

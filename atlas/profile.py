@@ -16,6 +16,7 @@ import pandas as pd
 
 from atlas import coverage, data, db, queries
 from atlas.cache import cached
+from atlas.data.domain import row_status
 from atlas.filters import View
 from atlas.measures import MEASURES
 
@@ -110,6 +111,7 @@ def spine(code: int, y0: int, y1: int, lang: str = "en") -> pd.DataFrame:
                 "count": _shown(None if r is None else r["num_shown"], hidden),
                 "denominator": _shown(None if r is None else r["den_shown"], hidden),
                 "flag": "hidden" if hidden else str(r["flag"]),
+                "status": "unpublished" if r is None else row_status(r),
                 "denmark": _shown(national.get("value"), national.get("hidden", False)),
                 "denmark_lower": _shown(national.get("lower"), national.get("hidden", False)),
                 "denmark_upper": _shown(national.get("upper"), national.get("hidden", False)),
@@ -127,21 +129,24 @@ def spine(code: int, y0: int, y1: int, lang: str = "en") -> pd.DataFrame:
                             "region_flag": "hidden" if rh else str(rr["flag"])})
         out["incomplete"] = bool(coverage.in_view(coverage.incomplete_years(key), y0, y1))
         rows.append(out)
-    cols = ["measure", "name", "kind", "published", "value", "lower", "upper", "count", "denominator", "flag",
+    cols = ["measure", "name", "kind", "published", "value", "lower", "upper", "count", "denominator", "flag", "status",
             "region", "region_flag", "denmark", "denmark_lower", "denmark_upper", "lowest", "q1", "q3", "highest",
             "areas_shown", "areas", "incomplete"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
 def compared(flag: str) -> str:
-    """"higher", "lower" or "similar" than Denmark beyond chance (95 % funnel limits), or "hidden"."""
+    """"higher", "lower" or "similar" than Denmark beyond chance (95 % funnel limits), "hidden", or
+    "not_tested" (no comparison was made: never read as "similar")."""
     if flag in HIGHER:
         return "higher"
     if flag in LOWER:
         return "lower"
     if flag in ("hidden", "", None) or (isinstance(flag, float) and np.isnan(flag)):
         return "hidden"
-    return "similar"
+    if flag == "within":
+        return "similar"
+    return "not_tested"
 
 
 @cached(maxsize=64)

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import colours, coverage, db, disclosure, export, figures, guard, notices, numbers, queries, titles
+from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
@@ -109,7 +109,7 @@ def layout(lang: str | None = None, **_):
                 className="g-3 mt-1"),
         html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
         *[dcc.Store(id=s) for s in PANEL_IGNORES],
-        html.P(disclosure.note(lang), className="small text-muted mt-3"),
+        html.P(data.source().note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("atlas-url", "view", sidebar, main)
 
@@ -296,7 +296,7 @@ def _and_area(view: View, tbl) -> str:
 def _breakdown_figure(view: View):
     bd = queries.breakdown_table(view, view.area)
     where = _area_name(view) or t("denmark_total", view.lang)
-    if view.area is not None and db.is_release() and notices.empty_reason(bd) == "empty_selection":
+    if view.area is not None and notices.empty_reason(bd) == "empty_selection":
         # the release publishes an area's groups for fewer measures and periods than Denmark's: show Denmark's
         bd = queries.breakdown_table(view, None)
         where = f"{t('denmark_total', view.lang)} ({t('not_published_for', view.lang).format(name=_area_name(view))})"
@@ -322,7 +322,7 @@ def _mix_figure(view: View):
     reason = notices.empty_reason(mx[mx["code"] == 0] if len(mx) else mx)
     if reason:
         return notices.message_figure(t(reason, view.lang), 440)
-    incomplete = {k: coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1) for k in queries.MIX_MEASURES}
+    incomplete = {k: coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1) for k in data.MIX_MEASURES}
     fig = figures.mix(mx, view, view.area, _area_name(view), incomplete={k: v for k, v in incomplete.items() if v})
     where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {_area_name(view)}" if view.area is not None else "")
     return titles.stamp(fig, f"{t('mix', view.lang)}, {titles.period(view)}, {where}",

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from atlas.data.domain import status_word
 from atlas import profile
 from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
 from atlas.comparisons import paired, side_by_side
@@ -86,7 +87,8 @@ def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -
                 continue
             verdict = profile.compared(r["flag"])
             cells.append(html.Td([html.Span(className=f"legend-swatch spine-area spine-{verdict}"),
-                                  number(r["value"], lang) if verdict != "hidden" else t("suppressed", lang),
+                                  number(r["value"], lang) if verdict != "hidden" else
+                                  (status_word(r.get("status"), lang) or t("suppressed", lang)),
                                   html.Span(f" ({number(r['lower'], lang)}–{number(r['upper'], lang)})", className="small")
                                   if verdict != "hidden" else None],
                                  title=t(f"cmp_{verdict}", lang), className=f"cmp-{verdict}"))

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, disclosure, guard, notices
+from atlas import coverage, db, data, guard, notices
 from atlas.cache import cached
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS
@@ -94,7 +94,7 @@ def layout(lang: str | None = None, **_):
         dbc.Row([dbc.Col(card("areas", t("pw_areas", lang), lang, html.Div(id="pw-areas", className="scroll-box"), images=False),
                          lg=12)], className="g-3 mt-1"),
         html.Section(id="pw-table-views", className="mt-3", **{"aria-live": "polite"}),
-        html.P(disclosure.note(lang), className="small text-muted mt-3"),
+        html.P(data.source().note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("pw-url", "pw-view", sidebar, main)
 

@@ -38,3 +38,31 @@ def status_word(status, lang: str) -> str:
     """A cell's status in the reader's language ("" for a shown cell or an unknown status)."""
     en, da = STATUS_WORDS.get(status, ("", ""))
     return da if lang == "da" else en
+
+
+def row_status(row) -> str:
+    """A row's status (a mapping or a named tuple with ``status`` and/or ``hidden``): tables made
+    before statuses existed, or by a merge, fall back on ``hidden``."""
+    get = row.get if hasattr(row, "get") else (lambda k, d=None: getattr(row, k, d))
+    status = get("status", None)
+    if isinstance(status, str) and status in STATUS_WORDS:
+        return status
+    hidden = get("hidden", False)
+    return HIDDEN if isinstance(hidden, (bool, int)) and bool(hidden) else SHOWN
+
+
+def status_words(tbl, lang: str):
+    """Each row's status in words (a list; "" for shown rows)."""
+    import pandas as pd
+
+    if tbl is None or not len(tbl):
+        return []
+    status = tbl["status"] if "status" in tbl else pd.Series([None] * len(tbl), index=tbl.index)
+    hidden = tbl["hidden"].fillna(True).astype(bool) if "hidden" in tbl else pd.Series(False, index=tbl.index)
+    out = []
+    for s, h in zip(status, hidden):
+        s = s if isinstance(s, str) and s in STATUS_WORDS else (HIDDEN if h else SHOWN)
+        if not h and s != SHOWN and s not in (FEW, EMPTY):
+            s = SHOWN
+        out.append(status_word(s, lang))
+    return out
