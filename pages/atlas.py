@@ -30,7 +30,7 @@ def layout(lang: str | None = None, **_):
     years = db.years()
     default = coverage.default_year(years)
     view = View(y0=default, y1=default, lang=lang)
-    measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
+    measures = [{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()]     # only those with estimates
     filters = [
         control(label("dimension", key, lang), dropdown(lang,
             id={"type": "dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,

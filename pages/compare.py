@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from atlas import data
 from atlas.data.domain import status_word
 from atlas import profile
 from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
@@ -26,7 +27,7 @@ dash.register_page(__name__, path="/compare", name="Compare", title="Compare · 
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
-    measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
+    measures = [{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()]
     periods = [{"label": period_text(p), "value": f"{p[0]}-{p[1]}"} for p in profile.periods()]
     return html.Main([
         dcc.Location(id="compare-url", refresh=False),

@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from atlas import data
 from atlas import all_trends, db
 from atlas.findings import number
 from atlas.i18n import label, t
@@ -51,13 +52,14 @@ def layout(lang: str | None = None, **_):
         html.H1(t("tr_title", lang), className="h4"),
         dbc.Row([
             dbc.Col(control(t("measure", lang), dropdown(lang,
-                id="trends-measure", options=[{"label": m.name(lang), "value": k} for k, m in MEASURES.items()],
+                id="trends-measure", options=[{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()],
                 value=DEFAULT["measure"], clearable=False)), md=5),
             dbc.Col(control(t("level", lang), dbc.RadioItems(id="trends-level", name="trends-level", value=DEFAULT["level"], inline=True,
                                                           options=[{"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
             dbc.Col(control(t("tr_order", lang), dbc.RadioItems(id="trends-order", name="trends-order", value=DEFAULT["order"], inline=True, options=[
                 {"label": t(f"tr_by_{k}", lang), "value": k} for k in all_trends.ORDERS])), md=3),
         ], className="g-2 d-print-none"),
+        html.Div(id="trends-notice", **{"aria-live": "polite"}),
         html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),
         html.P(id="trends-note", className="small text-muted"),
         dcc.Loading(dcc.Graph(id="trends-grid", config={**GRAPH_CONFIG, "displayModeBar": False})),
@@ -65,11 +67,13 @@ def layout(lang: str | None = None, **_):
 
 
 @callback(Output("trends-url", "hash"), Output("trends-measure", "value"), Output("trends-level", "value"),
-          Output("trends-order", "value"),
+          Output("trends-order", "value"), Output("trends-notice", "children"),
           Input("trends-url", "hash"), Input("trends-measure", "value"), Input("trends-level", "value"),
-          Input("trends-order", "value"), Input("trends-grid", "clickData"))
-def sync(hash_, measure, level, order, click):
-    """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area."""
+          Input("trends-order", "value"), Input("trends-grid", "clickData"), State("trends-url", "search"))
+def sync(hash_, measure, level, order, click, search=None):
+    """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area.
+    A measure or level whose single years the source does not publish moves to the nearest that it
+    does (:func:`atlas.all_trends.nearest`), and a notice says what changed."""
     state = read_hash(hash_ if isinstance(hash_, str) else "")
     if ctx.triggered_id not in (None, "trends-url"):
         proposed = write_hash({**state, "measure": measure, "level": level, "order": order})
@@ -77,7 +81,15 @@ def sync(hash_, measure, level, order, click):
         if ctx.triggered_id == "trends-grid":
             code = click_code(click)
             state["area"] = None if code == state["area"] else code
-    return write_hash(state), state["measure"], state["level"], state["order"]
+    m, lvl, changed = all_trends.nearest(state["measure"], state["level"])
+    if lvl != state["level"]:
+        state["area"] = None
+    state.update(measure=m, level=lvl)
+    from atlas import notices
+
+    lang = lang_of(search if isinstance(search, str) else "")
+    notice = notices.not_published(changed, lang) if changed else None
+    return write_hash(state), state["measure"], state["level"], state["order"], notice
 
 
 @callback(Output("trends-grid", "figure"), Output("trends-summary", "children"), Output("trends-note", "children"),

@@ -312,23 +312,29 @@ def breakdown_view(view: View) -> View:
 
 
 def clear_caches() -> None:
-    for f in (periods, _published, measures, _reference, _group_reference, _area_table, _trend_table, _breakdown_table):
+    for f in (periods, _published, measures, _pathway_periods, _reference, _group_reference, _area_table, _trend_table, _breakdown_table):
         f.cache_clear()
 
 
 # ---------------------------------------------------------------- pathways page
 
-def _pathway_place(view: View) -> tuple[str, int, str] | None:
-    """(level, code, period) of the published pathway tables for a view, or None when none are.
+@cached(maxsize=1)
+def _pathway_periods() -> frozenset:
+    """(level, period) of every published pathway table (episodes by referrer x modality x outcome)."""
+    d = db.query("SELECT DISTINCT level, period FROM counts WHERE count = 'episode' "
+                 "AND pattern IN ('modality,referrer,outcome_short', 'modality,referrer,outcome_long')")
+    return frozenset(d.itertuples(index=False, name=None))
 
-    Published: Denmark for every period, regions for the 3-year periods; no filters.
-    """
+
+def _pathway_place(view: View) -> tuple[str, int, str] | None:
+    """(level, code, period) of the published pathway tables for a view, or None when none are
+    (as the release holds them: Denmark for every period, regions for the 3-year periods; no filters)."""
     if view.dims:
         return None
     period = period_of(view)
     if view.area is None:
-        return ("denmark", 0, period) if period in periods() else None
-    if view.level == "region" and "-" in period:
+        return ("denmark", 0, period) if ("denmark", period) in _pathway_periods() else None
+    if view.level == "region" and ("region", period) in _pathway_periods():
         return ("region", int(view.area), period)
     return None
 
@@ -349,9 +355,9 @@ def nearest_pathway_view(view: View) -> tuple[View, list[str]]:
         view = replace(view, area=None, within=None)
         changes.append("level")
     if _pathway_place(view) is None:
-        blocks = [tuple(int(x) for x in p.split("-")) for p in periods() if "-" in p]
-        blocks = [(a, b) for a, b in blocks if b - a == 2] if view.area is not None else blocks + [
-            (int(p), int(p)) for p in periods() if "-" not in p]
+        level = "region" if view.area is not None else "denmark"
+        blocks = [tuple(int(x) for x in p.split("-")) if "-" in p else (int(p), int(p))
+                  for lv, p in _pathway_periods() if lv == level]
         if blocks:
             a, b = min(blocks, key=lambda ab: (-max(0, min(ab[1], view.y1) - max(ab[0], view.y0) + 1),
                                               abs((ab[1] - ab[0]) - (view.y1 - view.y0)), -ab[1]))
