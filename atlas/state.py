@@ -134,7 +134,10 @@ def _pick(value, allowed: tuple, fallback):
 
 
 def _years(value, offered: list[int]) -> list[int] | None:
-    """The slider's two years, sorted, when both are years the page offers; else None."""
+    """The year control's two years, sorted, when both are years the page offers; else None. The
+    control is a range slider ([y0, y1]) or a list of periods ("2021", "2022-2024")."""
+    if isinstance(value, str) and 4 <= len(value) <= 9:
+        value = value.split("-")
     if not isinstance(value, list) or not 1 <= len(value) <= 2:
         return None
     out = []
@@ -214,7 +217,10 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     dvals = dict(view.dims)
     h = hash_of(view, default)
     breakdown_fixed = data.source().breakdown_view(view) != view
-    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
+    from atlas.layout_parts import period_value
+
+    years_value = [view.y0, view.y1] if data.source().any_range else period_value(view.y0, view.y1)
+    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level, "years": years_value,
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,

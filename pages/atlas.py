@@ -11,7 +11,7 @@ from atlas.cache import cached
 from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
-from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+from atlas.layout_parts import (dropdown, year_control, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
@@ -42,10 +42,7 @@ def layout(lang: str | None = None, **_):
         html.Div(id="measure-definition", className="measure-definition mb-2", **{"aria-live": "polite"}),
         control(t("level", lang), dbc.RadioItems(id="level", name="level", value=view.level, options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
-        control(t("years", lang), dcc.RangeSlider(
-            id="years", min=years[0], max=years[-1], step=1, value=[view.y0, view.y1], allowCross=True,
-            marks=year_marks(years),
-            tooltip={"placement": "bottom", "always_visible": False})),
+        control(t("years", lang), year_control("years", lang, view.y0, view.y1)),
         control(t("standardise", lang), dbc.RadioItems(id="rates", name="rates", value=view.rates, options=[
             {"label": t("std_dsr", lang), "value": "dsr"}, {"label": t("std_crude", lang), "value": "crude"},
             {"label": t("std_eb", lang), "value": "eb"}])),

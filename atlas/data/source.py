@@ -19,6 +19,7 @@ from atlas.filters import LEVELS, View
 class Source:
     kind = ""
     inside_only = False                  # "inside the secure environment only: not output-checked"
+    any_range = False                    # answers any range of years (else only its periods)
 
     # ------------------------------------------------------------ what it publishes
     def years(self) -> list[int]:
@@ -27,6 +28,11 @@ class Source:
     def periods(self) -> tuple[str, ...]:
         """Every period with its own figures: single years ("2021") and ranges ("2022-2024")."""
         raise NotImplementedError
+
+    def year_choices(self) -> list[tuple[int, int]]:
+        """Every period the year control offers: the single years, then the longer periods."""
+        single = [(y, y) for y in self.years()]
+        return single + sorted(self.multi_year_periods(), key=lambda ab: (ab[1] - ab[0], ab[0]))
 
     def multi_year_periods(self) -> list[tuple[int, int]]:
         return [tuple(int(x) for x in p.split("-")) for p in self.periods() if "-" in p]
@@ -91,6 +97,7 @@ class Source:
 class SecureSource(Source):
     kind = "secure"
     inside_only = True
+    any_range = True
 
     def years(self) -> list[int]:
         from atlas import db
