@@ -70,7 +70,7 @@ def year_control(cid: str, lang: str, y0: int, y1: int):
                                marks=year_marks(years), tooltip={"placement": "bottom", "always_visible": False})
     options = [{"label": f"{a}–{b}" if a != b else str(a), "value": period_value(a, b)} for a, b in src.year_choices()]
     return dcc.Dropdown(id=cid, options=options, value=period_value(y0, y1), clearable=False, searchable=True,
-                        className="year-periods", **{"aria-label": t("years", lang)})
+                        className="year-periods")
 
 
 def year_marks(years: list[int]) -> dict:
