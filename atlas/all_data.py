@@ -25,16 +25,20 @@ CODEBOOK = [
     ("level", "Geography: municipality, region, region2027 or denmark", "Geografi: kommune, region, region fra 2027 eller Danmark"),
     ("code", "Area code (DAGI); 0 is Denmark", "Områdekode (DAGI); 0 er Danmark"),
     ("name", "Area name", "Områdenavn"),
-    ("count", "Shown numerator (perturbed by at most ±2; empty when hidden)", "Vist tæller (forstyrret med højst ±2; tom når skjult)"),
+    ("count", "Numerator (empty when hidden or not published)", "Tæller (tom når skjult eller ikke offentliggjort)"),
     ("denominator", "Shown denominator: adults (rates) or imaging/episodes (shares)", "Vist nævner: voksne (rater) eller undersøgelser/forløb (andele)"),
     ("value", "Rate per 1,000 adults per year (age- and sex-standardised, ESP 2013) or share in %",
      "Rate pr. 1.000 voksne pr. år (alders- og kønsstandardiseret, ESP 2013) eller andel i %"),
     ("lower", "Lower limit of the 95% interval", "Nedre grænse for 95 %-intervallet"),
     ("upper", "Upper limit of the 95% interval", "Øvre grænse for 95 %-intervallet"),
     ("expected", "Expected count (indirect standardisation against Denmark)", "Forventet antal (indirekte standardisering mod Danmark)"),
-    ("funnel_flag", "Against Denmark: within, high_95, high_998, low_95, low_998 (funnel limits) or hidden",
-     "Mod Danmark: within, high_95, high_998, low_95, low_998 (tragtgrænser) eller hidden"),
-    ("note", "Why a row is hidden", "Hvorfor en række er skjult"),
+    ("funnel_flag", "Against Denmark: above or below the 99.8% or 95% funnel limits, within them, not tested "
+     "(no comparison published), or hidden", "Mod Danmark: over eller under tragtens 99,8 %- eller 95 %-grænser, inden "
+     "for dem, ikke testet (ingen sammenligning offentliggjort) eller skjult"),
+    ("note", "Why a figure is missing: hidden (a count of 1-4, or to protect one), not published at this detail, "
+     "too few events for a standardised rate, nobody in the selection", "Hvorfor et tal mangler: skjult (et antal "
+     "på 1-4, eller for at beskytte et), ikke offentliggjort i denne detalje, for få hændelser til en standardiseret "
+     "rate, ingen i udvalget"),
     ("complete", "False when the period holds a year whose follow-up or look-back window is incomplete",
      "False når perioden rummer et år med ufuldstændigt opfølgnings- eller tilbageblik-vindue"),
 ]

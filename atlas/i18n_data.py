@@ -60,6 +60,25 @@ TEXT = {
     "cmp_hidden": ("Hidden (a count of 1-4, or hidden to protect one)", "Skjult (et antal på 1-4, eller skjult for at beskytte et)"),
     "breakdown_crude_groups": ("groups by sex or age band: crude rates", "grupper efter køn eller alder: rå rater"),
     "breakdown_own_filter": ("each dimension without its own filter", "hver dimension uden sit eget filter"),
+    "pw_hidden_flows": ("{n} flows are hidden (a count of 1-4, or hidden to protect one) and not drawn.",
+                        "{n} strømme er skjult (et antal på 1-4, eller skjult for at beskytte et) og ikke tegnet."),
+    "profile_methods_text": (
+        "Figures are the atlas's estimates for the period (in the published release: protected, output-checked "
+        "figures; inside the secure environment: exact figures, not output-checked): rates per 1,000 adults are age- "
+        "and sex-standardised (ESP 2013), shares are percentages with Wilson 95% intervals. An area is higher or lower "
+        "than Denmark beyond chance when it lies outside the 95% funnel limits of an exact test against Denmark's "
+        "figure (dark markers: outside 99.8%); where Denmark's figure is not published the comparison is not tested. "
+        "The grey bar is the range of all areas of the level, the darker part the middle half; the line is Denmark, "
+        "the diamond the region. In the release counts from 1 to 4 are never shown, and figures that could reveal one "
+        "are hidden. See Methods.",
+        "Tallene er atlassets estimater for perioden (i den offentliggjorte udgave: beskyttede, output-kontrollerede "
+        "tal; i det sikre miljø: eksakte tal, ikke output-kontrolleret): rater pr. 1.000 voksne er alders- og "
+        "kønsstandardiserede (ESP 2013), andele er procenter med Wilson 95 %-intervaller. Et område ligger højere eller "
+        "lavere end Danmark ud over tilfældighed, når det ligger uden for tragtens 95 %-grænser i en eksakt test mod "
+        "Danmarks tal (mørke markører: uden for 99,8 %); hvor Danmarks tal ikke er offentliggjort, er sammenligningen "
+        "ikke testet. Den grå bjælke er spændet for alle områder på niveauet, den mørkere del den midterste halvdel; "
+        "stregen er Danmark, ruden regionen. I udgaven vises antal fra 1 til 4 aldrig, og tal, der kan afsløre et, "
+        "skjules. Se Metode."),
     "kf_profile_not_tested": ("{n} measures could not be tested against Denmark (Denmark's figure is not published).",
                               "{n} mål kunne ikke testes mod Danmark (Danmarks tal er ikke offentliggjort)."),
 }
