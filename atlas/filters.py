@@ -9,15 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
-from etl import vocabularies
+# the dimensions and levels are the domain's (etl/domain.py), re-exported here for the app
+from etl.domain import DIMENSIONS, EVENT_KEYS, POPULATION_KEYS
+from etl.domain import MAP_LEVELS as LEVELS
 
-# URL key -> (cube column, allowed values, applies to the population denominators too), from the
-# vocabularies (etl/config/vocabularies.toml): a vocabulary's name is its cube column
-DIMENSIONS: dict[str, tuple[str, tuple, bool]] = {v.url: (v.name, v.codes, v.population) for v in vocabularies.filters()}
-POPULATION_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if pop)
-EVENT_KEYS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if not pop)
-
-LEVELS = ("municipality", "region", "region2027")
 RATE_MODES = ("dsr", "crude", "eb")
 STANDARDS = ("esp2013", "denmark")
 MAP_KINDS = ("geo", "tile")

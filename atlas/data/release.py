@@ -4,8 +4,8 @@ computed from a count that is not published.
 The release (``python -m etl release``) holds, for every measure, level, published period and
 filter set of its plan, the published numerator and denominator, the expected count, the
 standardised ratio with its interval and the funnel flags (``estimates``), and Denmark's reference
-rates (``reference_rates``). This module only selects rows and, for standardised rates, multiplies
-the published ratio by the published reference rate; the smoothed (empirical Bayes) map shrinks
+rates of each filter set (``reference_rates``). This module only selects rows and, for standardised
+rates, multiplies the published ratio by the published reference rate of its filter set; the smoothed (empirical Bayes) map shrinks
 the published O/E. A view the release does not hold is moved to the nearest published view
 (``nearest_published``) and the reader is told.
 
@@ -121,52 +121,16 @@ def nearest_published(view: View) -> tuple[View, list[str]]:
     return replace(view, dims=()), changes + ["filters"]
 
 
-@cached(maxsize=64)
-def _reference(measure: str, period: str, standard: str) -> float:
-    r = db.query("SELECT rate FROM reference_rates WHERE measure = ? AND period = ? AND standard = ?",
-                 [measure, period, standard])
-    return float(r["rate"].iloc[0]) if len(r) and pd.notna(r["rate"].iloc[0]) else np.nan
-
-
 @cached(maxsize=512)
 def _group_reference(measure: str, period: str, standard: str, fs: str) -> float:
-    """The reference rate of a view whose filters name a sex or an age band: Denmark's rate in that
-    group, standardised over the group's own strata.
-
-    A standardised ratio is scaled by a reference rate to read as a rate. Against Denmark's rates by
-    sex and age band, a group defined by sex or age has a ratio of 1 by construction, so scaling by
-    the rate of all adults would show every such group (and Denmark within it) at the all-adults
-    level. Here the reference is Denmark's published reference rate times the ratio of the group's
-    standardised rate to everyone's, both from Denmark's published counts by sex and age band and
-    the standard's weights restricted to the group (Denmark's own population for the "denmark"
-    standard, so its crude rate). Other filters keep the all-adults reference: their ratio carries
-    the group's difference. NaN when a stratum the group needs is hidden."""
-    base = _reference(measure, period, standard)
-    parts = dict(p.split("=", 1) for p in fs.split("&") if "=" in p)
-    if "sex" not in parts and "age" not in parts:
-        return base
-    count = MEASURES[measure].numerator
-    c = db.query("SELECT count, sex, age, n FROM counts WHERE level = 'denmark' AND pattern = 'sex,age' "
-                 "AND period = ? AND count IN (?, 'persons')", [period, count])
-    ev = c[c["count"] == count].set_index(["sex", "age"])["n"].astype(float)
-    pop = c[c["count"] == "persons"].set_index(["sex", "age"])["n"].astype(float)
-    rate = (ev / pop).dropna()
-    if standard == "denmark":
-        weights = pop
-    else:
-        w = db.query("SELECT CAST(sex AS VARCHAR) AS sex, age_band AS age, weight FROM standard_population "
-                     "WHERE standard = ?", [standard])
-        weights = w.set_index(["sex", "age"])["weight"].astype(float)
-    strata = weights.index.intersection(pop.index)
-    group = [k for k in strata if parts.get("sex", k[0]) == k[0] and parts.get("age", k[1]) == k[1]]
-    if not group or any(k not in rate.index for k in strata):
-        return np.nan
-
-    def standardised(keys) -> float:
-        w = weights.loc[keys]
-        return float((w * rate.loc[keys]).sum() / w.sum())
-
-    return base * standardised(group) / standardised(list(strata))
+    """The published reference rate of a filter set (``reference_rates``, written by the estimate
+    engine): Denmark's rate within the filter set standardised to the chosen standard over the
+    strata the group holds. A standardised ratio O / E against the filter set's own national rates
+    times this rate reads as the group's standardised rate (for Denmark: its direct ESP 2013 rate).
+    NaN when not published."""
+    r = db.query("SELECT rate FROM reference_rates WHERE measure = ? AND period = ? AND standard = ? AND fs = ?",
+                 [measure, period, standard, fs])
+    return float(r["rate"].iloc[0]) if len(r) and pd.notna(r["rate"].iloc[0]) else np.nan
 
 
 def _rows(measure: str | tuple, level: str | tuple, period: str | tuple, fs: str | tuple, codes=None) -> pd.DataFrame:
@@ -232,7 +196,8 @@ def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     nat = _finish(_rows(view.measure, "denmark", period, fs), view)
     national = nat.iloc[0] if len(nat) else pd.Series({c: np.nan for c in COLUMNS} | {"hidden": True, "flag": "hidden",
                                                                                       "status": UNPUBLISHED})
-    keep = ["code", "name", "region_code", *COLUMNS, "sr", "sr_lower", "sr_upper", "note"]
+    keep = ["code", "name", "region_code", *COLUMNS, "sr", "sr_lower", "sr_upper", "note",
+            *(["method"] if "method" in t else [])]
     return t[keep], national
 
 
@@ -312,7 +277,7 @@ def breakdown_view(view: View) -> View:
 
 
 def clear_caches() -> None:
-    for f in (periods, _published, measures, _pathway_periods, _reference, _group_reference, _area_table, _trend_table, _breakdown_table):
+    for f in (periods, _published, measures, _pathway_periods, _group_reference, _area_table, _trend_table, _breakdown_table):
         f.cache_clear()
 
 

@@ -25,6 +25,7 @@ from atlas.measures import MEASURES, Measure
 from atlas.strata import (STRATA, _event_filters, _finish, _mask, _strata_sql_parts, area_codes, event_frame,
                           population_frame, strata)
 from etl import stats
+from etl.estimates.engine import estimate_from_strata
 
 
 def min_events_standardised() -> int:
@@ -38,12 +39,14 @@ def min_events_standardised() -> int:
     return int(load_plan().min_events_standardised)
 
 
-def _weights(standard: str, frame: pd.DataFrame) -> dict:
+def _weights(standard: str) -> dict | None:
+    """The standard's weights by (sex, age band) for the estimate engine; ``None`` for "denmark"
+    (Denmark's own population by stratum in the period: its crude rate, as in the release)."""
+    if standard == "denmark":
+        return None
     w = db.standard_weights()
     w = w[w.standard == standard]
-    keep = (w.sex.isin(frame.sex.unique())) & (w.age_band.isin(frame.age_band.unique()))
-    w = w[keep]
-    return {f"{s}|{a}": float(x) for s, a, x in zip(w.sex, w.age_band, w.weight)}
+    return {(str(s), str(a)): float(x) for s, a, x in zip(w.sex, w.age_band, w.weight)}
 
 
 def exact(table: pd.DataFrame) -> pd.DataFrame:
@@ -58,66 +61,62 @@ def exact(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View, secondary_groups=None) -> pd.DataFrame:
-    """One row per group of ``by`` from exact counts.
+def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View, secondary_groups=None,
+             group: list[str] | None = None) -> pd.DataFrame:
+    """One row per group of ``by`` from exact counts, computed by the estimate engine
+    (:func:`etl.estimates.engine.estimate_from_strata`), the code the release build uses too.
 
-    - crude rates and shares: from the counts (Garwood / Wilson-type intervals of ``etl.stats``);
-    - the standardised rate (indirect): SR = O / E, E = the group's population by sex and age band
-      times Denmark's rates by stratum (of the view's filters); the rate shown is SR times Denmark's
-      rate standardised to the chosen standard population over the strata present; its interval is
-      Garwood's on O, divided by E, times that rate; not computed below the plan's minimum number
-      of events (status "few_events");
-    - the expected count: E for rates, denominator times Denmark's share for shares;
-    - the funnel flag: exact tests of the count against E (rates) or Denmark's share.
+    ``frame`` holds numerator and denominator counts by ``by`` x sex x age band. ``group``: the
+    columns of ``by`` whose national comparator is separate (default: ``["year"]`` when the rows
+    are years, else none): a cell is compared with Denmark in the same group.
+
+    - ``num_shown``, ``den_shown``: the exact counts (nothing hidden: inside the secure environment only);
+    - the standardised rate (``view.rates`` "dsr" or "eb"): indirect against the view's own national
+      rates by sex and age band, times the group's standardised national rate; fewer than the
+      plan's minimum of events: no standardised figure (status "few_events");
+    - crude rates and shares; the expected count; the funnel flag ("not_tested" where no test was made).
 
     ``secondary_groups`` is accepted for the callers' sake and ignored: nothing is suppressed here.
-    Reference: Breslow NE, Day NE (1987), IARC Sci Publ 82, section 2.3 (indirect standardisation).
     """
+    cols = [*by, "num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected", "flag", "status", "method"]
     if frame.empty:
-        return pd.DataFrame(columns=[*by, "num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected",
-                                     "flag", "status"])
-    f = frame.copy()
-    f["stratum"] = f["sex"].astype(str) + "|" + f["age_band"].astype(str)
-    cell = f.groupby([*by, "stratum"], as_index=False)[["num", "den"]].sum()
-    nat = cell.groupby("stratum")[["num", "den"]].sum()
-    nat_rate = (nat["num"] / nat["den"]).where(nat["den"] > 0, 0.0).fillna(0.0)
-    cell["expected"] = cell["den"] * cell["stratum"].map(nat_rate).fillna(0.0)
-    t = cell.groupby(by, as_index=False).agg(num=("num", "sum"), den=("den", "sum"), expected=("expected", "sum"))
-    t = exact(t)
-    obs = t["num"].to_numpy(dtype=float)
-    total_num, total_den = float(cell["num"].sum()), float(cell["den"].sum())
-    if measure.kind == "rate" and view.rates in ("dsr", "eb"):
-        ws = pd.Series(_weights(view.standard, f)).reindex(nat_rate.index).fillna(0.0)
-        reference = float((ws * nat_rate).sum() / ws.sum()) if ws.sum() > 0 else np.nan
-        sr = stats.indirect_ratio(obs, t["expected"].to_numpy(dtype=float))
-        t["value"], t["lower"], t["upper"] = (np.asarray(x, dtype=float) * reference * measure.per
-                                              for x in (sr.value, sr.lower, sr.upper))
-        t["reference"] = reference
-        few = ~t["hidden"] & (obs < min_events_standardised())
-        t.loc[few, ["value", "lower", "upper"]] = np.nan
+        return pd.DataFrame(columns=cols)
+    if group is None:
+        group = ["year"] if "year" in by else []
+    agg = frame.groupby(by, as_index=False)[["num", "den"]].sum()
+    t = exact(agg)
+    keys = list(by) if any(k not in group for k in by) else [*by, "_cell"]
+    strata_ = frame.assign(_cell=0) if "_cell" in keys else frame
+    observed = t[by].assign(num=t["num"].to_numpy(float), den=t["den"].to_numpy(float))
+    if "_cell" in keys:
+        observed = observed.assign(_cell=0)
+    standardised = measure.kind == "rate" and view.rates in ("dsr", "eb")
+    # min_count=1: no count is hidden or left out of the national rates (exact figures)
+    e = estimate_from_strata(strata_[[*keys, "sex", "age_band", "num", "den"]], keys, group, measure.kind,
+                             weights=_weights(view.standard), observed=observed, min_count=1,
+                             min_events=min_events_standardised(), per=measure.per)
+    area = [k for k in keys if k not in group][0]
+    e = e[e[area].astype(str) != "denmark"].astype({area: t[area].dtype if area in t else int})
+    if "_cell" in keys:
+        e = e.drop(columns="_cell")
+    t = t.merge(e.drop(columns=["num", "den"]), on=list(by), how="left")
+    if standardised:
+        t["flag"] = t["flag_std"]
+        few = ~t["hidden"] & t["value"].isna()
+        t.loc[few, "hidden"] = True            # too few events for a standardised figure (as the release)
         t.loc[few, "status"] = FEW
-        t.loc[few, "hidden"] = True
     elif measure.kind == "rate":
-        e = stats.crude_rate(obs, t["den"].to_numpy(dtype=float), per=measure.per)
-        t["value"], t["lower"], t["upper"] = e.value, e.lower, e.upper
+        t["value"], t["lower"], t["upper"] = t["crude"], t["crude_lower"], t["crude_upper"]
+        t["flag"] = t["flag_crude"]
+        t["method"] = np.where(t["method"].notna(), "crude", None)
     else:
-        e = stats.proportion_ci(obs, t["den"].to_numpy(dtype=float))
-        t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
-    t.loc[t["status"] == EMPTY, ["value", "lower", "upper"]] = np.nan
-    overall = total_num / total_den if total_den > 0 else np.nan
-    if measure.kind != "rate":
-        t["expected"] = t["den"] * overall
-    t.loc[t["status"] == EMPTY, "expected"] = np.nan
-    if measure.kind == "rate":
-        flags = stats.funnel_flags(obs, np.nan_to_num(t["expected"].to_numpy(dtype=float)), 1.0)
-    elif np.isfinite(overall):
-        flags = stats.funnel_flags_proportion(obs, t["den"].to_numpy(dtype=float), overall)
-    else:
-        flags = [None] * len(t)
-    flags = np.asarray(flags, dtype=object)
-    flags = np.where(pd.isna(flags), NOT_TESTED, flags)
-    t["flag"] = np.where(t["hidden"], "hidden", flags)
-    return t.drop(columns=["num", "den"])
+        t["flag"] = t["flag_crude"]
+    t.loc[t["hidden"], ["value", "lower", "upper", "expected"]] = np.nan
+    flags = t["flag"].astype(object)
+    t["flag"] = np.where(t["hidden"], "hidden", np.where(flags.isna(), NOT_TESTED, flags))
+    drop = ["num", "den", "sr", "sr_lower", "sr_upper", "crude", "crude_lower", "crude_upper", "flag_std",
+            "flag_crude", "note"]
+    return t.drop(columns=[c for c in drop if c in t])
 
 
 def _key(view: View, keep_area: bool = False) -> View:
@@ -252,8 +251,14 @@ def _breakdown_table(view: View, area: int | None) -> pd.DataFrame:
     for key, part in f.groupby("dimension", sort=False):
         # a group defined by sex or age band, standardised on sex and age against Denmark, is 1 by construction
         v = replace(view, rates="crude") if key in ("sex", "age") and view.rates != "crude" else view
-        parts.append(estimate(part, ["dimension", "value_key"], m, v))
-    return pd.concat(parts, ignore_index=True)
+        # each group standardised with its own rates by sex and age band (its own reference)
+        parts.append(estimate(part, ["dimension", "value_key"], m, v, group=["dimension", "value_key"]))
+    t = pd.concat(parts, ignore_index=True)
+    # each group is standardised against its own rates (its own comparator): no test of a group is
+    # made, and it has no expected count of its own (as the release's Denmark groups)
+    t.loc[~t["hidden"].astype(bool), "flag"] = NOT_TESTED
+    t["expected"] = np.nan
+    return t
 
 
 def mix_table(view: View, area: int | None) -> pd.DataFrame:

@@ -116,9 +116,10 @@ class SecureSource(Source):
         return tuple(str(y) for y in years) + tuple(multi)
 
     def measures(self) -> tuple[str, ...]:
-        from atlas.measures import MEASURES
+        """The measures with estimates (the domain registry's flag, ``etl.domain``)."""
+        from atlas.measures import measures_with_estimates
 
-        return tuple(MEASURES)
+        return tuple(measures_with_estimates())
 
     def nearest(self, view: View) -> tuple[View, list[str]]:
         if view.measure not in self.measures():

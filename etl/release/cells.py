@@ -75,22 +75,28 @@ def write_cells(con, plan: Plan, years: list[int]) -> int:
                    coalesce(s.n, 0)
             FROM ({grid}) g LEFT JOIN ({src}) s USING ({using})
         """)
-    allowed = " OR ".join(
-        f"(f.count = '{p.count}' AND f.pattern = '{p.key}' AND g.level IN ({', '.join(repr(x) for x in p.levels)})"
-        + f" AND p.period IN ({', '.join(repr(x) for x in plan.labels(p.periods, years))}))"
-        for p in plan.patterns)
+    # which (level, period) each (count, pattern) is published at: one equi-join, not an OR per pattern
+    allowed = sorted({(p.count, p.key, level, label) for p in plan.patterns for level in p.levels
+                      for label in plan.labels(p.periods, years)})
+    import pandas as pd
+
+    register(con, "allowed_df", pd.DataFrame(allowed, columns=["count", "pattern", "level", "period"]))
+    con.execute("CREATE OR REPLACE TEMP TABLE allowed AS SELECT * FROM allowed_df")
+    con.unregister("allowed_df")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_cells AS
         WITH agg AS (
             SELECT f.count, f.pattern, g.level, g.code::INTEGER AS code, p.period,
                    {', '.join(f'f.{d}' for d in DIM_ORDER)}, sum(f.n)::BIGINT AS n
             FROM fine f JOIN {_geo_sql()} g USING (municipality) JOIN {_periods_sql(periods)} p USING (year)
-            WHERE {allowed}
+                 JOIN allowed a ON a.count = f.count AND a.pattern = f.pattern AND a.level = g.level
+                                AND a.period = p.period
             GROUP BY ALL)
         SELECT (row_number() OVER (ORDER BY count, pattern, level, code, period, {', '.join(DIM_ORDER)}) - 1)::BIGINT AS id,
                *, {fs_sql(DIM_ORDER)} AS fs
         FROM agg
     """)
+    con.execute("DROP TABLE allowed")
     con.execute("DROP TABLE fine")
     return con.execute("SELECT count(*) FROM plan_cells").fetchone()[0]
 
@@ -100,7 +106,7 @@ def write_strata(con, plan: Plan, years: list[int]) -> None:
     periods = plan.periods(years)
     parts = []
     for dims in dict.fromkeys(p.dims for p in plan.patterns_of("persons")):   # a pattern may be listed per level
-        if any(d in ("sex", "age") for d in dims) and dims not in (("sex",), ("age",)):
+        if "sex" in dims and "age" in dims:
             continue          # reference strata, not a filter set
         sel = "".join(f", CAST({DIMS[d][0]} AS VARCHAR) AS {d}" for d in dims)
         fs = fs_sql(dims)

@@ -1,37 +1,47 @@
-"""Estimates of the release, computed from published counts and public information only.
+"""Estimates of the release, computed by the estimate engine (``etl.estimates.engine``) from
+published counts and public information only.
 
-For every measure, filter set, area and period of the plan:
+For every measure with estimates, filter set, area and period of the plan:
 
 - ``num`` and ``den``: the published counts (NULL where hidden);
-- the crude rate per 1,000 (Garwood interval) or the share in per cent (Wilson interval), from
-  ``num`` and ``den``;
-- for rates, the **indirectly standardised ratio** SR = O / E with O = ``num`` and E the expected
-  count: the area's population by sex and age band (public population statistics, never
-  published here) times Denmark's published rates by sex and age band for the same period. SR's
-  interval is Garwood's on O divided by E. E is published rounded (``expected_decimals``) and SR
-  is computed from the rounded E. The standardised *rate* the app shows is SR times a reference
-  rate of Denmark (its rate standardised to the ESP 2013, or its crude rate); both reference rates
-  are functions of published national counts (``reference_rates``);
-- the funnel flag from an exact test (Poisson for rates against E times Denmark's SR for the same
-  filter set, binomial for shares against Denmark's share) on the published counts.
+- ``value``, ``lower``, ``upper``: the crude rate per 1,000 (Garwood interval) or the share in per
+  cent (Wilson interval), from ``num`` and ``den``;
+- for rates, the **indirectly standardised ratio against the view's own national rates**
+  SR = O / E (``method = 'isr'``): E is the area's population by sex and age band (public
+  population statistics, never published here) times Denmark's published rates by sex and age
+  band *within the same filter set* (a group is compared with the same group nationally) for the
+  same period. SR's interval is Garwood's on O divided by E. E is published rounded
+  (``expected_decimals``) and SR is computed from the rounded E. The standardised rate the app
+  shows is SR times the filter set's reference rate (``reference_rates``: Denmark's rate in the
+  filter set standardised to the ESP 2013 over the strata the group holds, or its crude rate),
+  a function of published national counts; for Denmark itself that is its direct ESP 2013 rate;
+- the funnel flags from exact tests (Poisson for rates against E times Denmark's O/E in the same
+  filter set, binomial for shares against Denmark's share) on the published counts;
+- ``method``: ``isr``, ``crude`` (fewer than ``min_events_standardised`` events: no standardised
+  figure) or ``proportion`` (shares); NULL where hidden.
 
-No estimate rests on a hidden count; a standardised ratio needs ``min_events_standardised`` events.
+No estimate rests on a hidden count. A hidden national stratum takes the filter set's published
+rate in its age band, else the filter set's crude national rate.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from atlas.measures import MEASURES
-from etl import stats
+from etl.domain import MEASURES
+from etl.estimates import engine
 from etl.release.cells import fs_sql, register
 from etl.release.plan import POPULATION_DIMS, Plan, canonical
 
 EVENT_DIMS = ("modality", "priority", "referrer")
+# filter patterns published for shares only: a rate by population group and imaging type would need
+# Denmark's counts by group x imaging type x sex x age band as its reference, which are not published
+SHARE_ONLY = [[g, "modality"] for g in POPULATION_DIMS if g not in ("sex", "age")]
 FILTER_PATTERNS = ([[]] + [[d] for d in (*POPULATION_DIMS, *EVENT_DIMS)]
-                   + [[g, "modality"] for g in POPULATION_DIMS])
+                   + [[g, "modality"] for g in POPULATION_DIMS]
+                   + [[g, d] for g in POPULATION_DIMS if g not in ("sex", "age") for d in ("sex", "age")])
 ESTIMATE_COLUMNS = ["measure", "level", "code", "period", "fs", "num", "den", "expected", "sr", "sr_lower",
-                    "sr_upper", "value", "lower", "upper", "flag_std", "flag_crude", "note"]
+                    "sr_upper", "value", "lower", "upper", "flag_std", "flag_crude", "note", "method"]
 
 
 def _pairs(con, plan: Plan, measure) -> pd.DataFrame:
@@ -39,7 +49,7 @@ def _pairs(con, plan: Plan, measure) -> pd.DataFrame:
     num_extra = {**measure.denominator_where, **measure.numerator_where}
     frames = []
     for pattern in FILTER_PATTERNS:
-        if any(d in measure.ignores for d in pattern):
+        if any(d in measure.ignores for d in pattern) or (measure.kind == "rate" and pattern in SHARE_ONLY):
             continue
         f_dims = canonical(pattern)
         num_dims = canonical([*pattern, *num_extra])
@@ -63,49 +73,77 @@ def _pairs(con, plan: Plan, measure) -> pd.DataFrame:
     return out.assign(measure=measure.key)
 
 
-def reference_rates(con, plan: Plan) -> pd.DataFrame:
-    """Denmark's rates by sex and age band per count and period, from published counts.
-
-    A hidden stratum falls back to its age band (both sexes), then to the crude national rate.
-    """
-    return con.execute("""
-        WITH ev AS (SELECT count, period, sex, age, shown FROM published
-                    WHERE level = 'denmark' AND pattern = 'sex,age' AND count <> 'persons'),
-             pop AS (SELECT period, sex, age, shown AS persons FROM published
-                     WHERE level = 'denmark' AND pattern = 'sex,age' AND count = 'persons'),
-             band AS (SELECT e.count, e.period, e.age, e.shown / p.shown AS rate FROM published e
-                      JOIN published p ON p.count = 'persons' AND p.level = 'denmark' AND p.pattern = 'age'
-                                      AND p.period = e.period AND p.age = e.age
-                      WHERE e.level = 'denmark' AND e.pattern = 'age'),
-             crude AS (SELECT e.count, e.period, e.shown / p.shown AS rate FROM published e
-                       JOIN published p ON p.count = 'persons' AND p.level = 'denmark' AND p.pattern = ''
-                                       AND p.period = e.period
-                       WHERE e.level = 'denmark' AND e.pattern = '')
-        SELECT ev.count, ev.period, ev.sex, ev.age, pop.persons,
-               coalesce(ev.shown / pop.persons, band.rate, crude.rate) AS rate, crude.rate AS crude_rate
-        FROM ev JOIN pop USING (period, sex, age)
-        LEFT JOIN band USING (count, period, age) LEFT JOIN crude USING (count, period)
-    """).df()
-
-
-def _expected(con, plan: Plan, count: str) -> pd.DataFrame:
-    """E per area, period and population filter set for one count (rounded as published)."""
+def _national_strata(con, count: str, pattern: list[str]) -> pd.DataFrame:
+    """Denmark's published stratum counts (sex x age band) of ``count`` and of persons within each
+    filter set of ``pattern``: group (period, fs), sex, age, num, den (NaN where hidden)."""
+    f_dims = canonical(pattern)
+    s_dims = canonical([*pattern, "sex", "age"])
+    p_dims = canonical([d for d in s_dims if d in POPULATION_DIMS])
+    group_fs = fs_sql(f_dims, "e")
     return con.execute(f"""
-        SELECT s.level, s.code, s.period, s.fs, round(sum(s.persons * r.rate), {plan.expected_decimals}) AS expected
-        FROM plan_strata s JOIN ref r ON r.count = '{count}' AND r.period = s.period
-             AND r.sex = CAST(s.sex AS VARCHAR) AND r.age = s.age_band
-        GROUP BY ALL
+        SELECT e.period, {group_fs} AS fs, e.sex, e.age, e.shown AS num, p.shown AS den
+        FROM published e JOIN published p
+          ON p.count = 'persons' AND p.level = 'denmark' AND p.pattern = '{','.join(p_dims)}'
+         AND p.period = e.period AND p.fs = {fs_sql(p_dims, 'e')}
+        WHERE e.count = '{count}' AND e.level = 'denmark' AND e.pattern = '{','.join(s_dims)}'
     """).df()
 
 
-def standard_rates(ref: pd.DataFrame, weights: dict[tuple[str, str], float]) -> pd.DataFrame:
-    """Reference rates per count and period: ESP 2013-standardised and crude, per person."""
-    r = ref.assign(w=[weights.get((s, a), 0.0) for s, a in zip(ref["sex"], ref["age"])])
-    esp = (r.assign(wr=r["w"] * r["rate"]).groupby(["count", "period"], as_index=False)
-           .agg(wr=("wr", "sum"), w=("w", "sum")))
-    esp["esp2013"] = esp["wr"] / esp["w"]
-    crude = r.groupby(["count", "period"], as_index=False)["crude_rate"].first().rename(columns={"crude_rate": "denmark"})
-    return esp[["count", "period", "esp2013"]].merge(crude, on=["count", "period"])
+def _national_band(con, count: str, pattern: list[str]) -> pd.DataFrame:
+    """Denmark's published counts by age band (both sexes) within each filter set (the first fallback
+    of a hidden stratum); empty where the plan does not publish them."""
+    if "sex" in pattern or "age" in pattern:
+        return pd.DataFrame(columns=["period", "fs", "age", "num", "den"])
+    b_dims = canonical([*pattern, "age"])
+    p_dims = canonical([d for d in b_dims if d in POPULATION_DIMS])
+    return con.execute(f"""
+        SELECT e.period, {fs_sql(canonical(pattern), 'e')} AS fs, e.age, e.shown AS num, p.shown AS den
+        FROM published e JOIN published p
+          ON p.count = 'persons' AND p.level = 'denmark' AND p.pattern = '{','.join(p_dims)}'
+         AND p.period = e.period AND p.fs = {fs_sql(p_dims, 'e')}
+        WHERE e.count = '{count}' AND e.level = 'denmark' AND e.pattern = '{','.join(b_dims)}'
+    """).df()
+
+
+def _cell_strata(con, cells: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's population by sex and age band (public population statistics, never published):
+    level, code, period, fs, sex, age, persons."""
+    keys = cells[["level", "code", "period", "fs"]].drop_duplicates()
+    keys = keys.assign(pop_fs=_pop_fs(keys["fs"]))
+    register(con, "cell_keys_df", keys)
+    out = con.execute("""
+        SELECT k.level, k.code, k.period, k.fs, CAST(s.sex AS VARCHAR) AS sex, s.age_band AS age, s.persons
+        FROM cell_keys_df k JOIN plan_strata s
+          ON s.level = k.level AND s.code = k.code AND s.period = k.period AND s.fs = k.pop_fs
+    """).df()
+    con.unregister("cell_keys_df")
+    return out
+
+
+def _rate_reference(con, plan: Plan, measure, patterns: list[list[str]], weights: dict):
+    """Denmark's stratum rates and the reference rates (ESP 2013 and Denmark's own population) of
+    ``measure`` for every period and filter set of ``patterns`` (engine.stratum_rates, reference_rates)."""
+    rates, refs = [], []
+    for pattern in patterns:
+        nat = _national_strata(con, measure.numerator, pattern)
+        if nat.empty:
+            continue
+        band = _national_band(con, measure.numerator, pattern)
+        total = con.execute(f"""
+            SELECT e.period, e.fs, e.shown AS num, p.shown AS den FROM published e JOIN published p
+              ON p.count = 'persons' AND p.level = 'denmark' AND p.pattern = '{','.join(canonical([d for d in pattern if d in POPULATION_DIMS]))}'
+             AND p.period = e.period AND p.fs = {fs_sql(canonical([d for d in pattern if d in POPULATION_DIMS]), 'e')}
+            WHERE e.count = '{measure.numerator}' AND e.level = 'denmark' AND e.pattern = '{','.join(canonical(pattern))}'
+        """).df()
+        r = engine.stratum_rates(nat, ["period", "fs"], [b for b in (band, total) if len(b)])
+        rates.append(r)
+        esp = engine.reference_rates(r, ["period", "fs"], weights).assign(standard="esp2013")
+        own = engine.reference_rates(r, ["period", "fs"], None).assign(standard="denmark")
+        refs.append(pd.concat([esp, own], ignore_index=True))
+    if not rates:
+        return pd.DataFrame(columns=["period", "fs", "sex", "age", "persons", "rate"]), \
+            pd.DataFrame(columns=["period", "fs", "reference", "standard"])
+    return pd.concat(rates, ignore_index=True), pd.concat(refs, ignore_index=True)
 
 
 def _pop_fs(fs: pd.Series) -> pd.Series:
@@ -116,72 +154,47 @@ def _pop_fs(fs: pd.Series) -> pd.Series:
     return fs.map(uniq)
 
 
-def _proportion_flags(num: np.ndarray, den: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Exact binomial funnel flags, each row against its own target (Denmark's share for its period and filter)."""
-    out = np.full(num.size, None, dtype=object)
-    ok = np.isfinite(target) & (target >= 0) & (target <= 1)
-    for value in np.unique(target[ok]):
-        rows = ok & (target == value)
-        out[rows] = stats.funnel_flags_proportion(num[rows], den[rows], float(value))
-    return out
+KEYS = ["level", "code", "period", "fs"]
+GROUP = ["period", "fs"]
+DENMARK = {"level": "denmark"}
 
 
-def estimate_measure(con, plan: Plan, measure) -> pd.DataFrame:
+def estimate_measure(con, plan: Plan, measure, weights: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The estimates of one measure over the plan (etl.estimates.engine) and its reference rates."""
     t = _pairs(con, plan, measure)
     if t.empty:
-        return pd.DataFrame(columns=ESTIMATE_COLUMNS)
-    num, den = t["num"].to_numpy(dtype=float), t["den"].to_numpy(dtype=float)
-    shown = ~np.isnan(num) & ~np.isnan(den) & (den > 0)
-    dk = t[t["level"] == "denmark"].set_index(["period", "fs"])
-    key = pd.MultiIndex.from_frame(t[["period", "fs"]])
-    dk_num = dk["num"].reindex(key).to_numpy(dtype=float)
-    dk_den = dk["den"].reindex(key).to_numpy(dtype=float)
-    t["note"] = np.where(shown, None, "hidden")
+        return pd.DataFrame(columns=ESTIMATE_COLUMNS), pd.DataFrame(columns=["measure", "period", "fs", "standard", "rate"])
     if measure.kind == "rate":
-        e = stats.crude_rate(np.where(shown, num, np.nan), den, per=1000)
-        t["value"], t["lower"], t["upper"] = e.value, e.lower, e.upper
-        t["flag_crude"] = stats.funnel_flags(np.where(shown, num, np.nan), np.where(shown, den * dk_num / dk_den, 0), 1.0)
-        exp = _expected(con, plan, measure.numerator)
-        t["pop_fs"] = _pop_fs(t["fs"])
-        t = t.merge(exp.rename(columns={"fs": "pop_fs"}), on=["level", "code", "period", "pop_fs"], how="left")
-        t = t.drop(columns="pop_fs")
-        expected = t["expected"].to_numpy(dtype=float)
-        enough = shown & (num >= plan.min_events_standardised) & (expected > 0)
-        sr = stats.indirect_ratio(np.where(enough, num, np.nan), expected)
-        t["sr"], t["sr_lower"], t["sr_upper"] = sr.value, sr.lower, sr.upper
-        dk_e = t[t["level"] == "denmark"].set_index(["period", "fs"])["expected"].reindex(key).to_numpy(dtype=float)
-        target = dk_num / dk_e
-        t["flag_std"] = stats.funnel_flags(np.where(enough, num, np.nan), np.where(enough, expected * target, 0), 1.0)
-        t["note"] = np.where(shown & ~enough, "few_events", t["note"])
-        t.loc[~enough, ["sr", "sr_lower", "sr_upper", "flag_std"]] = np.nan
-        t.loc[~shown, "expected"] = np.nan
+        patterns = [p for p in FILTER_PATTERNS if not any(d in measure.ignores for d in p) and p not in SHARE_ONLY]
+        rates, refs = _rate_reference(con, plan, measure, patterns, weights or {})
+        e = engine.expected(_cell_strata(con, t), rates, KEYS, GROUP, plan.expected_decimals)
+        cells = t.merge(e, on=KEYS, how="left")
+        esp = refs[refs["standard"] == "esp2013"][[*GROUP, "reference"]]
+        out = engine.rate_estimates(cells, KEYS, GROUP, DENMARK, esp, per=measure.per,
+                                    min_events=plan.min_events_standardised)
+        # the table's value is the crude rate; the app reads the standardised one as sr x reference
+        out = out.drop(columns=["value", "lower", "upper"]).rename(
+            columns={"crude": "value", "crude_lower": "lower", "crude_upper": "upper"})
+        reference = refs.rename(columns={"reference": "rate"}).assign(measure=measure.key)
     else:
-        e = stats.proportion_ci(np.where(shown, num, np.nan), np.where(shown, den, np.nan))
-        t["value"], t["lower"], t["upper"] = e.value * 100, e.lower * 100, e.upper * 100
-        t["flag_crude"] = _proportion_flags(np.where(shown, num, np.nan), np.where(shown, den, 0), dk_num / dk_den)
-        t["flag_std"] = t["flag_crude"]
-        t["expected"] = np.where(shown, den * dk_num / dk_den, np.nan)
+        out = engine.share_estimates(t, KEYS, GROUP, DENMARK)
         for c in ("sr", "sr_lower", "sr_upper"):
-            t[c] = np.nan
-    t.loc[~shown, ["value", "lower", "upper", "flag_crude", "flag_std"]] = np.nan
-    return t[ESTIMATE_COLUMNS]
+            out[c] = np.nan
+        reference = pd.DataFrame(columns=["measure", "period", "fs", "standard", "rate"])
+    out = out.assign(measure=measure.key)
+    return out[ESTIMATE_COLUMNS], reference[["measure", "period", "fs", "standard", "rate"]]
 
 
 def write_estimates(con, plan: Plan, weights: dict) -> dict:
-    ref = reference_rates(con, plan)
-    register(con, "ref_df", ref)
-    con.execute("CREATE OR REPLACE TEMP TABLE ref AS SELECT * FROM ref_df")
-    con.unregister("ref_df")
-    frames = [estimate_measure(con, plan, m) for m in MEASURES.values()]
-    est = pd.concat([f for f in frames if len(f)], ignore_index=True)
-    for c in ("flag_std", "flag_crude", "note"):
-        est[c] = est[c].astype(object).where(est[c].notna(), None)
-    std = standard_rates(ref, weights)
-    rates = []
+    frames, refs = [], []
     for m in MEASURES.values():
-        if m.kind == "rate":
-            rates.append(std[std["count"] == m.numerator].assign(measure=m.key))
-    reference = (pd.concat(rates, ignore_index=True)
-                 .melt(id_vars=["measure", "count", "period"], value_vars=["esp2013", "denmark"],
-                       var_name="standard", value_name="rate")[["measure", "period", "standard", "rate"]])
+        if not m.estimates:
+            continue
+        est, ref = estimate_measure(con, plan, m, weights)
+        frames.append(est)
+        refs.append(ref)
+    est = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    for c in ("flag_std", "flag_crude", "note", "method"):
+        est[c] = est[c].astype(object).where(est[c].notna(), None)
+    reference = pd.concat([r for r in refs if len(r)], ignore_index=True)
     return {"estimates": est, "reference_rates": reference}

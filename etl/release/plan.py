@@ -13,29 +13,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from atlas.filters import DIMENSIONS
+from etl.domain import BASE_COUNTS as SOURCES          # base count -> (cube, column summed)
+from etl.domain import DIM_ORDER, DIMS, LEVELS, OUTCOMES  # noqa: F401  (re-exported for the release modules)
+from etl.domain import POPULATION_KEYS as POPULATION_DIMS
 from etl.settings import CONFIG_DIR
-
-LEVELS = ("municipality", "region", "region2027", "denmark")
-OUTCOMES = ("surgery", "rehabilitation", "diagnosis", "none")
-
-# URL key -> (cube column, values); the canonical order of dimensions in a filter-set key
-DIMS: dict[str, tuple[str, tuple]] = {
-    **{key: (column, tuple(values)) for key, (column, values, _) in DIMENSIONS.items()},
-    "outcome_short": ("outcome_short", OUTCOMES),
-    "outcome_long": ("outcome_long", OUTCOMES),
-}
-DIM_ORDER = tuple(DIMS)
-POPULATION_DIMS = tuple(k for k, (_, _, pop) in DIMENSIONS.items() if pop)
-
-# base count -> (cube, column summed)
-SOURCES = {
-    "persons": ("population_cube", "persons"),
-    "episode": ("episode_cube", "n_episodes"),
-    **{name: ("imaging_cube", f"n_{name}") for name in (
-        "imaging", "first", "low_value", "surgery_short", "surgery_long", "rehab_short", "rehab_long",
-        "xray_then_mri", "repeat_mri", "private")},
-}
 
 
 def canonical(pattern) -> tuple[str, ...]:

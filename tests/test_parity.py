@@ -1,0 +1,174 @@
+"""Parity: every view of the publication plan gives the same figures from both databases.
+
+1. Through the estimate engine: for every estimate the release holds (every measure, level, period
+   and filter set of the plan), the secure database's exact counts by cell and by sex x age band go
+   through :func:`etl.estimates.engine.estimate_from_strata` (what the secure app calls) and must
+   give the same columns and, wherever nothing is hidden in the release (the cell's counts and the
+   national stratum counts its standardisation rests on), the same figures: counts, expected count,
+   standardised ratio and interval, crude value and interval, flags and method.
+2. Through the app's tables (``atlas.queries`` on the secure database, ``atlas.release_queries``
+   on the release): same columns, same measure and dimension lists.
+"""
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl.domain import DIMENSIONS, MEASURES
+from etl.estimates import engine
+
+COLUMNS = {"rate": engine.RATE_COLUMNS, "share": engine.SHARE_COLUMNS}
+ORDER = tuple(DIMENSIONS)
+
+
+def _geo_sql() -> str:
+    return """(SELECT code AS municipality, 'municipality' AS level, code FROM areas WHERE level = 'municipality'
+               UNION ALL SELECT code, 'region', region_code FROM areas WHERE level = 'municipality'
+               UNION ALL SELECT code, 'region2027', region2027_code FROM areas WHERE level = 'municipality'
+               UNION ALL SELECT code, 'denmark', 0 FROM areas WHERE level = 'municipality')"""
+
+
+def _fs(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    fs = pd.Series("", index=frame.index)
+    for i, k in enumerate(sorted(keys, key=ORDER.index)):
+        fs = fs + ("&" if i else "") + f"{k}=" + frame[k].astype(str)
+    return fs
+
+
+def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str]) -> pd.DataFrame:
+    """Numerator and denominator by level, code, period, filter set, sex and age band, from the cubes."""
+    rows = ", ".join(f"({y}, '{p}')" for p in periods
+                     for y in (range(int(p.split("-")[0]), int(p.split("-")[1]) + 1) if "-" in p else [int(p)]))
+    per = f"(SELECT * FROM (VALUES {rows}) AS t(year, period))"
+    col = {k: DIMENSIONS[k][0] for k in keys}
+    pop_keys = [k for k in keys if DIMENSIONS[k][2]]
+    sel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS {k}" for k in keys)
+    where_num = " AND ".join(f"c.{DIMENSIONS[k][0]} = '{v}'" for k, v in
+                             {**measure.denominator_where, **measure.numerator_where}.items()) or "true"
+    where_den = " AND ".join(f"c.{DIMENSIONS[k][0]} = '{v}'" for k, v in measure.denominator_where.items()) or "true"
+    group = f"g.level, g.code, p.period{''.join(f', {k}' for k in keys)}, sex, age"
+    if measure.denominator == "population":
+        num = con.execute(f"""
+            SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
+                   sum(c.n_{measure.numerator}) AS num
+            FROM imaging_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
+            WHERE {where_num} GROUP BY {group}""").df()
+        psel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS {k}" for k in pop_keys)
+        den = con.execute(f"""
+            SELECT g.level, g.code, p.period{psel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
+                   sum(c.persons) AS den
+            FROM population_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
+            GROUP BY ALL""").df()
+        ev_keys = [k for k in keys if k not in pop_keys]
+        if ev_keys:
+            values = pd.DataFrame([dict(zip(ev_keys, v)) for v in
+                                   pd.MultiIndex.from_product([[str(x) for x in DIMENSIONS[k][1]] for k in ev_keys])])
+            den = den.merge(values, how="cross")
+        out = den.merge(num, on=["level", "code", "period", *keys, "sex", "age"], how="left")
+    else:
+        out = con.execute(f"""
+            SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
+                   sum(c.n_{measure.numerator}) FILTER (WHERE {where_num}) AS num,
+                   sum(c.n_{measure.denominator}) FILTER (WHERE {where_den}) AS den
+            FROM {'episode_cube' if measure.denominator == 'episode' else 'imaging_cube'} c
+                 JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
+            GROUP BY {group}""").df() if measure.denominator != "episode" else None
+        if out is None:        # low-value share of episodes: numerator and denominator from two cubes
+            num = con.execute(f"""
+                SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
+                       sum(c.n_{measure.numerator}) AS num
+                FROM imaging_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
+                GROUP BY {group}""").df()
+            den = con.execute(f"""
+                SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
+                       sum(c.n_episodes) AS den
+                FROM episode_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
+                GROUP BY {group}""").df()
+            out = den.merge(num, on=["level", "code", "period", *keys, "sex", "age"], how="outer")
+    out[["num", "den"]] = out[["num", "den"]].fillna(0.0).astype(float)
+    out["fs"] = _fs(out, keys)
+    return out.drop(columns=list(keys))
+
+
+@pytest.fixture(scope="module")
+def release(release_db):
+    with duckdb.connect(str(release_db), read_only=True) as con:
+        est = con.execute("SELECT * FROM estimates").df()
+        counts = con.execute("SELECT count, pattern, period, fs, sex, age, n FROM counts "
+                             "WHERE level = 'denmark' AND sex IS NOT NULL AND age IS NOT NULL").df()
+        weights = con.execute("SELECT CAST(sex AS VARCHAR) AS sex, age_band, weight FROM standard_population "
+                              "WHERE standard = 'esp2013'").df()
+        plan_min = con.execute("SELECT value FROM meta WHERE key = 'min_events_standardised'").fetchone()[0]
+    return est, counts, {(s, a): w for s, a, w in zip(weights.sex, weights.age_band, weights.weight)}, int(plan_min)
+
+
+def _hidden_reference_groups(counts: pd.DataFrame, measure) -> set[tuple[str, str]]:
+    """(period, filter set) whose national stratum counts are not all published in the release."""
+    c = counts[counts["count"].isin([measure.numerator, "persons"])]
+    hid = c[c["n"].isna()]
+    out = set()
+    for _, r in hid.iterrows():
+        parts = [p for p in r["fs"].split("&") if p and not p.startswith(("sex=", "age="))]
+        out.add((r["period"], "&".join(parts)))
+        out.add((r["period"], "*"))          # a hidden stratum of a group defined by sex or age
+    return out
+
+
+def _engine_on_secure(secure_db, est: pd.DataFrame, measure, weights, min_events) -> pd.DataFrame:
+    periods = sorted(est["period"].unique())
+    frames = []
+    with duckdb.connect(str(secure_db), read_only=True) as con:
+        patterns = est.assign(keys=est["fs"].map(lambda fs: tuple(p.split("=")[0] for p in fs.split("&") if p)))
+        for keys, part in patterns.groupby("keys"):
+            s = _secure_strata(con, measure, keys, periods)
+            s = s[s["fs"].isin(set(part["fs"]))]
+            national = s[s["level"] == "denmark"].drop(columns=["level", "code"])
+            cells = s[s["level"] != "denmark"]
+            frames.append(engine.estimate_from_strata(
+                cells, ["level", "code", "period", "fs"], ["period", "fs"], measure.kind, weights=weights,
+                national=national, min_events=min_events, per=measure.per))
+    out = pd.concat(frames, ignore_index=True)
+    out.loc[out["level"] == "denmark", "code"] = 0
+    return out.astype({"code": int})
+
+
+MEASURES_WITH_ESTIMATES = [k for k, m in MEASURES.items() if m.estimates]
+
+
+@pytest.mark.parametrize("key", MEASURES_WITH_ESTIMATES)
+def test_engine_on_the_secure_database_equals_the_release(release, release_secure_db, key):
+    est, counts, weights, min_events = release
+    m = MEASURES[key]
+    e = est[est["measure"] == key]
+    assert len(e), f"{key}: the release has no estimates of a measure that says it has them"
+    sec = _engine_on_secure(release_secure_db, e, m, weights, min_events)
+    assert list(sec.columns) == ["level", "code", "period", "fs", *COLUMNS[m.kind]]
+    both = e.merge(sec, on=["level", "code", "period", "fs"], how="left", suffixes=("", "_sec"))
+    assert both["den_sec"].notna().all(), "a published cell the secure database does not have"
+    shown = both["num"].notna() & both["den"].notna()
+    if m.kind == "rate":
+        bad = _hidden_reference_groups(counts, m)
+        has_sexage = both["fs"].str.contains("sex=|age=", regex=True)
+        ok_ref = [(p, f) not in bad and not (s and (p, "*") in bad)
+                  for p, f, s in zip(both["period"], both["fs"], has_sexage)]
+        shown &= np.asarray(ok_ref)
+    cmp = both[shown]
+    assert len(cmp) > 0.3 * len(both), f"{key}: only {len(cmp)} of {len(both)} cells comparable"
+    pairs = [("num", "num_sec"), ("den", "den_sec"), ("expected", "expected_sec")]
+    if m.kind == "rate":
+        pairs += [("sr", "sr_sec"), ("sr_lower", "sr_lower_sec"), ("sr_upper", "sr_upper_sec"),
+                  ("value", "crude"), ("lower", "crude_lower"), ("upper", "crude_upper")]
+    else:
+        pairs += [("value", "value_sec"), ("lower", "lower_sec"), ("upper", "upper_sec")]
+    for a, b in pairs:
+        x, y = cmp[a].to_numpy(float), cmp[b].to_numpy(float)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), (key, a, int((np.isnan(x) != np.isnan(y)).sum()))
+        ok = ~np.isnan(x)
+        assert np.allclose(x[ok], y[ok], rtol=1e-9, atol=1e-9), (key, a, cmp.loc[~np.isclose(x, y), ["level", "code", "period", "fs", a, b]].head())
+    for a in ("flag_std", "flag_crude", "method"):
+        x = cmp[a].astype(object).where(cmp[a].notna(), None).tolist()
+        y = cmp[f"{a}_sec"].astype(object).where(cmp[f"{a}_sec"].notna(), None).tolist()
+        diff = [i for i, (p, q) in enumerate(zip(x, y)) if p != q]
+        assert not diff, (key, a, len(diff), cmp.iloc[diff[:5]][["level", "code", "period", "fs", a, f"{a}_sec"]])
