@@ -65,11 +65,16 @@ def variation(t: pd.DataFrame) -> dict:
     if t is None or not len(t):
         return {}
     hidden = t["hidden"].fillna(True).astype(bool)
-    shown = t[~hidden & (t["expected"].astype(float) > 0) & t["num_shown"].notna()]
+    expected = t["expected"].astype(float)
+    if not (expected > 0).any() and "den_shown" in t:
+        # no expected counts published (Denmark's own count hidden): each area's denominator, which
+        # the scaling below turns into the shown areas' common rate or share
+        expected = t["den_shown"].astype(float)
+    shown = t[~hidden & (expected > 0) & t["num_shown"].notna()]
     if len(shown) < 2:
         return {}
     o = shown["num_shown"].to_numpy(dtype=float)
-    e = shown["expected"].to_numpy(dtype=float)
+    e = expected[shown.index].to_numpy(dtype=float)
     if e.sum() > 0 and o.sum() > 0:
         e = e * (o.sum() / e.sum())
     v = stats.variation_stats(o, e)

@@ -141,12 +141,12 @@ def test_unpublished_pathways_move_to_a_published_view(source):
             continue
         # the release: a published region view, a notice naming what changed, and counts to draw
         assert out["notice"] is not None, address
-        text = str(out["notice"].children)
+        text = str(out["notice"].children[2])             # what changed
         assert ("geography" in text) == address.startswith("#level=municipality")
         assert ("filters" in text) == ("sex=2" in address)
         assert view.level == "region" and view.area in (1081, 1084) and not view.dims
         assert ("region", release.period_of(view)) in release._pathway_periods()
-        assert cells["count"].notna().sum() > len(cells) / 2, out["hash"]
+        assert cells["count"].notna().any(), out["hash"]     # published flows to draw (before: every cell "<5")
 
 
 def test_a_measure_without_estimates_is_not_offered(source, monkeypatch):
@@ -239,7 +239,8 @@ def test_the_breakdown_csv_header_names_only_what_its_rows_apply(source):
     v = View(y0=2022, y1=2024, lang="da", sep=";", dims=(("age", "65-74"),))
     header, table = _csv(export.chart_csv("breakdown", v)[0], ";")
     rates, filters = header["Rater"][0], header["Befolkningsgruppe og undersøgelse"][0]
-    assert (table["Tragtdiagram"] == "Ikke testet").all()         # Denmark's groups against themselves: no test
+    flags = set(table["Tragtdiagram"].str.strip())
+    assert "Ikke testet" in flags and flags <= {"Ikke testet", "Skjult"}    # Denmark's groups against themselves
     if source == "release":       # published without filters, as crude rates
         assert rates == "Rå" and filters == "Alle"
     else:                         # each dimension keeps the other filters; sex and age groups are crude
@@ -254,8 +255,8 @@ def test_a_missing_comparison_is_not_tested_never_within(source):
 
     if source == "release":
         hit = db.query("SELECT measure, period, fs FROM estimates d WHERE level = 'denmark' AND num IS NULL "
-                       "AND fs NOT LIKE '%&%' AND EXISTS (SELECT 1 FROM estimates e WHERE e.level = 'region' "
-                       "AND e.measure = d.measure AND e.period = d.period AND e.fs = d.fs AND e.num IS NOT NULL) "
+                       "AND fs NOT LIKE '%&%' AND (SELECT count(*) FROM estimates e WHERE e.level = 'region' "
+                       "AND e.measure = d.measure AND e.period = d.period AND e.fs = d.fs AND e.num IS NOT NULL) >= 2 "
                        "ORDER BY measure, period, fs LIMIT 1")
         assert len(hit), "the test release has no view with Denmark hidden"
         measure, period, fs = hit.iloc[0]
