@@ -28,16 +28,20 @@ CODEBOOK = [
     ("level", "Geography: municipality, region, region2027 or denmark", "Geografi: kommune, region, region fra 2027 eller Danmark"),
     ("code", "Area code (DAGI); 0 is Denmark", "Områdekode (DAGI); 0 er Danmark"),
     ("name", "Area name", "Områdenavn"),
-    ("count", "Shown numerator (perturbed by at most ±2; empty when hidden)", "Vist tæller (forstyrret med højst ±2; tom når skjult)"),
+    ("count", "Numerator (empty when hidden or not published)", "Tæller (tom når skjult eller ikke offentliggjort)"),
     ("denominator", "Shown denominator: adults (rates) or imaging/episodes (shares)", "Vist nævner: voksne (rater) eller undersøgelser/forløb (andele)"),
     ("value", "Rate per 1,000 adults per year (age- and sex-standardised, ESP 2013) or share in %",
      "Rate pr. 1.000 voksne pr. år (alders- og kønsstandardiseret, ESP 2013) eller andel i %"),
     ("lower", "Lower limit of the 95% interval", "Nedre grænse for 95 %-intervallet"),
     ("upper", "Upper limit of the 95% interval", "Øvre grænse for 95 %-intervallet"),
     ("expected", "Expected count (indirect standardisation against Denmark)", "Forventet antal (indirekte standardisering mod Danmark)"),
-    ("funnel_flag", "Against Denmark: within, high_95, high_998, low_95, low_998 (funnel limits) or hidden",
-     "Mod Danmark: within, high_95, high_998, low_95, low_998 (tragtgrænser) eller hidden"),
-    ("note", "Why a row is hidden", "Hvorfor en række er skjult"),
+    ("funnel_flag", "Against Denmark: above or below the 99.8% or 95% funnel limits, within them, not tested "
+     "(no comparison published), or hidden", "Mod Danmark: over eller under tragtens 99,8 %- eller 95 %-grænser, inden "
+     "for dem, ikke testet (ingen sammenligning offentliggjort) eller skjult"),
+    ("note", "Why a figure is missing: hidden (a count of 1-4, or to protect one), not published at this detail, "
+     "too few events for a standardised rate, nobody in the selection", "Hvorfor et tal mangler: skjult (et antal "
+     "på 1-4, eller for at beskytte et), ikke offentliggjort i denne detalje, for få hændelser til en standardiseret "
+     "rate, ingen i udvalget"),
     ("complete", "False when the period holds a year whose follow-up or look-back window is incomplete",
      "False når perioden rummer et år med ufuldstændigt opfølgnings- eller tilbageblik-vindue"),
     ("break", "True for the first year counted differently from the year before (a register break, e.g. LPR2 to "
@@ -55,21 +59,9 @@ def offered_periods() -> list[tuple[int, int]]:
 
 def measure_table(measure: str, lang: str) -> pd.DataFrame:
     """Every area (and Denmark) of every level and period for one measure, as the chart CSVs show them."""
-    from atlas import coverage, db, release_queries
+    from atlas import coverage, data
 
-    if db.is_release():
-        tables = release_queries.all_published(measure)
-        tables["name"] = tables["name"].where(tables["level"] != "denmark", t("denmark_total", lang))
-    else:
-        parts = []
-        for y0, y1 in offered_periods():
-            for level in LEVELS:
-                tbl, national = queries.area_table(View(measure=measure, level=level, y0=y0, y1=y1, lang=lang))
-                nat = [pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang),
-                                      "level": "denmark"}])] if level == "municipality" else []
-                part = pd.concat([tbl.assign(level=level)] + nat, ignore_index=True)
-                parts.append(part.assign(period=str(y0) if y0 == y1 else f"{y0}-{y1}"))
-        tables = pd.concat(parts, ignore_index=True)
+    tables = data.source().all_tables(measure, lang)
     body = export._public(tables, lang, ["period", "level", "code", "name"])
     for c in ("count", "denominator"):
         body[c] = pd.Series([None if pd.isna(v) else int(v) for v in body[c]], index=body.index, dtype=object)

@@ -18,6 +18,22 @@ from etl import stats
 ORDERS = ("level", "change", "name")
 
 
+def nearest(measure: str, level: str) -> tuple[str, str, list[str]]:
+    """The nearest (measure, level) whose single years the source publishes, and what changed: a
+    measure without estimates gives way to the default one; a level with fewer than two published
+    single years to the regions."""
+    from atlas import data
+
+    changes = []
+    offered = data.source().measures()
+    if measure not in offered and offered:
+        measure, changes = ("imaging_rate" if "imaging_rate" in offered else offered[0]), ["measure"]
+    if level == "municipality" and yearly(measure, level)[0]["year"].nunique() < 2:
+        level = "region"
+        changes.append("level")
+    return measure, level, changes
+
+
 @cached(maxsize=64)
 def yearly(measure: str, level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(areas, Denmark): one row per area (or Denmark) and published single year, with ``year``."""

@@ -39,13 +39,19 @@ def page_chrome(pathname: str, lang: str, hash_: str | None) -> tuple:
     try:
         kind = db.meta().get("data_kind", "synthetic")
         built = db.meta().get("built_at", "")
-        release = db.is_release()
+        from atlas import data
+
+        inside = data.inside_only()
     except Exception:
-        kind, built, release = "synthetic", "", False
+        kind, built, inside = "synthetic", "", True
     banner = (dbc.Alert(t("synthetic_banner", lang), color="warning", className="rounded-0 mb-0 py-1 small text-center",
                         id="synthetic-banner") if kind == "synthetic" else None)
     footer = [t("credit", lang), " · ", f"{t('data_date', lang)}: {built}", " · ",
-              html.Span(t("db_release" if release else "db_secure", lang), id="database-kind",
-                        className="fw-semibold" + ("" if release else " text-danger")),
+              html.Span(t("db_secure" if inside else "db_release", lang), id="database-kind",
+                        className="fw-semibold" + (" text-danger" if inside else "")),
               " · ", html.Span(edition.identity(lang), id="release-identity")]
+    if inside:
+        # every page of the secure app says so, above its content too
+        banner = [banner, dbc.Alert(t("inside_only", lang), color="danger", id="inside-only-banner",
+                                    className="rounded-0 mb-0 py-1 small text-center fw-semibold")]
     return nav, banner, footer, t("skip_to_content", lang)

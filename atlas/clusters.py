@@ -1,7 +1,7 @@
 """Spatial clusters for the app: global Moran's I and local Moran's I (LISA) of what the map shows.
 
 Everything is computed from the *published* municipality table (:func:`atlas.queries.area_table`:
-protected, perturbed counts and the estimates made from them); hidden municipalities are left out
+the served source's counts and the estimates made from them); hidden municipalities are left out
 of the neighbours. The statistics are in :mod:`etl.stats.spatial`, the settings (neighbours,
 permutations, false discovery rate) in ``etl/config/spatial.toml``.
 

@@ -102,13 +102,16 @@ def _period_key(view: View) -> View:
 
 @cached(maxsize=64)
 def _period_values(view: View) -> np.ndarray:
-    m = MEASURES[view.measure]
-    years = db.years()
-    f = queries.strata(m.key, years[0], years[-1], view.population_dims(), queries._event_filters(view, m),
-                       ("year", "municipality")).copy()
-    f["code"] = f["municipality"].map(queries.area_codes(view.level))
-    e = queries.estimate(f, ["year", "code"], m, view)
-    v = e.loc[~e["hidden"].astype(bool), "value"].to_numpy(dtype=float)
+    from atlas import data
+
+    parts = []
+    for year in db.years():
+        yv = replace(view, y0=year, y1=year)
+        if not data.source().publishes(yv):          # only years the source has figures of its own for
+            continue
+        e = queries.area_table(yv)[0]
+        parts.append(e.loc[~e["hidden"].astype(bool), "value"].to_numpy(dtype=float))
+    v = np.concatenate(parts) if parts else np.array([], dtype=float)
     return v[np.isfinite(v)]
 
 

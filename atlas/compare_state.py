@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
 
+from atlas import data
 from atlas import db, profile
 from atlas.measures import MEASURES
 from atlas.state import click_code
@@ -20,7 +21,7 @@ def read_hash(hash_) -> dict:
     if raw.get("level") in LEVELS:
         out["level"] = raw["level"]
     for key in ("x", "y"):
-        if raw.get(key) in MEASURES:
+        if raw.get(key) in MEASURES and raw.get(key) in data.source().measures():
             out[key] = raw[key]
     offered = {f"{a}-{b}": (a, b) for a, b in profile.periods()}
     if raw.get("period") in offered:
@@ -65,8 +66,8 @@ def sync_compare(address, controls: dict, trigger, click) -> dict:
         if level != state["level"]:
             areas = []
         proposed = {"level": level if level in LEVELS else state["level"],
-                    "x": controls.get("x") if controls.get("x") in MEASURES else state["x"],
-                    "y": controls.get("y") if controls.get("y") in MEASURES else state["y"], "areas": areas[:MAX_AREAS],
+                    "x": controls.get("x") if controls.get("x") in data.source().measures() else state["x"],
+                    "y": controls.get("y") if controls.get("y") in data.source().measures() else state["y"], "areas": areas[:MAX_AREAS],
                     "period": tuple(int(p) for p in period.split("-")) if isinstance(period, str) and
                     period.replace("-", "").isdigit() else state["period"]}
         state = read_hash(write_hash(proposed))

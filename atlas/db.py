@@ -207,18 +207,12 @@ def geojson(level: str) -> dict:
     return json.loads(geojson_text(level))
 
 
-def is_release() -> bool:
-    """True when the app serves a release database (published figures only), not the secure one."""
-    return meta().get("database_kind") == "release"
-
-
 @cached(maxsize=1)
 def years() -> list[int]:
-    m = meta()
-    if is_release():
-        return sorted(int(p) for p in m.get("periods", []) if "-" not in str(p))
-    present = query("SELECT DISTINCT year FROM population_cube ORDER BY year")["year"].tolist()
-    return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
+    """The single years the served source has figures for (:meth:`atlas.data.Source.years`)."""
+    from atlas import data
+
+    return data.source().years()
 
 
 @cached(maxsize=1)
@@ -235,3 +229,6 @@ def reset_caches() -> None:
         _con = None
     for f in (meta, areas, level_codes, regions_of, geojson, geojson_text, years, standard_weights):
         f.cache_clear()
+    from atlas import data
+
+    data.reset()

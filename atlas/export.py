@@ -22,10 +22,11 @@ import io
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, disclosure, edition, notices, numbers, queries, static, titles
+from atlas import coverage, db, data, edition, notices, numbers, queries, static, titles
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.layout_parts import csv_separator
+from atlas.data.domain import status_words
 from atlas.measures import MEASURES
 from atlas.state import hash_of
 
@@ -35,7 +36,7 @@ def _cell(x, sep: str, digits: int = 2) -> str:
 
 
 # codes that appear as values in the tables, written as words in the file
-VALUE_KEYS = ("high_998", "high_95", "within", "low_95", "low_998")
+VALUE_KEYS = ("high_998", "high_95", "within", "low_95", "low_998", "not_tested", "hidden", "incomplete")
 
 
 def _word(v, lang: str):
@@ -96,16 +97,24 @@ def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: s
         [t("source", lang), titles.source_line(lang, prefix=False)],
         [t("data_date", lang), str(meta.get("built_at", ""))],
         [t("release_word", lang), edition.identity(lang)],
-        [t("suppression_word", lang), " ".join(filter(None, (disclosure.note(lang), protection)))],
+        [t("suppression_word", lang), " ".join(filter(None, (data.source().note(lang), protection)))],
         [t("view_word", lang), address],
     ]
 
 
-def header_rows(view: View, title: str) -> list[list[str]]:
+def header_rows(view: View, title: str, chart: str | None = None) -> list[list[str]]:
+    """The header rows of a download of ``chart`` (None: a table of areas): every item names only
+    what the rows apply. The breakdown's rows are the view the source answers it with
+    (:meth:`atlas.data.Source.breakdown_view`: on a release no filters and crude rates); groups by
+    sex or age band are crude rates there too, and each dimension leaves its own filter out."""
+    if chart == "breakdown":
+        view = queries.breakdown_view(view)
     m = MEASURES[view.measure]
     lang = view.lang
     rates = {"isr": t("std_isr", lang) + f" ({t(view.standard, lang)})", "crude": t("std_crude", lang),
              "eb": t("std_eb", lang)}[view.rates] if m.kind == "rate" else t("share_pct", lang)
+    if chart == "breakdown" and m.kind == "rate" and view.rates != "crude":
+        rates += "; " + t("breakdown_crude_groups", lang)
     incomplete = coverage.incomplete_years(view.measure)
     rows = [
         [t("measure", lang), m.name(lang)],
@@ -114,7 +123,8 @@ def header_rows(view: View, title: str) -> list[list[str]]:
         [t("complete_years_col", lang), coverage.note(incomplete, lang) if incomplete else t("all_years", lang)],
         [t("level", lang), titles.geography(view, lang)],
         [t("standardise", lang), rates],
-        [t("filters", lang), filters_text(view)],
+        [t("filters", lang), filters_text(view) + ("; " + t("breakdown_own_filter", lang)
+                                                    if chart == "breakdown" and view.dims else "")],
     ]
     if view.area is not None:
         rows.append([t("selected_area", lang), f"{titles.area_name(view.area)} ({view.area})"])
@@ -196,7 +206,7 @@ def _public(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     if "expected" in tbl:
         out["expected"] = tbl["expected"].astype(float).where(~hidden)
     out["funnel_flag"] = tbl["flag"] if "flag" in tbl else ""
-    out["note"] = hidden.map(lambda h: t("suppressed", lang) if h else "")
+    out["note"] = status_words(tbl, lang)            # what a missing figure is: hidden 1-4, not published, ...
     return out
 
 
@@ -288,7 +298,7 @@ def chart_csv(chart: str, view: View) -> tuple[bytes, str]:
     lang = view.lang
     where = titles.area_name(view.area) if view.area is not None and chart in ("trend", "breakdown", "mix") else None
     name = titles.file_stem(title, view, None if chart == "mix" else MEASURES[view.measure], lang, where) + ".csv"
-    header = header_rows(view, title)
+    header = header_rows(view, title, chart)
     if reason:
         header.insert(2, [t("note_word", lang), t(reason, lang)])
     return write_csv(header, body, view.sep, lang), name

@@ -52,10 +52,13 @@ def hover_text(tbl: pd.DataFrame, measure: Measure, lang: str) -> list[str]:
     table that carries a ``hover`` column (:func:`with_hover`) has them written already."""
     if "hover" in tbl.columns:
         return tbl["hover"].tolist()
+    from atlas.data.domain import status_words
+
     out = []
-    for r in tbl.itertuples():
+    words = status_words(tbl, lang)
+    for r, word in zip(tbl.itertuples(), words):
         if r.hidden:
-            out.append(f"<b>{r.name}</b><br>{t('suppressed', lang)}")
+            out.append(f"<b>{r.name}</b><br>{word or t('suppressed', lang)}")
             continue
         den_label = t("population", lang) if measure.denominator == "population" else t("share_of_imaging", lang)
         out.append(
@@ -277,6 +280,9 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> Figure:
         d = bd[bd["dimension"] == dim]
         names = [v if dim == "age" else label(dim, v, view.lang) for v in d["value_key"]]
         shown = ~d["hidden"].astype(bool)
+        from atlas.data.domain import status_words
+
+        words = status_words(d, view.lang)
         values = d["value"].where(shown)
         fig.add_trace(dict(
             type="scatter", y=names, x=values, mode="markers", marker=dict(color=AREA, size=8),
@@ -284,8 +290,8 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> Figure:
                          arrayminus=(d["value"] - d["lower"]).where(shown), color="#9ecae1"),
             hovertemplate="%{y}: %{x:.1f}<extra></extra>", showlegend=False), row=i, col=1)
         fig.update_yaxes(type="category", categoryorder="array", categoryarray=names, autorange="reversed",
-                         tickvals=names, ticktext=[n + ("" if s else f" ({t('hidden', view.lang).lower()})")
-                                                   for n, s in zip(names, shown)],
+                         tickvals=names, ticktext=[n + ("" if s else f" ({w or t('hidden', view.lang).lower()})")
+                                                   for n, s, w in zip(names, shown, words)],
                          tickfont=dict(size=11), automargin=True, row=i, col=1)
     fig.update_xaxes(rangemode="tozero", gridcolor="#eee", showticklabels=True)
     fig.update_xaxes(title=dict(text=unit(measure, view.lang)), row=len(dims), col=1)

@@ -50,8 +50,13 @@ def atlas_findings(tbl: pd.DataFrame, national: pd.Series | dict, measure_name: 
                                                 lower=number(national.get("lower"), lang),
                                                 upper=number(national.get("upper"), lang)))
     flags = shown["flag"].astype(str)
-    out.append(t("kf_limits", lang).format(above=int((flags == "high_998").sum()), below=int((flags == "low_998").sum()),
-                                           within=int((flags == "within").sum())))
+    tested = flags[flags != "not_tested"]
+    if len(tested):
+        out.append(t("kf_limits", lang).format(above=int((tested == "high_998").sum()), below=int((tested == "low_998").sum()),
+                                               within=int((tested == "within").sum())))
+    untested = int((flags == "not_tested").sum())
+    if untested:                           # a comparison that was not made is never "within"
+        out.append(t("kf_not_tested", lang).format(n=untested, areas=areas))
     if variation and variation.get("extremal_quotient") is not None and not math.isnan(variation["extremal_quotient"]):
         scv = variation.get("scv")
         out.append(t("kf_eq", lang).format(eq=number(variation["extremal_quotient"], lang),
@@ -73,6 +78,8 @@ def profile_findings(spine: pd.DataFrame, area_name: str, level: str, period: st
     higher, lower = rows[verdict == "higher"], rows[verdict == "lower"]
     out = [t("kf_profile_counts", lang).format(n=len(rows), name=area_name, period=period, higher=len(higher),
                                                lower=len(lower), similar=int((verdict == "similar").sum()))]
+    if (verdict == "not_tested").any():
+        out.append(t("kf_profile_not_tested", lang).format(n=int((verdict == "not_tested").sum())))
     if len(higher):
         out.append(t("kf_profile_higher", lang).format(list=", ".join(higher["name"])))
     if len(lower):

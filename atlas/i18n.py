@@ -408,3 +408,4 @@ TEXT.update({
 
 TEXT.update(__import__("atlas.i18n_profiles", fromlist=["TEXT"]).TEXT)   # issue 14: profiles, comparisons, findings
 TEXT.update(__import__("atlas.i18n_release", fromlist=["TEXT"]).TEXT)   # issue 28: release identity
+TEXT.update(__import__("atlas.i18n_data", fromlist=["TEXT"]).TEXT)       # issue 24/25: the data layer's words

@@ -49,6 +49,30 @@ def dim_options(key: str, lang: str) -> list[dict]:
         {"label": v if key == "age" else label(key, v, lang), "value": str(v)} for v in DIMENSIONS[key][1]]
 
 
+def period_value(y0: int, y1: int) -> str:
+    """A period as the year control's value: "2021" or "2022-2024"."""
+    return str(y0) if y0 == y1 else f"{y0}-{y1}"
+
+
+def year_control(cid: str, lang: str, y0: int, y1: int):
+    """The year control: a range slider where the source answers any range of years (the secure
+    database); else a list of exactly the periods it publishes (every single year, then the
+    longer periods), which the mouse and the keyboard reach one by one (a range slider between
+    published periods cannot reach a single year from another single year in one move)."""
+    from dash import dcc
+
+    from atlas import data
+
+    src = data.source()
+    if src.any_range:
+        years = src.years()
+        return dcc.RangeSlider(id=cid, min=years[0], max=years[-1], step=1, value=[y0, y1], allowCross=True,
+                               marks=year_marks(years), tooltip={"placement": "bottom", "always_visible": False})
+    options = [{"label": f"{a}–{b}" if a != b else str(a), "value": period_value(a, b)} for a, b in src.year_choices()]
+    return dcc.Dropdown(id=cid, options=options, value=period_value(y0, y1), clearable=False, searchable=True,
+                        className="year-periods")
+
+
 def year_marks(years: list[int]) -> dict:
     """Slider marks that never overlap: the first and last year and every fifth year between, no
     closer than three years to the ends (the slider still steps one year at a time)."""

@@ -66,13 +66,13 @@ def bad_address(ignored: list[str], lang: str):
     return dbc.Alert([t("bad_url", lang), " ", ", ".join(ignored)], color="warning", dismissable=True, className="py-2")
 
 
-def not_published(changed: list[str], lang: str):
-    """The note that a release publishes no such view, what was changed and which periods it publishes."""
+def not_published(changed: list[str], lang: str, lead: str = "not_published", what: str = "published_what"):
+    """The note that the source publishes no such view, what was changed and what it publishes."""
     import dash_bootstrap_components as dbc
 
-    from atlas import release_queries
+    from atlas import data
 
-    return dbc.Alert([t("not_published", lang), " ", ", ".join(t(f"changed_{c}", lang) for c in changed),
-                      ". ", t("published_what", lang).format(periods=", ".join(
-                          p for p in release_queries.periods() if "-" in p))],
+    return dbc.Alert([t(lead, lang), " ", ", ".join(t(f"changed_{c}", lang) for c in changed),
+                      ". ", t(what, lang).format(periods=", ".join(
+                          p for p in data.source().periods() if "-" in p))],
                      color="info", dismissable=True, className="py-2", id="release-notice")

@@ -14,8 +14,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, queries, release_queries
+from atlas import coverage, data, db, queries
 from atlas.cache import cached
+from atlas.data.domain import row_status
 from atlas.filters import View
 from atlas.measures import MEASURES
 
@@ -52,12 +53,7 @@ def periods() -> list[tuple[int, int]]:
     """The periods a profile offers: the published multi-year periods (release), else the plan's
     multi-year periods that lie within the data; then the default single year."""
     years = db.years()
-    if db.is_release():
-        multi = [tuple(int(y) for y in p.split("-")) for p in release_queries.periods() if "-" in p]
-    else:
-        from etl.release.plan import load_plan
-
-        multi = [(a, b) for a, b in load_plan().multi_year if a in years and b in years]
+    multi = data.source().multi_year_periods()
     single = coverage.default_year(years)
     return sorted(set(multi), key=lambda ab: (ab[1] - ab[0] > 3, ab[0])) + [(single, single)]
 
@@ -76,9 +72,7 @@ def _view(measure: str, level: str, y0: int, y1: int, lang: str) -> View:
 def published_as_asked(view: View) -> bool:
     """True when the figures of ``view`` are what the database serves for it (a release moves a
     view it does not hold to the nearest one: then this view has no figures of its own)."""
-    if not db.is_release():
-        return True
-    return not release_queries.nearest_published(view)[1]
+    return data.source().publishes(view)
 
 
 def _row(tbl: pd.DataFrame, code: int | None) -> pd.Series | None:
@@ -117,6 +111,7 @@ def spine(code: int, y0: int, y1: int, lang: str = "en") -> pd.DataFrame:
                 "count": _shown(None if r is None else r["num_shown"], hidden),
                 "denominator": _shown(None if r is None else r["den_shown"], hidden),
                 "flag": "hidden" if hidden else str(r["flag"]),
+                "status": "unpublished" if r is None else row_status(r),
                 "denmark": _shown(national.get("value"), national.get("hidden", False)),
                 "denmark_lower": _shown(national.get("lower"), national.get("hidden", False)),
                 "denmark_upper": _shown(national.get("upper"), national.get("hidden", False)),
@@ -134,21 +129,24 @@ def spine(code: int, y0: int, y1: int, lang: str = "en") -> pd.DataFrame:
                             "region_flag": "hidden" if rh else str(rr["flag"])})
         out["incomplete"] = bool(coverage.in_view(coverage.incomplete_years(key), y0, y1))
         rows.append(out)
-    cols = ["measure", "name", "kind", "published", "value", "lower", "upper", "count", "denominator", "flag",
+    cols = ["measure", "name", "kind", "published", "value", "lower", "upper", "count", "denominator", "flag", "status",
             "region", "region_flag", "denmark", "denmark_lower", "denmark_upper", "lowest", "q1", "q3", "highest",
             "areas_shown", "areas", "incomplete"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
 def compared(flag: str) -> str:
-    """"higher", "lower" or "similar" than Denmark beyond chance (95 % funnel limits), or "hidden"."""
+    """"higher", "lower" or "similar" than Denmark beyond chance (95 % funnel limits), "hidden", or
+    "not_tested" (no comparison was made: never read as "similar")."""
     if flag in HIGHER:
         return "higher"
     if flag in LOWER:
         return "lower"
     if flag in ("hidden", "", None) or (isinstance(flag, float) and np.isnan(flag)):
         return "hidden"
-    return "similar"
+    if flag == "within":
+        return "similar"
+    return "not_tested"
 
 
 @cached(maxsize=64)

@@ -22,13 +22,15 @@ def _count(v):
 
 def profile_table(code: int, period: tuple[int, int], lang: str) -> pd.DataFrame:
     level = profile.level_of(code)
+    from atlas.data.domain import status_word
+
     name = profile.area_name(code, level)
     denmark = t("denmark_total", lang)
     rows = []
     for _, r in profile.spine(code, *period, lang).iterrows():
         note = "" if r["published"] else t("not_published_here", lang)
         if r["published"] and r["flag"] == "hidden":
-            note = t("suppressed", lang)
+            note = status_word(r.get("status"), lang) or t("suppressed", lang)
         rows.append({"section": "spine", "measure": r["name"], "code": code, "name": name,
                      "count": _count(r["count"]), "denominator": _count(r["denominator"]),
                      "value": r["value"], "lower": r["lower"], "upper": r["upper"],

@@ -10,11 +10,13 @@ import math
 import pandas as pd
 from dash import html
 
+from atlas.data.domain import status_word
 from atlas.findings import number
 from atlas.i18n import t
 from atlas.profile import compared
 
-MARKER_CLASS = {"higher": "spine-higher", "lower": "spine-lower", "similar": "spine-similar", "hidden": "spine-hidden"}
+MARKER_CLASS = {"higher": "spine-higher", "lower": "spine-lower", "similar": "spine-similar", "hidden": "spine-hidden",
+                "not_tested": "spine-hidden"}
 
 
 def spine_positions(row: pd.Series | dict) -> dict[str, float]:
@@ -70,7 +72,8 @@ def spine_table(spine: pd.DataFrame, lang: str, area_name: str, region_name: str
             rows.append(html.Tr(cells, className="spine-row spine-unpublished"))
             continue
         digits = 1
-        value = (html.Span(t("suppressed", lang), className="text-muted") if r["flag"] == "hidden" else
+        value = (html.Span(status_word(r.get("status"), lang) or t("suppressed", lang), className="text-muted")
+                 if r["flag"] == "hidden" else
                  [html.B(number(r["value"], lang, digits)),
                   html.Span(f" ({number(r['lower'], lang, digits)}–{number(r['upper'], lang, digits)})", className="small")])
         cells = [html.Th(name, scope="row", className="fw-normal"),

@@ -94,8 +94,8 @@ def view_from_hash(hash_: str, lang: str, years: list[int], measures, area_codes
 
 def panel_key(store: str, view: View, release: bool = False) -> tuple:
     """The parts of ``view`` that the chart reading ``store`` depends on. The level matters only with
-    a selected area (without one these charts show Denmark); on a release the breakdown is published
-    without filters and as crude rates (:func:`atlas.release_queries.breakdown_table`)."""
+    a selected area (without one these charts show Denmark); ``release``: the source answers the
+    breakdown without the view's filters and rate mode (:meth:`atlas.data.Source.breakdown_view`)."""
     ignore = set(PRESENTATION) | set(PANEL_IGNORES[store])
     if view.area is None:
         ignore.add("level")
@@ -134,7 +134,10 @@ def _pick(value, allowed: tuple, fallback):
 
 
 def _years(value, offered: list[int]) -> list[int] | None:
-    """The slider's two years, sorted, when both are years the page offers; else None."""
+    """The year control's two years, sorted, when both are years the page offers; else None. The
+    control is a range slider ([y0, y1]) or a list of periods ("2021", "2022-2024")."""
+    if isinstance(value, str) and 4 <= len(value) <= 9:
+        value = value.split("-")
     if not isinstance(value, list) or not 1 <= len(value) <= 2:
         return None
     out = []
@@ -187,7 +190,7 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     their part of the view changed."""
     from dash import no_update
 
-    from atlas import coverage, db, notices, release_queries
+    from atlas import coverage, data, db, notices
     from atlas.measures import MEASURES
 
     address = address if isinstance(address, str) else ""
@@ -208,13 +211,16 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
         action = {"clear-area": "clear", "back-all": "back", "area-search": "search"}.get(name, name)
         view = next_view(view, action, clicks.get(name), regions, codes["municipality"])
         view = consistent(view, codes, db.regions_of())
-    if db.is_release():
-        view, changed = release_queries.nearest_published(view)
-        if changed:
-            notice = notices.not_published(changed, lang)
+    view, changed = data.source().nearest(view)
+    if changed:
+        notice = notices.not_published(changed, lang)
     dvals = dict(view.dims)
     h = hash_of(view, default)
-    return {"view": h, **panel_addresses(view, before, h, db.is_release()), "hash": h, "measure": view.measure, "level": view.level, "years": [view.y0, view.y1],
+    breakdown_fixed = data.source().breakdown_view(view) != view
+    from atlas.layout_parts import period_value
+
+    years_value = [view.y0, view.y1] if data.source().any_range else period_value(view.y0, view.y1)
+    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level, "years": years_value,
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,

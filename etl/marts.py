@@ -8,8 +8,8 @@ The app database (attached as ``app``) gets:
 ``imaging_cube``
     lumbar imaging by the same population dimensions x modality x priority x referrer, with one
     count per measure (``n_*``; ``n_private`` counts imaging done at a private clinic, the
-    producer type of the imaging extract) and its cell-key sum (``k_*``, the sum of the records' keys mod 1,
-    used for the cell-key perturbation of shown counts, see ``etl.stats.perturb``).
+    producer type of the imaging extract) and its cell-key sum (``k_*``, the sum of the records' keys mod 1; no longer read by the app, which
+    serves exact figures inside the secure environment).
 ``episode_cube``
     imaging episodes by the population dimensions x referrer x modality x priority x what followed
     within the short and the long window (``outcome_short``, ``outcome_long``) x ``low_value``.
@@ -223,7 +223,6 @@ def write_meta(con, settings: Settings, info: dict) -> None:
         "age_bands": [b.label for b in settings.age_bands],
         "windows": settings.windows,
         "min_count": settings.min_count,
-        "perturb": settings.perturb,
         "max_noise": settings.max_noise,
         **info,
     }

@@ -34,7 +34,6 @@ class Settings:
     esp2013_file: Path
     denmark_year: int
     min_count: int
-    perturb: bool
     max_noise: int
     reference_dir: Path
     geo_dir: Path
@@ -87,7 +86,6 @@ def load_settings(path: Path | None = None) -> Settings:
         esp2013_file=_resolve(raw["standard_population"]["esp2013_file"]),
         denmark_year=int(raw["standard_population"]["denmark_year"]),
         min_count=int(raw["suppression"]["min_count"]),
-        perturb=bool(raw["suppression"]["perturb"]),
         max_noise=int(raw["suppression"]["max_noise"]),
         reference_dir=_resolve(raw["paths"]["reference_dir"]),
         geo_dir=_resolve(raw["paths"]["geo_dir"]),

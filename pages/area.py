@@ -13,7 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from atlas import db, disclosure, edition, figures, good_practice, guard, profile
+from atlas import db, data, edition, figures, good_practice, guard, profile
 from atlas.findings import profile_findings
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
@@ -85,7 +85,7 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
         html.P(t("profile_sub", lang).format(level=level_word, period=ptext, region=t("profile_and_region", lang).format(
             region=region_name) if region_name else ""), className="mb-1"),
         html.P([f"{t('profile_source', lang)}: ", t("profile_source_text", lang).format(kind=kind, built=meta.get("built_at", "")),
-                " · ", t("db_release" if db.is_release() else "db_secure", lang)], className="small text-muted mb-1"),
+                " · ", t("db_secure" if data.inside_only() else "db_release", lang)], className="small text-muted mb-1"),
         html.P(edition.identity(lang), className="small text-muted mb-1", id="profile-release"),
         html.P(f"{t('profile_printed', lang)}: {dt.date.today().isoformat()}", className="small text-muted print-only"),
     ], className="mb-2")
@@ -122,7 +122,7 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
                       _graph("profile-mix", figures.mix(mix, view, area, name))], className="profile-section mb-3"),
         html.Section([html.H2(t("profile_methods", lang), className="h6"),
                       html.P(t("profile_methods_text", lang), className="small mb-1"),
-                      html.P(disclosure.note(lang), className="small text-muted")], className="profile-section",
+                      html.P(data.source().note(lang), className="small text-muted")], className="profile-section",
                      id="profile-methods"),
     ]
     return html.Main([head, tools, *[s for s in sections if s is not None]], id="main-content", className="profile-page",

@@ -8,10 +8,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import colours, coverage, db, disclosure, export, figures, guard, notices, numbers, queries, titles
+from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
-from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+from atlas.layout_parts import (dropdown, year_control, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
@@ -31,7 +31,7 @@ def layout(lang: str | None = None, **_):
     years = db.years()
     default = coverage.default_year(years)
     view = View(y0=default, y1=default, lang=lang)
-    measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
+    measures = [{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()]     # only those with estimates
     filters = [
         control(label("dimension", key, lang), dropdown(lang,
             id={"type": "dim", "key": key}, options=dim_options(key, lang), value="all", clearable=False,
@@ -43,10 +43,7 @@ def layout(lang: str | None = None, **_):
         html.Div(id="measure-definition", className="measure-definition mb-2", **{"aria-live": "polite"}),
         control(t("level", lang), dbc.RadioItems(id="level", name="level", value=view.level, options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
-        control(t("years", lang), dcc.RangeSlider(
-            id="years", min=years[0], max=years[-1], step=1, value=[view.y0, view.y1], allowCross=True,
-            marks=year_marks(years),
-            tooltip={"placement": "bottom", "always_visible": False})),
+        control(t("years", lang), year_control("years", lang, view.y0, view.y1)),
         control(t("standardise", lang), dbc.RadioItems(id="rates", name="rates", value=view.rates, options=[
             {"label": t("std_isr", lang), "value": "isr"}, {"label": t("std_crude", lang), "value": "crude"},
             {"label": t("std_eb", lang), "value": "eb"}])),
@@ -113,7 +110,7 @@ def layout(lang: str | None = None, **_):
                 className="g-3 mt-1"),
         html.Section(id="table-views", className="mt-3", **{"aria-live": "polite"}),
         *[dcc.Store(id=s) for s in PANEL_IGNORES],
-        html.P(disclosure.note(lang), className="small text-muted mt-3"),
+        html.P(data.source().note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("atlas-url", "view", sidebar, main)
 
@@ -301,7 +298,7 @@ def _and_area(view: View, tbl) -> str:
 def _breakdown_figure(view: View):
     bd = queries.breakdown_table(view, view.area)
     where = _area_name(view) or t("denmark_total", view.lang)
-    if view.area is not None and db.is_release() and notices.empty_reason(bd) == "empty_selection":
+    if view.area is not None and notices.empty_reason(bd) == "empty_selection":
         # the release publishes an area's groups for fewer measures and periods than Denmark's: show Denmark's
         bd = queries.breakdown_table(view, None)
         where = f"{t('denmark_total', view.lang)} ({t('not_published_for', view.lang).format(name=_area_name(view))})"
@@ -327,7 +324,7 @@ def _mix_figure(view: View):
     reason = notices.empty_reason(mx[mx["code"] == 0] if len(mx) else mx)
     if reason:
         return notices.message_figure(t(reason, view.lang), 440)
-    incomplete = {k: coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1) for k in queries.MIX_MEASURES}
+    incomplete = {k: coverage.in_view(coverage.incomplete_years(k), view.y0, view.y1) for k in data.MIX_MEASURES}
     fig = figures.mix(mx, view, view.area, _area_name(view), incomplete={k: v for k, v in incomplete.items() if v})
     where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {_area_name(view)}" if view.area is not None else "")
     return titles.stamp(fig, f"{t('mix', view.lang)}, {titles.period(view)}, {where}",

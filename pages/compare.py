@@ -9,6 +9,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from atlas import data
+from atlas.data.domain import status_word
 from atlas import profile
 from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
 from atlas.comparisons import paired, side_by_side
@@ -26,7 +28,7 @@ dash.register_page(__name__, path="/compare", name="Compare", title=title_of("/c
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
-    measures = [{"label": m.name(lang), "value": k} for k, m in MEASURES.items()]
+    measures = [{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()]
     periods = [{"label": period_text(p), "value": f"{p[0]}-{p[1]}"} for p in profile.periods()]
     return html.Main([
         dcc.Location(id="compare-url", refresh=False),
@@ -87,7 +89,8 @@ def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -
                 continue
             verdict = profile.compared(r["flag"])
             cells.append(html.Td([html.Span(className=f"legend-swatch spine-area spine-{verdict}"),
-                                  number(r["value"], lang) if verdict != "hidden" else t("suppressed", lang),
+                                  number(r["value"], lang) if verdict != "hidden" else
+                                  (status_word(r.get("status"), lang) or t("suppressed", lang)),
                                   html.Span(f" ({number(r['lower'], lang)}–{number(r['upper'], lang)})", className="small")
                                   if verdict != "hidden" else None],
                                  title=t(f"cmp_{verdict}", lang), className=f"cmp-{verdict}"))

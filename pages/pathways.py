@@ -9,11 +9,12 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import coverage, db, disclosure, guard, notices
+from atlas import coverage, db, data, guard, notices
 from atlas.cache import cached
 from atlas import pathways as P
 from atlas.filters import DIMENSIONS
 from atlas.i18n import label, t
+from atlas.layout_parts import year_control
 from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
@@ -41,10 +42,7 @@ def layout(lang: str | None = None, **_):
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),
         control(t("pw_area", lang), dropdown(lang, id="pw-area", value="dk", clearable=False,
                                                  options=P.area_options("municipality", lang))),
-        control(t("years", lang), dcc.RangeSlider(
-            id="pw-years", min=years[0], max=years[-1], step=1, value=[coverage.default_year(years)] * 2, allowCross=True,
-            marks=year_marks(years),
-            tooltip={"placement": "bottom", "always_visible": False})),
+        control(t("years", lang), year_control("pw-years", lang, coverage.default_year(years), coverage.default_year(years))),
         control(t("pw_window", lang), dbc.RadioItems(id="pw-window", name="pw-window", value=365, inline=True, options=[
             {"label": t("pw_days", lang).format(days=d), "value": d} for d in P.WINDOWS])),
         html.H2(t("filters", lang), className="h6 mt-3"),
@@ -97,7 +95,7 @@ def layout(lang: str | None = None, **_):
                                  images=False),
                          lg=12)], className="g-3 mt-1"),
         html.Section(id="pw-table-views", className="mt-3", **{"aria-live": "polite"}),
-        html.P(disclosure.note(lang), className="small text-muted mt-3"),
+        html.P(data.source().note(lang), className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("pw-url", "pw-view", sidebar, main)
 

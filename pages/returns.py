@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import disclosure, guard, numbers, returns as R
+from atlas import data, guard, numbers, returns as R
 from atlas.i18n import label, t
 from atlas.layout_parts import dropdown, chart_card, control, lang_of, page_frame, separator_control
 from atlas.static import GRAPH_CONFIG
@@ -65,7 +65,7 @@ def layout(lang: str | None = None, **_):
             dbc.Col(card("summary", t("ret_chart_spread", lang), lang, html.Div([
                 dcc.Graph(id="ret-spread", config=GRAPH_CONFIG), html.Div(id="ret-summary")])), lg=5),
         ], className="g-3 mt-1"),
-        html.P([disclosure.note(lang), " ", t("ret_key_note", lang)], className="small text-muted mt-3"),
+        html.P([data.source().note(lang), " ", t("ret_key_note", lang)], className="small text-muted mt-3"),
     ], id="main-content", className="atlas-main")
     return page_frame("ret-url", "ret-view", sidebar, main)
 

@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from atlas import data
 from atlas import all_trends, db
 from atlas.findings import number
 from atlas.i18n import label, t
@@ -55,7 +56,7 @@ def layout(lang: str | None = None, **_):
         html.H1(t("tr_title", lang), className="h4"),
         dbc.Row([
             dbc.Col(control(t("measure", lang), dropdown(lang,
-                id="trends-measure", options=[{"label": m.name(lang), "value": k} for k, m in MEASURES.items()],
+                id="trends-measure", options=[{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()],
                 value=DEFAULT["measure"], clearable=False)), md=5),
             dbc.Col(control(t("level", lang), dbc.RadioItems(id="trends-level", name="trends-level", value=DEFAULT["level"], inline=True,
                                                           options=[{"label": label("level", k, lang), "value": k} for k in LEVELS])), md=4),
@@ -65,6 +66,7 @@ def layout(lang: str | None = None, **_):
                                                              inline=True, options=[{"label": t(f"tr_scale_{k}", lang), "value": k}
                                                                                    for k in SCALES])), md=12),
         ], className="g-2 d-print-none"),
+        html.Div(id="trends-notice", **{"aria-live": "polite"}),
         html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),
         html.P(id="trends-note", className="small text-muted"),
         # on a phone the grid keeps a readable width and scrolls sideways in its own (keyboard-reachable) box
@@ -75,11 +77,14 @@ def layout(lang: str | None = None, **_):
 
 
 @callback(Output("trends-url", "hash"), Output("trends-measure", "value"), Output("trends-level", "value"),
-          Output("trends-order", "value"), Output("trends-scale", "value"),
+          Output("trends-order", "value"), Output("trends-scale", "value"), Output("trends-notice", "children"),
           Input("trends-url", "hash"), Input("trends-measure", "value"), Input("trends-level", "value"),
-          Input("trends-order", "value"), Input("trends-scale", "value"), Input("trends-grid", "clickData"))
-def sync(hash_, measure, level, order, scale, click):
-    """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area."""
+          Input("trends-order", "value"), Input("trends-scale", "value"), Input("trends-grid", "clickData"),
+          State("trends-url", "search"))
+def sync(hash_, measure, level, order, scale, click, search=None):
+    """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area.
+    A measure or level whose single years the source does not publish moves to the nearest that it
+    does (:func:`atlas.all_trends.nearest`), and a notice says what changed."""
     state = read_hash(hash_ if isinstance(hash_, str) else "")
     if ctx.triggered_id not in (None, "trends-url"):
         proposed = write_hash({**state, "measure": measure, "level": level, "order": order, "scale": scale})
@@ -87,7 +92,15 @@ def sync(hash_, measure, level, order, scale, click):
         if ctx.triggered_id == "trends-grid":
             code = click_code(click)
             state["area"] = None if code == state["area"] else code
-    return write_hash(state), state["measure"], state["level"], state["order"], state["scale"]
+    m, lvl, changed = all_trends.nearest(state["measure"], state["level"])
+    if lvl != state["level"]:
+        state["area"] = None
+    state.update(measure=m, level=lvl)
+    from atlas import notices
+
+    lang = lang_of(search if isinstance(search, str) else "")
+    notice = notices.not_published(changed, lang) if changed else None
+    return write_hash(state), state["measure"], state["level"], state["order"], state["scale"], notice
 
 
 @callback(Output("trends-grid", "figure"), Output("trends-summary", "children"), Output("trends-note", "children"),

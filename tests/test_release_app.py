@@ -46,10 +46,10 @@ def _true_imaging(truth, y0: int, y1: int, dims: dict) -> pd.Series:
 
 
 def test_the_app_knows_it_serves_a_release_and_says_so(release_app):
-    from atlas import db
+    from atlas import data, db
     from atlas.i18n import t
 
-    assert db.is_release()
+    assert data.source().kind == "release" and not data.inside_only()
     assert db.years() == list(range(2013, 2025))
     assert "must not leave" not in t("db_release", "en") and "must not leave" in t("db_secure", "en")
 
@@ -96,7 +96,7 @@ def test_every_chart_and_download_of_the_atlas_answers_without_a_count_from_1_to
 
 
 def test_a_view_outside_the_plan_moves_to_the_nearest_published_one(release_app):
-    from atlas import release_queries as rq
+    from atlas.data import release as rq
 
     v, changed = rq.nearest_published(View(y0=2021, y1=2023))
     assert (v.y0, v.y1) in {(2022, 2024), (2019, 2021), (2013, 2024)} and changed == ["period"]

@@ -724,56 +724,6 @@ def test_suppress_rejects_bad_counts():
         S.suppress(pd.DataFrame({"count": [-1, 2]}))
 
 
-# --------------------------------------------------------------------------------------------
-# perturbation
-
-
-def test_perturb_noise_table():
-    # Key -> noise for max_noise = 2 with probabilities 0.1, 0.2, 0.4, 0.2, 0.1.
-    keys = [0.0, 0.05, 0.1, 0.29, 0.3, 0.69, 0.7, 0.89, 0.9, 0.999]
-    noise = [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2]
-    out = S.perturb([100] * len(keys), keys)
-    assert list(out) == [100 + d for d in noise]
-
-
-@FAST
-@given(st.integers(0, 10_000), st.floats(0, 1, exclude_max=True))
-def test_perturb_properties(count, key):
-    a = S.perturb(count, key)
-    b = S.perturb(count, key)
-    if count == 0:
-        assert a == 0
-    elif count < 5:
-        assert np.isnan(a)
-    else:
-        assert a >= 5 and abs(a - count) <= 2
-        assert a == b
-        assert not (1 <= a <= 4)
-
-
-def test_perturb_vectorised_never_small_and_mean_zero():
-    rng = np.random.default_rng(7)
-    keys = rng.random(200_000)
-    counts = rng.integers(0, 12, size=keys.size)
-    out = S.perturb(counts, keys)
-    shown = out[~np.isnan(out)]
-    assert not np.any((shown >= 1) & (shown <= 4))
-    assert np.all(out[counts == 0] == 0)
-    assert np.all(np.isnan(out[(counts >= 1) & (counts <= 4)]))
-    big = S.perturb(np.full(keys.size, 1000), keys) - 1000
-    assert abs(big.mean()) < 0.01
-    assert big.var() == pytest.approx(1.2, abs=0.02)
-    shares = [np.mean(big == d) for d in (-2, -1, 0, 1, 2)]
-    assert shares == pytest.approx([0.1, 0.2, 0.4, 0.2, 0.1], abs=0.005)
-
-
-def test_perturb_invalid_key():
-    with pytest.raises(ValueError):
-        S.perturb(10, 1.0)
-    with pytest.raises(ValueError):
-        S.perturb(10, -0.1)
-
-
 @SLOW
 @given(
     st.integers(2, 4).flatmap(

@@ -4,20 +4,12 @@ Pathways come from ``episode_cube``: each imaging episode (the first lumbar imag
 after 365 days without one) by referrer, modality and the most intensive thing that followed within
 90 or 365 days (spine surgery > rehabilitation plan > lumbar diagnosis > nothing recorded).
 
-Protection, as everywhere in the atlas (:mod:`atlas.disclosure`):
-
-- every count is perturbed with its cell key and counts 1-4 are hidden;
-- the referrer x modality x outcome table is published with its row totals (episodes per referrer x
-  modality, the Sankey's first links) and the grand total, so secondary suppression
-  (:func:`etl.stats.suppress_with_totals`) runs over those margins and any total it marks is hidden
-  too; the other margins (modality x outcome, the Sankey's second links, and the outcome totals of
-  the "all" row) are sums of the shown cells, so they publish nothing the cells do not;
-- the hidden cells of a row are merged into one "hidden" cell of that row (their true counts summed,
-  their keys summed mod 1, then perturbed and hidden if 1-4 like any count), so a row's shown cells
-  plus its hidden cell account for all its episodes; a flow that is still hidden is not drawn (the
-  page says how many were left out);
-- shares are computed from shown counts: in a row, each shown cell (the hidden cell included) over
-  the sum of the row's shown cells, so the shares add up to 100 %.
+What is shown comes from the served source (:mod:`atlas.data`): on the secure database the exact
+counts (inside the secure environment only); on a release its published counts, a row's hidden
+cells shown merged as their sum (the published row total less its shown cells) and hidden too when
+that sum is 1-4. Shares are computed from shown counts: in a row, each shown cell (the hidden cell
+included) over the sum of the row's shown cells. A view the release publishes no pathways for moves
+to the nearest one it does (:meth:`atlas.data.Source.nearest_pathways`), and the page says so.
 
 Repeat imaging and low-value rates and shares use :mod:`atlas.queries` (``trend_table``,
 ``area_table``, ``estimate``), so they are protected and estimated exactly like the main atlas.

@@ -57,7 +57,9 @@ def _estimates(tbl: pd.DataFrame, lang: str, keys: list[str]) -> pd.DataFrame:
     out["denominator"] = nullable_ints(tbl["den_shown"])
     for c in ("value", "lower", "upper"):
         out[c] = tbl[c].astype(float)
-    out["note"] = tbl["hidden"].map(lambda h: t("suppressed", lang) if h else "")
+    from atlas.data.domain import status_words
+
+    out["note"] = status_words(tbl, lang)
     return out
 
 

@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 
 from atlas.cache import cached
-from atlas import db, queries, release_queries
-from atlas.disclosure import settings as disclosure_settings
-from atlas.disclosure import shown_counts
+from atlas import data, db, queries
 from atlas.filters import View, where_sql
 from atlas.i18n import t
 from atlas.measures import MEASURES
@@ -34,89 +32,46 @@ def episode_cells(view: View, window: int) -> pd.DataFrame:
     return _episode_cells(str(db.db_path()), int(view.y0), int(view.y1), tuple(view.dims), int(window))
 
 
-def _sum_keys(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    if not by:
-        out = pd.DataFrame({"n": [frame["n"].sum()], "k": [frame["k"].sum()]})
-    else:
-        out = frame.groupby(by, as_index=False)[["n", "k"]].sum()
-    out["k"] = np.mod(out["k"], 1.0)
-    return out
-
-
 def pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
-    """Protected pathway tables for the view's area (or Denmark), years and filters.
+    """The pathway tables for the view's area (or Denmark), years and filters, from the served source
+    (exact on the secure database, published on a release).
 
-    Returns a dict of DataFrames (only shown values; NaN = hidden):
+    Returns a dict of DataFrames (NaN = hidden):
 
     ``cells``    referrer, modality, outcome (the four outcomes and ``hidden``, the row's hidden cells
                  merged), ``count``, ``share`` (% of the row's shown cells)
-    ``rows``     referrer, modality, ``count`` (episodes, perturbed: the Sankey's referrer -> modality links)
+    ``rows``     referrer, modality, ``count`` (episodes: the Sankey's referrer -> modality links)
     ``outcomes`` modality, outcome, ``count`` (sum of the shown cells: the Sankey's modality -> outcome links)
     ``overall``  outcome, ``count`` (sum of the shown cells), ``share`` (% of their sum)
-    ``total``    one row: ``count`` (all episodes, perturbed)
-
-    On a release database the published counts are read instead (``_published_pathways``).
+    ``total``    one row: ``count`` (all episodes)
     """
-    if db.is_release():
-        return _published_pathways(view, window)
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}")
+    return data.source().pathways(view, window)
+
+
+def exact_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
+    """The pathway tables from the secure database's episode cube: exact counts, nothing hidden."""
     f = episode_cells(view, window)
     if view.area is not None:
         mapping = queries.area_codes(view.level)
         f = f[f["municipality"].map(mapping) == view.area]
     grid = pd.MultiIndex.from_product([REFERRERS, MODALITIES, OUTCOMES], names=["referrer", "modality", "outcome"])
-    cells = _sum_keys(f, ["referrer", "modality", "outcome"]).set_index(["referrer", "modality", "outcome"])
-    cells = cells.reindex(grid).fillna({"n": 0.0, "k": 0.0}).reset_index()
-    min_count, _, _ = disclosure_settings()
-    # published beside the cells: the row totals (episodes per referrer x modality) and the grand total
-    groups = [["referrer", "modality"], []]
-    mask, hidden_totals = stats.suppress_with_totals(cells.assign(_c=cells["n"]), min_count=min_count, count="_c",
-                                                     groups=groups)
-    cells["count"] = shown_counts(cells["n"], cells["k"])
-    cells.loc[mask.to_numpy(), "count"] = np.nan
-
-    def margin(by: list[str]) -> pd.DataFrame:
-        m = _sum_keys(cells, by)
-        m["count"] = shown_counts(m["n"], m["k"])
-        marked = hidden_totals.get(tuple(by))
-        if marked is not None and len(marked):
-            if by:
-                key = m[by].apply(tuple, axis=1)
-                bad = set(marked[by].apply(tuple, axis=1))
-                m.loc[key.isin(bad), "count"] = np.nan
-            else:
-                m["count"] = np.nan
-        return m.drop(columns=["n", "k"])
-
-    rows, total = margin(["referrer", "modality"]), margin([])
-    # the hidden cells of each row, merged into one cell and protected like any count
-    hid = cells[cells["count"].isna() & (cells["n"] > 0)]
-    merged = _sum_keys(hid, ["referrer", "modality"]) if len(hid) else pd.DataFrame(columns=["referrer", "modality", "n", "k"])
-    merged = rows[["referrer", "modality", "count"]].rename(columns={"count": "row"}).merge(
-        merged, on=["referrer", "modality"], how="left").fillna({"n": 0.0, "k": 0.0})
-    merged["count"] = shown_counts(merged["n"].astype(float), merged["k"].astype(float))
-    merged.loc[merged["row"].isna(), "count"] = np.nan       # a hidden row total hides its parts
-    merged["outcome"] = HIDDEN
-    cells = pd.concat([cells.drop(columns=["n", "k"]), merged[["referrer", "modality", "outcome", "count"]]],
-                      ignore_index=True)
-
-    def shown_sum(by: list[str]) -> pd.DataFrame:
-        # sums of shown cells only: they publish nothing the cells do not
-        return cells.groupby(by, as_index=False)["count"].sum(min_count=1)
-
-    outcomes, overall = shown_sum(["modality", "outcome"]), shown_sum(["outcome"])
-    # an outcome of the "all" row whose every cell is hidden (or zero beside hidden ones) is hidden
-    # too: a sum of nothing shown is not a shown 0
-    by_outcome = cells.groupby("outcome")["count"]
-    nothing_shown = by_outcome.apply(lambda c: bool(c.isna().any() and not (c > 0).any()))
-    overall.loc[overall["outcome"].map(nothing_shown).fillna(False).astype(bool), "count"] = np.nan
-    row_sum = cells.groupby(["referrer", "modality"])["count"].transform(lambda s: s.sum(min_count=1))
-    cells["share"] = cells["count"] / row_sum * 100
-    overall["share"] = overall["count"] / overall["count"].sum(min_count=1) * 100
+    cells = f.groupby(["referrer", "modality", "outcome"])["n"].sum().reindex(grid).fillna(0.0).reset_index()
+    cells = cells.rename(columns={"n": "count"})
+    rows = cells.groupby(["referrer", "modality"], as_index=False)["count"].sum()
+    total = pd.DataFrame({"count": [float(cells["count"].sum())]})
+    merged = rows[["referrer", "modality"]].assign(outcome=HIDDEN, count=0.0)     # nothing is hidden here
+    cells = pd.concat([cells, merged], ignore_index=True)
+    outcomes = cells.groupby(["modality", "outcome"], as_index=False)["count"].sum()
+    overall = cells.groupby(["outcome"], as_index=False)["count"].sum()
+    row_sum = cells.groupby(["referrer", "modality"])["count"].transform("sum")
+    cells["share"] = cells["count"] / row_sum.where(row_sum > 0) * 100
+    overall["share"] = overall["count"] / overall["count"].sum() * 100 if overall["count"].sum() > 0 else np.nan
     return {"cells": cells, "rows": rows, "outcomes": outcomes, "overall": overall, "total": total}
 
 
-
-def _published_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
+def published_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
     """The pathway tables from a release: its published counts, hidden ones NaN.
 
     A row's hidden cells are shown merged as their sum (the published row total less its shown
@@ -124,9 +79,11 @@ def _published_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
     publishes no pathways for the view (a municipality, a filter, a region outside the 3-year
     periods), every count is hidden.
     """
-    min_count, _, _ = disclosure_settings()
+    min_count = int(db.meta().get("min_count", 5))
     grid = pd.MultiIndex.from_product([REFERRERS, MODALITIES, OUTCOMES], names=["referrer", "modality", "outcome"])
-    got = release_queries.pathway_counts(view, WINDOW_COLUMN[window])
+    from atlas.data import release
+
+    got = release.pathway_counts(view, WINDOW_COLUMN[window])
     if got is None:
         got = {"cells": pd.DataFrame(columns=["referrer", "modality", "outcome", "count"]),
                "rows": pd.DataFrame(columns=["referrer", "modality", "count"]), "total": pd.DataFrame({"count": [np.nan]})}
@@ -150,7 +107,8 @@ def _published_pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
 
 def trends(view: View, keys: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """Per measure: estimates per year for the selected area (code = its code) and Denmark (code 0)."""
-    return {k: queries.trend_table(replace(view, measure=k), view.area) for k in keys}
+    offered = data.source().measures()
+    return {k: queries.trend_table(replace(view, measure=k), view.area) for k in keys if k in offered}
 
 
 def by_referrer(view: View) -> pd.DataFrame:
@@ -159,8 +117,11 @@ def by_referrer(view: View) -> pd.DataFrame:
 
     Denmark's rows do not depend on the area or level, so they are kept apart (cached) and choosing
     another area estimates only the area's rows."""
-    if db.is_release():
-        return release_queries.by_referrer(view, REFERRERS)
+    return data.source().by_referrer(view, REFERRERS)
+
+
+def exact_by_referrer(view: View) -> pd.DataFrame:
+    """:func:`by_referrer` from the secure database's cubes (exact figures)."""
     key = replace(view, area=None, level="municipality", within=None, map="geo", sep=",", lang="en", colours="own",
                   breaks="", tables=0, measure=View.measure)
     path = str(db.db_path())
@@ -169,7 +130,8 @@ def by_referrer(view: View) -> pd.DataFrame:
         parts.append(_referrer_rows(path, key, view.level, view.area))
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame(columns=["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden"])
+        return pd.DataFrame(columns=["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden",
+                                     "status"])
     out = pd.concat(parts, ignore_index=True)
     # by measure, then referrer, Denmark before the area (the CSV's order)
     order = (out["measure"].map({"lowvalue_share": 0, "lowvalue_rate": 1}) * 100
@@ -201,9 +163,10 @@ def _referrer_rows(path: str, view: View, level: str | None, area: int | None) -
 def area_table(view: View) -> pd.DataFrame:
     """Every area at the view's level: low-value rate and share, X-ray then MRI and repeat MRI shares."""
     parts = []
-    for k in AREA_MEASURES:
+    for k in (k for k in AREA_MEASURES if k in data.source().measures()):
         tbl, national = queries.area_table(replace(view, measure=k, within=None))
         nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", view.lang)}])
         both = pd.concat([nat, tbl], ignore_index=True)
-        parts.append(both[["code", "name", "num_shown", "den_shown", "value", "lower", "upper", "hidden"]].assign(measure=k))
+        parts.append(both[["code", "name", "num_shown", "den_shown", "value", "lower", "upper", "hidden", "status"]]
+                     .assign(measure=k))
     return pd.concat(parts, ignore_index=True)

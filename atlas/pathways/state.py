@@ -72,6 +72,8 @@ def area_options(level: str, lang: str) -> list[dict]:
 def _from_controls(prev: View, controls: dict, dims: list[tuple], level_changed: bool) -> View:
     """``prev`` with the controls' values (the area is dropped when the level changed)."""
     years = controls.get("years")
+    if isinstance(years, str):                       # a published period chosen from the list: "2021", "2022-2024"
+        years = years.split("-")[:2]
     try:
         y = sorted(int(v) for v in years) if isinstance(years, list) and years else [prev.y0, prev.y1]
     except (TypeError, ValueError):
@@ -107,11 +109,19 @@ def sync_pathways(address, controls: dict, dims: list[tuple], trigger, current, 
         candidate = _from_controls(prev, controls, dims, trigger == "pw-level")
         win = controls.get("window") if controls.get("window") in WINDOWS else win
         view, win, _ = parse_hash(hash_of(candidate, win), lang)
+    from atlas import data
+    from atlas.layout_parts import period_value
+
+    view, changed = data.source().nearest_pathways(view)
+    if changed:
+        notice = notices.not_published(changed, lang, "pw_moved", "pw_published_what")
     dvals = dict(view.dims)
     h, b = hash_of(view, win), hash_of(view, 365)
     # the area list changes only with the level (a hundred options redrawn at every change cost the browser time)
-    options = area_options(view.level, lang) if current is None or trigger in (None, "pw-url", "pw-level") else no_update
+    options = (area_options(view.level, lang) if current is None or trigger in (None, "pw-url", "pw-level")
+               or "level" in changed else no_update)
     return {"view": h, "hash": h, "level": view.level, "area-options": options,
-            "area": str(view.area) if view.area is not None else "dk", "years": [view.y0, view.y1], "window": win,
+            "area": str(view.area) if view.area is not None else "dk",
+            "years": [view.y0, view.y1] if data.source().any_range else period_value(view.y0, view.y1), "window": win,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims], "sep": view.sep, "notice": notice,
             "tables": bool(view.tables), "base": no_update if b == base else b}

@@ -26,7 +26,8 @@ def pathway_table(tbl: pd.DataFrame, lang: str) -> Markup:
                  el("td", numbers.integer(r.episodes, lang), cls="text-end")]
         for o in COLUMNS:
             n, s = getattr(r, f"{o}_count"), getattr(r, f"{o}_share")
-            count = numbers.integer(n, lang) if not pd.isna(n) else el("span", "<5", title=t("suppressed", lang))
+            count = (numbers.integer(n, lang) if not pd.isna(n)
+                     else el("span", t("hidden", lang).lower(), title=t("suppressed", lang)))
             cells += [el("td", count, cls="text-end"), el("td", numbers.percent(s, 1, lang), cls="text-end")]
         rows.append(el("tr", *cells, cls="fw-semibold border-top" if i == len(tbl) - 1 else None))
     return el("table", head, el("tbody", *rows), id="pw-pathway-table",

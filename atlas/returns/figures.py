@@ -82,7 +82,8 @@ def fig_its(s: pd.DataFrame, r: dict | None, view: ReturnsView) -> go.Figure:
                                  hovertemplate="%{x|%Y-%m}: %{y:.1f} " + unit(view) + "<extra></extra>"))
     filled = s[s["fill"]]
     if len(filled):
-        fig.add_trace(go.Scatter(x=filled["month"], y=filled["rate_in_fit"], mode="markers",
+        # a hidden month has no rate and is left out of the fit: marked on the axis, never at a made-up rate
+        fig.add_trace(go.Scatter(x=filled["month"], y=np.zeros(len(filled)), mode="markers",
                                  marker=dict(color="white", size=8, line=dict(color="#999", width=1.5)),
                                  name=t(hidden_month_key(filled_in_fit=r is not None), lang),
                                  hovertemplate="%{x|%Y-%m}: " + t("suppressed", lang) + "<extra></extra>"))

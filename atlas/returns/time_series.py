@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlas import db
+from atlas import data
 from atlas.i18n import t
-from atlas.returns.constants import HIDDEN_FILL
 from atlas.returns.queries import rate_of, series
 from atlas.returns.state import ReturnsView, intervention_index
 from etl import stats
@@ -30,9 +29,9 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
     s["period"] = np.where(s["month"] >= pd.Timestamp(view.date), "after", "before")
     count = s["count"].to_numpy(dtype=float)
     hidden_count = s["referrals"].notna() & s["count"].isna()
-    y = rate_of(np.where(hidden_count, HIDDEN_FILL, count), s["referrals"])
+    y = rate_of(count, s["referrals"])          # a hidden month has no rate: it is left out of the fit
     s["rate_in_fit"] = y
-    s["fill"] = hidden_count.to_numpy()
+    s["fill"] = hidden_count.to_numpy()         # the months left out because their count is hidden
     s["fitted"], s["counterfactual"] = np.nan, np.nan
     s.attrs["clamped"] = False
     reason = _no_fit_reason(y, k, hidden_count.to_numpy())
@@ -40,6 +39,7 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
         s.attrs["no_fit"] = reason
         return s, None
     try:
+        # months without a rate (hidden) are left out of the fit by the regression itself
         r = stats.segmented_regression(np.arange(len(s), dtype=float), y, k, hac_lags=hac_lags)
     except (ValueError, np.linalg.LinAlgError):
         s.attrs["no_fit"] = "ret_reason_few"
@@ -49,16 +49,17 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
     s.attrs["clamped"] = bool(np.nanmin(fitted) < 0 or (np.isfinite(counter).any() and np.nanmin(counter) < 0))
     s["fitted"] = np.maximum(fitted, 0.0)
     s["counterfactual"] = np.where(np.isnan(counter), np.nan, np.maximum(counter, 0.0))
-    r["n_filled"] = int(hidden_count.sum())
+    r["n_filled"] = 0                               # nothing is imputed
+    r["n_left_out"] = int(hidden_count.sum())       # hidden months left out of the fit
     r["intervention_month"] = ms[k]
     return s, r
 
 
 def hidden_month_key(filled_in_fit: bool = True) -> str:
-    """How a hidden month is described: on the release a month may also be hidden to protect another
-    cell (secondary suppression), so it is not necessarily 1-4."""
-    key = "ret_filled" if filled_in_fit else "ret_hidden_month"
-    return key + "_release" if db.is_release() else key
+    """How a hidden month is described (the served source's words: on a release a month may also be
+    hidden to protect another cell). ``filled_in_fit`` is kept for callers; a hidden month is never
+    part of the fit."""
+    return data.source().hidden_month_key()
 
 
 def _no_fit_reason(y: np.ndarray, k: int | None, filled: np.ndarray) -> str | None:

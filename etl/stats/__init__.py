@@ -19,7 +19,6 @@ whose docstring states the methods and their references:
                      ``eb_shrink`` (on crude rates)
 ``suppression``      ``suppress``, ``suppress_with_totals``, ``suppression_audit``
                      (with the linear-programming audit in ``lp_audit``)
-``perturbation``     ``perturb`` (cell-key noise), ``perturbation_table`` (zero-mean per count)
 ``timeseries``       ``segmented_regression``, ``newey_west_lags``, ``ITS_TERMS``
 ``spatial``          ``knn_weights``, ``global_moran``, ``local_moran`` (LISA with FDR),
                      ``benjamini_hochberg``, ``to_km`` (esda and libpysal)
@@ -53,7 +52,6 @@ from .funnel import (
     funnel_p_values,
     funnel_p_values_proportion,
 )
-from .perturbation import perturb, perturbation_table
 from .rates import crude_rate, poisson_ci, proportion_ci
 from .shrinkage import eb_ratio, eb_ratio_prior, eb_shrink
 from .standardisation import dsr, dsr_table, expected_counts, indirect_ratio, indirect_table
@@ -108,8 +106,6 @@ __all__ = [
     "suppress",
     "suppress_with_totals",
     "suppression_audit",
-    "perturb",
-    "perturbation_table",
     "conf_label",
     "conf_fraction",
     "ITS_TERMS",

@@ -1,0 +1,286 @@
+"""The one interface every page reads its figures through (:func:`atlas.data.source`).
+
+A source is chosen once, from the database's meta (``database_kind``): :class:`SecureSource` for
+the secure database (exact figures, inside the secure environment only), :class:`ReleaseSource`
+for a release (published figures only). Both answer the same questions with tables of the same
+columns (:data:`atlas.data.domain.COLUMNS`, each row with its ``status``), and say what they
+publish: measures, levels, periods, filter sets (:meth:`Source.publishes`), and the nearest view
+they publish to any asked for (:meth:`Source.nearest`), with what changed.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from atlas.filters import LEVELS, View
+
+
+class Source:
+    kind = ""
+    inside_only = False                  # "inside the secure environment only: not output-checked"
+    any_range = False                    # answers any range of years (else only its periods)
+
+    # ------------------------------------------------------------ what it publishes
+    def years(self) -> list[int]:
+        raise NotImplementedError
+
+    def periods(self) -> tuple[str, ...]:
+        """Every period with its own figures: single years ("2021") and ranges ("2022-2024")."""
+        raise NotImplementedError
+
+    def year_choices(self) -> list[tuple[int, int]]:
+        """Every period the year control offers: the single years, then the longer periods."""
+        single = [(y, y) for y in self.years()]
+        return single + sorted(self.multi_year_periods(), key=lambda ab: (ab[1] - ab[0], ab[0]))
+
+    def multi_year_periods(self) -> list[tuple[int, int]]:
+        return [tuple(int(x) for x in p.split("-")) for p in self.periods() if "-" in p]
+
+    def measures(self) -> tuple[str, ...]:
+        """The measures with estimates (only these are offered)."""
+        raise NotImplementedError
+
+    def levels(self) -> tuple[str, ...]:
+        return LEVELS
+
+    def publishes(self, view: View) -> bool:
+        return not self.nearest(view)[1]
+
+    def nearest(self, view: View) -> tuple[View, list[str]]:
+        """The nearest view the source answers, and what changed ("measure", "period", "level", "filters")."""
+        raise NotImplementedError
+
+    def nearest_pathways(self, view: View) -> tuple[View, list[str]]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ figures
+    def area_table(self, view: View) -> tuple[pd.DataFrame, pd.Series]:
+        raise NotImplementedError
+
+    def trend_table(self, view: View, area: int | None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def breakdown_view(self, view: View) -> View:
+        raise NotImplementedError
+
+    def breakdown_table(self, view: View, area: int | None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def mix_table(self, view: View, area: int | None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def by_referrer(self, view: View, referrers: tuple[str, ...]) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def pathways(self, view: View, window: int) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError
+
+    def all_tables(self, measure: str, lang: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def returns_monthly(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def clear_caches(self) -> None:
+        pass
+
+    # ------------------------------------------------------------ words
+    def note(self, lang: str) -> str:
+        """What the figures in front of the reader are (the served database's own rule)."""
+        raise NotImplementedError
+
+    def hidden_month_key(self, filled_in_fit: bool = True) -> str:
+        return "ret_hidden_month"
+
+
+class SecureSource(Source):
+    kind = "secure"
+    inside_only = True
+    any_range = True
+
+    def years(self) -> list[int]:
+        from atlas import db
+
+        m = db.meta()
+        present = db.query("SELECT DISTINCT year FROM population_cube ORDER BY year")["year"].tolist()
+        return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
+
+    def periods(self) -> tuple[str, ...]:
+        """Every single year and the plan's multi-year periods within the data (any other range of
+        years is answered too: :meth:`nearest` never moves a view)."""
+        from etl.release.plan import load_plan
+
+        years = self.years()
+        multi = [f"{a}-{b}" for a, b in load_plan().multi_year if a in years and b in years]
+        return tuple(str(y) for y in years) + tuple(multi)
+
+    def measures(self) -> tuple[str, ...]:
+        """The measures with estimates (the domain registry's flag, ``etl.domain``)."""
+        from atlas.measures import measures_with_estimates
+
+        return tuple(measures_with_estimates())
+
+    def nearest(self, view: View) -> tuple[View, list[str]]:
+        if view.measure not in self.measures():
+            return replace(view, measure=View.measure), ["measure"]
+        return view, []
+
+    def nearest_pathways(self, view: View) -> tuple[View, list[str]]:
+        return view, []
+
+    def area_table(self, view):
+        from atlas.data import secure
+
+        return secure.area_table(view)
+
+    def trend_table(self, view, area):
+        from atlas.data import secure
+
+        return secure.trend_table(view, area)
+
+    def breakdown_view(self, view):
+        from atlas.data import secure
+
+        return secure.breakdown_view(view)
+
+    def breakdown_table(self, view, area):
+        from atlas.data import secure
+
+        return secure.breakdown_table(view, area)
+
+    def mix_table(self, view, area):
+        from atlas.data import secure
+
+        return secure.mix_table(view, area)
+
+    def by_referrer(self, view, referrers):
+        from atlas.pathways import queries as pq
+
+        return pq.exact_by_referrer(view)
+
+    def pathways(self, view, window):
+        from atlas.pathways import queries as pq
+
+        return pq.exact_pathways(view, window)
+
+    def all_tables(self, measure: str, lang: str) -> pd.DataFrame:
+        from atlas import coverage
+        from atlas.i18n import t
+
+        parts = []
+        single = coverage.default_year(self.years())
+        for p in self.multi_year_periods() + [(single, single)]:
+            y0, y1 = p
+            for level in LEVELS:
+                tbl, national = self.area_table(View(measure=measure, level=level, y0=y0, y1=y1, lang=lang))
+                nat = [pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang),
+                                      "level": "denmark"}])] if level == "municipality" else []
+                part = pd.concat([tbl.assign(level=level)] + nat, ignore_index=True)
+                parts.append(part.assign(period=str(y0) if y0 == y1 else f"{y0}-{y1}"))
+        return pd.concat(parts, ignore_index=True)
+
+    def returns_monthly(self) -> pd.DataFrame:
+        from atlas import db
+
+        return db.query("SELECT month, exam_type, producer_id, centre, referrals, returned, letters FROM returns_monthly")
+
+    def clear_caches(self) -> None:
+        from atlas.data import secure
+
+        secure.clear_caches()
+
+    def note(self, lang: str) -> str:
+        from atlas.i18n import t
+
+        return t("inside_only_note", lang)
+
+
+class ReleaseSource(Source):
+    kind = "release"
+
+    def years(self) -> list[int]:
+        return sorted(int(p) for p in self.periods() if "-" not in str(p))
+
+    def periods(self) -> tuple[str, ...]:
+        from atlas.data import release
+
+        return release.periods()
+
+    def measures(self) -> tuple[str, ...]:
+        from atlas.data import release
+
+        return release.measures()
+
+    def nearest(self, view):
+        from atlas.data import release
+
+        return release.nearest_published(view)
+
+    def nearest_pathways(self, view):
+        from atlas.data import release
+
+        return release.nearest_pathway_view(view)
+
+    def area_table(self, view):
+        from atlas.data import release
+
+        return release.area_table(view)
+
+    def trend_table(self, view, area):
+        from atlas.data import release
+
+        return release.trend_table(view, area)
+
+    def breakdown_view(self, view):
+        from atlas.data import release
+
+        return release.breakdown_view(view)
+
+    def breakdown_table(self, view, area):
+        from atlas.data import release
+
+        return release.breakdown_table(view, area)
+
+    def mix_table(self, view, area):
+        from atlas.data import release
+
+        return release.mix_table(view, area)
+
+    def by_referrer(self, view, referrers):
+        from atlas.data import release
+
+        return release.by_referrer(view, referrers)
+
+    def pathways(self, view, window):
+        from atlas.pathways import queries as pq
+
+        return pq.published_pathways(view, window)
+
+    def all_tables(self, measure: str, lang: str) -> pd.DataFrame:
+        from atlas.data import release
+        from atlas.i18n import t
+
+        tables = release.all_published(measure)
+        tables["name"] = tables["name"].where(tables["level"] != "denmark", t("denmark_total", lang))
+        return tables
+
+    def returns_monthly(self) -> pd.DataFrame:
+        from atlas import db
+
+        # published counts (NaN = hidden) and, per month and exam type, their published sum over
+        # centres (producer 'all')
+        return db.query("SELECT month, exam_type, producer_id, centre, referrals, returned, letters FROM returns_monthly")
+
+    def clear_caches(self) -> None:
+        from atlas.data import release
+
+        release.clear_caches()
+
+    def note(self, lang: str) -> str:
+        from atlas.i18n import t
+
+        return t("suppression_note_release", lang)
+
+    def hidden_month_key(self, filled_in_fit: bool = True) -> str:
+        return "ret_hidden_month_release"
