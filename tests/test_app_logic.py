@@ -121,10 +121,9 @@ def test_a_single_stratum_group_is_standardised_to_its_own_crude_rate(app_db):
     pop = db.query("SELECT age_band, sum(persons) p FROM population_cube WHERE sex = 2 GROUP BY ALL").set_index("age_band").p
     crude = (ev / pop * 1000).reindex(age.index)
     shown = ~age.hidden.astype(bool)
-    # shown values carry the perturbation of at most 2 events
-    tol = (2 / pop.reindex(age.index) * 1000)[shown] + 1e-9
+    # the secure database serves exact figures: the stratum's own rate, to rounding
     assert shown.sum() >= 6
-    assert (np.abs(age.value[shown] - crude[shown]) <= tol).all()
+    assert (np.abs(age.value[shown] - crude[shown]) <= 1e-6 * crude[shown]).all()
 
 
 def test_national_dsr_lies_within_the_range_of_area_rates(app_db):
