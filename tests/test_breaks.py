@@ -65,7 +65,9 @@ def test_app_marks_the_break_on_the_trend_in_its_csv_and_on_trends(app_db):
     marked = set(body.loc[body["break"].astype(bool), "year"].astype(int))
     assert marked == {2019}, marked
     content, _ = export.chart_csv("trend", view)
-    table = pd.read_csv(io.StringIO(content.decode("utf-8-sig").split("\r\n\r\n", 1)[1]), sep=None, engine="python")
+    from helpers import split_download
+
+    table = pd.read_csv(io.StringIO(split_download(content.decode("utf-8-sig"))[1]), sep=None, engine="python")
     assert set(table.loc[table["break"] == "yes", "year"].astype(int)) == {2019}
     _break_note = app_coverage.comparison_note
     assert "2019" in _break_note(key, 2014, 2023, "en") and "LPR3" in _break_note(key, 2014, 2023, "en")

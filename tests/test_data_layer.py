@@ -54,8 +54,10 @@ def source(request, atlas_db, release_db, dash_app):
 
 
 def _csv(content: bytes, sep: str):
+    from helpers import split_download
+
     text = content.decode("utf-8-sig")
-    head, body = text.split("\r\n\r\n", 1)
+    head, body = split_download(text)
     import csv
     import io
 

@@ -88,8 +88,10 @@ def view(measure="imaging_rate", level="municipality", y0=2024, y1=2024, rates="
 
 def read_csv_download(content: bytes, sep: str) -> tuple[list[list[str]], pd.DataFrame]:
     """Header rows and the table of a CSV download."""
+    from helpers import split_download
+
     text = content.decode("utf-8-sig")
-    head, body = text.split("\r\n\r\n", 1)
+    head, body = split_download(text)
     header = list(csv.reader(io.StringIO(head), delimiter=sep))
     return header, pd.read_csv(io.StringIO(body), sep=sep, dtype={"count": "Int64", "denominator": "Int64"},
                                keep_default_na=True)

@@ -193,8 +193,10 @@ def write_estimates(con, plan: Plan, weights: dict) -> dict:
         est, ref = estimate_measure(con, plan, m, weights)
         frames.append(est)
         refs.append(ref)
-    est = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    ref_columns = ["measure", "period", "fs", "standard", "rate"]
+    est = pd.concat([f for f in frames if len(f)] or [pd.DataFrame(columns=ESTIMATE_COLUMNS)], ignore_index=True)
     for c in ("flag_std", "flag_crude", "note", "method"):
         est[c] = est[c].astype(object).where(est[c].notna(), None)
-    reference = pd.concat([r for r in refs if len(r)], ignore_index=True)
+    # a plan without the reference strata (a small plan) publishes no standardised rates
+    reference = pd.concat([r for r in refs if len(r)] or [pd.DataFrame(columns=ref_columns)], ignore_index=True)
     return {"estimates": est, "reference_rates": reference}
