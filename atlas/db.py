@@ -134,9 +134,11 @@ def replaced() -> bool:
             pass
         _con = None
         _con_file = None
+    from atlas import data
     from atlas.cache import clear_all
 
     clear_all()
+    data.reset()              # the source (secure or release) is chosen again from the new file
     return True
 
 

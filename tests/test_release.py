@@ -325,4 +325,4 @@ def test_release_command_writes_the_database_and_the_report(secure_db, small_pla
     assert smallest >= MIN
     bad = subprocess.run([sys.executable, "-m", "etl", "release", "--db", str(tmp_path / "missing.duckdb"),
                           "--out", str(out)], cwd=root, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 3 and "not found" in bad.stderr
+    assert bad.returncode == 3 and "does not exist" in bad.stderr
