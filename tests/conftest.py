@@ -172,9 +172,6 @@ KNOWN_FAILURES = {
         "with the grown plan, 15,152 of Denmark's 57,715 cells are hidden (the test allows 10 %)",
     "tests/test_release_faults.py::test_a_stale_temporary_of_a_killed_release_is_removed":
         "the release now prints the removal also with --quiet, which the test does not expect",
-    "tests/test_app_database.py::test_a_new_or_broken_database_under_a_running_server":
-        "an answer after the switch came from the old database: the data layer's source was not chosen "
-        "again on a new file (atlas.db.replaced now resets it; not yet confirmed under gunicorn)",
     "tests/test_release_transfer.py::test_release_import_command_and_the_app_serve_the_imported_release":
         "the test looks for a 'Release' row of the old descriptive CSV header; the flat CSV layout "
         "names it otherwise",
