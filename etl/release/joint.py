@@ -49,6 +49,8 @@ import numpy as np
 from scipy import optimize, sparse
 from scipy.sparse import csgraph
 
+from etl.release.suppression import _needy, _pick, secondary  # noqa: F401  (rule 2 is one code for both)
+
 TOL = 1e-6
 DEBUG = False
 
@@ -84,56 +86,6 @@ class SuppressionResult:
 
 def _empty(n: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((0, n))
-
-
-def _needy(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, min_count: int) -> np.ndarray:
-    """Equalities that give a hidden cell away or narrow it into 1..min_count-1."""
-    absA = abs(A)
-    h = hidden.astype(float)
-    k = absA @ h
-    needy = k == 1
-    # shown parent, hidden children only: their sum is known exactly
-    parent_hidden = (A.minimum(0) != 0).astype(float) @ h > 0
-    children = A.maximum(0)
-    mass = children @ (c * h)
-    needy |= (~parent_hidden) & (k >= 2) & (mass - (k - 1) < min_count) & (mass > 0)
-    return needy
-
-
-def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndarray,
-          cost: np.ndarray | None = None, capacity: float = 0.0) -> np.ndarray:
-    """One more cell to hide for each relation in ``rows``: the cheapest (``cost``), then one of
-    at least ``capacity`` (a partner that can give a small cell room to reach the threshold), then
-    the one that helps most relations in need, then the smallest."""
-    if rows.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    absA = abs(A)
-    need = np.zeros(A.shape[0])
-    need[rows] = 1.0
-    score = absA.T @ need                        # relations in need each cell belongs to
-    sub = absA[rows].tocoo()
-    cand = (~hidden[sub.col]) & (c[sub.col] > 0)
-    r, col = sub.row[cand], sub.col[cand]
-    if r.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    cost = np.zeros(c.size) if cost is None else cost
-    weak = c[col] < capacity
-    order = np.lexsort((col, c[col], -score[col], weak, cost[col], r))
-    r, col = r[order], col[order]
-    first = np.r_[True, r[1:] != r[:-1]]
-    return np.unique(col[first])
-
-
-def secondary(A, c, hidden, min_count, cost=None) -> int:
-    """Apply rule 2 until no relation needs help. Changes ``hidden`` in place; returns cells added."""
-    added = 0
-    while True:
-        rows = np.flatnonzero(_needy(A, c, hidden, min_count))
-        picks = _pick(A, c, hidden, rows, cost, 2.0 * min_count)
-        if picks.size == 0:
-            return added
-        hidden[picks] = True
-        added += picks.size
 
 
 # ------------------------------------------------------------------------------------ the audit
