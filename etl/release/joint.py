@@ -88,6 +88,66 @@ def _empty(n: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((0, n))
 
 
+# ------------------------------------------------------------------- rule 2 with subset bounds
+
+def least_values(G: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """The least each cell can be, were it hidden, given what is shown: 1 (a hidden cell is never
+    0), or more where it is the only hidden (or would-be hidden) superset of an inequality whose
+    subset side is known (shown cells at their value, hidden ones at their least, 1). Example: a
+    municipality's imaging hidden as a partner can fall no lower than its shown first imagings."""
+    lb = np.where(c > 0, 1.0, 0.0)
+    if G.shape[0] == 0:
+        return lb
+    plus = G.maximum(0).tocsr()
+    minus = (-G.minimum(0)).tocoo()
+    h = hidden.astype(float)
+    known = plus @ np.where(hidden, 1.0, c)                      # the subset side, at least
+    shown_minus = (-G.minimum(0)) @ np.where(hidden, 0.0, c)
+    hidden_minus = (-G.minimum(0)) @ h
+    r, y = minus.row, minus.col
+    others_hidden = hidden_minus[r] - h[y]
+    ok = others_hidden == 0
+    value = known[r] - (shown_minus[r] - np.where(hidden[y], 0.0, c[y]))
+    np.maximum.at(lb, y[ok], value[ok])
+    return lb
+
+
+def _needy_bounded(A, c, hidden, min_count, lb) -> np.ndarray:
+    """Relations that give a hidden cell away or narrow it into 1..min_count-1, with the hidden
+    cells' least values: a shown parent's hidden children sum to ``S``; a small child reaches at
+    most ``S`` less the least values of the others."""
+    absA = abs(A).tocsr()
+    h = hidden.astype(float)
+    k = absA @ h
+    needy = k == 1
+    parent_hidden = (A.minimum(0) != 0).astype(float) @ h > 0
+    children = A.maximum(0).tocsr()
+    S = children @ (c * h)
+    L = children @ (lb * h)
+    small = hidden & (c >= 1) & (c < min_count)
+    # the largest least value among a relation's small hidden children (its own, not the others')
+    big = children.multiply(np.where(small, lb, 0.0)).tocsr().max(axis=1).toarray().ravel()
+    has_small = (children @ small.astype(float)) > 0
+    reach = S - L + big
+    needy |= (~parent_hidden) & (k >= 2) & has_small & (reach < min_count)
+    return needy
+
+
+def secondary_bounded(A, G, c, hidden, min_count, cost=None, max_rounds: int = 200) -> int:
+    """Rule 2 over all counts, with the least values the subset inequalities give hidden partners:
+    a partner pinned from below by its shown subsets carries no room, so another is hidden."""
+    added = 0
+    for _ in range(max_rounds):
+        lb = least_values(G, c, hidden)
+        rows = np.flatnonzero(_needy_bounded(A, c, hidden, min_count, lb))
+        picks = _pick(A, c, hidden, rows, cost, 2.0 * min_count, room=c - lb)
+        if picks.size == 0:
+            return added
+        hidden[picks] = True
+        added += picks.size
+    return added
+
+
 # ------------------------------------------------------------------------------------ the audit
 
 @dataclass

@@ -65,9 +65,10 @@ def _needy(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, min_count: i
 
 
 def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndarray,
-          cost: np.ndarray | None = None, capacity: float = 0.0) -> np.ndarray:
+          cost: np.ndarray | None = None, capacity: float = 0.0, room: np.ndarray | None = None) -> np.ndarray:
     """One more cell to hide for each relation in ``rows``: the cheapest (``cost``: cells of the
-    default views cost more), then one of at least ``capacity`` (a partner that can give a small
+    default views cost more), then one with ``room`` (by default its count; with subset relations,
+    how far it could fall once hidden) of at least ``capacity`` (a partner that can give a small
     cell room to reach the threshold), then the one that helps most relations in need, then the
     smallest."""
     if rows.size == 0:
@@ -82,7 +83,7 @@ def _pick(A: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, rows: np.ndar
     if r.size == 0:
         return np.zeros(0, dtype=np.int64)
     cost = np.zeros(c.size) if cost is None else cost
-    weak = c[col] < capacity
+    weak = (c if room is None else room)[col] < capacity
     order = np.lexsort((col, c[col], -score[col], weak, cost[col], r))
     r, col = r[order], col[order]
     first = np.r_[True, r[1:] != r[:-1]]

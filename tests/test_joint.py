@@ -1,0 +1,106 @@
+"""Suppression and audit over all counts at once (etl/release/joint.py), on small tables whose
+answer can be worked out by hand: the subset inequalities between counts, the least value they
+give a hidden partner, the rule that hides another partner, and the LP proofs of the protection
+interval [1, 5] in both directions."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from etl.release import joint
+from etl.release.suppression import protect as protect_per_count
+
+
+def _kerteminde():
+    """Issue 25's example as a table: a region's imaging is the sum of four municipalities
+    (50, 50, Kerteminde 12, Fanø 1); Kerteminde's first imagings of the year are shown as 12 and
+    are a subset of its imaging. Cells: 0 region, 1-4 municipalities, 5 Kerteminde's first."""
+    n = np.array([113, 50, 50, 12, 1, 12], dtype=float)
+    A = sparse.csr_matrix(np.array([[-1, 1, 1, 1, 1, 0]], dtype=float))
+    G = sparse.csr_matrix(np.array([[0, 0, 0, -1, 0, 1]], dtype=float))     # first <= imaging
+    return n, A, G
+
+
+def test_a_shown_subset_is_the_least_value_of_a_hidden_superset():
+    n, A, G = _kerteminde()
+    hidden = np.array([False, False, False, True, True, False])
+    lb = joint.least_values(G, n, hidden)
+    assert lb[3] == 12                         # Kerteminde's imaging: at least its shown first imagings
+    assert lb[4] == 1 and lb[1] == 1           # no subset shown: a hidden cell is at least 1
+    # with the subset hidden too, it bounds nothing (it could be as little as 1)
+    hidden[5] = True
+    assert joint.least_values(G, n, hidden)[3] == 1
+
+
+def test_per_count_protection_leaves_the_subset_attack_open_and_the_joint_rule_closes_it():
+    n, A, G = _kerteminde()
+    per_count = protect_per_count(A[:, :5], n[:5]).hidden
+    hidden = np.r_[per_count, False]
+    assert hidden[4] and hidden[3] and hidden.sum() == 2       # Fanø and its partner Kerteminde
+    # the joint audit sees Fanø <= 13 - 12: exposed
+    assert list(joint.exposed_cells(A, n, hidden, 5, G)) == [4]
+    added = joint.secondary_bounded(A, G, n, hidden, 5)
+    assert added == 1 and hidden[1] | hidden[2]               # one of the 50s, with room to give
+    assert joint.exposed_cells(A, n, hidden, 5, G).size == 0
+
+
+def test_the_audit_proves_both_ends_of_the_protection_interval():
+    """Two small cells whose only partner holds them both down: the region says Fanø + Kerteminde
+    = 13 with Kerteminde's subset shown as 12, so Fanø can be 1 but never 5 (no 'up' proof);
+    with a 50 hidden as well Fanø can be 5 and 1."""
+    n, A, G = _kerteminde()
+    hidden = np.array([False, False, False, True, True, False])
+    proofs = {"up": np.zeros(n.size, dtype=bool), "down": np.zeros(n.size, dtype=bool)}
+    assert list(joint.exposed_cells(A, n, hidden, 5, G, proofs=proofs)) == [4]
+    assert not proofs["up"][4]
+    hidden[1] = True
+    proofs = {"up": np.zeros(n.size, dtype=bool), "down": np.zeros(n.size, dtype=bool)}
+    assert joint.exposed_cells(A, n, hidden, 5, G, proofs=proofs).size == 0
+    assert proofs["up"][4] and proofs["down"][4]
+
+
+def test_a_cell_pinned_from_below_is_caught_by_the_lower_proof():
+    """A hidden 3 whose superset is shown as 3 while its only partner's subset pins the sum: the
+    cell cannot fall to 1 (it is at least the 3 of its own subset): exposed by the 'down' half."""
+    # cells: 0 total (shown 20), 1 a (hidden 3), 2 b (hidden 17), 3 a's subset (shown 3)
+    n = np.array([20, 3, 17, 3], dtype=float)
+    A = sparse.csr_matrix(np.array([[-1, 1, 1, 0]], dtype=float))
+    G = sparse.csr_matrix(np.array([[0, -1, 0, 1]], dtype=float))
+    hidden = np.array([False, True, True, False])
+    proofs = {"up": np.zeros(n.size, dtype=bool), "down": np.zeros(n.size, dtype=bool)}
+    assert list(joint.exposed_cells(A, n, hidden, 5, G, proofs=proofs)) == [1]
+    assert proofs["up"][1] and not proofs["down"][1]
+    # without the lower proof the same pattern passes: the half that the 'down' proof adds
+    assert joint.exposed_cells(A, n, hidden, 5, G, lower_proof=False).size == 0
+
+
+def test_joint_protect_ends_with_every_small_cell_proven():
+    n, A, G = _kerteminde()
+    result = joint.protect(A, n, 5, G=G)
+    assert result.hidden[4] and result.exposed_history[-1] == 0
+    assert joint.audit(A, n, result.hidden, 5, G)["passed"]
+
+
+def test_counts_protected_side_by_side_give_the_same_cells_as_one_by_one():
+    """The release protects its counts in worker processes (``--workers``): the same hidden cells
+    as one process, in the counts' order, whatever order the workers finish in."""
+    from etl.release.build import _per_count
+
+    rng = np.random.default_rng(5)
+    jobs = []
+    for k in range(4):
+        # a region of 12 municipalities over 3 years: region = sum of municipalities, per year
+        cells = rng.poisson(rng.choice([2.0, 9.0, 30.0], size=(3, 12)) + 0.0).astype(float)
+        n = np.concatenate([cells.sum(axis=1), cells.ravel()])
+        rows = []
+        for y in range(3):
+            r = np.zeros(n.size)
+            r[y] = -1
+            r[3 + 12 * y: 3 + 12 * (y + 1)] = 1
+            rows.append(r)
+        jobs.append((f"count{k}", sparse.csr_matrix(np.array(rows)), n, np.zeros(n.size), 5))
+    one = list(_per_count(jobs, 1))
+    two = list(_per_count(jobs, 2))
+    assert [c for c, _ in two] == [c for c, _ in one] == [j[0] for j in jobs]
+    for (_, a), (_, b) in zip(one, two):
+        assert np.array_equal(a.hidden, b.hidden) and a.hidden.any()
