@@ -217,7 +217,8 @@ def _release(args) -> int:
                 print(f"released {report.identity.get('release_id')} as CSV in {report.path} in {report.seconds:.1f} s; "
                       f"audit passed; report: {report.path / 'release-report.md'}", file=sys.stderr)
             return 0
-        report = build_release(db, out, plan_path=plan, quiet=args.quiet, release_id=args.release_id)
+        report = build_release(db, out, plan_path=plan, quiet=args.quiet, release_id=args.release_id,
+                               workers=args.workers)
         try:
             path = write_report(report, Path(args.report) if args.report else None)
         except OSError as exc:
@@ -374,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="duckdb: one database file; csv: a folder of CSV files with a manifest and the report "
                           "(for the output check and the transfer tool; --out is then the folder)")
     rel.add_argument("--release-id", help="the edition, YYYY.N (default: [release] id of the plan)")
+    rel.add_argument("--workers", type=int, default=None,
+                     help="processes protecting the counts side by side (default 1; the result is the same)")
     rel.add_argument("--quiet", action="store_true")
     rel.set_defaults(func=_release)
     c = sub.add_parser("codes", help="the code lists: check them against the SKS classification file")

@@ -55,9 +55,10 @@ def release_secure_db(tmp_path_factory) -> Path:
 def release_db(release_secure_db, tmp_path_factory) -> Path:
     """The release written from ``release_secure_db`` with the default publication plan (read-only)."""
     from etl.release.build import build_release
+    from etl.release.report import write_report
 
     out = tmp_path_factory.mktemp("release") / "release.duckdb"
-    build_release(release_secure_db, out, quiet=True)
+    write_report(build_release(release_secure_db, out, quiet=True))     # release-report.md beside it
     return out
 
 

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.slow
 
 MIN = 5
 YEARS = [(2023, 2023), (2024, 2024), (2023, 2024), (2022, 2024)]
-GROUPS = {"sex": (1, 2), "age": DIMENSIONS["age"][1], "origin": (1, 2, 3), "edu": DIMENSIONS["edu"][1]}
+GROUPS = {"sex": (1, 2), "age": DIMENSIONS["age"][1], "origin": DIMENSIONS["origin"][1], "edu": DIMENSIONS["edu"][1]}
 STANDARDISED = [(), (("age", "85+"),), (("origin", 3),)]
 COUNT_LIKE = ("count", "population", "rate x population", "interval shape")
 P_LIMIT = 0.01

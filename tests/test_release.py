@@ -99,7 +99,9 @@ def test_the_national_row_is_never_a_secondary_partner(release_db, published, tr
     """Issue 24 item 5: in every period and filter set of the plan, Denmark's cell is published
     unless it is itself 1-4, or nothing else was left: a Denmark cell hidden to protect another
     lies in a relation made of Denmark's cells alone (a filter set and its values, a period and
-    its years) that holds another hidden cell. Denmark for everyone is always published."""
+    its years) that holds another hidden cell. Denmark for everyone is always published, and the
+    national rows of the maps (Denmark for a filter also mapped by region or municipality) are
+    taken after Denmark's reference tables (sex x age x group, Denmark only)."""
     p, A = _attack(release_db, published, truth)
     dk = p["level"].to_numpy() == "denmark"
     assert dk.sum() > 100 and p.loc[dk, "period"].nunique() >= 10 and p.loc[dk, "fs"].nunique() >= 20
@@ -114,7 +116,30 @@ def test_the_national_row_is_never_a_secondary_partner(release_db, published, tr
     secondary = dk & hidden & (true >= MIN)
     free = np.flatnonzero(secondary & ~forced)
     assert free.size == 0, p.iloc[free[:5]][["count", "fs", "period", "true_n"]].to_string()
-    assert secondary.sum() < 0.1 * dk.sum()
+    below = set(map(tuple, p.loc[~dk, ["count", "pattern"]].drop_duplicates().to_numpy()))
+    mapped = dk & np.array([(c, q) in below for c, q in zip(p["count"], p["pattern"])]) & (p["pattern"].to_numpy() != "")
+    reference = dk & ~mapped & (p["pattern"].to_numpy() != "")
+    assert mapped.sum() > 100 and reference.sum() > 100
+    share_mapped = (secondary & mapped).sum() / mapped.sum()
+    share_reference = (secondary & reference).sum() / reference.sum()
+    print(f"national rows of maps hidden to protect others: {share_mapped:.1%}; reference tables: {share_reference:.1%}")
+    assert share_mapped < 0.10
+    assert share_mapped < share_reference        # the reference tables are taken first
+
+
+def test_the_report_gives_the_national_rows_and_denmark_for_everyone_whole(release_db, published, truth):
+    """The output-check report's national rows: Denmark for everyone 100 % published, and the
+    figures of the report are those of the release."""
+    text = (release_db.parent / "release-report.md").read_text(encoding="utf-8")
+    section = text.split("## National rows (Denmark)")[1].split("##")[0]
+    rows = {line.split("|")[1].strip(): [x.strip() for x in line.split("|")[2:-1]]
+            for line in section.splitlines() if line.startswith("| ") and "---" not in line}
+    everyone = next(v for k, v in rows.items() if k.startswith("Denmark for everyone"))
+    p = published.merge(truth, on=["count", "pattern", "level", "code", "period", "fs"])
+    dk = p[(p["level"] == "denmark") & (p["pattern"] == "")]
+    assert int(everyone[0].replace(",", "")) == len(dk)
+    assert everyone[1] == "100.0%" and dk["n"].notna().all()
+    assert int(everyone[3].replace(",", "")) == 0          # never hidden to protect another cell
 
 
 # ------------------------------------------------------------------ attacks on the published counts

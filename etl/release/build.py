@@ -29,7 +29,8 @@ from etl.release.plan import DIM_ORDER, Plan, load_plan
 from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
 from etl.release.joint import Budget
 from etl.release.joint import exposed_cells as joint_exposed
-from etl.release.suppression import audit, protect
+from etl.release.joint import secondary_bounded
+from etl.release.suppression import protect
 from etl.settings import CONFIG_DIR
 from etl.vintage import check_archive_path, vintage
 
@@ -65,6 +66,7 @@ class ReleaseReport:
     families: pd.DataFrame = field(default_factory=pd.DataFrame)  # published share per view family
     steps: list[tuple[str, float]] = field(default_factory=list)
     identity: dict = field(default_factory=dict)    # the release id and its vintage (etl.vintage)
+    national: pd.DataFrame = field(default_factory=pd.DataFrame)  # Denmark's cells by kind (national_rows)
 
     @property
     def passed(self) -> bool:
@@ -78,32 +80,80 @@ def _log(quiet: bool, message: str) -> None:
 
 # secondary suppression's order of preference (lowest first): cells of population groups and
 # imaging types, then the same at region level, then the default views (everyone) of municipalities
-# and of regions; Denmark's cells are never a partner unless a relation holds nothing else
+# and of regions; then Denmark's reference tables (sex x age x group, published for Denmark only),
+# and last Denmark's national rows (a Denmark cell whose table is also mapped by region or
+# municipality: the figure every map compares with). A Denmark cell is a partner only where a
+# relation holds nothing else (a Denmark table and its values, a period and its years).
 COST = {"group": 0.0, "group_region": 1.0, "everyone": 2.0, "everyone_region": 3.0, "denmark": 100.0,
-        "denmark_everyone": 1000.0}
+        "national_row": 500.0, "denmark_everyone": 1000.0}
 
 
-def cell_cost(level: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+def cell_cost(level: np.ndarray, pattern: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
+    level, pattern = np.asarray(level), np.asarray(pattern).astype(str)
     everyone = pattern == ""
     region = np.isin(level, ["region", "region2027"])
     cost = np.where(everyone, COST["everyone"], COST["group"])
     cost = np.where(region, np.where(everyone, COST["everyone_region"], COST["group_region"]), cost)
     # Denmark's tables by sex x age band (within a group) are the reference of the standardised rates:
-    # among Denmark's cells, the fewer dimensions a table has, the later it is hidden
-    dims = np.char.count(pattern.astype(str), ",") + (~everyone)
+    # among them, the fewer dimensions a table has, the later it is hidden
+    dims = np.char.count(pattern, ",") + (~everyone)
     denmark = np.where(everyone, COST["denmark_everyone"], COST["denmark"] + np.where(pattern == "sex,age", 50.0,
                                                                                       10.0 * np.maximum(0, 3 - dims)))
-    return np.where(level == "denmark", denmark, cost)
+    dk = level == "denmark"
+    if count is not None:           # national rows: tables of a count also published below Denmark
+        key = np.char.add(np.asarray(count).astype(str), np.char.add("|", pattern))
+        mapped = np.isin(key, np.unique(key[~dk]))
+        denmark = np.where(mapped & ~everyone, COST["national_row"] + 10.0 * np.maximum(0, 3 - dims), denmark)
+    return np.where(dk, denmark, cost)
 
 
-def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> tuple[np.ndarray, pd.DataFrame, dict]:
+def _ignore_interrupts() -> None:
+    """In a protection worker: the parent handles Ctrl-C and SIGTERM, and ends the workers."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _protect_one(job):
+    count, sub, n, cost, min_count = job
+    return count, protect(sub, n, min_count, cost=cost)
+
+
+def _per_count(jobs: list, workers: int):
+    """(count, SuppressionResult) for each job, in the jobs' order: the counts are independent
+    systems, so with ``workers`` > 1 they are protected side by side in forked processes (largest
+    first; a worker only does arithmetic, no database). A worker that dies ends the release with
+    an error (BrokenProcessPool), never a hang; on an interrupt the workers are ended."""
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(_protect_one, jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][2].size)
+    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork"),
+                               initializer=_ignore_interrupts)
+    try:
+        results = dict(pool.map(_protect_one, [jobs[i] for i in order]))
+    finally:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.terminate()        # on an interrupt or error: no worker is left running
+        pool.shutdown(wait=True, cancel_futures=True)
+    for job in jobs:
+        yield job[0], results[job[0]]
+
+
+def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
+                    workers: int = 1) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """Suppression per base count over every equality of that count (geography with the 2027
     regions' identities, periods with their tiles, filter sets), then the joint audit of all
     counts with the subset inequalities between them; returns hidden flags per cell."""
     ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
     cells = con.execute("SELECT count, level, pattern, n FROM plan_cells ORDER BY id").df()
     n = cells["n"].to_numpy(dtype=float)
-    cost = cell_cost(cells["level"].to_numpy(), cells["pattern"].to_numpy())
+    cost = cell_cost(cells["level"].to_numpy(), cells["pattern"].to_numpy(), cells["count"].to_numpy())
     A, G = relation_matrix(con), inequality_matrix(con)
     checked = check_on_truth(con, A, G, n)
     if checked["fail"].any():
@@ -112,19 +162,33 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None) -> 
     hidden = np.zeros(n.size, dtype=bool)
     primary = np.zeros(n.size, dtype=bool)
     rows, audits = [], {}
+    jobs, span = [], {}
     for count, lo, hi in ids:
         cols = np.arange(lo, hi + 1)
         sub = A[:, cols]
-        sub = sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr()
-        res = protect(sub, n[cols], plan.min_count, cost=cost[cols])
+        span[count] = (cols, sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr())
+        jobs.append((count, span[count][1], n[cols], cost[cols], plan.min_count))
+    for count, res in _per_count(jobs, workers):
+        cols, sub = span[count]
         hidden[cols], primary[cols] = res.hidden, res.primary
-        audits[count] = audit(sub, n[cols], res.hidden, plan.min_count)
+        # protect's last round is the audit of this count: its LP proved every hidden small cell
+        # able to reach min_count (running it again with the same seed would repeat it exactly);
+        # hiding more below only widens the tables consistent with what is shown, so it stays proven
+        audits[count] = {"cells": int(cols.size), "hidden": int(res.hidden.sum()),
+                         "shown_small": int(((n[cols] >= 1) & (n[cols] < plan.min_count) & ~res.hidden).sum()),
+                         "exposed": res.exposed_history[-1], "relations": int(sub.shape[0]), "passed": False}
+        audits[count]["passed"] = audits[count]["shown_small"] == 0 and audits[count]["exposed"] == 0
         if log:
             log(f"{count}: {int(res.hidden.sum()):,} of {cols.size:,} hidden ({res.rounds} rounds)")
+    # rule 2 over all counts at once, with the least values the subset inequalities give a hidden
+    # partner (a municipality's imaging can fall no lower than its shown first imagings)
+    added = secondary_bounded(A, G, n, hidden, plan.min_count, cost)
+    if log:
+        log(f"all counts together: {added:,} more hidden where a subset or superset left a partner no room")
     # the joint audit: every count at once, with the subset inequalities between counts
     budget = budget or Budget(per_solve=20.0, total=90.0)
     exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False)
-    joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0,
+    joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0, "bounded_added": int(added),
              "hidden_small": int((hidden & (n >= 1) & (n < plan.min_count)).sum()), "exposed": int(exposed.size),
              "relations": int(A.shape[0]), "inequalities": int(G.shape[0]), "timeouts": budget.timeouts,
              "relation_families": checked, "enforced": False, "passed": True,
@@ -205,6 +269,30 @@ def view_families(con, hidden: np.ndarray) -> pd.DataFrame:
              .reset_index())
 
 
+NATIONAL_KINDS = {
+    "everyone": "Denmark for everyone (the national row of every default view)",
+    "mapped": "Denmark for a filter also mapped by region or municipality (a filtered view's national row)",
+    "reference": "Denmark's reference tables (sex x age band x group, published for Denmark only)",
+}
+
+
+def national_rows(con, hidden: np.ndarray) -> pd.DataFrame:
+    """Denmark's cells by kind (``NATIONAL_KINDS``): cells, published share, hidden as 1-4
+    themselves, hidden to protect another cell (a partner, only where a relation held nothing else)."""
+    c = con.execute("SELECT count, pattern, level, n FROM plan_cells ORDER BY id").df()
+    c["hidden"] = hidden
+    below = set(map(tuple, c.loc[c["level"] != "denmark", ["count", "pattern"]].drop_duplicates().to_numpy()))
+    dk = c[c["level"] == "denmark"].copy()
+    mapped = np.array([(a, b) in below for a, b in zip(dk["count"], dk["pattern"])], dtype=bool)
+    dk["kind"] = np.where(dk["pattern"] == "", "everyone", np.where(mapped, "mapped", "reference"))
+    dk["small"] = dk["hidden"] & dk["n"].between(1, 4)
+    dk["partner"] = dk["hidden"] & ~dk["n"].between(1, 4)
+    out = (dk.groupby("kind").agg(cells=("n", "size"), published=("hidden", lambda h: 1.0 - h.mean()),
+                                  hidden_small=("small", "sum"), partners=("partner", "sum"))
+             .reindex(list(NATIONAL_KINDS)).dropna(how="all").reset_index())
+    return out
+
+
 def default_views(con) -> pd.DataFrame:
     """Published share of every count for everyone, by level and kind of period (the default views)."""
     return con.execute("""
@@ -221,7 +309,10 @@ def count_columns(con) -> list[tuple[str, str]]:
 
 
 def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False,
-                  release_id: str | None = None, budget: Budget | None = None) -> ReleaseReport:
+                  release_id: str | None = None, budget: Budget | None = None,
+                  workers: int | None = None) -> ReleaseReport:
+    """``workers``: processes protecting the counts side by side (default 1; the command's
+    ``--workers``, ``make release`` gives 2)."""
     t0 = time.perf_counter()
     secure_db, out = Path(secure_db), Path(out)
     if not secure_db.exists():
@@ -250,10 +341,12 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         step(f"{n_cells:,} cells of the publication plan")
         write_relations(con, plan, years)
         step("relations (geography, 2027 regions, periods, filter sets, subsets)")
+        workers = workers or 1
         hidden, suppression, audits = _protect_counts(con, plan, log=lambda m: _log(quiet, f"[release]   {m}"),
-                                                      budget=budget)
+                                                      budget=budget, workers=workers)
         step(f"protected: {int(hidden.sum()):,} cells hidden")
         families = view_families(con, hidden)
+        national = national_rows(con, hidden)
         _published(con, hidden)
         est = write_estimates(con, plan, _weights(con))
         step("estimates")
@@ -304,7 +397,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         views = default_views(con)
         con.close()
         report = ReleaseReport(out, time.perf_counter() - t0, tables, suppression, audits, int(smallest or 0),
-                               views, families, steps, identity)
+                               views, families, steps, identity, national)
         if not report.passed:
             failed = {k: v for k, v in audits.items() if not v["passed"]}
             raise ReleaseFailed(f"release audit failed, nothing written: {failed}")

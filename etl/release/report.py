@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.release.build import RELEASE_TABLES, ReleaseReport
+from etl.release.build import NATIONAL_KINDS, RELEASE_TABLES, ReleaseReport
 
 
 def render(report: ReleaseReport) -> str:
@@ -40,8 +40,11 @@ def render(report: ReleaseReport) -> str:
               "the intruder can neither tell it from a publishable count nor pin it. Hidden counts of 5 or more",
               "may be worked back (they could have been published).", "",
               "Suppression runs per count over every equality below, and each count's LP audit must pass for the",
-              "release to be written. The joint audit of all counts with the subset inequalities (\"all counts",
-              "together\") is measured and reported here; it does not yet stop the release (docs/methods.md).", ""]
+              "release to be written. Then rule 2 runs once more over all counts together, with the least value",
+              "each hidden partner can take given its shown subsets (a partner pinned from below carries no",
+              "room, so another is hidden). The joint LP audit of all counts with the subset inequalities",
+              "(\"all counts together\") is measured and reported here; it does not yet stop the release, and",
+              "cells it could not reach within its time budget are counted as not proven (docs/methods.md).", ""]
     joint = next((a for k, a in report.audit.items() if k.startswith("all counts")), {})
     fam = joint.get("relation_families")
     if fam is not None and len(fam):
@@ -55,20 +58,21 @@ def render(report: ReleaseReport) -> str:
     for r in report.suppression.itertuples():
         lines.append(f"| {r.count} | {r.cells:,} | {r.zero:,} | {r.primary:,} | {r.secondary:,} | {r.published:,} "
                      f"| {r.published_share:.1%} |")
-    if "denmark_partners" in joint:
-        lines += ["", f"Denmark's cells chosen as secondary partners: **{joint['denmark_partners']}** "
-                  "(never, unless a relation holds nothing else)."]
     if len(report.families):
         lines += ["", "## Published share per view family", "",
                   "| count | filter | level | periods | cells | published share | hidden to protect others |",
                   "|---|---|---|---|---:|---:|---:|"]
         lines += [f"| {r.count} | {r.family} | {r.level} | {r.periods} | {r.cells:,} | {r.published:.1%} "
                   f"| {r.secondary:,} |" for r in report.families.itertuples()]
-        dk = report.families[report.families["level"] == "denmark"]
-        if len(dk):
-            lines += ["", f"National rows (Denmark, every count, filter and period): {int(dk['cells'].sum()):,} cells, "
-                      f"{int(dk['secondary'].sum()):,} hidden to protect others; every other hidden national cell "
-                      "is itself a count from 1 to 4."]
+    if len(report.national):
+        lines += ["", "## National rows (Denmark)", "",
+                  "| national cells | cells | published share | hidden: 1-4 themselves | hidden to protect others |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {NATIONAL_KINDS[r.kind]} | {int(r.cells):,} | {r.published:.1%} | {int(r.hidden_small):,} "
+                  f"| {int(r.partners):,} |" for r in report.national.itertuples()]
+        lines += ["", "Denmark for everyone is never hidden to protect another cell. A national cell is hidden to "
+                  "protect another only where a relation holds nothing else (a Denmark table and its values, a "
+                  "period and its years); the reference tables are taken before the national rows of maps."]
     lines += ["", "## Audit", "",
               "| part | cells | hidden | hidden 1-4 | shown from 1 to 4 | not proven in [1, 5] | equalities "
               "| inequalities | solves out of time | result |",
