@@ -10,9 +10,11 @@ header ``X-Atlas-Marking``; a ``marking`` column in CSV).
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
+from functools import lru_cache
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -83,8 +85,18 @@ def _csv_value(v) -> str:
     return str(v)
 
 
+@lru_cache(maxsize=1024)
+def _encoded(body: bytes) -> tuple[str, bytes]:
+    """An answer's SHA-1 (its ETag) and its gzip form, made once per answer (a kept answer is the same
+    bytes object each time, whose hash Python keeps): compressing 30 kB of JSON on every request
+    would cost more than the rest of the answer."""
+    return hashlib.sha1(body).hexdigest(), gzip.compress(body, compresslevel=6, mtime=0)
+
+
 def _respond(body: bytes, mimetype: str, status: int = 200, filename: str | None = None) -> Response:
-    etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+    digest, zipped = _encoded(body)
+    use_gzip = len(body) >= 1024 and "gzip" in request.headers.get("Accept-Encoding", "")
+    etag = f'"{digest}-gzip"' if use_gzip else f'"{digest}"'
     headers = {"ETag": etag, "Vary": "Accept-Encoding"}
     headers["Cache-Control"] = "private, no-cache" if catalogue.inside_only() else "public, max-age=300"
     rel = catalogue.release()
@@ -95,6 +107,9 @@ def _respond(body: bytes, mimetype: str, status: int = 200, filename: str | None
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     if status == 200 and etag in request.if_none_match:
         return Response(status=304, headers=headers)
+    if use_gzip:
+        headers["Content-Encoding"] = "gzip"         # flask-compress leaves an encoded answer alone
+        body = zipped
     return Response(body, status=status, mimetype=mimetype, headers=headers)
 
 
@@ -102,6 +117,7 @@ def error_response(exc: ApiError, lang: str = "en") -> Response:
     body = {**envelope(lang), "error": exc.body()}
     resp = Response(_json_bytes(body), status=exc.status, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Atlas-Release"] = body["release"]["id"] or "none"
     if catalogue.inside_only():
         resp.headers["X-Atlas-Marking"] = catalogue.marking("en")
     return resp
@@ -115,7 +131,8 @@ def _lang() -> str:
 def _args_key() -> tuple:
     if len(request.args) > MAX_PARAMS:
         raise ApiError(400, "too_many_parameters", f"at most {MAX_PARAMS} parameters", None)
-    return tuple(sorted((k, tuple(request.args.getlist(k))) for k in request.args.keys()))
+    # the served file is part of the key: answers are never handed out for another database
+    return (str(db.db_path()),) + tuple(sorted((k, tuple(request.args.getlist(k))) for k in request.args.keys()))
 
 
 # ----------------------------------------------------------------------------- addresses
@@ -190,7 +207,7 @@ def _published_or_404(q: Query, endpoint: str, view: View) -> View:
 
 # ----------------------------------------------------------------------------- endpoints
 
-@cached(maxsize=2048)
+@cached(maxsize=1024)
 def _data_answer(endpoint: str, key: tuple) -> tuple[bytes, str, str | None]:
     """The answer of a data endpoint for the request's arguments (``key``), computed once."""
     if endpoint == "data":
@@ -454,18 +471,16 @@ def published_endpoint(key):
 
 @blueprint.get(ROOT + "openapi.json")
 def openapi_endpoint():
-    from atlas.api.openapi import document
-
     try:
         if request.args:
             raise ApiError(400, "unknown_parameter", "this address takes no parameters", sorted(request.args)[0])
     except ApiError as exc:
         return error_response(exc)
-    return _respond(_openapi_bytes(), "application/json")
+    return _respond(_openapi_bytes(str(db.db_path())), "application/json")
 
 
-@cached(maxsize=1)
-def _openapi_bytes() -> bytes:
+@cached(maxsize=4)
+def _openapi_bytes(served: str) -> bytes:
     from atlas.api.openapi import document
 
     return _json_bytes(document(ROOT))

@@ -18,6 +18,7 @@ import pandas as pd
 from atlas import coverage, queries
 from atlas.data.domain import EMPTY, FEW, HIDDEN, PROTECT, SHOWN, SMALL, UNPUBLISHED, row_status, status_word
 from atlas.filters import LEVELS, View
+from atlas.i18n import t
 from atlas.measures import MEASURES
 
 HIDDEN_STATUSES = (HIDDEN, SMALL, PROTECT, UNPUBLISHED)
@@ -78,7 +79,7 @@ def area_rows(view: View, level: str, lang: str, area: int | None = None) -> lis
             rows.append({"level": level, "code": int(r["code"]), "name": r.get("name"),
                          **cell(r, lang), "complete": complete})
     if area is None:
-        rows.append({"level": "denmark", "code": 0, "name": "Danmark" if lang == "da" else "Denmark",
+        rows.append({"level": "denmark", "code": 0, "name": t("denmark_total", lang),
                      **cell(national, lang), "complete": complete})
     return rows
 
