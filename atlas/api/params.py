@@ -59,18 +59,18 @@ class Query:
     given: tuple = field(default_factory=tuple)      # (key, value) as given, for the response's echo
 
 
-def _one(args, key: str) -> str | None:
+def _one(args, key: str, allowed=()) -> str | None:
     values = args.getlist(key)
     if not values:
         return None
     value = values[-1]
     if len(value) > MAX_VALUE:
-        raise bad(key, value[:MAX_VALUE] + "...", [], " (too long)")
+        raise bad(key, value[:MAX_VALUE] + "...", allowed, " (too long)")
     return value
 
 
 def _choice(args, key: str, allowed: tuple, default):
-    raw = _one(args, key)
+    raw = _one(args, key, allowed)
     if raw is None:
         return default
     for a in allowed:

@@ -96,7 +96,8 @@ def _encoded(body: bytes) -> tuple[str, bytes]:
 def _respond(body: bytes, mimetype: str, status: int = 200, filename: str | None = None) -> Response:
     digest, zipped = _encoded(body)
     use_gzip = len(body) >= 1024 and "gzip" in request.headers.get("Accept-Encoding", "")
-    etag = f'"{digest}-gzip"' if use_gzip else f'"{digest}"'
+    tag = f"{digest}-gzip" if use_gzip else digest
+    etag = f'"{tag}"'
     headers = {"ETag": etag, "Vary": "Accept-Encoding"}
     headers["Cache-Control"] = "private, no-cache" if catalogue.inside_only() else "public, max-age=300"
     rel = catalogue.release()
@@ -105,7 +106,7 @@ def _respond(body: bytes, mimetype: str, status: int = 200, filename: str | None
         headers["X-Atlas-Marking"] = catalogue.marking("en")
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    if status == 200 and etag in request.if_none_match:
+    if status == 200 and request.if_none_match.contains(tag):
         return Response(status=304, headers=headers)
     if use_gzip:
         headers["Content-Encoding"] = "gzip"         # flask-compress leaves an encoded answer alone
@@ -225,6 +226,10 @@ def _data_answer(endpoint: str, key: tuple) -> tuple[bytes, str, str | None]:
         if answered.dims != view.dims:
             raise _not_published(q, endpoint, answered, "groups are published without other filters")
         rows = tables.breakdown_rows(view, q.lang)
+        if not rows:
+            whole = replace(view, area=None)
+            nearest = whole if view.area is not None and tables.breakdown_rows(whole, q.lang) else None
+            raise _not_published(q, endpoint, nearest, "no population groups are published for this area and period")
         body = {"view": _view_echo(replace(answered, area=view.area), q.level)}
         if answered.rates != view.rates and MEASURES[view.measure].kind == "rate":
             body["note"] = "groups are published as crude rates (rates=crude)"
