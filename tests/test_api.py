@@ -451,3 +451,27 @@ def test_every_chart_download_names_its_api_address(api):
                                                    {"trend": "trend", "breakdown": "breakdown", "mix": "mix"}.get(chart, "data"))
         _, body = _json(api, address)
         assert body["rows"] == len(table), (chart, body["rows"], len(table))
+
+
+def test_status_words_in_danish(api):
+    from atlas.data.domain import STATUS_WORDS
+
+    r, body = _json(api, "/api/v1/data?level=all&y0=2022&y1=2024&sex=2&measure=surgery_short_share&lang=da")
+    for row in body["data"]:
+        assert (row["status_text"] or "") == STATUS_WORDS[row["status"]][1], row
+    assert body["data"][-1]["name"] == "Danmark"
+
+
+def test_a_missing_database_is_a_json_503(api, monkeypatch, tmp_path):
+    monkeypatch.setenv("ATLAS_DB", str(tmp_path / "gone.duckdb"))
+    _forget()
+    try:
+        r = api.get("/api/v1/data")
+        assert r.status_code == 503 and r.mimetype == "application/json"
+        err = r.get_json()["error"]
+        assert err["code"] == "database_unavailable" and "gone.duckdb" in err["message"]
+        assert str(tmp_path) not in err["message"]                # no server paths
+    finally:
+        monkeypatch.undo()
+        _forget()
+    assert api.get("/api/v1/data").status_code == 200
