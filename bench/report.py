@@ -236,7 +236,8 @@ def api_rows(a: dict, title: str, targets: list[dict]) -> list[str]:
 
     load, cold = a["load"], a["cold"]
     return [
-        f"{title}: {a['views']} addresses ({', '.join(f'{k} {v}' for k, v in a['views_by_endpoint'].items())}), "
+        f"{title}: {a['views']} addresses ({', '.join(f'{k} {v}' for k, v in a['views_by_endpoint'].items())}; "
+        f"{a.get('not_published', 0)} more answered 404 not published), "
         f"{a['clients']} clients x {a['client_threads']} threads for {a['duration_seconds']:.0f} s",
         f"{'    requests a second':<48}{_fmt(a['requests_per_second'], '/s'):>12}"
         + mark("release API: requests a second") + f"   ({a['requests']} requests)",

@@ -146,6 +146,7 @@ def test_the_api_load(run):
     a = res["release_api"]
     assert "api" not in res                                  # the secure database was not asked (api on: release)
     assert 1 <= a["views"] <= 6 and sum(a["views_by_endpoint"].values()) == a["views"]
+    assert a["views"] + a["not_published"] <= 6
     assert all(e.startswith("/api/v1/") for e in a["examples"])
     assert a["cold_errors"] == 0 and a["errors"] == 0, (a["cold_error_examples"], a["error_examples"])
     assert a["cold"]["n"] == a["views"] and a["requests"] == a["load"]["n"] > 0
