@@ -398,6 +398,11 @@ def test_not_published_unknown_and_wrong_method(api):
             err = body["error"]
             assert err["code"] == "not_published" and err["nearest"].startswith("/api/v1/data?")
             assert api.get(err["nearest"]).status_code == 200
+        # every nearest view answers, whichever level the unpublished view asked for
+        for level in ("municipality", "region", "region2027", "all", "denmark"):
+            for q in ("sex=2&edu=1", "inc=1&origin=2&y0=2014&y1=2016"):
+                _, body = _json(api, f"/api/v1/data?level={level}&{q}", 404)
+                assert api.get(body["error"]["nearest"]).status_code == 200, (level, q, body["error"]["nearest"])
         # groups are published without other filters
         _, body = _json(api, "/api/v1/breakdown?level=region&y0=2022&y1=2024&sex=2", 404)
         assert api.get(body["error"]["nearest"]).status_code == 200

@@ -189,8 +189,9 @@ def _query(extra: tuple[str, ...] = (), levels: tuple[str, ...] = ALL_LEVELS) ->
 def _not_published(q: Query, endpoint: str, nearest: View | None, what: str) -> ApiError:
     more = {}
     if nearest is not None:
-        more["nearest"] = api_url(endpoint, nearest, q.level if q.level in ALL_LEVELS else None, q.lang,
-                                  area=nearest.area)
+        # the nearest view may be at another level (a region for a municipality's filters)
+        level = q.level if q.level in ("all", "denmark") else nearest.level
+        more["nearest"] = api_url(endpoint, nearest, level, q.lang, area=nearest.area)
     return ApiError(404, "not_published", f"this view is not published ({what}); the nearest published view is at "
                     "'nearest'" if nearest is not None else f"this view is not published ({what})", None, **more)
 
