@@ -137,7 +137,7 @@ def api_address(view: View, chart: str | None) -> str | None:
     """The open-data API's address of the same figures as a chart's download (docs/api.md), or None
     for a chart the API does not serve (the clusters) and for a table that is not one chart's (the
     all-data zip, the area profile: ``chart`` None)."""
-    from atlas.api.routes import api_url
+    from atlas.api.answers import api_url
 
     endpoint = {"map": "data", "rank": "data", "funnel": "data", "trend": "trend",
                 "breakdown": "breakdown", "mix": "mix"}.get(chart)

@@ -10,12 +10,15 @@ environment only: not output-checked"). Users' documentation: docs/api.md, docs/
 - ``tables``: the pages' tables as rows, each cell with its status, nothing numeric in a hidden cell;
 - ``catalogue``: the release and its vintage, measures with metadata, areas, levels, periods, filters,
   what is published;
-- ``routes``: the blueprint (GET only, ETag and Cache-Control, errors as JSON);
+- ``answers``: what every answer is made of (envelope, JSON and CSV, ETag, gzip, cache headers,
+  errors, the addresses of a view);
+- ``routes``: the blueprint and its endpoints (GET only);
 - ``openapi``: the OpenAPI description it serves at ``/api/v1/openapi.json``.
 """
 from __future__ import annotations
 
-from atlas.api.routes import BASE, ROOT, VERSION, blueprint, is_api_path, method_not_allowed, server_error
+from atlas.api.answers import BASE, ROOT, VERSION, is_api_path
+from atlas.api.routes import blueprint, method_not_allowed, server_error
 
 __all__ = ["BASE", "ROOT", "VERSION", "is_api_path", "register"]
 
