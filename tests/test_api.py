@@ -480,3 +480,23 @@ def test_a_missing_database_is_a_json_503(api, monkeypatch, tmp_path):
         monkeypatch.undo()
         _forget()
     assert api.get("/api/v1/data").status_code == 200
+
+
+def test_the_api_answers_under_a_path_prefix(atlas_db):
+    """Behind a reverse proxy (ATLAS_PATH_PREFIX=/atlas/) the API and its links carry the prefix
+    (the prefix is read when the app is imported: a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    from etl.settings import REPO_ROOT
+
+    script = ("import json, app\nc = app.server.test_client()\n"
+              "print(json.dumps([c.get(u).status_code for u in ('/atlas/api/v1/', '/api/v1/')] + "
+              "[c.get('/atlas/api/v1/data?level=region').get_json()['links']]))")
+    env = {**os.environ, "ATLAS_PATH_PREFIX": "/atlas/", "ATLAS_DB": str(atlas_db)}
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ok, outside, links = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ok == 200 and outside != 200
+    assert links["self"].startswith("/atlas/api/v1/data?") and links["page"].startswith("/atlas/#")
