@@ -17,7 +17,7 @@ from dash.exceptions import DependencyException
 from flask import request
 from markupsafe import escape as html_escape
 
-from atlas import static
+from atlas import api, static
 from atlas import guard
 from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
@@ -66,6 +66,7 @@ app = AtlasDash(
 )
 server = app.server
 static.register(server)
+api.register(server)           # the open-data API, /api/v1/ (atlas/api, docs/api.md)
 server.config["MAX_CONTENT_LENGTH"] = 256 * 1024     # callback payloads are small; refuse floods
 server.config["COMPRESS_STREAMS"] = True   # assets are sent as file streams: compress them too
 # a little more compression than flask-compress's defaults (zstd 3, brotli 4): Dash's scripts shrink by
@@ -130,6 +131,8 @@ def database_ready():
         return None
     server.logger.error(why)
     why = why.replace(str(db.db_path()), db.db_path().name)       # no server paths to the reader
+    if api.is_api_path(request.path):
+        return {"api_version": api.VERSION, "error": {"status": 503, "code": "database_unavailable", "message": why}}, 503
     if request.method == "POST" or request.path.endswith("_dash-layout"):
         return {"error": why}, 503
     return (f"<!doctype html><html lang='en'><title>Lumbar imaging atlas: unavailable</title><main><h1>The atlas "

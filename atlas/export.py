@@ -128,7 +128,23 @@ def header_rows(view: View, title: str, chart: str | None = None) -> list[list[s
     ]
     if view.area is not None:
         rows.append([t("selected_area", lang), f"{titles.area_name(view.area)} ({view.area})"])
-    return csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
+    header = csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
+    address = api_address(view, chart)
+    return header + ([[t("api_address", lang), address]] if address else [])
+
+
+def api_address(view: View, chart: str | None) -> str | None:
+    """The open-data API's address of the same figures as a chart's download (docs/api.md), or None
+    for a chart the API does not serve (the clusters) and for a table that is not one chart's (the
+    all-data zip, the area profile: ``chart`` None)."""
+    from atlas.api.answers import api_url
+
+    endpoint = {"map": "data", "rank": "data", "funnel": "data", "trend": "trend",
+                "breakdown": "breakdown", "mix": "mix"}.get(chart)
+    if endpoint is None:
+        return None
+    area = view.area if endpoint != "data" else None
+    return api_url(endpoint, view, view.level, view.lang, area=area)
 
 
 def descriptive_header_asked() -> bool:

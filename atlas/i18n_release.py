@@ -6,6 +6,7 @@ TEXT = {
     "release_word": ("Release", "Udgave"),
     "release_identity": ("Release {id} · data {first}–{last}, last complete year {complete} · source {source}",
                          "Udgave {id} · data {first}–{last}, sidste fuldstændige år {complete} · kilde {source}"),
+    "api_address": ("API", "API"),
     "release_none": ("Not a numbered release (secure database or a release without an edition)",
                      "Ikke en nummereret udgave (sikker database eller en udgave uden nummer)"),
 }

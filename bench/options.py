@@ -43,6 +43,17 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--first-visit-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
                    help="database the first visit is measured on (default: the demo release, make release)")
     p.add_argument("--first-visit-runs", type=int, default=3, help="cold visits (each with a fresh browser profile)")
+    p.add_argument("--api-seconds", type=float, default=30.0,
+                   help="length of the open-data API's load (bench/api_load.py; 0: none)")
+    p.add_argument("--api-views", type=int, default=200, help="distinct API addresses the load asks for")
+    p.add_argument("--api-clients", type=int, default=2, help="client processes of the API load")
+    p.add_argument("--api-threads", type=int, default=4, help="threads (connections) per client process")
+    p.add_argument("--api-on", default="release",
+                   help="databases the API load runs on, comma-separated: secure, release")
+    p.add_argument("--api", action="store_true",
+                   help="only the open-data API's load, served from --api-db with gunicorn (as make serve)")
+    p.add_argument("--api-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
+                   help="database the --api load is measured on (default: the demo release, make release)")
     return p
 
 
@@ -55,4 +66,12 @@ def run_arguments(args: argparse.Namespace) -> dict:
             "build_only": args.build_only,
             "journey_users": args.journey_users, "journey_seconds": args.journey_seconds,
             "journey_downloads": args.journey_downloads,
-            "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip())}
+            "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip()),
+            "api": api_arguments(args)}
+
+
+def api_arguments(args: argparse.Namespace) -> dict:
+    """The API load's settings (:func:`bench.api_load.run_api_load`) and the databases it runs on."""
+    return {"seconds": args.api_seconds, "views_n": args.api_views, "clients": args.api_clients,
+            "client_threads": args.api_threads, "seed": args.seed,
+            "on": tuple(d.strip() for d in args.api_on.split(",") if d.strip())}

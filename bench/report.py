@@ -22,6 +22,10 @@ TARGETS = {
     "release_callback_p95_ms": 60.0,
     "journey_callback_p95_ms": 500.0,       # 50 readers for 60 s on the release, 2 workers
     "journey_errors": 0,
+    # issue 28: the open-data API against make serve (2 workers) at national scale
+    "api_p95_ms": 20.0,
+    "api_requests_per_second": 300.0,
+    "api_errors": 0,
 }
 JOURNEY_TARGET_USERS, JOURNEY_TARGET_SECONDS = 50, 60.0     # the journey targets apply to at least this load
 
@@ -71,6 +75,19 @@ def evaluate_targets(res: dict) -> list[dict]:
         out.append({"name": "release journey: callback p95", "measured": p95, "op": "<=",
                     "target": TARGETS["journey_callback_p95_ms"], "unit": "ms",
                     "pass": None if p95 is None else p95 <= TARGETS["journey_callback_p95_ms"], "applies": applies})
+    a = res.get("release_api") or {}
+    if a:
+        p95 = (a.get("load") or {}).get("p95_ms")
+        rps = a.get("requests_per_second")
+        out.append({"name": "release API: data requests p95", "measured": p95, "op": "<=",
+                    "target": TARGETS["api_p95_ms"], "unit": "ms",
+                    "pass": None if p95 is None else p95 <= TARGETS["api_p95_ms"], "applies": full_scale})
+        out.append({"name": "release API: requests a second", "measured": rps, "op": ">=",
+                    "target": TARGETS["api_requests_per_second"], "unit": "/s",
+                    "pass": None if rps is None else rps >= TARGETS["api_requests_per_second"], "applies": full_scale})
+        errors = a.get("errors", 0) + a.get("cold_errors", 0)
+        out.append({"name": "release API: errors", "measured": errors, "op": "==", "target": TARGETS["api_errors"],
+                    "unit": "", "pass": errors == TARGETS["api_errors"], "applies": full_scale})
     if cb.get("errors"):
         out.append({"name": "callback errors", "measured": cb["errors"], "op": "==", "target": 0, "unit": "",
                     "pass": False, "applies": True})
@@ -94,6 +111,8 @@ def _fmt(value, unit: str) -> str:
         return f"{value:.0f} ms"
     if unit == "x":
         return f"{value:.2f}x"
+    if unit == "/s":
+        return f"{value:.0f}/s"
     return str(value)
 
 
@@ -174,6 +193,9 @@ def table(res: dict) -> str:
                                ("journey", "journey on the secure database", None)):
         if res.get(key):
             journey_rows(res[key], title, prefix)
+    for key, title in (("release_api", "open-data API on the release"), ("api", "open-data API on the secure database")):
+        if res.get(key):
+            lines.extend(api_rows(res[key], title, res["targets"] if key == "release_api" else []))
     if pg:
         lines.append("first page load (bytes as served, uncompressed; gzip in brackets)")
         for key, label in (("html_bytes", "html"), ("scripts_bytes", "scripts (in the page)"),
@@ -199,6 +221,31 @@ def table(res: dict) -> str:
         lines.append(f"pandas mode: {p.get('mode_note')}")
         lines.append(f"pandas covers: {p.get('covers')}")
     return "\n".join(lines)
+
+
+def api_rows(a: dict, title: str, targets: list[dict]) -> list[str]:
+    """The API load's lines of the table (bench/api_load.py), with its targets beside them."""
+    marks = {t["name"]: t for t in targets}
+
+    def mark(name: str) -> str:
+        t = marks.get(name)
+        if t is None:
+            return ""
+        verdict = "n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")
+        return f"   {t['op']} {_fmt(t['target'], t['unit'])}  {verdict}"
+
+    load, cold = a["load"], a["cold"]
+    return [
+        f"{title}: {a['views']} addresses ({', '.join(f'{k} {v}' for k, v in a['views_by_endpoint'].items())}; "
+        f"{a.get('not_published', 0)} more answered 404 not published), "
+        f"{a['clients']} clients x {a['client_threads']} threads for {a['duration_seconds']:.0f} s",
+        f"{'    requests a second':<48}{_fmt(a['requests_per_second'], '/s'):>12}"
+        + mark("release API: requests a second") + f"   ({a['requests']} requests)",
+        f"{'    errors':<48}{a['errors'] + a['cold_errors']:>12}" + mark("release API: errors"),
+        f"{'    under load  p50 ' + _fmt(load['p50_ms'], 'ms') + ', p99 ' + _fmt(load['p99_ms'], 'ms') + ', p95':<48}"
+        f"{_fmt(load['p95_ms'], 'ms'):>12}" + mark("release API: data requests p95"),
+        f"{'    each view once (cold)  p50 ' + _fmt(cold['p50_ms'], 'ms') + ', p95':<48}{_fmt(cold['p95_ms'], 'ms'):>12}",
+    ]
 
 
 def write_markdown(res: dict, path: Path) -> Path:

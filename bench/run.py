@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.api_load import run_api_load
 from bench.callbacks import callback_latencies, page_load
 from bench.journey import run_journey
 from bench.machine import machine
@@ -31,7 +32,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         callbacks: tuple[str, ...] = CALLBACKS, pandas_mode: str = "auto", port: int | None = None,
         echo: bool = True, app_only: bool = False, build_only: bool = False, release_plan: Path | None = None,
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
-        journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES) -> dict:
+        journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES,
+        api: dict | None = None) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
@@ -42,6 +44,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     ``journey_users`` readers for ``journey_seconds`` on each database (0 readers: no journey), each
     pausing ``journey_think`` seconds (uniform) between changes, ``journey_downloads`` of which are
     followed by a CSV download (see :mod:`bench.journey`), on the databases in ``journey_on``.
+    ``api``: the open-data API's load after the journey (:func:`bench.api_load.run_api_load`'s
+    arguments and ``on``, the databases; ``seconds`` 0 or None: no API load).
     """
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -61,11 +65,12 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
                    "app_only": app_only, "build_only": build_only, "journey_users": journey_users,
                    "journey_seconds": journey_seconds,
                    "journey_downloads": journey_downloads, "journey_think": list(journey_think),
-                   "journey_on": list(journey_on)},
+                   "journey_on": list(journey_on), "api": {k: (list(v) if isinstance(v, tuple) else v)
+                                                           for k, v in (api or {}).items()}},
         "machine": machine(),
     }
     t_all = time.perf_counter()
-    app = {"journey_on": journey_on, "work": work, "requests_n": requests_n, "seed": seed, "workers": workers, "threads": threads,
+    app = {"journey_on": journey_on, "api": api or {}, "work": work, "requests_n": requests_n, "seed": seed, "workers": workers, "threads": threads,
            "callbacks": callbacks, "port": port,
            "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
                        "download_share": journey_downloads}}
@@ -114,7 +119,7 @@ def _years(db_path: Path) -> list[int]:
 
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
-             callbacks, port, journey: dict, journey_on: tuple[str, ...], key: str = "") -> None:
+             callbacks, port, journey: dict, journey_on: tuple[str, ...], api: dict, key: str = "") -> None:
     """The app over HTTP on one gunicorn: page load, each view's callbacks cold and warm, then the
     journey (results under ``app``, ``page``, ``callbacks``, ``journey``; with ``key="release_"``
     the same for the release database)."""
@@ -140,6 +145,10 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
                                         "worker_rss_bytes_after": app.worker_rss(),
                                         "note": "on the same gunicorn, after the timed views; client and server "
                                                 "share the machine"}
+        if (api.get("seconds") or 0) > 0 and ("release" if key else "secure") in api.get("on", ("release",)):
+            log(f"API load: {api['clients']} clients x {api['client_threads']} threads for {api['seconds']:g} s")
+            results[key + "api"] = {**run_api_load(app.url, **{k: v for k, v in api.items() if k != "on"}),
+                                    "workers": workers, "worker_threads": threads}
     results[key + "page"] = page
     results[key + "callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
                                   "note": "sequential requests over one keep-alive connection (so one worker); cold = "
@@ -175,6 +184,8 @@ def main(args) -> int:
         if out:
             print(f"\nwrote {out}")
         return 0
+    if getattr(args, "api", False):
+        return api_main(args)
     try:
         res = run(**run_arguments(args))
     except (RuntimeError, ValueError) as exc:
@@ -183,4 +194,42 @@ def main(args) -> int:
     print(table(res))
     if args.out:
         print(f"\nwrote {args.out} and {Path(args.out).with_suffix('.md')}")
+    return 0
+
+
+def run_api_only(db_path: Path, out: Path | None, workers: int = 2, threads: int = 1, port: int | None = None,
+                 work: Path = DEFAULT_WORK, **api) -> dict:
+    """Only the open-data API's load, on ``db_path`` served by gunicorn (``workers`` x ``threads``, as
+    ``make serve``); written to ``out`` (JSON) when given."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise RuntimeError(f"{db_path} does not exist: build it first (make release) or give --api-db")
+    res = {"params": {"db": str(db_path), "workers": workers, "threads": threads, **api}, "machine": machine()}
+    with AppServer(db_path, Path(work) / "gunicorn-api.log", workers=workers, threads=threads, port=port) as app:
+        res["api"] = run_api_load(app.url, **api)
+    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["targets"] = [t for t in evaluate_targets({"params": {"scale": None}, "release_api": res["api"]})
+                      if t["name"].startswith("release API")]
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    return res
+
+
+def api_main(args) -> int:
+    from bench.options import api_arguments
+    from bench.report import api_rows
+
+    out = Path(args.out).with_name("api.json") if args.out else None
+    settings = {k: v for k, v in api_arguments(args).items() if k != "on"}
+    try:
+        res = run_api_only(Path(args.api_db), out, workers=args.workers, threads=args.threads, port=args.port,
+                           work=Path(args.work), **settings)
+    except (RuntimeError, ValueError) as exc:
+        print(f"Benchmark stopped: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(api_rows(res["api"], f"open-data API on {Path(args.api_db).name} "
+                                          f"({args.workers} workers x {args.threads} threads)", res["targets"])))
+    if out:
+        print(f"\nwrote {out}")
     return 0

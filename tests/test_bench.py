@@ -30,7 +30,9 @@ def run(tmp_path_factory):
     res = bench_run(scale=SCALE, seed=7, out=out, requests_n=VIEWS, work=d / "work", workers=1, threads=2,
                     callbacks=("draw_areas",), echo=False, release_plan=plan, journey_users=READERS,
                     journey_seconds=1, journey_downloads=1.0, journey_think=(0.1, 0.3),
-                    journey_on=("release",))       # the secure database's cold cluster panel takes seconds
+                    journey_on=("release",),       # the secure database's cold cluster panel takes seconds
+                    api={"seconds": 1, "views_n": 6, "clients": 1, "client_threads": 2, "seed": 7, "warm_rounds": 1,
+                         "on": ("release",)})
     return res, out, d
 
 
@@ -135,6 +137,26 @@ def test_the_journey(run):
     assert j["callbacks"]["n"] == sum(v["n"] for k, v in kinds.items() if k not in ("page", "view_update"))
     assert j["requests_sent"] == sum(v["n"] for k, v in kinds.items() if k != "view_update")
     assert j["callbacks"]["p50_ms"] <= j["callbacks"]["p95_ms"] <= j["callbacks"]["p99_ms"]
+
+
+def test_the_api_load(run):
+    """The open-data API under load (bench/api_load.py) on the release: every answer 200, its figures
+    and targets in the results and the table."""
+    res = run[0]
+    a = res["release_api"]
+    assert "api" not in res                                  # the secure database was not asked (api on: release)
+    assert 1 <= a["views"] <= 6 and sum(a["views_by_endpoint"].values()) == a["views"]
+    assert a["views"] + a["not_published"] <= 6
+    assert all(e.startswith("/api/v1/") for e in a["examples"])
+    assert a["cold_errors"] == 0 and a["errors"] == 0, (a["cold_error_examples"], a["error_examples"])
+    assert a["cold"]["n"] == a["views"] and a["requests"] == a["load"]["n"] > 0
+    assert _num(a["requests_per_second"]) and a["requests_per_second"] > 0
+    assert a["load"]["p50_ms"] <= a["load"]["p95_ms"] <= a["load"]["p99_ms"]
+    names = {t["name"]: t for t in res["targets"]}
+    assert {"release API: data requests p95", "release API: requests a second", "release API: errors"} <= set(names)
+    assert names["release API: errors"]["pass"] is True and names["release API: errors"]["applies"] is False
+    text = report.table(res)
+    assert "open-data API on the release" in text and "requests a second" in text
 
 
 def test_state_body_follows_the_apps_declaration():

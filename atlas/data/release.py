@@ -59,6 +59,14 @@ def measures() -> tuple[str, ...]:
     return tuple(k for k in MEASURES if k in have)
 
 
+def published_views(measure: str) -> tuple[tuple[str, str, str], ...]:
+    """(level, period, filter set) of every published estimate of ``measure``, sorted (levels in the
+    atlas's order, then periods, then filter sets)."""
+    order = {lvl: i for i, lvl in enumerate(("municipality", "region", "region2027", "denmark"))}
+    rows = {(lvl, p, fs) for m, lvl, p, fs in _published() if m == measure}
+    return tuple(sorted(rows, key=lambda r: (order.get(r[0], 9), "-" in r[1], r[1], r[2].count("&"), r[2])))
+
+
 def is_published(view: View) -> bool:
     return (view.measure, view.level, period_of(view), fs_key(view.dims)) in _published()
 

@@ -54,6 +54,12 @@ class Source:
     def nearest_pathways(self, view: View) -> tuple[View, list[str]]:
         raise NotImplementedError
 
+    def published(self, measure: str) -> tuple[tuple[str, str, str], ...] | None:
+        """Every (level, period, filter set key) the source holds figures of ``measure`` for (the
+        filter set as ``"sex=2&edu=high"``, "" for everyone); None when it answers any level, range
+        of years and combination of filters (the open-data API lists this catalogue)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ figures
     def area_table(self, view: View) -> tuple[pd.DataFrame, pd.Series]:
         raise NotImplementedError
@@ -128,6 +134,9 @@ class SecureSource(Source):
 
     def nearest_pathways(self, view: View) -> tuple[View, list[str]]:
         return view, []
+
+    def published(self, measure: str):
+        return None
 
     def area_table(self, view):
         from atlas.data import secure
@@ -221,6 +230,11 @@ class ReleaseSource(Source):
         from atlas.data import release
 
         return release.nearest_pathway_view(view)
+
+    def published(self, measure: str):
+        from atlas.data import release
+
+        return release.published_views(measure)
 
     def area_table(self, view):
         from atlas.data import release
