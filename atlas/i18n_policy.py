@@ -138,6 +138,12 @@ TEXT = {
     "pol_peers_compare": ("Compare with its nearest peers", "Sammenlign med de nærmeste lignende kommuner"),
     "pol_peers_none": ("No comparable municipalities: the populations they are found from are not shown for this period.",
                        "Ingen sammenlignelige kommuner: befolkningstallene, de findes ud fra, vises ikke for denne periode."),
+    "pol_role_area": ("this area", "dette område"),
+    "pol_role_peer": ("comparable municipality", "sammenlignelig kommune"),
+    "pol_peers_left_out": ("{n} of the comparable municipalities left out: not shown", "{n} af de sammenlignelige kommuner udeladt: vises ikke"),
+    "pol_peers_table": ("This municipality, its comparable municipalities and Denmark", "Denne kommune, de sammenlignelige kommuner og Danmark"),
+    "pol_opp_profile": ("{measure}: if {name} imaged at Denmark's rate, about {n} ({lo}–{hi}) fewer examinations a year ({period}).",
+                        "{measure}: hvis {name} undersøgte på Danmarks rate, omkring {n} ({lo}–{hi}) færre undersøgelser om året ({period})."),
     "pol_inside": ("Inside the secure environment only: not output-checked.",
                    "Kun i det sikre miljø: ikke outputkontrolleret."),
 }

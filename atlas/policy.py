@@ -36,7 +36,9 @@ from etl import stats
 GRADIENT_DIMS = ("edu", "inc")
 UNORDERED_DIMS = ("origin", "labour")      # no social order: no SII (the breakdown shows them)
 GRADIENT_LEVELS = ("region", "municipality")
-RATE_MODES = ("isr", "crude")
+# crude by default: each group's own rate as published; "isr" reads the groups' standardised rates
+# as the data layer serves them (each group against its own national rates by sex and age band)
+RATE_MODES = ("crude", "isr")
 REPETITIONS = {"denmark": 100_000, "region": 100_000, "region2027": 100_000, "municipality": 10_000}
 TREND_YEARS = (3, 4, 5, 6, 7, 8, 10, 12)
 OPPORTUNITY_MEASURES = ("imaging_rate", "lowvalue_rate", "persons_rate")
@@ -65,7 +67,7 @@ def _shown(row) -> bool:
 
 # ---------------------------------------------------------------- social gradient
 
-def gradient_view(measure: str, level: str, y0: int, y1: int, rates: str = "isr") -> tuple[View, list[str]]:
+def gradient_view(measure: str, level: str, y0: int, y1: int, rates: str = "crude") -> tuple[View, list[str]]:
     """The view the groups are read at: the source's nearest to the first group's view (every group
     of a dimension is published alike), and what changed."""
     first = View(measure=measure, level=level, y0=y0, y1=y1, rates=rates, dims=(("edu", 1),))
@@ -74,7 +76,7 @@ def gradient_view(measure: str, level: str, y0: int, y1: int, rates: str = "isr"
 
 
 @cached(maxsize=64)
-def group_rates(measure: str, dim: str, level: str, y0: int, y1: int, rates: str = "isr") -> pd.DataFrame:
+def group_rates(measure: str, dim: str, level: str, y0: int, y1: int, rates: str = "crude") -> pd.DataFrame:
     """One row per area (Denmark as code 0, then each area of ``level``) and group of ``dim``, as
     the data layer serves it: ``code``, ``name``, ``group`` (code), ``order`` (0 = least
     advantaged), ``value``, ``lower``, ``upper`` (the group's rate, standardised as ``rates`` says,
@@ -137,7 +139,7 @@ def sii_of(groups: pd.DataFrame, measure: str, level: str) -> dict:
 
 
 @cached(maxsize=64)
-def gradient(measure: str, dim: str, level: str, y0: int, y1: int, rates: str = "isr") -> pd.DataFrame:
+def gradient(measure: str, dim: str, level: str, y0: int, y1: int, rates: str = "crude") -> pd.DataFrame:
     """One row per area (Denmark first, code 0): the SII (in the measure's units, per 1,000 or
     percentage points; most advantaged minus least advantaged end) and the RII (their ratio), each
     with its 95 % Monte Carlo interval, ``groups``, ``missing`` (the groups not shown: (code,
@@ -166,7 +168,7 @@ def missing_text(missing: list, dim: str, lang: str) -> str:
 
 
 @cached(maxsize=32)
-def gradient_trend(measure: str, dim: str, rates: str = "isr", n_years: int = 5) -> tuple[pd.DataFrame, dict]:
+def gradient_trend(measure: str, dim: str, rates: str = "crude", n_years: int = 5) -> tuple[pd.DataFrame, dict]:
     """Denmark's SII and RII year by year (each year's groups from the source's trend table) and
     the recent trend of the RII over the last ``n_years`` complete years (``stats.value_trend`` on
     the log RII with its interval: Fingertips' form for values with intervals)."""

@@ -58,8 +58,8 @@ def controls(page: str, state: dict, lang: str) -> list:
             dbc.Col(control(t("level", lang), _radio("level", state["level"], level_options(policy.GRADIENT_LEVELS), lang)), md=4),
             dbc.Col(control(t("pol_period", lang), dropdown(lang, id=_cid("period"), options=_period_options(),
                                                               value=state["period"], clearable=False)), md=3),
-            dbc.Col(control(t("pol_rates", lang), _radio("rates", state["rates"], [("isr", t("std_isr", lang)),
-                                                                                  ("crude", t("std_crude", lang))], lang)), md=5),
+            dbc.Col(control(t("pol_rates", lang), _radio("rates", state["rates"], [("crude", t("std_crude", lang)),
+                                                                                  ("isr", t("std_isr", lang))], lang)), md=5),
             dbc.Col(control(t("pol_area", lang), dropdown(lang, id=_cid("area"), options=_area_options(state, lang),
                                                             value=state["area"], clearable=True)), md=4)]
     elif page == "recent":

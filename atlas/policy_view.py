@@ -53,7 +53,7 @@ def _rate_measures() -> tuple[str, ...]:
 def defaults(page: str) -> dict:
     if page == "inequality":
         return {"measure": "imaging_rate", "dim": "edu", "level": "region", "period": _default_period(),
-                "rates": "isr", "area": None}
+                "rates": "crude", "area": None}
     if page == "recent":
         ends = policy.trend_windows("imaging_rate", "municipality") or [None]
         return {"measure": "imaging_rate", "level": "municipality", "years": 5, "end": ends[-1], "test": "poisson",
@@ -387,3 +387,74 @@ def csv_bytes(page: str, state: dict, key: str, lang: str, sep: str = ",") -> tu
         if k == key:
             return write_csv(header_rows(page, state, lang, title), table, sep, lang), f"lumbar-atlas-{page}-{key}.csv"
     raise ValueError(f"{page} has no table {key!r}")
+
+
+# ---------------------------------------------------------------- area profile: peers and opportunity
+
+def peer_table(code: int, y0: int, y1: int, lang: str) -> pd.DataFrame:
+    """The area, its comparable municipalities, the peers together and Denmark for a few measures
+    (:func:`atlas.policy.peer_comparison`): the profile's peers section and its CSV rows."""
+    p = policy.peer_comparison(int(code), y0, y1)
+    if p.empty:
+        return pd.DataFrame(columns=["measure", "role", "code", "name", "value", "lower", "upper", "note"])
+    roles = {"area": "", "peer": t("pol_role_peer", lang), "peers": t("pol_peers_together", lang),
+             "denmark": t("denmark_total", lang)}
+    names = [t("pol_peers_together", lang) if r == "peers" else t("denmark_total", lang) if r == "denmark" else n
+             for r, n in zip(p["role"], p["name"])]
+    notes = []
+    for _, r in p.iterrows():
+        note = status_word(r["status"], lang) if r["status"] != "shown" else ""
+        left = r.get("left_out")
+        if isinstance(left, list) and left:
+            note = t("pol_peers_left_out", lang).format(n=len(left))
+        notes.append(note)
+    return pd.DataFrame({"measure": [MEASURES[m].name(lang) for m in p["measure"]],
+                         "role": [roles[r] or t("pol_role_area", lang) for r in p["role"]],
+                         "code": pd.Series([None if pd.isna(c) else int(c) for c in p["code"]], dtype=object),
+                         "name": names,
+                         "value": p["value"], "lower": p["lower"], "upper": p["upper"], "note": notes})
+
+
+def profile_opportunity(code: int, level: str, y0: int, y1: int, lang: str) -> list[str]:
+    """"If <area> imaged at Denmark's rate, about N fewer examinations a year" for imaging and
+    potentially low-value imaging, where the area is above Denmark's rate."""
+    from atlas import profile as _profile
+
+    out = []
+    for key in ("imaging_rate", "lowvalue_rate"):
+        if key not in data.source().measures():
+            continue
+        tab, s = policy.opportunity(key, level, y0, y1, "denmark")
+        row = tab[tab["code"] == int(code)]
+        if s["total"] is None or row.empty or not bool(row["above"].iloc[0]) or s["view"].level != level:
+            continue
+        r = row.iloc[0]
+        out.append(t("pol_opp_profile", lang).format(
+            name=_profile.area_name(code, level), measure=MEASURES[key].name(lang), n=number(r["avoidable"], lang, 0),
+            lo=number(r["avoidable_lower"], lang, 0), hi=number(r["avoidable_upper"], lang, 0),
+            period=period_text(s["view"].y0, s["view"].y1)))
+    return out
+
+
+def peers_section(code: int, level: str, y0: int, y1: int, lang: str):
+    """The profile's section of comparable municipalities (None for a region): the table, and a
+    link to compare the municipality with its three nearest peers side by side."""
+    import dash
+    from dash import dcc, html
+
+    from atlas.layout_parts import html_table
+
+    if level != "municipality":
+        return None
+    table = peer_table(code, y0, y1, lang)
+    near = policy.peers_of(code, y0, y1)
+    if table.empty or not near:
+        body = [html.P(t("pol_peers_none", lang), className="small")]
+    else:
+        areas = ",".join(str(c) for c in [code, *near[:3]])
+        href = dash.get_relative_path("/compare") + ("" if lang == "en" else f"?lang={lang}") + f"#areas={areas}"
+        body = [html.P(t("pol_peers_intro", lang), className="small text-muted mb-1"),
+                html_table(table, t("pol_peers_table", lang), lang),
+                dcc.Link(t("pol_peers_compare", lang), href=href, id="profile-peers-compare", className="d-print-none")]
+    return html.Section([html.H2(t("pol_peers_title", lang), className="h5"), *body], className="profile-section mb-3",
+                        id="profile-peers")
