@@ -93,8 +93,11 @@ def _area_options(state: dict, lang: str) -> list[dict]:
     from atlas import db
 
     a = db.areas()
-    a = a[a.level == state["level"]].sort_values("name")
-    return [{"label": str(n), "value": int(c)} for c, n in zip(a.code, a.name)]
+    out = []
+    for level in policy.GRADIENT_LEVELS:            # the regions first, then the municipalities
+        part = a[a.level == level].sort_values("name")
+        out += [{"label": str(n), "value": int(c)} for c, n in zip(part.code, part.name)]
+    return out
 
 
 def _download_button(key: str, title: str, lang: str):
@@ -151,8 +154,6 @@ def sync(hash_, values, page, search):
     state, _ = policy_view.read_state(page, hash_ if isinstance(hash_, str) else "")
     if ctx.triggered_id not in (None, "pol-url"):
         proposed = {**state, **{k: v for k, v in zip(keys, values if isinstance(values, list) else [])}}
-        if page == "inequality" and proposed.get("level") != state.get("level"):
-            proposed["area"] = None
         state, _ = policy_view.read_state(page, policy_view.write_hash(page, proposed))
     lang = lang_of(search if isinstance(search, str) else "")
     notice = None

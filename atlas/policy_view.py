@@ -129,7 +129,13 @@ def inequality_tables(state: dict, lang: str) -> list[tuple[str, str, pd.DataFra
         "rii": g["rii"], "rii_lower": g["rii_lower"], "rii_upper": g["rii_upper"],
         "note": [policy.missing_text(x, dim, lang) for x in g["missing"]]})
     groups = policy.group_rates(m, dim, view.level, view.y0, view.y1, view.rates)
-    keep = [0] + ([state["area"]] if state.get("area") in set(groups["code"]) else [])
+    area = state.get("area")
+    if area is not None and area not in set(groups["code"]):
+        # an area of the other level: its groups from its own level's table (same period and rates)
+        other = "municipality" if view.level == "region" else "region"
+        extra = policy.group_rates(m, dim, other, view.y0, view.y1, view.rates)
+        groups = pd.concat([groups, extra[extra["code"] == area]], ignore_index=True)
+    keep = [0] + ([area] if area in set(groups["code"]) else [])
     gr = groups[groups["code"].isin(keep)]
     gr_table = pd.DataFrame({
         "code": gr["code"].astype(int), "name": [t("denmark_total", lang) if c == 0 else n for c, n in zip(gr["code"], gr["name"])],
