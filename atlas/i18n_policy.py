@@ -30,6 +30,7 @@ TEXT = {
     "pol_dimension": ("Population group", "Befolkningsgruppe"),
     "pol_rates": ("Rates", "Rater"),
     "pol_period": ("Period", "Periode"),
+    "pol_area_none": ("Denmark only", "Kun Danmark"),
     "pol_area": ("Show an area beside Denmark", "Vis et område ved siden af Danmark"),
     "pol_groups_title": ("Rates by group, least to most advantaged", "Rater efter gruppe, fra mindst til mest begunstiget"),
     "pol_rii_title": ("Denmark's relative index of inequality, year by year", "Danmarks relative ulighedsindeks, år for år"),

@@ -30,6 +30,16 @@ def _cid(key: str) -> dict:
     return {"type": "pol-control", "key": key}
 
 
+def _labelled(title: str, component) -> html.Div:
+    """A dropdown or input with a pattern-matching id, labelled by a real <label for=...>: Dash
+    writes such an id into the page as its JSON text with sorted keys."""
+    import json
+
+    dom_id = json.dumps(component.id, sort_keys=True, separators=(",", ":"))
+    return html.Div([html.Label(title, htmlFor=dom_id, className="form-label small fw-semibold mb-1"), component],
+                    className="mb-2")
+
+
 def _radio(key: str, value, options, lang: str):
     return dbc.RadioItems(id=_cid(key), name=f"pol-{key}", value=value, inline=True,
                           options=[{"label": lab, "value": v} for v, lab in options])
@@ -49,26 +59,27 @@ def controls(page: str, state: dict, lang: str) -> list:
     def level_options(levels):
         return [(lv, label("level", lv, lang)) for lv in levels]
 
-    items = [dbc.Col(control(t("measure", lang), dropdown(lang, id=_cid("measure"), options=_measure_options(page, lang),
+    items = [dbc.Col(_labelled(t("measure", lang), dropdown(lang, id=_cid("measure"), options=_measure_options(page, lang),
                                                            value=state["measure"], clearable=False)), md=4)]
     if page == "inequality":
         items += [
             dbc.Col(control(t("pol_dimension", lang), _radio("dim", state["dim"], [(d, label("dimension", d, lang))
                                                                                   for d in policy.GRADIENT_DIMS], lang)), md=4),
             dbc.Col(control(t("level", lang), _radio("level", state["level"], level_options(policy.GRADIENT_LEVELS), lang)), md=4),
-            dbc.Col(control(t("pol_period", lang), dropdown(lang, id=_cid("period"), options=_period_options(),
+            dbc.Col(_labelled(t("pol_period", lang), dropdown(lang, id=_cid("period"), options=_period_options(),
                                                               value=state["period"], clearable=False)), md=3),
             dbc.Col(control(t("pol_rates", lang), _radio("rates", state["rates"], [("crude", t("std_crude", lang)),
                                                                                   ("isr", t("std_isr", lang))], lang)), md=5),
-            dbc.Col(control(t("pol_area", lang), dropdown(lang, id=_cid("area"), options=_area_options(state, lang),
-                                                            value=state["area"], clearable=True)), md=4)]
+            dbc.Col(_labelled(t("pol_area", lang), dropdown(lang, id=_cid("area"), options=_area_options(state, lang),
+                                                              value=state["area"], clearable=True,
+                                                              placeholder=t("pol_area_none", lang))), md=4)]
     elif page == "recent":
         ends = policy_view.rules("recent")["end"]
         items += [
             dbc.Col(control(t("level", lang), _radio("level", state["level"], level_options(("municipality", "region")), lang)), md=4),
-            dbc.Col(control(t("pol_years_n", lang), dropdown(lang, id=_cid("years"), options=[
+            dbc.Col(_labelled(t("pol_years_n", lang), dropdown(lang, id=_cid("years"), options=[
                 {"label": str(n), "value": n} for n in policy.TREND_YEARS], value=state["years"], clearable=False)), md=2),
-            dbc.Col(control(t("pol_end", lang), dropdown(lang, id=_cid("end"), options=[
+            dbc.Col(_labelled(t("pol_end", lang), dropdown(lang, id=_cid("end"), options=[
                 {"label": str(y), "value": y} for y in ends], value=state["end"], clearable=False)), md=2),
             dbc.Col(control(t("pol_test", lang), _radio("test", state["test"], [(k, t(f"pol_test_{k}", lang))
                                                                                for k in policy_view.TESTS], lang)), md=6),
@@ -77,11 +88,11 @@ def controls(page: str, state: dict, lang: str) -> list:
     else:
         items += [
             dbc.Col(control(t("level", lang), _radio("level", state["level"], level_options(("municipality", "region")), lang)), md=4),
-            dbc.Col(control(t("pol_period", lang), dropdown(lang, id=_cid("period"), options=_period_options(),
+            dbc.Col(_labelled(t("pol_period", lang), dropdown(lang, id=_cid("period"), options=_period_options(),
                                                               value=state["period"], clearable=False)), md=4),
             dbc.Col(control(t("pol_target", lang), _radio("target", state["target"], [(k, t(f"pol_target_{k}", lang))
                                                                                      for k in policy.TARGETS], lang)), md=5),
-            dbc.Col(control(t("pol_user_rate", lang), dcc.Input(id=_cid("rate"), type="number", min=0, step="any",
+            dbc.Col(_labelled(t("pol_user_rate", lang), dcc.Input(id=_cid("rate"), type="number", min=0, step="any",
                                                                 value=state["rate"], debounce=True,
                                                                 className="form-control form-control-sm")), md=3),
             dbc.Col(control(t("pol_sig", lang), _radio("sig", state["sig"], [(0, t("no", lang)), (1, t("yes", lang))], lang)),

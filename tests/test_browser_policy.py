@@ -93,3 +93,38 @@ def test_policy_pages_in_the_browser(dash_duo, release_dash_app):
     assert driver.find_element("css selector", "html").get_attribute("lang") == "da"
     assert "times that" not in dash_duo.find_element("#main-content").text
     driver.save_screenshot(str(SHOTS / "policy-inequality-da-1366.png"))
+
+
+def test_policy_pages_on_the_secure_database_pass_axe_in_both_languages(dash_duo, atlas_app):
+    """On the secure database (the session's small build): each page is marked inside only, draws its
+    sentences, and axe-core finds nothing critical or serious, in English and Danish."""
+    from axe_selenium_python import Axe
+    from test_browser_a11y import FAILING, _axe_script, _loaded
+
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    driver.set_script_timeout(120)
+    axe = Axe(driver, script_url=_axe_script())
+    failures = {}
+    for lang in ("en", "da"):
+        for path in ("/inequality", "/recent-trends", "/opportunity"):
+            driver.get(dash_duo.server_url + path + ("?lang=da" if lang == "da" else ""))
+            wait_until(lambda: dash_duo.find_elements("#pol-words li"), timeout=90, what=f"{path} sentences")
+            _loaded(dash_duo, path)
+            marked = dash_duo.find_element("#pol-inside").text
+            assert ("Inside the secure environment only" if lang == "en" else "Kun i det sikre miljø") in marked
+            assert dash_duo.find_element("#inside-only-banner")
+            assert driver.execute_script("return document.documentElement.lang") == lang
+            axe.inject()
+            results = axe.run(options="{resultTypes: ['violations']}")
+            bad = [v for v in results["violations"] if v["impact"] in FAILING]
+            if bad:
+                failures[f"{path} ({lang})"] = axe.report(bad)
+    driver.set_window_size(390, 844)
+    driver.get(dash_duo.server_url + "/recent-trends?lang=da")
+    wait_until(lambda: dash_duo.find_elements("#pol-words li"), timeout=90, what="the Danish recent trends")
+    time.sleep(0.8)
+    SHOTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(SHOTS / "policy-recent-secure-da-390.png"))
+    assert _overflow(driver) <= 1, "the recent-trends page scrolls sideways on a phone"
+    assert not failures, "\n\n".join(f"== {page}\n{report}" for page, report in failures.items())
