@@ -188,6 +188,32 @@ def test_recent_trends_are_stats_recent_trend_of_the_published_years(database):
     assert flagged >= 3
 
 
+def test_recent_trends_find_the_planted_rise(database):
+    """The planted modality trend (etl/synthetic/effects.toml [imaging.trend]: X-ray x0.94 and MRI
+    x1.08 a year from a 70 % X-ray share) makes lumbar imaging rise over the last five complete
+    years; the page's areas rise with it: most regions are marked rising, none falling, and the
+    median annual change of the municipalities lies within 1 point of the planted national change
+    (the crude rates also follow the ageing of the population, which the planted figure leaves out)."""
+    from atlas import data, policy, policy_view
+    from etl.settings import CONFIG_DIR
+
+    with open(CONFIG_DIR.parent / "synthetic" / "effects.toml", "rb") as fh:
+        tr = tomllib.load(fh)["imaging"]["trend"]
+    end = policy_view.defaults("recent")["end"]
+    first = data.source().years()[0]
+
+    def level(k):
+        return tr["xray_share_first_year"] * tr["xray_annual_ratio"] ** k + (1 - tr["xray_share_first_year"]) * tr["mri_annual_ratio"] ** k
+
+    planted = 100 * ((level(end - first) / level(end - 4 - first)) ** 0.25 - 1)
+    regions, _ = policy.recent_trends("imaging_rate", "region", 5, end)
+    municipalities, _ = policy.recent_trends("imaging_rate", "municipality", 5, end)
+    assert planted > 1
+    assert (regions["direction"] == "rising").sum() >= 3 and not (regions["direction"] == "falling").any(), regions
+    median = municipalities["apc"].median()
+    assert abs(median - planted) < 1.0, (median, planted)
+
+
 def test_recent_trends_say_how_many_would_be_flagged_by_chance(database):
     from atlas import policy, policy_view
     from etl import stats
