@@ -50,6 +50,12 @@ TEXT = {
     "pol_rii_trend_none": ("The trend of the RII was not tested: {reason}.", "Udviklingen i RII blev ikke testet: {reason}."),
     "pol_areas_gradient": ("{n} of {k} {areas} with an SII have an RII below 1 beyond chance ({total} {areas} in all).",
                            "{n} af {k} {areas} med et SII har et RII under 1 ud over tilfældighed ({total} {areas} i alt)."),
+    "pol_areas_no_sii": ("{n} {areas} have no SII: a group's figure is hidden or not published there (named in the table).",
+                         "{n} {areas} har intet SII: en gruppes tal er skjult eller ikke offentliggjort der (nævnt i tabellen)."),
+    "pol_opp_colours": ("Dark red: above the target beyond chance (its 95% interval lies above it); light: above it, "
+                        "but within chance.",
+                        "Mørkerød: over målet ud over tilfældighed (95 %-intervallet ligger over det); lys: over det, "
+                        "men inden for tilfældighed."),
     "pol_not_computed": ("Not computed (never filled in): a group's figure is missing:",
                          "Ikke beregnet (aldrig udfyldt): en gruppes tal mangler:"),
     "pol_unordered": ("Origin and labour-market status have no social order, so no SII: see their rates in the atlas's "

@@ -129,7 +129,9 @@ def layout(page: str, lang: str | None = None):
     charts = [dbc.Col(html.Section(dbc.Card([dbc.CardHeader(html.H2(t(key, lang), className="h6 mb-0")),
                                              dbc.CardBody(dcc.Loading(dcc.Graph(
                                                  id={"type": "pol-graph", "chart": chart},
-                                                 config={**GRAPH_CONFIG, "displayModeBar": False})))]),
+                                                 config={**GRAPH_CONFIG, "displayModeBar": False})),
+                                                 html.Small(t("pol_opp_colours", lang), className="text-muted")
+                                                 if chart == "avoidable" else None)]),
                                    role="region", **{"aria-label": t(key, lang)}),
                       lg=12 // len(CHARTS[page]) if page == "inequality" else 12, className="mb-3")
               for chart, key in CHARTS[page]]

@@ -173,11 +173,14 @@ def inequality_words(state: dict, lang: str) -> list[str]:
             direction=t("pol_dir_" + tr["direction"].replace(" ", "_"), lang)))
     else:
         out.append(t("pol_rii_trend_none", lang).format(reason=tr["reason"]))
-    shown = g[(g["code"] != 0) & g["rii"].notna()]
+    areas = g[g["code"] != 0]
+    shown = areas[areas["rii"].notna()]
+    words = label("level", view.level, lang).split(" (")[0].lower()
     if len(shown):
         steeper = int((shown["rii_upper"] < 1).sum())
-        out.append(t("pol_areas_gradient", lang).format(n=steeper, k=len(shown), total=int((g["code"] != 0).sum()),
-                                                       areas=label("level", view.level, lang).split(" (")[0].lower()))
+        out.append(t("pol_areas_gradient", lang).format(n=steeper, k=len(shown), total=len(areas), areas=words))
+    if len(shown) < len(areas):
+        out.append(t("pol_areas_no_sii", lang).format(n=len(areas) - len(shown), areas=words))
     return out
 
 
@@ -199,8 +202,7 @@ def groups_figure(state: dict, lang: str) -> Figure:
                       legend=dict(orientation="h", y=1.08), font=dict(size=12),
                       meta={"filename": f"lumbar-atlas-gradient-{state['dim']}"})
     fig.update_xaxes(title=dict(text=t("pol_axis_groups", lang)), automargin=True)
-    fig.update_yaxes(title=dict(text=f"{MEASURES[state['measure']].name(lang)} ({unit(state['measure'], lang)})"),
-                     rangemode="tozero", gridcolor="#eee")
+    fig.update_yaxes(title=dict(text=unit(state["measure"], lang)), rangemode="tozero", gridcolor="#eee")
     return fig
 
 
