@@ -193,7 +193,10 @@ def draw(hash_, page, search):
              "opportunity": policy_view.opportunity_words}[page](state, lang)
     figures = {"groups": policy_view.groups_figure, "rii": policy_view.rii_figure, "apc": policy_view.recent_figure,
                "avoidable": policy_view.opportunity_figure}
-    charts = [figures[item["id"]["chart"]](state, lang) for item in ctx.outputs_list[1]]
+    asked = [item["id"].get("chart") if isinstance(item.get("id"), dict) else None for item in ctx.outputs_list[1]]
+    if any(c not in {k for k, _ in CHARTS[page]} for c in asked):
+        raise guard.BadInput("Unknown chart.")
+    charts = [figures[c](state, lang) for c in asked]
     tables = policy_view.tables(page, state, lang)
     shown = [html.Div(html_table(tbl, title, lang), id=f"pol-table-{key}") for key, title, tbl in tables]
     buttons = [_download_button(key, title, lang) for key, title, _ in tables]

@@ -375,3 +375,4 @@ def test_a_hidden_group_is_named_and_never_filled_in(database):
     assert bad["value"].isna().all()
     computed = g[g["sii"].notna()]
     assert len(computed) > 0
+
