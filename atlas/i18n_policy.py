@@ -151,6 +151,8 @@ TEXT = {
     "pol_peers_table": ("This municipality, its comparable municipalities and Denmark", "Denne kommune, de sammenlignelige kommuner og Danmark"),
     "pol_opp_profile": ("{measure}: if {name} imaged at Denmark's rate, about {n} ({lo}–{hi}) fewer examinations a year ({period}).",
                         "{measure}: hvis {name} undersøgte på Danmarks rate, omkring {n} ({lo}–{hi}) færre undersøgelser om året ({period})."),
+    "pol_recent_profile": ("{measure}, recent trend {y0}–{y1}: {change} % a year, {direction}.",
+                           "{measure}, seneste udvikling {y0}–{y1}: {change} % om året, {direction}."),
     "pol_inside": ("Inside the secure environment only: not output-checked.",
                    "Kun i det sikre miljø: ikke outputkontrolleret."),
 }

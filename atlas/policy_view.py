@@ -466,3 +466,22 @@ def peers_section(code: int, level: str, y0: int, y1: int, lang: str):
                 dcc.Link(t("pol_peers_compare", lang), href=href, id="profile-peers-compare", className="d-print-none")]
     return html.Section([html.H2(t("pol_peers_title", lang), className="h5"), *body], className="profile-section mb-3",
                         id="profile-peers")
+
+
+def profile_recent(code: int, level: str, lang: str, measures=("imaging_rate", "lowvalue_rate")) -> list[str]:
+    """The area's recent trend of imaging and low-value imaging in words (the /recent-trends
+    verdict over the last five complete years), for the profile's key findings."""
+    out = []
+    for key in measures:
+        if key not in data.source().measures() or level not in ("municipality", "region"):
+            continue
+        tab, _ = policy.recent_trends(key, level, 5, None)
+        row = tab[tab["code"] == int(code)] if len(tab) else tab
+        if row.empty or row["direction"].iloc[0] == "not tested":
+            continue
+        r = row.iloc[0]
+        out.append(t("pol_recent_profile", lang).format(
+            measure=MEASURES[key].name(lang), y0=int(r["first_year"]), y1=int(r["last_year"]),
+            change=_ci(r["apc"], r["apc_lower"], r["apc_upper"], lang, 1),
+            direction=t("pol_dir_" + r["direction"].replace(" ", "_"), lang)))
+    return out

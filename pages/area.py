@@ -78,7 +78,8 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
     meta = db.meta()
     kind = ("synthetic demonstration data" if lang == "en" else "syntetiske demonstrationsdata") \
         if meta.get("data_kind", "synthetic") == "synthetic" else str(meta.get("data_kind"))
-    findings = profile_findings(spine, name, level, ptext, lang) + policy_view.profile_opportunity(area, level, *chosen, lang)
+    findings = (profile_findings(spine, name, level, ptext, lang) + policy_view.profile_opportunity(area, level, *chosen, lang)
+                + policy_view.profile_recent(area, level, lang))
     level_word = label("level", level, lang).split(" (")[0]
     head = html.Header([
         html.H1(t("profile_title", lang).format(name=name), className="h3 mb-1", id="profile-title"),

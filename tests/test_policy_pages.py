@@ -376,3 +376,27 @@ def test_a_hidden_group_is_named_and_never_filled_in(database):
     computed = g[g["sii"].notna()]
     assert len(computed) > 0
 
+
+
+def test_profile_says_recent_trend_avoidable_examinations_and_peers(database):
+    """The area profile's key findings hold the area's recent-trend verdict and, where it images
+    above Denmark's rate, the examinations a year that would be avoided; a municipality's profile
+    shows its comparable municipalities; all read from the same tables as the policy pages."""
+    import app  # noqa: F401  (registers the pages)
+    import dash
+
+    from atlas import policy, profile
+
+    page = next(p for p in dash.page_registry.values() if p["path_template"] == "/area/<code>")
+    y0, y1 = profile.default_period()
+    tab, _ = policy.recent_trends("imaging_rate", "municipality", 5, None)
+    opp, _ = policy.opportunity("imaging_rate", "municipality", y0, y1, "denmark")
+    above = opp[opp["above"]].iloc[0]
+    code = int(above["code"])
+    text = str(page["layout"](code=str(code)))
+    row = tab[tab["code"] == code].iloc[0]
+    assert f"recent trend {row['first_year']}–{row['last_year']}: {row['apc']:.1f}" in text, text[:2000]
+    assert f"if {above['name']} imaged at Denmark's rate, about {above['avoidable']:,.0f}" in text
+    assert "profile-peers" in text
+    for peer in policy.peers_of(code, y0, y1):
+        assert profile.area_name(peer, "municipality") in text
