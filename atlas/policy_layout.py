@@ -127,11 +127,11 @@ def layout(page: str, lang: str | None = None):
                             for p, key in NAV], pills=True, className="small"), className="mb-2 d-print-none",
                    **{"aria-label": t("nav_inequality", lang) + ", " + t("nav_recent", lang) + ", " + t("nav_opportunity", lang)})
     charts = [dbc.Col(html.Section(dbc.Card([dbc.CardHeader(html.H2(t(key, lang), className="h6 mb-0")),
-                                             dbc.CardBody(dcc.Loading(dcc.Graph(
+                                             dbc.CardBody([dcc.Loading(dcc.Graph(
                                                  id={"type": "pol-graph", "chart": chart},
                                                  config={**GRAPH_CONFIG, "displayModeBar": False})),
                                                  html.Small(t("pol_opp_colours", lang), className="text-muted")
-                                                 if chart == "avoidable" else None)]),
+                                                 if chart == "avoidable" else None])]),
                                    role="region", **{"aria-label": t(key, lang)}),
                       lg=12 // len(CHARTS[page]) if page == "inequality" else 12, className="mb-3")
               for chart, key in CHARTS[page]]
