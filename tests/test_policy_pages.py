@@ -339,6 +339,12 @@ def test_pages_answer_in_both_languages_with_their_navigation(database):
 
     paths = {p["path"] for p in dash.page_registry.values()}
     assert {"/inequality", "/recent-trends", "/opportunity"} <= paths
+    # each page's layout (drawn when the page is routed) builds in both languages
+    for p in dash.page_registry.values():
+        if p["path"] in ("/inequality", "/recent-trends", "/opportunity"):
+            for lang in ("en", "da"):
+                text = str(p["layout"](lang=lang))
+                assert "pol-url" in text and "pol-controls" in text
     from atlas.chrome import LINKS
 
     assert {"/inequality", "/recent-trends", "/opportunity"} <= {h for _, h in LINKS}
