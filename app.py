@@ -147,7 +147,7 @@ def server_error(_):
     return {"error": "The atlas could not answer this request. Try another selection."}, 500
 
 
-PAGE_PATHS = ("/", "/pathways", "/returns", "/methods", "/compare", "/trends")
+PAGE_PATHS = ("/", "/pathways", "/returns", "/methods", "/compare", "/trends", "/inequality", "/recent-trends", "/opportunity")
 
 
 def page_path(pathname) -> str:

@@ -10,7 +10,8 @@ from atlas import db, edition
 from atlas.i18n import t
 
 LINKS = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_areas", "/compare"),
-         ("nav_trends", "/trends"), ("nav_methods", "/methods")]
+         ("nav_trends", "/trends"), ("nav_inequality", "/inequality"), ("nav_recent", "/recent-trends"),
+         ("nav_opportunity", "/opportunity"), ("nav_methods", "/methods")]
 
 
 def page_chrome(pathname: str, lang: str, hash_: str | None) -> tuple:

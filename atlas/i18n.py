@@ -409,3 +409,9 @@ TEXT.update({
 TEXT.update(__import__("atlas.i18n_profiles", fromlist=["TEXT"]).TEXT)   # issue 14: profiles, comparisons, findings
 TEXT.update(__import__("atlas.i18n_release", fromlist=["TEXT"]).TEXT)   # issue 28: release identity
 TEXT.update(__import__("atlas.i18n_data", fromlist=["TEXT"]).TEXT)       # issue 24/25: the data layer's words
+
+# issue 27: the policy pages (inequality, recent trends, avoidable imaging, comparable municipalities)
+from atlas import i18n_policy as _i18n_policy  # noqa: E402
+
+TEXT.update(_i18n_policy.TEXT)
+LABELS["column"].update(_i18n_policy.COLUMNS)

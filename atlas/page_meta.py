@@ -20,6 +20,9 @@ PAGE_NAMES = {
     "/compare": ("Compare areas", "Sammenlign områder"),
     "/trends": ("All trends", "Alle tendenser"),
     "/area": ("Area profile", "Områdeprofil"),
+    "/inequality": ("Inequality", "Ulighed"),
+    "/recent-trends": ("Recent trends", "Seneste udvikling"),
+    "/opportunity": ("Avoidable imaging", "Undgåelig billeddiagnostik"),
 }
 
 

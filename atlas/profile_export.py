@@ -53,9 +53,19 @@ def profile_table(code: int, period: tuple[int, int], lang: str) -> pd.DataFrame
                      "name": name if r["code"] == code else denmark, "count": _count(r["num_shown"]),
                      "denominator": _count(r["den_shown"]), "value": r["value"], "lower": r["lower"],
                      "upper": r["upper"], "note": t("suppressed", lang) if r["hidden"] else ""})
+    if level == "municipality":                  # comparable municipalities (issue 27), as the profile shows them
+        from atlas import policy_view
+
+        for _, r in policy_view.peer_table(code, *period, lang).iterrows():
+            rows.append({"section": "peers", "measure": r["measure"], "group": r["role"],
+                         "code": None if pd.isna(r["code"]) else int(r["code"]),
+                         "name": r["name"], "value": r["value"], "lower": r["lower"], "upper": r["upper"],
+                         "note": r["note"]})
     out = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    for c in ("count", "denominator", "year"):
+    for c in ("count", "denominator", "year", "code"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
+    for c in ("year", "code"):                   # whole numbers, not 2013.00 (a column with gaps is float)
+        out[c] = pd.Series([None if v is None else int(v) for v in out[c]], index=out.index, dtype=object)
     return out
 
 

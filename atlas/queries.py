@@ -17,9 +17,10 @@ from etl import stats
 
 
 def clear_caches() -> None:
-    from atlas import all_trends, data, findings_panel, profile     # the profile pages' caches of these tables
+    from atlas import all_trends, data, findings_panel, policy, profile     # the pages' caches of these tables
 
     data.reset()
+    policy.clear_caches()
     for f in (profile.spine, profile.trends, all_trends.yearly, findings_panel.findings_for):
         f.cache_clear()
 

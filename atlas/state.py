@@ -225,3 +225,42 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,
             "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables)}
+
+
+# ---------------------------------------------------------------- pages with a flat state (issue 27)
+
+def page_state(hash_, allowed: dict, defaults: dict) -> tuple[dict, list[str]]:
+    """A page's state from its URL hash: each key in ``allowed`` is kept when its value is one of
+    the allowed values (a tuple of values, compared as text) or passes the check (a function
+    returning the value or None); anything else is dropped and named. Missing keys take
+    ``defaults``. The hash is read up to 500 characters."""
+    from urllib.parse import parse_qs
+
+    try:
+        raw = {k: v[-1][:40] for k, v in parse_qs(str(hash_ or "").lstrip("#")[:500], max_num_fields=30).items() if v}
+    except ValueError:
+        return dict(defaults), ["(the whole address)"]
+    out, ignored = dict(defaults), []
+    for key, value in raw.items():
+        rule = allowed.get(key)
+        if rule is None:
+            ignored.append(key)
+            continue
+        if callable(rule):
+            checked = rule(value)
+        else:
+            checked = next((a for a in rule if str(a) == value), None)
+        if checked is None:
+            ignored.append(key)
+        else:
+            out[key] = checked
+    return out, ignored
+
+
+def page_hash(state: dict, defaults: dict) -> str:
+    """The URL hash of a page's state: the values that differ from ``defaults``, in the order of
+    ``defaults`` ("" when every value is the default). ``page_state`` reads it back."""
+    from urllib.parse import urlencode
+
+    keep = {k: state[k] for k in defaults if state.get(k) is not None and state.get(k) != defaults[k]}
+    return "#" + urlencode(keep) if keep else ""

@@ -13,7 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from atlas import db, data, edition, figures, good_practice, guard, profile
+from atlas import db, data, edition, figures, good_practice, guard, policy_view, profile
 from atlas.findings import profile_findings
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
@@ -78,7 +78,8 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
     meta = db.meta()
     kind = ("synthetic demonstration data" if lang == "en" else "syntetiske demonstrationsdata") \
         if meta.get("data_kind", "synthetic") == "synthetic" else str(meta.get("data_kind"))
-    findings = profile_findings(spine, name, level, ptext, lang)
+    findings = (profile_findings(spine, name, level, ptext, lang) + policy_view.profile_opportunity(area, level, *chosen, lang)
+                + policy_view.profile_recent(area, level, lang))
     level_word = label("level", level, lang).split(" (")[0]
     head = html.Header([
         html.H1(t("profile_title", lang).format(name=name), className="h3 mb-1", id="profile-title"),
@@ -109,6 +110,7 @@ def layout(code: str | None = None, lang: str | None = None, period: str | None 
         html.Section([html.H2(t("key_findings", lang), className="h5"),
                       html.Ul([html.Li(s) for s in findings], id="profile-findings")], className="profile-section mb-3 key-findings"),
         _notes(area, lang),
+        policy_view.peers_section(area, level, *chosen, lang),
         html.Section([html.H2(t("profile_spine", lang) + f" ({ptext})", className="h5"),
                       spine_legend(lang, name, region_name), spine_table(spine, lang, name, region_name)],
                      className="profile-section mb-3"),
