@@ -162,8 +162,6 @@ KNOWN_FAILURES = {
         "the Danish methods page shows an English code-list heading ('Potentially low-value imaging')",
     "tests/test_browser_ui.py::test_no_page_scrolls_sideways_on_a_phone":
         "the new code-list tables on /methods are 506 px wide on a 390 px phone",
-    "tests/test_data_layer.py::test_variation_is_computed_on_the_areas_shown_with_one_formula[secure]":
-        "SCV comes out negative on the secure filtered view after the engine merge",
     "tests/test_parity.py::test_engine_on_the_secure_database_equals_the_release[chiro_xray_rate]":
         "the parity oracle reads n_chiro_xray from the imaging cube (it lives in chiro_billing_cube)",
     "tests/test_readers.py::test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing":

@@ -23,7 +23,7 @@ import pandas as pd
 
 from atlas import db
 from atlas.data.domain import BREAKDOWN_DIMS, COLUMNS, FEW, HIDDEN, MIX_MEASURES, NOT_TESTED, SHOWN, UNPUBLISHED
-from atlas.filters import DIMENSIONS, View
+from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View
 from atlas.measures import MEASURES
 from etl import stats
 
@@ -155,7 +155,7 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     t["hidden"] = t["num"].isna() | t["den"].isna()
     t["flag"] = t["flag_crude"]
     t["status"] = np.where(t["hidden"], HIDDEN, SHOWN).astype(object)
-    if m.kind == "rate" and view.rates in ("dsr", "eb"):
+    if m.kind == "rate" and view.rates in STANDARDISED_MODES:
         refs = {(p, f): _group_reference(m.key, p, view.standard, f) for p, f in set(zip(t["period"], t["fs"]))}
         ref = np.array([refs[k] for k in zip(t["period"], t["fs"])], dtype=float) * m.per
         sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
