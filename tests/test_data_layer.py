@@ -301,6 +301,23 @@ def test_the_default_rate_mode_is_standardised_in_both_sources(source):
     assert np.allclose(c["value"].to_numpy(float), c["num_shown"].to_numpy(float) / c["den_shown"].to_numpy(float) * 1000)
 
 
+def test_few_events_means_few_events(source):
+    """A standardised rate called "too few events" has fewer events than the plan's minimum; one the
+    release cannot standardise at all (no reference rate published for its filter set) is
+    "unpublished", not "few events" (chiropractors' X-rays, 606 events, were "few events")."""
+    from atlas import queries
+    from atlas.data.secure import min_events_standardised
+    from atlas.filters import View
+    from atlas.measures import MEASURES
+
+    least = min_events_standardised()
+    for key in (k for k, m in MEASURES.items() if m.kind == "rate" and m.estimates):
+        t, national = queries.area_table(View(measure=key, level="region", y0=2022, y1=2024))
+        few = pd.concat([t, national.to_frame().T])
+        few = few[few["status"] == "few_events"]
+        assert (few["num_shown"].astype(float) < least).all(), (key, few[["num_shown"]].head())
+
+
 def test_variation_is_computed_on_the_areas_shown_with_one_formula(source):
     """SCV of a filtered view: expected counts scaled to the shown areas' observed total (the
     release's expected counts of a referrer filter come from all-adult rates: 66 instead of 4 before)."""

@@ -168,9 +168,13 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
                 sr[ok], lo[ok], hi[ok] = eb.value, eb.lower, eb.upper
         t["value"], t["lower"], t["upper"] = sr * ref, lo * ref, hi * ref
         t["flag"] = t["flag_std"]
-        few = ~t["hidden"] & t["value"].isna()
-        t.loc[few, "hidden"] = True            # too few events for a standardised figure
-        t.loc[few, "status"] = FEW
+        # no reference rate published for the filter set (the plan holds no national strata of the
+        # count): the release has no standardised figure of it at all, which is not "few events"
+        no_ref = ~t["hidden"].to_numpy(bool) & np.isnan(ref)
+        few = ~t["hidden"] & t["value"].isna() & ~no_ref
+        t.loc[few | no_ref, "hidden"] = True
+        t.loc[few, "status"] = FEW             # too few events for a standardised figure
+        t.loc[no_ref, "status"] = UNPUBLISHED
     # a comparison the release does not hold (Denmark's own count hidden, or Denmark against itself)
     # was not tested: never "within"
     untested = t["flag"].isna() | (t["level"] == "denmark")
