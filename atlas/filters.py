@@ -17,6 +17,8 @@ from etl.domain import MAP_LEVELS as LEVELS
 # "dsr", its former (misleading) name, is still read from old addresses
 RATE_MODES = ("isr", "crude", "eb")
 RATE_MODE_ALIASES = {"dsr": "isr"}
+# the rate modes whose figure is the standardised rate (the smoothed one is standardised too)
+STANDARDISED_MODES = ("isr", "eb")
 STANDARDS = ("esp2013", "denmark")
 MAP_KINDS = ("geo", "tile")
 LANGS = ("en", "da")

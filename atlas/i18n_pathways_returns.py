@@ -98,10 +98,9 @@ TEXT = {
                         "t-intervaller. {filled} skjult(e) måned(er) indgår som 2,5."),
     "ret_no_fit": ("The regression needs at least two months before and two after the intervention with shown referrals.",
                    "Regressionen kræver mindst to måneder før og to efter interventionen med viste henvisninger."),
-    "ret_key_note": ("Each monthly cell's perturbation uses a fixed cell key derived from the month, centre, exam type and "
-                     "measure (see Methods).",
-                     "Hver månedscelles forstyrrelse bruger en fast cellenøgle afledt af måned, center, undersøgelsestype og "
-                     "mål (se Metode)."),
+    # no count is perturbed (no cell keys): the secure database is exact, the release hides
+    "ret_key_note": ("A month whose count is hidden is left out of the regression, never filled in (see Methods).",
+                     "En måned, hvis antal er skjult, udelades af regressionen og udfyldes aldrig (se Metode)."),
     "ret_summary": ("Per centre: totals and rate before and after", "Pr. center: i alt og rate før og efter"),
     "ret_rate_before": ("Rate before", "Rate før"),
     "ret_rate_after": ("Rate after", "Rate efter"),

@@ -37,7 +37,7 @@ def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipal
     where, params = where_sql(pop_dims, y0, y1)
     from etl.marts import IMAGING_MEASURES
 
-    sums = ", ".join(f"sum(n_{m}) AS n_{m}, sum(k_{m}) AS k_{m}" for m in IMAGING_MEASURES)
+    sums = ", ".join(f"sum(n_{m}) AS n_{m}" for m in IMAGING_MEASURES)
     return db.query(f"SELECT {', '.join(keys)}, {sums} FROM imaging_cube WHERE {where} GROUP BY ALL", params)
 
 
@@ -45,7 +45,7 @@ def event_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipal
 def population_frame(y0: int, y1: int, pop_dims: tuple, group_by: tuple = ("municipality",)) -> pd.DataFrame:
     keys = list(dict.fromkeys([*group_by, *STRATA]))
     where, params = where_sql(pop_dims, y0, y1)
-    return db.query(f"SELECT {', '.join(keys)}, sum(persons) AS den, sum(k_persons) AS den_k "
+    return db.query(f"SELECT {', '.join(keys)}, sum(persons) AS den "
                     f"FROM population_cube WHERE {where} GROUP BY ALL", params)
 
 
@@ -73,24 +73,23 @@ def _strata_sql_parts(measure_key: str, y0: int, y1: int, pop_dims: tuple, event
     if m.numerator_where:
         num_cond, num_params = where_sql(tuple(m.numerator_where.items()), y0, y1)
     cols = ", ".join(keys)
-    num = (f"sum(n_{m.numerator}) FILTER (WHERE {num_cond}) AS num, "
-           f"sum(k_{m.numerator}) FILTER (WHERE {num_cond}) AS num_k")
+    num = f"sum(n_{m.numerator}) FILTER (WHERE {num_cond}) AS num"
     if m.denominator == "population":
         if any(g in EVENT_GROUPABLE for g in group_by):
             raise ValueError("a rate cannot be split by an imaging dimension")
         events = (f"SELECT {cols}, {num} FROM {m.cube} WHERE {where} AND {den_where} GROUP BY ALL",
-                  num_params * 2 + params + den_params)
+                  num_params + params + den_params)
         pw, pp = where_sql(pop_dims, y0, y1, dict(restrict))
-        population = (f"SELECT {cols}, sum(persons) AS den, sum(k_persons) AS den_k FROM population_cube "
+        population = (f"SELECT {cols}, sum(persons) AS den FROM population_cube "
                       f"WHERE {pw} GROUP BY ALL", pp)
         return keys, events, population
-    events = (f"SELECT {cols}, {num}, sum(n_{m.denominator}) AS den, sum(k_{m.denominator}) AS den_k "
-              f"FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL", num_params * 2 + params + den_params)
+    events = (f"SELECT {cols}, {num}, sum(n_{m.denominator}) AS den "
+              f"FROM imaging_cube WHERE {where} AND {den_where} GROUP BY ALL", num_params + params + den_params)
     return keys, events, None
 
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
-    for c in ("num", "num_k", "den", "den_k"):
+    for c in ("num", "den"):
         out[c] = out[c].fillna(0).astype(float)
     return out
 
@@ -107,7 +106,7 @@ def _strata_sql(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims:
 @cached(maxsize=256)
 def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tuple,
            group_by: tuple = ("municipality",), restrict: tuple = ()) -> pd.DataFrame:
-    """Numerator and denominator by ``group_by`` x sex x age band, with their cell keys."""
+    """Numerator and denominator by ``group_by`` x sex x age band."""
     m = MEASURES[measure_key]
     if any(g in EVENT_GROUPABLE for g in group_by):
         raise ValueError("strata are split by population dimensions only")
@@ -118,14 +117,14 @@ def strata(measure_key: str, y0: int, y1: int, pop_dims: tuple, event_dims: tupl
     ev = event_frame(y0, y1, pop_dims, group_by)
     base = ev[_mask(ev, event_dims) & _mask(ev, m.denominator_where.items())]
     num_rows = base[_mask(base, m.numerator_where.items())]
-    num = num_rows.groupby(keys, as_index=False).agg(num=(f"n_{m.numerator}", "sum"), num_k=(f"k_{m.numerator}", "sum"))
+    num = num_rows.groupby(keys, as_index=False).agg(num=(f"n_{m.numerator}", "sum"))
     if m.denominator == "population":
         out = population_frame(y0, y1, pop_dims, group_by).merge(num, on=keys, how="left")
     else:
-        den = base.groupby(keys, as_index=False).agg(den=(f"n_{m.denominator}", "sum"), den_k=(f"k_{m.denominator}", "sum"))
+        den = base.groupby(keys, as_index=False).agg(den=(f"n_{m.denominator}", "sum"))
         out = den.merge(num, on=keys, how="left")
     out = out.copy()
-    for c in ("num", "num_k", "den", "den_k"):
+    for c in ("num", "den"):
         out[c] = out[c].fillna(0).astype(float)
     return out
 

@@ -13,7 +13,7 @@ PANDAS_COVERS = (
     "persons) and imaging_cube counts by the same dimensions x modality x priority x referrer: n_imaging, "
     "n_first (first in year), n_episode (episode start), and follow-ups linked by a merge on person and a "
     "date window: n_diag_short, n_surgery_short, n_surgery_long, n_rehab_short, n_rehab_long. "
-    "Not covered (the ETL does them too): contract validation at staging, cell keys, X-ray-then-MRI, "
+    "Not covered (the ETL does them too): contract validation at staging, X-ray-then-MRI, "
     "repeat MRI, red flags and low-value imaging, the episode cube, returned referrals, boundaries.")
 
 

@@ -4,19 +4,19 @@ The app database (attached as ``app``) gets:
 
 ``population_cube``
     adults on 1 January by year x municipality x sex x age band x education x income x origin x
-    labour-market status: ``persons`` and its cell-key sum ``k_persons``.
+    labour-market status: ``persons``.
 ``imaging_cube``
     lumbar imaging by the same population dimensions x modality x priority x referrer, with one
     count per measure (``n_*``; ``n_private`` counts imaging done at a private clinic, the
-    producer type of the imaging extract) and its cell-key sum (``k_*``, the sum of the records' keys mod 1; no longer read by the app, which
-    serves exact figures inside the secure environment).
+    producer type of the imaging extract). No cell keys: the secure app serves exact figures inside
+    the secure environment and the release protects by suppression, so nothing perturbs a count.
 ``episode_cube``
     imaging episodes by the population dimensions x referrer x modality x priority x what followed
     within the short and the long window (``outcome_short``, ``outcome_long``) x ``low_value``.
 ``chiro_billing_cube``
     chiropractors' X-ray billings (health-insurance register, by fee week: billing-based, not
     lumbar-specific, never part of the lumbar imaging counts) by year of the fee week x the population
-    dimensions: ``n_chiro_xray`` and its cell-key sum ``k_chiro_xray``. Empty when the extract
+    dimensions: ``n_chiro_xray``. Empty when the extract
     ``chiro_billing`` was not delivered.
 ``returns_monthly``
     referrals received, returned and returned with the campaign's letter, by month x exam type x
@@ -52,17 +52,6 @@ IMAGING_MEASURES = {
     "private": "producer_type = 'private_clinic'",   # done at a private clinic (the producer's type)
 }
 
-KEY = "(CAST(rkey AS DOUBLE) / 18446744073709551616.0)"
-
-
-def _key_sum(condition: str) -> str:
-    """Sum of record keys mod 1 over the records meeting the condition (0 when none does). The
-    key is the column ``_key``, computed once per record by the query's FROM (``KEY AS _key``)."""
-    if condition == "true":
-        return "fmod(sum(_key), 1.0)"
-    return f"fmod(coalesce(sum(_key) FILTER (WHERE {condition}), 0), 1.0)"
-
-
 def write_population(con, settings: Settings) -> None:
     # grouped by the age band's number, named after grouping: a text CASE on each of 55 million
     # rows costs more than the grouping itself
@@ -72,13 +61,12 @@ def write_population(con, settings: Settings) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE app.population_cube AS
         SELECT year, municipality, sex, CASE band {label} END AS age_band, education, income, origin, labour,
-               persons, k_persons
+               persons
         FROM (
             SELECT year, municipality::SMALLINT AS municipality, sex::TINYINT AS sex, CASE {number} END AS band,
                    education::TINYINT AS education, income_quintile::TINYINT AS income,
                    origin::TINYINT AS origin, labour_status::TINYINT AS labour,
-                   count(*)::INTEGER AS persons,
-                   fmod(sum(CAST(hash(person_id, year) AS DOUBLE) / 18446744073709551616.0), 1.0) AS k_persons
+                   count(*)::INTEGER AS persons
             FROM stg_population
             WHERE {age} >= {settings.adult_min_age}
             GROUP BY ALL)
@@ -88,14 +76,14 @@ def write_population(con, settings: Settings) -> None:
 
 def write_imaging(con) -> None:
     measures = ", ".join(
-        f"count(*) FILTER (WHERE {cond})::INTEGER AS n_{name}, {_key_sum(cond)} AS k_{name}"
+        f"count(*) FILTER (WHERE {cond})::INTEGER AS n_{name}"
         for name, cond in IMAGING_MEASURES.items())
     con.execute(f"""
         CREATE OR REPLACE TABLE app.imaging_cube AS
         SELECT year, municipality::SMALLINT AS municipality, sex::TINYINT AS sex, age_band,
                education::TINYINT AS education, income::TINYINT AS income, origin::TINYINT AS origin,
                labour::TINYINT AS labour, modality, priority, referrer, {measures}
-        FROM (SELECT *, {KEY} AS _key FROM int_imaging)
+        FROM int_imaging
         GROUP BY ALL
         ORDER BY year, municipality
     """)
@@ -120,20 +108,18 @@ def write_chiro_billing(con, settings: Settings) -> None:
     source = (f"""
         SELECT p.year, p.municipality::SMALLINT AS municipality, p.sex::TINYINT AS sex,
                CASE {_band_sql(settings, age)} END AS age_band, p.education::TINYINT AS education,
-               p.income_quintile::TINYINT AS income, p.origin::TINYINT AS origin, p.labour_status::TINYINT AS labour,
-               CAST(hash(CAST(b.person_id AS VARCHAR), b.fee_week, b.service_code) AS DOUBLE)
-                   / 18446744073709551616.0 AS _key
+               p.income_quintile::TINYINT AS income, p.origin::TINYINT AS origin, p.labour_status::TINYINT AS labour
         FROM stg_chiro_billing b
         JOIN stg_population p ON CAST(p.person_id AS {pid}) = CAST(b.person_id AS {pid})
                              AND p.year = b.fee_week // 100
         WHERE {age} >= {settings.adult_min_age}""" if staged else
               "SELECT NULL::INTEGER AS year, NULL::SMALLINT AS municipality, NULL::TINYINT AS sex, NULL::VARCHAR AS age_band, "
-              "NULL::TINYINT AS education, NULL::TINYINT AS income, NULL::TINYINT AS origin, NULL::TINYINT AS labour, "
-              "NULL::DOUBLE AS _key WHERE false")
+              "NULL::TINYINT AS education, NULL::TINYINT AS income, NULL::TINYINT AS origin, NULL::TINYINT AS labour "
+              "WHERE false")
     con.execute(f"""
         CREATE OR REPLACE TABLE app.chiro_billing_cube AS
         SELECT year, municipality, sex, age_band, education, income, origin, labour,
-               count(*)::INTEGER AS n_chiro_xray, fmod(sum(_key), 1.0) AS k_chiro_xray
+               count(*)::INTEGER AS n_chiro_xray
         FROM ({source})
         GROUP BY ALL
         ORDER BY year, municipality
@@ -147,8 +133,8 @@ def write_episodes(con) -> None:
                education::TINYINT AS education, income::TINYINT AS income, origin::TINYINT AS origin,
                labour::TINYINT AS labour, modality, priority, referrer,
                {outcome_sql('short')} AS outcome_short, {outcome_sql('long')} AS outcome_long, low_value,
-               count(*)::INTEGER AS n_episodes, {_key_sum('true')} AS k_episodes
-        FROM (SELECT *, {KEY} AS _key FROM int_imaging)
+               count(*)::INTEGER AS n_episodes
+        FROM int_imaging
         WHERE episode_start
         GROUP BY ALL
         ORDER BY year, municipality

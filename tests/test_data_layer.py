@@ -281,6 +281,43 @@ def test_a_missing_comparison_is_not_tested_never_within(source):
         assert not (shown["flag"] == "not_tested").any() and "within the 95% limits" in words
 
 
+def test_the_default_rate_mode_is_standardised_in_both_sources(source):
+    """The default mode ("isr", formerly "dsr") gives the standardised rate, the crude mode the crude
+    one: both sources once tested for the old name only and served crude rates as standardised."""
+    from dataclasses import replace
+
+    from atlas import queries
+    from atlas.filters import STANDARDISED_MODES, View
+
+    v = View(y0=2022, y1=2024)
+    assert v.rates == "isr" and View(rates="dsr").rates == "isr" and v.rates in STANDARDISED_MODES
+    t, _ = queries.area_table(v)
+    shown = t[~t["hidden"].astype(bool)]
+    assert len(shown) > 10 and (shown["method"] == "isr").all()
+    crude = shown["num_shown"].to_numpy(float) / shown["den_shown"].to_numpy(float) * 1000
+    assert not np.allclose(shown["value"].to_numpy(float), crude, rtol=1e-6)
+    c, _ = queries.area_table(replace(v, rates="crude"))
+    c = c[~c["hidden"].astype(bool)]
+    assert np.allclose(c["value"].to_numpy(float), c["num_shown"].to_numpy(float) / c["den_shown"].to_numpy(float) * 1000)
+
+
+def test_few_events_means_few_events(source):
+    """A standardised rate called "too few events" has fewer events than the plan's minimum; one the
+    release cannot standardise at all (no reference rate published for its filter set) is
+    "unpublished", not "few events" (chiropractors' X-rays, 606 events, were "few events")."""
+    from atlas import queries
+    from atlas.data.secure import min_events_standardised
+    from atlas.filters import View
+    from atlas.measures import MEASURES
+
+    least = min_events_standardised()
+    for key in (k for k, m in MEASURES.items() if m.kind == "rate" and m.estimates):
+        t, national = queries.area_table(View(measure=key, level="region", y0=2022, y1=2024))
+        few = pd.concat([t, national.to_frame().T])
+        few = few[few["status"] == "few_events"]
+        assert (few["num_shown"].astype(float) < least).all(), (key, few[["num_shown"]].head())
+
+
 def test_variation_is_computed_on_the_areas_shown_with_one_formula(source):
     """SCV of a filtered view: expected counts scaled to the shown areas' observed total (the
     release's expected counts of a referrer filter come from all-adult rates: 66 instead of 4 before)."""

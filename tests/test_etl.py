@@ -109,11 +109,6 @@ def test_no_person_level_data_in_the_app_database(app, synthetic_extracts):
             assert len(ids & values) < 5, (table, column)
 
 
-def test_keys_are_fractions_for_perturbation(app):
-    lo, hi = app.execute("SELECT min(k_imaging), max(k_imaging) FROM imaging_cube").fetchone()
-    assert 0 <= lo and hi < 1
-
-
 # ------------------------------------------------------------------ planted effects recovered
 
 def _rate_by(app, column: str, where: str = "true") -> pd.Series:

@@ -72,6 +72,16 @@ def test_no_negative_counts(con, table):
         assert _one(con, f"SELECT count(*) FROM {table} WHERE {column} < 0") == 0, f"{table}.{column} is negative"
 
 
+@pytest.mark.parametrize("cube", CUBES)
+def test_a_cube_holds_its_grain_and_counts_only(con, cube):
+    """No cell keys (``k_*``) since nothing perturbs a count: a cube's columns are its grain and its
+    counts (``persons`` or ``n_*``), all integers."""
+    extra = [(c, t) for c, t in _columns(con, cube)
+             if c not in GRAIN[cube] and not (c == "persons" or c.startswith("n_")) or
+             (c not in GRAIN[cube] and t not in ("INTEGER", "BIGINT", "HUGEINT"))]
+    assert not extra, f"{cube}: columns that are neither its grain nor an integer count: {extra}"
+
+
 def test_counts_are_positive_cells(con):
     """A cube holds the cells with somebody in them; an empty cell is left out, not written as 0."""
     assert _one(con, "SELECT count(*) FROM population_cube WHERE persons = 0") == 0

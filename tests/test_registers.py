@@ -73,8 +73,8 @@ def _tables(db: Path) -> list[str]:
 
 
 def _differences(a: Path, b: Path, table: str) -> tuple[int, int]:
-    """Rows of ``table`` in a and not in b, and in b and not in a (EXCEPT ALL). Sums of doubles (the
-    cell keys k_*) are added by DuckDB's parallel aggregation in a varying order, so any two builds
+    """Rows of ``table`` in a and not in b, and in b and not in a (EXCEPT ALL). Sums of doubles are
+    added by DuckDB's parallel aggregation in a varying order, so any two builds
     may differ in their last bits: the other columns are compared exactly, and each double must
     then agree within 1e-9 on the row with the same other columns."""
     with duckdb.connect() as con:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from atlas import db
 from atlas.data.domain import BREAKDOWN_DIMS, COLUMNS, FEW, HIDDEN, MIX_MEASURES, NOT_TESTED, SHOWN, UNPUBLISHED
-from atlas.filters import DIMENSIONS, View
+from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View
 from atlas.measures import MEASURES
 from etl import stats
 
@@ -163,7 +163,7 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     t["hidden"] = t["num"].isna() | t["den"].isna()
     t["flag"] = t["flag_crude"]
     t["status"] = np.where(t["hidden"], HIDDEN, SHOWN).astype(object)
-    if m.kind == "rate" and view.rates in ("dsr", "eb"):
+    if m.kind == "rate" and view.rates in STANDARDISED_MODES:
         refs = {(p, f): _group_reference(m.key, p, view.standard, f) for p, f in set(zip(t["period"], t["fs"]))}
         ref = np.array([refs[k] for k in zip(t["period"], t["fs"])], dtype=float) * m.per
         sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
@@ -176,9 +176,13 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
                 sr[ok], lo[ok], hi[ok] = eb.value, eb.lower, eb.upper
         t["value"], t["lower"], t["upper"] = sr * ref, lo * ref, hi * ref
         t["flag"] = t["flag_std"]
-        few = ~t["hidden"] & t["value"].isna()
-        t.loc[few, "hidden"] = True            # too few events for a standardised figure
-        t.loc[few, "status"] = FEW
+        # no reference rate published for the filter set (the plan holds no national strata of the
+        # count): the release has no standardised figure of it at all, which is not "few events"
+        no_ref = ~t["hidden"].to_numpy(bool) & np.isnan(ref)
+        few = ~t["hidden"] & t["value"].isna() & ~no_ref
+        t.loc[few | no_ref, "hidden"] = True
+        t.loc[few, "status"] = FEW             # too few events for a standardised figure
+        t.loc[no_ref, "status"] = UNPUBLISHED
     # a comparison the release does not hold (Denmark's own count hidden, or Denmark against itself)
     # was not tested: never "within"
     untested = t["flag"].isna() | (t["level"] == "denmark")

@@ -20,7 +20,7 @@ import pandas as pd
 from atlas import db
 from atlas.cache import cached
 from atlas.data.domain import BREAKDOWN_DIMS, EMPTY, FEW, MIX_MEASURES, NOT_TESTED, SHOWN
-from atlas.filters import DIMENSIONS, View
+from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View
 from atlas.measures import MEASURES, Measure
 from atlas.strata import (STRATA, _event_filters, _finish, _mask, _strata_sql_parts, area_codes, event_frame,
                           population_frame, strata)
@@ -71,7 +71,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View, s
     are years, else none): a cell is compared with Denmark in the same group.
 
     - ``num_shown``, ``den_shown``: the exact counts (nothing hidden: inside the secure environment only);
-    - the standardised rate (``view.rates`` "dsr" or "eb"): indirect against the view's own national
+    - the standardised rate (``view.rates`` "isr" or "eb"): indirect against the view's own national
       rates by sex and age band, times the group's standardised national rate; fewer than the
       plan's minimum of events: no standardised figure (status "few_events");
     - crude rates and shares; the expected count; the funnel flag ("not_tested" where no test was made).
@@ -90,7 +90,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View, s
     observed = t[by].assign(num=t["num"].to_numpy(float), den=t["den"].to_numpy(float))
     if "_cell" in keys:
         observed = observed.assign(_cell=0)
-    standardised = measure.kind == "rate" and view.rates in ("dsr", "eb")
+    standardised = measure.kind == "rate" and view.rates in STANDARDISED_MODES
     # min_count=1: no count is hidden or left out of the national rates (exact figures)
     e = estimate_from_strata(strata_[[*keys, "sex", "age_band", "num", "den"]], keys, group, measure.kind,
                              weights=_weights(view.standard), observed=observed, min_count=1,

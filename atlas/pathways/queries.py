@@ -21,12 +21,12 @@ def _episode_cells(path: str, y0: int, y1: int, dims: tuple, window: int) -> pd.
     col = WINDOW_COLUMN[window]
     where, params = where_sql(dims, y0, y1)
     return db.query(
-        f"SELECT municipality, referrer, modality, {col} AS outcome, sum(n_episodes)::DOUBLE AS n, "
-        f"sum(k_episodes) AS k FROM episode_cube WHERE {where} GROUP BY ALL", params)
+        f"SELECT municipality, referrer, modality, {col} AS outcome, sum(n_episodes)::DOUBLE AS n "
+        f"FROM episode_cube WHERE {where} GROUP BY ALL", params)
 
 
 def episode_cells(view: View, window: int) -> pd.DataFrame:
-    """True episode counts and key sums by municipality x referrer x modality x outcome (not for display)."""
+    """True episode counts by municipality x referrer x modality x outcome (not for display)."""
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}")
     return _episode_cells(str(db.db_path()), int(view.y0), int(view.y1), tuple(view.dims), int(window))
