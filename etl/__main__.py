@@ -374,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="duckdb: one database file; csv: a folder of CSV files with a manifest and the report "
                           "(for the output check and the transfer tool; --out is then the folder)")
     rel.add_argument("--release-id", help="the edition, YYYY.N (default: [release] id of the plan)")
-    rel.add_argument("--quiet", action="store_true")
+    rel.add_argument("--quiet", action="store_true",
+                     help="no progress; what changed beside --out (a stopped release's leftover removed) and "
+                          "errors are still said on stderr")
     rel.set_defaults(func=_release)
     c = sub.add_parser("codes", help="the code lists: check them against the SKS classification file")
     csub = c.add_subparsers(dest="codes_command", required=True)

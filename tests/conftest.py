@@ -158,25 +158,15 @@ KNOWN_FAILURES = {
     "tests/test_attacks.py::test_the_lp_and_integer_attack_over_http_proves_no_small_count":
         "the attacker's LP is infeasible on the merged release (a relation it derives no longer holds "
         "for the published figures of the grown plan): to be diagnosed",
-    "tests/test_browser.py::test_every_page_in_both_languages_at_three_sizes":
-        "the Danish methods page shows an English code-list heading ('Potentially low-value imaging')",
-    "tests/test_browser_ui.py::test_no_page_scrolls_sideways_on_a_phone":
-        "the new code-list tables on /methods are 506 px wide on a 390 px phone",
     "tests/test_data_layer.py::test_variation_is_computed_on_the_areas_shown_with_one_formula[secure]":
         "SCV comes out negative on the secure filtered view after the engine merge",
     "tests/test_parity.py::test_engine_on_the_secure_database_equals_the_release[chiro_xray_rate]":
         "the parity oracle reads n_chiro_xray from the imaging cube (it lives in chiro_billing_cube)",
-    "tests/test_readers.py::test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing":
-        "the profile's trend panels no longer carry the incomplete-year bands after the data-layer merge",
     "tests/test_release.py::test_the_national_row_is_never_a_secondary_partner":
         "with the grown plan, 15,152 of Denmark's 57,715 cells are hidden (the test allows 10 %)",
-    "tests/test_release_faults.py::test_a_stale_temporary_of_a_killed_release_is_removed":
-        "the release now prints the removal also with --quiet, which the test does not expect",
     "tests/test_release_transfer.py::test_release_import_command_and_the_app_serve_the_imported_release":
         "the test looks for a 'Release' row of the old descriptive CSV header; the flat CSV layout "
         "names it otherwise",
-    "tests/test_sweep.py::test_empty_selection_answers_with_a_message":
-        "the trend of an empty selection draws an incomplete-year band instead of the message",
 }
 
 
