@@ -4,7 +4,8 @@
   choice reaches the address;
 - the keyboard can drill down: a region chosen in the search box shows its municipalities, as a
   click on the region map does;
-- at 390 px no page scrolls sideways, in English and in Danish;
+- at 390 px no page scrolls sideways, in English and in Danish, and no text (label, button,
+  heading, dropdown value, table cell) is cut by its box or the edge of the page;
 - the "nobody in this selection" message fits inside the map, ranking and funnel cards, on a
   laptop and on a phone.
 """
@@ -113,6 +114,79 @@ def test_no_page_scrolls_sideways_on_a_phone(dash_duo, atlas_app):
                 if sizes[0] > sizes[1]:
                     wide[f"{path} ({lang})"] = sizes
         assert not wide, f"pages wider than a 390 px phone: {wide}"
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+# Text a reader cannot read whole: a text node cut by a box that hides its overflow (overflow hidden or
+# clip, an ellipsis) or by the edge of the page. A scroll box (overflow auto or scroll) is no cut: its
+# text is reached by scrolling it; a visually hidden box (1 px, for screen readers) is skipped.
+CUT_TEXT = """
+const W = window.innerWidth, out = [];
+function shown(el) {
+  for (let e = el; e && e !== document.body; e = e.parentElement) {
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0) return false;
+  }
+  return true;
+}
+function name(el, text) {
+  const cls = (el.getAttribute('class') || '').split(/\s+/).filter(Boolean).slice(0, 2).map(c => '.' + c).join('');
+  return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls + (text ? ' "' + text.trim().slice(0, 60) + '"' : '');
+}
+const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walk.nextNode()) {
+  const node = walk.currentNode, el = node.parentElement;
+  if (!el || !node.nodeValue.trim() || el.closest('script, style, noscript, svg, .visually-hidden')) continue;
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const rects = [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+  if (!rects.length || !shown(el)) continue;
+  const left = Math.min(...rects.map(r => r.left)), right = Math.max(...rects.map(r => r.right));
+  const top = Math.min(...rects.map(r => r.top)), bottom = Math.max(...rects.map(r => r.bottom));
+  let cut = null, scrolls = false;
+  for (let a = el; a && a !== document.documentElement; a = a.parentElement) {
+    const s = getComputedStyle(a);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible' && s.textOverflow !== 'ellipsis') continue;
+    const box = a.getBoundingClientRect();
+    if (box.width <= 2 || box.height <= 2) { cut = 'hidden'; break; }
+    const scrollsX = ['auto', 'scroll'].includes(s.overflowX), scrollsY = ['auto', 'scroll'].includes(s.overflowY);
+    if ((s.overflowX !== 'visible' || s.textOverflow === 'ellipsis') && !scrollsX
+        && (left < box.left - 1 || right > box.right + 1)) { cut = a; break; }
+    if (s.overflowY !== 'visible' && !scrollsY && (top < box.top - 1 || bottom > box.bottom + 1)) { cut = a; break; }
+    if (scrollsX || scrollsY) { scrolls = true; break; }
+  }
+  if (cut === 'hidden') continue;
+  if (cut) out.push('cut by ' + name(cut) + ': ' + name(el, node.nodeValue));
+  else if (!scrolls && (left < -1 || right > W + 1))
+    out.push('beyond the page (' + Math.round(left) + ' to ' + Math.round(right) + ' px): ' + name(el, node.nodeValue));
+}
+return [...new Set(out)];
+"""
+
+
+def test_no_text_is_cut_off_on_a_phone(dash_duo, atlas_app):
+    """Every page at 390 px in English and Danish: no label, button, heading, dropdown value or cell
+    whose text runs out of a box that hides it (a long Danish measure name in a dropdown was cut to
+    "Billeddiagnostik af lænden pr. 1.0")."""
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    _viewport(driver, 390, 844)
+    try:
+        cut = {}
+        for lang in ("en", "da"):
+            for path in PAGES:
+                driver.get(dash_duo.server_url + path + ("?lang=da" if lang == "da" else ""))
+                _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
+                _loaded(dash_duo)
+                try:
+                    wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
+                except AssertionError:
+                    pass
+                found = driver.execute_script(CUT_TEXT)
+                if found:
+                    cut[f"{path} ({lang})"] = found
+        assert not cut, f"text cut off on a 390 px phone: {cut}"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
