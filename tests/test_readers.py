@@ -162,6 +162,27 @@ def test_danish_methods_cover_every_english_section():
         assert must in text, must
 
 
+def _numbered(path: Path) -> dict[str, str]:
+    """The numbered sections ("1" to "9") of a methods document: number -> its text."""
+    parts = re.split(r"^## +(\d+)\. .*$", path.read_text(encoding="utf-8"), flags=re.M)
+    return {parts[i]: parts[i + 1].split("\n## ")[0] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_danish_statistical_methods_translate_sections_1_to_7():
+    """docs/methods-statistics.da.md: sections 1-7 are the English ones in Danish, not summaries: each
+    at least 80 % of the English one's length, with every function, option and formula name (the
+    words in backticks) of the English section."""
+    en = _numbered(ROOT / "docs" / "methods-statistics.md")
+    da = _numbered(ROOT / "docs" / "methods-statistics.da.md")
+    for number in map(str, range(1, 8)):
+        assert number in da, f"section {number} is missing in Danish"
+        assert len(da[number]) >= 0.8 * len(en[number]), (number, len(da[number]), len(en[number]))
+        missing = set(re.findall(r"`([^`]+)`", en[number])) - set(re.findall(r"`([^`]+)`", da[number]))
+        assert not missing, (number, missing)
+    text = (ROOT / "docs" / "methods-statistics.da.md").read_text(encoding="utf-8")
+    assert "Den engelske udgave" not in text          # no longer points readers to the English for details
+
+
 def test_page_titles_in_both_languages():
     from atlas.page_meta import PAGE_NAMES, page_title
 
