@@ -6,6 +6,8 @@
   click on the region map does;
 - at 390 px no page scrolls sideways, in English and in Danish, and no text (label, button,
   heading, dropdown value, table cell) is cut by its box or the edge of the page;
+- the date picker (/returns) and the year slider (atlas) speak the page's language: month and
+  weekday names and their buttons' labels;
 - the "nobody in this selection" message fits inside the map, ranking and funnel cards, on a
   laptop and on a phone.
 """
@@ -189,6 +191,46 @@ def test_no_text_is_cut_off_on_a_phone(dash_duo, atlas_app):
         assert not cut, f"text cut off on a 390 px phone: {cut}"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_date_and_year_controls_speak_the_pages_language(dash_duo, atlas_app):
+    """The returns page's date picker names the month and the weekdays in the page's language (Babel's
+    names are the oracle) and labels its buttons in it; the year slider's handles too."""
+    import datetime
+
+    import babel.dates
+
+    from atlas.returns.constants import DEFAULT_INTERVENTION
+
+    day = datetime.date.fromisoformat(DEFAULT_INTERVENTION)
+    english = {"Select Date", "Previous month", "Next month", "Decrease value", "Increase value", "Minimum", "Maximum"}
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    labels = "return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute('aria-label'));"
+    for lang in ("en", "da"):
+        driver.get(f"{dash_duo.server_url}/returns" + ("?lang=da" if lang == "da" else ""))
+        _wait(lambda: dash_duo.find_elements("#ret-date"), what="the date picker")
+        _loaded(dash_duo)
+        dash_duo.find_element("#ret-date").click()
+        calendar = ".dash-datepicker-content"
+        _wait(lambda: dash_duo.find_elements(calendar), what="the calendar open")
+        month = babel.dates.format_date(day, "LLLL", locale=lang)
+        weekdays = [w.rstrip(".")[:2] for w in (babel.dates.get_day_names("abbreviated", locale=lang)[i]
+                                                 for i in range(7))]
+        _wait(lambda: month in dash_duo.find_element(calendar).text, what=f"{month} in the calendar")
+        words = dash_duo.find_element(calendar).text.split()
+        assert all(w in words for w in weekdays), (lang, weekdays, words)
+        said = driver.execute_script(labels, "#ret-date, #ret-date *, [class*='datepicker'] [aria-label]")
+        said += [dash_duo.find_element("#ret-date").get_attribute("placeholder")]
+        if lang == "da":
+            assert not english & set(said), said
+            assert "Vælg en dato" in said and "Næste måned" in said
+        else:
+            assert "Next month" in said and "Choose a date" in said
+        driver.get(f"{dash_duo.server_url}/" + ("?lang=da" if lang == "da" else ""))
+        _wait(lambda: driver.execute_script(labels, "#years [aria-label]"), what="the year slider's handles")
+        handles = driver.execute_script(labels, "#years [aria-label]")
+        assert handles == (["Første år", "Sidste år"] if lang == "da" else ["Minimum", "Maximum"]), handles
 
 
 def test_an_empty_selection_message_fits_its_cards(dash_duo, atlas_app):
