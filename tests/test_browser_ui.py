@@ -5,7 +5,8 @@
 - the keyboard can drill down: a region chosen in the search box shows its municipalities, as a
   click on the region map does;
 - at 390 px no page scrolls sideways, in English and in Danish, and no text (label, button,
-  heading, dropdown value, table cell) is cut by its box or the edge of the page;
+  heading, dropdown value, table cell) is cut by its box or the edge of the page, and no chart
+  text lies outside its chart;
 - the date picker (/returns) and the year slider (atlas) speak the page's language: month and
   weekday names and their buttons' labels;
 - the "nobody in this selection" message fits inside the map, ranking and funnel cards, on a
@@ -163,6 +164,25 @@ while (walk.nextNode()) {
   else if (!scrolls && (left < -1 || right > W + 1))
     out.push('beyond the page (' + Math.round(left) + ' to ' + Math.round(right) + ' px): ' + name(el, node.nodeValue));
 }
+// chart text (titles, axis titles and ticks, notes, legends): inside its chart's drawing, and on the
+// page unless the chart scrolls in a box of its own
+for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+  const svg = plot.querySelector('.main-svg');
+  if (!svg || !shown(plot)) continue;
+  const box = svg.getBoundingClientRect();
+  let scroller = false;
+  for (let a = plot.parentElement; a; a = a.parentElement)
+    if (['auto', 'scroll'].includes(getComputedStyle(a).overflowX)) { scroller = true; break; }
+  for (const t of plot.querySelectorAll('svg text')) {
+    const r = t.getBoundingClientRect();
+    if (!t.textContent.trim() || !r.width || !shown(t)) continue;
+    const what = name(plot.closest('[id]') || plot) + ' ' + (t.getAttribute('class') || 'tick') + ' "' + t.textContent.trim().slice(0, 50) + '"';
+    if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+      out.push('outside its chart by ' + [box.left - r.left, r.right - box.right, box.top - r.top, r.bottom - box.bottom]
+               .map(Math.round) + ' px (left, right, top, bottom): ' + what);
+    else if (!scroller && (r.left < -1 || r.right > W + 1)) out.push('chart text beyond the page: ' + what);
+  }
+}
 return [...new Set(out)];
 """
 
@@ -170,7 +190,8 @@ return [...new Set(out)];
 def test_no_text_is_cut_off_on_a_phone(dash_duo, atlas_app):
     """Every page at 390 px in English and Danish: no label, button, heading, dropdown value or cell
     whose text runs out of a box that hides it (a long Danish measure name in a dropdown was cut to
-    "Billeddiagnostik af lænden pr. 1.0")."""
+    "Billeddiagnostik af lænden pr. 1.0"), and no chart text outside its chart (titles, axis titles,
+    notes and the mix chart's measure names ran up to 119 px past the edge)."""
     dash_duo.start_server(atlas_app)
     driver = dash_duo.driver
     _viewport(driver, 390, 844)
