@@ -164,9 +164,6 @@ KNOWN_FAILURES = {
         "the parity oracle reads n_chiro_xray from the imaging cube (it lives in chiro_billing_cube)",
     "tests/test_release.py::test_the_national_row_is_never_a_secondary_partner":
         "with the grown plan, 15,152 of Denmark's 57,715 cells are hidden (the test allows 10 %)",
-    "tests/test_release_transfer.py::test_release_import_command_and_the_app_serve_the_imported_release":
-        "the test looks for a 'Release' row of the old descriptive CSV header; the flat CSV layout "
-        "names it otherwise",
 }
 
 
