@@ -4,6 +4,7 @@ and shows the selected area highlighted. Hidden cells are drawn grey and say so 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -295,7 +296,10 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> Figure:
                          tickfont=dict(size=11), automargin=True, row=i, col=1)
     fig.update_xaxes(rangemode="tozero", gridcolor="#eee", showticklabels=True)
     fig.update_xaxes(title=dict(text=unit(measure, view.lang)), row=len(dims), col=1)
-    return _layout(fig, 60 + 21 * sum(sizes) + 34 * len(dims))
+    _layout(fig, 80 + 21 * sum(sizes) + 34 * len(dims))
+    # room above the first panel for its title ("Sex") where no chart title is stamped (the profile)
+    fig.update_layout(margin=dict(l=10, r=10, t=30, b=10))
+    return fig
 
 
 def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | None,
@@ -327,5 +331,8 @@ def mix(mx: pd.DataFrame, view: View, selected: int | None, area_name: str | Non
             hovertemplate="%{y}: %{x:.1f}%<extra>" + (name or "") + "</extra>"))
     fig.update_layout(barmode="group")
     fig.update_xaxes(title=dict(text="%"), gridcolor="#eee")
-    fig.update_yaxes(autorange="reversed", automargin=True)
+    # long measure names on two lines (the bars keep the whole name): on a phone one line ran off the chart
+    names = list(dict.fromkeys(name_of(k) for k in mx["measure"]))
+    fig.update_yaxes(autorange="reversed", automargin=True, tickvals=names,
+                     ticktext=["<br>".join(textwrap.wrap(n, 26)) or n for n in names])
     return _layout(fig, 440, legend=dict(orientation="h", y=-0.15))

@@ -71,6 +71,7 @@ TEXT = {
     "ret_all_centres": ("All centres", "Alle centre"),
     "ret_intervention": ("Intervention", "Intervention"),
     "ret_intervention_date": ("Intervention date", "Interventionsdato"),
+    "ret_pick_date": ("Choose a date", "Vælg en dato"),     # the date picker's placeholder and label
     "ret_date_help": ("Months starting on or after this date count as after.", "Måneder, der begynder på eller efter datoen, tæller som efter."),
     "ret_before": ("Before", "Før"),
     "ret_after": ("After", "Efter"),

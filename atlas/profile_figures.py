@@ -135,7 +135,8 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
         xs = np.array([both["value_x"].min(), both["value_x"].max()])
         fig.add_trace(go.Scatter(x=xs, y=slope * xs + intercept, mode="lines", hoverinfo="skip",
                                  line=dict(color=NATIONAL, dash="dot", width=1)))
-    fig.update_xaxes(title=f"{mx.name(lang)} ({unit(mx, lang)})", gridcolor="#eee")
+    # the measure's name on one line and its unit on the next: one line ran off the chart on a phone
+    fig.update_xaxes(title=f"{mx.name(lang)}<br>({unit(mx, lang)})", gridcolor="#eee")
     fig.update_yaxes(title=f"{my.name(lang)} ({unit(my, lang)})", gridcolor="#eee")
     return _finish(fig, 480, lang)
 

@@ -377,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--release-id", help="the edition, YYYY.N (default: [release] id of the plan)")
     rel.add_argument("--workers", type=int, default=None,
                      help="processes protecting the counts side by side (default 1; the result is the same)")
-    rel.add_argument("--quiet", action="store_true")
+    rel.add_argument("--quiet", action="store_true",
+                     help="no progress; what changed beside --out (a stopped release's leftover removed) and "
+                          "errors are still said on stderr")
     rel.set_defaults(func=_release)
     c = sub.add_parser("codes", help="the code lists: check them against the SKS classification file")
     csub = c.add_subparsers(dest="codes_command", required=True)

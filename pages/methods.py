@@ -31,14 +31,17 @@ def _doc(name: str, lang: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def _table(rows: list[dict], columns: list[str], lang: str = "en") -> dbc.Table:
+def _table(rows: list[dict], columns: list[str], lang: str = "en", stacked: bool = False) -> dbc.Table:
+    """A table of ``rows``; ``stacked``: on a phone each row becomes a block of "column: value" lines
+    (assets/atlas.css, ``.stacked-table``), so a table of many columns needs no sideways scrolling."""
     names = {"setting": "m_setting", "days": "m_days", "incomplete": "m_incomplete_col", "definition": "m_definition",
              "code_prefix": "m_code_prefix", "description": "m_description", "age_band": "m_age_band", "weight": "m_weight",
              "status": "m_status", "source": "m_source", "break": "m_break_col"}
     heads = [t(names[c], lang) if c in names else label("column", c, lang) for c in columns]
     return dbc.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in heads])),
-                      html.Tbody([html.Tr([html.Td(r.get(c, "")) for c in columns]) for r in rows])],
-                     bordered=False, striped=True, size="sm", className="small")
+                      html.Tbody([html.Tr([html.Td(r.get(c, ""), **{"data-label": h}) for c, h in zip(columns, heads)])
+                                  for r in rows])],
+                     bordered=False, striped=True, size="sm", className="small" + (" stacked-table" if stacked else ""))
 
 
 def _coverage_rows(lang: str) -> list[dict]:
@@ -67,10 +70,23 @@ def _break_rows(lang: str) -> list[dict]:
     return rows
 
 
+# each code list's heading on the page (etl/config/codes/<list>.csv)
+LIST_HEADINGS = {"imaging_procedures": "m_sks", "diagnoses": "m_icd", "surgery": "m_nomesco",
+                 "rehabilitation_plans": "m_rehab_codes", "low_value_criteria": "m_lowvalue_criteria"}
+
+
+def _source_text(source: dict, lang: str) -> dict:
+    """A code-list source (etl/config/codes/sources.toml) in the reader's language: its ``title_da``,
+    ``version_da`` and ``note_da`` on a Danish page (the English text where a source has none)."""
+    if lang != "da":
+        return source
+    return {**source, **{k: source.get(f"{k}_da") or source.get(k, "") for k in ("title", "version", "note")}}
+
+
 def _code_tables(lang: str) -> html.Div:
     """Every code list with its text, status and source (etl/config/codes/), and the unverified codes named."""
     lists = code_lists.provenance()
-    src = code_lists.sources()
+    src = {key: _source_text(v, lang) for key, v in code_lists.sources().items()}
     modality = {"xray": label("modality", "xray", lang), "mri": label("modality", "mri", lang)}
 
     def rows(name: str, extra=lambda e: {}) -> list[dict]:
@@ -83,27 +99,28 @@ def _code_tables(lang: str) -> html.Div:
     groups = {name: {r["code_prefix"]: r["group"] for r in code_lists.read_list_rows(name)}
               for name in ("diagnoses", "surgery", "rehabilitation_plans")}
     missing = code_lists.unverified(lists)
-    parts = [html.P(t("m_unverified_note", lang).format(codes=", ".join(f"{e.code} ({e.list})" for e in missing)),
+    parts = [html.P(t("m_unverified_note", lang).format(codes=", ".join(f"{e.code} ({t(LIST_HEADINGS[e.list], lang)})"
+                                                                       for e in missing)),
                     className="alert alert-warning small")] if missing else []
     parts += [
         html.H3(t("m_sks", lang), className="h6"),
         _table(rows("imaging_procedures", lambda e: {"modality": modality.get(imaging[e.code]["modality"])}),
-               ["code", "modality", "description", "status", "source"], lang),
+               ["code", "modality", "description", "status", "source"], lang, stacked=True),
         html.H3(t("m_icd", lang), className="h6"),
         _table(rows("diagnoses", lambda e: {"group": t(f"m_group_{groups['diagnoses'][e.code]}", lang)}),
-               ["code_prefix", "group", "description", "status", "source"], lang),
+               ["code_prefix", "group", "description", "status", "source"], lang, stacked=True),
         html.H3(t("m_nomesco", lang), className="h6"),
         _table(rows("surgery", lambda e: {"group": t(f"m_group_{groups['surgery'][e.code]}", lang)}),
-               ["code_prefix", "group", "description", "status", "source"], lang),
+               ["code_prefix", "group", "description", "status", "source"], lang, stacked=True),
         html.H3(t("m_rehab_codes", lang), className="h6"),
-        _table(rows("rehabilitation_plans"), ["code_prefix", "description", "status", "source"], lang),
+        _table(rows("rehabilitation_plans"), ["code_prefix", "description", "status", "source"], lang, stacked=True),
         html.H3(t("m_lowvalue_criteria", lang), className="h6"),
-        _table(rows("low_value_criteria"), ["description", "status", "source"], lang),
+        _table(rows("low_value_criteria"), ["description", "status", "source"], lang, stacked=True),
         html.H3(t("m_sources", lang), className="h6"),
         html.Ul([html.Li([html.Strong(v["title"]), f" ({v['version']}). {v['url']} {v['note']}".replace("\n", " ")],
-                         className="small") for v in src.values()]),
+                         className="small") for v in src.values()], className="code-sources"),
     ]
-    return html.Div(parts)
+    return html.Div(parts, className="code-lists")
 
 
 def _build_report(meta: dict, lang: str) -> list:

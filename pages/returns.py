@@ -44,7 +44,8 @@ def layout(lang: str | None = None, **_):
             id="ret-date", date=view.date, display_format="YYYY-MM-DD", first_day_of_week=1,
             min_date_allowed=(months[2] if len(months) > 2 else months[0]).date().isoformat() if months else None,
             max_date_allowed=(months[-2]).date().isoformat() if len(months) > 1 else None,
-            initial_visible_month=view.date, clearable=False), help_text=t("ret_date_help", lang)),
+            initial_visible_month=view.date, clearable=False, placeholder=t("ret_pick_date", lang)),
+            help_text=t("ret_date_help", lang)),
         separator_control("ret-sep", lang),
     ], className="atlas-sidebar", **{"aria-label": t("ret_title", lang)})
 

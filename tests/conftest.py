@@ -155,29 +155,7 @@ GROUPS = (("browser", {"dash_duo"}), ("release", {"release_db", "release_secure_
 # Tests that fail on main after the merges of 2026-12-07, each with what is known of the cause. They
 # are expected failures, not passes: each is listed in that day's session note as work left, and
 # must be mended and taken off this list (strict=False: a test that passes again is reported XPASS).
-KNOWN_FAILURES = {
-    "tests/test_attacks.py::test_the_lp_and_integer_attack_over_http_proves_no_small_count":
-        "the attacker's LP is infeasible on the merged release (a relation it derives no longer holds "
-        "for the published figures of the grown plan): to be diagnosed",
-    "tests/test_browser.py::test_every_page_in_both_languages_at_three_sizes":
-        "the Danish methods page shows an English code-list heading ('Potentially low-value imaging')",
-    "tests/test_browser_ui.py::test_no_page_scrolls_sideways_on_a_phone":
-        "the new code-list tables on /methods are 506 px wide on a 390 px phone",
-    "tests/test_parity.py::test_engine_on_the_secure_database_equals_the_release[chiro_xray_rate]":
-        "the plan publishes no national chiro_xray counts by sex x age band, so the release cannot standardise it "
-        "(the oracle's cube is mended); with [[tables]] counts=['chiro_xray'] patterns=[['sex','age']] "
-        "levels=['denmark'] in release.toml (the lead's) it passes",
-    "tests/test_readers.py::test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing":
-        "the profile's trend panels no longer carry the incomplete-year bands after the data-layer merge",
-    "tests/test_release.py::test_the_national_row_is_never_a_secondary_partner":
-        "with the grown plan, 15,152 of Denmark's 57,715 cells are hidden (the test allows 10 %)",
-    "tests/test_release_faults.py::test_a_stale_temporary_of_a_killed_release_is_removed":
-        "the release now prints the removal also with --quiet, which the test does not expect",
-    "tests/test_release_transfer.py::test_release_import_command_and_the_app_serve_the_imported_release":
-        "the test looks for a 'Release' row of the old descriptive CSV header; the flat CSV layout "
-        "names it otherwise",
-    "tests/test_sweep.py::test_empty_selection_answers_with_a_message":
-        "the trend of an empty selection draws an incomplete-year band instead of the message",
+KNOWN_FAILURES: dict[str, str] = {
 }
 
 

@@ -123,8 +123,16 @@ def english_only_strings(min_length: int = 12) -> set[str]:
 
 
 def english_left(text: str, strings: set[str]) -> list[str]:
-    """The English-only strings found in ``text``."""
-    return sorted(s for s in strings if s in text)
+    """The English-only strings found in ``text``; a key such as "funnel_flag" only as a whole word
+    (the function `funnel_flags` the Danish methods name is another word)."""
+    import re
+
+    def found(s: str) -> bool:
+        if re.fullmatch(r"[a-z0-9_]+", s):
+            return re.search(rf"(?<![A-Za-z0-9_]){re.escape(s)}(?![A-Za-z0-9_])", text) is not None
+        return s in text
+
+    return sorted(s for s in strings if found(s))
 
 
 def split_download(text: str) -> tuple[str, str]:

@@ -181,7 +181,8 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
         for path, ready in PAGES.items():
             driver.set_window_size(*SIZES[0])
             driver.get(f"{dash_duo.server_url}{path}" + ("?lang=da" if lang == "da" else ""))
-            _wait(dash_duo, lambda: dash_duo.find_elements(ready), what=f"{path} drawn")
+            # a first (cold) area profile takes a while on a loaded machine: how long is for make bench, not here
+            _wait(dash_duo, lambda: dash_duo.find_elements(ready), timeout=120, what=f"{path} drawn")
             _wait(dash_duo, lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"),
                   what=f"{path} loaded")
             if path == "/":

@@ -4,7 +4,11 @@
   choice reaches the address;
 - the keyboard can drill down: a region chosen in the search box shows its municipalities, as a
   click on the region map does;
-- at 390 px no page scrolls sideways, in English and in Danish;
+- at 390 px no page scrolls sideways, in English and in Danish, and no text (label, button,
+  heading, dropdown value, table cell) is cut by its box or the edge of the page, and no chart
+  text lies outside its chart;
+- the date picker (/returns) and the year slider (atlas) speak the page's language: month and
+  weekday names and their buttons' labels;
 - the "nobody in this selection" message fits inside the map, ranking and funnel cards, on a
   laptop and on a phone.
 """
@@ -115,6 +119,139 @@ def test_no_page_scrolls_sideways_on_a_phone(dash_duo, atlas_app):
         assert not wide, f"pages wider than a 390 px phone: {wide}"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+# Text a reader cannot read whole: a text node cut by a box that hides its overflow (overflow hidden or
+# clip, an ellipsis) or by the edge of the page. A scroll box (overflow auto or scroll) is no cut: its
+# text is reached by scrolling it; a visually hidden box (1 px, for screen readers) is skipped.
+CUT_TEXT = """
+const W = window.innerWidth, out = [];
+function shown(el) {
+  for (let e = el; e && e !== document.body; e = e.parentElement) {
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0) return false;
+  }
+  return true;
+}
+function name(el, text) {
+  const cls = (el.getAttribute('class') || '').split(/\s+/).filter(Boolean).slice(0, 2).map(c => '.' + c).join('');
+  return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls + (text ? ' "' + text.trim().slice(0, 60) + '"' : '');
+}
+const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walk.nextNode()) {
+  const node = walk.currentNode, el = node.parentElement;
+  if (!el || !node.nodeValue.trim() || el.closest('script, style, noscript, svg, .visually-hidden')) continue;
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const rects = [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+  if (!rects.length || !shown(el)) continue;
+  const left = Math.min(...rects.map(r => r.left)), right = Math.max(...rects.map(r => r.right));
+  const top = Math.min(...rects.map(r => r.top)), bottom = Math.max(...rects.map(r => r.bottom));
+  let cut = null, scrolls = false;
+  for (let a = el; a && a !== document.documentElement; a = a.parentElement) {
+    const s = getComputedStyle(a);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible' && s.textOverflow !== 'ellipsis') continue;
+    const box = a.getBoundingClientRect();
+    if (box.width <= 2 || box.height <= 2) { cut = 'hidden'; break; }
+    const scrollsX = ['auto', 'scroll'].includes(s.overflowX), scrollsY = ['auto', 'scroll'].includes(s.overflowY);
+    if ((s.overflowX !== 'visible' || s.textOverflow === 'ellipsis') && !scrollsX
+        && (left < box.left - 1 || right > box.right + 1)) { cut = a; break; }
+    if (s.overflowY !== 'visible' && !scrollsY && (top < box.top - 1 || bottom > box.bottom + 1)) { cut = a; break; }
+    if (scrollsX || scrollsY) { scrolls = true; break; }
+  }
+  if (cut === 'hidden') continue;
+  if (cut) out.push('cut by ' + name(cut) + ': ' + name(el, node.nodeValue));
+  else if (!scrolls && (left < -1 || right > W + 1))
+    out.push('beyond the page (' + Math.round(left) + ' to ' + Math.round(right) + ' px): ' + name(el, node.nodeValue));
+}
+// chart text (titles, axis titles and ticks, notes, legends): inside its chart's drawing, and on the
+// page unless the chart scrolls in a box of its own
+for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+  const svg = plot.querySelector('.main-svg');
+  if (!svg || !shown(plot)) continue;
+  const box = svg.getBoundingClientRect();
+  let scroller = false;
+  for (let a = plot.parentElement; a; a = a.parentElement)
+    if (['auto', 'scroll'].includes(getComputedStyle(a).overflowX)) { scroller = true; break; }
+  for (const t of plot.querySelectorAll('svg text')) {
+    const r = t.getBoundingClientRect();
+    if (!t.textContent.trim() || !r.width || !shown(t)) continue;
+    const what = name(plot.closest('[id]') || plot) + ' ' + (t.getAttribute('class') || 'tick') + ' "' + t.textContent.trim().slice(0, 50) + '"';
+    if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+      out.push('outside its chart by ' + [box.left - r.left, r.right - box.right, box.top - r.top, r.bottom - box.bottom]
+               .map(Math.round) + ' px (left, right, top, bottom): ' + what);
+    else if (!scroller && (r.left < -1 || r.right > W + 1)) out.push('chart text beyond the page: ' + what);
+  }
+}
+return [...new Set(out)];
+"""
+
+
+def test_no_text_is_cut_off_on_a_phone(dash_duo, atlas_app):
+    """Every page at 390 px in English and Danish: no label, button, heading, dropdown value or cell
+    whose text runs out of a box that hides it (a long Danish measure name in a dropdown was cut to
+    "Billeddiagnostik af lænden pr. 1.0"), and no chart text outside its chart (titles, axis titles,
+    notes and the mix chart's measure names ran up to 119 px past the edge)."""
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    _viewport(driver, 390, 844)
+    try:
+        cut = {}
+        for lang in ("en", "da"):
+            for path in PAGES:
+                driver.get(dash_duo.server_url + path + ("?lang=da" if lang == "da" else ""))
+                _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
+                _loaded(dash_duo)
+                try:
+                    wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
+                except AssertionError:
+                    pass
+                found = driver.execute_script(CUT_TEXT)
+                if found:
+                    cut[f"{path} ({lang})"] = found
+        assert not cut, f"text cut off on a 390 px phone: {cut}"
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_date_and_year_controls_speak_the_pages_language(dash_duo, atlas_app):
+    """The returns page's date picker names the month and the weekdays in the page's language (Babel's
+    names are the oracle) and labels its buttons in it; the year slider's handles too."""
+    import datetime
+
+    import babel.dates
+
+    from atlas.returns.constants import DEFAULT_INTERVENTION
+
+    day = datetime.date.fromisoformat(DEFAULT_INTERVENTION)
+    english = {"Select Date", "Previous month", "Next month", "Decrease value", "Increase value", "Minimum", "Maximum"}
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    labels = "return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute('aria-label'));"
+    for lang in ("en", "da"):
+        driver.get(f"{dash_duo.server_url}/returns" + ("?lang=da" if lang == "da" else ""))
+        _wait(lambda: dash_duo.find_elements("#ret-date"), what="the date picker")
+        _loaded(dash_duo)
+        dash_duo.find_element("#ret-date").click()
+        calendar = ".dash-datepicker-content"
+        _wait(lambda: dash_duo.find_elements(calendar), what="the calendar open")
+        month = babel.dates.format_date(day, "LLLL", locale=lang)
+        weekdays = [w.rstrip(".")[:2] for w in (babel.dates.get_day_names("abbreviated", locale=lang)[i]
+                                                 for i in range(7))]
+        _wait(lambda: month in dash_duo.find_element(calendar).text, what=f"{month} in the calendar")
+        words = dash_duo.find_element(calendar).text.split()
+        assert all(w in words for w in weekdays), (lang, weekdays, words)
+        said = driver.execute_script(labels, "#ret-date, #ret-date *, [class*='datepicker'] [aria-label]")
+        said += [dash_duo.find_element("#ret-date").get_attribute("placeholder")]
+        if lang == "da":
+            assert not english & set(said), said
+            assert "Vælg en dato" in said and "Næste måned" in said
+        else:
+            assert "Next month" in said and "Choose a date" in said
+        driver.get(f"{dash_duo.server_url}/" + ("?lang=da" if lang == "da" else ""))
+        _wait(lambda: driver.execute_script(labels, "#years [aria-label]"), what="the year slider's handles")
+        handles = driver.execute_script(labels, "#years [aria-label]")
+        assert handles == (["Første år", "Sidste år"] if lang == "da" else ["Minimum", "Maximum"]), handles
 
 
 def test_an_empty_selection_message_fits_its_cards(dash_duo, atlas_app):

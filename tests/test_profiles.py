@@ -142,6 +142,23 @@ def test_profile_is_the_published_figures_and_functions_of_them(release_app):
     assert spine.loc[~spine["published"], ["value", "count"]].isna().all().all()
 
 
+def test_profile_trends_on_the_release_say_why_an_areas_line_is_missing(release_app):
+    """Læsø's profile on the release (the smallest municipality): every measure whose single years are
+    all hidden (or not published) gets a note in its panel instead of a silently missing line."""
+    from atlas import profile
+    from atlas.profile_figures import measure_trends
+
+    code = 825
+    tr = profile.trends(code, "en")
+    own = tr[tr["code"] == code]
+    hidden = {k for k, d in own.groupby("measure") if d["hidden"].astype(bool).all()}
+    unpublished = set(tr["measure"]) - set(own["measure"])
+    assert hidden, "no measure of the smallest municipality is hidden in every year: the test tests nothing"
+    notes = [a.text for a in measure_trends(tr, code, "X", "en").layout.annotations if a.text.startswith("X:")]
+    assert len(notes) == len(hidden | unpublished)
+    assert sum("every year hidden" in n for n in notes) == len(hidden)
+
+
 def test_key_findings_of_the_release_describe_its_figures(release_app):
     from atlas import profile, queries
     from atlas.filters import View

@@ -162,6 +162,33 @@ def test_danish_methods_cover_every_english_section():
         assert must in text, must
 
 
+def _numbered(path: Path) -> dict[str, str]:
+    """The numbered sections ("1" to "9") of a methods document: number -> its text."""
+    parts = re.split(r"^## +(\d+)\. .*$", path.read_text(encoding="utf-8"), flags=re.M)
+    return {parts[i]: parts[i + 1].split("\n## ")[0] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_danish_statistical_methods_translate_sections_1_to_7():
+    """docs/methods-statistics.da.md: sections 1-7 are the English ones in Danish, not summaries: each
+    at least 80 % of the English one's length, with every function, option and formula name (the
+    words in backticks) of the English section; the funnel's categories and data columns, which the
+    Danish files name in Danish, by their Danish names."""
+    from atlas.i18n import t
+
+    en = _numbered(ROOT / "docs" / "methods-statistics.md")
+    da = _numbered(ROOT / "docs" / "methods-statistics.da.md")
+    flags = ("high_998", "high_95", "within", "low_95", "low_998")
+    danish_named = {*flags, "denominator, lower_95, upper_95, lower_99_8, upper_99_8"}
+    for number in map(str, range(1, 8)):
+        assert number in da, f"section {number} is missing in Danish"
+        assert len(da[number]) >= 0.8 * len(en[number]), (number, len(da[number]), len(en[number]))
+        missing = set(re.findall(r"`([^`]+)`", en[number])) - set(re.findall(r"`([^`]+)`", da[number])) - danish_named
+        assert not missing, (number, missing)
+    assert all(t(flag, "da") in da["4"] for flag in flags)
+    text = (ROOT / "docs" / "methods-statistics.da.md").read_text(encoding="utf-8")
+    assert "Den engelske udgave" not in text          # no longer points readers to the English for details
+
+
 def test_page_titles_in_both_languages():
     from atlas.page_meta import PAGE_NAMES, page_title
 
@@ -202,6 +229,15 @@ def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_
              if y in set(tr.loc[tr["measure"] == key, "year"].astype(int))}
     assert bands and len(fig.layout.shapes) == len(bands)
     assert all(s.x1 - s.x0 == 1 for s in fig.layout.shapes)
-    hidden = {key for key, d in tr[tr["code"] == code].groupby("measure") if d["hidden"].astype(bool).all()}
-    notes = [a.text for a in fig.layout.annotations if a.text.startswith("Læsø:")]
-    assert hidden and len(notes) == len(hidden) and all("every year hidden" in n for n in notes)
+    # the secure database shows exact figures: the area's own line is in every panel, with no note
+    assert not any(d["hidden"].astype(bool).all() for _, d in tr[tr["code"] == code].groupby("measure"))
+    assert not [a.text for a in fig.layout.annotations if a.text.startswith("Læsø:")]
+    # where a source hides every year of a measure (a release), or publishes none, the panel says which
+    keys = sorted(set(tr["measure"]))
+    hidden, unpublished = keys[0], keys[1]
+    cut = tr[~((tr["code"] == code) & (tr["measure"] == unpublished))].copy()
+    cut.loc[(cut["code"] == code) & (cut["measure"] == hidden), "hidden"] = True
+    for lang, words in (("en", ("every year hidden", "not published by single year")),
+                        ("da", ("alle år skjult", "ikke offentliggjort for enkeltår"))):
+        notes = [a.text for a in measure_trends(cut, code, "Læsø", lang).layout.annotations if a.text.startswith("Læsø:")]
+        assert len(notes) == 2 and words[0] in notes[0] and words[1] in notes[1], notes

@@ -6,6 +6,7 @@ Uses the session's release fixtures (``release_secure_db``, ``release_db``); one
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -374,10 +375,11 @@ def test_release_import_command_and_the_app_serve_the_imported_release(cli_csv, 
         with app_module.app.server.test_request_context("/"):
             page = repr(area.layout(code="851", lang="da"))
         assert "profile-release" in page and "Udgave 2026.2 · data" in page
+        # the map's CSV names the release in its "Release" column, the same on every row (flat layout)
         content, _ = export.chart_csv("map", View(y0=2022, y1=2024))
-        head = content.decode("utf-8-sig").split("\r\n\r\n", 1)[0]
-        rows = {r[0]: r[1:] for r in csv.reader(head.split("\r\n")) if r}
-        assert rows["Release"][0].startswith("Release 2026.2 · data ")
+        table = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+        assert table and {r["Release"] for r in table} == {edition.identity("en")}
+        assert table[0]["Release"].startswith("Release 2026.2 · data ")
     finally:
         if old is None:
             os.environ.pop("ATLAS_DB", None)

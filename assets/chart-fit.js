@@ -1,0 +1,81 @@
+/* Chart text that fits its chart on a narrow screen (issue 29): Plotly does not wrap titles, axis
+   titles or notes, and on a 390 px phone a long one ran past the chart's edge and was cut off. After
+   every drawing of a chart, a title or note that runs out of the chart is set smaller (to no less than
+   70 % of its size) and, if it still does not fit, moved back inside. Text that fits is left alone,
+   so a laptop sees the charts exactly as drawn. */
+(function () {
+  var TEXT = '.gtitle, .xtitle, .ytitle, .annotation-text, .cbtitle text, .legendtitletext, ' +
+             'text[class^="x"][class$="title"], text[class^="y"][class$="title"]';
+  var SMALLEST = 0.7;
+
+  // the text and its lines of their own size (a title's context and source lines): [element, size]
+  function sized(t) {
+    var out = [[t, parseFloat(t.style.fontSize || window.getComputedStyle(t).fontSize)]];
+    t.querySelectorAll('tspan').forEach(function (s) {
+      if (s.style.fontSize) { out.push([s, parseFloat(s.style.fontSize)]); }
+    });
+    return out;
+  }
+
+  function setScale(parts, scale) {
+    parts.forEach(function (p) {
+      var size = parseFloat(p[0].getAttribute('data-fit-base') || p[1]);
+      p[0].setAttribute('data-fit-base', String(size));
+      p[0].style.fontSize = (Math.round(size * scale * 10) / 10) + 'px';
+      p[0].setAttribute('data-fit-size', p[0].style.fontSize);
+    });
+  }
+
+  function fitOne(t, box) {
+    var parts = sized(t);
+    if (t.getAttribute('data-fit-size') !== t.style.fontSize) {     // drawn afresh by Plotly
+      parts.forEach(function (p) { p[0].removeAttribute('data-fit-base'); });
+      t.setAttribute('data-fit-transform', t.getAttribute('transform') || '');
+    } else {                                                           // our own earlier fit: undo it first
+      setScale(parts, 1);
+      var before = t.getAttribute('data-fit-transform');
+      if (before) { t.setAttribute('transform', before); } else { t.removeAttribute('transform'); }
+    }
+    var r = t.getBoundingClientRect();
+    if (!r.width || r.height > r.width) { return; }                   // empty, or a vertical title
+    var over = Math.max(box.left - r.left, 0) + Math.max(r.right - box.right, 0);
+    if (over <= 0.5) { return; }
+    setScale(parts, Math.max(SMALLEST, (r.width - over - 4) / r.width));
+    r = t.getBoundingClientRect();
+    var dx = r.left < box.left + 2 ? box.left + 2 - r.left : (r.right > box.right - 2 ? box.right - 2 - r.right : 0);
+    if (dx) {
+      var own = t.getAttribute('data-fit-transform');
+      t.setAttribute('transform', 'translate(' + dx.toFixed(1) + ',0)' + (own ? ' ' + own : ''));
+    }
+  }
+
+  function fit(plot) {
+    var svg = plot.querySelector('.main-svg');
+    if (!svg) { return; }
+    var box = svg.getBoundingClientRect();
+    if (!box.width) { return; }
+    plot.querySelectorAll(TEXT).forEach(function (t) {
+      if (t.textContent.trim()) { fitOne(t, box); }
+    });
+  }
+
+  function watch(root) {
+    root.querySelectorAll('.js-plotly-plot').forEach(function (plot) {
+      if (plot.getAttribute('data-fit-watched') || typeof plot.on !== 'function') { return; }
+      plot.setAttribute('data-fit-watched', '1');
+      plot.on('plotly_afterplot', function () { fit(plot); });
+      fit(plot);
+    });
+  }
+
+  function start() {
+    watch(document);
+    var pending = false;
+    new MutationObserver(function () {
+      if (pending) { return; }
+      pending = true;
+      window.requestAnimationFrame(function () { pending = false; watch(document); });
+    }).observe(document.body, {childList: true, subtree: true});
+  }
+  if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', start); } else { start(); }
+})();
