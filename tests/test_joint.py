@@ -104,3 +104,22 @@ def test_counts_protected_side_by_side_give_the_same_cells_as_one_by_one():
     assert [c for c, _ in two] == [c for c, _ in one] == [j[0] for j in jobs]
     for (_, a), (_, b) in zip(one, two):
         assert np.array_equal(a.hidden, b.hidden) and a.hidden.any()
+
+
+def test_a_table_whose_coarser_patterns_are_unpublished_still_sums_to_everyone(tmp_path):
+    """Every cell of a table by sex x age band sums to everyone, though neither sex nor age band
+    is published for that count: the relation goes to the nearest published coarser pattern
+    (before, only 'one more dimension' was linked, and such a table had no relation at all)."""
+    from etl.release.plan import load_plan
+    from etl.release.relations import _coarser
+
+    p = tmp_path / "plan.toml"
+    p.write_text('[[tables]]\ncounts = ["chiro_xray", "first"]\npatterns = [[]]\n'
+                 '[[tables]]\ncounts = ["chiro_xray"]\npatterns = [["sex", "age"]]\nlevels = ["denmark"]\n'
+                 '[[tables]]\ncounts = ["first"]\npatterns = [["sex"], ["modality"], ["sex", "age", "modality"]]\n',
+                 encoding="utf-8")
+    plan = load_plan(p)
+    assert _coarser(plan, "chiro_xray", ("sex", "age")) == [()]
+    # by sex x age x modality: to the modality table and to the sex table (nothing published between)
+    assert sorted(_coarser(plan, "first", ("sex", "age", "modality"))) == [("modality",), ("sex",)]
+    assert _coarser(plan, "first", ("sex",)) == [()]
