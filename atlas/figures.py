@@ -283,7 +283,7 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> Figure:
         shown = ~d["hidden"].astype(bool)
         from atlas.data.domain import status_words
 
-        words = status_words(d, view.lang)
+        words = status_words(d, view.lang, short=True)
         values = d["value"].where(shown)
         fig.add_trace(dict(
             type="scatter", y=names, x=values, mode="markers", marker=dict(color=AREA, size=8),
@@ -291,7 +291,7 @@ def breakdown(bd: pd.DataFrame, view: View, measure: Measure) -> Figure:
                          arrayminus=(d["value"] - d["lower"]).where(shown), color="#9ecae1"),
             hovertemplate="%{y}: %{x:.1f}<extra></extra>", showlegend=False), row=i, col=1)
         fig.update_yaxes(type="category", categoryorder="array", categoryarray=names, autorange="reversed",
-                         tickvals=names, ticktext=[n + ("" if s else f" ({w or t('hidden', view.lang).lower()})")
+                         tickvals=names, ticktext=[n + ("" if s else f"<br>({w or t('hidden', view.lang).lower()})")
                                                    for n, s, w in zip(names, shown, words)],
                          tickfont=dict(size=11), automargin=True, row=i, col=1)
     fig.update_xaxes(rangemode="tozero", gridcolor="#eee", showticklabels=True)

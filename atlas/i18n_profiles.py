@@ -106,6 +106,8 @@ TEXT = {
     "tr_order": ("Order", "Rækkefølge"),
     "profile_line_hidden": ("{name}: every year hidden (small counts, or to protect them)",
                             "{name}: alle år skjult (små tal, eller for at beskytte dem)"),
+    "profile_line_few": ("{name}: too few events in every year for a standardised rate",
+                         "{name}: for få hændelser i alle år til en standardiseret rate"),
     "profile_line_unpublished": ("{name}: not published by single year at this level",
                                  "{name}: ikke offentliggjort for enkeltår på dette niveau"),
     "profile_incomplete_band": ("Grey band: an incomplete year (its follow-up or look-back window reaches beyond the "

@@ -48,11 +48,12 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
         for place, name, colour in ((0, t("denmark_total", lang), NATIONAL), (code, area_name, HIGHLIGHT)):
             d = tr[(tr["measure"] == key) & (tr["code"] == place)].sort_values("year")
             rows_here = len(d)
+            few = rows_here and "status" in d and (d["status"] == "few_events").all()
             d = d[~d["hidden"].astype(bool)]
             if d.empty:
                 if place == code:
                     # say why the area's own line is missing instead of leaving the reader to guess
-                    why = "profile_line_hidden" if rows_here else "profile_line_unpublished"
+                    why = ("profile_line_few" if few else "profile_line_hidden") if rows_here else "profile_line_unpublished"
                     fig.add_annotation(text=t(why, lang).format(name=area_name), xref="x domain", yref="y domain",
                                        x=0.5, y=0.95, showarrow=False, font=dict(size=9, color=HIGHLIGHT),
                                        row=r, col=c)

@@ -78,10 +78,12 @@ def test_methods_page_shows_code_provenance_unverified_codes_and_breaks(app_db):
     import app  # noqa: F401  (registers the pages)
     from pages import methods
 
-    for lang, unverified, breaks, status in (("en", "Not verified against any source", "Register breaks", "UNVERIFIED"),
-                                             ("da", "Ikke verificeret mod nogen", "Brud i registrene", "IKKE VERIFICERET")):
+    for lang, unverified, breaks, status, plans in (
+            ("en", "Not verified against any source", "Register breaks", "UNVERIFIED", "Rehabilitation plans (SKS)"),
+            ("da", "Ikke verificeret mod nogen", "Brud i registrene", "IKKE VERIFICERET", "Genoptræningsplaner (SKS)")):
         text = str(methods.layout(lang=lang))
-        assert unverified in text and "AWG1 (rehabilitation_plans)" in text, lang
+        # an unverified code is named with its list's heading in the page's language
+        assert unverified in text and f"AWG1 ({plans})" in text, lang
         assert breaks in text and "LPR3" in text and status in text, lang
         assert "UXRE30" in text and "UXME30" in text, lang
         assert "tagteam/heaven" in text, lang

@@ -229,9 +229,14 @@ def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_
              if y in set(tr.loc[tr["measure"] == key, "year"].astype(int))}
     assert bands and len(fig.layout.shapes) == len(bands)
     assert all(s.x1 - s.x0 == 1 for s in fig.layout.shapes)
-    # the secure database shows exact figures: the area's own line is in every panel, with no note
-    assert not any(d["hidden"].astype(bool).all() for _, d in tr[tr["code"] == code].groupby("measure"))
-    assert not [a.text for a in fig.layout.annotations if a.text.startswith("Læsø:")]
+    # the secure database shows exact figures: nothing is hidden to protect a count; a panel without
+    # the area's line is a standardised rate with too few events in every year, and says so
+    own = tr[tr["code"] == code]
+    assert not own["status"].isin(["small", "protect", "hidden"]).any()
+    few = {k for k, d in own.groupby("measure") if d["hidden"].astype(bool).all()}
+    assert all((own.loc[own["measure"] == k, "status"] == "few_events").all() for k in few)
+    notes = [a.text for a in fig.layout.annotations if a.text.startswith("Læsø:")]
+    assert len(notes) == len(few) and all("too few events" in n for n in notes), notes
     # where a source hides every year of a measure (a release), or publishes none, the panel says which
     keys = sorted(set(tr["measure"]))
     hidden, unpublished = keys[0], keys[1]
@@ -239,5 +244,9 @@ def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_
     cut.loc[(cut["code"] == code) & (cut["measure"] == hidden), "hidden"] = True
     for lang, words in (("en", ("every year hidden", "not published by single year")),
                         ("da", ("alle år skjult", "ikke offentliggjort for enkeltår"))):
-        notes = [a.text for a in measure_trends(cut, code, "Læsø", lang).layout.annotations if a.text.startswith("Læsø:")]
+        from atlas.i18n import t as text
+
+        few_note = text("profile_line_few", lang).format(name="Læsø")
+        notes = [a.text for a in measure_trends(cut, code, "Læsø", lang).layout.annotations
+                 if a.text.startswith("Læsø:") and a.text != few_note]
         assert len(notes) == 2 and words[0] in notes[0] and words[1] in notes[1], notes

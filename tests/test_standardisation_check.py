@@ -144,4 +144,6 @@ def test_denmark_is_its_direct_esp2013_rate(comparison):
     (up to the rounding of E and a hidden national stratum's fallback)."""
     dk = comparison[comparison["level"] == "denmark"]
     assert len(dk) > 100
-    assert float(dk["rel"].median()) < 1e-3
+    # 0.11 % at scale 0.05 since the national rows of the maps are hidden after Denmark's reference
+    # strata (more strata fall back); before, below 0.1 %
+    assert float(dk["rel"].median()) < 2e-3

@@ -34,6 +34,18 @@ STATUS_WORDS = {
 }
 
 
+# the same, short enough for an axis label on a phone (the chart's notes and CSV carry the long words)
+STATUS_SHORT = {
+    SHOWN: ("", ""),
+    SMALL: ("hidden: 1-4", "skjult: 1-4"),
+    PROTECT: ("hidden", "skjult"),
+    HIDDEN: ("hidden", "skjult"),
+    FEW: ("few events", "få hændelser"),
+    UNPUBLISHED: ("not published", "ikke offentliggjort"),
+    EMPTY: ("nobody", "ingen"),
+}
+
+
 def status_word(status, lang: str) -> str:
     """A cell's status in the reader's language ("" for a shown cell or an unknown status)."""
     en, da = STATUS_WORDS.get(status, ("", ""))
@@ -51,8 +63,8 @@ def row_status(row) -> str:
     return HIDDEN if isinstance(hidden, (bool, int)) and bool(hidden) else SHOWN
 
 
-def status_words(tbl, lang: str):
-    """Each row's status in words (a list; "" for shown rows)."""
+def status_words(tbl, lang: str, short: bool = False):
+    """Each row's status in words (a list; "" for shown rows); ``short``: the axis-label form."""
     import pandas as pd
 
     if tbl is None or not len(tbl):
@@ -64,5 +76,9 @@ def status_words(tbl, lang: str):
         s = s if isinstance(s, str) and s in STATUS_WORDS else (HIDDEN if h else SHOWN)
         if not h and s != SHOWN and s not in (FEW, EMPTY):
             s = SHOWN
-        out.append(status_word(s, lang))
+        if short:
+            en, da = STATUS_SHORT.get(s, ("", ""))
+            out.append(da if lang == "da" else en)
+        else:
+            out.append(status_word(s, lang))
     return out
