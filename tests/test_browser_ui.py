@@ -265,7 +265,9 @@ def test_an_empty_selection_message_fits_its_cards(dash_duo, atlas_app):
             _viewport(driver, width, height)
             for lang in ("", "?lang=da"):
                 driver.get(f"{dash_duo.server_url}/{lang}#{dims}")
-                _wait(lambda: dash_duo.find_elements("#rank .annotation-text"), what="message on the ranking")
+                # each chart draws its message on its own answer: wait for all three, not the ranking's alone
+                _wait(lambda: all(dash_duo.find_elements(f"#{c} .annotation-text") for c in ("map", "rank", "funnel")),
+                      what="message on the map, ranking and funnel")
                 _loaded(dash_duo)
                 boxes = driver.execute_script("""
                     const out = {};
