@@ -266,8 +266,21 @@ def test_an_empty_selection_message_fits_its_cards(dash_duo, atlas_app):
             for lang in ("", "?lang=da"):
                 driver.get(f"{dash_duo.server_url}/{lang}#{dims}")
                 # each chart draws its message on its own answer: wait for all three, not the ranking's alone
-                _wait(lambda: all(dash_duo.find_elements(f"#{c} .annotation-text") for c in ("map", "rank", "funnel")),
-                      what="message on the map, ranking and funnel")
+                try:
+                    _wait(lambda: all(dash_duo.find_elements(f"#{c} .annotation-text") for c in ("map", "rank", "funnel")),
+                          what="message on the map, ranking and funnel")
+                except AssertionError as err:
+                    # say what each chart showed instead, so a failure can be read without rerunning it
+                    shown = driver.execute_script("""
+                        const out = {hash: window.location.hash, loading: document.querySelectorAll(
+                            '._dash-loading, [data-dash-is-loading="true"]').length};
+                        for (const id of ['map', 'rank', 'funnel']) {
+                          const el = document.getElementById(id);
+                          out[id] = el ? {texts: [...el.querySelectorAll('.annotation-text, .gtitle')].map(t => t.textContent),
+                                          traces: el.data ? el.data.length : null} : 'absent';
+                        }
+                        return out;""")
+                    raise AssertionError(f"{err} at {width}px {lang or 'en'}; the page showed {shown}") from None
                 _loaded(dash_duo)
                 boxes = driver.execute_script("""
                     const out = {};
