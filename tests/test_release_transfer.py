@@ -266,6 +266,27 @@ def test_a_bad_centre_key_is_refused(tmp_path):
         release_edition.read_key(path)
 
 
+def _small_plan(text: str) -> str:
+    """The publication plan with its settings and identity but two tables only (everyone, and Denmark by sex x
+    age band): the return letters are protected on their own, so their table is the full plan's, and the
+    command runs in seconds instead of building a second full release."""
+    settings = text[:text.index("[[tables]]")]
+    release = re.search(r"^\[release\]\n(?:(?!\[).*\n)*", text, flags=re.M).group(0)
+    return (settings + release + '\n[[tables]]\ncounts = ["persons", "imaging", "first", "low_value", "episode", '
+            '"private"]\npatterns = [[]]\n\n[[tables]]\ncounts = ["persons", "imaging"]\npatterns = [["sex", "age"]]\n'
+            'levels = ["denmark"]\n')
+
+
+def test_the_small_plan_keeps_the_settings_and_identity():
+
+    full = CONFIG_DIR / "release.toml"
+    text = _small_plan(full.read_text(encoding="utf-8"))
+    small = tomllib.loads(text)
+    whole = tomllib.loads(full.read_text(encoding="utf-8"))
+    assert small["protection"] == whole["protection"] and small["release"] == whole["release"]
+    assert small["periods"] == whole["periods"] and len(small["tables"]) == 2
+
+
 @pytest.fixture(scope="module")
 def cli_csv(release_secure_db, tmp_path_factory):
     """``python -m etl release --format csv`` with a plan that pseudonymises the centres."""
@@ -275,7 +296,7 @@ def cli_csv(release_secure_db, tmp_path_factory):
     plan = d / "plan.toml"
     key = d / "inside" / "centre-key.csv"
     key.parent.mkdir()
-    text = (CONFIG_DIR / "release.toml").read_text(encoding="utf-8")
+    text = _small_plan((CONFIG_DIR / "release.toml").read_text(encoding="utf-8"))
     text = text.replace("pseudonymise_centres = false", "pseudonymise_centres = true")
     text = text.replace('centre_key = "centre-key.csv"', f'centre_key = "{key}"')
     plan.write_text(text, encoding="utf-8")
