@@ -123,3 +123,19 @@ def test_a_table_whose_coarser_patterns_are_unpublished_still_sums_to_everyone(t
     # by sex x age x modality: to the modality table and to the sex table (nothing published between)
     assert sorted(_coarser(plan, "first", ("sex", "age", "modality"))) == [("modality",), ("sex",)]
     assert _coarser(plan, "first", ("sex",)) == [()]
+
+
+def test_the_order_of_preference_keeps_the_national_rows_last():
+    from etl.release.build import COST, cell_cost, mapped_below
+
+    level = np.array(["municipality", "region", "denmark", "denmark", "denmark", "denmark", "municipality"])
+    pattern = np.array(["edu", "edu", "edu", "sex,age,edu", "", "sex,age", ""])
+    count = np.array(["imaging", "imaging", "imaging", "imaging", "imaging", "imaging", "first"])
+    # Denmark by edu is mapped (its table is published by municipality); by sex x age x edu it is not, nor
+    # imaging for everyone here (only first imagings are published by municipality in this table)
+    assert mapped_below(level, pattern, count).tolist() == [True, True, True, False, False, False, True]
+    cost = cell_cost(level, pattern, count)
+    assert cost[0] < cost[1] < cost[6] < cost[3] < cost[2] < cost[4]
+    assert cost[2] >= COST["national_row"] and cost[4] == COST["denmark_everyone"]
+    # without the counts no cell is known to be a national row: a Denmark table is a reference table
+    assert cell_cost(level, pattern)[2] < COST["national_row"]

@@ -88,6 +88,13 @@ COST = {"group": 0.0, "group_region": 1.0, "everyone": 2.0, "everyone_region": 3
         "national_row": 500.0, "denmark_everyone": 1000.0}
 
 
+def mapped_below(level: np.ndarray, pattern: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Per cell: is its table (count and pattern) also published below Denmark (by region or
+    municipality)? For a Denmark cell, that makes it the national row of a map."""
+    key = np.char.add(np.asarray(count).astype(str), np.char.add("|", np.asarray(pattern).astype(str)))
+    return np.isin(key, np.unique(key[np.asarray(level) != "denmark"]))
+
+
 def cell_cost(level: np.ndarray, pattern: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
     level, pattern = np.asarray(level), np.asarray(pattern).astype(str)
     everyone = pattern == ""
@@ -101,8 +108,7 @@ def cell_cost(level: np.ndarray, pattern: np.ndarray, count: np.ndarray | None =
                                                                                       10.0 * np.maximum(0, 3 - dims)))
     dk = level == "denmark"
     if count is not None:           # national rows: tables of a count also published below Denmark
-        key = np.char.add(np.asarray(count).astype(str), np.char.add("|", pattern))
-        mapped = np.isin(key, np.unique(key[~dk]))
+        mapped = mapped_below(level, pattern, count)
         denmark = np.where(mapped & ~everyone, COST["national_row"] + 10.0 * np.maximum(0, 3 - dims), denmark)
     return np.where(dk, denmark, cost)
 
@@ -281,9 +287,9 @@ def national_rows(con, hidden: np.ndarray) -> pd.DataFrame:
     themselves, hidden to protect another cell (a partner, only where a relation held nothing else)."""
     c = con.execute("SELECT count, pattern, level, n FROM plan_cells ORDER BY id").df()
     c["hidden"] = hidden
-    below = set(map(tuple, c.loc[c["level"] != "denmark", ["count", "pattern"]].drop_duplicates().to_numpy()))
+    c["mapped"] = mapped_below(c["level"].to_numpy(), c["pattern"].to_numpy(), c["count"].to_numpy())
     dk = c[c["level"] == "denmark"].copy()
-    mapped = np.array([(a, b) in below for a, b in zip(dk["count"], dk["pattern"])], dtype=bool)
+    mapped = dk["mapped"].to_numpy()
     dk["kind"] = np.where(dk["pattern"] == "", "everyone", np.where(mapped, "mapped", "reference"))
     dk["small"] = dk["hidden"] & dk["n"].between(1, 4)
     dk["partner"] = dk["hidden"] & ~dk["n"].between(1, 4)
