@@ -1,5 +1,5 @@
-/* Chart text that fits its chart on a narrow screen (issue 29): Plotly does not wrap titles, axis
-   titles or notes, and on a 390 px phone a long one ran past the chart's edge and was cut off. After
+/* Chart text that fits its chart on a narrow screen (issue 29), and a Sankey's short node names
+   there. Plotly does not wrap titles, axis titles or notes, and on a 390 px phone a long one ran past the chart's edge and was cut off. After
    every drawing of a chart, a title or note that runs out of the chart is set smaller (to no less than
    70 % of its size) and, if it still does not fit, moved back inside. Text that fits is left alone,
    so a laptop sees the charts exactly as drawn. */
@@ -49,11 +49,29 @@
     }
   }
 
+  // A Sankey's node names where the chart is narrow: the short names the figure carries in its nodes'
+  // customdata (the full ones ran into the next column's nodes on a phone), the full ones elsewhere.
+  var NARROW_SANKEY = 600;
+  function sankeyNames(plot, width) {
+    var trace = plot.data && plot.data[0];
+    if (!trace || trace.type !== 'sankey' || !trace.node || !trace.node.customdata) { return; }
+    var full = trace.node.label, short = trace.node.customdata, names = {};
+    for (var i = 0; i < full.length; i++) { names[full[i]] = short[i]; }
+    plot.querySelectorAll('.sankey .node-label').forEach(function (t) {
+      var own = t.getAttribute('data-full-name') || t.textContent;
+      if (!(own in names)) { return; }
+      t.setAttribute('data-full-name', own);
+      var want = width < NARROW_SANKEY ? names[own] : own;
+      if (t.textContent !== want) { t.textContent = want; }
+    });
+  }
+
   function fit(plot) {
     var svg = plot.querySelector('.main-svg');
     if (!svg) { return; }
     var box = svg.getBoundingClientRect();
     if (!box.width) { return; }
+    sankeyNames(plot, box.width);
     plot.querySelectorAll(TEXT).forEach(function (t) {
       if (t.textContent.trim()) { fitOne(t, box); }
     });

@@ -121,3 +121,15 @@ TEXT = {
                  "blev returneret med et standardbrev (970 til undersøgelse af lænden, 290 af hovedet og 6 af knæet)."),
     "ret_count_unit": ("number per month", "antal pr. måned"),
 }
+
+# short names of the Sankey's nodes, drawn instead of the full ones where the chart is narrow (a phone):
+# the full names ran into the next column's nodes (issue 29). The hover keeps the full names.
+SANKEY_SHORT = {
+    ("referrer", "gp"): ("GP", "Egen læge"), ("referrer", "chiropractor"): ("Chiropractor", "Kiropraktor"),
+    ("referrer", "specialist"): ("Specialist", "Speciallæge"), ("referrer", "hospital"): ("Hospital", "Hospital"),
+    ("referrer", "other"): ("Other", "Andet"),
+    ("modality", "xray"): ("X-ray", "Røntgen"), ("modality", "mri"): ("MRI", "MR"),
+    ("outcome", "surgery"): ("Surgery", "Kirurgi"), ("outcome", "rehabilitation"): ("Rehab.", "Genoptr."),
+    ("outcome", "diagnosis"): ("Diagnosis", "Diagnose"), ("outcome", "none"): ("None", "Intet"),
+    ("outcome", "hidden"): ("Hidden", "Skjult"),
+}

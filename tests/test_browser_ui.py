@@ -294,3 +294,35 @@ def test_an_empty_selection_message_fits_its_cards(dash_duo, atlas_app):
                     assert min(gaps) >= 0, f"the message is cut off in {chart} at {width}px {lang}: {gaps}"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_sankey_names_do_not_run_into_other_nodes_on_a_phone(dash_duo, atlas_app):
+    """Issue 29: at 390 px the full names ("Practising specialist", "Rehabilitation plan") ran over the
+    middle column's nodes and names; there the Sankey draws short ones, and the full ones on a laptop."""
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    try:
+        for width, lang in ((390, ""), (390, "?lang=da"), (1366, "")):
+            _viewport(driver, width, 900)
+            driver.get(f"{dash_duo.server_url}/pathways{lang}")
+            _wait(lambda: len(dash_duo.find_elements(".sankey .node-label")) >= 9, what="the Sankey's names")
+            _loaded(dash_duo)
+            found = driver.execute_script("""
+                const box = e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+                return {labels: [...document.querySelectorAll('.sankey .node-label')].map(t => [t.textContent, box(t)]),
+                        nodes: [...document.querySelectorAll('.sankey .node-rect')].map(box)};""")
+            labels, nodes = found["labels"], found["nodes"]
+
+            def meet(a, b):
+                return a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1
+
+            for i, (name, b) in enumerate(labels):
+                assert not [n for n in nodes if meet(b, n)], f"{name!r} runs into a node at {width}px {lang}"
+                assert not [o for o, c in labels[i + 1:] if meet(b, c)], f"{name!r} overlaps a name at {width}px {lang}"
+            names = {n for n, _ in labels}
+            if width < 600:
+                assert "Specialist" in names or "Speciallæge" in names
+            else:
+                assert "Practising specialist" in names
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -11,6 +11,7 @@ from atlas import coverage, db, numbers, titles
 from atlas.figures import FONT
 from atlas.filters import View
 from atlas.i18n import label, t
+from atlas.i18n_pathways_returns import SANKEY_SHORT
 from atlas.measures import MEASURES
 from atlas.pathways.constants import COLUMNS, HIDDEN, MODALITIES, REFERRERS
 from atlas.pathways.state import area_name
@@ -53,12 +54,12 @@ def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figu
             share = r.count / totals[a] * 100 if totals.get(a, 0) else np.nan
             hover.append(f"{label(source, a, lang)} → {label(target, b, lang)}: {numbers.integer(r.count, lang)} "
                          f"({numbers.percent(share, 1, lang)})")
-    names = []
-    for kind, value in nodes:
-        names.append(label(kind, value, lang))
+    names = [label(kind, value, lang) for kind, value in nodes]
+    # the short names ride along; assets/chart-fit.js draws them where the chart is narrow
+    short = [SANKEY_SHORT.get(n, (names[i],) * 2)[lang == "da"] for i, n in enumerate(nodes)]
     fig = go.Figure(go.Sankey(
         arrangement="snap", valueformat=",.0f",
-        node=dict(label=names, color=colours, pad=14, thickness=16, line=dict(color="white", width=0.5),
+        node=dict(label=names, customdata=short, color=colours, pad=14, thickness=16, line=dict(color="white", width=0.5),
                   hovertemplate="%{label}: %{value:,.0f}<extra></extra>"),
         link=dict(source=src, target=dst, value=val, color=col, customdata=hover, hovertemplate="%{customdata}<extra></extra>"),
     ))
