@@ -146,10 +146,10 @@ def atlas_app(app_db):
     return app_module.app
 
 
-# `make test` runs the tests on two processes (pytest-xdist, --dist loadgroup). Tests that share an
-# expensive or exclusive resource stay on one process: every browser test (dash_duo serves on one
-# port) and every test of the release (its databases take a minute to build, once per process).
-GROUPS = (("browser", {"dash_duo"}), ("release", {"release_db", "release_secure_db", "release_app"}))
+# `make test` runs the tests on two processes (pytest-xdist, --dist loadgroup). The tests of the
+# release stay on one process: its databases take minutes to build, once per process. Browser tests
+# run on both (dash_duo serves each app on a port of its own).
+GROUPS = (("release", {"release_db", "release_secure_db", "release_app"}),)
 
 
 # Tests that fail on main after the merges of 2026-12-07, each with what is known of the cause. They
@@ -166,6 +166,6 @@ def pytest_collection_modifyitems(config, items):
         if reason:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
         for group, fixtures in GROUPS:
-            if fixtures & set(getattr(item, "fixturenames", ())) or (group == "browser" and item.get_closest_marker("browser")):
+            if fixtures & set(getattr(item, "fixturenames", ())):
                 item.add_marker(pytest.mark.xdist_group(group))
                 break

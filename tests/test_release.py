@@ -351,3 +351,12 @@ def test_release_command_writes_the_database_and_the_report(secure_db, small_pla
     bad = subprocess.run([sys.executable, "-m", "etl", "release", "--db", str(tmp_path / "missing.duckdb"),
                           "--out", str(out)], cwd=root, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 3 and "does not exist" in bad.stderr
+
+
+def test_the_release_tests_share_one_process(release_db, request):
+    """Under `make test` (pytest-xdist, --dist loadgroup) every test of the release carries its group in its
+    id, so one process builds the release for all of them (with pytest 9 the group silently did not hold:
+    each process built its own release, two builds at once on two cores)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("runs under `make test` (xdist --dist loadgroup)")
+    assert request.node.nodeid.endswith("@release"), request.node.nodeid
