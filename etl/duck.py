@@ -9,6 +9,8 @@ never turn into a download: every connection the build and the release open come
 """
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -23,3 +25,25 @@ NO_NETWORK = {
 def connect(database: str | Path = ":memory:", read_only: bool = False, **config) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with :data:`NO_NETWORK` (and any other settings given)."""
     return duckdb.connect(str(database), read_only=read_only, config={**NO_NETWORK, **config})
+
+
+@contextmanager
+def written_beside(out: Path):
+    """A new database written beside ``out`` (``<out>.tmp-<pid>``) and its connection, for a writer
+    that moves it into place (``os.replace(tmp, out)``, after closing the connection) only when it is
+    whole. On leaving, however it ends, the connection is closed and whatever is left of the temporary
+    file and its WAL is removed: a failed or interrupted write leaves ``out`` as it was and nothing
+    beside it."""
+    out = Path(out)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    con = connect(tmp)
+    try:
+        yield tmp, con
+    finally:
+        try:
+            con.close()
+        except duckdb.Error:
+            pass
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)

@@ -393,3 +393,23 @@ def test_a_sqlite_file_reaches_no_server(tmp_path):
     finally:
         stop.set()
         srv.close()
+
+
+def test_a_database_written_beside_its_place_is_moved_in_whole_or_leaves_nothing(tmp_path):
+    import os
+
+    from etl import duck
+
+    out = tmp_path / "release.duckdb"
+    out.write_bytes(b"the previous release")
+    with pytest.raises(RuntimeError):
+        with duck.written_beside(out) as (tmp, con):
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+            raise RuntimeError("a failed check")
+    assert out.read_bytes() == b"the previous release" and sorted(tmp_path.iterdir()) == [out]
+    with duck.written_beside(out) as (tmp, con):
+        con.execute("CREATE TABLE t AS SELECT 42 AS x")
+        con.close()
+        os.replace(tmp, out)
+    assert sorted(tmp_path.iterdir()) == [out]
+    assert duck.connect(out, read_only=True).execute("SELECT x FROM t").fetchone() == (42,)

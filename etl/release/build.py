@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -167,7 +166,7 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
         raise ReleaseFailed(f"relations that do not hold on the true counts (a bug): {bad.to_dict('records')}")
     hidden = np.zeros(n.size, dtype=bool)
     primary = np.zeros(n.size, dtype=bool)
-    rows, audits = [], {}
+    audits = {}
     jobs, span = [], {}
     for count, lo, hi in ids:
         cols = np.arange(lo, hi + 1)
@@ -329,16 +328,13 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
     edition = release_edition.load_edition(plan_path, release_id)
     check_archive_path(out, edition.release_id)
     centre_key = (release_edition.read_key(edition.key_path(secure_db)) if edition.pseudonymise_centres else None)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
     steps: list[tuple[str, float]] = []
 
     def step(name: str) -> None:
         steps.append((name, time.perf_counter() - t0))
         _log(quiet, f"[release] {name:<48} {steps[-1][1]:6.1f} s")
 
-    con = duck.connect(tmp)
-    try:
+    with duck.written_beside(out) as (tmp, con):
         con.execute(f"ATTACH '{secure_db}' AS sec (READ_ONLY)")
         meta = dict(con.execute("SELECT key, value FROM sec.meta").fetchall())
         years = [int(y) for (y,) in con.execute("SELECT DISTINCT year FROM sec.population_cube ORDER BY 1").fetchall()]
@@ -411,10 +407,3 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         if centre_key is not None:
             release_edition.write_key(edition.key_path(secure_db), centre_key)
         return report
-    finally:
-        try:
-            con.close()
-        except duckdb.Error:
-            pass
-        tmp.unlink(missing_ok=True)
-        Path(str(tmp) + ".wal").unlink(missing_ok=True)

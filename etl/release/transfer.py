@@ -198,10 +198,7 @@ def import_csv(folder: Path, out: Path, boundaries=None) -> dict[str, int]:
     folder, out = Path(folder), Path(out)
     manifest, columns = read_manifest(folder)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    con = duck.connect(tmp)
-    try:
+    with duck.written_beside(out) as (tmp, con):
         con.execute("SET enable_progress_bar = false")
         rows: dict[str, int] = {}
         for m in manifest:
@@ -236,13 +233,6 @@ def import_csv(folder: Path, out: Path, boundaries=None) -> dict[str, int]:
         con.close()
         os.replace(tmp, out)
         return rows
-    finally:
-        try:
-            con.close()
-        except duckdb.Error:
-            pass
-        tmp.unlink(missing_ok=True)
-        Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
 
 def _shared_boundaries(con) -> None:
