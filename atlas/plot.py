@@ -171,3 +171,29 @@ def stacked(titles: list[str], heights: list[float], spacing: float = 0.045, tit
                             "yanchor": "bottom", "showarrow": False, "font": title_font or {"size": 12}})
         top = bottom - spacing
     return fig
+
+
+def grid(titles: list[str], cols: int, vspace: float, hspace: float, shared_y: bool = True,
+         title_font: dict | None = None) -> tuple[Figure, list[tuple[str, str]]]:
+    """Panels in rows of ``cols``, left to right from the top, each with its title centred above it,
+    sharing one year (x) axis and, if ``shared_y``, one value (y) axis (``make_subplots(rows, cols,
+    subplot_titles=titles, shared_xaxes="all", shared_yaxes="all", vertical_spacing=vspace,
+    horizontal_spacing=hspace)``). Returns the figure and each panel's pair of axis references
+    ("x7", "y7"); a panel's axes are ``layout["xaxis7"]`` and ``layout["yaxis7"]``."""
+    n = len(titles)
+    rows = max(1, math.ceil(n / cols))
+    width = (1.0 - hspace * (cols - 1)) / cols
+    height = (1.0 - vspace * (rows - 1)) / rows
+    fig, refs = Figure(), []
+    for i, title in enumerate(titles):
+        r, c = divmod(i, cols)
+        suffix = "" if i == 0 else str(i + 1)
+        x0, top = c * (width + hspace), 1.0 - r * (height + vspace)
+        fig.layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": [x0, x0 + width],
+                                        **({"matches": "x"} if i else {})}
+        fig.layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [max(0.0, top - height), top],
+                                        **({"matches": "y"} if i and shared_y else {})}
+        fig.add_annotation({"text": title, "x": x0 + width / 2, "xref": "paper", "xanchor": "center", "y": top,
+                            "yref": "paper", "yanchor": "bottom", "showarrow": False, "font": title_font or {"size": 16}})
+        refs.append((f"x{suffix}", f"y{suffix}"))
+    return fig, refs

@@ -204,18 +204,18 @@ def test_all_trends_label_years_and_share_one_scale_unless_asked(app_db):
 
     frame, national, order, names, change, years = all_trends.small_multiples_data("imaging_rate", "municipality", "level")
     verdicts = dict(zip(change["code"].astype(int), change["verdict"].astype(int)))
-    shared = small_multiples(frame, national, order, names, verdicts, "da").layout
+    shared = small_multiples(frame, national, order, names, verdicts, "da").to_plotly_json()["layout"]
     axes = [k for k in shared if k.startswith("yaxis")]
     assert len(axes) == len(order)
     # one value scale: every panel's y axis follows the same one (not one per row)
-    assert len({shared[k].matches for k in axes if shared[k].matches}) == 1 and len(axes) > 7
+    assert len({shared[k].get("matches") for k in axes if shared[k].get("matches")}) == 1 and len(axes) > 7
     first, last = int(frame["year"].min()), int(frame["year"].max())
-    assert all(list(shared[k].tickvals) == [first, last] for k in shared if k.startswith("xaxis"))
-    labelled = [k for k in shared if k.startswith("xaxis") and shared[k].showticklabels]
+    assert all(list(shared[k]["tickvals"]) == [first, last] for k in shared if k.startswith("xaxis"))
+    labelled = [k for k in shared if k.startswith("xaxis") and shared[k]["showticklabels"]]
     assert len(labelled) == -(-len(order) // 7)                   # the first panel of every row
-    own = small_multiples(frame, national, order, names, verdicts, "da", shared=False).layout
-    assert not any(own[k].matches for k in own if k.startswith("yaxis"))
-    assert all(own[k].showticklabels for k in own if k.startswith("yaxis"))
+    own = small_multiples(frame, national, order, names, verdicts, "da", shared=False).to_plotly_json()["layout"]
+    assert not any(own[k].get("matches") for k in own if k.startswith("yaxis"))
+    assert all(own[k]["showticklabels"] for k in own if k.startswith("yaxis"))
 
 
 def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_db):
