@@ -97,30 +97,6 @@ def test_the_keyboard_drills_down_into_a_region(dash_duo, atlas_app):
     assert "level=region" not in _hash(dash_duo)
 
 
-def test_no_page_scrolls_sideways_on_a_phone(dash_duo, atlas_app):
-    dash_duo.start_server(atlas_app)
-    driver = dash_duo.driver
-    _viewport(driver, 390, 844)
-    try:
-        wide = {}
-        for lang in ("en", "da"):
-            for path in PAGES:
-                driver.get(dash_duo.server_url + path + ("?lang=da" if lang == "da" else ""))
-                _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
-                _loaded(dash_duo)
-                try:        # charts drawn (a page may hold one that stays empty; the width is checked anyway)
-                    wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
-                except AssertionError:
-                    pass
-                sizes = driver.execute_script(
-                    "return [document.documentElement.scrollWidth, window.innerWidth];")
-                if sizes[0] > sizes[1]:
-                    wide[f"{path} ({lang})"] = sizes
-        assert not wide, f"pages wider than a 390 px phone: {wide}"
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-
-
 # Text a reader cannot read whole: a text node cut by a box that hides its overflow (overflow hidden or
 # clip, an ellipsis) or by the edge of the page. A scroll box (overflow auto or scroll) is no cut: its
 # text is reached by scrolling it; a visually hidden box (1 px, for screen readers) is skipped.
@@ -187,31 +163,43 @@ return [...new Set(out)];
 """
 
 
-def test_no_text_is_cut_off_on_a_phone(dash_duo, atlas_app):
-    """Every page at 390 px in English and Danish: no label, button, heading, dropdown value or cell
-    whose text runs out of a box that hides it (a long Danish measure name in a dropdown was cut to
-    "Billeddiagnostik af lænden pr. 1.0"), and no chart text outside its chart (titles, axis titles,
-    notes and the mix chart's measure names ran up to 119 px past the edge)."""
-    dash_duo.start_server(atlas_app)
+def _phone_pages(dash_duo):
+    """Every page at 390 x 844 in English and Danish, drawn (charts included where they draw): yields
+    the page's name ("/trends (da)") with the page open, and restores the viewport at the end."""
     driver = dash_duo.driver
     _viewport(driver, 390, 844)
     try:
-        cut = {}
         for lang in ("en", "da"):
             for path in PAGES:
                 driver.get(dash_duo.server_url + path + ("?lang=da" if lang == "da" else ""))
                 _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
                 _loaded(dash_duo)
-                try:
+                try:        # charts drawn (a page may hold one that stays empty; it is checked anyway)
                     wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
                 except AssertionError:
                     pass
-                found = driver.execute_script(CUT_TEXT)
-                if found:
-                    cut[f"{path} ({lang})"] = found
-        assert not cut, f"text cut off on a 390 px phone: {cut}"
+                yield f"{path} ({lang})"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_no_page_scrolls_sideways_or_cuts_text_on_a_phone(dash_duo, atlas_app):
+    """Every page at 390 px in English and Danish: nothing wider than the phone, and no label, button,
+    heading, dropdown value or cell whose text runs out of a box that hides it (a long Danish measure
+    name in a dropdown was cut to "Billeddiagnostik af lænden pr. 1.0"), and no chart text outside its
+    chart (titles, axis titles, notes and the mix chart's measure names ran up to 119 px past the edge)."""
+    dash_duo.start_server(atlas_app)
+    driver = dash_duo.driver
+    wide, cut = {}, {}
+    for page in _phone_pages(dash_duo):
+        sizes = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+        if sizes[0] > sizes[1]:
+            wide[page] = sizes
+        found = driver.execute_script(CUT_TEXT)
+        if found:
+            cut[page] = found
+    assert not wide, f"pages wider than a 390 px phone: {wide}"
+    assert not cut, f"text cut off on a 390 px phone: {cut}"
 
 
 def test_the_date_and_year_controls_speak_the_pages_language(dash_duo, atlas_app):
