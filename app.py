@@ -17,12 +17,10 @@ from dash.exceptions import DependencyException
 from flask import request
 from markupsafe import escape as html_escape
 
-from atlas import api, static
-from atlas import guard
+from atlas import api, guard, static
 from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
 from atlas.page_meta import page_title
-
 
 PLOTLY_BUNDLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "plotly-atlas.min.js")
 
@@ -190,11 +188,10 @@ def warm_up() -> None:
     """Compute the default view once (a gunicorn worker calls this when it starts), so the first
     reader of each worker gets cached answers. Failing here must never stop a worker."""
     try:
+        from atlas.coverage import default_year
         from atlas.filters import View
         from atlas.state import hash_of
         from pages import atlas as atlas_page
-
-        from atlas.coverage import default_year
 
         year = default_year()
         data = hash_of(View(y0=year, y1=year), year)

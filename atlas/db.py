@@ -9,8 +9,8 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 import pandas as pd

@@ -22,11 +22,11 @@ import io
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, data, edition, notices, numbers, queries, static, titles
+from atlas import coverage, data, db, edition, notices, numbers, queries, static, titles
+from atlas.data.domain import status_words
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.layout_parts import csv_separator
-from atlas.data.domain import status_words
 from atlas.measures import MEASURES
 from atlas.state import hash_of
 

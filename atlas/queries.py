@@ -17,7 +17,7 @@ from etl import stats
 
 
 def clear_caches() -> None:
-    from atlas import all_trends, data, findings_panel, policy, profile     # the pages' caches of these tables
+    from atlas import all_trends, data, findings_panel, policy, profile  # the pages' caches of these tables
 
     data.reset()
     policy.clear_caches()

@@ -220,7 +220,8 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     from atlas.layout_parts import period_value
 
     years_value = [view.y0, view.y1] if data.source().any_range else period_value(view.y0, view.y1)
-    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level, "years": years_value,
+    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level,
+            "years": years_value,
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,

@@ -20,6 +20,8 @@ import json
 import os
 from importlib.resources import files
 
+from flask import Response, abort, send_file
+
 
 def path_prefix(raw: str | None = None) -> str:
     """The path prefix as Dash wants it: "/" or "/a/b/" (from ``ATLAS_PATH_PREFIX`` when not given)."""
@@ -32,7 +34,6 @@ def path_prefix(raw: str | None = None) -> str:
 
 PATH_PREFIX = path_prefix()
 
-from flask import Response, abort, send_file
 
 BASE_LAYERS = ("land", "ocean", "lakes", "rivers", "coastlines", "countries", "subunits")
 EMPTY_TOPOLOGY = json.dumps({

@@ -104,7 +104,6 @@ def _detect_encoding(path: Path) -> str:
 def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
     """The delimiter (``;`` or ``,``) and the column names of a CSV file's first line."""
     import csv
-
     import io
 
     with io.TextIOWrapper(_open_bytes(path), encoding=encoding, errors="replace", newline="") as fh:

@@ -13,8 +13,7 @@ from pathlib import Path
 import duckdb
 
 from etl.contract import Table, contract
-from etl.readers import (READERS, UnreadableFile, compressed_files, file_relation, find_files, read_error, sql_str,
-                         suffix)
+from etl.readers import READERS, UnreadableFile, compressed_files, file_relation, find_files, read_error, sql_str, suffix
 from etl.settings import Settings
 from etl.sql_types import INTEGER_TYPES, THOUSANDS, always_typed, quote, recode_sql, typed_sql
 

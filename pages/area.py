@@ -13,15 +13,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from atlas import db, data, edition, figures, good_practice, guard, policy_view, profile
+from atlas import data, db, edition, figures, good_practice, guard, policy_view, profile
 from atlas.findings import profile_findings
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
+from atlas.page_meta import title_of
 from atlas.profile_figures import measure_trends
 from atlas.profile_parts import area_code, parse_period, period_text, search_box
 from atlas.profile_view import spine_legend, spine_table
 from atlas.static import GRAPH_CONFIG
-from atlas.page_meta import title_of
 
 dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title=title_of("/area"))
 

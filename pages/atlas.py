@@ -7,17 +7,25 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from atlas import atlas_panels, colours, coverage, data, db, export, figures, findings_panel, good_practice, guard, notices, numbers, queries, titles
 from atlas.cache import cached
-from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
-from atlas.layout_parts import (dropdown, year_control, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
-                                year_marks)
+from atlas.layout_parts import (
+    chart_card,
+    control,
+    dim_options,
+    dropdown,
+    html_table,
+    lang_of,
+    page_frame,
+    separator_control,
+    year_control,
+)
 from atlas.measures import MEASURES
+from atlas.page_meta import title_of
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
-from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
-from atlas.page_meta import title_of
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
 

@@ -13,7 +13,6 @@ difference must be at most 1 % and its 95th percentile at most 5 %. ``-s`` print
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 

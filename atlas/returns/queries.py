@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlas.cache import cached
 from atlas import data, db
+from atlas.cache import cached
 from atlas.returns.constants import COUNTS, PER, RELEASE_ALL
 from atlas.returns.state import ReturnsView
 
