@@ -26,9 +26,13 @@ from atlas import coverage, data, db, edition, notices, numbers, queries, static
 from atlas.data.domain import status_words
 from atlas.filters import View
 from atlas.i18n import label, t
-from atlas.layout_parts import csv_separator
 from atlas.measures import MEASURES
 from atlas.state import hash_of
+
+
+def csv_separator(sep: str, lang: str) -> str:
+    """The separator a CSV file is written with: Danish files always use semicolons."""
+    return ";" if lang == "da" else (sep if sep in (",", ";") else ",")
 
 
 def _cell(x, sep: str, digits: int = 2) -> str:

@@ -196,7 +196,7 @@ def sas_table(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str] | N
     try:
         import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on an optional package
-        from etl.staging import ContractError, Problem
+        from etl.contract import ContractError, Problem
 
         raise ContractError([Problem(path.name, "", "", 0, "is a SAS file, and the optional package pyreadstat is not installed",
                                      hint="pip install '.[sas]' (pyreadstat), or convert the file to Parquet first "
