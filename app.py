@@ -145,7 +145,8 @@ def server_error(_):
     return {"error": "The atlas could not answer this request. Try another selection."}, 500
 
 
-PAGE_PATHS = ("/", "/pathways", "/returns", "/methods", "/compare", "/trends", "/inequality", "/recent-trends", "/opportunity")
+# the pages' own paths as each registers them (dash.register_page in pages/); the area profiles' template apart
+PAGE_PATHS = tuple(page["path"] for page in dash.page_registry.values() if not page.get("path_template"))
 
 
 def page_path(pathname) -> str:

@@ -92,7 +92,7 @@ def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: s
     the address of the view (``page`` and its ``state`` after the language)."""
     meta = db.meta()
     kind = meta.get("data_kind", "synthetic")
-    address = static.PATH_PREFIX + page.lstrip("/") + (f"?lang={lang}" if lang != "en" else "") + state
+    address = static.href("/" + page.lstrip("/")) + (f"?lang={lang}" if lang != "en" else "") + state
     return [
         [t("title", lang)],
         [title],

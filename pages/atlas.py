@@ -25,7 +25,7 @@ from atlas.layout_parts import (
 from atlas.measures import MEASURES
 from atlas.page_meta import title_of
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
-from atlas.static import GRAPH_CONFIG
+from atlas.static import GRAPH_CONFIG, href
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
 
@@ -187,7 +187,7 @@ def _area_outputs(view: View):
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
-        fig_map = figures.choropleth(tbl, dash.get_relative_path(f"/geo/{view.level}.json"), view, m, view.area, colouring)
+        fig_map = figures.choropleth(tbl, href(f"/geo/{view.level}.json"), view, m, view.area, colouring)
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)
