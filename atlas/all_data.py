@@ -16,7 +16,7 @@ import zipfile
 
 import pandas as pd
 
-from atlas import export, profile
+from atlas import export
 from atlas.cache import cached
 from atlas.filters import View
 from atlas.i18n import t
@@ -50,12 +50,6 @@ CODEBOOK = [
      "True for det første år talt anderledes end året før (et brud i registret, fx LPR2 til LPR3 i 2019: se "
      "Metode) og for en periode, der blander år før og efter et brud"),
 ]
-
-
-def offered_periods() -> list[tuple[int, int]]:
-    """On the secure database: the profiles' periods (the release's plan); the release's own
-    periods are read from it."""
-    return profile.periods()
 
 
 def measure_table(measure: str, lang: str) -> pd.DataFrame:

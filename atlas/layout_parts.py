@@ -103,7 +103,7 @@ def page_frame(url_id: str, store_id: str, sidebar, main) -> html.Div:
     ])
 
 
-def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False,
+def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None,
                prefix: str = "", images: bool = True) -> html.Section:
     """A titled card with a loading indicator, PNG and SVG downloads of its chart (``images``) and a
     CSV download of exactly what the chart shows.

@@ -30,14 +30,6 @@ def R(app_db):
     return returns
 
 
-def shown_values(*frames_and_columns):
-    out = []
-    for frame, cols in frames_and_columns:
-        for c in cols:
-            out.extend(frame[c].dropna().to_numpy(dtype=float).tolist())
-    return np.asarray(out)
-
-
 def test_letters_start_with_the_campaign_and_wear_off(R):
     view = R.ReturnsView(measure="letters")
     s = R.series(view)
