@@ -163,6 +163,9 @@ def test_page_paths_are_the_registered_ones(answers):
     assert sorted(paths["nav"]) == paths["registry"] and len(set(paths["nav"])) == len(paths["nav"])
     assert paths["templates"] == ["/area/<code>"]
     assert len(paths["registry"]) >= 9
+    from atlas.page_meta import PAGE_NAMES  # each page's title (the atlas's own name on "/")
+
+    assert set(PAGE_NAMES) == (set(paths["registry"]) - {"/"}) | {"/area"}
 
 
 def test_href_applies_the_prefix(monkeypatch):
