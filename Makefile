@@ -15,7 +15,7 @@ RELEASE_WORKERS ?= 2
 WORKERS ?= 2
 THREADS ?= 1
 
-.PHONY: release demo data serve serve-dev test test-fast bench clean venv screenshot plotly-bundle
+.PHONY: release demo data serve serve-dev test test-fast lint deadcode bench clean venv screenshot plotly-bundle
 
 demo: release serve-dev
 
@@ -69,6 +69,14 @@ TEST_WORKERS ?= 2
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
+
+# ruff with the rules in pyproject.toml ([tool.ruff]); .ci/run runs it before the tests
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+# what nothing calls (vulture, [tool.vulture] in pyproject.toml): a list to read, not a gate
+deadcode: $(BIN)/.installed
+	$(BIN)/vulture || true
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -m "not browser and not slow"

@@ -17,12 +17,10 @@ from dash.exceptions import DependencyException
 from flask import request
 from markupsafe import escape as html_escape
 
-from atlas import api, static
-from atlas import guard
+from atlas import api, guard, static
 from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
 from atlas.page_meta import page_title
-
 
 PLOTLY_BUNDLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "plotly-atlas.min.js")
 
@@ -147,7 +145,8 @@ def server_error(_):
     return {"error": "The atlas could not answer this request. Try another selection."}, 500
 
 
-PAGE_PATHS = ("/", "/pathways", "/returns", "/methods", "/compare", "/trends", "/inequality", "/recent-trends", "/opportunity")
+# the pages' own paths as each registers them (dash.register_page in pages/); the area profiles' template apart
+PAGE_PATHS = tuple(page["path"] for page in dash.page_registry.values() if not page.get("path_template"))
 
 
 def page_path(pathname) -> str:
@@ -190,11 +189,10 @@ def warm_up() -> None:
     """Compute the default view once (a gunicorn worker calls this when it starts), so the first
     reader of each worker gets cached answers. Failing here must never stop a worker."""
     try:
+        from atlas.coverage import default_year
         from atlas.filters import View
         from atlas.state import hash_of
         from pages import atlas as atlas_page
-
-        from atlas.coverage import default_year
 
         year = default_year()
         data = hash_of(View(y0=year, y1=year), year)

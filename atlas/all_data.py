@@ -16,7 +16,7 @@ import zipfile
 
 import pandas as pd
 
-from atlas import export, profile, queries
+from atlas import export
 from atlas.cache import cached
 from atlas.filters import View
 from atlas.i18n import t
@@ -29,7 +29,8 @@ CODEBOOK = [
     ("code", "Area code (DAGI); 0 is Denmark", "Områdekode (DAGI); 0 er Danmark"),
     ("name", "Area name", "Områdenavn"),
     ("count", "Numerator (empty when hidden or not published)", "Tæller (tom når skjult eller ikke offentliggjort)"),
-    ("denominator", "Shown denominator: adults (rates) or imaging/episodes (shares)", "Vist nævner: voksne (rater) eller undersøgelser/forløb (andele)"),
+    ("denominator", "Shown denominator: adults (rates) or imaging/episodes (shares)",
+     "Vist nævner: voksne (rater) eller undersøgelser/forløb (andele)"),
     ("value", "Rate per 1,000 adults per year (age- and sex-standardised, ESP 2013) or share in %",
      "Rate pr. 1.000 voksne pr. år (alders- og kønsstandardiseret, ESP 2013) eller andel i %"),
     ("lower", "Lower limit of the 95% interval", "Nedre grænse for 95 %-intervallet"),
@@ -49,12 +50,6 @@ CODEBOOK = [
      "True for det første år talt anderledes end året før (et brud i registret, fx LPR2 til LPR3 i 2019: se "
      "Metode) og for en periode, der blander år før og efter et brud"),
 ]
-
-
-def offered_periods() -> list[tuple[int, int]]:
-    """On the secure database: the profiles' periods (the release's plan); the release's own
-    periods are read from it."""
-    return profile.periods()
 
 
 def measure_table(measure: str, lang: str) -> pd.DataFrame:

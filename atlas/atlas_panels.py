@@ -6,8 +6,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from atlas.cache import cached
 from atlas import clusters, colours, db, figures, numbers, queries
+from atlas.cache import cached
 from atlas.filters import View
 from atlas.i18n import t
 

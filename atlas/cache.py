@@ -81,12 +81,25 @@ def _frozen(value):
 
 
 _MEMOS: list = []          # every memo made by cached(): clear_all() empties them (a new database)
+_HOOKS: list = []          # what else a module keeps per database (on_clear): clear_all() calls them too
+
+
+def on_clear(hook):
+    """Register ``hook()`` to be called by :func:`clear_all` after the memos are emptied (for state that
+    is not a memo, such as the data layer's chosen source). Usable as a decorator; returns ``hook``.
+    Modules register themselves, so whoever clears needs to import none of them."""
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+    return hook
 
 
 def clear_all() -> None:
-    """Forget every cached answer of the process (the database under it was replaced)."""
+    """Forget every cached answer of the process (the database under it was replaced, or a test
+    swapped it): every memo made by :func:`cached`, then every hook registered with :func:`on_clear`."""
     for memo in list(_MEMOS):
         memo.cache_clear()
+    for hook in list(_HOOKS):
+        hook()
 
 
 def cached(maxsize: int = 128):

@@ -2,13 +2,13 @@
 synthetic-data banner, the footer (which database is served) and the skip link."""
 from __future__ import annotations
 
-import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from atlas import db, edition
+from atlas import db, edition, static
 from atlas.i18n import t
 
+# the navigation bar's order and labels; its paths are the pages' registered ones (tests/test_path_prefix.py)
 LINKS = [("nav_atlas", "/"), ("nav_pathways", "/pathways"), ("nav_returns", "/returns"), ("nav_areas", "/compare"),
          ("nav_trends", "/trends"), ("nav_inequality", "/inequality"), ("nav_recent", "/recent-trends"),
          ("nav_opportunity", "/opportunity"), ("nav_methods", "/methods")]
@@ -25,15 +25,15 @@ def page_chrome(pathname: str, lang: str, hash_: str | None) -> tuple:
     nav = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.Span(t("title", lang), className="fw-semibold"),
                          html.Small(" · " + t("subtitle", lang), className="d-none d-xxl-inline text-white-50")],
-                        href=dash.get_relative_path("/") + suffix, className="text-wrap"),
+                        href=static.href("/") + suffix, className="text-wrap"),
         html.Div([
-            html.A(t("language", lang), href=f"{dash.get_relative_path(pathname or '/')}?lang={other}{hash_ or ''}", id="lang-switch",
+            html.A(t("language", lang), href=f"{static.href(pathname or '/')}?lang={other}{hash_ or ''}", id="lang-switch",
                    className="btn btn-outline-light btn-sm", lang=other,
                    **{"aria-label": f"Language: {t('language', lang)}"}),
             # on a phone the page links fold into a menu button
             dbc.NavbarToggler(id="navbar-toggler", className="ms-2"),
         ], className="d-flex align-items-center order-lg-last ms-auto"),
-        dbc.Collapse(dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=dash.get_relative_path(href) + suffix, active=(pathname == href)))
+        dbc.Collapse(dbc.Nav([dbc.NavItem(dbc.NavLink(t(key, lang), href=static.href(href) + suffix, active=(pathname == href)))
                               for key, href in LINKS], navbar=True, className="me-auto"),
                      id="navbar-collapse", is_open=False, navbar=True),
     ], fluid=True), color="dark", dark=True, expand="lg", className="py-1")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
-from atlas.cache import cached
 
 import pandas as pd
 
 from atlas import db, queries
+from atlas.cache import cached
 from atlas.filters import View
 from atlas.measures import MEASURES
 from etl import stats

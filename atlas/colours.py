@@ -20,15 +20,14 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, replace
-from atlas.cache import cached
 
 import numpy as np
 import pandas as pd
 
 from atlas import db, queries
+from atlas.cache import cached
 from atlas.filters import View
 from atlas.i18n import t
-from atlas.measures import MEASURES
 from etl.settings import CONFIG_DIR
 
 FLAGS = ("high_998", "high_95", "within", "low_95", "low_998")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
 
-from atlas import data
-from atlas import db, profile
+from atlas import data, db, profile
 from atlas.measures import MEASURES
 from atlas.state import click_code
 

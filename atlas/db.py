@@ -9,13 +9,13 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 import pandas as pd
 
-from atlas.cache import cached, frozen_json
+from atlas.cache import cached, clear_all, frozen_json
 from etl.settings import DEFAULT_DB
 
 _lock = threading.Lock()
@@ -134,11 +134,7 @@ def replaced() -> bool:
             pass
         _con = None
         _con_file = None
-    from atlas import data
-    from atlas.cache import clear_all
-
-    clear_all()
-    data.reset()              # the source (secure or release) is chosen again from the new file
+    clear_all()               # every memo, and the data layer's source is chosen again from the new file
     return True
 
 
@@ -229,8 +225,4 @@ def reset_caches() -> None:
         if _con is not None:
             _con.close()
         _con = None
-    for f in (meta, areas, level_codes, regions_of, geojson, geojson_text, years, standard_weights):
-        f.cache_clear()
-    from atlas import data
-
-    data.reset()
+    clear_all()               # its reference data, every answer made from it, the data layer's source

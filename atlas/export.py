@@ -22,13 +22,17 @@ import io
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, data, edition, notices, numbers, queries, static, titles
+from atlas import coverage, data, db, edition, notices, numbers, queries, static, titles
+from atlas.data.domain import status_words
 from atlas.filters import View
 from atlas.i18n import label, t
-from atlas.layout_parts import csv_separator
-from atlas.data.domain import status_words
 from atlas.measures import MEASURES
 from atlas.state import hash_of
+
+
+def csv_separator(sep: str, lang: str) -> str:
+    """The separator a CSV file is written with: Danish files always use semicolons."""
+    return ";" if lang == "da" else (sep if sep in (",", ";") else ",")
 
 
 def _cell(x, sep: str, digits: int = 2) -> str:
@@ -88,7 +92,7 @@ def csv_header(lang: str, title: str, rows: list[list[str]], page: str, state: s
     the address of the view (``page`` and its ``state`` after the language)."""
     meta = db.meta()
     kind = meta.get("data_kind", "synthetic")
-    address = static.PATH_PREFIX + page.lstrip("/") + (f"?lang={lang}" if lang != "en" else "") + state
+    address = static.href("/" + page.lstrip("/")) + (f"?lang={lang}" if lang != "en" else "") + state
     return [
         [t("title", lang)],
         [title],

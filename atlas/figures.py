@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from atlas import numbers
-from atlas.plot import Figure, stacked
 from atlas.filters import View
 from atlas.i18n import label, t
 from atlas.measures import Measure
+from atlas.plot import Figure, stacked
 from etl import stats
 
 SCALE = "YlGnBu"          # ColorBrewer sequential, safe for colour-blind readers

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import dash
 from dash import dcc, html
 
-from atlas import queries
+from atlas import queries, static
 from atlas.cache import cached
 from atlas.filters import View
 from atlas.findings import atlas_findings
@@ -35,11 +34,11 @@ def profile_link(view: View):
     """A link to the selected area's profile (or to the profiles' search when none is selected)."""
     suffix = "?lang=da" if view.lang == "da" else ""
     if view.area is None:
-        return dcc.Link(t("nav_areas", view.lang), href=dash.get_relative_path(f"/compare{suffix}"), className="small")
+        return dcc.Link(t("nav_areas", view.lang), href=static.href(f"/compare{suffix}"), className="small")
     from atlas import profile
 
     if profile.level_of(view.area) is None:
         return None
     name = profile.area_name(view.area, view.level)
-    return dcc.Link(t("profile_open", view.lang).format(name=name), href=dash.get_relative_path(f"/area/{view.area}{suffix}"),
+    return dcc.Link(t("profile_open", view.lang).format(name=name), href=static.href(f"/area/{view.area}{suffix}"),
                     className="btn btn-sm btn-outline-primary", id="profile-link-a")

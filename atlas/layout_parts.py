@@ -7,7 +7,9 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, clientside_callback, dcc, html
 
 from atlas import numbers
+from atlas.export import _words, csv_separator  # noqa: F401  (csv_separator: importable from here as before)
 from atlas.i18n import LANGS, t
+from atlas.state import period_value  # noqa: F401  (importable from here as before)
 
 
 def lang_of(value) -> str:
@@ -47,11 +49,6 @@ def dim_options(key: str, lang: str) -> list[dict]:
 
     return [{"label": t("all", lang), "value": "all"}] + [
         {"label": v if key == "age" else label(key, v, lang), "value": str(v)} for v in DIMENSIONS[key][1]]
-
-
-def period_value(y0: int, y1: int) -> str:
-    """A period as the year control's value: "2021" or "2022-2024"."""
-    return str(y0) if y0 == y1 else f"{y0}-{y1}"
 
 
 def year_control(cid: str, lang: str, y0: int, y1: int):
@@ -94,11 +91,6 @@ def separator_control(cid: str, lang: str):
     return control(t("separator", lang), radio)
 
 
-def csv_separator(sep: str, lang: str) -> str:
-    """The separator a CSV file is written with: Danish files always use semicolons."""
-    return ";" if lang == "da" else (sep if sep in (",", ";") else ",")
-
-
 def page_frame(url_id: str, store_id: str, sidebar, main) -> html.Div:
     """A page with its own location (its state lives in the URL hash), its view store, and the
     sidebar of controls beside the main column."""
@@ -111,7 +103,7 @@ def page_frame(url_id: str, store_id: str, sidebar, main) -> html.Div:
     ])
 
 
-def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None, png: bool = False,
+def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None,
                prefix: str = "", images: bool = True) -> html.Section:
     """A titled card with a loading indicator, PNG and SVG downloads of its chart (``images``) and a
     CSV download of exactly what the chart shows.
@@ -184,8 +176,6 @@ def html_table(frame, caption: str, lang: str, max_rows: int = 500) -> html.Div:
         else:
             text = str(v)
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
-
-    from atlas.export import _words
 
     shown = frame.head(max_rows)
     # whole numbers are grouped in thousands, except identifiers (years, codes, months) which are not amounts

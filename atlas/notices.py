@@ -11,8 +11,8 @@ import textwrap
 import pandas as pd
 
 from atlas import figures
-from atlas.plot import Figure
 from atlas.i18n import t
+from atlas.plot import Figure
 
 FONT = {**figures.FONT, "size": 14, "color": "#444"}
 

@@ -1,12 +1,13 @@
-"""Parts shared by the profile and compare pages: the area search that opens a profile, and the
-period and area code read from an address (each checked against what the atlas offers)."""
+"""Parts shared by the profile and compare pages: the area search that opens a profile (its callback
+is in pages/area.py), and the period and area code read from an address (each checked against what
+the atlas offers)."""
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import dcc, html
 
 from atlas import db, profile
 from atlas.i18n import label, t
-from atlas.layout_parts import dropdown, lang_of
+from atlas.layout_parts import dropdown
 
 
 def parse_period(raw, offered: list[tuple[int, int]]) -> tuple[int, int] | None:
@@ -50,15 +51,5 @@ def search_box(lang: str, value=None) -> html.Div:
                      clearable=True),
         dcc.Location(id="profile-nav", refresh="callback-nav"),
     ], className="area-search d-print-none", style={"minWidth": "18rem"})
-
-
-@callback(Output("profile-nav", "href"), Input("profile-search", "value"), State("profile-nav", "search"),
-          prevent_initial_call=True)
-def go_to_area(code, search):
-    """The search box opens the chosen area's profile (in the reader's language)."""
-    if not isinstance(code, int) or profile.level_of(code) is None:
-        return no_update
-    lang = lang_of(search if isinstance(search, str) else "")
-    return f"/area/{code}" + ("?lang=da" if lang == "da" else "")
 
 

@@ -120,6 +120,11 @@ def hash_of(view: View, default_year: int | None = None) -> str:
     return f"#{q}" if q else ""
 
 
+def period_value(y0: int, y1: int) -> str:
+    """A period as the year control's value: "2021" or "2022-2024"."""
+    return str(y0) if y0 == y1 else f"{y0}-{y1}"
+
+
 def filter_pairs(items) -> list[tuple]:
     """(dimension, value) of each filter dropdown (pattern-matching ids), in the page's order, from the
     callback's ``ctx.args_grouping``; anything that is not such an item (a tampered payload) is left out."""
@@ -217,10 +222,9 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     dvals = dict(view.dims)
     h = hash_of(view, default)
     breakdown_fixed = data.source().breakdown_view(view) != view
-    from atlas.layout_parts import period_value
-
     years_value = [view.y0, view.y1] if data.source().any_range else period_value(view.y0, view.y1)
-    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level, "years": years_value,
+    return {"view": h, **panel_addresses(view, before, h, breakdown_fixed), "hash": h, "measure": view.measure, "level": view.level,
+            "years": years_value,
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,

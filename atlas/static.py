@@ -12,13 +12,15 @@ Behind a reverse proxy the app may be served under a path prefix: ``ATLAS_PATH_P
 serves every page, callback and resource under ``/atlas/`` (the proxy passes the path on unchanged).
 ``PATH_PREFIX`` is that prefix ("/" without one); Dash gets it as ``url_base_pathname`` (app.py),
 the routes here and Plotly's TopoJSON address carry it, and pages build their links with
-``dash.get_relative_path``.
+:func:`href`.
 """
 from __future__ import annotations
 
 import json
 import os
 from importlib.resources import files
+
+from flask import Response, abort, send_file
 
 
 def path_prefix(raw: str | None = None) -> str:
@@ -32,7 +34,17 @@ def path_prefix(raw: str | None = None) -> str:
 
 PATH_PREFIX = path_prefix()
 
-from flask import Response, abort, send_file
+
+def href(path: str) -> str:
+    """An address inside the app as the browser must ask for it: ``path`` ("/", "/area/101?lang=da",
+    "/geo/region.json") under the prefix the app is served under (``href("/area/101")`` is
+    "/atlas/area/101" behind ``ATLAS_PATH_PREFIX=/atlas/``). Every link, every address a callback
+    returns and every address written into a download goes through it (``dash.get_relative_path``
+    gives the same inside a request; this works outside one too)."""
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+        raise ValueError(f"{path!r}: an address inside the app starts with one '/'")
+    return PATH_PREFIX + path[1:]
+
 
 BASE_LAYERS = ("land", "ocean", "lakes", "rivers", "coastlines", "countries", "subunits")
 EMPTY_TOPOLOGY = json.dumps({

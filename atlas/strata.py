@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from atlas.cache import cached
 from atlas import db
+from atlas.cache import cached
 from atlas.filters import DIMENSIONS, View, where_sql
 from atlas.measures import MEASURES, Measure
 

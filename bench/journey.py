@@ -17,8 +17,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.callbacks import summary
-from bench.payloads import (download_body, callback_body, read_state_answer, router_body, state_body, state_callback,
-                            updated_stores, view_callbacks, view_store_of, wildcard_controls)
+from bench.payloads import (
+    callback_body,
+    download_body,
+    read_state_answer,
+    router_body,
+    state_body,
+    state_callback,
+    updated_stores,
+    view_callbacks,
+    view_store_of,
+    wildcard_controls,
+)
 
 CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")      # charts with a CSV download
 CONNECTIONS = 6                  # a browser's parallel connections to one host

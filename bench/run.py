@@ -171,7 +171,8 @@ def _finish(results: dict, t_all: float, out) -> dict:
 def main(args) -> int:
     """Benchmark the build, a pandas baseline, the release, the app's callbacks and a many-reader journey."""
     if getattr(args, "first_visit", False):
-        from bench.first_visit import run_first_visit, table as first_visit_table
+        from bench.first_visit import run_first_visit
+        from bench.first_visit import table as first_visit_table
 
         out = Path(args.out).with_name("first-visit.json") if args.out else None
         try:

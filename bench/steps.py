@@ -12,8 +12,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.pandas_baseline import (COMPARABLE_STEPS, PANDAS_COVERS, PANDAS_MEMORY_CAP, etl_totals,
-                                   pandas_baseline, pandas_estimate_bytes)
+from bench.pandas_baseline import COMPARABLE_STEPS, PANDAS_COVERS, PANDAS_MEMORY_CAP, etl_totals, pandas_baseline, pandas_estimate_bytes
 from bench.processes import folder_bytes, run_child
 
 GB = 1e9

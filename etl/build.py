@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from etl import checks as plausibility
 from etl import codes, coverage, duck, geo, intermediate, marts, staging, vintage
 from etl.contract import contract

@@ -87,7 +87,7 @@ def read_list(name: str, directory: Path = CODES_DIR, known_sources: dict | None
                               f"says where each code comes from (see {directory / 'README.md'})")
         out = []
         for line, row in enumerate(reader, start=2):
-            def bad(col: str, what: str) -> ConfigError:
+            def bad(col: str, what: str, line: int = line) -> ConfigError:
                 return ConfigError(f"{path}, line {line}, column {col}: {what}")
             code = (row[column] or "").strip()
             if not code:

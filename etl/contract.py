@@ -14,6 +14,39 @@ from etl.settings import Settings, read_code_list
 from etl.vocabularies import codes
 
 
+@dataclass
+class Problem:
+    file: str
+    table: str
+    column: str
+    n_rows: int
+    problem: str
+    examples: list = field(default_factory=list)
+    hint: str = ""
+
+    def __str__(self) -> str:
+        col = f", column '{self.column}'" if self.column else ""
+        ex = f" (for example: {', '.join(map(str, self.examples))})" if self.examples else ""
+        rows = f"{self.n_rows:,} row{'s' if self.n_rows != 1 else ''} " if self.n_rows else ""
+        what = f"{rows}{self.problem}{ex}."
+        return f"{self.file}{col}: {what}" + (f" What to do: {self.hint}." if self.hint else "")
+
+
+class ContractError(Exception):
+    """The extracts break the data contract; the message lists every problem found."""
+
+    def __init__(self, problems: list[Problem], lenient_possible: bool = True):
+        self.problems = problems
+        lines = [f"The input does not meet the data contract (docs/data-contract.md): {len(problems)} problem(s)."]
+        lines += [f"  - {p}" for p in problems]
+        if lenient_possible:
+            lines.append("Fix the extract, or run the build with --lenient to drop the bad rows and get a "
+                         "rejection report. The previous database has not been changed.")
+        else:
+            lines.append("The previous database has not been changed.")
+        super().__init__("\n".join(lines))
+
+
 @dataclass(frozen=True)
 class Rule:
     predicate: str          # SQL, true for a good value; {c} is the typed column

@@ -56,8 +56,16 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
-from etl.geometry import (_clean, _drop_islets, _largest_part, _polygonal, _round, _to_degrees, _to_metres,
-                          area_km2)  # area_km2: used by the tests as geo.area_km2
+from etl.geometry import (
+    _clean,
+    _drop_islets,
+    _largest_part,
+    _polygonal,
+    _round,
+    _to_degrees,
+    _to_metres,
+)
+from etl.geometry import area_km2 as area_km2  # used by the tests as geo.area_km2
 
 MUNICIPALITIES_FILE = "dagi_kommuner_2014.geojson"
 REGIONS_FILE = "dagi_regioner_2014.geojson"   # only used to check the dissolved regions

@@ -34,7 +34,6 @@ from etl.intermediate import outcome_sql
 from etl.settings import Settings, esp2013_band_weights
 
 POPULATION_DIMS = ("year", "municipality", "sex", "age_band", "education", "income", "origin", "labour")
-IMAGING_DIMS = POPULATION_DIMS + ("modality", "priority", "referrer")
 
 # measure name -> boolean SQL over int_imaging ("true" counts every imaging)
 IMAGING_MEASURES = {

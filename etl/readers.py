@@ -104,7 +104,6 @@ def _detect_encoding(path: Path) -> str:
 def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
     """The delimiter (``;`` or ``,``) and the column names of a CSV file's first line."""
     import csv
-
     import io
 
     with io.TextIOWrapper(_open_bytes(path), encoding=encoding, errors="replace", newline="") as fh:
@@ -197,7 +196,7 @@ def sas_table(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str] | N
     try:
         import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on an optional package
-        from etl.staging import ContractError, Problem
+        from etl.contract import ContractError, Problem
 
         raise ContractError([Problem(path.name, "", "", 0, "is a SAS file, and the optional package pyreadstat is not installed",
                                      hint="pip install '.[sas]' (pyreadstat), or convert the file to Parquet first "

@@ -88,7 +88,7 @@ def read(path: Path, max_problems: int = 5) -> list[Record]:
     for number, raw in enumerate(data.splitlines(), start=1):
         if not raw.strip():
             continue
-        def problem(what: str) -> None:
+        def problem(what: str, number: int = number) -> None:
             problems.append(f"line {number}: {what}")
         if b";" in raw[:30] or b"\t" in raw[:30]:
             problem("has a separator (; or tab) where the fixed-width layout has none: a CSV export?")

@@ -12,46 +12,12 @@ from pathlib import Path
 
 import duckdb
 
-from etl.contract import Table, contract
-from etl.readers import (READERS, UnreadableFile, compressed_files, file_relation, find_files, read_error, sql_str,
-                         suffix)
+from etl.contract import ContractError, Problem, Table, contract  # the staging errors, importable from here as before
+from etl.readers import READERS, UnreadableFile, compressed_files, file_relation, find_files, read_error, sql_str, suffix
 from etl.settings import Settings
 from etl.sql_types import INTEGER_TYPES, THOUSANDS, always_typed, quote, recode_sql, typed_sql
 
 EXAMPLES = 5
-
-
-@dataclass
-class Problem:
-    file: str
-    table: str
-    column: str
-    n_rows: int
-    problem: str
-    examples: list = field(default_factory=list)
-    hint: str = ""
-
-    def __str__(self) -> str:
-        col = f", column '{self.column}'" if self.column else ""
-        ex = f" (for example: {', '.join(map(str, self.examples))})" if self.examples else ""
-        rows = f"{self.n_rows:,} row{'s' if self.n_rows != 1 else ''} " if self.n_rows else ""
-        what = f"{rows}{self.problem}{ex}."
-        return f"{self.file}{col}: {what}" + (f" What to do: {self.hint}." if self.hint else "")
-
-
-class ContractError(Exception):
-    """The extracts break the data contract; the message lists every problem found."""
-
-    def __init__(self, problems: list[Problem], lenient_possible: bool = True):
-        self.problems = problems
-        lines = [f"The input does not meet the data contract (docs/data-contract.md): {len(problems)} problem(s)."]
-        lines += [f"  - {p}" for p in problems]
-        if lenient_possible:
-            lines.append("Fix the extract, or run the build with --lenient to drop the bad rows and get a "
-                         "rejection report. The previous database has not been changed.")
-        else:
-            lines.append("The previous database has not been changed.")
-        super().__init__("\n".join(lines))
 
 
 @dataclass

@@ -13,15 +13,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from atlas import db, data, edition, figures, good_practice, guard, policy_view, profile
+from atlas import data, db, edition, figures, good_practice, guard, policy_view, profile, static
 from atlas.findings import profile_findings
 from atlas.i18n import label, t
 from atlas.layout_parts import lang_of
+from atlas.page_meta import title_of
 from atlas.profile_figures import measure_trends
 from atlas.profile_parts import area_code, parse_period, period_text, search_box
 from atlas.profile_view import spine_legend, spine_table
 from atlas.static import GRAPH_CONFIG
-from atlas.page_meta import title_of
 
 dash.register_page(__name__, path_template="/area/<code>", name="Area profile", title=title_of("/area"))
 
@@ -34,7 +34,7 @@ def _suffix(lang: str, period: tuple[int, int] | None = None) -> str:
 
 
 def _period_links(code: int, chosen: tuple[int, int], lang: str) -> html.Div:
-    links = [dcc.Link(period_text(p), href=dash.get_relative_path(f"/area/{code}{_suffix(lang, p)}"),
+    links = [dcc.Link(period_text(p), href=static.href(f"/area/{code}{_suffix(lang, p)}"),
                       className="btn btn-sm " + ("btn-secondary" if p == chosen else "btn-outline-secondary"))
              for p in profile.periods()]
     return html.Div([html.Span(t("profile_period", lang) + ": ", className="small me-1"), *links],
@@ -55,6 +55,22 @@ def _notes(code: int, lang: str) -> html.Section | None:
         ], className="good-practice mb-2"))
     return html.Section([html.H2(t("gp_title", lang), className="h5"), *items], className="profile-section mb-3",
                         id="good-practice")
+
+
+def profile_href(code, search) -> str | None:
+    """The address of the chosen area's profile (in the reader's language, under the app's path
+    prefix), or None for anything that is not an area of the atlas."""
+    if not isinstance(code, int) or isinstance(code, bool) or profile.level_of(code) is None:
+        return None
+    lang = lang_of(search if isinstance(search, str) else "")
+    return static.href(f"/area/{code}" + ("?lang=da" if lang == "da" else ""))
+
+
+@callback(Output("profile-nav", "href"), Input("profile-search", "value"), State("profile-nav", "search"),
+          prevent_initial_call=True)
+def go_to_area(code, search):
+    """The search box (atlas/profile_parts.py, on this page and /compare) opens the chosen area's profile."""
+    return profile_href(code, search) or no_update
 
 
 def _graph(gid: str, fig) -> dcc.Graph:

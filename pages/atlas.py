@@ -7,17 +7,25 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from atlas import atlas_panels, colours, coverage, data, db, export, figures, findings_panel, good_practice, guard, notices, numbers, queries, titles
 from atlas.cache import cached
-from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
-from atlas.layout_parts import (dropdown, year_control, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
-                                year_marks)
+from atlas.layout_parts import (
+    chart_card,
+    control,
+    dim_options,
+    dropdown,
+    html_table,
+    lang_of,
+    page_frame,
+    separator_control,
+    year_control,
+)
 from atlas.measures import MEASURES
-from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
-from atlas.static import GRAPH_CONFIG
-from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
 from atlas.page_meta import title_of
+from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
+from atlas.static import GRAPH_CONFIG, href
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
 
@@ -179,7 +187,7 @@ def _area_outputs(view: View):
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
-        fig_map = figures.choropleth(tbl, dash.get_relative_path(f"/geo/{view.level}.json"), view, m, view.area, colouring)
+        fig_map = figures.choropleth(tbl, href(f"/geo/{view.level}.json"), view, m, view.area, colouring)
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)

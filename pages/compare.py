@@ -9,20 +9,19 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 
-from atlas import data
-from atlas.data.domain import status_word
-from atlas import profile
+from atlas import data, profile
 from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
 from atlas.comparisons import paired, side_by_side
+from atlas.data.domain import status_word
 from atlas.findings import number
 from atlas.i18n import label, t
-from atlas.layout_parts import dropdown, control, lang_of
+from atlas.layout_parts import control, dropdown, lang_of
 from atlas.measures import MEASURES
+from atlas.page_meta import title_of
 from atlas.profile_figures import compare_dots, measure_scatter
+from atlas.profile_parts import period_text, search_box
 from atlas.static import GRAPH_CONFIG
 from etl import stats
-from atlas.profile_parts import period_text, search_box
-from atlas.page_meta import title_of
 
 dash.register_page(__name__, path="/compare", name="Compare", title=title_of("/compare"))
 

@@ -2,18 +2,18 @@
 centre, with a segmented (interrupted time series) regression around an intervention date."""
 from __future__ import annotations
 
-
 import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import data, guard, numbers, returns as R
+from atlas import data, guard, numbers
+from atlas import returns as R
 from atlas.i18n import label, t
-from atlas.layout_parts import dropdown, chart_card, control, lang_of, page_frame, separator_control
-from atlas.static import GRAPH_CONFIG
+from atlas.layout_parts import chart_card, control, dropdown, lang_of, page_frame, separator_control
 from atlas.page_meta import title_of
+from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/returns", name="Return letters", title=title_of("/returns"))
 

@@ -9,16 +9,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
-from atlas import data
-from atlas import all_trends, db
+from atlas import all_trends, data, db
 from atlas.findings import number
 from atlas.i18n import label, t
-from atlas.layout_parts import dropdown, control, lang_of
+from atlas.layout_parts import control, dropdown, lang_of
 from atlas.measures import MEASURES
-from atlas.profile_figures import small_multiples
-from atlas.static import GRAPH_CONFIG
-from atlas.state import click_code
 from atlas.page_meta import title_of
+from atlas.profile_figures import small_multiples
+from atlas.state import click_code
+from atlas.static import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/trends", name="All trends", title=title_of("/trends"))
 

@@ -4,7 +4,6 @@ malformed requests. Called through the app's own functions and its Flask test cl
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import pkgutil
 import sys
@@ -103,6 +102,7 @@ def deps(client):
 def _state_payload(deps, values: dict) -> dict:
     """The atlas's state callback with the given control values (the rest as a browser sends them)."""
     from helpers import dash_outputs
+
     from atlas.filters import DIMENSIONS
 
     d = next(x for x in deps if "view.data" in x["output"] and "atlas-url.hash" in x["output"])

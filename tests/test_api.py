@@ -12,7 +12,6 @@ import json
 import math
 import os
 from dataclasses import replace
-
 from urllib.parse import urlencode
 
 import pandas as pd

@@ -22,7 +22,6 @@ from pathlib import Path
 import duckdb
 import pytest
 import requests
-
 from helpers import free_port, start_gunicorn, stop_process
 
 from etl.settings import REPO_ROOT

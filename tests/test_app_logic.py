@@ -143,7 +143,9 @@ def test_danish_csv_downloads_hold_no_english(app_db):
 
     from helpers import english_left, english_only_strings
 
-    from atlas import export, pathways as P, returns as R
+    from atlas import export
+    from atlas import pathways as P
+    from atlas import returns as R
 
     strings = english_only_strings()
     view = View(y0=2022, y1=2024, lang="da", area=101).with_dim("sex", 2)

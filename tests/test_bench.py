@@ -303,7 +303,8 @@ def test_first_visit_option_runs_only_the_first_visit(monkeypatch, tmp_path):
     """--first-visit goes to bench.first_visit (and nothing else), with its database and runs."""
     import argparse
 
-    from bench import first_visit, run as bench_run
+    from bench import first_visit
+    from bench import run as bench_run
 
     seen = {}
 

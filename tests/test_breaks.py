@@ -49,10 +49,9 @@ def test_the_build_records_breaks_and_code_list_provenance(atlas_db):
 
 def test_app_marks_the_break_on_the_trend_in_its_csv_and_on_trends(app_db):
     from atlas import coverage as app_coverage
-    from atlas import export, figures
+    from atlas import export, figures, queries
     from atlas.filters import View
     from atlas.measures import MEASURES
-    from atlas import queries
 
     key = next(iter(MEASURES))
     assert app_coverage.breaks(key) == {2019: "lpr3"}

@@ -182,7 +182,7 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
             driver.set_window_size(*SIZES[0])
             driver.get(f"{dash_duo.server_url}{path}" + ("?lang=da" if lang == "da" else ""))
             # a first (cold) area profile takes a while on a loaded machine: how long is for make bench, not here
-            _wait(dash_duo, lambda: dash_duo.find_elements(ready), timeout=120, what=f"{path} drawn")
+            _wait(dash_duo, lambda ready=ready: dash_duo.find_elements(ready), timeout=120, what=f"{path} drawn")
             _wait(dash_duo, lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"),
                   what=f"{path} loaded")
             if path == "/":
@@ -196,7 +196,7 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
             if lang == "da":
                 left = []
 
-                def danish_only():
+                def danish_only(left=left):
                     text = " ".join(driver.execute_script(PAGE_TEXT).split())     # a title may wrap in the source
                     for title in CITED_TITLES:          # a cited paper keeps its own (English) title
                         text = text.replace(title, "")

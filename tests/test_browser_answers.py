@@ -37,10 +37,10 @@ def _links(dash_duo) -> int:
 
 def _hidden_area(level: str = "municipality") -> int:
     """A municipality whose every pathway flow is hidden in the default year (the smallest one)."""
+    from atlas import db
     from atlas import pathways as P
     from atlas.coverage import default_year
     from atlas.filters import View
-    from atlas import db
 
     a = db.areas()
     year = default_year()
@@ -83,7 +83,7 @@ def test_no_chart_offers_an_upload_to_the_cloud(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     for path, graph in (("/", "#map"), ("/pathways", "#pw-sankey"), ("/returns", "#ret-its")):
         dash_duo.driver.get(dash_duo.server_url + path)
-        _wait(lambda: len(dash_duo.find_elements(f"{graph} .modebar-btn")) > 0, what=f"toolbar on {path}")
+        _wait(lambda graph=graph: len(dash_duo.find_elements(f"{graph} .modebar-btn")) > 0, what=f"toolbar on {path}")
         cloud = dash_duo.driver.execute_script("""
             return [...document.querySelectorAll('.modebar-btn')]
               .map(b => (b.getAttribute('data-title') || '') + '|' + (b.getAttribute('data-attr') || ''))

@@ -54,7 +54,7 @@ def test_every_page_draws_its_charts_with_the_bundle(dash_duo, atlas_app):
     for path, layers in DRAWN.items():
         driver.get(dash_duo.server_url + path)
         for selector in layers:
-            wait_until(lambda: dash_duo.find_elements(selector), 60, f"{selector} on {path}")
+            wait_until(lambda selector=selector: dash_duo.find_elements(selector), 60, f"{selector} on {path}")
         fetched = driver.execute_script(
             "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('plotly'));")
         assert fetched and all("plotly-atlas.min.js" in n for n in fetched), (path, fetched)

@@ -73,7 +73,7 @@ def test_the_year_control_reaches_every_published_period_by_keyboard_and_mouse(d
             # from the list's search box (or before focus reaches the list) down into it; then toward the period
             up = now in values and values.index(now) > values.index(value)
             driver.switch_to.active_element.send_keys(Keys.ARROW_UP if up else Keys.ARROW_DOWN)
-            wait_until(lambda: driver.switch_to.active_element.get_attribute("value") != now, 5, "focus moved")
+            wait_until(lambda now=now: driver.switch_to.active_element.get_attribute("value") != now, 5, "focus moved")
         assert driver.switch_to.active_element.get_attribute("value") == value, f"{value} not reached by arrow keys"
         driver.switch_to.active_element.send_keys(Keys.ENTER)
         _period(dash_duo, label)
@@ -81,7 +81,7 @@ def test_the_year_control_reaches_every_published_period_by_keyboard_and_mouse(d
     for label in ("2016", "2019–2021"):
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
         box.click()
-        wait_until(lambda: any(o.text == label for o in dash_duo.find_elements(".dash-dropdown-option")), 20,
+        wait_until(lambda label=label: any(o.text == label for o in dash_duo.find_elements(".dash-dropdown-option")), 20,
                    f"option {label}")
         option = next(o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == label)
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", option)

@@ -222,11 +222,11 @@ def test_the_date_and_year_controls_speak_the_pages_language(dash_duo, atlas_app
         _loaded(dash_duo)
         dash_duo.find_element("#ret-date").click()
         calendar = ".dash-datepicker-content"
-        _wait(lambda: dash_duo.find_elements(calendar), what="the calendar open")
+        _wait(lambda calendar=calendar: dash_duo.find_elements(calendar), what="the calendar open")
         month = babel.dates.format_date(day, "LLLL", locale=lang)
         weekdays = [w.rstrip(".")[:2] for w in (babel.dates.get_day_names("abbreviated", locale=lang)[i]
                                                  for i in range(7))]
-        _wait(lambda: month in dash_duo.find_element(calendar).text, what=f"{month} in the calendar")
+        _wait(lambda month=month, calendar=calendar: month in dash_duo.find_element(calendar).text, what=f"{month} in the calendar")
         words = dash_duo.find_element(calendar).text.split()
         assert all(w in words for w in weekdays), (lang, weekdays, words)
         said = driver.execute_script(labels, "#ret-date, #ret-date *, [class*='datepicker'] [aria-label]")

@@ -128,7 +128,6 @@ def test_the_secure_app_is_exact_and_says_inside_only(source):
 def test_unpublished_pathways_move_to_a_published_view(source):
     """A municipality's pathways (never published) move to its region's, over a period the release
     publishes for regions, with a notice; on the secure database nothing moves."""
-    from atlas import data
     from atlas import pathways as P
     from atlas.data import release
     from atlas.pathways.state import sync_pathways

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import socket
 import sys
-from pathlib import Path
 
 import pytest
 from helpers import start_gunicorn, stop_process

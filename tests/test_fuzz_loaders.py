@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from etl import staging
 from etl.contract import contract
 from etl.settings import load_column_mapping, load_settings
-from etl import staging
 from etl.staging import ContractError, stage_all
 
 SETTINGS = load_settings()

@@ -19,8 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.synthetic import generate, load_effects
-from etl.synthetic.config import (default_reference_dir, diagnosis_prefixes, imaging_codes, load_municipalities,
-                                  load_study, surgery_prefixes)
+from etl.synthetic.config import default_reference_dir, diagnosis_prefixes, imaging_codes, load_municipalities, load_study, surgery_prefixes
 
 SCALE = 0.02
 SEED = int(os.environ.get("SYNTHETIC_TEST_SEED", "2024"))   # another seed: SYNTHETIC_TEST_SEED=7 pytest ...

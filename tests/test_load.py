@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import dash_outputs as _outputs
 import requests
+from helpers import dash_outputs as _outputs
 
 from etl.settings import REPO_ROOT
 

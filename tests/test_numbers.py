@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from babel.numbers import format_decimal
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atlas import numbers
 

@@ -51,6 +51,22 @@ areas = {"output": dep["output"],
          "changedPropIds": ["view.data"]}
 r = client.post("/atlas/_dash-update-component", json=areas)
 out["map"] = {"status": r.status_code, "body": r.get_data(as_text=True)}
+# the area search opens a profile: the address it returns carries the prefix, and the profile answers there
+from atlas import db
+code = int(db.areas().query("level == 'municipality'")["code"].iloc[0])
+nav = {"output": "profile-nav.href", "outputs": {"id": "profile-nav", "property": "href"},
+       "inputs": [{"id": "profile-search", "property": "value", "value": code}],
+       "state": [{"id": "profile-nav", "property": "search", "value": "?lang=da"}],
+       "changedPropIds": ["profile-search.value"]}
+r = client.post("/atlas/_dash-update-component", json=nav)
+out["search"] = {"status": r.status_code, "body": r.get_data(as_text=True), "code": code}
+r = client.get(f"/atlas/area/{code}")
+out["profile"] = {"status": r.status_code}
+import dash
+from atlas.chrome import LINKS
+out["paths"] = {"app": list(app.PAGE_PATHS), "nav": [p for _, p in LINKS],
+                "registry": sorted(p["path"] for p in dash.page_registry.values() if not p.get("path_template")),
+                "templates": sorted(p["path_template"] for p in dash.page_registry.values() if p.get("path_template"))}
 print(json.dumps(out))
 """
 
@@ -127,3 +143,68 @@ def test_the_map_fetches_its_boundaries_under_the_prefix(answers):
     traces = json.loads(answers["map"]["body"])["response"]["map"]["figure"]["data"]
     urls = {tr["geojson"] for tr in traces if isinstance(tr.get("geojson"), str)}
     assert urls == {"/atlas/geo/municipality.json"}
+
+
+def test_the_area_search_opens_the_profile_under_the_prefix(answers):
+    """The search box's callback (pages/area.py) returns the profile's address under the prefix (it
+    returned /area/<code> unprefixed, which Dash's router refuses behind the prefix)."""
+    search = answers["search"]
+    assert search["status"] == 200, search["body"][:300]
+    href = json.loads(search["body"])["response"]["profile-nav"]["href"]
+    assert href == f"/atlas/area/{search['code']}?lang=da"
+    assert answers["profile"]["status"] == 200
+
+
+def test_page_paths_are_the_registered_ones(answers):
+    """One list of pages: the app's paths are the registered pages' (dash.page_registry) and the
+    navigation links each of them once (in its own order), besides the area profiles' template."""
+    paths = answers["paths"]
+    assert sorted(paths["app"]) == paths["registry"]
+    assert sorted(paths["nav"]) == paths["registry"] and len(set(paths["nav"])) == len(paths["nav"])
+    assert paths["templates"] == ["/area/<code>"]
+    assert len(paths["registry"]) >= 9
+    from atlas.page_meta import PAGE_NAMES  # each page's title (the atlas's own name on "/")
+
+    assert set(PAGE_NAMES) == (set(paths["registry"]) - {"/"}) | {"/area"}
+
+
+def test_href_applies_the_prefix(monkeypatch):
+    from atlas import static
+
+    assert static.href("/area/101?lang=da") == static.PATH_PREFIX + "area/101?lang=da"
+    monkeypatch.setattr(static, "PATH_PREFIX", "/health/atlas/")
+    assert static.href("/") == "/health/atlas/"
+    assert static.href("/area/101?lang=da") == "/health/atlas/area/101?lang=da"
+    assert static.href("/geo/region.json") == "/health/atlas/geo/region.json"
+    for bad in ("area/101", "//evil.example/x", "", None):
+        with pytest.raises(ValueError):
+            static.href(bad)
+
+
+def _literal_paths(tree) -> list[tuple[int, str]]:
+    """(line, text) of every ``href=`` given a literal address inside the app ("/..." or f"/...")."""
+    import ast
+
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "href":
+            v = node.value
+            while isinstance(v, ast.BinOp):
+                v = v.left
+            first = v.values[0] if isinstance(v, ast.JoinedStr) and v.values else v
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("/"):
+                out.append((node.value.lineno, first.value))
+    return out
+
+
+def test_no_link_is_written_without_the_prefix():
+    """A link to a page of the app goes through atlas.static.href (or dash.get_relative_path): none
+    is a bare "/..." that would miss the prefix."""
+    import ast
+
+    files = [REPO / "app.py", *sorted((REPO / "atlas").rglob("*.py")), *sorted((REPO / "pages").rglob("*.py"))]
+    bare = [f"{f.relative_to(REPO)}:{line}: {text}" for f in files
+            for line, text in _literal_paths(ast.parse(f.read_text(encoding="utf-8")))]
+    assert not bare, "links without the path prefix:\n" + "\n".join(bare)
+    assert _literal_paths(ast.parse('a(href="/x")\nb(href=f"/area/{c}" + s)\nc(href=href("/y"))\nd(href="#main")')) == \
+        [(1, "/x"), (2, "/area/")]

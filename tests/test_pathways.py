@@ -13,7 +13,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dash_call as call, split_download
+from helpers import dash_call as call
+from helpers import split_download
 
 from atlas import db
 from etl.synthetic import load_effects

@@ -8,8 +8,9 @@ def test_tampered_requests_to_the_policy_callbacks_are_answered_cleanly(app_db):
     falls back to its defaults (200) or the answer is a clean 4xx, never a traceback or SQL."""
     import json
 
-    import app as app_module
     from helpers import dash_outputs
+
+    import app as app_module
 
     client = app_module.server.test_client()
     deps = client.get("/_dash-dependencies").get_json()

@@ -388,9 +388,9 @@ def test_profile_says_recent_trend_avoidable_examinations_and_peers(database):
     """The area profile's key findings hold the area's recent-trend verdict and, where it images
     above Denmark's rate, the examinations a year that would be avoided; a municipality's profile
     shows its comparable municipalities; all read from the same tables as the policy pages."""
-    import app  # noqa: F401  (registers the pages)
     import dash
 
+    import app  # noqa: F401  (registers the pages)
     from atlas import policy, profile
 
     page = next(p for p in dash.page_registry.values() if p["path_template"] == "/area/<code>")

@@ -3,8 +3,8 @@ a browser: the statistics against oracles, the key-findings text against the fig
 and the profile against the release's published estimates (it must read nothing more)."""
 from __future__ import annotations
 
-import io
 import csv
+import io
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,6 @@ import pytest
 from scipy import stats as sps
 
 from etl import stats
-
 
 # ---------------------------------------------------------------- statistics
 

@@ -13,7 +13,8 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dash_call as call, split_download
+from helpers import dash_call as call
+from helpers import split_download
 
 from etl.synthetic import load_effects
 
@@ -27,14 +28,6 @@ def R(app_db):
 
     returns._monthly.cache_clear()
     return returns
-
-
-def shown_values(*frames_and_columns):
-    out = []
-    for frame, cols in frames_and_columns:
-        for c in cols:
-            out.extend(frame[c].dropna().to_numpy(dtype=float).tolist())
-    return np.asarray(out)
 
 
 def test_letters_start_with_the_campaign_and_wear_off(R):

@@ -133,7 +133,7 @@ def test_csv_downloads_hold_the_true_counts_and_say_inside_only(truth, app_db):
         dims = {k: val for k, val in v.dims}
         true = true_counts(truth, spec["measure"], spec["y0"], spec["y1"], dims, by=spec["level"])
         areas = table[table["code"] != 0].set_index("code")
-        want = areas.index.map(lambda c: int(true["num"].get(c, 0)))
+        want = areas.index.map(lambda c, true=true: int(true["num"].get(c, 0)))
         assert (areas["count"].astype(int).to_numpy() == np.asarray(want)).all(), name
         small += int(((areas["count"] >= 1) & (areas["count"] < SETTINGS.min_count)).sum())
         checked += 1

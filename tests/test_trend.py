@@ -8,8 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from etl.stats.trend import (chance_flags, recent_trend, recent_trends_table, select_recent_years, value_trend,
-                             value_trends_table)
+from etl.stats.trend import chance_flags, recent_trend, recent_trends_table, select_recent_years, value_trend, value_trends_table
 
 YEARS = np.arange(2013, 2025)
 

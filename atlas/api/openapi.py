@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from atlas import data
 from atlas.api.params import ALL_LEVELS, FORMATS, PRESENTATION
-from atlas.filters import DIMENSIONS, LANGS, LEVELS, RATE_MODES, STANDARDS
 from atlas.data.domain import FLAGS, STATUSES
+from atlas.filters import DIMENSIONS, LANGS, LEVELS, RATE_MODES, STANDARDS
 
 
 def _param(name: str, description: str, schema: dict, required: bool = False) -> dict:

@@ -15,9 +15,22 @@ from flask import Blueprint, current_app, request
 
 from atlas import coverage, data, db, queries
 from atlas.api import catalogue, tables
-from atlas.api.answers import (BASE, ROOT, VERSION, _args_key, _json_bytes, _lang, _respond, _view_echo,  # noqa: F401
-                               api_url, envelope, error_response, is_api_path, page_url)
-from atlas.api.answers import _csv_bytes
+from atlas.api.answers import (  # noqa: F401
+    BASE,
+    ROOT,
+    VERSION,
+    _args_key,
+    _csv_bytes,
+    _json_bytes,
+    _lang,
+    _respond,
+    _view_echo,
+    api_url,
+    envelope,
+    error_response,
+    is_api_path,
+    page_url,
+)
 from atlas.api.params import ALL_LEVELS, ApiError, Query, parse
 from atlas.cache import cached
 from atlas.filters import LEVELS, View

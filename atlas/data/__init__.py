@@ -13,6 +13,7 @@ import threading
 
 from atlas.data.domain import (BREAKDOWN_DIMS, COLUMNS, MIX_MEASURES, NOT_TESTED, STATUS_WORDS, STATUSES,
                                status_word)
+from atlas.cache import on_clear
 from atlas.data.source import ReleaseSource, SecureSource, Source
 
 __all__ = ["BREAKDOWN_DIMS", "COLUMNS", "MIX_MEASURES", "NOT_TESTED", "STATUS_WORDS", "STATUSES", "Source",
@@ -38,8 +39,10 @@ def inside_only() -> bool:
     return source().inside_only
 
 
+@on_clear
 def reset() -> None:
-    """Forget the chosen source and its caches (tests that swap the database)."""
+    """Forget the chosen source and its caches (a new database, tests that swap it; called by
+    :func:`atlas.cache.clear_all`)."""
     global _source
     with _lock:
         old, _source = _source, None

@@ -61,7 +61,7 @@ def exact(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View, secondary_groups=None,
+def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View,
              group: list[str] | None = None) -> pd.DataFrame:
     """One row per group of ``by`` from exact counts, computed by the estimate engine
     (:func:`etl.estimates.engine.estimate_from_strata`), the code the release build uses too.
@@ -76,7 +76,7 @@ def estimate(frame: pd.DataFrame, by: list[str], measure: Measure, view: View, s
       plan's minimum of events: no standardised figure (status "few_events");
     - crude rates and shares; the expected count; the funnel flag ("not_tested" where no test was made).
 
-    ``secondary_groups`` is accepted for the callers' sake and ignored: nothing is suppressed here.
+    Nothing is suppressed here.
     """
     cols = [*by, "num_shown", "den_shown", "value", "lower", "upper", "hidden", "expected", "flag", "status", "method"]
     if frame.empty:

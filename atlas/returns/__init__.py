@@ -20,3 +20,11 @@ from atlas.returns.figures import fig_by_exam, fig_centres, fig_its, fig_spread,
 from atlas.returns.queries import _monthly, by_centre, by_exam, centre_summary, centres, monthly, months, protected, series
 from atlas.returns.state import ReturnsView, intervention_index, parse_hash, sync_returns, valid_date
 from atlas.returns.time_series import _no_fit_reason, its, its_table, no_fit_text
+
+__all__ = [
+    "CHARTS", "COUNTS", "DEFAULT_INTERVENTION", "EXAMS", "MEASURES", "chart_csv", "header_rows",
+    "fig_by_exam", "fig_centres", "fig_its", "fig_spread", "file_stem", "stamp", "_monthly", "by_centre",
+    "by_exam", "centre_summary", "centres", "monthly", "months", "protected", "series", "ReturnsView",
+    "intervention_index", "parse_hash", "sync_returns", "valid_date", "_no_fit_reason", "its", "its_table",
+    "no_fit_text",
+]

@@ -7,7 +7,6 @@ EXAMS = vocabularies.codes("exam_type")
 MEASURES = ("returned", "letters")
 COUNTS = ("referrals", "returned", "letters")
 DEFAULT_INTERVENTION = "2022-10-01"
-HIDDEN_FILL = 2.5            # a hidden month (1-4) enters the regression as the middle of 1..4
 PER = 1000
 CHARTS = ("exam", "its", "centres", "summary")
 

@@ -2,13 +2,17 @@
 (see :mod:`atlas.returns`)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from atlas.cache import cached
 from atlas import data, db
+from atlas.cache import cached
 from atlas.returns.constants import COUNTS, PER, RELEASE_ALL
-from atlas.returns.state import ReturnsView
+
+if TYPE_CHECKING:                       # annotations only: returns.state reads this module at run time
+    from atlas.returns.state import ReturnsView
 
 
 @cached(maxsize=4)

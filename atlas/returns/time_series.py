@@ -98,9 +98,8 @@ def its_table(r: dict | None, lang: str) -> pd.DataFrame:
         r[part] = {k: (0.0 if abs(v) < tol_b else v) for k, v in r[part].items()}
     r["p"] = {k: (np.nan if r["se"][k] == 0.0 else v) for k, v in r["p"].items()}
     r["post_slope"] = {k: (0.0 if abs(v) < tol_b else v) for k, v in r["post_slope"].items()}
-    rows = [(t("its_level_before", lang), r["params"]["intercept"], r["lower"]["intercept"], r["upper"]["intercept"], r["p"]["intercept"]),
-            (t("its_pre_slope", lang), r["params"]["pre_slope"], r["lower"]["pre_slope"], r["upper"]["pre_slope"], r["p"]["pre_slope"]),
-            (t("its_level_change", lang), r["params"]["level_change"], r["lower"]["level_change"], r["upper"]["level_change"], r["p"]["level_change"]),
-            (t("its_slope_change", lang), r["params"]["slope_change"], r["lower"]["slope_change"], r["upper"]["slope_change"], r["p"]["slope_change"]),
-            (t("its_post_slope", lang), r["post_slope"]["estimate"], r["post_slope"]["lower"], r["post_slope"]["upper"], None)]
+    rows = [(t(key, lang), r["params"][name], r["lower"][name], r["upper"][name], r["p"][name])
+            for key, name in (("its_level_before", "intercept"), ("its_pre_slope", "pre_slope"),
+                              ("its_level_change", "level_change"), ("its_slope_change", "slope_change"))]
+    rows.append((t("its_post_slope", lang), r["post_slope"]["estimate"], r["post_slope"]["lower"], r["post_slope"]["upper"], None))
     return pd.DataFrame(rows, columns=["term", "estimate", "lower", "upper", "p"])

@@ -320,7 +320,8 @@ def estimate_from_strata(strata: pd.DataFrame, keys: Sequence[str], group: Seque
     rates = stratum_rates(nat_shown, group, [band, dk_obs[[*group, "num", "den"]]])
     ref = reference_rates(rates, group, weights)
     pop = pd.concat([s[[*keys, *STRATA]].assign(persons=s["den"].to_numpy(float)).astype({area[0]: object}),
-                     nat[[*group, *STRATA]].assign(persons=nat["den"].to_numpy(float), **{k: dk_obs[k].iloc[0] if len(dk_obs) else None for k in area})],
+                     nat[[*group, *STRATA]].assign(persons=nat["den"].to_numpy(float),
+                                                   **{k: dk_obs[k].iloc[0] if len(dk_obs) else None for k in area})],
                     ignore_index=True)
     e = expected(pop, rates, keys, group, expected_decimals)
     cells = cells.merge(e, on=keys, how="left")

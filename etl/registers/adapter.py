@@ -26,9 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl import duck
-
-from etl import readers
+from etl import duck, readers
 from etl.readers import READERS, file_relation, find_files, sql_str
 from etl.settings import CONFIG_DIR, ConfigError, Settings, load_settings
 from etl.sql_types import code_text_sql, quote, typed_sql
@@ -352,7 +350,7 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
             con.execute(f"COPY {name} TO '{sql_str(path)}' (FORMAT parquet)")
             report.rows[name] = con.execute(f"SELECT count(*) FROM read_parquet('{sql_str(path)}')").fetchone()[0]
         as_int = bool(mapping.get("settings", {}).get("pnr_as_integer", True))
-        for name, pattern in mapping.get("passthrough", {}).items():
+        for pattern in mapping.get("passthrough", {}).values():
             for path in find_files(input_dir, pattern):
                 rel = file_relation(con, path)
                 cols = [c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]

@@ -43,6 +43,7 @@ The methods are described for readers of the atlas in ``docs/methods-statistics.
 from __future__ import annotations
 
 from ._common import Estimate, conf_fraction, conf_label
+from .comparison import Correlation, correlation_ci, difference_beyond_chance
 from .funnel import (
     FunnelTails,
     funnel_flags,
@@ -52,17 +53,15 @@ from .funnel import (
     funnel_p_values,
     funnel_p_values_proportion,
 )
+from .inequality import Inequality, relative_rank, sii, sii_from_counts, sii_table
+from .opportunity import Opportunity, opportunity, target_level
+from .peers import nearest_peers, standardised_features
 from .rates import crude_rate, poisson_ci, proportion_ci
 from .shrinkage import eb_ratio, eb_ratio_prior, eb_shrink
+from .spatial import GlobalMoran, benjamini_hochberg, global_moran, knn_weights, local_moran, to_km
 from .standardisation import dsr, dsr_table, expected_counts, indirect_ratio, indirect_table
 from .suppression import suppress, suppress_with_totals, suppression_audit
-from .spatial import GlobalMoran, benjamini_hochberg, global_moran, knn_weights, local_moran, to_km
 from .timeseries import ITS_TERMS, newey_west_lags, segmented_regression
-from .variation import VariationStats, variation_stats
-from .comparison import Correlation, correlation_ci, difference_beyond_chance
-from .inequality import Inequality, relative_rank, sii, sii_from_counts, sii_table
-from .peers import nearest_peers, standardised_features
-from .opportunity import Opportunity, opportunity, target_level
 from .trend import (
     ChanceFlags,
     RecentTrend,
@@ -74,6 +73,7 @@ from .trend import (
     value_trend,
     value_trends_table,
 )
+from .variation import VariationStats, variation_stats
 
 __all__ = [
     "GlobalMoran",

@@ -40,7 +40,6 @@ mortality rates using empirical Bayes estimators. Appl Stat 40:283-294; Carlin B
 from __future__ import annotations
 
 import functools
-
 from typing import Any
 
 import numpy as np

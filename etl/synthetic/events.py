@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from etl.synthetic.config import (MODALITIES, PRODUCER_TYPES, REFERRERS, Municipalities, code_table,
-                                  weights)
+from etl.synthetic.config import MODALITIES, PRODUCER_TYPES, REFERRERS, Municipalities, code_table, weights
 from etl.synthetic.population import AGE_TABLE, Cohort
 from etl.synthetic.producers import Producers
 

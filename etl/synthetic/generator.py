@@ -10,8 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.synthetic.config import (PRIORITIES, PRODUCER_TYPES, REFERRERS, default_reference_dir, load_effects,
-                                  load_municipalities, load_study, validate)
+from etl.synthetic.config import PRIORITIES, PRODUCER_TYPES, REFERRERS, default_reference_dir, load_effects, load_municipalities, load_study, validate
 from etl.synthetic.events import Chunks, EventModel, dedupe_imaging
 from etl.synthetic.population import YearAttributes, build_cohort
 from etl.synthetic.returns import centres, generate_returns

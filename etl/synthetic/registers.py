@@ -34,10 +34,7 @@ import csv
 import shutil
 from pathlib import Path
 
-import duckdb
-
 from etl import duck
-
 from etl.readers import sql_str
 from etl.settings import CONFIG_DIR
 

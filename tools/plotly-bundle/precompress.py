@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import brotli
-from flask_compress.flask_compress import compression    # zstd as flask-compress uses it
+from flask_compress.flask_compress import compression  # zstd as flask-compress uses it
 
 path = Path(sys.argv[1])
 data = path.read_bytes()
