@@ -396,8 +396,6 @@ def test_a_sqlite_file_reaches_no_server(tmp_path):
 
 
 def test_a_database_written_beside_its_place_is_moved_in_whole_or_leaves_nothing(tmp_path):
-    import os
-
     from etl import duck
 
     out = tmp_path / "release.duckdb"

@@ -15,6 +15,7 @@ n_i^2) / sum(w_i)^2, a stratum's count uncertain by at least one event). ``-s`` 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
