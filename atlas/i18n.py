@@ -265,9 +265,6 @@ TEXT.update({
                        "færre end to måneder med viste henvisninger før eller efter interventionen."),
     "ret_reason_hidden": ("more than half of the months are hidden (fewer than 5).",
                           "mere end halvdelen af månederne er skjult (færre end 5)."),
-    "ret_hidden_month": ("hidden month (fewer than 5)", "skjult måned (færre end 5)"),
-    "ret_hidden_month_release": ("hidden month (fewer than 5, or hidden to protect another cell)",
-                                 "skjult måned (færre end 5, eller skjult for at beskytte en anden celle)"),
     "fitted_clamped": ("The fitted line is not drawn below 0.", "Den tilpassede linje tegnes ikke under 0."),
 })
 

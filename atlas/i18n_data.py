@@ -45,6 +45,10 @@ TEXT = {
     "ret_hidden_month": ("hidden month, left out of the fit", "skjult måned, udeladt af modellen"),
     "ret_hidden_month_release": ("hidden month (a count of 1-4, or hidden to protect one), left out of the fit",
                                  "skjult måned (et antal på 1-4, eller skjult for at beskytte et), udeladt af modellen"),
+    # the same in a chart without a fit (the months by exam type), on two lines: one ran past the chart
+    "ret_hidden_month_bars": ("hidden month", "skjult måned"),
+    "ret_hidden_month_bars_release": ("hidden month (a count of 1-4,<br>or hidden to protect one)",
+                                      "skjult måned (et antal på 1-4,<br>eller skjult for at beskytte et)"),
     "ret_method_text": ("Ordinary least squares on {n} monthly rates; Newey–West (HAC) standard errors with {lags} lags; "
                         "t intervals. {filled} hidden month(s) left out of the fit.",
                         "Mindste kvadraters metode på {n} månedlige rater; Newey–West (HAC) standardfejl med {lags} lags; "

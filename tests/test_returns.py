@@ -316,3 +316,17 @@ def test_tampered_view_is_answered_cleanly(client, view, output):
     out = call(client, output, {"ret-view.data": view}, "ret-view.data", {"ret-url.search": "?lang=xx"})
     body = json_text(out)
     assert "DROP TABLE" not in body and "Traceback" not in body and "A" * 1000 not in body
+
+
+def test_a_hidden_month_is_left_out_of_the_fit_only_in_the_regression_s_words():
+    """The months-by-exam chart has no fit: its marker for a hidden month does not say "left out of the
+    fit" (it did, in a legend line so long it ran past the chart), on either source's words."""
+    from atlas.data.source import ReleaseSource, SecureSource
+    from atlas.i18n import t
+
+    for source in (SecureSource(), ReleaseSource()):
+        for lang in ("en", "da"):
+            bars, fit = t(source.hidden_month_key(False), lang), t(source.hidden_month_key(True), lang)
+            assert "fit" not in bars and "model" not in bars and bars != fit
+            assert ("fit" in fit) if lang == "en" else ("modellen" in fit)
+            assert all(len(line) <= 40 for line in bars.split("<br>")), bars

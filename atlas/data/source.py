@@ -97,7 +97,8 @@ class Source:
         raise NotImplementedError
 
     def hidden_month_key(self, filled_in_fit: bool = True) -> str:
-        return "ret_hidden_month"
+        """The words for a hidden month: in the regression's chart (left out of the fit) or elsewhere."""
+        return "ret_hidden_month" if filled_in_fit else "ret_hidden_month_bars"
 
 
 class SecureSource(Source):
@@ -297,4 +298,4 @@ class ReleaseSource(Source):
         return t("suppression_note_release", lang)
 
     def hidden_month_key(self, filled_in_fit: bool = True) -> str:
-        return "ret_hidden_month_release"
+        return "ret_hidden_month_release" if filled_in_fit else "ret_hidden_month_bars_release"

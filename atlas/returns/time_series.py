@@ -57,9 +57,9 @@ def its(view: ReturnsView, hac_lags="auto") -> tuple[pd.DataFrame, dict | None]:
 
 def hidden_month_key(filled_in_fit: bool = True) -> str:
     """How a hidden month is described (the served source's words: on a release a month may also be
-    hidden to protect another cell). ``filled_in_fit`` is kept for callers; a hidden month is never
-    part of the fit."""
-    return data.source().hidden_month_key()
+    hidden to protect another cell): in the regression's chart, where it is left out of the fit
+    (``filled_in_fit``), or in a chart without a fit."""
+    return data.source().hidden_month_key(filled_in_fit)
 
 
 def _no_fit_reason(y: np.ndarray, k: int | None, filled: np.ndarray) -> str | None:
