@@ -43,8 +43,8 @@ TEXT = {
                           "uden filtre."),
     "ret_reason_hidden": ("more than half of the months are hidden.", "mere end halvdelen af månederne er skjult."),
     "ret_hidden_month": ("hidden month, left out of the fit", "skjult måned, udeladt af modellen"),
-    "ret_hidden_month_release": ("hidden month (a count of 1-4, or hidden to protect one), left out of the fit",
-                                 "skjult måned (et antal på 1-4, eller skjult for at beskytte et), udeladt af modellen"),
+    "ret_hidden_month_release": ("hidden month (a count of 1-4, or hidden to protect one),<br>left out of the fit",
+                                 "skjult måned (et antal på 1-4, eller skjult for at<br>beskytte et), udeladt af modellen"),
     # the same in a chart without a fit (the months by exam type), on two lines: one ran past the chart
     "ret_hidden_month_bars": ("hidden month", "skjult måned"),
     "ret_hidden_month_bars_release": ("hidden month (a count of 1-4,<br>or hidden to protect one)",

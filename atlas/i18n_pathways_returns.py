@@ -66,6 +66,9 @@ TEXT = {
     "ret_measure_letters": ("Standard return letters", "Standardreturbreve"),
     "ret_unit_returned": ("returned per 1,000 referrals", "returneret pr. 1.000 henvisninger"),
     "ret_unit_letters": ("letters per 1,000 referrals", "breve pr. 1.000 henvisninger"),
+    # the rate chart's axis: the unit alone (the chart's title names the measure; the whole unit ran
+    # into the title block in Danish)
+    "ret_axis_rate": ("per 1,000 referrals", "pr. 1.000 henvisninger"),
     "ret_exam": ("Exam type", "Undersøgelsestype"),
     "ret_centre": ("Centre", "Center"),
     "ret_all_centres": ("All centres", "Alle centre"),

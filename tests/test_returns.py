@@ -300,7 +300,7 @@ def test_returns_page_in_a_browser(dash_duo, atlas_app):
     dash_duo.driver.find_element("xpath", "//label[normalize-space()='Returnerede henvisninger']").click()
     _wait(lambda: "measure=letters" not in unquote(dash_duo.driver.execute_script("return window.location.hash")),
           what="measure in the address")
-    _wait(lambda: "returneret pr. 1.000" in dash_duo.find_element("#ret-its").text, what="returned axis")
+    _wait(lambda: "Returnerede henvisninger" in dash_duo.find_element("#ret-its").text, what="returned in the chart's title")
     _wait(lambda: len(dash_duo.find_elements("#ret-its .scatterlayer .trace")) >= 4, what="ITS chart")
     _wait(lambda: "Niveauændring" in dash_duo.find_element("#ret-its-estimates").text, what="estimates table")
     assert not [l for l in (dash_duo.get_logs() or []) if l["level"] == "SEVERE"]
@@ -330,3 +330,11 @@ def test_a_hidden_month_is_left_out_of_the_fit_only_in_the_regression_s_words():
             assert "fit" not in bars and "model" not in bars and bars != fit
             assert ("fit" in fit) if lang == "en" else ("modellen" in fit)
             assert all(len(line) <= 40 for line in bars.split("<br>")), bars
+            assert all(len(line) <= 60 for line in fit.split("<br>")), fit
+
+
+def test_the_csv_note_of_a_hidden_month_has_no_chart_markup(client):
+    from atlas import returns as R
+
+    content, _ = R.chart_csv("its", R.ReturnsView(measure="returned"))
+    assert "<br>" not in content.decode("utf-8-sig")

@@ -69,6 +69,7 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
     if "hidden" in body:
         body["note"] = body.pop("hidden").map(lambda h: t("suppressed", lang) if h else "")
     if "fill" in body:
-        body["note"] = body.pop("fill").map(lambda h: t(hidden_month_key(), lang) if h else "")
+        note = t(hidden_month_key(), lang).replace("<br>", " ")          # a chart's line break, not the CSV's
+        body["note"] = body.pop("fill").map(lambda h: note if h else "")
     name = file_stem(title, view) + ".csv"
     return write_csv(header_rows(view, title, r, no_fit), body, view.sep, lang), name

@@ -99,7 +99,7 @@ def fig_its(s: pd.DataFrame, r: dict | None, view: ReturnsView) -> go.Figure:
                                  hoverinfo="skip"))
     _intervention_line(fig, view)
     fig.update_xaxes(gridcolor="#eee", dtick="M6", tickformat="%Y-%m")
-    fig.update_yaxes(title=unit(view), gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(title=t("ret_axis_rate", view.lang), gridcolor="#eee", rangemode="tozero")
     return _layout(fig, 360, legend=dict(orientation="h", y=-0.2))
 
 
