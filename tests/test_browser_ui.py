@@ -163,11 +163,11 @@ return [...new Set(out)];
 """
 
 
-def _phone_pages(dash_duo):
-    """Every page at 390 x 844 in English and Danish, drawn (charts included where they draw): yields
-    the page's name ("/trends (da)") with the page open, and restores the viewport at the end."""
+def _every_page(dash_duo, width: int = 390, height: int = 844):
+    """Every page at ``width`` x ``height`` in English and Danish, drawn (charts included where they
+    draw): yields the page's name ("/trends (da)") with the page open, and restores the viewport."""
     driver = dash_duo.driver
-    _viewport(driver, 390, 844)
+    _viewport(driver, width, height)
     try:
         for lang in ("en", "da"):
             for path in PAGES:
@@ -191,7 +191,7 @@ def test_no_page_scrolls_sideways_or_cuts_text_on_a_phone(dash_duo, atlas_app):
     dash_duo.start_server(atlas_app)
     driver = dash_duo.driver
     wide, cut = {}, {}
-    for page in _phone_pages(dash_duo):
+    for page in _every_page(dash_duo):
         sizes = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
         if sizes[0] > sizes[1]:
             wide[page] = sizes
