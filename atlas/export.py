@@ -270,6 +270,11 @@ def _chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame, str | None]
         nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang)}])
         body = _public(pd.concat([tbl, nat], ignore_index=True), lang, ["code", "name"])
         body["complete"] = coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(view.measure))
+        if chart in ("map", "rank"):         # the recent-trend markers the two charts show (issue 27)
+            from atlas import trend_markers
+
+            for key, values in trend_markers.csv_columns(body["code"], view).items():
+                body[key] = values
         reason = notices.empty_reason(tbl, national)
     elif chart == "trend":
         tr = queries.trend_table(view, view.area)

@@ -155,6 +155,50 @@ TEXT = {
                            "{measure}, seneste udvikling {y0}–{y1}: {change} % om året, {direction}."),
     "pol_inside": ("Inside the secure environment only: not output-checked.",
                    "Kun i det sikre miljø: ikke outputkontrolleret."),
+    # recent-trend markers on the atlas page (map, ranking, their CSVs)
+    "tm_legend_rising": ("▲ rising over {years} (last {n} complete years)",
+                         "▲ stigende i {years} (de seneste {n} fuldstændige år)"),
+    "tm_legend_falling": ("▼ falling over {years} (last {n} complete years)",
+                          "▼ faldende i {years} (de seneste {n} fuldstændige år)"),
+    "tm_recent": ("Recent trend", "Seneste udvikling"),
+    "tm_a_year": ("a year", "om året"),
+    # /trends: the compared years
+    "tr_from": ("From", "Fra"),
+    "tr_to": ("To", "Til"),
+    "tr_period_fixed": ("The compared years were moved to {y0}–{y1}: the years asked for are not both complete and "
+                        "published for this measure.",
+                        "De sammenlignede år blev flyttet til {y0}–{y1}: de ønskede år er ikke begge fuldstændige og "
+                        "offentliggjorte for dette mål."),
+    # the atlas page's key findings: avoidable imaging
+    "kf_avoidable": ("If every {area} above Denmark's rate imaged at it, about {n} ({lo}–{hi}) fewer examinations a year "
+                     "({period}); the most in {name}: about {top} a year.",
+                     "Hvis hver {area} over Danmarks rate undersøgte på den, omkring {n} ({lo}–{hi}) færre undersøgelser "
+                     "om året ({period}); flest i {name}: omkring {top} om året."),
+    "kf_avoidable_one": ("If {name} imaged at Denmark's rate, about {n} ({lo}–{hi}) fewer examinations a year ({period}).",
+                         "Hvis {name} undersøgte på Danmarks rate, omkring {n} ({lo}–{hi}) færre undersøgelser om året "
+                         "({period})."),
+    "kf_avoidable_none": ("No {area} is above Denmark's rate: no examinations to avoid at Denmark's level ({period}).",
+                          "Ingen {area} ligger over Danmarks rate: ingen undersøgelser at undgå på Danmarks niveau ({period})."),
+    "kf_avoidable_left_out": ("{n} left out (count or expected count not shown).",
+                              "{n} udeladt (antal eller forventet antal vises ikke)."),
+    "kf_area_municipality": ("municipality", "kommune"),
+    "kf_area_region": ("region", "region"),
+    "kf_area_region2027": ("region", "region"),
+    # comparable municipalities as a comparator (/compare, the funnel plot)
+    "peers_comparator": ("Comparable municipalities of {name} (pooled)", "Sammenlignelige kommuner for {name} (samlet)"),
+    "peers_add": ("Add its comparable municipalities as a comparator", "Tilføj de sammenlignelige kommuner som sammenligning"),
+    "funnel_target": ("Funnel plot compared with", "Tragtdiagram sammenlignet med"),
+    "funnel_target_denmark": ("Denmark", "Danmark"),
+    "funnel_target_peers": ("Comparable municipalities of the selected one", "Den valgtes sammenlignelige kommuner"),
+    "funnel_peers_line": ("Comparable municipalities of {name}, pooled", "Sammenlignelige kommuner for {name}, samlet"),
+    "funnel_peers_note": ("Funnel plot: {name} and its comparable municipalities (nearest in share 65+, size and density), "
+                          "limits around their pooled ratio instead of Denmark's.",
+                          "Tragtdiagram: {name} og de sammenlignelige kommuner (nærmest i andel 65+, størrelse og tæthed), "
+                          "grænser omkring deres samlede forhold i stedet for Danmarks."),
+    "funnel_peers_none": ("Comparable municipalities apply to a selected municipality with published peers: the funnel "
+                          "plot compares with Denmark.",
+                          "Sammenlignelige kommuner gælder for en valgt kommune med offentliggjorte sammenlignelige kommuner: "
+                          "tragtdiagrammet sammenligner med Danmark."),
 }
 
 COLUMNS = {
@@ -171,4 +215,8 @@ COLUMNS = {
     "avoidable_upper": ("Avoidable upper 95% limit", "Undgåelige øvre 95 %-grænse"),
     "above": ("Above the target", "Over målet"), "significant": ("Above beyond chance", "Over ud over tilfældighed"),
     "role": ("Role", "Rolle"), "expected_year": ("Expected a year", "Forventet om året"),
+    "recent_trend": ("Recent trend", "Seneste udvikling"),
+    "recent_trend_apc": ("Recent trend: annual change %", "Seneste udvikling: årlig ændring %"),
+    "recent_trend_years": ("Recent trend: years", "Seneste udvikling: år"),
+    "peer_target": ("Funnel target: comparable municipalities' ratio", "Tragtens mål: de sammenlignelige kommuners forhold"),
 }

@@ -16,7 +16,7 @@ from atlas.layout_parts import (dropdown, year_control, chart_card, control, dim
 from atlas.measures import MEASURES
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
-from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (key findings, profile link; notes on the map)
+from atlas import atlas_panels, findings_panel, good_practice, trend_markers  # noqa: F401  (key findings, profile link; notes on the map)
 from atlas.page_meta import title_of
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
@@ -176,6 +176,7 @@ def _area_outputs(view: View):
                 html.Span(text, className="text-muted"))
     colouring = colours.colouring(view, tbl)
     tbl = figures.with_hover(tbl, m, lang)
+    tbl, trend_years = trend_markers.with_markers(tbl, view)     # ▲/▼ recent trend in the hover and on the charts
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
@@ -183,6 +184,7 @@ def _area_outputs(view: View):
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
     fig_funnel = figures.funnel(tbl, national, view, m, view.area)
+    trend_markers.mark(fig_map, fig_rank, tbl, view, trend_years, _tiles())
     head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
     titles.stamp(fig_map, head, context, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
     titles.stamp(fig_rank, head, [t("ranking", lang)] + context, lang, titles.file_stem(t("ranking", lang), view, m, lang))

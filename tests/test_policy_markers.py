@@ -1,0 +1,170 @@
+"""Issue 27, the rest: recent-trend markers on the atlas page's map, ranking and CSVs; /trends with
+the reader's start and end years; the avoidable-imaging sentence in the atlas page's key findings;
+comparable municipalities as a comparator (/compare) and as the funnel plot's target; the peers
+table written at build. On both databases (the session's scale-0.05 secure build and the release
+written from it), each figure checked against the etl.stats function on figures read here from the
+data layer, not through the code under test.
+"""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import split_download
+
+pytestmark = pytest.mark.xdist_group("release")
+
+
+def _point(db_path):
+    from atlas import db, queries
+
+    os.environ["ATLAS_DB"] = str(db_path)
+    db.reset_caches()
+    queries.clear_caches()
+    _clear_pages()
+
+
+def _clear_pages():
+    import sys
+
+    from atlas import policy
+
+    policy.clear_caches()
+    for mod, name in (("pages.atlas", "_area_outputs"), ("atlas.findings_panel", "findings_for")):
+        m = sys.modules.get(mod)
+        if m is not None and hasattr(m, name):
+            getattr(m, name).cache_clear()
+
+
+@pytest.fixture(scope="module", params=["secure", "release"])
+def database(request):
+    """Each test runs on the secure database and on the release (the app pointed at each in turn)."""
+    old = os.environ.get("ATLAS_DB")
+    _point(request.getfixturevalue("release_secure_db" if request.param == "secure" else "release_db"))
+    from atlas import data
+
+    assert data.source().kind == request.param
+    import app  # noqa: F401  (registers the pages)
+
+    yield request.param
+    if old is None:
+        os.environ.pop("ATLAS_DB", None)
+    else:
+        os.environ["ATLAS_DB"] = old
+    from atlas import db, queries
+
+    db.reset_caches()
+    queries.clear_caches()
+    _clear_pages()
+
+
+def _trend_of(code: int, measure: str, level: str, n_years: int = 5):
+    """An area's recent trend from its published single-year counts, read here year by year from
+    the data layer and tested with etl.stats.recent_trend (not through atlas.policy)."""
+    from atlas import coverage, data
+    from atlas.filters import View
+    from etl import stats
+
+    src = data.source()
+    years, counts, pops = [], [], []
+    for y in src.years():
+        v = View(measure=measure, level=level, y0=y, y1=y)
+        if not src.publishes(v):
+            continue
+        tbl, _ = src.area_table(v)
+        r = tbl[tbl["code"] == code]
+        years.append(y)
+        ok = len(r) and pd.notna(r["num_shown"].iloc[0]) and pd.notna(r["den_shown"].iloc[0])
+        counts.append(float(r["num_shown"].iloc[0]) if ok else np.nan)
+        pops.append(float(r["den_shown"].iloc[0]) if ok else np.nan)
+    return stats.recent_trend(np.array(years), np.array(counts), np.array(pops), n_years=n_years,
+                              incomplete=list(coverage.incomplete_years(measure)), breaks=list(coverage.breaks(measure)))
+
+
+def _view(**kw):
+    from atlas import coverage
+    from atlas.filters import View
+
+    y = coverage.default_year()
+    return View(**{"y0": y, "y1": y, **kw})
+
+
+def _figure_json(fig):
+    return fig if isinstance(fig, dict) else fig.to_plotly_json()
+
+
+def _csv_table(chart, view):
+    from atlas import export
+
+    content, _ = export.chart_csv(chart, view)
+    _, body = split_download(content.decode("utf-8-sig"))
+    sep = ";" if view.lang == "da" else ","
+    return pd.read_csv(io.StringIO(body), sep=sep, decimal="," if view.lang == "da" else ".", keep_default_na=False)
+
+
+# ---------------------------------------------------------------- recent-trend markers on the atlas page
+
+def test_markers_on_map_and_ranking_are_each_areas_recent_trend(database):
+    import pages.atlas as page
+    from atlas import queries
+
+    view = _view()
+    fig_map, fig_rank, *_ = page._area_outputs(view)
+    tbl, _ = queries.area_table(view)
+    names = dict(zip(tbl["code"].astype(int), tbl["name"]))
+    expected = {"rising": set(), "falling": set()}
+    years = set()
+    for code in tbl.loc[~tbl["hidden"].fillna(True).astype(bool), "code"].astype(int):
+        r = _trend_of(code, view.measure, view.level)
+        if r.direction in expected:
+            expected[r.direction].add(names[code])
+            years.add((r.years[0], r.years[-1]))
+    assert expected["rising"] | expected["falling"], "the planted trends should give at least one marker"
+    (y0, y1), = years
+    for direction, word in (("rising", "▲"), ("falling", "▼")):
+        rank = [tr for tr in _figure_json(fig_rank)["data"] if str(tr.get("name", "")).startswith(word)]
+        if not expected[direction]:
+            assert not rank
+            continue
+        assert len(rank) == 1 and set(rank[0]["y"]) == expected[direction]
+        assert f"{y0}–{y1}" in rank[0]["name"]
+        on_map = [tr for tr in _figure_json(fig_map)["data"] if str(tr.get("name", "")).startswith(word)]
+        assert len(on_map) == 1 and len(on_map[0]["lon"]) == len(expected[direction])
+
+
+def test_marker_in_hover_and_csv_both_languages(database):
+    import pages.atlas as page
+
+    for lang, word in (("en", "rising"), ("da", "stigende")):
+        view = _view(lang=lang)
+        fig_map, fig_rank, *_ = page._area_outputs(view)
+        body = _csv_table("rank", view)
+        col = "recent_trend" if lang == "en" else "Seneste udvikling"
+        rising = body[body[col] == word]
+        assert len(rising), "a rising area in the CSV"
+        name_col, code_col = ("name", "code") if lang == "en" else ("Navn", "Kode")
+        first = rising.iloc[0]
+        main = _figure_json(fig_rank)["data"][0]
+        hover = dict(zip(main["y"], main["hovertext"]))[first[name_col]]
+        assert f"▲ {word}" in hover
+        # Denmark's row carries no marker
+        assert body.loc[body[code_col].astype(str) == "0", col].iloc[0] == ""
+
+
+def test_no_markers_for_a_population_group(database):
+    """The marker is the trend of everyone: it is not drawn (nor written) on a filtered view."""
+    import pages.atlas as page
+
+    view = _view(dims=(("sex", 2),))
+    from atlas import data
+
+    view = data.source().nearest(view)[0]
+    if not view.dims:
+        pytest.skip("no group published at this period")
+    fig_map, fig_rank, *_ = page._area_outputs(view)
+    names = [str(tr.get("name", "")) for tr in _figure_json(fig_rank)["data"] + _figure_json(fig_map)["data"]]
+    assert not any(n.startswith(("▲", "▼")) for n in names)
+    assert "recent_trend" not in _csv_table("map", view).columns
