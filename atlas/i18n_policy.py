@@ -165,6 +165,8 @@ TEXT = {
     # /trends: the compared years
     "tr_from": ("From", "Fra"),
     "tr_to": ("To", "Til"),
+    "tr_first_complete": ("first complete year", "første fuldstændige år"),
+    "tr_last_complete": ("last complete year", "sidste fuldstændige år"),
     "tr_period_fixed": ("The compared years were moved to {y0}–{y1}: the years asked for are not both complete and "
                         "published for this measure.",
                         "De sammenlignede år blev flyttet til {y0}–{y1}: de ønskede år er ikke begge fuldstændige og "

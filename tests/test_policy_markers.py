@@ -168,3 +168,50 @@ def test_no_markers_for_a_population_group(database):
     names = [str(tr.get("name", "")) for tr in _figure_json(fig_rank)["data"] + _figure_json(fig_map)["data"]]
     assert not any(n.startswith(("▲", "▼")) for n in names)
     assert "recent_trend" not in _csv_table("map", view).columns
+
+
+# ---------------------------------------------------------------- /trends: the reader's years
+
+def test_change_years_takes_the_readers_years_only_when_comparable():
+    from atlas import all_trends
+
+    frame = pd.DataFrame({"year": [2013, 2014, 2015, 2016, 2017]})
+    measure = "imaging_rate"
+    from atlas import coverage
+
+    complete = [y for y in range(2013, 2018) if y not in coverage.incomplete_years(measure)]
+    assert all_trends.change_years(measure, frame) == (complete[0], complete[-1])
+    assert all_trends.change_years(measure, frame, complete[1], complete[2]) == (complete[1], complete[2])
+    assert all_trends.change_years(measure, frame, complete[2], complete[1]) == (complete[0], complete[-1])
+    assert all_trends.change_years(measure, frame, complete[1], None) == (complete[1], complete[-1])
+    assert all_trends.change_years(measure, frame, 2030, None) == (complete[0], complete[-1])
+    assert all_trends.change_years(measure, frame.iloc[:1]) is None
+
+
+def test_trends_page_compares_the_chosen_years(database):
+    import pages.trends as page
+    from atlas import data
+    from atlas.filters import View
+    from etl import stats
+
+    src = data.source()
+    years = [y for y in src.years() if src.publishes(View(y0=y, y1=y))]
+    a, b = years[2], years[-3]
+    state = page.read_hash(f"#from={a}&to={b}&scale=own")
+    assert (state["from"], state["to"], state["scale"]) == (a, b, "own")
+    assert page.read_hash(page.write_hash(state)) == state
+    fig, summary, note = page.draw(f"#from={a}&to={b}", "")
+    first, _ = src.area_table(View(y0=a, y1=a))
+    last, _ = src.area_table(View(y0=b, y1=b))
+    first, last = (x[~x["hidden"].fillna(True).astype(bool) & x["value"].notna()].set_index("code") for x in (first, last))
+    both = first.index.intersection(last.index)
+    f, l_ = first.loc[both], last.loc[both]
+    verdict = np.asarray(stats.difference_beyond_chance(f["value"], f["lower"], f["upper"], l_["value"], l_["lower"],
+                                                        l_["upper"], log=True))
+    assert summary.startswith(f"{int((verdict == 1).sum())} rose and {int((verdict == -1).sum())} fell beyond chance "
+                              f"from {a} to {b}, of {len(both)} areas")
+    layout = _figure_json(fig)["layout"]
+    assert all(list(layout[k]["tickvals"]) == [a, b] and layout[k]["showticklabels"] for k in layout if k.startswith("xaxis"))
+    assert "moved" not in note
+    _, _, moved = page.draw(f"#from={b}&to={a}", "?lang=da")
+    assert "flyttet" in moved
