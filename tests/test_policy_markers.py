@@ -215,3 +215,39 @@ def test_trends_page_compares_the_chosen_years(database):
     assert "moved" not in note
     _, _, moved = page.draw(f"#from={b}&to={a}", "?lang=da")
     assert "flyttet" in moved
+
+
+# ---------------------------------------------------------------- avoidable imaging in the key findings
+
+def test_key_findings_say_how_many_examinations_denmarks_rate_would_avoid(database):
+    from atlas import data, findings_panel
+    from atlas.filters import View
+
+    src = data.source()
+    view = src.nearest(_view())[0]
+    tbl, _ = src.area_table(View(measure=view.measure, level=view.level, y0=view.y0, y1=view.y1))
+    ok = ~tbl["hidden"].fillna(True).astype(bool) & tbl["num_shown"].notna() & (tbl["expected"].astype(float) > 0)
+    o, e = tbl.loc[ok, "num_shown"].astype(float), tbl.loc[ok, "expected"].astype(float)
+    years = view.y1 - view.y0 + 1
+    excess = ((o - e).clip(lower=0) / years)
+    assert excess.sum() > 0
+    top = tbl.loc[excess.idxmax(), "name"]
+    top_code = int(tbl.loc[excess.idxmax(), "code"])
+    block = findings_panel.findings_block(replace_area(view, top_code))
+    items = [li.children for li in block[1].children]
+    said = [s for s in items if s.startswith("If every")]
+    assert len(said) == 1
+    assert f"about {excess.sum():,.0f} (" in said[0] and f"the most in {top}: about {excess.max():,.0f} a year" in said[0]
+    one = [s for s in items if s.startswith(f"If {top} imaged at Denmark's rate")]
+    assert len(one) == 1 and f"about {excess.max():,.0f} (" in one[0]
+    da = [li.children for li in findings_panel.findings_block(replace_area(view, top_code, "da"))[1].children]
+    assert any(s.startswith("Hvis hver") for s in da) and any(s.startswith(f"Hvis {top} undersøgte") for s in da)
+    # not for a population group (its expected counts are not at Denmark's rates for everyone)
+    grouped = [li.children for li in findings_panel.findings_block(replace_area(view, None).with_dim("sex", 2))[1].children]
+    assert not any(s.startswith("If every") for s in grouped)
+
+
+def replace_area(view, code, lang="en"):
+    from dataclasses import replace
+
+    return replace(view, area=code, lang=lang)
