@@ -188,6 +188,16 @@ TEXT = {
     "kf_area_region2027": ("region", "region"),
     # comparable municipalities as a comparator (/compare, the funnel plot)
     "peers_comparator": ("Comparable municipalities of {name} (pooled)", "Sammenlignelige kommuner for {name} (samlet)"),
+    "peers_cmp_note": ("Comparable municipalities of {name}: {list} (nearest in share 65+, size and density; "
+                       "etl/config/peers.toml). Together: their summed observed over summed expected counts times "
+                       "Denmark's rate (for shares their pooled share); a peer whose count is hidden is left out.",
+                       "Sammenlignelige kommuner for {name}: {list} (nærmest i andel 65+, størrelse og tæthed; "
+                       "etl/config/peers.toml). Samlet: deres summerede observerede over summerede forventede antal "
+                       "gange Danmarks rate (for andele deres samlede andel); en kommune med skjult antal udelades."),
+    "peers_cmp_none": ("No comparable municipalities for this municipality and period: their populations are not shown.",
+                       "Ingen sammenlignelige kommuner for denne kommune og periode: deres befolkningstal vises ikke."),
+    "cmp_pick_peers": ("Choose a municipality (its comparable municipalities are added), or at least two areas.",
+                       "Vælg en kommune (de sammenlignelige kommuner tilføjes), eller mindst to områder."),
     "peers_add": ("Add its comparable municipalities as a comparator", "Tilføj de sammenlignelige kommuner som sammenligning"),
     "funnel_target": ("Funnel plot compared with", "Tragtdiagram sammenlignet med"),
     "funnel_target_denmark": ("Denmark", "Danmark"),

@@ -371,9 +371,14 @@ def land_area_km2(level: str) -> dict[int, float]:
 @cached(maxsize=4)
 def peers(y0: int, y1: int) -> pd.DataFrame:
     """Every municipality's comparable municipalities (``stats.nearest_peers`` with
-    ``etl/config/peers.toml``): ``code``, ``peer``, ``rank``, ``distance``."""
+    ``etl/config/peers.toml``): ``code``, ``peer``, ``rank``, ``distance``. As the build wrote them
+    (``data.source().peers()``, the table ``peers``: one classification for every period) where the
+    database has them; otherwise worked out here from the period's published populations."""
     from etl.peers import load_peer_config
 
+    built = data.source().peers()
+    if built is not None and len(built):
+        return built[["code", "peer", "rank", "distance"]].astype({"code": int, "peer": int, "rank": int})
     cfg = load_peer_config()
     feats = peer_features(y0, y1)
     if len(feats) <= int(cfg["k"]):

@@ -138,21 +138,16 @@ def traces_on_points(x, y, directions, years, lang: str, **extra) -> list[dict]:
 
 
 def centroids(level: str) -> dict[int, tuple[float, float]]:
-    """A point inside each area of the map's boundaries (lon, lat), where its marker is drawn."""
+    """A point inside each area (lon, lat; the build's ``area_centroid``), where its marker is drawn."""
     return dict(_centroids(level))
 
 
 @_cached(maxsize=4)
 def _centroids(level: str) -> tuple:
-    from shapely.geometry import shape
-
     from atlas import db
 
-    out = []
-    for f in db.geojson(level)["features"]:
-        p = shape(f["geometry"]).representative_point()
-        out.append((int(f["properties"]["code"]), (float(p.x), float(p.y))))
-    return tuple(out)
+    pts = db.query("SELECT code, lon, lat FROM area_centroid WHERE level = ?", [level])
+    return tuple((int(c), (float(x), float(y))) for c, x, y in zip(pts["code"], pts["lon"], pts["lat"]))
 
 
 def mark(fig_map, fig_rank, tbl: pd.DataFrame, view: View, years: tuple[int, int] | None, tiles=None) -> None:
