@@ -275,6 +275,11 @@ def _chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame, str | None]
 
             for key, values in trend_markers.csv_columns(body["code"], view).items():
                 body[key] = values
+        if chart == "funnel" and view.funnel == "peers":      # drawn against the comparable municipalities
+            from atlas import peer_funnel
+
+            for key, values in peer_funnel.csv_columns(body, tbl, view, MEASURES[view.measure]).items():
+                body[key] = values
         reason = notices.empty_reason(tbl, national)
     elif chart == "trend":
         tr = queries.trend_table(view, view.area)

@@ -204,9 +204,9 @@ TEXT = {
     "funnel_target_peers": ("Comparable municipalities of the selected one", "Den valgtes sammenlignelige kommuner"),
     "funnel_peers_line": ("Comparable municipalities of {name}, pooled", "Sammenlignelige kommuner for {name}, samlet"),
     "funnel_peers_note": ("Funnel plot: {name} and its comparable municipalities (nearest in share 65+, size and density), "
-                          "limits around their pooled ratio instead of Denmark's.",
+                          "limits around their pooled level instead of Denmark's.",
                           "Tragtdiagram: {name} og de sammenlignelige kommuner (nærmest i andel 65+, størrelse og tæthed), "
-                          "grænser omkring deres samlede forhold i stedet for Danmarks."),
+                          "grænser omkring deres samlede niveau i stedet for Danmarks."),
     "funnel_peers_none": ("Comparable municipalities apply to a selected municipality with published peers: the funnel "
                           "plot compares with Denmark.",
                           "Sammenlignelige kommuner gælder for en valgt kommune med offentliggjorte sammenlignelige kommuner: "
@@ -230,5 +230,6 @@ COLUMNS = {
     "recent_trend": ("Recent trend", "Seneste udvikling"),
     "recent_trend_apc": ("Recent trend: annual change %", "Seneste udvikling: årlig ændring %"),
     "recent_trend_years": ("Recent trend: years", "Seneste udvikling: år"),
-    "peer_target": ("Funnel target: comparable municipalities' ratio", "Tragtens mål: de sammenlignelige kommuners forhold"),
+    "peer_target": ("Funnel target: comparable municipalities' pooled level", "Tragtens mål: de sammenlignelige kommuners samlede niveau"),
+    "peer_funnel_flag": ("Funnel flag against the comparable municipalities", "Tragtmarkering mod de sammenlignelige kommuner"),
 }

@@ -381,6 +381,12 @@ def peers(y0: int, y1: int) -> pd.DataFrame:
         return built[["code", "peer", "rank", "distance"]].astype({"code": int, "peer": int, "rank": int})
     cfg = load_peer_config()
     feats = peer_features(y0, y1)
+    # a single year whose populations by age are not published: the shortest published period holding it
+    for a, b in sorted(data.source().multi_year_periods(), key=lambda ab: (ab[1] - ab[0], -ab[1])):
+        if len(feats) > int(cfg["k"]):
+            break
+        if a <= y1 <= b:
+            feats = peer_features(a, b)
     if len(feats) <= int(cfg["k"]):
         return pd.DataFrame(columns=["code", "peer", "rank", "distance"])
     return stats.nearest_peers(feats, cfg["variables"], k=int(cfg["k"]), standardise=cfg.get("standardise", "z"))

@@ -9,20 +9,20 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_
 
 from atlas.cache import cached
 from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
-from atlas.filters import COLOUR_MODES, DIMENSIONS, View
+from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (dropdown, year_control, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
 from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG
-from atlas import atlas_panels, findings_panel, good_practice, trend_markers  # noqa: F401  (key findings, profile link; notes on the map)
+from atlas import atlas_panels, findings_panel, good_practice, peer_funnel, trend_markers  # noqa: F401  (key findings, profile link; notes on the map)
 from atlas.page_meta import title_of
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
-DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
+DISPLAY = ["colours", "breaks", "tables", "funnel"]     # how the map draws, the tables under the charts, the funnel's target
 DIM_KEYS = list(DIMENSIONS)
 
 
@@ -93,7 +93,13 @@ def layout(lang: str | None = None, **_):
         html.Section(id="key-findings", className="key-findings mt-3", **{"aria-live": "polite"}),
         dbc.Row([
             dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG),
-                               extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1")]), lg=7),
+                               extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1"),
+                                      control(t("funnel_target", lang), dbc.RadioItems(
+                                          id="funnel", name="funnel", value=view.funnel, inline=True,
+                                          options=[{"label": t(f"funnel_target_{k}", lang), "value": k}
+                                                   for k in FUNNEL_TARGETS])),
+                                      html.Div(id="funnel-note", className="small text-muted",
+                                               **{"aria-live": "polite"})]), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader(html.H2(t("variation", lang), className="h6 mb-0")),
                               dbc.CardBody(dcc.Loading(html.Div(id="variation")))]), lg=5),
         ], className="g-3 mt-1"),
@@ -153,13 +159,21 @@ def current_view(data, search_qs) -> View:
 
 @callback(Output("map", "figure"), Output("rank", "figure"), Output("funnel", "figure"), Output("variation", "children"),
           Output("selection-text", "children"), Output("key-findings", "children"), Output("colour-note", "children"),
-          Input("view", "data"), State("atlas-url", "search"))
+          Output("funnel-note", "children"), Input("view", "data"), State("atlas-url", "search"))
 def draw_areas(data, search_qs):
     """Everything drawn from the view's table of areas, in one answer (one request, one table)."""
     if data is None:
-        return (no_update,) * 7
+        return (no_update,) * 8
     view = replace(current_view(data, search_qs), sep=",")
-    return (*_area_outputs(view), findings_panel.findings_block(view), colour_note(view))
+    return (*_area_outputs(view), findings_panel.findings_block(view), colour_note(view), funnel_note(view))
+
+
+def funnel_note(view: View):
+    """What the funnel plot compares with when the reader asked for the comparable municipalities."""
+    if view.funnel != "peers":
+        return None
+    used = peer_funnel.peer_points(queries.area_table(view)[0], view, MEASURES[view.measure]) is not None
+    return peer_funnel.note(view, used, _area_name(view))
 
 
 @cached(maxsize=128)
@@ -183,12 +197,14 @@ def _area_outputs(view: View):
         fig_map = figures.choropleth(tbl, dash.get_relative_path(f"/geo/{view.level}.json"), view, m, view.area, colouring)
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
-    fig_funnel = figures.funnel(tbl, national, view, m, view.area)
+    peer_fig = peer_funnel.figure(tbl, view, m, _area_name(view)) if view.funnel == "peers" else None
+    fig_funnel = peer_fig or figures.funnel(tbl, national, view, m, view.area)
     trend_markers.mark(fig_map, fig_rank, tbl, view, trend_years, _tiles())
     head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
     titles.stamp(fig_map, head, context, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
     titles.stamp(fig_rank, head, [t("ranking", lang)] + context, lang, titles.file_stem(t("ranking", lang), view, m, lang))
-    titles.stamp(fig_funnel, head, [t("funnel", lang)] + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
+    funnel_context = [t("funnel", lang)] + ([t("funnel_peers_line", lang).format(name=_area_name(view))] if peer_fig else [])
+    titles.stamp(fig_funnel, head, funnel_context + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
     variation = atlas_panels.variation_panel(tbl, national, m, lang)
     sel = atlas_panels.selection_text(view, tbl, m)
     return fig_map, fig_rank, fig_funnel, variation, sel

@@ -251,3 +251,170 @@ def replace_area(view, code, lang="en"):
     from dataclasses import replace
 
     return replace(view, area=code, lang=lang)
+
+
+# ---------------------------------------------------------------- comparable municipalities: the table written at build
+
+def test_peers_frame_is_k_nearest_on_the_configured_features():
+    from etl import peers_table
+    from etl.peers import load_peer_config
+    from etl.stats.peers import nearest_peers
+
+    assert [peers_table.band_lower_age(b) for b in ("18-24", "65-74", "85+")] == [18, 65, 85]
+    with pytest.raises(ValueError):
+        peers_table.band_lower_age("unknown")
+    rng = np.random.default_rng(7)
+    codes = list(range(101, 131))
+    pop = pd.DataFrame([{"municipality": c, "age": a, "persons": int(rng.integers(200, 20_000))}
+                        for c in codes for a in (18, 45, 65, 85)])
+    areas = {c: float(rng.uniform(50, 900)) for c in codes}
+    cfg = load_peer_config()
+    got = peers_table.peers_frame(pop, areas, 2024, cfg)
+    assert list(got.columns) == peers_table.COLUMNS
+    k = int(cfg["k"])
+    assert len(got) == len(codes) * k and (got["code"] != got["peer"]).all() and set(got["year"]) == {2024}
+    # the same neighbours from the features computed here
+    g = pop.groupby("municipality")
+    feats = pd.DataFrame({"population": g["persons"].sum(),
+                          "share_65plus": pop[pop["age"] >= 65].groupby("municipality")["persons"].sum() / g["persons"].sum()})
+    feats["density"] = feats["population"] / pd.Series(areas)
+    want = nearest_peers(feats, cfg["variables"], k=k, standardise=cfg.get("standardise", "z"))
+    assert got[["code", "peer", "rank"]].to_numpy().tolist() == want[["code", "peer", "rank"]].astype(int).to_numpy().tolist()
+
+
+@pytest.fixture(scope="module")
+def peers_databases(release_secure_db, release_db, tmp_path_factory):
+    """Copies of the session's secure database and release with the peers table written as the
+    build hooks would write it (etl.peers_table.write_peers)."""
+    import shutil
+
+    import duckdb
+
+    from etl import peers_table
+
+    d = tmp_path_factory.mktemp("peers")
+    secure, release = d / "atlas.duckdb", d / "release.duckdb"
+    shutil.copy(release_secure_db, secure)
+    shutil.copy(release_db, release)
+    with duckdb.connect(str(secure)) as con:
+        n_secure = peers_table.write_peers(con)
+    with duckdb.connect(str(release)) as con:
+        con.execute(f"ATTACH '{release_secure_db}' AS sec (READ_ONLY)")
+        n_release = peers_table.write_peers(con, source="sec")
+    assert n_secure == n_release
+    return {"secure": secure, "release": release}
+
+
+def test_peers_table_written_at_build_and_read_through_the_data_layer(peers_databases):
+    import duckdb
+
+    from atlas import data, policy
+    from etl.peers import load_peer_config
+
+    k = int(load_peer_config()["k"])
+    with duckdb.connect(str(peers_databases["secure"]), read_only=True) as con:
+        table = con.execute("SELECT * FROM peers ORDER BY code, rank").df()
+        last = con.execute("SELECT max(year) FROM population_cube").fetchall()[0][0]
+        munis = con.execute("SELECT count(DISTINCT municipality) FROM population_cube").fetchall()[0][0]
+    assert len(table) == munis * k and set(table["year"]) == {last}
+    assert (table.groupby("code")["rank"].apply(list) == [list(range(1, k + 1))] * munis).all()
+    old = os.environ.get("ATLAS_DB")
+    try:
+        for kind, path in peers_databases.items():
+            _point(path)
+            assert data.source().kind == kind
+            read = data.source().peers()
+            assert read is not None and read[["code", "peer", "rank"]].to_numpy().tolist() == \
+                table[["code", "peer", "rank"]].to_numpy().tolist()
+            code = int(table["code"].iloc[0])
+            # one classification for every period: the period's own populations are not used
+            assert policy.peers_of(code, 2013, 2013) == list(table.loc[table["code"] == code, "peer"])
+    finally:
+        if old is None:
+            os.environ.pop("ATLAS_DB", None)
+        else:
+            os.environ["ATLAS_DB"] = old
+        _point(os.environ.get("ATLAS_DB", ""))
+
+
+def test_databases_without_the_table_fall_back_to_computing(database):
+    from atlas import data, policy
+
+    assert data.source().peers() is None
+    from atlas import profile
+
+    a, b = profile.default_period()
+    assert len(policy.peers_of(101, a, b)) == 5
+
+
+# ---------------------------------------------------------------- comparable municipalities as a comparator
+
+def _pooled_rate(codes, measure, y0, y1):
+    from atlas import data
+    from atlas.filters import View
+
+    tbl, nat = data.source().area_table(View(measure=measure, level="municipality", y0=y0, y1=y1))
+    p = tbl[tbl["code"].isin(codes) & ~tbl["hidden"].fillna(True).astype(bool) & tbl["num_shown"].notna()]
+    return float(p["num_shown"].sum() / p["expected"].sum() * nat["value"]), tbl
+
+
+def test_compare_page_adds_the_peers_together_as_a_comparator(database):
+    import app  # noqa: F401
+    import pages.compare as page
+    from atlas import compare_state, policy
+
+    state = compare_state.read_hash("#areas=330&peers=1")
+    assert state["peers"] and state["areas"] == [330]
+    assert compare_state.read_hash(compare_state.write_hash(state)) == state
+    assert not compare_state.read_hash("#level=region&peers=1")["peers"]
+    near = policy.peers_of(330, *state["period"])
+    assert len(near) == 5
+    want, _ = _pooled_rate(near, "imaging_rate", *state["period"])
+    out = page.side_section(state, "en")
+    note, table = out[1], out[2]
+    assert "Comparable municipalities of Slagelse" in note.children
+    head = [c.children for c in table.children[0].children.children]
+    assert head[2] == "Comparable municipalities of Slagelse (pooled)" and head[-1] == "Denmark"
+    from atlas.measures import MEASURES
+
+    row = next(r for r in table.children[1].children if r.children[0].children == MEASURES["imaging_rate"].name("en"))
+    assert row.children[2].children[0] == f"{want:,.1f}"
+    da = page.side_section(state, "da")
+    assert "Sammenlignelige kommuner for Slagelse" in da[1].children
+    # without the switch, one area is not enough
+    assert page.side_section({**state, "peers": False}, "en").id == "compare-empty"
+
+
+def test_funnel_against_the_peers(database):
+    import pages.atlas as page
+    from atlas import export, policy, state
+    from atlas.filters import View
+    from atlas.measures import MEASURES
+
+    from atlas import profile
+
+    a, b = profile.default_period()
+    view = View(y0=a, y1=b, area=330, funnel="peers")
+    near = policy.peers_of(330, a, b)
+    level_rate, tbl = _pooled_rate(near, "imaging_rate", a, b)
+    shown = tbl[tbl["code"].isin([330, *near]) & ~tbl["hidden"].fillna(True).astype(bool)]
+    peers = shown[shown["code"].isin(near)]
+    level = float(peers["num_shown"].sum() / peers["expected"].sum())
+    _, _, fig, *_ = page._area_outputs(view)
+    fig = _figure_json(fig)
+    target = [tr for tr in fig["data"] if str(tr.get("name", "")).startswith("Comparable municipalities of Slagelse")]
+    assert len(target) == 1 and target[0]["y"][0] == pytest.approx(level)
+    points = {int(c) for tr in fig["data"] if tr.get("mode") == "markers+text" for c in tr["customdata"]}
+    assert points == set(shown["code"].astype(int))
+    assert "Comparable municipalities of Slagelse" in fig["layout"]["title"]["text"].replace("<br>", " ")
+    body = _csv_table("funnel", view)
+    assert body.loc[body["code"].astype(str) == "330", "peer_target"].astype(float).iloc[0] == pytest.approx(level, abs=0.01)
+    assert (body["peer_target"] != "").sum() == len(shown)
+    assert "Slagelse and its comparable municipalities" in page.funnel_note(view)
+    assert "compares with Denmark" in page.funnel_note(View(y0=a, y1=b, funnel="peers"))
+    # the address keeps the target; a wrong value is refused and named
+    codes = {330, 101}
+    v, ignored = state.view_from_hash("#funnel=peers&area=330", "en", list(range(2013, 2025)), MEASURES, codes, set())
+    assert v.funnel == "peers" and not ignored
+    v, ignored = state.view_from_hash("#funnel=everyone", "en", list(range(2013, 2025)), MEASURES, codes, set())
+    assert v.funnel == "denmark" and ignored == ["funnel"]
