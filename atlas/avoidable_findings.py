@@ -35,7 +35,7 @@ def sentences(view: View) -> list[str]:
     out = []
     above = tab[tab["above"].astype(bool)]
     if not len(above):
-        out.append(t("kf_avoidable_none", lang).format(area=area, period=period))
+        out.append(t("kf_avoidable_none", lang).format(area=t(f"kf_noarea_{view.level}", lang), period=period))
     else:
         top = above.iloc[0]                  # the table is sorted by avoidable examinations, most first
         total = s["total"]

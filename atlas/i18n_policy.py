@@ -172,20 +172,23 @@ TEXT = {
                         "De sammenlignede år blev flyttet til {y0}–{y1}: de ønskede år er ikke begge fuldstændige og "
                         "offentliggjorte for dette mål."),
     # the atlas page's key findings: avoidable imaging
-    "kf_avoidable": ("If every {area} above Denmark's rate imaged at it, about {n} ({lo}–{hi}) fewer examinations a year "
+    "kf_avoidable": ("If {area} above Denmark's rate imaged at it, about {n} ({lo}–{hi}) fewer examinations a year "
                      "({period}); the most in {name}: about {top} a year.",
-                     "Hvis hver {area} over Danmarks rate undersøgte på den, omkring {n} ({lo}–{hi}) færre undersøgelser "
+                     "Hvis {area} over Danmarks rate undersøgte på den, omkring {n} ({lo}–{hi}) færre undersøgelser "
                      "om året ({period}); flest i {name}: omkring {top} om året."),
     "kf_avoidable_one": ("If {name} imaged at Denmark's rate, about {n} ({lo}–{hi}) fewer examinations a year ({period}).",
                          "Hvis {name} undersøgte på Danmarks rate, omkring {n} ({lo}–{hi}) færre undersøgelser om året "
                          "({period})."),
-    "kf_avoidable_none": ("No {area} is above Denmark's rate: no examinations to avoid at Denmark's level ({period}).",
-                          "Ingen {area} ligger over Danmarks rate: ingen undersøgelser at undgå på Danmarks niveau ({period})."),
+    "kf_avoidable_none": ("{area} is above Denmark's rate: no examinations to avoid at Denmark's level ({period}).",
+                          "{area} ligger over Danmarks rate: ingen undersøgelser at undgå på Danmarks niveau ({period})."),
     "kf_avoidable_left_out": ("{n} left out (count or expected count not shown).",
                               "{n} udeladt (antal eller forventet antal vises ikke)."),
-    "kf_area_municipality": ("municipality", "kommune"),
-    "kf_area_region": ("region", "region"),
-    "kf_area_region2027": ("region", "region"),
+    "kf_area_municipality": ("every municipality", "hver kommune"),
+    "kf_area_region": ("every region", "hver region"),
+    "kf_area_region2027": ("every region", "hver region"),
+    "kf_noarea_municipality": ("No municipality", "Ingen kommune"),
+    "kf_noarea_region": ("No region", "Ingen region"),
+    "kf_noarea_region2027": ("No region", "Ingen region"),
     # comparable municipalities as a comparator (/compare, the funnel plot)
     "peers_comparator": ("Comparable municipalities of {name} (pooled)", "Sammenlignelige kommuner for {name} (samlet)"),
     "peers_cmp_note": ("Comparable municipalities of {name}: {list} (nearest in share 65+, size and density; "
