@@ -22,7 +22,7 @@ from atlas.page_meta import title_of
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
-DISPLAY = ["colours", "breaks", "tables", "funnel"]     # how the map draws, the tables under the charts, the funnel's target
+DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
 DIM_KEYS = list(DIMENSIONS)
 
 
@@ -95,7 +95,7 @@ def layout(lang: str | None = None, **_):
             dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG),
                                extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1"),
                                       control(t("funnel_target", lang), dbc.RadioItems(
-                                          id="funnel", name="funnel", value=view.funnel, inline=True,
+                                          id="funnel-target", name="funnel-target", value=view.funnel, inline=True,
                                           options=[{"label": t(f"funnel_target_{k}", lang), "value": k}
                                                    for k in FUNNEL_TARGETS])),
                                       html.Div(id="funnel-note", className="small text-muted",
@@ -127,14 +127,15 @@ def layout(lang: str | None = None, **_):
     output=dict(view=Output("view", "data"), **{s: Output(s, "data") for s in PANEL_IGNORES}, hash=Output("atlas-url", "hash"),
                 **{k: Output(k, "value") for k in CONTROLS},
                 dims=Output({"type": "dim", "key": ALL}, "value"), **{"area-search": Output("area-search", "value")},
-                notice=Output("url-notice", "children"), **{k: Output(k, "value") for k in DISPLAY}),
+                notice=Output("url-notice", "children"), **{k: Output(k, "value") for k in DISPLAY},
+                funnel=Output("funnel-target", "value")),
     inputs=dict(address=Input("atlas-url", "hash"),
                 controls={k: Input(k, "value") for k in CONTROLS},
                 dims=Input({"type": "dim", "key": ALL}, "value"),
                 clicks={"map": Input("map", "clickData"), "rank": Input("rank", "clickData"),
                         "funnel": Input("funnel", "clickData"), "area-search": Input("area-search", "value"),
                         "clear-area": Input("clear-area", "n_clicks"), "back-all": Input("back-all", "n_clicks")},
-                display={k: Input(k, "value") for k in DISPLAY}),
+                display={**{k: Input(k, "value") for k in DISPLAY}, "funnel": Input("funnel-target", "value")}),
     state=dict(current=State("view", "data"), search=State("atlas-url", "search")),
 )
 def sync_state(address, controls, dims, clicks, display, current, search):
