@@ -387,7 +387,7 @@ def test_compare_page_adds_the_peers_together_as_a_comparator(database):
 
 def test_funnel_against_the_peers(database):
     import pages.atlas as page
-    from atlas import export, policy, state
+    from atlas import policy, state
     from atlas.filters import View
     from atlas.measures import MEASURES
 
