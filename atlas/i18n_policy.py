@@ -156,10 +156,12 @@ TEXT = {
     "pol_inside": ("Inside the secure environment only: not output-checked.",
                    "Kun i det sikre miljø: ikke outputkontrolleret."),
     # recent-trend markers on the atlas page (map, ranking, their CSVs)
-    "tm_legend_rising": ("▲ rising over {years} (last {n} complete years)",
-                         "▲ stigende i {years} (de seneste {n} fuldstændige år)"),
-    "tm_legend_falling": ("▼ falling over {years} (last {n} complete years)",
-                          "▼ faldende i {years} (de seneste {n} fuldstændige år)"),
+    "tm_legend_rising": ("rising over {years}<br>(last {n} complete years)",
+                         "stigende i {years}<br>(de seneste {n} fuldstændige år)"),
+    "tm_legend_falling": ("falling over {years}<br>(last {n} complete years)",
+                          "faldende i {years}<br>(de seneste {n} fuldstændige år)"),
+    "tm_title": ("▲ rising / ▼ falling over {years} (last {n} complete years)",
+                 "▲ stigende / ▼ faldende i {years} (de seneste {n} fuldstændige år)"),
     "tm_recent": ("Recent trend", "Seneste udvikling"),
     "tm_a_year": ("a year", "om året"),
     # /trends: the compared years

@@ -58,6 +58,14 @@ def legend_line(direction: str, years: tuple[int, int] | None, lang: str) -> str
     return t(f"tm_legend_{direction}", lang).format(years=span, n=N_YEARS)
 
 
+def title_line(years: tuple[int, int] | None, lang: str) -> str | None:
+    """The markers' legend as a line of the map's and ranking's titles ("▲ rising / ▼ falling over
+    2020–2024 (last 5 complete years)"), None when no marker is drawn."""
+    if years is None:
+        return None
+    return t("tm_title", lang).format(years=f"{years[0]}–{years[1]}", n=N_YEARS)
+
+
 def hover_line(direction: str | None, apc: float | None, years: tuple[int, int] | None, lang: str) -> str:
     """The hover's line on an area's recent trend ('' when there is none to tell)."""
     if direction is None or years is None:
@@ -130,7 +138,8 @@ def traces_on_points(x, y, directions, years, lang: str, **extra) -> list[dict]:
         pts = {"x": [xs[i] for i in keep], "y": [ys[i] for i in keep]}
         if extra.get("type") == "scattergeo":
             pts = {"lon": pts["x"], "lat": pts["y"]}
-        out.append({"type": "scatter", "mode": "markers", **pts, "hoverinfo": "skip", "showlegend": True,
+        # the legend is a line of the chart's title (:func:`title_line`), visible above the long ranking
+        out.append({"type": "scatter", "mode": "markers", **pts, "hoverinfo": "skip", "showlegend": False,
                     "name": legend_line(direction, years, lang),
                     "marker": {"symbol": symbol, "size": 9, "color": COLOURS[direction],
                                "line": {"width": 1, "color": "white"}}, **extra})
@@ -172,9 +181,9 @@ def mark(fig_map, fig_rank, tbl: pd.DataFrame, view: View, years: tuple[int, int
         lat = [pts[int(c)][1] for c in keep["code"]]
         for tr in traces_on_points(lon, lat, keep["trend_direction"], years, lang, type="scattergeo"):
             fig_map.add_trace(tr)
-    fig_map.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=0, yanchor="top", font=dict(size=11)))
+
     d = shown[shown["value"].notna()]
     span = float((d["upper"].max() - d["lower"].min())) if len(d) else 0.0
     for tr in traces_on_points(d["upper"] + 0.03 * span, d["name"], d["trend_direction"], years, lang):
         fig_rank.add_trace(tr)
-    fig_rank.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=1, yanchor="bottom", font=dict(size=11)))
+

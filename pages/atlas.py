@@ -202,8 +202,10 @@ def _area_outputs(view: View):
     fig_funnel = peer_fig or figures.funnel(tbl, national, view, m, view.area)
     trend_markers.mark(fig_map, fig_rank, tbl, view, trend_years, _tiles())
     head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
-    titles.stamp(fig_map, head, context, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
-    titles.stamp(fig_rank, head, [t("ranking", lang)] + context, lang, titles.file_stem(t("ranking", lang), view, m, lang))
+    markers = [trend_markers.title_line(trend_years, lang)] if trend_years and "trend_direction" in tbl else []
+    titles.stamp(fig_map, head, context + markers, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
+    titles.stamp(fig_rank, head, [t("ranking", lang)] + context + markers, lang,
+                 titles.file_stem(t("ranking", lang), view, m, lang))
     funnel_context = [t("funnel", lang)] + ([t("funnel_peers_line", lang).format(name=_area_name(view))] if peer_fig else [])
     titles.stamp(fig_funnel, head, funnel_context + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
     variation = atlas_panels.variation_panel(tbl, national, m, lang)

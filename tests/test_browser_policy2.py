@@ -5,12 +5,14 @@ against the selected municipality's comparable municipalities, and back."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from helpers import wait_until
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs Debian's chromium-driver")]
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"         # kept out of git
 
 
 def _click(driver, element):
@@ -23,6 +25,7 @@ def test_trends_years_and_the_peer_funnel_in_the_browser(dash_duo, atlas_app):
     from atlas import db
 
     dash_duo.start_server(atlas_app)
+    SHOTS.mkdir(exist_ok=True)
     base, driver = dash_duo.server_url, dash_duo.driver
     years = db.years()
     a, b = years[2], years[-3]
@@ -36,9 +39,17 @@ def test_trends_years_and_the_peer_funnel_in_the_browser(dash_duo, atlas_app):
     # every panel labelled with the two chosen years (read at once: the grid may be redrawn meanwhile)
     wait_until(lambda: set(driver.execute_script(script)) == {str(a), str(b)}, what="only the chosen years as labels")
 
-    # the atlas: a municipality selected, the funnel's target switched to its comparable municipalities
+    driver.save_screenshot(str(SHOTS / "trends-chosen-years-1366.png"))
+
+    # the atlas: the recent-trend markers' legend on the map and ranking; a municipality selected, the
+    # funnel's target switched to its comparable municipalities
     driver.get(f"{base}/#area=101")
     wait_until(lambda: dash_duo.find_elements("#funnel .main-svg"), timeout=60, what="the funnel plot")
+    legend = "return Array.from(document.querySelectorAll('#rank .gtitle, #map .gtitle')).map(e => e.textContent).join(' | ');"
+    # the title's lines are separate text elements: compare without white space
+    wait_until(lambda: "".join(driver.execute_script(legend).split()).count("▲rising/▼fallingover") == 2,
+               what="the markers' legend line in both titles")
+    driver.save_screenshot(str(SHOTS / "atlas-trend-markers-1366.png"))
     _click(driver, dash_duo.find_element("#_dbcprivate_radioitems_funnel-target_input_peers"))
     wait_until(lambda: "funnel=peers" in driver.current_url, what="the target in the address")
     title = ("return Array.from(document.querySelectorAll('#funnel .legendtext')).map(e => e.textContent)"

@@ -124,14 +124,17 @@ def test_markers_on_map_and_ranking_are_each_areas_recent_trend(database):
             years.add((r.years[0], r.years[-1]))
     assert expected["rising"] | expected["falling"], "the planted trends should give at least one marker"
     (y0, y1), = years
-    for direction, word in (("rising", "▲"), ("falling", "▼")):
-        rank = [tr for tr in _figure_json(fig_rank)["data"] if str(tr.get("name", "")).startswith(word)]
+    for direction, symbol in (("rising", "triangle-up"), ("falling", "triangle-down")):
+        rank = [tr for tr in _figure_json(fig_rank)["data"] if (tr.get("marker") or {}).get("symbol") == symbol]
         if not expected[direction]:
             assert not rank
             continue
         assert len(rank) == 1 and set(rank[0]["y"]) == expected[direction]
-        assert f"{y0}–{y1}" in rank[0]["name"]
-        on_map = [tr for tr in _figure_json(fig_map)["data"] if str(tr.get("name", "")).startswith(word)]
+        assert rank[0]["name"].startswith(f"{direction} over {y0}–{y1}")
+        for fig in (fig_rank, fig_map):
+            title = _figure_json(fig)["layout"]["title"]["text"].replace("<br>", " ")
+            assert f"▲ rising / ▼ falling over {y0}–{y1} (last 5 complete years)" in title
+        on_map = [tr for tr in _figure_json(fig_map)["data"] if (tr.get("marker") or {}).get("symbol") == symbol]
         assert len(on_map) == 1 and len(on_map[0]["lon"]) == len(expected[direction])
 
 
@@ -165,8 +168,8 @@ def test_no_markers_for_a_population_group(database):
     if not view.dims:
         pytest.skip("no group published at this period")
     fig_map, fig_rank, *_ = page._area_outputs(view)
-    names = [str(tr.get("name", "")) for tr in _figure_json(fig_rank)["data"] + _figure_json(fig_map)["data"]]
-    assert not any(n.startswith(("▲", "▼")) for n in names)
+    symbols = [(tr.get("marker") or {}).get("symbol") for tr in _figure_json(fig_rank)["data"] + _figure_json(fig_map)["data"]]
+    assert not {"triangle-up", "triangle-down"} & set(symbols)
     assert "recent_trend" not in _csv_table("map", view).columns
 
 
