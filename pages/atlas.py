@@ -160,13 +160,13 @@ def current_view(data, search_qs) -> View:
 
 @callback(Output("map", "figure"), Output("rank", "figure"), Output("funnel", "figure"), Output("variation", "children"),
           Output("selection-text", "children"), Output("key-findings", "children"), Output("colour-note", "children"),
-          Output("funnel-note", "children"), Input("view", "data"), State("atlas-url", "search"))
+          Input("view", "data"), State("atlas-url", "search"))
 def draw_areas(data, search_qs):
     """Everything drawn from the view's table of areas, in one answer (one request, one table)."""
     if data is None:
-        return (no_update,) * 8
+        return (no_update,) * 7
     view = replace(current_view(data, search_qs), sep=",")
-    return (*_area_outputs(view), findings_panel.findings_block(view), colour_note(view), funnel_note(view))
+    return (*_area_outputs(view), findings_panel.findings_block(view), colour_note(view))
 
 
 def funnel_note(view: View):
@@ -215,17 +215,19 @@ def _area_outputs(view: View):
 
 @callback(Output("measure-definition", "children"), Output("coverage-note", "children"), Output("profile-link", "children"),
           Output("cluster-panel", "children"), Output("find-clusters", "className"), Output("table-views", "children"),
+          Output("funnel-note", "children"),
           Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
 def draw_notes(data, clusters_asked, search_qs):
     """Everything around the charts that is not drawn from a chart's table: the measure's definition,
     incomplete years, the profile link, the spatial clusters (once asked for) and the charts as tables
-    (when chosen). One request per change of view."""
+    (when chosen), and what the funnel plot compares with when the comparable municipalities were asked
+    for. One request per change of view."""
     if data is None:
-        return (no_update,) * 6
+        return (no_update,) * 7
     view = current_view(data, search_qs)
     return (definition(view), coverage_note(view), findings_panel.profile_link(view),
             *atlas_panels.clusters_or_offer(replace(view, sep=",", map="geo", tables=0), bool(clusters_asked)),
-            tables_section(view))
+            tables_section(view), funnel_note(view))
 
 
 def definition(view: View):
