@@ -51,11 +51,25 @@ def yearly(measure: str, level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame, nat[~nat["hidden"].astype(bool)]
 
 
-def change_years(measure: str, frame: pd.DataFrame) -> tuple[int, int] | None:
-    """The first and last complete years with published figures."""
+def complete_years(measure: str, frame: pd.DataFrame) -> list[int]:
+    """The complete years with published figures, in order."""
     incomplete = coverage.incomplete_years(measure)
-    years = sorted(int(y) for y in frame["year"].unique() if int(y) not in incomplete) if len(frame) else []
-    return (years[0], years[-1]) if len(years) >= 2 else None
+    return sorted(int(y) for y in frame["year"].unique() if int(y) not in incomplete) if len(frame) else []
+
+
+def change_years(measure: str, frame: pd.DataFrame, first: int | None = None,
+                 last: int | None = None) -> tuple[int, int] | None:
+    """The two compared years: ``first`` and ``last`` when both are complete published years and
+    ``first`` is before ``last``; otherwise the first and last complete years (None when fewer than
+    two). A year the reader left out (None) is the first or last complete one."""
+    years = complete_years(measure, frame)
+    if len(years) < 2:
+        return None
+    a = years[0] if first is None else int(first)
+    b = years[-1] if last is None else int(last)
+    if a in years and b in years and a < b:
+        return a, b
+    return years[0], years[-1]
 
 
 def changes(frame: pd.DataFrame, first: int, last: int, kind: str) -> pd.DataFrame:
@@ -84,11 +98,12 @@ def order_of(frame: pd.DataFrame, change: pd.DataFrame, order: str) -> list[int]
     return ranked + sorted(set(codes) - set(ranked), key=lambda c: str(names.get(c, c)))
 
 
-def small_multiples_data(measure: str, level: str, order: str):
+def small_multiples_data(measure: str, level: str, order: str, first: int | None = None, last: int | None = None):
     """Everything the small multiples draw: the yearly frame, Denmark, the order, names, verdicts
-    and the two compared years (None when fewer than two complete years are published)."""
+    and the two compared years (the reader's ``first`` and ``last`` where both can be compared, see
+    :func:`change_years`; None when fewer than two complete years are published)."""
     frame, national = yearly(measure, level)
-    years = change_years(measure, frame)
+    years = change_years(measure, frame, first, last)
     change = changes(frame, *years, MEASURES[measure].kind) if years else pd.DataFrame(
         columns=["code", "first", "last", "change", "verdict"])
     names = {int(c): n for c, n in zip(frame["code"], frame["name"])}

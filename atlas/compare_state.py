@@ -1,5 +1,6 @@
 """The compare page's state: its URL hash (level, period, up to four areas, the two measures of the
-scatter), each value checked, and the state after an event (:func:`sync_compare`)."""
+scatter, and ``peers=1`` for the first municipality's comparable municipalities as a comparator),
+each value checked, and the state after an event (:func:`sync_compare`)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
@@ -16,7 +17,7 @@ MAX_AREAS = 4
 def read_hash(hash_) -> dict:
     """level, period, areas (at most four of the level), x and y from the hash, each checked."""
     raw = {k: v[-1] for k, v in parse_qs((hash_ or "").lstrip("#")[:500]).items()}
-    out = dict(DEFAULT, period=profile.default_period(), areas=[])
+    out = dict(DEFAULT, period=profile.default_period(), areas=[], peers=False)
     if raw.get("level") in LEVELS:
         out["level"] = raw["level"]
     for key in ("x", "y"):
@@ -25,6 +26,7 @@ def read_hash(hash_) -> dict:
     offered = {f"{a}-{b}": (a, b) for a, b in profile.periods()}
     if raw.get("period") in offered:
         out["period"] = offered[raw["period"]]
+    out["peers"] = raw.get("peers") == "1" and out["level"] == "municipality"
     codes = db.level_codes().get(out["level"], set())
     for part in str(raw.get("areas", "")).split(",")[:MAX_AREAS]:
         if part.isdigit() and int(part) in codes and int(part) not in out["areas"]:
@@ -36,6 +38,8 @@ def write_hash(state: dict) -> str:
     keep = {k: state[k] for k in ("level", "x", "y") if state[k] != DEFAULT[k]}
     if state["period"] != profile.default_period():
         keep["period"] = f"{state['period'][0]}-{state['period'][1]}"
+    if state.get("peers"):
+        keep["peers"] = 1
     if state["areas"]:
         keep["areas"] = ",".join(str(c) for c in state["areas"][:MAX_AREAS])
     return "#" + urlencode(keep) if keep else ""
@@ -68,7 +72,9 @@ def sync_compare(address, controls: dict, trigger, click) -> dict:
                     "x": controls.get("x") if controls.get("x") in data.source().measures() else state["x"],
                     "y": controls.get("y") if controls.get("y") in data.source().measures() else state["y"], "areas": areas[:MAX_AREAS],
                     "period": tuple(int(p) for p in period.split("-")) if isinstance(period, str) and
-                    period.replace("-", "").isdigit() else state["period"]}
+                    period.replace("-", "").isdigit() else state["period"],
+                    "peers": controls.get("peers") is True}
         state = read_hash(write_hash(proposed))
     return {"hash": write_hash(state), "level": state["level"], "period": f"{state['period'][0]}-{state['period'][1]}",
-            "area-options": area_options(state["level"]), "areas": state["areas"], "x": state["x"], "y": state["y"]}
+            "area-options": area_options(state["level"]), "areas": state["areas"], "x": state["x"], "y": state["y"],
+            "peers": state["peers"]}

@@ -26,3 +26,26 @@ def paired(x_key: str, y_key: str, level: str, period: tuple[int, int]) -> pd.Da
         out.append(tbl[["code", "name", "value", "lower", "upper"]].rename(
             columns={c: c + suffix for c in ("value", "lower", "upper")}))
     return out[0].merge(out[1].drop(columns="name"), on="code")
+
+
+def peer_column(code: int, period: tuple[int, int], measures=None) -> pd.DataFrame:
+    """The comparable municipalities of ``code`` together, for each measure (the pooled figure of
+    :func:`atlas.policy.peer_comparison`: their summed observed over summed expected counts times
+    Denmark's rate, or their pooled share; a peer whose count is hidden is left out and counted):
+    ``measure``, ``value``, ``lower``, ``upper``, ``status``, ``left_out`` and ``peers`` (codes).
+    Empty when the municipality has no peers."""
+    from atlas import data, policy
+    from atlas.measures import MEASURES
+
+    keys = tuple(measures) if measures is not None else tuple(k for k in data.source().measures()
+                                                               if MEASURES[k].kind in ("rate", "share"))
+    near = policy.peers_of(code, *period)
+    cols = ["measure", "value", "lower", "upper", "status", "left_out", "peers"]
+    if not near:
+        return pd.DataFrame(columns=cols)
+    rows = policy.peer_comparison(code, *period, measures=keys)
+    if not len(rows):
+        return pd.DataFrame(columns=cols)
+    pooled = rows[rows["role"] == "peers"].copy()
+    pooled["peers"] = [tuple(near)] * len(pooled)
+    return pooled[cols].reset_index(drop=True)

@@ -274,6 +274,16 @@ def _chart_table(chart: str, view: View) -> tuple[str, pd.DataFrame, str | None]
         nat = pd.DataFrame([{**national.to_dict(), "code": 0, "name": t("denmark_total", lang)}])
         body = _public(pd.concat([tbl, nat], ignore_index=True), lang, ["code", "name"])
         body["complete"] = coverage.complete(range(view.y0, view.y1 + 1), coverage.incomplete_years(view.measure))
+        if chart in ("map", "rank"):         # the recent-trend markers the two charts show (issue 27)
+            from atlas import trend_markers
+
+            for key, values in trend_markers.csv_columns(body["code"], view).items():
+                body[key] = values
+        if chart == "funnel" and view.funnel == "peers":      # drawn against the comparable municipalities
+            from atlas import peer_funnel
+
+            for key, values in peer_funnel.csv_columns(body, tbl, view, MEASURES[view.measure]).items():
+                body[key] = values
         reason = notices.empty_reason(tbl, national)
     elif chart == "trend":
         tr = queries.trend_table(view, view.area)

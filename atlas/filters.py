@@ -25,6 +25,7 @@ LANGS = ("en", "da")
 # map colours: own range, fixed classes (equal intervals or quantiles of the whole period, or
 # user-set breaks), funnel-plot significance, spatial clusters (etl/config/map_colours.toml)
 COLOUR_MODES = ("own", "equal", "quantile", "breaks", "signif", "cluster")
+FUNNEL_TARGETS = ("denmark", "peers")     # the funnel plot against Denmark, or a municipality's comparable ones
 MAX_BREAKS = 9
 
 
@@ -67,6 +68,7 @@ class View:
     colours: str = "own"              # map colouring (COLOUR_MODES)
     breaks: str = ""                  # user-set class breaks, canonical text (parse_breaks)
     tables: int = 0                   # 1: every chart also as a table (accessible alternative)
+    funnel: str = "denmark"           # the funnel plot's target (FUNNEL_TARGETS)
 
     def __post_init__(self):
         if self.rates in RATE_MODE_ALIASES:
@@ -133,7 +135,8 @@ def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_co
         return view, ["(the whole address)"]
     values = {k: v[-1][:40] for k, v in params.items() if v}
     simple = {"measure": measures, "level": LEVELS, "rates": RATE_MODES, "standard": STANDARDS,
-              "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";"), "colours": COLOUR_MODES, "tables": (0, 1)}
+              "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";"), "colours": COLOUR_MODES, "tables": (0, 1),
+              "funnel": FUNNEL_TARGETS}
     changes: dict = {}
     if values.get("rates") in RATE_MODE_ALIASES:
         values["rates"] = RATE_MODE_ALIASES[values["rates"]]

@@ -24,10 +24,16 @@ def findings_for(view: View) -> list[str]:
 
 
 def findings_block(view: View):
-    """The key findings of a view in words (drawn with the map: the same table of areas)."""
+    """The key findings of a view in words (drawn with the map: the same table of areas), then the
+    examinations a year that imaging at Denmark's rate would avoid (:mod:`atlas.avoidable_findings`)."""
+    from atlas import avoidable_findings
+
+    avoidable = avoidable_findings.sentences(replace(view, within=None))
     view = replace(view, area=None, map="geo", colours="own", breaks="", tables=0, sep=",")
     return [html.H2(t("key_findings", view.lang), className="h6 mb-1"),
-            html.Ul([html.Li(s) for s in findings_for(view)], className="small mb-0", id="key-findings-list")]
+            html.Ul([html.Li(s) for s in findings_for(view)]
+                    + [html.Li(s, className="key-finding-avoidable") for s in avoidable],
+                    className="small mb-0", id="key-findings-list")]
 
 
 def profile_link(view: View):

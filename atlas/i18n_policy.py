@@ -155,6 +155,67 @@ TEXT = {
                            "{measure}, seneste udvikling {y0}–{y1}: {change} % om året, {direction}."),
     "pol_inside": ("Inside the secure environment only: not output-checked.",
                    "Kun i det sikre miljø: ikke outputkontrolleret."),
+    # recent-trend markers on the atlas page (map, ranking, their CSVs)
+    "tm_legend_rising": ("rising over {years}<br>(last {n} complete years)",
+                         "stigende i {years}<br>(de seneste {n} fuldstændige år)"),
+    "tm_legend_falling": ("falling over {years}<br>(last {n} complete years)",
+                          "faldende i {years}<br>(de seneste {n} fuldstændige år)"),
+    "tm_title": ("▲ rising / ▼ falling over {years} (last {n} complete years)",
+                 "▲ stigende / ▼ faldende i {years} (de seneste {n} fuldstændige år)"),
+    "tm_recent": ("Recent trend", "Seneste udvikling"),
+    "tm_a_year": ("a year", "om året"),
+    # /trends: the compared years
+    "tr_from": ("From", "Fra"),
+    "tr_to": ("To", "Til"),
+    "tr_first_complete": ("first complete year", "første fuldstændige år"),
+    "tr_last_complete": ("last complete year", "sidste fuldstændige år"),
+    "tr_period_fixed": ("The compared years were moved to {y0}–{y1}: the years asked for are not both complete and "
+                        "published for this measure.",
+                        "De sammenlignede år blev flyttet til {y0}–{y1}: de ønskede år er ikke begge fuldstændige og "
+                        "offentliggjorte for dette mål."),
+    # the atlas page's key findings: avoidable imaging
+    "kf_avoidable": ("If {area} above Denmark's rate imaged at it, about {n} ({lo}–{hi}) fewer examinations a year "
+                     "({period}); the most in {name}: about {top} a year.",
+                     "Hvis {area} over Danmarks rate undersøgte på den, omkring {n} ({lo}–{hi}) færre undersøgelser "
+                     "om året ({period}); flest i {name}: omkring {top} om året."),
+    "kf_avoidable_one": ("If {name} imaged at Denmark's rate, about {n} ({lo}–{hi}) fewer examinations a year ({period}).",
+                         "Hvis {name} undersøgte på Danmarks rate, omkring {n} ({lo}–{hi}) færre undersøgelser om året "
+                         "({period})."),
+    "kf_avoidable_none": ("{area} is above Denmark's rate: no examinations to avoid at Denmark's level ({period}).",
+                          "{area} ligger over Danmarks rate: ingen undersøgelser at undgå på Danmarks niveau ({period})."),
+    "kf_avoidable_left_out": ("{n} left out (count or expected count not shown).",
+                              "{n} udeladt (antal eller forventet antal vises ikke)."),
+    "kf_area_municipality": ("every municipality", "hver kommune"),
+    "kf_area_region": ("every region", "hver region"),
+    "kf_area_region2027": ("every region", "hver region"),
+    "kf_noarea_municipality": ("No municipality", "Ingen kommune"),
+    "kf_noarea_region": ("No region", "Ingen region"),
+    "kf_noarea_region2027": ("No region", "Ingen region"),
+    # comparable municipalities as a comparator (/compare, the funnel plot)
+    "peers_comparator": ("Comparable municipalities of {name} (pooled)", "Sammenlignelige kommuner for {name} (samlet)"),
+    "peers_cmp_note": ("Comparable municipalities of {name}: {list} (nearest in share 65+, size and density; "
+                       "etl/config/peers.toml). Together: their summed observed over summed expected counts times "
+                       "Denmark's rate (for shares their pooled share); a peer whose count is hidden is left out.",
+                       "Sammenlignelige kommuner for {name}: {list} (nærmest i andel 65+, størrelse og tæthed; "
+                       "etl/config/peers.toml). Samlet: deres summerede observerede over summerede forventede antal "
+                       "gange Danmarks rate (for andele deres samlede andel); en kommune med skjult antal udelades."),
+    "peers_cmp_none": ("No comparable municipalities for this municipality and period: their populations are not shown.",
+                       "Ingen sammenlignelige kommuner for denne kommune og periode: deres befolkningstal vises ikke."),
+    "cmp_pick_peers": ("Choose a municipality (its comparable municipalities are added), or at least two areas.",
+                       "Vælg en kommune (de sammenlignelige kommuner tilføjes), eller mindst to områder."),
+    "peers_add": ("Add its comparable municipalities as a comparator", "Tilføj de sammenlignelige kommuner som sammenligning"),
+    "funnel_target": ("Funnel plot compared with", "Tragtdiagram sammenlignet med"),
+    "funnel_target_denmark": ("Denmark", "Danmark"),
+    "funnel_target_peers": ("Comparable municipalities of the selected one", "Den valgtes sammenlignelige kommuner"),
+    "funnel_peers_line": ("Comparable municipalities of {name}, pooled", "Sammenlignelige kommuner for {name}, samlet"),
+    "funnel_peers_note": ("Funnel plot: {name} and its comparable municipalities (nearest in share 65+, size and density), "
+                          "limits around their pooled level instead of Denmark's.",
+                          "Tragtdiagram: {name} og de sammenlignelige kommuner (nærmest i andel 65+, størrelse og tæthed), "
+                          "grænser omkring deres samlede niveau i stedet for Danmarks."),
+    "funnel_peers_none": ("Comparable municipalities apply to a selected municipality with published peers: the funnel "
+                          "plot compares with Denmark.",
+                          "Sammenlignelige kommuner gælder for en valgt kommune med offentliggjorte sammenlignelige kommuner: "
+                          "tragtdiagrammet sammenligner med Danmark."),
 }
 
 COLUMNS = {
@@ -171,4 +232,9 @@ COLUMNS = {
     "avoidable_upper": ("Avoidable upper 95% limit", "Undgåelige øvre 95 %-grænse"),
     "above": ("Above the target", "Over målet"), "significant": ("Above beyond chance", "Over ud over tilfældighed"),
     "role": ("Role", "Rolle"), "expected_year": ("Expected a year", "Forventet om året"),
+    "recent_trend": ("Recent trend", "Seneste udvikling"),
+    "recent_trend_apc": ("Recent trend: annual change %", "Seneste udvikling: årlig ændring %"),
+    "recent_trend_years": ("Recent trend: years", "Seneste udvikling: år"),
+    "peer_target": ("Funnel target: comparable municipalities' pooled level", "Tragtens mål: de sammenlignelige kommuners samlede niveau"),
+    "peer_funnel_flag": ("Funnel flag against the comparable municipalities", "Tragtmarkering mod de sammenlignelige kommuner"),
 }

@@ -124,13 +124,14 @@ TEXT = {
     "tr_rose": ("rose beyond chance", "steg ud over tilfældighed"),
     "tr_fell": ("fell beyond chance", "faldt ud over tilfældighed"),
     "tr_flat": ("no change beyond chance", "ingen ændring ud over tilfældighed"),
-    "tr_note": ("Change from {y0} to {y1} (first and last complete year) is beyond chance when the difference of the "
-                "two published estimates exceeds what their 95% intervals allow (Altman & Bland 2003; on the log "
-                "scale for rates). Panels with a coloured frame changed beyond chance. The grey line is Denmark.",
-                "Ændringen fra {y0} til {y1} (første og sidste fuldstændige år) er ud over tilfældighed, når forskellen "
-                "mellem de to offentliggjorte estimater er større, end deres 95 %-intervaller tillader (Altman & Bland "
-                "2003; på log-skala for rater). Paneler med farvet ramme ændrede sig ud over tilfældighed. Den grå "
-                "linje er Danmark."),
+    "tr_note": ("Change from {y0} to {y1} (the compared years: the first and last complete year unless you choose "
+                "others) is beyond chance when the difference of the two published estimates exceeds what their "
+                "95% intervals allow (Altman & Bland 2003; on the log scale for rates). Panels with a coloured frame "
+                "changed beyond chance. The grey line is Denmark.",
+                "Ændringen fra {y0} til {y1} (de sammenlignede år: første og sidste fuldstændige år, medmindre du "
+                "vælger andre) er ud over tilfældighed, når forskellen mellem de to offentliggjorte estimater er "
+                "større, end deres 95 %-intervaller tillader (Altman & Bland 2003; på log-skala for rater). Paneler "
+                "med farvet ramme ændrede sig ud over tilfældighed. Den grå linje er Danmark."),
     "tr_summary": ("{rose} rose and {fell} fell beyond chance from {y0} to {y1}, of {n} areas shown in both years.",
                    "{rose} steg og {fell} faldt ud over tilfældighed fra {y0} til {y1}, af {n} områder vist begge år."),
     # good practice

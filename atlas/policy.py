@@ -371,11 +371,22 @@ def land_area_km2(level: str) -> dict[int, float]:
 @cached(maxsize=4)
 def peers(y0: int, y1: int) -> pd.DataFrame:
     """Every municipality's comparable municipalities (``stats.nearest_peers`` with
-    ``etl/config/peers.toml``): ``code``, ``peer``, ``rank``, ``distance``."""
+    ``etl/config/peers.toml``): ``code``, ``peer``, ``rank``, ``distance``. As the build wrote them
+    (``data.source().peers()``, the table ``peers``: one classification for every period) where the
+    database has them; otherwise worked out here from the period's published populations."""
     from etl.peers import load_peer_config
 
+    built = data.source().peers()
+    if built is not None and len(built):
+        return built[["code", "peer", "rank", "distance"]].astype({"code": int, "peer": int, "rank": int})
     cfg = load_peer_config()
     feats = peer_features(y0, y1)
+    # a single year whose populations by age are not published: the shortest published period holding it
+    for a, b in sorted(data.source().multi_year_periods(), key=lambda ab: (ab[1] - ab[0], -ab[1])):
+        if len(feats) > int(cfg["k"]):
+            break
+        if a <= y1 <= b:
+            feats = peer_features(a, b)
     if len(feats) <= int(cfg["k"]):
         return pd.DataFrame(columns=["code", "peer", "rank", "distance"])
     return stats.nearest_peers(feats, cfg["variables"], k=int(cfg["k"]), standardise=cfg.get("standardise", "z"))

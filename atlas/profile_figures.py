@@ -74,13 +74,14 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
 
 def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int], names: dict[int, str],
                     change: dict[int, int], lang: str, selected: set[int] = frozenset(), cols: int = 7,
-                    shared: bool = True) -> plot.Figure:
+                    shared: bool = True, compared: tuple[int, int] | None = None) -> plot.Figure:
     """One panel per area in ``order``: its single-year values (shown years only) over Denmark's
-    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell. The first
-    panel of every row is labelled with the first and last year (on every panel the labels of
-    neighbours would run into each other on a phone). ``shared``: one value scale for every panel (so
-    panels compare by eye; the scale's labels on the first column); else each panel its own scale,
-    labelled on the panel."""
+    (grey); the panel's frame vermillion where it rose beyond chance, blue where it fell. Every
+    panel is labelled with the two compared years (``compared``; the first and last year when not
+    given), small enough not to run into its neighbour's (the grid keeps a readable width and
+    scrolls sideways on a phone). ``shared``: one value scale for every panel (so panels compare by
+    eye; the scale's labels on the first column); else each panel its own scale, labelled on the
+    panel."""
     rows, cols = _grid(len(order), cols)
     titles = [("▲ " if change.get(c) == 1 else "▼ " if change.get(c) == -1 else "") + names.get(c, str(c)) for c in order]
     # plain figure data (atlas.plot): 98 panels through plotly's validated objects took 4-10 s a drawing
@@ -88,7 +89,7 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                           shared_y=shared, title_font={"size": 11})
     nat = national.sort_values("year")
     years = sorted(set(frame["year"].astype(int)) | set(nat["year"].astype(int))) if len(frame) or len(nat) else []
-    ends = [years[0], years[-1]] if years else []
+    ends = list(compared) if compared else [years[0], years[-1]] if years else []
     shown = frame[~frame["hidden"].astype(bool)].sort_values("year")
     by_code = dict(tuple(shown.groupby("code")))
     empty = shown.iloc[:0]
@@ -104,7 +105,7 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                        "hovertemplate": f"{names.get(code, code)} %{{x}}: %{{y:.1f}}<extra></extra>"})
         frame_colour = CHANGE_COLOURS.get(change.get(code, 0), "#cccccc")
         edge = {"showline": True, "mirror": True, "linecolor": frame_colour, "linewidth": 2 if change.get(code) else 1}
-        fig.update_layout({"xaxis" + x[1:]: {**edge, "showticklabels": c == 1, "tickvals": ends,
+        fig.update_layout({"xaxis" + x[1:]: {**edge, "showticklabels": True, "tickvals": ends,
                                              "ticktext": [str(v) for v in ends], "tickfont": {"size": 7},
                                              "ticklabelstandoff": 1},
                            "yaxis" + y[1:]: {**edge, "showticklabels": c == 1 or not shared, "tickfont": {"size": 8},

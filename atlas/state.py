@@ -17,7 +17,7 @@ from atlas.filters import View, parse_breaks, parse_query
 # the chart depends on did not change: the browser then does not ask for a chart that would come
 # back the same (a change of measure leaves the imaging mix, a change of level without a selected
 # area leaves trend, breakdown and mix).
-PRESENTATION = ("map", "sep", "colours", "breaks", "tables", "within")     # how the map is drawn, not what
+PRESENTATION = ("map", "sep", "colours", "breaks", "tables", "within", "funnel")     # how the map is drawn, not what
 PANEL_IGNORES = {"view-trend": (), "view-breakdown": (), "view-mix": ("measure", "rates", "standard")}
 
 
@@ -161,7 +161,7 @@ def _years(value, offered: list[int]) -> list[int] | None:
 
 def _from_controls(prev: View, controls: dict, dims: list[tuple], offered_years: list[int]) -> View:
     """``prev`` with the controls' values, each checked against what the page offers before it is used."""
-    from atlas.filters import COLOUR_MODES, DIMENSIONS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, dim_value
+    from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, dim_value
     from atlas.measures import MEASURES
 
     y = _years(controls.get("years"), offered_years) or [prev.y0, prev.y1]
@@ -172,7 +172,8 @@ def _from_controls(prev: View, controls: dict, dims: list[tuple], offered_years:
                    map=_pick(controls.get("mapkind"), MAP_KINDS, prev.map),
                    sep=_pick(controls.get("sep"), (",", ";"), prev.sep),
                    colours=controls.get("colours") if controls.get("colours") in COLOUR_MODES else prev.colours,
-                   tables=1 if controls.get("tables") is True else 0)
+                   tables=1 if controls.get("tables") is True else 0,
+                   funnel=_pick(controls.get("funnel"), FUNNEL_TARGETS, prev.funnel))
     typed = parse_breaks(controls.get("breaks") if isinstance(controls.get("breaks"), str) else "")
     if typed is not None:
         view = replace(view, breaks=typed)
@@ -228,7 +229,7 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,
-            "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables)}
+            "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables), "funnel": view.funnel}
 
 
 # ---------------------------------------------------------------- pages with a flat state (issue 27)

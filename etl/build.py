@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl import checks as plausibility
-from etl import codes, coverage, duck, geo, intermediate, marts, staging, vintage
+from etl import codes, coverage, duck, geo, intermediate, marts, peers_table, staging, vintage
 from etl.contract import contract
 from etl.settings import ConfigError, Settings, load_column_mapping, load_settings
 
@@ -303,6 +303,7 @@ def build(input_dir: Path, db_path: Path, columns: Path | None = None, lenient: 
         con.close()
         with duck.connect(tmp_path) as app:
             geo.write_boundaries(collections, app)
+            peers_table.write_peers(app)          # comparable municipalities, from the cube and the boundaries
             app.execute("CHECKPOINT")
         progress("boundaries")
         os.replace(tmp_path, db_path)

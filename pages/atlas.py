@@ -7,9 +7,26 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from atlas import atlas_panels, colours, coverage, data, db, export, figures, findings_panel, good_practice, guard, notices, numbers, queries, titles
+from atlas import (  # noqa: F401  (notes on the map)
+    atlas_panels,
+    colours,
+    coverage,
+    data,
+    db,
+    export,
+    figures,
+    findings_panel,
+    good_practice,
+    guard,
+    notices,
+    numbers,
+    peer_funnel,
+    queries,
+    titles,
+    trend_markers,
+)
 from atlas.cache import cached
-from atlas.filters import COLOUR_MODES, DIMENSIONS, View
+from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (
     chart_card,
@@ -101,7 +118,13 @@ def layout(lang: str | None = None, **_):
         html.Section(id="key-findings", className="key-findings mt-3", **{"aria-live": "polite"}),
         dbc.Row([
             dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG),
-                               extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1")]), lg=7),
+                               extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1"),
+                                      control(t("funnel_target", lang), dbc.RadioItems(
+                                          id="funnel-target", name="funnel-target", value=view.funnel, inline=True,
+                                          options=[{"label": t(f"funnel_target_{k}", lang), "value": k}
+                                                   for k in FUNNEL_TARGETS])),
+                                      html.Div(id="funnel-note", className="small text-muted",
+                                               **{"aria-live": "polite"})]), lg=7),
             dbc.Col(dbc.Card([dbc.CardHeader(html.H2(t("variation", lang), className="h6 mb-0")),
                               dbc.CardBody(dcc.Loading(html.Div(id="variation")))]), lg=5),
         ], className="g-3 mt-1"),
@@ -129,14 +152,15 @@ def layout(lang: str | None = None, **_):
     output=dict(view=Output("view", "data"), **{s: Output(s, "data") for s in PANEL_IGNORES}, hash=Output("atlas-url", "hash"),
                 **{k: Output(k, "value") for k in CONTROLS},
                 dims=Output({"type": "dim", "key": ALL}, "value"), **{"area-search": Output("area-search", "value")},
-                notice=Output("url-notice", "children"), **{k: Output(k, "value") for k in DISPLAY}),
+                notice=Output("url-notice", "children"), **{k: Output(k, "value") for k in DISPLAY},
+                funnel=Output("funnel-target", "value")),
     inputs=dict(address=Input("atlas-url", "hash"),
                 controls={k: Input(k, "value") for k in CONTROLS},
                 dims=Input({"type": "dim", "key": ALL}, "value"),
                 clicks={"map": Input("map", "clickData"), "rank": Input("rank", "clickData"),
                         "funnel": Input("funnel", "clickData"), "area-search": Input("area-search", "value"),
                         "clear-area": Input("clear-area", "n_clicks"), "back-all": Input("back-all", "n_clicks")},
-                display={k: Input(k, "value") for k in DISPLAY}),
+                display={**{k: Input(k, "value") for k in DISPLAY}, "funnel": Input("funnel-target", "value")}),
     state=dict(current=State("view", "data"), search=State("atlas-url", "search")),
 )
 def sync_state(address, controls, dims, clicks, display, current, search):
@@ -170,6 +194,14 @@ def draw_areas(data, search_qs):
     return (*_area_outputs(view), findings_panel.findings_block(view), colour_note(view))
 
 
+def funnel_note(view: View):
+    """What the funnel plot compares with when the reader asked for the comparable municipalities."""
+    if view.funnel != "peers":
+        return None
+    used = peer_funnel.peer_points(queries.area_table(view)[0], view, MEASURES[view.measure]) is not None
+    return peer_funnel.note(view, used, _area_name(view))
+
+
 @cached(maxsize=128)
 def _area_outputs(view: View):
     """Map, ranking, funnel, variation panel and selection text of a view (cached: the data are read-only)."""
@@ -184,17 +216,23 @@ def _area_outputs(view: View):
                 html.Span(text, className="text-muted"))
     colouring = colours.colouring(view, tbl)
     tbl = figures.with_hover(tbl, m, lang)
+    tbl, trend_years = trend_markers.with_markers(tbl, view)     # ▲/▼ recent trend in the hover and on the charts
     if view.map == "tile" and view.level == "municipality":
         fig_map = figures.tile_map(tbl, _tiles(), view, m, view.area, colouring)
     else:
         fig_map = figures.choropleth(tbl, href(f"/geo/{view.level}.json"), view, m, view.area, colouring)
     good_practice.mark_map(fig_map, view, tbl)
     fig_rank = figures.ranking(tbl, national, view, m, view.area)
-    fig_funnel = figures.funnel(tbl, national, view, m, view.area)
+    peer_fig = peer_funnel.figure(tbl, view, m, _area_name(view)) if view.funnel == "peers" else None
+    fig_funnel = peer_fig or figures.funnel(tbl, national, view, m, view.area)
+    trend_markers.mark(fig_map, fig_rank, tbl, view, trend_years, _tiles())
     head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
-    titles.stamp(fig_map, head, context, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
-    titles.stamp(fig_rank, head, [t("ranking", lang)] + context, lang, titles.file_stem(t("ranking", lang), view, m, lang))
-    titles.stamp(fig_funnel, head, [t("funnel", lang)] + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
+    markers = [trend_markers.title_line(trend_years, lang)] if trend_years and "trend_direction" in tbl else []
+    titles.stamp(fig_map, head, context + markers, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
+    titles.stamp(fig_rank, head, [t("ranking", lang)] + context + markers, lang,
+                 titles.file_stem(t("ranking", lang), view, m, lang))
+    funnel_context = [t("funnel", lang)] + ([t("funnel_peers_line", lang).format(name=_area_name(view))] if peer_fig else [])
+    titles.stamp(fig_funnel, head, funnel_context + context, lang, titles.file_stem(t("funnel", lang), view, m, lang))
     variation = atlas_panels.variation_panel(tbl, national, m, lang)
     sel = atlas_panels.selection_text(view, tbl, m)
     return fig_map, fig_rank, fig_funnel, variation, sel
@@ -202,17 +240,19 @@ def _area_outputs(view: View):
 
 @callback(Output("measure-definition", "children"), Output("coverage-note", "children"), Output("profile-link", "children"),
           Output("cluster-panel", "children"), Output("find-clusters", "className"), Output("table-views", "children"),
+          Output("funnel-note", "children"),
           Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
 def draw_notes(data, clusters_asked, search_qs):
     """Everything around the charts that is not drawn from a chart's table: the measure's definition,
     incomplete years, the profile link, the spatial clusters (once asked for) and the charts as tables
-    (when chosen). One request per change of view."""
+    (when chosen), and what the funnel plot compares with when the comparable municipalities were asked
+    for. One request per change of view."""
     if data is None:
-        return (no_update,) * 6
+        return (no_update,) * 7
     view = current_view(data, search_qs)
     return (definition(view), coverage_note(view), findings_panel.profile_link(view),
             *atlas_panels.clusters_or_offer(replace(view, sep=",", map="geo", tables=0), bool(clusters_asked)),
-            tables_section(view))
+            tables_section(view), funnel_note(view))
 
 
 def definition(view: View):

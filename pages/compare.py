@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 
 from atlas import data, profile
 from atlas.compare_state import DEFAULT, LEVELS, read_hash, sync_compare
-from atlas.comparisons import paired, side_by_side
+from atlas.comparisons import paired, peer_column, side_by_side
 from atlas.data.domain import status_word
 from atlas.findings import number
 from atlas.i18n import label, t
@@ -45,6 +45,7 @@ def layout(lang: str | None = None, **_):
                                                                     value=periods[0]["value"], clearable=False)), md=3),
             dbc.Col(control(t("cmp_areas", lang), dropdown(lang, id="compare-areas", options=[], value=[], multi=True,
                                                                 placeholder=t("cmp_areas_help", lang))), md=5),
+            dbc.Col(dbc.Switch(id="compare-peers", label=t("peers_add", lang), value=False), md=12),
         ], className="g-2 mt-2"),
         html.Section([html.H2(t("cmp_side", lang), className="h5 mt-3"),
                       dcc.Loading(html.Div(id="compare-side"))]),
@@ -64,19 +65,26 @@ def layout(lang: str | None = None, **_):
 @callback(output={"hash": Output("compare-url", "hash"), "level": Output("compare-level", "value"),
                   "period": Output("compare-period", "value"), "area-options": Output("compare-areas", "options"),
                   "areas": Output("compare-areas", "value"), "x": Output("compare-x", "value"),
-                  "y": Output("compare-y", "value")},
+                  "y": Output("compare-y", "value"), "peers": Output("compare-peers", "value")},
           inputs=dict(address=Input("compare-url", "hash"),
                       controls=dict(level=Input("compare-level", "value"), period=Input("compare-period", "value"),
                                     areas=Input("compare-areas", "value"), x=Input("compare-x", "value"),
-                                    y=Input("compare-y", "value")),
+                                    y=Input("compare-y", "value"), peers=Input("compare-peers", "value")),
                       click=Input("compare-scatter", "clickData")))
 def sync(address, controls, click):
     """Controls and the URL hash kept in step (see :func:`atlas.compare_state.sync_compare`)."""
     return sync_compare(address, controls, ctx.triggered_id, click)
 
 
-def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -> html.Table:
-    head = html.Tr([html.Th(t("col_measure", lang))] + [html.Th(names[c]) for c in codes] + [html.Th(t("col_denmark", lang))])
+def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str,
+                peers: pd.DataFrame | None = None) -> html.Table:
+    """The areas side by side on every measure, then (when given) the first municipality's
+    comparable municipalities together, then Denmark."""
+    peer_head = ([html.Th(t("peers_comparator", lang).format(name=names[codes[0]]), id="compare-peers-head")]
+                 if peers is not None else [])
+    head = html.Tr([html.Th(t("col_measure", lang))] + [html.Th(names[c]) for c in codes] + peer_head
+                   + [html.Th(t("col_denmark", lang))])
+    pooled = peers.set_index("measure") if peers is not None and len(peers) else None
     body = []
     for key in MEASURES:
         rows = table[table["measure"] == key].set_index("code")
@@ -93,6 +101,13 @@ def _side_table(table: pd.DataFrame, codes: list[int], names: dict, lang: str) -
                                   html.Span(f" ({number(r['lower'], lang)}–{number(r['upper'], lang)})", className="small")
                                   if verdict != "hidden" else None],
                                  title=t(f"cmp_{verdict}", lang), className=f"cmp-{verdict}"))
+        if peers is not None:
+            p = pooled.loc[key] if pooled is not None and key in pooled.index else None
+            if p is None or pd.isna(p["value"]):
+                cells.append(html.Td("–", className="text-muted cmp-peers", title=t("not_published_here", lang)))
+            else:
+                cells.append(html.Td([number(p["value"], lang), html.Span(
+                    f" ({number(p['lower'], lang)}–{number(p['upper'], lang)})", className="small")], className="cmp-peers"))
         dk = rows["denmark"].dropna()
         cells.append(html.Td(number(dk.iloc[0], lang) if len(dk) else "–"))
         body.append(html.Tr(cells))
@@ -107,13 +122,23 @@ def draw_side(hash_, search):
 def side_section(state: dict, lang: str):
     """The chosen areas side by side: links to their profiles, the table and the dot chart."""
     codes = state["areas"]
-    if len(codes) < 2:
-        return html.P(t("cmp_pick_two", lang), className="text-muted", id="compare-empty")
+    with_peers = bool(state.get("peers")) and state["level"] == "municipality" and len(codes) >= 1
+    if len(codes) < (1 if with_peers else 2):
+        return html.P(t("cmp_pick_peers" if state.get("peers") else "cmp_pick_two", lang), className="text-muted",
+                      id="compare-empty")
     names = {c: profile.area_name(c, state["level"]) for c in codes}
     table = side_by_side(codes, state["period"], lang)
+    peers = None
+    if with_peers:
+        peers = peer_column(codes[0], state["period"])
+        names_of = ", ".join(profile.area_name(c, "municipality") for c in (peers["peers"].iloc[0] if len(peers) else ()))
+        note = (t("peers_cmp_none", lang) if not len(peers) else
+                t("peers_cmp_note", lang).format(name=names[codes[0]], list=names_of))
     links = [dcc.Link(t("profile_open", lang).format(name=names[c]), href=dash.get_relative_path(f"/area/{c}" + ("?lang=da" if lang == "da" else "")),
                       className="me-3 small") for c in codes]
-    return [html.Div(links, className="mb-2"), _side_table(table, codes, names, lang),
+    return [html.Div(links, className="mb-2"),
+            *([html.P(note, className="small text-muted mb-1", id="compare-peers-note")] if with_peers else []),
+            _side_table(table, codes, names, lang, peers),
             dcc.Graph(id="compare-dots", figure=compare_dots(table, codes, names, lang),
                       config={**GRAPH_CONFIG, "displayModeBar": False})]
 

@@ -1,6 +1,8 @@
 """All trends at once (``/trends``): small multiples of every area's single-year trend for one
 measure, ordered by level or by change, each panel framed where the change over the period is
-beyond chance. The view (measure, level, order, selected area) is in the URL hash."""
+beyond chance between the two years the reader compares (``from`` and ``to``; by default the first
+and last complete years). The view (measure, level, order, scale, years, selected area) is in the URL
+hash."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
@@ -29,7 +31,7 @@ SCALES = ("shared", "own")       # one value scale for every panel, or each pane
 def read_hash(hash_) -> dict:
     """measure, level, order and area from the URL hash, each checked against what the page offers."""
     raw = {k: v[-1] for k, v in parse_qs((hash_ or "").lstrip("#")[:500]).items()}
-    out = dict(DEFAULT, area=None)
+    out = dict(DEFAULT, area=None, **{"from": None, "to": None})
     if raw.get("measure") in MEASURES:
         out["measure"] = raw["measure"]
     if raw.get("level") in LEVELS:
@@ -38,6 +40,9 @@ def read_hash(hash_) -> dict:
         out["order"] = raw["order"]
     if raw.get("scale") in SCALES:
         out["scale"] = raw["scale"]
+    for key in ("from", "to"):           # the compared years (checked against the data when drawn)
+        if str(raw.get(key, "")).isdigit() and int(raw[key]) in db.years():
+            out[key] = int(raw[key])
     if str(raw.get("area", "")).isdigit() and int(raw["area"]) in db.level_codes().get(out["level"], set()):
         out["area"] = int(raw["area"])
     return out
@@ -50,6 +55,7 @@ def write_hash(state: dict) -> str:
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
+    years = [{"label": str(y), "value": y} for y in db.years()]
     return html.Main([
         dcc.Location(id="trends-url", refresh=False),
         html.H1(t("tr_title", lang), className="h4"),
@@ -63,7 +69,13 @@ def layout(lang: str | None = None, **_):
                 {"label": t(f"tr_by_{k}", lang), "value": k} for k in all_trends.ORDERS])), md=3),
             dbc.Col(control(t("tr_scale", lang), dbc.RadioItems(id="trends-scale", name="trends-scale", value=DEFAULT["scale"],
                                                              inline=True, options=[{"label": t(f"tr_scale_{k}", lang), "value": k}
-                                                                                   for k in SCALES])), md=12),
+                                                                                   for k in SCALES])), md=6),
+            dbc.Col(control(t("tr_from", lang), dropdown(lang, id="trends-from", options=years, value=None,
+                                                         clearable=True, searchable=False,
+                                                         placeholder=t("tr_first_complete", lang))), xs=6, md=3),
+            dbc.Col(control(t("tr_to", lang), dropdown(lang, id="trends-to", options=years, value=None,
+                                                       clearable=True, searchable=False,
+                                                       placeholder=t("tr_last_complete", lang))), xs=6, md=3),
         ], className="g-2 d-print-none"),
         html.Div(id="trends-notice", **{"aria-live": "polite"}),
         html.P(id="trends-summary", className="mb-1", **{"aria-live": "polite"}),
@@ -76,17 +88,20 @@ def layout(lang: str | None = None, **_):
 
 
 @callback(Output("trends-url", "hash"), Output("trends-measure", "value"), Output("trends-level", "value"),
-          Output("trends-order", "value"), Output("trends-scale", "value"), Output("trends-notice", "children"),
+          Output("trends-order", "value"), Output("trends-scale", "value"), Output("trends-from", "value"),
+          Output("trends-to", "value"), Output("trends-notice", "children"),
           Input("trends-url", "hash"), Input("trends-measure", "value"), Input("trends-level", "value"),
-          Input("trends-order", "value"), Input("trends-scale", "value"), Input("trends-grid", "clickData"),
+          Input("trends-order", "value"), Input("trends-scale", "value"), Input("trends-from", "value"),
+          Input("trends-to", "value"), Input("trends-grid", "clickData"),
           State("trends-url", "search"))
-def sync(hash_, measure, level, order, scale, click, search=None):
+def sync(hash_, measure, level, order, scale, first, last, click, search=None):
     """The URL hash and the controls kept in step; a click on a panel selects (or clears) its area.
     A measure or level whose single years the source does not publish moves to the nearest that it
     does (:func:`atlas.all_trends.nearest`), and a notice says what changed."""
     state = read_hash(hash_ if isinstance(hash_, str) else "")
     if ctx.triggered_id not in (None, "trends-url"):
-        proposed = write_hash({**state, "measure": measure, "level": level, "order": order, "scale": scale})
+        proposed = write_hash({**state, "measure": measure, "level": level, "order": order, "scale": scale,
+                               "from": first, "to": last})
         state = read_hash(proposed) | ({"area": state["area"]} if level == state["level"] else {})
         if ctx.triggered_id == "trends-grid":
             code = click_code(click)
@@ -99,7 +114,8 @@ def sync(hash_, measure, level, order, scale, click, search=None):
 
     lang = lang_of(search if isinstance(search, str) else "")
     notice = notices.not_published(changed, lang) if changed else None
-    return write_hash(state), state["measure"], state["level"], state["order"], state["scale"], notice
+    return (write_hash(state), state["measure"], state["level"], state["order"], state["scale"], state["from"],
+            state["to"], notice)
 
 
 @callback(Output("trends-grid", "figure"), Output("trends-summary", "children"), Output("trends-note", "children"),
@@ -108,12 +124,17 @@ def draw(hash_, search):
     state = read_hash(hash_ if isinstance(hash_, str) else "")
     lang = lang_of(search if isinstance(search, str) else "")
     frame, national, order, names, change, years = all_trends.small_multiples_data(
-        state["measure"], state["level"], state["order"])
+        state["measure"], state["level"], state["order"], state["from"], state["to"])
     verdicts = dict(zip(change["code"].astype(int), change["verdict"].astype(int)))
     fig = small_multiples(frame, national, order, names, verdicts, lang,
                           selected={state["area"]} if state["area"] else set(),
-                          cols=7 if state["level"] == "municipality" else 5, shared=state["scale"] == "shared")
-    return (fig, *_summary(change, national, years, lang, state["measure"]))
+                          cols=7 if state["level"] == "municipality" else 5, shared=state["scale"] == "shared",
+                          compared=years)
+    summary, note = _summary(change, national, years, lang, state["measure"])
+    asked = (state["from"], state["to"])
+    if years is not None and any(a is not None and a != b for a, b in zip(asked, years)):
+        note = t("tr_period_fixed", lang).format(y0=years[0], y1=years[1]) + " " + note
+    return fig, summary, note
 
 
 def _summary(change, national, years: tuple[int, int] | None, lang: str, measure: str = "") -> tuple[str, str]:

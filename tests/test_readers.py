@@ -212,7 +212,10 @@ def test_all_trends_label_years_and_share_one_scale_unless_asked(app_db):
     first, last = int(frame["year"].min()), int(frame["year"].max())
     assert all(list(shared[k]["tickvals"]) == [first, last] for k in shared if k.startswith("xaxis"))
     labelled = [k for k in shared if k.startswith("xaxis") and shared[k]["showticklabels"]]
-    assert len(labelled) == -(-len(order) // 7)                   # the first panel of every row
+    assert len(labelled) == len(order)                            # every panel names its years
+    chosen = small_multiples(frame, national, order, names, verdicts, "da",
+                             compared=(first + 1, last - 1)).to_plotly_json()["layout"]
+    assert all(list(chosen[k]["tickvals"]) == [first + 1, last - 1] for k in chosen if k.startswith("xaxis"))
     own = small_multiples(frame, national, order, names, verdicts, "da", shared=False).to_plotly_json()["layout"]
     assert not any(own[k].get("matches") for k in own if k.startswith("yaxis"))
     assert all(own[k]["showticklabels"] for k in own if k.startswith("yaxis"))

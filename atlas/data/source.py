@@ -88,6 +88,18 @@ class Source:
     def returns_monthly(self) -> pd.DataFrame:
         raise NotImplementedError
 
+    def peers(self) -> pd.DataFrame | None:
+        """Each municipality's comparable municipalities as the build wrote them (table ``peers``:
+        ``code``, ``peer``, ``rank``, ``distance``, ``year``, ``config_version``; the same on the
+        secure database and the release), or None when the database has no such table (built before
+        it existed: the caller works them out from published figures). A fresh copy each call."""
+        from atlas import db
+
+        have = db.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'peers'")
+        if not int(have["n"].iloc[0]):
+            return None
+        return db.query("SELECT code, peer, rank, distance, year, config_version FROM peers ORDER BY code, rank")
+
     def clear_caches(self) -> None:
         pass
 

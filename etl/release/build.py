@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etl import duck
+from etl import duck, peers_table
 from etl.release import returns as release_returns
 from etl.release.cells import register, write_cells, write_strata
 from etl.release import edition as release_edition
@@ -42,6 +42,7 @@ RELEASE_TABLES = {
     "areas": "one area (municipality, region, 2027 region, Denmark)",
     "geometry": "one geography level (boundaries as GeoJSON)",
     "area_centroid": "one area (its centroid, for the neighbours of the cluster statistics)",
+    "peers": "one municipality x one of its comparable municipalities (rank and distance; etl/peers_table.py)",
     "standard_population": "one standard x sex x age band (public weights)",
     "meta": "one setting of the release",
 }
@@ -368,6 +369,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         con.execute("CREATE TABLE areas AS SELECT * FROM sec.areas")
         con.execute("CREATE TABLE geometry AS SELECT * FROM sec.geometry")
         con.execute("CREATE TABLE area_centroid AS SELECT * FROM sec.area_centroid")
+        peers_table.write_peers(con, source="sec")      # comparable municipalities: codes, ranks, distances
         con.execute("CREATE TABLE standard_population AS SELECT * FROM sec.standard_population")
         periods = [label for label, _, _ in plan.periods(years)]
         released_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
