@@ -340,14 +340,28 @@ def test_peers_table_written_at_build_and_read_through_the_data_layer(peers_data
         _point(os.environ.get("ATLAS_DB", ""))
 
 
-def test_databases_without_the_table_fall_back_to_computing(database):
-    from atlas import data, policy
+def test_the_builds_write_the_table_and_a_database_without_it_falls_back_to_computing(database, tmp_path):
+    import shutil
 
-    assert data.source().peers() is None
-    from atlas import profile
+    import duckdb
 
-    a, b = profile.default_period()
-    assert len(policy.peers_of(101, a, b)) == 5
+    from atlas import data, policy, profile
+
+    written = data.source().peers()                     # both builds write it (etl/peers_table.py)
+    assert written is not None and len(written) == 98 * 5
+    # an older database without the table: the peers are worked out from the published populations
+    path = os.environ["ATLAS_DB"]
+    older = tmp_path / "older.duckdb"
+    shutil.copy(path, older)
+    with duckdb.connect(str(older)) as con:
+        con.execute("DROP TABLE peers")
+    try:
+        _point(older)
+        assert data.source().kind == database and data.source().peers() is None
+        a, b = profile.default_period()
+        assert len(policy.peers_of(101, a, b)) == 5
+    finally:
+        _point(path)
 
 
 # ---------------------------------------------------------------- comparable municipalities as a comparator
