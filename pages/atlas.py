@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas.cache import cached
-from atlas import colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
+from atlas import answer_cache, colours, coverage, db, data, export, figures, guard, notices, numbers, queries, titles
 from atlas.filters import COLOUR_MODES, DIMENSIONS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (api_link_id, dropdown, year_control, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
@@ -20,6 +20,9 @@ from atlas import atlas_panels, findings_panel, good_practice  # noqa: F401  (ke
 from atlas.page_meta import title_of
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
+# every callback of the page that draws from the view alone: answered once per view (atlas/answer_cache.py)
+answer_cache.keep("view.data", "map.figure", "trend.figure", "breakdown.figure", "mix.figure",
+                  "measure-definition.children")
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
 DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
