@@ -153,7 +153,8 @@ def api_menu(chart: str, title: str, lang: str, address: str, prefix: str = "") 
     """The download menu's API part: the address of the same figures in the open-data API (the
     address the chart's CSV carries), as a link whose text is the address itself."""
     return dbc.DropdownMenu(
-        [dbc.DropdownMenuItem(t("api_menu_head", lang), header=True),
+        # a plain line, not DropdownMenuItem(header=True): that one is a role="heading" without a level (axe)
+        [html.Div(t("api_menu_head", lang), className="px-3 pt-1 pb-1 small fw-semibold"),
          html.Div(html.A(address, href=address, id=api_link_id(chart, prefix), className="api-address",
                          target="_blank", rel="noopener"), className="px-3 pb-1"),
          html.Small(t("api_menu_help", lang), className="px-3 text-muted d-block")],

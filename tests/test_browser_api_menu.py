@@ -39,3 +39,21 @@ def test_the_menu_shows_the_address_of_the_view_on_screen(dash_duo, atlas_app):
     wait_until(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) >= 98, 60, "the Danish map")
     da = _open_menu(dash_duo, "map")
     assert "lang=da" in da.text and "De samme tal til programmer" in dash_duo.find_element("#api-menu-map").text
+
+
+def test_the_open_menu_has_nothing_critical_or_serious_for_axe(dash_duo, atlas_app):
+    """The page with the map's API menu open, in both languages: axe-core finds nothing critical or serious."""
+    from axe_selenium_python import Axe
+    from test_browser_a11y import FAILING, _axe_script
+
+    dash_duo.start_server(atlas_app)
+    dash_duo.driver.set_script_timeout(120)
+    for lang in ("en", "da"):
+        dash_duo.driver.get(dash_duo.server_url + "/" + ("?lang=da" if lang == "da" else ""))
+        wait_until(lambda: len(dash_duo.find_elements("#map path.choroplethlocation")) >= 98, 60, "the map")
+        _open_menu(dash_duo, "map")
+        axe = Axe(dash_duo.driver, script_url=_axe_script())
+        axe.inject()
+        results = axe.run(options="{resultTypes: ['violations']}")
+        bad = [v for v in results["violations"] if v["impact"] in FAILING]
+        assert not bad, axe.report(bad)
