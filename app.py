@@ -17,7 +17,7 @@ from dash.exceptions import DependencyException
 from flask import request
 from markupsafe import escape as html_escape
 
-from atlas import api, guard, static
+from atlas import answer_cache, api, guard, static
 from atlas.chrome import page_chrome
 from atlas.layout_parts import lang_of
 from atlas.page_meta import page_title
@@ -137,6 +137,12 @@ def database_ready():
             f"cannot be shown</h1><p>{html_escape(why)}</p><p lang='da'>Atlasset kan ikke vises: databasen mangler, er "
             "beskadiget eller er ikke en atlas-database. Kontakt den ansvarlige for atlasset.</p></main></html>",
             503, {"Content-Type": "text/html; charset=utf-8"})
+
+
+# callbacks whose answers depend only on what the browser sends: kept once per view, shared by the
+# workers (atlas/answer_cache.py; registered after the request checks above, so those run first)
+answer_cache.register(server)
+answer_cache.keep("_pages_content.children", "navbar.children")
 
 
 @server.errorhandler(500)

@@ -1,10 +1,13 @@
 """gunicorn settings for the atlas (`make serve`, `make demo`)."""
+import os
 
 
 def post_worker_init(worker):
     """Warm each worker's caches with the default view, so the first page load is fast."""
     from app import warm_up
+    from atlas import answer_cache
 
+    answer_cache.enabled = os.environ.get("ATLAS_ANSWER_CACHE", "1") != "0"    # atlas/answer_cache.py
     warm_up()
 
 # Idle keep-alive connections stay open this long (gthread workers park them without holding a

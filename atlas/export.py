@@ -151,6 +151,19 @@ def api_address(view: View, chart: str | None) -> str | None:
     return api_url(endpoint, view, view.level, view.lang, area=area)
 
 
+API_CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")      # the atlas's charts the API serves
+
+
+def chart_api_address(chart: str, view: View) -> str | None:
+    """The API address of the figures ``chart`` shows for the page's ``view``: the address its CSV
+    download carries (:func:`chart_csv`: the view the source answers, the breakdown's own view) and
+    its download menu shows (``pages/atlas.py``). None for a chart the API does not serve."""
+    view = queries.served_view(view)
+    if chart == "breakdown":
+        view = queries.breakdown_view(view)
+    return api_address(view, chart)
+
+
 def descriptive_header_asked() -> bool:
     """True when the page a download is asked from has ``header=1`` in its address (the download
     callbacks carry the page's query string): the reader wants the descriptive layout."""

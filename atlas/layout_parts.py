@@ -104,17 +104,22 @@ def page_frame(url_id: str, store_id: str, sidebar, main) -> html.Div:
 
 
 def chart_card(chart: str, title: str, lang: str, body, extra: list | None = None,
-               prefix: str = "", images: bool = True) -> html.Section:
+               prefix: str = "", images: bool = True, api: str | None = None) -> html.Section:
     """A titled card with a loading indicator, PNG and SVG downloads of its chart (``images``) and a
     CSV download of exactly what the chart shows.
 
     ``prefix`` keeps the ids of one page's cards apart from another's (``pw-download-btn``, ...).
     The images are the chart as drawn, with its own title and source (:mod:`atlas.titles`).
+    ``api``: the open-data API's address of the chart's figures (for a chart the API serves): the
+    CSV button gets a menu that shows it (:func:`api_menu`), kept up to date by the page.
     """
-    buttons = [dbc.Button(t("download_csv", lang), id={"type": f"{prefix}download-btn", "chart": chart}, size="sm",
-                          color="primary", outline=True, className="ms-2",
-                          title=f"{t('download_csv', lang)}: {title}"),
-               dcc.Download(id={"type": f"{prefix}download", "chart": chart})]
+    csv_button = dbc.Button(t("download_csv", lang), id={"type": f"{prefix}download-btn", "chart": chart}, size="sm",
+                            color="primary", outline=True, className="" if api is not None else "ms-2",
+                            title=f"{t('download_csv', lang)}: {title}")
+    if api is not None:
+        csv_button = dbc.ButtonGroup([csv_button, api_menu(chart, title, lang, api, prefix)], size="sm",
+                                     className="ms-2")
+    buttons = [csv_button, dcc.Download(id={"type": f"{prefix}download", "chart": chart})]
     if images:
         buttons = [dbc.Button(t(f"download_{fmt}_short" if fmt == "png" else "download_svg", lang),
                               id={"type": "img-btn", "page": prefix, "chart": chart, "fmt": fmt}, size="sm",
@@ -128,6 +133,26 @@ def chart_card(chart: str, title: str, lang: str, body, extra: list | None = Non
                     className="h-100", id=f"{prefix}card-{chart}")
     # a named region, so screen-reader users can jump between the linked views
     return html.Section(card, className="h-100", role="region", **{"aria-label": title})
+
+
+def api_link_id(chart: str, prefix: str = "") -> str:
+    """The id of the link in ``chart``'s download menu that shows its API address (plain ids, so the
+    page's callback that keeps them up to date is an ordinary one)."""
+    return f"{prefix}api-link-{chart}"
+
+
+def api_menu(chart: str, title: str, lang: str, address: str, prefix: str = "") -> dbc.DropdownMenu:
+    """The download menu's API part: the address of the same figures in the open-data API (the
+    address the chart's CSV carries), as a link whose text is the address itself."""
+    return dbc.DropdownMenu(
+        # a plain line, not DropdownMenuItem(header=True): that one is a role="heading" without a level (axe)
+        [html.Div(t("api_menu_head", lang), className="px-3 pt-1 pb-1 small fw-semibold"),
+         html.Div(html.A(address, href=address, id=api_link_id(chart, prefix), className="api-address",
+                         target="_blank", rel="noopener"), className="px-3 pb-1"),
+         html.Small(t("api_menu_help", lang), className="px-3 text-muted d-block")],
+        label=[html.Span("API"), html.Span(f": {t('api_menu_label', lang)} ({title})", className="visually-hidden")],
+        id=f"{prefix}api-menu-{chart}", size="sm", color="primary", group=True, align_end=True,
+        toggle_class_name="api-toggle", class_name="api-menu")
 
 
 # The PNG and SVG buttons of every card: Plotly draws the image in the browser from the chart as

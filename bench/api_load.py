@@ -72,23 +72,34 @@ def api_views(url: str, n: int, seed: int) -> list[str]:
     return out
 
 
-def _client(url: str, views: list[str], start_at: float, seconds: float, threads: int, seed: int, queue) -> None:
+def _client(url: str, views: list[str], start_at: float, seconds: float, threads: int, seed: int, queue,
+            interval: float | None = None, offset: float = 0.0) -> None:
     """One client process: ``threads`` threads, each with its own session, from ``start_at``
-    (``time.monotonic``, the same clock in every process) for ``seconds``."""
+    (``time.monotonic``, the same clock in every process) for ``seconds``: each as fast as it can,
+    or, with ``interval``, one request every ``interval`` seconds (paced; the first after ``offset``
+    plus the thread's share of the interval). A paced request's time counts from when it was due,
+    so a request sent late because the one before was slow counts its wait too."""
     import threading
 
     import requests
 
     lock = threading.Lock()
     ms: list[float] = []
+    own: list[float] = []              # paced: each request's own time, from when it was sent
     errors: list[dict] = []
     deadline = start_at + seconds
 
     def run(i: int) -> None:
         rng = random.Random(seed * 1000 + i)
+        due = start_at + offset + (interval or 0) * i / threads
         with requests.Session() as s:
             while time.monotonic() < deadline:
                 path = rng.choice(views)
+                late = 0.0
+                if interval:
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    late = max(0.0, time.monotonic() - due)          # timed from when it was due
+                    due += interval
                 t0 = time.perf_counter()
                 try:
                     r = s.get(url + path, timeout=TIMEOUT)
@@ -99,7 +110,8 @@ def _client(url: str, views: list[str], start_at: float, seconds: float, threads
                 took = (time.perf_counter() - t0) * 1000
                 with lock:
                     if status == 200:
-                        ms.append(took)
+                        ms.append(took + late * 1000)
+                        own.append(took)
                     else:
                         errors.append({"path": path, "status": status, "ms": round(took, 1)})
 
@@ -109,11 +121,45 @@ def _client(url: str, views: list[str], start_at: float, seconds: float, threads
         w.start()
     for w in workers:
         w.join()
-    queue.put((ms, errors, time.monotonic()))
+    queue.put((ms, errors, time.monotonic(), own))
+
+
+def _phase(url: str, views: list[str], seconds: float, clients: int, client_threads: int, seed: int,
+           rate: float | None = None) -> dict:
+    """``clients`` processes of ``client_threads`` threads for ``seconds``: as fast as they can, or
+    together ``rate`` requests a second (paced); latencies, errors and the rate achieved."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    start_at = time.monotonic() + 5.0                 # every client process started and ready
+    interval = clients * client_threads / rate if rate else None
+    procs = [ctx.Process(target=_client, args=(url, views, start_at, seconds, client_threads, seed + i, queue,
+                                               interval, (interval or 0) * i / (clients * client_threads)),
+                         daemon=True)
+             for i in range(clients)]
+    for p in procs:
+        p.start()
+    ms: list[float] = []
+    own: list[float] = []
+    errors: list[dict] = []
+    ends = []
+    for _ in procs:
+        got_ms, got_errors, end, got_own = queue.get(timeout=seconds + 120)
+        ms += got_ms
+        own += got_own
+        errors += got_errors
+        ends.append(end)
+    for p in procs:
+        p.join(timeout=30)
+    duration = max(ends) - start_at
+    return {"clients": clients, "client_threads": client_threads, "seconds": seconds, "rate_asked": rate,
+            "duration_seconds": round(duration, 1), "requests": len(ms) + len(errors), "errors": len(errors),
+            "error_examples": errors[:10],
+            "requests_per_second": round((len(ms) + len(errors)) / duration, 1) if duration else None,
+            "load": summary(ms), **({"sent_to_answer": summary(own)} if rate else {})}
 
 
 def run_api_load(url: str, views_n: int = 200, seconds: float = 30.0, clients: int = 2, client_threads: int = 4,
-                 seed: int = 42, warm_rounds: int = 6) -> dict:
+                 seed: int = 42, warm_rounds: int = 6, rate: float | None = 300.0) -> dict:
     """The API under load at ``url`` (see the module's doc); its latencies, rate and errors.
 
     Between the cold pass and the load every view is asked for ``warm_rounds`` times more, one at a
@@ -138,24 +184,8 @@ def run_api_load(url: str, views_n: int = 200, seconds: float = 30.0, clients: i
         for _ in range(warm_rounds):
             for path in views:
                 s.get(url + path, timeout=TIMEOUT)
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    start_at = time.monotonic() + 5.0                 # every client process started and ready
-    procs = [ctx.Process(target=_client, args=(url, views, start_at, seconds, client_threads, seed + i, queue), daemon=True)
-             for i in range(clients)]
-    for p in procs:
-        p.start()
-    ms: list[float] = []
-    errors: list[dict] = []
-    ends = []
-    for _ in procs:
-        got_ms, got_errors, end = queue.get(timeout=seconds + 120)
-        ms += got_ms
-        errors += got_errors
-        ends.append(end)
-    for p in procs:
-        p.join(timeout=30)
-    duration = max(ends) - start_at
+    full = _phase(url, views, seconds, clients, client_threads, seed)
+    paced = _phase(url, views, seconds, clients, client_threads, seed + 100, rate) if rate else None
     by_endpoint: dict[str, int] = {}
     for v in views:
         name = v[len(ROOT):].split("?", 1)[0] + (" csv" if "format=csv" in v else "")
@@ -163,8 +193,11 @@ def run_api_load(url: str, views_n: int = 200, seconds: float = 30.0, clients: i
     return {"views": len(views), "not_published": len(unpublished), "not_published_examples": unpublished[:3],
             "views_by_endpoint": by_endpoint, "examples": views[:5],
             "warm_rounds": warm_rounds, "cold": summary(cold), "cold_errors": len(cold_errors), "cold_error_examples": cold_errors[:5],
-            "clients": clients, "client_threads": client_threads, "seconds": seconds, "duration_seconds": round(duration, 1),
-            "requests": len(ms) + len(errors), "errors": len(errors), "error_examples": errors[:10],
-            "requests_per_second": round((len(ms) + len(errors)) / duration, 1) if duration else None,
-            "load": summary(ms),
-            "note": "clients and server share the machine; cold = each view once, one at a time"}
+            "clients": clients, "client_threads": client_threads, "seconds": seconds,
+            "duration_seconds": full["duration_seconds"], "requests": full["requests"],
+            "errors": full["errors"] + (paced["errors"] if paced else 0),
+            "error_examples": full["error_examples"] + (paced["error_examples"] if paced else []),
+            "requests_per_second": full["requests_per_second"], "load": full["load"], "paced": paced,
+            "note": "clients and server share the machine; cold = each view once, one at a time; load = as fast as "
+                    "the clients can ask (the capacity); paced = the clients together ask rate_asked a second, each "
+                    "request timed from when it was due (the latency at that rate)"}

@@ -142,39 +142,77 @@ def _reader(url: str, deps: list, years: list[int], rng: random.Random, start: f
         tally["views"] |= seen - {None}
 
 
+def _readers(url: str, deps: list, years: list[int], specs: list[tuple[float, float]], deadline: float,
+             think: tuple[float, float], download_share: float, queue=None):
+    """Readers (seed, start time) in this process's threads; their recorder and tally (put on ``queue``
+    when given: one client process among several)."""
+    rec = Recorder()
+    tally = {"changes": 0, "downloads": 0, "views": set()}
+    threads = [threading.Thread(target=_reader, daemon=True, name=f"reader-{i}",
+                                args=(url, deps, years, random.Random(seed), start, deadline, think, download_share,
+                                      rec, tally))
+               for i, (seed, start) in enumerate(specs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if queue is not None:
+        queue.put((rec.ms, rec.errors, rec.sent, tally))
+    return rec, tally
+
+
 def run_journey(url: str, deps: list, years: list[int], users: int = 50, seconds: float = 60.0, seed: int = 42,
-                think: tuple[float, float] = (1.0, 3.0), download_share: float = 0.15) -> dict:
+                think: tuple[float, float] = (1.0, 3.0), download_share: float = 0.15, processes: int = 1) -> dict:
     """``users`` readers for ``seconds`` against the app at ``url``; their latencies and errors.
 
     Readers arrive over the first ``think[1]`` seconds (at most a tenth of the run) and change
     controls until the time is up, each at least once (so the run may overrun by one pause and one
     change: ``duration_seconds``). ``callbacks`` pools every ``POST /_dash-update-component``
-    (state, figures, downloads, the page's layout): the capacity target is checked on its p95."""
-    rec = Recorder()
-    tally = {"changes": 0, "downloads": 0, "views": set()}
+    (state, figures, downloads, the page's layout): the capacity target is checked on its p95.
+    ``processes``: client processes the readers are spread over (each reader keeps its seed and
+    arrival time whatever the number), so that many readers are not slowed by one client's
+    interpreter lock: the wait measured is the server's, not the client's."""
+    import multiprocessing as mp
+
     master = random.Random(seed)
     t0 = time.monotonic()
-    deadline = t0 + seconds
-    threads = [threading.Thread(target=_reader, daemon=True, name=f"reader-{i}",
-                                args=(url, deps, years, random.Random(master.random()), t0 + master.uniform(0, min(think[1], seconds / 10)),
-                                      deadline, think, download_share, rec, tally))
-               for i in range(users)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    duration = time.monotonic() - t0
-    callback_kinds = [k for k in rec.ms if k not in ("page", "view_update")]
+    lead = 5.0 if processes > 1 else 0.0           # every client process started before the first reader
+    specs = [(master.random(), t0 + lead + master.uniform(0, min(think[1], seconds / 10))) for _ in range(users)]
+    deadline = t0 + lead + seconds
+    if processes <= 1:
+        rec, tally = _readers(url, deps, years, specs, deadline, think, download_share)
+        ms, errors, sent = rec.ms, rec.errors, rec.sent
+    else:
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_readers, args=(url, deps, years, specs[i::processes], deadline, think,
+                                                     download_share, queue), daemon=True) for i in range(processes)]
+        for p in procs:
+            p.start()
+        ms, errors, sent, tally = {}, [], 0, {"changes": 0, "downloads": 0, "views": set()}
+        for _ in procs:
+            got_ms, got_errors, got_sent, got_tally = queue.get(timeout=seconds + 600)
+            for k, v in got_ms.items():
+                ms.setdefault(k, []).extend(v)
+            errors += got_errors
+            sent += got_sent
+            tally["changes"] += got_tally["changes"]
+            tally["downloads"] += got_tally["downloads"]
+            tally["views"] |= got_tally["views"]
+        for p in procs:
+            p.join(timeout=30)
+    duration = time.monotonic() - t0 - lead
+    callback_kinds = [k for k in ms if k not in ("page", "view_update")]
     errors_by_kind: dict[str, int] = {}
-    for e in rec.errors:
+    for e in errors:
         errors_by_kind[e["kind"]] = errors_by_kind.get(e["kind"], 0) + 1
     return {
         "users": users, "seconds": seconds, "duration_seconds": round(duration, 1), "think_seconds": list(think),
-        "download_share": download_share, "seed": seed,
+        "download_share": download_share, "seed": seed, "client_processes": max(1, processes),
         "control_changes": tally["changes"], "distinct_views": len(tally["views"]), "downloads": tally["downloads"],
-        "requests_sent": rec.sent,
-        "requests_per_second": round(rec.sent / duration, 1) if duration else None,
-        "errors": len(rec.errors), "errors_by_kind": errors_by_kind, "error_examples": rec.errors[:10],
-        "callbacks": summary([x for k in callback_kinds for x in rec.ms[k]]),
-        "per_kind": {k: summary(v) for k, v in sorted(rec.ms.items())},
+        "requests_sent": sent,
+        "requests_per_second": round(sent / duration, 1) if duration else None,
+        "errors": len(errors), "errors_by_kind": errors_by_kind, "error_examples": errors[:10],
+        "callbacks": summary([x for k in callback_kinds for x in ms[k]]),
+        "per_kind": {k: summary(v) for k, v in sorted(ms.items())},
     }

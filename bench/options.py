@@ -37,6 +37,16 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="databases the journey runs on, comma-separated: secure, release (each takes about a minute)")
     p.add_argument("--journey-downloads", type=float, default=0.15,
                    help="share of a reader's control changes followed by a CSV download")
+    p.add_argument("--busy-users", type=int, default=200,
+                   help="readers at once in the busy day's journey on the release, after the --journey-users one "
+                        "(issue 31; 0: none)")
+    p.add_argument("--busy-processes", type=int, default=4,
+                   help="client processes the busy day's readers are spread over")
+    p.add_argument("--journey-only", action="store_true",
+                   help="only the journeys (--journey-users and --busy-users readers) on --journey-db served with "
+                        "gunicorn as make serve; writes journey.json beside --out")
+    p.add_argument("--journey-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
+                   help="database --journey-only runs on (default: the demo release, make release)")
     p.add_argument("--first-visit", action="store_true",
                    help="only the first visit in headless Chromium: bytes of the first page and time until the map "
                         "is painted, cold and warm (bench/first_visit.py); serves --first-visit-db")
@@ -48,6 +58,9 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--api-views", type=int, default=200, help="distinct API addresses the load asks for")
     p.add_argument("--api-clients", type=int, default=2, help="client processes of the API load")
     p.add_argument("--api-threads", type=int, default=4, help="threads (connections) per client process")
+    p.add_argument("--api-rate", type=float, default=300.0,
+                   help="requests a second of the API's paced load, after the load as fast as the clients can "
+                        "(the p95 target is checked at this rate; 0: no paced load)")
     p.add_argument("--api-on", default="release",
                    help="databases the API load runs on, comma-separated: secure, release")
     p.add_argument("--api", action="store_true",
@@ -65,7 +78,8 @@ def run_arguments(args: argparse.Namespace) -> dict:
             "pandas_mode": args.pandas_mode, "port": args.port, "app_only": args.app_only,
             "build_only": args.build_only,
             "journey_users": args.journey_users, "journey_seconds": args.journey_seconds,
-            "journey_downloads": args.journey_downloads,
+            "journey_downloads": args.journey_downloads, "busy_users": args.busy_users,
+            "busy_processes": args.busy_processes,
             "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip()),
             "api": api_arguments(args)}
 
@@ -73,5 +87,5 @@ def run_arguments(args: argparse.Namespace) -> dict:
 def api_arguments(args: argparse.Namespace) -> dict:
     """The API load's settings (:func:`bench.api_load.run_api_load`) and the databases it runs on."""
     return {"seconds": args.api_seconds, "views_n": args.api_views, "clients": args.api_clients,
-            "client_threads": args.api_threads, "seed": args.seed,
+            "client_threads": args.api_threads, "seed": args.seed, "rate": args.api_rate or None,
             "on": tuple(d.strip() for d in args.api_on.split(",") if d.strip())}

@@ -33,7 +33,7 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         echo: bool = True, app_only: bool = False, build_only: bool = False, release_plan: Path | None = None,
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
         journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES,
-        api: dict | None = None) -> dict:
+        api: dict | None = None, busy_users: int = 0, busy_processes: int = 4) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
@@ -43,7 +43,9 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     plan for the release step (the tests use a small one; the benchmark the default).
     ``journey_users`` readers for ``journey_seconds`` on each database (0 readers: no journey), each
     pausing ``journey_think`` seconds (uniform) between changes, ``journey_downloads`` of which are
-    followed by a CSV download (see :mod:`bench.journey`), on the databases in ``journey_on``.
+    followed by a CSV download (see :mod:`bench.journey`), on the databases in ``journey_on``; then,
+    on the release, the busy day: ``busy_users`` readers (0: none) spread over ``busy_processes``
+    client processes (``release_busy_journey``).
     ``api``: the open-data API's load after the journey (:func:`bench.api_load.run_api_load`'s
     arguments and ``on``, the databases; ``seconds`` 0 or None: no API load).
     """
@@ -65,7 +67,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
                    "app_only": app_only, "build_only": build_only, "journey_users": journey_users,
                    "journey_seconds": journey_seconds,
                    "journey_downloads": journey_downloads, "journey_think": list(journey_think),
-                   "journey_on": list(journey_on), "api": {k: (list(v) if isinstance(v, tuple) else v)
+                   "journey_on": list(journey_on), "busy_users": busy_users, "busy_processes": busy_processes,
+                   "api": {k: (list(v) if isinstance(v, tuple) else v)
                                                            for k, v in (api or {}).items()}},
         "machine": machine(),
     }
@@ -73,7 +76,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     app = {"journey_on": journey_on, "api": api or {}, "work": work, "requests_n": requests_n, "seed": seed, "workers": workers, "threads": threads,
            "callbacks": callbacks, "port": port,
            "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
-                       "download_share": journey_downloads}}
+                       "download_share": journey_downloads},
+           "busy": {"users": busy_users, "processes": busy_processes}}
     if app_only and build_only:
         raise ValueError("--app-only and --build-only exclude each other")
     if app_only:
@@ -119,7 +123,8 @@ def _years(db_path: Path) -> list[int]:
 
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
-             callbacks, port, journey: dict, journey_on: tuple[str, ...], api: dict, key: str = "") -> None:
+             callbacks, port, journey: dict, journey_on: tuple[str, ...], api: dict, busy: dict | None = None,
+             key: str = "") -> None:
     """The app over HTTP on one gunicorn: page load, each view's callbacks cold and warm, then the
     journey (results under ``app``, ``page``, ``callbacks``, ``journey``; with ``key="release_"``
     the same for the release database)."""
@@ -145,6 +150,8 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
                                         "worker_rss_bytes_after": app.worker_rss(),
                                         "note": "on the same gunicorn, after the timed views; client and server "
                                                 "share the machine"}
+        if key and (busy or {}).get("users", 0) > 0 and "release" in journey_on:
+            results[key + "busy_journey"] = busy_journey(app, deps, years, journey, busy)
         if (api.get("seconds") or 0) > 0 and ("release" if key else "secure") in api.get("on", ("release",)):
             log(f"API load: {api['clients']} clients x {api['client_threads']} threads for {api['seconds']:g} s")
             results[key + "api"] = {**run_api_load(app.url, **{k: v for k, v in api.items() if k != "on"}),
@@ -154,6 +161,68 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
                                   "note": "sequential requests over one keep-alive connection (so one worker); cold = "
                                           "first request for the view (its queries not yet cached), warm = the same "
                                           "request again"}
+
+
+def busy_journey(app, deps: list, years: list[int], journey: dict, busy: dict) -> dict:
+    """The busy day (issue 31): ``busy["users"]`` readers on the same server, spread over
+    ``busy["processes"]`` client processes, with a seed of their own (not the first journey's views)."""
+    log(f"busy day: {busy['users']} readers for {journey['seconds']:g} s ({busy['processes']} client processes)")
+    return {**run_journey(app.url, deps, years, **{**journey, "users": busy["users"], "seed": journey["seed"] + 200},
+                          processes=busy["processes"]),
+            "worker_rss_bytes_after": app.worker_rss(),
+            "note": "on the same gunicorn, after the first journey; clients and server share the machine"}
+
+
+def run_journeys_only(db_path: Path, out: Path | None, users: int = 50, busy_users: int = 200, busy_processes: int = 4,
+                      seconds: float = 60.0, seed: int = 42, workers: int = 2, threads: int = 1, port: int | None = None,
+                      work: Path = DEFAULT_WORK, download_share: float = 0.15) -> dict:
+    """Only the journeys (``users`` readers, then the busy day's ``busy_users``) on ``db_path`` served by
+    gunicorn as ``make serve``; written to ``out`` (JSON) when given."""
+    import requests
+
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise RuntimeError(f"{db_path} does not exist: build it first (make release) or give --journey-db")
+    years = _years(db_path)
+    journey = {"users": users, "seconds": seconds, "seed": seed, "think": (1.0, 3.0), "download_share": download_share}
+    res = {"params": {"db": str(db_path), "workers": workers, "threads": threads, "users": users,
+                      "busy_users": busy_users, "busy_processes": busy_processes, "seconds": seconds},
+           "machine": machine()}
+    with AppServer(db_path, Path(work) / "gunicorn-journey.log", workers=workers, threads=threads, port=port) as app:
+        deps = requests.get(app.url + "/_dash-dependencies", timeout=60).json()
+        if users > 0:
+            log(f"journey: {users} readers for {seconds:g} s")
+            res["release_journey"] = {**run_journey(app.url, deps, years, **journey),
+                                      "worker_rss_bytes_after": app.worker_rss()}
+        if busy_users > 0:
+            res["release_busy_journey"] = busy_journey(app, deps, years, journey,
+                                                       {"users": busy_users, "processes": busy_processes})
+    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    # the targets apply at national scale, which the database does not record: shown, not applied
+    res["targets"] = [t for t in evaluate_targets({**res, "params": {**res["params"], "scale": None}})
+                      if t["name"].startswith(("release journey", "release busy day"))]
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    return res
+
+
+def journey_main(args) -> int:
+    from bench.report import journey_lines
+
+    out = Path(args.out).with_name("journey.json") if args.out else None
+    try:
+        res = run_journeys_only(Path(args.journey_db), out, users=args.journey_users, busy_users=args.busy_users,
+                                busy_processes=args.busy_processes, seconds=args.journey_seconds, seed=args.seed,
+                                workers=args.workers, threads=args.threads, port=args.port, work=Path(args.work),
+                                download_share=args.journey_downloads)
+    except (RuntimeError, ValueError) as exc:
+        print(f"Benchmark stopped: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(journey_lines(res)))
+    if out:
+        print(f"\nwrote {out}")
+    return 0
 
 
 def _finish(results: dict, t_all: float, out) -> dict:
@@ -187,6 +256,8 @@ def main(args) -> int:
         return 0
     if getattr(args, "api", False):
         return api_main(args)
+    if getattr(args, "journey_only", False):
+        return journey_main(args)
     try:
         res = run(**run_arguments(args))
     except (RuntimeError, ValueError) as exc:

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from atlas import (  # noqa: F401  (notes on the map)
+    answer_cache,
     atlas_panels,
     colours,
     coverage,
@@ -29,6 +30,7 @@ from atlas.cache import cached
 from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (
+    api_link_id,
     chart_card,
     control,
     dim_options,
@@ -45,6 +47,9 @@ from atlas.state import PANEL_IGNORES, filter_pairs, sync_atlas, view_from_hash
 from atlas.static import GRAPH_CONFIG, href
 
 dash.register_page(__name__, path="/", name="Atlas", title=title_of("/"))
+# every callback of the page that draws from the view alone: answered once per view (atlas/answer_cache.py)
+answer_cache.keep("view.data", "map.figure", "trend.figure", "breakdown.figure", "mix.figure",
+                  "measure-definition.children")
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
 DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
@@ -56,6 +61,7 @@ def layout(lang: str | None = None, **_):
     years = db.years()
     default = coverage.default_year(years)
     view = View(y0=default, y1=default, lang=lang)
+    api = {c: export.chart_api_address(c, view) for c in export.API_CHARTS}     # kept up to date by draw_notes
     measures = [{"label": MEASURES[k].name(lang), "value": k} for k in data.source().measures()]     # only those with estimates
     filters = [
         control(label("dimension", key, lang), dropdown(lang,
@@ -106,18 +112,19 @@ def layout(lang: str | None = None, **_):
         selection,
         dbc.Row([
             dbc.Col(chart_card("map", t("map_card", lang), lang, dcc.Graph(
-                id="map", config={**GRAPH_CONFIG, "scrollZoom": False}),
+                id="map", config={**GRAPH_CONFIG, "scrollZoom": False}), api=api["map"],
                 extra=[html.Div(id="colour-note", className="small text-muted", **{"aria-live": "polite"}),
                        html.Small(t("credit", lang), className="text-muted d-block mt-1"),
                        html.Small(t("drill_hint", lang), className="text-muted d-block")]), lg=7),
             dbc.Col(chart_card("rank", t("ranking", lang), lang,
                                html.Div(dcc.Graph(id="rank", config=GRAPH_CONFIG), className="scroll-box",
                                         # a scroll box keyboard users can reach and scroll (WCAG 2.1.1)
-                                        tabIndex=0, role="region", **{"aria-label": t("rank_scroll", lang)})), lg=5),
+                                        tabIndex=0, role="region", **{"aria-label": t("rank_scroll", lang)}),
+                               api=api["rank"]), lg=5),
         ], className="g-3"),
         html.Section(id="key-findings", className="key-findings mt-3", **{"aria-live": "polite"}),
         dbc.Row([
-            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG),
+            dbc.Col(chart_card("funnel", t("funnel", lang), lang, dcc.Graph(id="funnel", config=GRAPH_CONFIG), api=api["funnel"],
                                extra=[html.P(t("funnel_help", lang), className="stat-help mb-0 mt-1"),
                                       control(t("funnel_target", lang), dbc.RadioItems(
                                           id="funnel-target", name="funnel-target", value=view.funnel, inline=True,
@@ -129,12 +136,14 @@ def layout(lang: str | None = None, **_):
                               dbc.CardBody(dcc.Loading(html.Div(id="variation")))]), lg=5),
         ], className="g-3 mt-1"),
         dbc.Row([
-            dbc.Col(chart_card("trend", t("trend", lang), lang, dcc.Graph(id="trend", config=GRAPH_CONFIG)), lg=6),
+            dbc.Col(chart_card("trend", t("trend", lang), lang, dcc.Graph(id="trend", config=GRAPH_CONFIG),
+                               api=api["trend"]), lg=6),
             dbc.Col(chart_card("mix", t("mix", lang) + " · " + t("followed", lang), lang,
-                               dcc.Graph(id="mix", config=GRAPH_CONFIG)), lg=6),
+                               dcc.Graph(id="mix", config=GRAPH_CONFIG), api=api["mix"]), lg=6),
         ], className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("breakdown", t("breakdown", lang), lang,
-                                    dcc.Graph(id="breakdown", config=GRAPH_CONFIG)))], className="g-3 mt-1"),
+                                    dcc.Graph(id="breakdown", config=GRAPH_CONFIG), api=api["breakdown"]))],
+                className="g-3 mt-1"),
         dbc.Row([dbc.Col(chart_card("clusters", t("clusters", lang), lang,
                                     html.Div(id="cluster-panel", **{"aria-live": "polite"}), images=False,
                                     extra=[atlas_panels.find_clusters_button(lang)]))],
@@ -241,18 +250,28 @@ def _area_outputs(view: View):
 @callback(Output("measure-definition", "children"), Output("coverage-note", "children"), Output("profile-link", "children"),
           Output("cluster-panel", "children"), Output("find-clusters", "className"), Output("table-views", "children"),
           Output("funnel-note", "children"),
+          *[Output(api_link_id(c), p) for c in export.API_CHARTS for p in ("href", "children")],
           Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
 def draw_notes(data, clusters_asked, search_qs):
     """Everything around the charts that is not drawn from a chart's table: the measure's definition,
-    incomplete years, the profile link, the spatial clusters (once asked for) and the charts as tables
-    (when chosen), and what the funnel plot compares with when the comparable municipalities were asked
-    for. One request per change of view."""
+    incomplete years, the profile link, the spatial clusters (once asked for), the charts as tables
+    (when chosen), what the funnel plot compares with when the comparable municipalities were asked
+    for, and each chart's API address in its download menu. One request per change of view."""
     if data is None:
-        return (no_update,) * 7
+        return (no_update,) * (7 + 2 * len(export.API_CHARTS))
     view = current_view(data, search_qs)
     return (definition(view), coverage_note(view), findings_panel.profile_link(view),
             *atlas_panels.clusters_or_offer(replace(view, sep=",", map="geo", tables=0), bool(clusters_asked)),
-            tables_section(view), funnel_note(view))
+            tables_section(view), funnel_note(view), *api_links(view))
+
+def api_links(view: View) -> list[str]:
+    """Each chart's API address (href and text of its menu's link, in :data:`export.API_CHARTS`'
+    order): the address its CSV download carries."""
+    out = []
+    for chart in export.API_CHARTS:
+        address = export.chart_api_address(chart, view)
+        out += [address, address]
+    return out
 
 
 def definition(view: View):

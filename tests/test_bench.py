@@ -18,6 +18,7 @@ from bench.run import run as bench_run
 SCALE = 0.01
 VIEWS = 5
 READERS = 2
+BUSY = 3                 # the busy day's readers, over two client processes
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,9 @@ def run(tmp_path_factory):
                     callbacks=("draw_areas",), echo=False, release_plan=plan, journey_users=READERS,
                     journey_seconds=1, journey_downloads=1.0, journey_think=(0.1, 0.3),
                     journey_on=("release",),       # the secure database's cold cluster panel takes seconds
+                    busy_users=BUSY, busy_processes=2,
                     api={"seconds": 1, "views_n": 6, "clients": 1, "client_threads": 2, "seed": 7, "warm_rounds": 1,
-                         "on": ("release",)})
+                         "rate": 20, "on": ("release",)})
     return res, out, d
 
 
@@ -122,6 +124,22 @@ def test_targets_and_table(run):
     assert text in md
 
 
+def test_the_busy_day(run):
+    """The busy day's journey (issue 31): its readers spread over client processes, every request
+    counted once, with targets of its own in the table."""
+    res = run[0]
+    j = res["release_busy_journey"]
+    assert j["users"] == BUSY and j["client_processes"] == 2 and j["errors"] == 0, j["error_examples"]
+    kinds = j["per_kind"]
+    assert kinds["page_layout"]["n"] == BUSY and kinds["page"]["n"] == 3 * BUSY
+    assert kinds["state"]["n"] == BUSY + j["control_changes"] == kinds["view_update"]["n"]
+    assert j["requests_sent"] == sum(v["n"] for k, v in kinds.items() if k != "view_update")
+    assert j["seed"] != res["release_journey"]["seed"]          # not the first journey's views again
+    names = {t["name"] for t in res["targets"]}
+    assert {"release busy day: errors", "release busy day: callback p95"} <= names
+    assert f"busy day on the release: {BUSY} readers" in report.table(res)
+
+
 def test_the_journey(run):
     j = run[0]["release_journey"]
     assert j["users"] == READERS and j["errors"] == 0, j["error_examples"]
@@ -155,8 +173,13 @@ def test_the_api_load(run):
     names = {t["name"]: t for t in res["targets"]}
     assert {"release API: data requests p95", "release API: requests a second", "release API: errors"} <= set(names)
     assert names["release API: errors"]["pass"] is True and names["release API: errors"]["applies"] is False
+    # paced: the clients together ask 20 a second, each request timed from when it was due
+    paced = a["paced"]
+    assert paced["rate_asked"] == 20 and paced["errors"] == 0 and paced["load"]["n"] == paced["requests"] > 0
+    assert paced["requests_per_second"] <= 1.5 * 20                 # paced, not as fast as can be
+    assert names["release API: data requests p95"]["measured"] == paced["load"]["p95_ms"]
     text = report.table(res)
-    assert "open-data API on the release" in text and "requests a second" in text
+    assert "open-data API on the release" in text and "requests a second" in text and "paced at 20/s" in text
 
 
 def test_state_body_follows_the_apps_declaration():
