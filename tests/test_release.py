@@ -140,6 +140,13 @@ def test_the_report_gives_the_national_rows_and_denmark_for_everyone_whole(relea
     assert int(everyone[0].replace(",", "")) == len(dk)
     assert everyone[1] == "100.0%" and dk["n"].notna().all()
     assert int(everyone[3].replace(",", "")) == 0          # never hidden to protect another cell
+    # the audit table counts each count's hidden cells from 1 to 4 (it said 0 for every count)
+    audit = text.split("## Audit")[1].split("##")[0]
+    head = [x.strip() for x in audit.splitlines()[2].split("|")[1:-1]]
+    line = next(ln for ln in audit.splitlines() if ln.startswith("| imaging |"))
+    shown = int([x.strip() for x in line.split("|")[1:-1]][head.index("hidden 1-4")].replace(",", ""))
+    im = p[p["count"] == "imaging"]
+    assert shown == int((im["n"].isna() & im["true_n"].between(1, 4)).sum()) > 0
 
 
 # ------------------------------------------------------------------ attacks on the published counts

@@ -180,8 +180,9 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
         # protect's last round is the audit of this count: its LP proved every hidden small cell
         # able to reach min_count (running it again with the same seed would repeat it exactly);
         # hiding more below only widens the tables consistent with what is shown, so it stays proven
+        small = (n[cols] >= 1) & (n[cols] < plan.min_count)
         audits[count] = {"cells": int(cols.size), "hidden": int(res.hidden.sum()),
-                         "shown_small": int(((n[cols] >= 1) & (n[cols] < plan.min_count) & ~res.hidden).sum()),
+                         "hidden_small": int((small & res.hidden).sum()), "shown_small": int((small & ~res.hidden).sum()),
                          "exposed": res.exposed_history[-1], "relations": int(sub.shape[0]), "passed": False}
         audits[count]["passed"] = audits[count]["shown_small"] == 0 and audits[count]["exposed"] == 0
         if log:
