@@ -28,6 +28,7 @@ GRAIN = {
     "standard_population": ("standard", "age_band", "sex"),
     "returns_monthly": ("month", "exam_type", "producer_id", "centre"),
     "build_report": ("step", "source", "reason"),
+    "peers": ("code", "peer"),                # comparable municipalities (etl/peers_table.py)
 }
 MAY_BE_EMPTY = ("build_report",)            # a clean build leaves no row out
 CUBES = ("population_cube", "imaging_cube", "episode_cube", "chiro_billing_cube")
