@@ -7,15 +7,19 @@ import shutil
 import pytest
 from helpers import wait_until
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs Debian's chromium-driver")]
 
 
 def _open_menu(dash_duo, chart: str):
+    """Open ``chart``'s API menu as a keyboard user does (focus its button, Enter): a pointer click was
+    refused where the page's sidebar and charts moved the button under the pointer."""
+    wait_until(lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"), 60, "the page drawn")
     toggle = dash_duo.find_element(f"#api-menu-{chart} .dropdown-toggle")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", toggle)
-    toggle.click()
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", toggle)
+    toggle.send_keys(Keys.ENTER)
     wait_until(lambda: dash_duo.find_element(f"#api-link-{chart}").is_displayed(), 20, f"the {chart} menu's address")
     return dash_duo.find_element(f"#api-link-{chart}")
 
