@@ -173,6 +173,18 @@ def busy_journey(app, deps: list, years: list[int], journey: dict, busy: dict) -
             "note": "on the same gunicorn, after the first journey; clients and server share the machine"}
 
 
+def _finish_partial(res: dict, measured: dict, targets: tuple[str, ...], out) -> dict:
+    """A partial run's ending: the load at its end, the targets named ``targets`` (their names' starts)
+    evaluated on ``measured`` (the targets apply at national scale, which the database does not
+    record: shown, not applied), and the results written to ``out`` if given."""
+    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["targets"] = [t for t in evaluate_targets(measured) if t["name"].startswith(targets)]
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    return res
+
+
 def run_journeys_only(db_path: Path, out: Path | None, users: int = 50, busy_users: int = 200, busy_processes: int = 4,
                       seconds: float = 60.0, seed: int = 42, workers: int = 2, threads: int = 1, port: int | None = None,
                       work: Path = DEFAULT_WORK, download_share: float = 0.15) -> dict:
@@ -197,14 +209,7 @@ def run_journeys_only(db_path: Path, out: Path | None, users: int = 50, busy_use
         if busy_users > 0:
             res["release_busy_journey"] = busy_journey(app, deps, years, journey,
                                                        {"users": busy_users, "processes": busy_processes})
-    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    # the targets apply at national scale, which the database does not record: shown, not applied
-    res["targets"] = [t for t in evaluate_targets({**res, "params": {**res["params"], "scale": None}})
-                      if t["name"].startswith(("release journey", "release busy day"))]
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
-    return res
+    return _finish_partial(res, {**res, "params": {**res["params"], "scale": None}}, ("release journey", "release busy day"), out)
 
 
 def journey_main(args) -> int:
@@ -279,13 +284,7 @@ def run_api_only(db_path: Path, out: Path | None, workers: int = 2, threads: int
     res = {"params": {"db": str(db_path), "workers": workers, "threads": threads, **api}, "machine": machine()}
     with AppServer(db_path, Path(work) / "gunicorn-api.log", workers=workers, threads=threads, port=port) as app:
         res["api"] = run_api_load(app.url, **api)
-    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    res["targets"] = [t for t in evaluate_targets({"params": {"scale": None}, "release_api": res["api"]})
-                      if t["name"].startswith("release API")]
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
-    return res
+    return _finish_partial(res, {"params": {"scale": None}, "release_api": res["api"]}, ("release API",), out)
 
 
 def api_main(args) -> int:
