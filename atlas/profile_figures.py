@@ -26,12 +26,17 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def _finish(fig: go.Figure, height: int, lang: str, **kw) -> go.Figure:
-    # axis ticks in the reader's number format ("0,5" and "1.000" in Danish)
+def _finish(fig, height: int, lang: str, **kw):
+    """The common look of the profile's charts (a ``go.Figure`` or an :class:`atlas.plot.Figure`);
+    axis ticks in the reader's number format ("0,5" and "1.000" in Danish)."""
     fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=30, b=10), "font": FONT,
                          "separators": numbers.plotly_separators(lang),
                          "paper_bgcolor": "white", "plot_bgcolor": "white", "showlegend": False, **kw})
-    fig.update_annotations(font_size=11)
+    if isinstance(fig, plot.Figure):
+        for note in fig.layout.get("annotations", []):
+            note.setdefault("font", {})["size"] = 11
+    else:
+        fig.update_annotations(font_size=11)
     return fig
 
 
@@ -86,7 +91,7 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
     titles = [("▲ " if change.get(c) == 1 else "▼ " if change.get(c) == -1 else "") + names.get(c, str(c)) for c in order]
     # plain figure data (atlas.plot): 98 panels through plotly's validated objects took 4-10 s a drawing
     fig, refs = plot.grid(titles, cols, vspace=min(0.45 / rows + 0.01, 0.1), hspace=0.015 if shared else 0.035,
-                          shared_y=shared, title_font={"size": 11})
+                          shared_y=shared)
     nat = national.sort_values("year")
     years = sorted(set(frame["year"].astype(int)) | set(nat["year"].astype(int))) if len(frame) or len(nat) else []
     ends = list(compared) if compared else [years[0], years[-1]] if years else []
@@ -111,10 +116,7 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
                            "yaxis" + y[1:]: {**edge, "showticklabels": c == 1 or not shared, "tickfont": {"size": 8},
                                              "gridcolor": "#f0f0f0", "rangemode": "tozero",
                                              **({} if shared else {"nticks": 3})}})
-    fig.update_layout(height=105 * rows + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font=FONT,
-                      separators=numbers.plotly_separators(lang), paper_bgcolor="white", plot_bgcolor="white",
-                      showlegend=False)
-    return fig
+    return _finish(fig, 105 * rows + 40, lang)
 
 
 def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> go.Figure:
