@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,15 +66,8 @@ def release_db(release_secure_db, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def release_app(release_db):
     """Point the app at the release database for a test module."""
-    old = os.environ.get("ATLAS_DB")
-    os.environ["ATLAS_DB"] = str(release_db)
-    _forget_cached_queries()
-    yield release_db
-    _forget_cached_queries()
-    if old is None:
-        os.environ.pop("ATLAS_DB", None)
-    else:
-        os.environ["ATLAS_DB"] = old
+    with app_on(release_db):
+        yield release_db
 
 
 @pytest.fixture
@@ -92,15 +86,8 @@ def app_db(atlas_db):
     connection to the same file with another configuration in one process (e.g. a test opening
     ``atlas_db`` itself).
     """
-    old = os.environ.get("ATLAS_DB")
-    os.environ["ATLAS_DB"] = str(atlas_db)
-    _forget_cached_queries()
-    yield atlas_db
-    _forget_cached_queries()
-    if old is None:
-        os.environ.pop("ATLAS_DB", None)
-    else:
-        os.environ["ATLAS_DB"] = old
+    with app_on(atlas_db):
+        yield atlas_db
 
 
 def pytest_setup_options():
@@ -122,18 +109,27 @@ def pytest_setup_options():
 
 
 def _forget_cached_queries() -> None:
-    import sys
-
-    from atlas import db, queries
+    """Close the app's connection and forget every cached answer (``atlas.db.reset_caches``)."""
+    from atlas import db
 
     db.reset_caches()
-    page = sys.modules.get("pages.atlas")
-    if page is not None and hasattr(page, "_area_outputs"):
-        page._area_outputs.cache_clear()
-    if hasattr(queries, "clear_caches"):
-        queries.clear_caches()
-    else:
-        queries.strata.cache_clear()
+
+
+@contextmanager
+def app_on(db_path):
+    """The app pointed at ``db_path`` (``ATLAS_DB``, every cached answer forgotten) while inside, and
+    at what it was before afterwards."""
+    old = os.environ.get("ATLAS_DB")
+    os.environ["ATLAS_DB"] = str(db_path)
+    _forget_cached_queries()
+    try:
+        yield db_path
+    finally:
+        _forget_cached_queries()
+        if old is None:
+            os.environ.pop("ATLAS_DB", None)
+        else:
+            os.environ["ATLAS_DB"] = old
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
+from conftest import _forget_cached_queries, app_on
 
 from atlas.filters import View
 
@@ -24,31 +25,15 @@ FIGURES = ("count", "denominator", "value", "lower", "upper", "expected")
 MARK = "Inside the secure environment only: not output-checked"
 
 
-def _forget() -> None:
-    from atlas import db, queries
-    from atlas.cache import clear_all
-
-    db.reset_caches()
-    queries.clear_caches()
-    clear_all()
-
-
 @pytest.fixture(scope="module", params=["secure", "release"])
 def api(request, atlas_db, release_db):
     """A test client of the app's server on one database; ``api.kind`` says which."""
-    old = os.environ.get("ATLAS_DB")
-    os.environ["ATLAS_DB"] = str(atlas_db if request.param == "secure" else release_db)
-    _forget()
-    import app
+    with app_on(atlas_db if request.param == "secure" else release_db):
+        import app
 
-    client = app.server.test_client()
-    client.kind = request.param
-    yield client
-    _forget()
-    if old is None:
-        os.environ.pop("ATLAS_DB", None)
-    else:
-        os.environ["ATLAS_DB"] = old
+        client = app.server.test_client()
+        client.kind = request.param
+        yield client
 
 
 def _json(api, url, status=200):
@@ -468,7 +453,7 @@ def test_status_words_in_danish(api):
 
 def test_a_missing_database_is_a_json_503(api, monkeypatch, tmp_path):
     monkeypatch.setenv("ATLAS_DB", str(tmp_path / "gone.duckdb"))
-    _forget()
+    _forget_cached_queries()
     try:
         r = api.get("/api/v1/data")
         assert r.status_code == 503 and r.mimetype == "application/json"
@@ -477,7 +462,7 @@ def test_a_missing_database_is_a_json_503(api, monkeypatch, tmp_path):
         assert str(tmp_path) not in err["message"]                # no server paths
     finally:
         monkeypatch.undo()
-        _forget()
+        _forget_cached_queries()
     assert api.get("/api/v1/data").status_code == 200
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 
 import pandas as pd
 import pytest
+from conftest import app_on
 from helpers import dash_outputs
 from test_api import _same_figures
 
@@ -19,32 +19,16 @@ from atlas.filters import View
 API_CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")
 
 
-def _forget() -> None:
-    from atlas import db, queries
-    from atlas.cache import clear_all
-
-    db.reset_caches()
-    queries.clear_caches()
-    clear_all()
-
-
 @pytest.fixture(scope="module", params=["secure", "release"])
 def page(request, atlas_db, release_db):
     """The app's Flask test client on one database (``page.kind``)."""
-    old = os.environ.get("ATLAS_DB")
-    os.environ["ATLAS_DB"] = str(atlas_db if request.param == "secure" else release_db)
-    _forget()
-    import app
+    with app_on(atlas_db if request.param == "secure" else release_db):
+        import app
 
-    client = app.server.test_client()
-    client.kind = request.param
-    client.deps = client.get("/_dash-dependencies").get_json()
-    yield client
-    _forget()
-    if old is None:
-        os.environ.pop("ATLAS_DB", None)
-    else:
-        os.environ["ATLAS_DB"] = old
+        client = app.server.test_client()
+        client.kind = request.param
+        client.deps = client.get("/_dash-dependencies").get_json()
+        yield client
 
 
 def _hash(view: View) -> str:

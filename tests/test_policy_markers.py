@@ -13,52 +13,22 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import app_on
 from helpers import split_download
 
 pytestmark = pytest.mark.xdist_group("release")
 
 
-def _point(db_path):
-    from atlas import db, queries
-
-    os.environ["ATLAS_DB"] = str(db_path)
-    db.reset_caches()
-    queries.clear_caches()
-    _clear_pages()
-
-
-def _clear_pages():
-    import sys
-
-    from atlas import policy
-
-    policy.clear_caches()
-    for mod, name in (("pages.atlas", "_area_outputs"), ("atlas.findings_panel", "findings_for")):
-        m = sys.modules.get(mod)
-        if m is not None and hasattr(m, name):
-            getattr(m, name).cache_clear()
-
-
 @pytest.fixture(scope="module", params=["secure", "release"])
 def database(request):
     """Each test runs on the secure database and on the release (the app pointed at each in turn)."""
-    old = os.environ.get("ATLAS_DB")
-    _point(request.getfixturevalue("release_secure_db" if request.param == "secure" else "release_db"))
-    from atlas import data
+    with app_on(request.getfixturevalue("release_secure_db" if request.param == "secure" else "release_db")):
+        from atlas import data
 
-    assert data.source().kind == request.param
-    import app  # noqa: F401  (registers the pages)
+        assert data.source().kind == request.param
+        import app  # noqa: F401  (registers the pages)
 
-    yield request.param
-    if old is None:
-        os.environ.pop("ATLAS_DB", None)
-    else:
-        os.environ["ATLAS_DB"] = old
-    from atlas import db, queries
-
-    db.reset_caches()
-    queries.clear_caches()
-    _clear_pages()
+        yield request.param
 
 
 def _trend_of(code: int, measure: str, level: str, n_years: int = 5):
@@ -321,10 +291,8 @@ def test_peers_table_written_at_build_and_read_through_the_data_layer(peers_data
         munis = con.execute("SELECT count(DISTINCT municipality) FROM population_cube").fetchall()[0][0]
     assert len(table) == munis * k and set(table["year"]) == {last}
     assert (table.groupby("code")["rank"].apply(list) == [list(range(1, k + 1))] * munis).all()
-    old = os.environ.get("ATLAS_DB")
-    try:
-        for kind, path in peers_databases.items():
-            _point(path)
+    for kind, path in peers_databases.items():
+        with app_on(path):
             assert data.source().kind == kind
             read = data.source().peers()
             assert read is not None and read[["code", "peer", "rank"]].to_numpy().tolist() == \
@@ -332,12 +300,6 @@ def test_peers_table_written_at_build_and_read_through_the_data_layer(peers_data
             code = int(table["code"].iloc[0])
             # one classification for every period: the period's own populations are not used
             assert policy.peers_of(code, 2013, 2013) == list(table.loc[table["code"] == code, "peer"])
-    finally:
-        if old is None:
-            os.environ.pop("ATLAS_DB", None)
-        else:
-            os.environ["ATLAS_DB"] = old
-        _point(os.environ.get("ATLAS_DB", ""))
 
 
 def test_the_builds_write_the_table_and_a_database_without_it_falls_back_to_computing(database, tmp_path):
@@ -355,13 +317,10 @@ def test_the_builds_write_the_table_and_a_database_without_it_falls_back_to_comp
     shutil.copy(path, older)
     with duckdb.connect(str(older)) as con:
         con.execute("DROP TABLE peers")
-    try:
-        _point(older)
+    with app_on(older):
         assert data.source().kind == database and data.source().peers() is None
         a, b = profile.default_period()
         assert len(policy.peers_of(101, a, b)) == 5
-    finally:
-        _point(path)
 
 
 # ---------------------------------------------------------------- comparable municipalities as a comparator

@@ -12,42 +12,25 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import app_on
 from helpers import split_download
 
 pytestmark = pytest.mark.xdist_group("release")
 
 
-def _point(db_path):
-    from atlas import db, queries
-
-    os.environ["ATLAS_DB"] = str(db_path)
-    db.reset_caches()
-    queries.clear_caches()
-
-
 @pytest.fixture(scope="module", params=["secure", "release"])
 def database(request):
     """Each test runs on the secure database and on the release (the app pointed at each in turn)."""
-    old = os.environ.get("ATLAS_DB")
-    _point(request.getfixturevalue("release_secure_db" if request.param == "secure" else "release_db"))
-    from atlas import data
+    with app_on(request.getfixturevalue("release_secure_db" if request.param == "secure" else "release_db")):
+        from atlas import data
 
-    assert data.source().kind == request.param
-    yield request.param
-    if old is None:
-        os.environ.pop("ATLAS_DB", None)
-    else:
-        os.environ["ATLAS_DB"] = old
-    from atlas import db, queries
-
-    db.reset_caches()
-    queries.clear_caches()
+        assert data.source().kind == request.param
+        yield request.param
 
 
 def _csv(page, state, key, lang="en"):
