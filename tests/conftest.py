@@ -58,8 +58,12 @@ def release_db(release_secure_db, tmp_path_factory) -> Path:
     from etl.release.build import build_release
     from etl.release.report import write_report
 
+    from etl.release.joint import Budget
+
     out = tmp_path_factory.mktemp("release") / "release.duckdb"
-    write_report(build_release(release_secure_db, out, quiet=True))     # release-report.md beside it
+    # the joint audit is measured, not a gate, in the default plan: the tests give it 90 s, not the
+    # plan's 300 s (its figures are read from `make release`, not from the tests)
+    write_report(build_release(release_secure_db, out, quiet=True, budget=Budget(per_solve=30.0, total=90.0)))
     return out
 
 

@@ -4,7 +4,11 @@ give a hidden partner, the rule that hides another partner, and the LP proofs of
 interval [1, 5] in both directions."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from etl.release import joint
@@ -114,7 +118,7 @@ def test_a_table_whose_coarser_patterns_are_unpublished_still_sums_to_everyone(t
     from etl.release.relations import _coarser
 
     p = tmp_path / "plan.toml"
-    p.write_text('[[tables]]\ncounts = ["chiro_xray", "first"]\npatterns = [[]]\n'
+    p.write_text('[[tables]]\ncounts = ["persons", "chiro_xray", "first"]\npatterns = [[]]\n'
                  '[[tables]]\ncounts = ["chiro_xray"]\npatterns = [["sex", "age"]]\nlevels = ["denmark"]\n'
                  '[[tables]]\ncounts = ["first"]\npatterns = [["sex"], ["modality"], ["sex", "age", "modality"]]\n',
                  encoding="utf-8")
@@ -139,3 +143,119 @@ def test_the_order_of_preference_keeps_the_national_rows_last():
     assert cost[2] >= COST["national_row"] and cost[4] == COST["denmark_everyone"]
     # without the counts no cell is known to be a national row: a Denmark table is a reference table
     assert cell_cost(level, pattern)[2] < COST["national_row"]
+
+
+def _two_counts(rng):
+    """A region of six municipalities for two counts (imaging, and first imagings <= imaging per
+    municipality and for the region); cells 0-6 imaging (region, then municipalities), 7-13 first."""
+    munis = rng.integers(0, 12, 6).astype(float)
+    firsts = np.floor(munis * rng.uniform(0.3, 1.0, 6))
+    n = np.r_[munis.sum(), munis, firsts.sum(), firsts]
+    A = np.zeros((2, 14))
+    A[0, 0], A[0, 1:7] = -1, 1
+    A[1, 7], A[1, 8:14] = -1, 1
+    G = np.zeros((7, 14))
+    for i in range(7):
+        G[i, 7 + i], G[i, i] = 1, -1                     # first <= imaging, cell by cell
+    return n, sparse.csr_matrix(A), sparse.csr_matrix(G)
+
+
+def _oracle(A, G, n, hidden, min_count=5):
+    """Cells from 1 to 4 whose largest value over every consistent table is below ``min_count``,
+    one LP per cell (the intruder's own question)."""
+    from scipy import optimize
+
+    H = np.flatnonzero(hidden)
+    shown = np.flatnonzero(~hidden)
+    A_, G_ = A.toarray(), G.toarray()
+    out = []
+    for i in H:
+        if not 1 <= n[i] < min_count:
+            continue
+        obj = np.zeros(H.size)
+        obj[list(H).index(i)] = -1
+        res = optimize.linprog(obj, A_eq=A_[:, H], b_eq=-A_[:, shown] @ n[shown], A_ub=G_[:, H],
+                               b_ub=-G_[:, shown] @ n[shown], bounds=[(1, None)] * H.size, method="highs")
+        if res.status == 0 and -res.fun < min_count - 1e-6:
+            out.append(int(i))
+    return out
+
+
+def test_the_staged_audit_finds_exactly_the_cells_an_intruder_pins_below_5(monkeypatch):
+    """Proofs count by count first (the other count fixed at its true values), then over both:
+    on random two-count tables the cells left unproven are exactly those whose largest consistent
+    value is below 5, whichever LP method solves them, and every proof is counted once."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for trial in range(40):
+        n, A, G = _two_counts(rng)
+        hidden = (n >= 1) & (n < 5)
+        hidden |= rng.uniform(size=n.size) < 0.25
+        hidden &= n > 0                                  # zeros are always shown
+        hidden[[0, 7]] = False                          # the region totals are shown
+        want = _oracle(A, G, n, hidden)
+        for ipm in (False, True):
+            monkeypatch.setattr(joint, "IPM_FROM", 0 if ipm else 10**9)
+            stats = {}
+            got = joint.exposed_cells(A, n, hidden, 5, G, lower_proof=False, group=np.repeat([0, 1], 7), stats=stats)
+            assert list(got) == want, (trial, ipm, n, hidden)
+            small = hidden & (n >= 1) & (n < 5)
+            assert stats["integral"] + stats["fractional"] == small.sum() - len(want)
+        checked += len(want)
+    assert checked >= 5            # the random tables do pin some cells, so the test can fail
+
+
+GATE_PLAN = """
+[protection]
+min_count = {min_count}
+joint_protection = true
+joint_audit_seconds = 120
+[periods]
+multi_year = [[2013, 2015], [2016, 2018]]
+[[tables]]
+counts = ["persons", "imaging", "first", "episode", "low_value"]
+patterns = [[]]
+"""
+
+
+def _written(db: Path) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        cells = con.execute("SELECT count AS quantity, level, code, period, n AS value FROM counts WHERE pattern = ''").df()
+        munis = con.execute("SELECT code, region_code, region2027_code FROM areas WHERE level = 'municipality'").df()
+    span = cells["period"].str.split("-")
+    cells["y0"] = span.str[0].astype(int)
+    cells["y1"] = span.str[-1].astype(int)
+    cells["filters"] = "all"
+    return cells.drop(columns="period"), munis
+
+
+def test_with_the_joint_gate_no_written_count_from_1_to_4_can_be_derived(atlas_db, tmp_path, monkeypatch):
+    """``joint_protection = true``: the release hides more until every hidden count from 1 to 4 is
+    proven in [1, 5] over the linked counts (low-value <= episode <= first <= imaging, persons). The
+    written table is then attacked as an auditor would, with the relations derived from the table
+    definitions (tests/intruder.py, not the release code): no hidden small count is proven below
+    5 by LP or integer programming, none pinned. The truth comes from the same plan released with
+    nothing hidden (its output scan switched off: it is the oracle, not a release)."""
+    from intruder import attack_lp, disclosed, relations
+
+    from etl.release import build as release_build
+    from etl.release.build import build_release
+
+    for m in (5, 1):
+        (tmp_path / f"plan{m}.toml").write_text(GATE_PLAN.format(min_count=m), encoding="utf-8")
+    gated = build_release(atlas_db, tmp_path / "gated.duckdb", plan_path=tmp_path / "plan5.toml", quiet=True)
+    monkeypatch.setattr(release_build, "_scan", lambda con: {"passed": True, "problems": []})
+    build_release(atlas_db, tmp_path / "truth.duckdb", plan_path=tmp_path / "plan1.toml", quiet=True)
+    joint_part = gated.audit["all counts together"]
+    assert joint_part["enforced"] and joint_part["exposed"] == 0
+    cells, munis = _written(tmp_path / "gated.duckdb")
+    truth, _ = _written(tmp_path / "truth.duckdb")
+    key = ["quantity", "level", "code", "y0", "y1"]
+    true = cells.merge(truth, on=key + ["filters"], how="left", suffixes=("", "_true"))["value_true"].to_numpy(float)
+    values = cells["value"].to_numpy(float)
+    assert not ((values >= 1) & (values < 5)).any()
+    targets = list(np.flatnonzero(np.isnan(values) & (true >= 1) & (true < 5)))
+    eq, le = relations(cells, munis, {}, "all")
+    assert len(targets) >= 20 and len(le) >= 100          # the scale-0.01 data have small counts to protect
+    bad = disclosed(attack_lp(values, eq, le, targets))
+    assert not bad, f"{len(bad)} of {len(targets)} hidden small counts proven below 5 or pinned: {bad[:5]}"

@@ -28,6 +28,7 @@ from etl.release.plan import DIM_ORDER, Plan, load_plan
 from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
 from etl.release.joint import Budget
 from etl.release.joint import exposed_cells as joint_exposed
+from etl.release.joint import protect as joint_protect
 from etl.release.joint import secondary_bounded
 from etl.release.suppression import protect
 from etl.settings import CONFIG_DIR
@@ -192,18 +193,41 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
     added = secondary_bounded(A, G, n, hidden, plan.min_count, cost)
     if log:
         log(f"all counts together: {added:,} more hidden where a subset or superset left a partner no room")
-    # the joint audit: every count at once, with the subset inequalities between counts
-    budget = budget or Budget(per_solve=20.0, total=90.0)
-    exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False)
+    # the joint audit: every count at once, with the subset inequalities between counts; with
+    # `joint_protection` in the plan it is a gate: more is hidden until every hidden count from 1 to
+    # 4 can be 5 or more in a table consistent with everything published, or nothing is written
+    budget = budget or Budget(per_solve=60.0, total=plan.joint_audit_seconds)
+    proof_kinds: dict = {}
+    t0 = time.perf_counter()
+    group = pd.factorize(cells["count"])[0]
+    before = hidden.copy()
+    if plan.joint_protection:
+        try:
+            res = joint_protect(A, n, plan.min_count, cost=cost, G=G, budget=budget, log=log, start=hidden,
+                                group=group, stats=proof_kinds, lower_proof=False)
+        except RuntimeError as e:
+            raise ReleaseFailed(f"joint protection of all counts: {e}; nothing written. Raise joint_audit_seconds "
+                                "in the publication plan, or publish less (docs/methods.md).") from None
+        hidden[:] = res.hidden
+        exposed = np.zeros(0, dtype=np.int64)
+    else:
+        exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False, group=group,
+                                stats=proof_kinds)
     joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0, "bounded_added": int(added),
              "hidden_small": int((hidden & (n >= 1) & (n < plan.min_count)).sum()), "exposed": int(exposed.size),
              "relations": int(A.shape[0]), "inequalities": int(G.shape[0]), "timeouts": budget.timeouts,
-             "relation_families": checked, "enforced": False, "passed": True,
+             "relation_families": checked, "enforced": plan.joint_protection, "passed": True,
+             "proofs_integral": proof_kinds.get("integral", 0), "proofs_fractional": proof_kinds.get("fractional", 0),
+             "seconds": round(time.perf_counter() - t0, 1), "budget_seconds": budget.total,
+             "joint_added": int((hidden & ~before).sum()),
+             "joint_added_by_count": cells[hidden & ~before].groupby("count").size().to_dict(),
              "exposed_by_count": cells.iloc[exposed].groupby("count").size().to_dict()}
-    audits["all counts together (measured, not yet enforced)"] = joint
+    name = "all counts together" if plan.joint_protection else "all counts together (measured, not yet enforced)"
+    audits[name] = joint
     if log:
+        more = f"; {joint['joint_added']:,} more hidden" if plan.joint_protection else ""
         log(f"joint audit of all counts: {exposed.size:,} hidden counts from 1 to 4 not proven able to reach "
-            f"{plan.min_count} ({budget.timeouts} solves out of time)")
+            f"{plan.min_count} ({budget.timeouts} solves out of time{more})")
     secondary = hidden & ~primary
     joint["denmark_partners"] = int(((cells["level"].to_numpy() == "denmark") & secondary).sum())
     frame = cells.assign(zero=n == 0, primary=primary, secondary=secondary, published=~hidden)

@@ -51,6 +51,8 @@ class Plan:
     expected_decimals: int
     multi_year: tuple[tuple[int, int], ...]
     patterns: tuple[Pattern, ...]
+    joint_audit_seconds: float = 300.0
+    joint_protection: bool = False
 
     def counts(self) -> list[str]:
         return list(dict.fromkeys(p.count for p in self.patterns))
@@ -112,6 +114,9 @@ def load_plan(path: Path | None = None) -> Plan:
                 if count == "persons" and any(d not in POPULATION_DIMS for d in dims):
                     raise ValueError(f"{where}: persons can only be split by population groups, not {dims}")
                 patterns.append(Pattern(count, dims, levels, periods))
+    if not any(p.count == "persons" and not p.dims for p in patterns):
+        raise ValueError(f"release plan {path}: no table publishes `persons` for everyone; every rate needs it "
+                         "as its denominator: add \"persons\" to a table with patterns = [[]]")
     prot = raw.get("protection", {})
     return Plan(
         min_count=int(prot.get("min_count", 5)),
@@ -119,4 +124,6 @@ def load_plan(path: Path | None = None) -> Plan:
         expected_decimals=int(prot.get("expected_decimals", 1)),
         multi_year=tuple(tuple(int(y) for y in p) for p in raw.get("periods", {}).get("multi_year", [])),
         patterns=tuple(dict.fromkeys(patterns)),
+        joint_audit_seconds=float(prot.get("joint_audit_seconds", 300.0)),
+        joint_protection=bool(prot.get("joint_protection", False)),
     )

@@ -33,18 +33,29 @@ def render(report: ReleaseReport) -> str:
     lines += ["", "## What the release protects against", "",
               "An intruder who knows every published figure, every relation between them listed below, and that",
               "a hidden count is a whole number of at least 1 (zeros are published), and who combines them all at",
-              "once by linear programming. For every hidden count from 1 to 4 the audit finds tables consistent",
-              "with everything published in which the count is 1 and in which it is 5 or more: the **protection",
-              "interval is [1, 5]** (lower protection n - 1, upper protection 5 - n, as tau-argus states them), so",
-              "the intruder can neither tell it from a publishable count nor pin it. Hidden counts of 5 or more",
-              "may be worked back (they could have been published).", "",
-              "Suppression runs per count over every equality below, and each count's LP audit must pass for the",
-              "release to be written. Then rule 2 runs once more over all counts together, with the least value",
-              "each hidden partner can take given its shown subsets (a partner pinned from below carries no",
-              "room, so another is hidden). The joint LP audit of all counts with the subset inequalities",
-              "(\"all counts together\") is measured and reported here; it does not yet stop the release, and",
-              "cells it could not reach within its time budget are counted as not proven (docs/methods.md).", ""]
+              "once by linear programming. A hidden count n from 1 to 4 is protected when a table consistent",
+              "with everything published has it at **5 or more** (tau-argus' upper protection level 5 - n): the",
+              "intruder can then neither prove it below 5 nor pin it. Its floor is not required to reach 1:",
+              "zeros are published, so a count made of k hidden non-zero parts (a period of two hidden years) is",
+              "at least k to anyone. Hidden counts of 5 or more may be worked back (they could have been",
+              "published).", "",
+              "Suppression runs per count over every equality below, and each count's LP audit (the upper",
+              "end: a table with the cell at 5 or more) must pass for the release to be written. Then rule 2",
+              "runs once more over all counts together, with the least value each hidden partner can take",
+              "given its shown subsets (a partner pinned from below carries no room, so another is hidden)."]
     joint = next((a for k, a in report.audit.items() if k.startswith("all counts")), {})
+    if joint.get("enforced"):
+        lines += ["The joint audit of all counts with the subset inequalities (\"all counts together\") is a gate",
+                  "in this release (`joint_protection` in the plan): more was hidden until every hidden count from",
+                  f"1 to 4 could be 5 or more over all counts together ({joint.get('joint_added', 0):,} cells more: "
+                  + (", ".join(f"{k} {v:,}" for k, v in sorted((joint.get("joint_added_by_count") or {}).items()))
+                     or "none") + ").", ""]
+    else:
+        lines += ["The joint LP audit of all counts with the subset inequalities (\"all counts together\") checks",
+                  "the upper end; it is measured and reported here and does not stop the release (`joint_protection`",
+                  "in the plan makes it a gate), and cells it could not reach within its time budget are counted as",
+                  "not proven. **Without the gate, this release is not proven safe against an intruder who",
+                  "combines all counts** (docs/methods.md).", ""]
     fam = joint.get("relation_families")
     if fam is not None and len(fam):
         lines += ["### Relations audited (each tested on the true counts first)", ""]
@@ -71,13 +82,23 @@ def render(report: ReleaseReport) -> str:
                   "period and its years); the reference tables are taken before the national rows of maps."]
     lines += ["", "## Audit", ""]
     figures = ("cells", "hidden", "hidden_small", "shown_small", "exposed", "relations", "inequalities", "timeouts")
-    lines += _table(["part", "cells:", "hidden:", "hidden 1-4:", "shown from 1 to 4:", "not proven in [1, 5]:",
+    lines += _table(["part", "cells:", "hidden:", "hidden 1-4:", "shown from 1 to 4:", "not proven able to reach 5:",
                      "equalities:", "inequalities:", "solves out of time:", "result"],
                     [[name, *(f"{a.get(k, 0):,}" for k in figures), _result(a)]
                      for name, a in report.audit.items() if name != "scan"])
     lines += ["", "A solve that runs out of its time budget proves nothing: its cells count as not proven, more is",
               "hidden around them and the audit runs again (suppress more, never publish unproven); a release",
               "whose audit does not pass within the budget is not written."]
+    if "proofs_integral" in joint:
+        lines += ["", f"The joint audit ran {joint.get('seconds', 0):,.0f} s of its budget of "
+                  f"{joint.get('budget_seconds', 0):,.0f} s (`joint_audit_seconds` in the plan). Of its proofs, "
+                  f"{joint['proofs_integral']:,} are integral tables and {joint['proofs_fractional']:,} fractional "
+                  "(LP) tables: a fractional table defeats an intruder who uses linear programming; one who uses "
+                  "integer programming could in principle narrow such a cell further."]
+        by_count = joint.get("exposed_by_count") or {}
+        if by_count:
+            lines += ["", "Hidden counts from 1 to 4 the joint audit did not prove, by count: "
+                      + ", ".join(f"{k} {v:,}" for k, v in sorted(by_count.items())) + "."]
     scan = report.audit.get("scan", {"passed": True, "problems": []})
     lines += ["", "Scan of the written file (every table: no count from 1 to 4, no cell-key, person or birth "
               f"column): **{'passed' if scan['passed'] else 'FAILED'}**"]

@@ -21,9 +21,10 @@ hidden cell is never 0).
    (it could have been published); it is left hidden, and the LP uses what it implies.
 
 The audit is the proof: a release is written only when no hidden small cell can be narrowed into
-1..min_count-1 by any combination of the published tables (LP bounds; exact integer programming
-could at most be tighter by less than one, and a bound is only accepted with a table that attains
-it).
+1..min_count-1 by any linear combination of the published tables (a cell is called safe only with
+a consistent LP table that attains ``min_count``; such a table may be fractional, so an intruder
+using integer programming could in principle narrow the cell further: the attacker suite in the
+tests runs that integer check).
 
 Reference: Hundepool A et al. (2012). Statistical Disclosure Control. Wiley, ch. 4 (linked and
 hierarchical tables, secondary suppression, audit by linear programming); de Wolf PP (2002).
