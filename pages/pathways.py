@@ -34,7 +34,7 @@ def card(chart: str, title: str, lang: str, body, extra: list | None = None, ima
     """The atlas's chart card with this page's ids (PNG and SVG buttons for a card with one chart) and
     the API menu beside its CSV download, showing the default view's address until the page's view
     arrives (:func:`draw_api_links`)."""
-    year = coverage.default_year(db.years())
+    year = coverage.default_year()
     address = page_views.pathways_url(chart, View(y0=year, y1=year), 365, lang)
     return chart_card(chart, title, lang, body, extra, prefix="pw-", images=images, api=address)
 
