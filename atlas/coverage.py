@@ -100,6 +100,17 @@ def breaks(measure_key: str, dimensions=()) -> dict[int, str]:
     return {y: "+".join(sorted(w)) for y, w in sorted(out.items())}
 
 
+def pathway_breaks(window: int) -> dict[int, str]:
+    """Year -> the break's key(s) for the pathways of episodes followed up ``window`` days: the breaks
+    of their outcomes and of the referrer's coding (the pathways go by referrer)."""
+    key = "outcome_short" if int(window) == 90 else "outcome_long"
+    out: dict[int, set[str]] = {}
+    for table, part in ((_coverage_part("breaks"), key), (_coverage_part("dimension_breaks"), "referrer")):
+        for year, why in (table.get(part) or {}).items():
+            out.setdefault(int(year), set()).update(why.split("+"))
+    return {y: "+".join(sorted(w)) for y, w in sorted(out.items())}
+
+
 def break_dimensions(view) -> tuple[str, ...]:
     """The breakdowns of a view that have breaks of their own: the referrer when one is chosen."""
     return ("referrer",) if view.dim("referrer") not in (None, "all") else ()

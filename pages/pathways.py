@@ -12,10 +12,11 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_
 from atlas import coverage, db, data, guard, notices
 from atlas.cache import cached
 from atlas import pathways as P
-from atlas.filters import DIMENSIONS
+from atlas.api import page_views
+from atlas.filters import DIMENSIONS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import year_control
-from atlas.layout_parts import (dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
+from atlas.layout_parts import (api_link_id, dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
                                 year_marks)
 from atlas.measures import MEASURES
 from atlas.pathways import tables
@@ -30,8 +31,12 @@ DIM_KEYS = list(DIMENSIONS)
 
 
 def card(chart: str, title: str, lang: str, body, extra: list | None = None, images: bool = True):
-    """The atlas's chart card with this page's ids (PNG and SVG buttons for a card with one chart)."""
-    return chart_card(chart, title, lang, body, extra, prefix="pw-", images=images)
+    """The atlas's chart card with this page's ids (PNG and SVG buttons for a card with one chart) and
+    the API menu beside its CSV download, showing the default view's address until the page's view
+    arrives (:func:`draw_api_links`)."""
+    year = coverage.default_year()
+    address = page_views.pathways_url(chart, View(y0=year, y1=year), 365, lang)
+    return chart_card(chart, title, lang, body, extra, prefix="pw-", images=images, api=address)
 
 
 def layout(lang: str | None = None, **_):
@@ -246,6 +251,17 @@ def draw_areas(data, search):
 def _area_table(path: str, data: str, lang: str):
     view, _ = current(data, f"?lang={lang}")
     return block(tables.area_table(P.area_table(view), view))
+
+
+@callback(*[Output(api_link_id(c, "pw-"), p) for c in P.CHARTS for p in ("href", "children")],
+          Input("pw-view", "data"), State("pw-url", "search"))
+def draw_api_links(data, search):
+    """Each chart's API address in its download menu (href and text of the menu's link, in
+    :data:`atlas.pathways.CHARTS`' order): the address its CSV download carries, for the view on screen."""
+    if data is None:
+        return (no_update,) * (2 * len(P.CHARTS))
+    view, win = current(data, search)
+    return [a for chart in P.CHARTS for a in (page_views.pathways_url(chart, view, win),) * 2]
 
 
 # ---------------------------------------------------------------- downloads

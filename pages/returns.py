@@ -10,8 +10,9 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 
 from atlas import data, guard, numbers
 from atlas import returns as R
+from atlas.api import page_views
 from atlas.i18n import label, t
-from atlas.layout_parts import chart_card, control, dropdown, lang_of, page_frame, separator_control
+from atlas.layout_parts import api_link_id, chart_card, control, dropdown, lang_of, page_frame, separator_control
 from atlas.page_meta import title_of
 from atlas.static import GRAPH_CONFIG
 
@@ -19,8 +20,10 @@ dash.register_page(__name__, path="/returns", name="Return letters", title=title
 
 
 def card(chart: str, title: str, lang: str, body, extra: list | None = None):
-    """The atlas's chart card with this page's ids."""
-    return chart_card(chart, title, lang, body, extra, prefix="ret-")
+    """The atlas's chart card with this page's ids and the API menu beside its CSV download, showing
+    the default view's address until the page's view arrives (:func:`draw_api_links`)."""
+    return chart_card(chart, title, lang, body, extra, prefix="ret-",
+                      api=page_views.returns_url(chart, R.ReturnsView(lang=lang)))
 
 
 def _centre_options(lang: str):
@@ -179,6 +182,17 @@ def _summary_table(summary: pd.DataFrame, view: R.ReturnsView):
                              html.Td(num(r.count_after)), html.Td(_fmt(r.rate_after, 1, lang))])
                     for r in summary.itertuples(index=False)]),
     ], size="sm", className="small mb-0", id="ret-summary-table")
+
+
+@callback(*[Output(api_link_id(c, "ret-"), p) for c in R.CHARTS for p in ("href", "children")],
+          Input("ret-view", "data"), State("ret-url", "search"))
+def draw_api_links(data, search):
+    """Each chart's API address in its download menu (href and text of the menu's link, in
+    :data:`atlas.returns.CHARTS`' order): the address its CSV download carries, for the view on screen."""
+    if data is None:
+        return (no_update,) * (2 * len(R.CHARTS))
+    view = current_view(data, search)
+    return [a for chart in R.CHARTS for a in (page_views.returns_url(chart, view),) * 2]
 
 
 # ---------------------------------------------------------------- downloads

@@ -53,8 +53,10 @@ def test_index_lists_the_endpoints_and_every_one_answers(api):
     _, versions = _json(api, "/api/")
     assert versions["versions"] == {"v1": "/api/v1/"}
     _, body = _json(api, "/api/v1/")
+    from atlas.api.page_views import ENDPOINTS
+
     assert set(body["endpoints"]) == {"release", "measures", "areas", "levels", "periods", "filters", "data",
-                                      "trend", "breakdown", "mix"}
+                                      "trend", "breakdown", "mix", *ENDPOINTS}
     for name, url in body["endpoints"].items():
         r = api.get(url)
         assert r.status_code == 200, (name, r.get_data(as_text=True)[:300])

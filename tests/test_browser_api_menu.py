@@ -13,15 +13,17 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs Debian's chromium-driver")]
 
 
-def _open_menu(dash_duo, chart: str):
+def _open_menu(dash_duo, chart: str, prefix: str = ""):
     """Open ``chart``'s API menu as a keyboard user does (focus its button, Enter): a pointer click was
-    refused where the page's sidebar and charts moved the button under the pointer."""
+    refused where the page's sidebar and charts moved the button under the pointer. ``prefix``: the
+    page's ids (``pw-`` on /pathways, ``ret-`` on /returns)."""
     wait_until(lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"), 60, "the page drawn")
-    toggle = dash_duo.find_element(f"#api-menu-{chart} .dropdown-toggle")
+    toggle = dash_duo.find_element(f"#{prefix}api-menu-{chart} .dropdown-toggle")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", toggle)
     toggle.send_keys(Keys.ENTER)
-    wait_until(lambda: dash_duo.find_element(f"#api-link-{chart}").is_displayed(), 20, f"the {chart} menu's address")
-    return dash_duo.find_element(f"#api-link-{chart}")
+    link = f"#{prefix}api-link-{chart}"
+    wait_until(lambda: dash_duo.find_element(link).is_displayed(), 20, f"the {chart} menu's address")
+    return dash_duo.find_element(link)
 
 
 def test_the_menu_shows_the_address_of_the_view_on_screen(dash_duo, atlas_app):
@@ -61,3 +63,26 @@ def test_the_open_menu_has_nothing_critical_or_serious_for_axe(dash_duo, atlas_a
         results = axe.run(options="{resultTypes: ['violations']}")
         bad = [v for v in results["violations"] if v["impact"] in FAILING]
         assert not bad, axe.report(bad)
+
+
+def test_the_pathways_and_returns_menus_show_the_address_of_the_view_on_screen(dash_duo, atlas_app):
+    """On /pathways and /returns the menu beside a chart's CSV button shows its API address for the view
+    in the page's address (the follow-up window only on the charts it changes), in English and Danish."""
+    dash_duo.start_server(atlas_app)
+    dash_duo.driver.get(dash_duo.server_url + "/pathways#level=region&area=1081&win=90")
+    wait_until(lambda: len(dash_duo.find_elements("#pw-sankey .sankey-node")) >= 7, 60, "the Sankey")
+    wait_until(lambda: "area=1081" in (dash_duo.find_element("#pw-api-link-sankey").get_attribute("href") or ""), 30,
+               "the address of the view on screen")
+    flows = _open_menu(dash_duo, "sankey", "pw-")
+    assert flows.text.startswith("/api/v1/pathways/flows?") and "area=1081" in flows.text and "win=90" in flows.text
+    assert flows.get_attribute("href").endswith(flows.text)
+    assert "The same figures for programs" in dash_duo.find_element("#pw-api-menu-sankey").text
+    flows.send_keys("\ue00c")                                        # Escape closes the menu
+    areas = _open_menu(dash_duo, "areas", "pw-")
+    assert areas.text.startswith("/api/v1/pathways/areas?level=region") and "win=" not in areas.text
+    dash_duo.driver.get(dash_duo.server_url + "/returns?lang=da#measure=letters&exam=knee")
+    wait_until(lambda: "exam=knee" in (dash_duo.find_element("#ret-api-link-its").get_attribute("href") or ""), 60,
+               "the returns page's address")
+    series = _open_menu(dash_duo, "its", "ret-")
+    assert series.text.startswith("/api/v1/returns/series?measure=letters") and series.text.endswith("lang=da")
+    assert "De samme tal til programmer" in dash_duo.find_element("#ret-api-menu-its").text

@@ -13,10 +13,14 @@ environment only: not output-checked"). Users' documentation: docs/api.md, docs/
 - ``answers``: what every answer is made of (envelope, JSON and CSV, ETag, gzip, cache headers,
   errors, the addresses of a view);
 - ``routes``: the blueprint and its endpoints (GET only);
-- ``openapi``: the OpenAPI description it serves at ``/api/v1/openapi.json``.
+- ``openapi``: the OpenAPI description it serves at ``/api/v1/openapi.json``;
+- ``page_views``, ``page_tables``, ``page_routes``: the same for the charts of the pathways page and
+  the return-letters page (``/api/v1/pathways/...``, ``/api/v1/returns/...``): their addresses (one
+  builder for the API menu and the CSV download), parameters, rows and endpoints.
 """
 from __future__ import annotations
 
+from atlas.api import page_routes  # noqa: F401  (the pathways and returns endpoints, on the same blueprint)
 from atlas.api.answers import BASE, ROOT, VERSION, is_api_path
 from atlas.api.routes import blueprint, method_not_allowed, server_error
 

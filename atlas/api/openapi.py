@@ -3,6 +3,7 @@ against (measures the source publishes, levels, years, filters), served at ``/ap
 from __future__ import annotations
 
 from atlas import data
+from atlas.api import page_openapi
 from atlas.api.params import ALL_LEVELS, FORMATS, PRESENTATION
 from atlas.data.domain import FLAGS, STATUSES
 from atlas.filters import DIMENSIONS, LANGS, LEVELS, RATE_MODES, STANDARDS
@@ -119,6 +120,7 @@ def document(root: str) -> dict:
                                    "parameters": _view_params(LEVELS, True), "responses": _responses("GroupRows")}},
             "/mix": {"get": {"summary": "Modality, priority, referrer and what followed, for Denmark and an area.",
                              "parameters": _view_params(LEVELS, True), "responses": _responses("MixRows")}},
+            **page_openapi.paths(_responses),
         },
         "components": {"schemas": {
             "Envelope": envelope,
@@ -133,5 +135,6 @@ def document(root: str) -> dict:
             "GroupRows": rows({"dimension": {"type": "string"}, "group": {"type": "string"},
                                "group_name": {"type": "string"}}),
             "MixRows": rows({**area, "measure": {"type": "string"}, "measure_name": {"type": "string"}}),
+            **page_openapi.schemas(),
         }},
     }

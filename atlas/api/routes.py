@@ -14,7 +14,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, request
 
 from atlas import coverage, data, db, queries
-from atlas.api import catalogue, tables
+from atlas.api import catalogue, page_views, tables
 from atlas.api.answers import (  # noqa: F401
     BASE,
     ROOT,
@@ -221,7 +221,8 @@ def index_body(lang):
             "documentation": "docs/api.md (English), docs/api.da.md (dansk)",
             "openapi": ROOT + "openapi.json",
             "endpoints": {name: ROOT + name for name in ("release", "measures", "areas", "levels", "periods",
-                                                          "filters", "data", "trend", "breakdown", "mix")}}
+                                                          "filters", "data", "trend", "breakdown", "mix",
+                                                          *page_views.ENDPOINTS)}}
 
 
 @_builder
@@ -372,7 +373,7 @@ def unknown(rest):
     return error_response(ApiError(404, "not_found", f"no endpoint {request.path!r}; see {ROOT}", None,
                                    endpoints=[ROOT + e for e in ("release", "measures", "areas", "levels", "periods",
                                                                  "filters", "data", "trend", "breakdown", "mix",
-                                                                 "openapi.json")]))
+                                                                 *page_views.ENDPOINTS, "openapi.json")]))
 
 
 def method_not_allowed(exc):

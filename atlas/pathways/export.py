@@ -68,7 +68,15 @@ def chart_csv(chart: str, view: View, window: int) -> tuple[bytes, str]:
     title, body = chart_table(chart, view, window)
     extra = t("pw_days", view.lang).format(days=window) if chart in ("sankey", "pathways") else ""
     name = titles.file_stem(title, view, None, view.lang, area_name(view), extra) + ".csv"
-    return write_csv(header_rows(view, window, title), body, view.sep, view.lang), name
+    return write_csv(header_rows(view, window, title) + [api_row(chart, view, window)], body, view.sep, view.lang), name
+
+
+def api_row(chart: str, view: View, window: int) -> list[str]:
+    """The header item with the open-data API's address of the chart's figures (the address the
+    chart's API menu shows: :func:`atlas.api.page_views.pathways_url`)."""
+    from atlas.api.page_views import pathways_url
+
+    return [t("api_address", view.lang), pathways_url(chart, view, window)]
 
 
 def chart_table(chart: str, view: View, window: int) -> tuple[str, pd.DataFrame]:

@@ -72,4 +72,12 @@ def chart_csv(chart: str, view: ReturnsView) -> tuple[bytes, str]:
         note = t(hidden_month_key(), lang).replace("<br>", " ")          # a chart's line break, not the CSV's
         body["note"] = body.pop("fill").map(lambda h: note if h else "")
     name = file_stem(title, view) + ".csv"
-    return write_csv(header_rows(view, title, r, no_fit), body, view.sep, lang), name
+    return write_csv(header_rows(view, title, r, no_fit) + [api_row(chart, view)], body, view.sep, lang), name
+
+
+def api_row(chart: str, view: ReturnsView) -> list[str]:
+    """The header item with the open-data API's address of the chart's figures (the address the
+    chart's API menu shows: :func:`atlas.api.page_views.returns_url`)."""
+    from atlas.api.page_views import returns_url
+
+    return [t("api_address", view.lang), returns_url(chart, view)]
