@@ -56,9 +56,8 @@ def release_secure_db(tmp_path_factory) -> Path:
 def release_db(release_secure_db, tmp_path_factory) -> Path:
     """The release written from ``release_secure_db`` with the default publication plan (read-only)."""
     from etl.release.build import build_release
-    from etl.release.report import write_report
-
     from etl.release.joint import Budget
+    from etl.release.report import write_report
 
     out = tmp_path_factory.mktemp("release") / "release.duckdb"
     # the joint audit is measured, not a gate, in the default plan: the tests give it 90 s, not the
