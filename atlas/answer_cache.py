@@ -13,7 +13,8 @@ release the answers are also written to a folder shared by the workers (``ATLAS_
 default ``<temp>/atlas-answers-<uid>``), one subfolder per database file, so a view one worker drew
 is not drawn again by the other. The secure database's answers are never written to disk: they stay
 in the memory of the worker that drew them (exact figures must not be left in a temporary folder).
-A replaced database has another identity, so no answer is handed out for data it was not drawn from.
+A replaced database has another identity, so no answer is handed out for data it was not drawn from;
+the app's code has one too (:data:`CODE`), so an upgraded app never hands out an older one's answers.
 """
 from __future__ import annotations
 
@@ -83,14 +84,36 @@ def _outputs(output: str) -> list[str]:
     return output[2:-2].split("...") if output.startswith("..") and output.endswith("..") else [output]
 
 
+_CODE_ROOTS = ("app.py", "atlas", "pages", "etl", "assets")
+
+
+def _code_identity() -> str:
+    """A digest of the app's own code (its Python files and assets): an answer drawn by one version
+    of the app is never handed out by another. Without it, the shared folder outlives an upgrade
+    and readers get pages the new version no longer draws."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for top in _CODE_ROOTS:
+        base = root / top
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()
+                                                    and p.suffix in (".py", ".js", ".css", ".toml", ".csv", ".md"))
+        for f in files:
+            digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+CODE = _code_identity()
+
+
 def _database() -> tuple[str, bool] | None:
-    """(identity of the served database file, is it a release), or None when none is open."""
+    """(identity of the served database file and of the app's code, is it a release), or None when
+    none is open."""
     from atlas import data, db
 
     ident = db._con_file
     if ident is None:
         return None
-    return f"{db.db_path().resolve()}|{ident}", data.source().__class__.__name__ == "ReleaseSource"
+    return f"{db.db_path().resolve()}|{ident}|{CODE}", data.source().__class__.__name__ == "ReleaseSource"
 
 
 def _folder(database: str) -> Path:
@@ -156,7 +179,7 @@ def after(response: Response) -> Response:
     key, (database, release) = kept
     from atlas import db
 
-    if f"{db.db_path().resolve()}|{db._con_file}" != database:      # replaced while drawing: do not keep
+    if f"{db.db_path().resolve()}|{db._con_file}|{CODE}" != database:      # replaced while drawing: do not keep
         return response
     body = response.get_data()
     zipped = gzip.compress(body, compresslevel=6, mtime=0)

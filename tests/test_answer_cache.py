@@ -130,3 +130,23 @@ def test_no_answer_for_another_database_file(page, monkeypatch):
     monkeypatch.setattr(db, "request_problem", lambda: None)
     _post(page, payload)
     assert answer_cache.stats["drawn"] == drawn + 1
+
+
+def test_no_answer_from_another_version_of_the_app(page, monkeypatch):
+    """The key holds the app's code identity too: after an upgrade (other code, same database and
+    answers folder) nothing the old version drew is handed out; the identity follows the code."""
+    from atlas import answer_cache
+
+    payload = _payload(page, "mix.figure", View(y0=2019, y1=2021))
+    _post(page, payload)
+    _post(page, payload)
+    drawn = answer_cache.stats["drawn"]
+    monkeypatch.setattr(answer_cache, "CODE", "another-version")
+    answer_cache.clear()                                         # a new process: nothing in memory
+    _post(page, payload)
+    assert answer_cache.stats["drawn"] == drawn + 1
+    # the identity is a digest of the code: a changed file changes it
+    monkeypatch.setattr(answer_cache, "_CODE_ROOTS", ("app.py",))
+    one = answer_cache._code_identity()
+    monkeypatch.setattr(answer_cache, "_CODE_ROOTS", ("app.py", "gunicorn.conf.py"))
+    assert answer_cache._code_identity() != one
