@@ -109,7 +109,7 @@ def bad_input(exc):
 
 @server.before_request
 def check_callback_request():
-    """Refuse a malformed callback request with a 400 before Dash reads it (see :mod:`atlas.requests`)."""
+    """Refuse a malformed callback request with a 400 before Dash reads it (see :func:`atlas.guard.callback_problem`)."""
     problem = guard.callback_problem(request, app)
     if problem:
         return {"error": problem}, 400

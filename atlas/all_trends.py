@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atlas import coverage, db, queries
+from atlas import coverage, data, queries
 from atlas.cache import cached
 from atlas.filters import View
 from atlas.measures import MEASURES
@@ -22,8 +22,6 @@ def nearest(measure: str, level: str) -> tuple[str, str, list[str]]:
     """The nearest (measure, level) whose single years the source publishes, and what changed: a
     measure without estimates gives way to the default one; a level with fewer than two published
     single years to the regions."""
-    from atlas import data
-
     changes = []
     offered = data.source().measures()
     if measure not in offered and offered:
@@ -38,7 +36,7 @@ def nearest(measure: str, level: str) -> tuple[str, str, list[str]]:
 def yearly(measure: str, level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(areas, Denmark): one row per area (or Denmark) and published single year, with ``year``."""
     areas, national = [], []
-    for year in db.years():
+    for year in data.years():
         view = View(measure=measure, level=level, y0=year, y1=year)
         if not published_as_asked(view):
             continue

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from atlas import db, queries
+from atlas import data, queries
 from atlas.cache import cached
 from atlas.filters import View
 from atlas.i18n import t
@@ -101,10 +101,8 @@ def _period_key(view: View) -> View:
 
 @cached(maxsize=64)
 def _period_values(view: View) -> np.ndarray:
-    from atlas import data
-
     parts = []
-    for year in db.years():
+    for year in data.years():
         yv = replace(view, y0=year, y1=year)
         if not data.source().publishes(yv):          # only years the source has figures of its own for
             continue

@@ -1,41 +1,19 @@
-"""Incomplete years in the app: which years of a measure have a window reaching past the data.
+"""Incomplete years and register breaks in the app: which years of a measure have a window reaching
+past the data, where a series changes how it counts, and the words for both.
 
-Read from ``meta.coverage`` (written by :mod:`etl.coverage`); a database without it (built before
-coverage was recorded) counts every year as complete. A measure is incomplete in a year when its
-numerator or its denominator is (see :mod:`atlas.measures`).
+The incomplete years are read by the data layer (:mod:`atlas.data.coverage`, from ``meta.coverage``
+written by :mod:`etl.coverage`) and named here too; :func:`default_year` is the last year of the
+served source that is complete for every measure.
 """
 from __future__ import annotations
 
-from atlas import db
+from atlas import data, db
+from atlas.data.coverage import incomplete_years, last_complete_year, pathway_incomplete_years
 from atlas.i18n import t
 from atlas.measures import MEASURES
 
-
-def _incomplete() -> dict[str, dict[str, str]]:
-    try:
-        return (db.meta().get("coverage") or {}).get("incomplete") or {}
-    except Exception:
-        return {}
-
-
-def incomplete_years(measure_key: str) -> dict[int, str]:
-    """Year -> why it is incomplete ("follow-up", "look-back") for an atlas measure."""
-    m = MEASURES.get(measure_key)
-    if m is None:
-        return {}
-    table = _incomplete()
-    out: dict[int, str] = {}
-    for part in (m.numerator, m.denominator):
-        for year, why in (table.get(part) or {}).items():
-            parts = set(why.split("+")) | set(out.get(int(year), "").split("+")) - {""}
-            out[int(year)] = "+".join(p for p in ("look-back", "follow-up", "part-year") if p in parts)
-    return dict(sorted(out.items()))
-
-
-def pathway_incomplete_years(window: int) -> dict[int, str]:
-    """Year -> why, for the pathways of episodes followed up ``window`` days (90: short, else long)."""
-    key = "outcome_short" if int(window) == 90 else "outcome_long"
-    return {int(y): why for y, why in sorted((_incomplete().get(key) or {}).items())}
+__all__ = ["break_dimensions", "break_note", "break_text", "breaks", "comparison_note", "complete", "default_year",
+           "describe", "in_view", "incomplete_years", "note", "pathway_incomplete_years", "spans_break"]
 
 
 def complete(years, incomplete: dict[int, str]) -> bool:
@@ -44,15 +22,8 @@ def complete(years, incomplete: dict[int, str]) -> bool:
 
 def default_year(years: list[int] | None = None) -> int:
     """The last year in which every measure of the atlas (and both pathway windows) is complete; the
-    last year when no year is (or coverage is unknown)."""
-    years = list(years or db.years())
-    bad: set[int] = set()
-    for key in MEASURES:
-        bad |= set(incomplete_years(key))
-    for window in (90, 365):
-        bad |= set(pathway_incomplete_years(window))
-    good = [y for y in years if y not in bad]
-    return good[-1] if good else years[-1]
+    last year when no year is (or coverage is unknown). ``years``: default the served source's."""
+    return last_complete_year(list(years or data.years()))
 
 
 def describe(incomplete: dict[int, str], lang: str) -> str:

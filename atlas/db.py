@@ -206,14 +206,6 @@ def geojson(level: str) -> dict:
 
 
 @cached(maxsize=1)
-def years() -> list[int]:
-    """The single years the served source has figures for (:meth:`atlas.data.Source.years`)."""
-    from atlas import data
-
-    return data.source().years()
-
-
-@cached(maxsize=1)
 def standard_weights() -> pd.DataFrame:
     return query("SELECT standard, age_band, sex, weight FROM standard_population")
 

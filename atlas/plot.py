@@ -135,12 +135,14 @@ class Figure:
         return self
 
     def add_vrect(self, x0: float, x1: float, fillcolor: str, opacity: float, text: str | None = None,
-                  font: dict | None = None) -> "Figure":
-        """A band over the whole plot height from ``x0`` to ``x1``, below the data; ``text`` above it."""
-        self.add_shape({"type": "rect", "x0": x0, "x1": x1, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+                  font: dict | None = None, axes: tuple[str, str] = ("x", "y")) -> "Figure":
+        """A band over the whole plot height from ``x0`` to ``x1``, below the data; ``text`` above it.
+        ``axes``: the panel's pair of axes (("x3", "y3"), as :func:`grid` returns them)."""
+        x, y = axes
+        self.add_shape({"type": "rect", "x0": x0, "x1": x1, "xref": x, "y0": 0, "y1": 1, "yref": f"{y} domain",
                         "fillcolor": fillcolor, "opacity": opacity, "line": {"width": 0}, "layer": "below"})
         if text:
-            self.add_annotation({"text": text, "x": (x0 + x1) / 2, "xref": "x", "y": 1, "yref": "y domain",
+            self.add_annotation({"text": text, "x": (x0 + x1) / 2, "xref": x, "y": 1, "yref": f"{y} domain",
                                  "showarrow": False, "xanchor": "center", "yanchor": "bottom", "font": font or {}})
         return self
 
@@ -174,11 +176,13 @@ def stacked(titles: list[str], heights: list[float], spacing: float = 0.045, tit
 
 
 def grid(titles: list[str], cols: int, vspace: float, hspace: float, shared_y: bool = True,
-         title_font: dict | None = None) -> tuple[Figure, list[tuple[str, str]]]:
+         title_font: dict | None = None, shared_x: bool = True) -> tuple[Figure, list[tuple[str, str]]]:
     """Panels in rows of ``cols``, left to right from the top, each with its title centred above it,
-    sharing one year (x) axis and, if ``shared_y``, one value (y) axis (``make_subplots(rows, cols,
-    subplot_titles=titles, shared_xaxes="all", shared_yaxes="all", vertical_spacing=vspace,
-    horizontal_spacing=hspace)``). Returns the figure and each panel's pair of axis references
+    sharing, if ``shared_x``, one year (x) axis and, if ``shared_y``, one value (y) axis
+    (``make_subplots(rows, cols, subplot_titles=titles, shared_xaxes="all", shared_yaxes="all",
+    vertical_spacing=vspace, horizontal_spacing=hspace)``; without sharing, each panel its own axes,
+    as ``make_subplots`` lays them out by default). Only the panels named get axes: no empty panel
+    at the end of the last row. Returns the figure and each panel's pair of axis references
     ("x7", "y7"); a panel's axes are ``layout["xaxis7"]`` and ``layout["yaxis7"]``."""
     n = len(titles)
     rows = max(1, math.ceil(n / cols))
@@ -190,7 +194,7 @@ def grid(titles: list[str], cols: int, vspace: float, hspace: float, shared_y: b
         suffix = "" if i == 0 else str(i + 1)
         x0, top = c * (width + hspace), 1.0 - r * (height + vspace)
         fig.layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": [x0, x0 + width],
-                                        **({"matches": "x"} if i else {})}
+                                        **({"matches": "x"} if i and shared_x else {})}
         fig.layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [max(0.0, top - height), top],
                                         **({"matches": "y"} if i and shared_y else {})}
         fig.add_annotation({"text": title, "x": x0 + width / 2, "xref": "paper", "xanchor": "center", "y": top,

@@ -175,7 +175,7 @@ def gradient_trend(measure: str, dim: str, rates: str = "crude", n_years: int = 
     src = data.source()
     parts = []
     for order, code in enumerate(ordered_codes(dim)):
-        view = View(measure=measure, level="region", y0=db.years()[-1], y1=db.years()[-1], rates=rates,
+        view = View(measure=measure, level="region", y0=data.years()[-1], y1=data.years()[-1], rates=rates,
                     dims=((dim, code),))
         if not src.publishes(view):
             continue

@@ -52,7 +52,7 @@ def region_of(code: int, level: str) -> int | None:
 def periods() -> list[tuple[int, int]]:
     """The periods a profile offers: the published multi-year periods (release), else the plan's
     multi-year periods that lie within the data; then the default single year."""
-    years = db.years()
+    years = data.years()
     multi = data.source().multi_year_periods()
     single = coverage.default_year(years)
     return sorted(set(multi), key=lambda ab: (ab[1] - ab[0] > 3, ab[0])) + [(single, single)]
@@ -155,7 +155,7 @@ def trends(code: int, lang: str = "en") -> pd.DataFrame:
     level = level_of(code)
     parts = []
     for key in MEASURES:
-        tr = queries.trend_table(_view(key, level, db.years()[-1], db.years()[-1], lang), code)
+        tr = queries.trend_table(_view(key, level, data.years()[-1], data.years()[-1], lang), code)
         if len(tr):
             parts.append(tr.assign(measure=key))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

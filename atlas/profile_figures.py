@@ -4,6 +4,9 @@
 ``small_multiples``: one small panel per area for one measure, its frame coloured where the change
 over the period is beyond chance. ``measure_scatter``: one measure against another by area, the
 selected areas highlighted. The colours are the atlas's (``atlas.figures``).
+
+``measure_trends`` and ``small_multiples`` are plain figure data (:mod:`atlas.plot`, the atlas
+page's way); ``measure_scatter`` and ``compare_dots`` (``/compare``) are still ``go.Figure``.
 """
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from atlas import numbers, plot
 from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, unit
@@ -40,16 +42,16 @@ def _finish(fig, height: int, lang: str, **kw):
     return fig
 
 
-def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols: int = 4) -> go.Figure:
-    """Each measure's single-year figures for the area (vermillion) and Denmark (grey)."""
-    keys = [k for k in MEASURES if len(tr) and (tr["measure"] == k).any()]
-    rows, cols = _grid(len(keys), cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[MEASURES[k].name(lang) for k in keys],
-                        vertical_spacing=0.5 / rows, horizontal_spacing=0.05)
+def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols: int = 4) -> plot.Figure:
+    """Each measure's single-year figures for the area (vermillion) and Denmark (grey), one panel
+    per measure with its own axes (plain figure data, :mod:`atlas.plot`)."""
     from atlas import coverage
 
-    for i, key in enumerate(keys):
-        r, c = i // cols + 1, i % cols + 1
+    keys = [k for k in MEASURES if len(tr) and (tr["measure"] == k).any()]
+    rows, cols = _grid(len(keys), cols)
+    fig, refs = plot.grid([MEASURES[k].name(lang) for k in keys], cols, vspace=0.5 / rows, hspace=0.05,
+                          shared_x=False, shared_y=False)
+    for key, (x, y) in zip(keys, refs):
         for place, name, colour in ((0, t("denmark_total", lang), NATIONAL), (code, area_name, HIGHLIGHT)):
             d = tr[(tr["measure"] == key) & (tr["code"] == place)].sort_values("year")
             rows_here = len(d)
@@ -59,21 +61,19 @@ def measure_trends(tr: pd.DataFrame, code: int, area_name: str, lang: str, cols:
                 if place == code:
                     # say why the area's own line is missing instead of leaving the reader to guess
                     why = ("profile_line_few" if few else "profile_line_hidden") if rows_here else "profile_line_unpublished"
-                    fig.add_annotation(text=t(why, lang).format(name=area_name), xref="x domain", yref="y domain",
-                                       x=0.5, y=0.95, showarrow=False, font=dict(size=9, color=HIGHLIGHT),
-                                       row=r, col=c)
+                    fig.add_annotation({"text": t(why, lang).format(name=area_name), "xref": f"{x} domain",
+                                        "yref": f"{y} domain", "x": 0.5, "y": 0.95, "showarrow": False,
+                                        "font": {"size": 9, "color": HIGHLIGHT}})
                 continue
-            fig.add_trace(go.Scatter(x=d["year"], y=d["value"], mode="lines+markers", name=name,
-                                     line=dict(color=colour, width=1.5), marker=dict(size=4),
-                                     hovertemplate=f"{name} %{{x}}: %{{y:.1f}} {unit(MEASURES[key], lang)}<extra></extra>"),
-                          row=r, col=c)
+            fig.add_trace({"type": "scatter", "x": d["year"], "y": d["value"], "mode": "lines+markers", "name": name,
+                           "xaxis": x, "yaxis": y, "line": {"color": colour, "width": 1.5}, "marker": {"size": 4},
+                           "hovertemplate": f"{name} %{{x}}: %{{y:.1f}} {unit(MEASURES[key], lang)}<extra></extra>"})
         # an incomplete year (follow-up or look-back window beyond the data) as a grey band, on screen and in print
         shown_years = set(tr.loc[tr["measure"] == key, "year"].astype(int))
         for year in sorted(y for y in coverage.incomplete_years(key) if y in shown_years):
-            fig.add_vrect(x0=year - 0.5, x1=year + 0.5, fillcolor="#bdbdbd", opacity=0.45, line_width=0,
-                          layer="below", row=r, col=c, exclude_empty_subplots=False)
-        fig.update_yaxes(rangemode="tozero", gridcolor="#eee", tickfont=dict(size=9), row=r, col=c)
-        fig.update_xaxes(tickfont=dict(size=9), dtick=3, row=r, col=c)
+            fig.add_vrect(year - 0.5, year + 0.5, fillcolor="#bdbdbd", opacity=0.45, axes=(x, y))
+        fig.update_layout({"yaxis" + y[1:]: {"rangemode": "tozero", "gridcolor": "#eee", "tickfont": {"size": 9}},
+                           "xaxis" + x[1:]: {"tickfont": {"size": 9}, "dtick": 3}})
     return _finish(fig, 150 * rows + 40, lang)
 
 

@@ -202,7 +202,7 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
     address = address if isinstance(address, str) else ""
     current = current if isinstance(current, str) else None
     codes = db.level_codes()
-    all_years = db.years()
+    all_years = data.years()
     default = coverage.default_year(all_years)
     regions = codes["region"] | codes["region2027"]
     notice = no_update

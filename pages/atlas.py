@@ -58,7 +58,7 @@ DIM_KEYS = list(DIMENSIONS)
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
-    years = db.years()
+    years = data.years()
     default = coverage.default_year(years)
     view = View(y0=default, y1=default, lang=lang)
     api = {c: export.chart_api_address(c, view) for c in export.API_CHARTS}     # kept up to date by draw_notes
@@ -179,12 +179,12 @@ def sync_state(address, controls, dims, clicks, display, current, search):
                       clicks, current, lang_of(search if isinstance(search, str) else ""))
 
 
-def current_view(data, search_qs) -> View:
+def current_view(stored, search_qs) -> View:
     """The view in the ``view`` store; anything that is not a string (a tampered payload) is the default."""
-    data = data if isinstance(data, str) else ""
+    stored = stored if isinstance(stored, str) else ""
     search_qs = search_qs if isinstance(search_qs, str) else ""
     codes = db.level_codes()
-    view, _ = view_from_hash(data or "", lang_of(search_qs), db.years(), MEASURES,
+    view, _ = view_from_hash(stored, lang_of(search_qs), data.years(), MEASURES,
                              codes["municipality"] | codes["region"] | codes["region2027"], codes["region"] | codes["region2027"],
                              coverage.default_year())
     return view
@@ -301,7 +301,7 @@ def _classes_note(view: View, tbl) -> str:
         if colouring is not None and colouring.note:
             note = t(colouring.note, view.lang)
         elif colouring is not None and colouring.mode in ("equal", "quantile"):
-            note = f"{t('classes_note', view.lang)} ({db.years()[0]}–{db.years()[-1]})"
+            note = f"{t('classes_note', view.lang)} ({data.years()[0]}–{data.years()[-1]})"
     return note
 
 
@@ -337,7 +337,7 @@ def _trend_figure(view: View):
     m = MEASURES[view.measure]
     fig = figures.trend(tr, view, m, view.area, _area_name(view), incomplete=coverage.incomplete_years(view.measure),
                         breaks=coverage.breaks(view.measure, coverage.break_dimensions(view)))
-    years = db.years()
+    years = data.years()
     where = t("denmark_total", view.lang) + _and_area(view, tr)
     return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
                         titles.context_parts(view, m, view.lang, geo=False), view.lang,

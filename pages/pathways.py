@@ -41,7 +41,7 @@ def card(chart: str, title: str, lang: str, body, extra: list | None = None, ima
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
-    years = db.years()
+    years = data.years()
     sidebar = html.Aside([
         control(t("level", lang), dbc.RadioItems(id="pw-level", name="pw-level", value="municipality", options=[
             {"label": label("level", k, lang), "value": k} for k in ("municipality", "region", "region2027")])),

@@ -41,7 +41,7 @@ def read_hash(hash_) -> dict:
     if raw.get("scale") in SCALES:
         out["scale"] = raw["scale"]
     for key in ("from", "to"):           # the compared years (checked against the data when drawn)
-        if str(raw.get(key, "")).isdigit() and int(raw[key]) in db.years():
+        if str(raw.get(key, "")).isdigit() and int(raw[key]) in data.years():
             out[key] = int(raw[key])
     if str(raw.get("area", "")).isdigit() and int(raw["area"]) in db.level_codes().get(out["level"], set()):
         out["area"] = int(raw["area"])
@@ -55,7 +55,7 @@ def write_hash(state: dict) -> str:
 
 def layout(lang: str | None = None, **_):
     lang = lang_of(lang)
-    years = [{"label": str(y), "value": y} for y in db.years()]
+    years = [{"label": str(y), "value": y} for y in data.years()]
     return html.Main([
         dcc.Location(id="trends-url", refresh=False),
         html.H1(t("tr_title", lang), className="h4"),

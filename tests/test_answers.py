@@ -85,7 +85,7 @@ def test_danish_breakdown_download_does_not_blank_the_chart(app_module):
     from atlas.filters import View
     from pages import atlas as page
 
-    years = __import__("atlas.db", fromlist=["years"]).years()
+    years = __import__("atlas.data", fromlist=["years"]).years()
     view = View(y0=years[-2], y1=years[-2], lang="da").with_dim("sex", 2)
     export.chart_csv("breakdown", view)                          # relabels the dimensions in Danish
     from atlas.state import hash_of
@@ -195,19 +195,19 @@ def test_coverage_marks_years_whose_window_reaches_past_the_data():
 
 
 def test_the_database_records_coverage_and_the_default_year_is_complete(app_module):
-    from atlas import coverage, db
+    from atlas import coverage, data, db
     from atlas.measures import MEASURES
 
     cov = db.meta()["coverage"]
-    last = db.years()[-1]
+    last = data.years()[-1]
     assert str(last) in cov["incomplete"]["surgery_long"]          # the data end with the last year
-    assert str(db.years()[0]) in cov["incomplete"]["episode"]       # and begin with the first
+    assert str(data.years()[0]) in cov["incomplete"]["episode"]       # and begin with the first
     assert cov["incomplete"]["imaging"] == {}
     year = coverage.default_year()
     assert year < last
     assert all(year not in coverage.incomplete_years(k) for k in MEASURES)
     assert coverage.incomplete_years("surgery_long_share") == {last: "follow-up"}
-    assert coverage.incomplete_years("lowvalue_share") == {db.years()[0]: "look-back"}
+    assert coverage.incomplete_years("lowvalue_share") == {data.years()[0]: "look-back"}
 
 
 def test_default_view_is_the_last_complete_year(client, deps):
@@ -219,12 +219,12 @@ def test_default_view_is_the_last_complete_year(client, deps):
 
 
 def test_incomplete_years_are_marked_in_trend_mix_notice_and_csv(app_module):
-    from atlas import coverage, db, export
+    from atlas import coverage, data, export
     from atlas.filters import View
     from atlas.state import hash_of
     from pages import atlas as page
 
-    last = db.years()[-1]
+    last = data.years()[-1]
     view = View(measure="surgery_long_share", y0=last, y1=last)
     h = hash_of(view, coverage.default_year())
     trend = page.draw_trend(h, "")["data"]
@@ -254,13 +254,13 @@ def test_incomplete_years_are_marked_in_trend_mix_notice_and_csv(app_module):
 # ------------------------------------------------------------------ drill-down, pathways, returns
 
 def test_a_2027_region_drills_down_to_its_municipalities(app_module):
-    from atlas import db, queries
+    from atlas import data, db, queries
     from atlas.filters import View
 
     a = db.areas()
     for region in sorted(set(a[a.level == "region2027"].code)):
         inside = set(a[(a.level == "municipality") & (a.region2027_code == region)].code)
-        tbl, _ = queries.area_table(View(level="municipality", within=int(region), y0=db.years()[-2], y1=db.years()[-2]))
+        tbl, _ = queries.area_table(View(level="municipality", within=int(region), y0=data.years()[-2], y1=data.years()[-2]))
         assert set(tbl.code) == inside and len(inside) > 0
 
 

@@ -102,7 +102,7 @@ def test_every_measure_has_its_metadata_configured():
 
 
 def test_areas_levels_periods_filters(api):
-    from atlas import db
+    from atlas import data
     from atlas.filters import DIMENSIONS
 
     _, body = _json(api, "/api/v1/areas?level=municipality")
@@ -113,7 +113,7 @@ def test_areas_levels_periods_filters(api):
     assert [(lv["level"], lv["areas"]) for lv in body["levels"]] == [
         ("municipality", 98), ("region", 5), ("region2027", 4), ("denmark", 1)]
     _, body = _json(api, "/api/v1/periods")
-    assert body["years"] == db.years() and "2022-2024" in body["periods"]
+    assert body["years"] == data.years() and "2022-2024" in body["periods"]
     assert body["any_range"] is (api.kind == "secure")
     _, body = _json(api, "/api/v1/filters")
     assert [f["parameter"] for f in body["filters"]] == list(DIMENSIONS)
@@ -291,7 +291,7 @@ def test_all_levels_at_once_and_one_area(api):
 
 
 def test_links_give_the_same_view_on_the_page_and_in_csv(api):
-    from atlas import coverage, db
+    from atlas import coverage, data, db
     from atlas.filters import parse_query
     from atlas.measures import MEASURES
 
@@ -302,7 +302,7 @@ def test_links_give_the_same_view_on_the_page_and_in_csv(api):
     page = links["page"]
     assert page.startswith("/?lang=da#")
     codes = db.level_codes()
-    view, ignored = parse_query(page.split("#", 1)[1], db.years(), tuple(MEASURES), codes["municipality"],
+    view, ignored = parse_query(page.split("#", 1)[1], data.years(), tuple(MEASURES), codes["municipality"],
                                 codes["region"] | codes["region2027"], coverage.default_year())
     assert not ignored
     assert (view.measure, view.level, view.y0, view.y1, view.dims) == ("mri_share", "region", 2022, 2024, (("sex", 2),))

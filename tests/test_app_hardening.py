@@ -243,21 +243,21 @@ def test_database_unchanged_after_tampering(client, deps, app_db):
 # ------------------------------------------------------------------ URL parsing and SQL building
 
 def _parse(query):
-    from atlas import db
+    from atlas import data, db
     from atlas.filters import parse_query
     from atlas.measures import MEASURES
 
     a = db.areas()
     codes = set(a.code.astype(int))
     regions = set(a[a.level != "municipality"].code.astype(int))
-    return parse_query(query, db.years(), tuple(MEASURES), codes, regions)
+    return parse_query(query, data.years(), tuple(MEASURES), codes, regions)
 
 
 def test_parse_query_ignores_and_reports_malformed_values(app_db):
-    from atlas import db
+    from atlas import data
     from atlas.filters import View
 
-    last = db.years()[-1]
+    last = data.years()[-1]
     view, ignored = _parse("measure=evil;DROP&level=planet&y0=1900&y1=abc&sex=3&age=18-24'--&area=99999"
                            "&within=101&rates=x&standard=y&map=z&lang=xx&sep=|&foo=bar")
     assert view == View(y0=last, y1=last)

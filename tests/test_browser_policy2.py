@@ -22,12 +22,12 @@ def _click(driver, element):
 
 
 def test_trends_years_and_the_peer_funnel_in_the_browser(dash_duo, atlas_app):
-    from atlas import db
+    from atlas import data
 
     dash_duo.start_server(atlas_app)
     SHOTS.mkdir(exist_ok=True)
     base, driver = dash_duo.server_url, dash_duo.driver
-    years = db.years()
+    years = data.years()
     a, b = years[2], years[-3]
     driver.get(f"{base}/trends#level=region&from={a}&to={b}")
     wait_until(lambda: f"from {a} to {b}" in dash_duo.find_element("#trends-summary").text, timeout=60,

@@ -49,7 +49,7 @@ def test_clear_caches_forgets_the_pages_answers_and_the_source(app_db):
     from atlas import all_trends, data, findings_panel, profile, queries
     from atlas.filters import View
 
-    year = db.years()[-1]
+    year = data.years()[-1]
     code = int(db.areas().query("level == 'municipality'")["code"].iloc[0])
     all_trends.yearly("imaging_rate", "region")
     profile.trends(code)
@@ -60,7 +60,7 @@ def test_clear_caches_forgets_the_pages_answers_and_the_source(app_db):
     queries.clear_caches()
     assert [f.__qualname__ for f in memos if f.cache_info().currsize] == []
     assert data._source is None
-    assert db.years()[-1] == year                 # and the next question is answered afresh
+    assert data.years()[-1] == year                 # and the next question is answered afresh
 
 
 def test_reset_caches_forgets_every_answer(app_db):

@@ -6,8 +6,11 @@ interpreter). Imports under ``if TYPE_CHECKING:`` are for annotations and do not
 ``from package import name`` counts as importing ``package.name`` when that is a module, else
 the package itself.
 
-``ALLOWED`` lists the few back-arrows left, each with its reason; the test fails on any circle
-that does not go through one of them, and on a listed arrow that is gone (so the list only shrinks).
+No back-arrow is allowed any more (issue 30): the last two, ``atlas.db -> atlas.data`` (the served
+years, now :func:`atlas.data.years`) and ``atlas.data.source -> atlas.pathways.queries`` (the pathway
+readers, now in :mod:`atlas.data.secure` and :mod:`atlas.data.release`), are gone. Beside the
+circles, the data layer and the database module must not reach a page's room at all, even where no
+circle would close.
 """
 from __future__ import annotations
 
@@ -19,15 +22,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("atlas", "etl", "pages")
 
-# (importer, imported): back-arrows not yet removed, each with why
-ALLOWED = {
-    ("atlas.db", "atlas.data"):
-        "db.years() asks the data layer for the served source's years; used by every page (three calls in the lead's "
-        "atlas/pathways and pages/pathways.py): move it to atlas.data together with its callers",
-    ("atlas.data.source", "atlas.pathways.queries"):
-        "the secure source's exact pathways live in atlas/pathways/queries.py (the lead's): move exact_pathways and "
-        "exact_by_referrer into atlas/data/secure.py",
-}
+# the pages and their rooms: what the data layer and the database module must never import
+PAGE_ROOMS = ("app", "pages", "atlas.pathways", "atlas.returns", "atlas.api")
+# the plumbing the database module stands on (besides the ETL's domain and settings)
+DB_IMPORTS = {"atlas.cache"}
 
 
 def module_files(root: Path, packages=PACKAGES, extra=("app.py",)) -> dict[str, Path]:
@@ -143,16 +141,62 @@ def graph():
     return import_graph(modules)
 
 
+def reaches(graph: dict[str, dict[str, int]], start: str) -> dict[str, list[str]]:
+    """Every module ``start`` imports directly or through others -> one chain of imports to it."""
+    chains = {start: [start]}
+    todo = [start]
+    while todo:
+        mod = todo.pop()
+        for dep in graph.get(mod, {}):
+            if dep not in chains:
+                chains[dep] = [*chains[mod], dep]
+                todo.append(dep)
+    del chains[start]
+    return chains
+
+
+def in_rooms(module: str, rooms) -> bool:
+    return any(module == r or module.startswith(r + ".") for r in rooms)
+
+
 def test_no_import_circles(graph):
-    without_allowed = {m: {d: ln for d, ln in deps.items() if (m, d) not in ALLOWED} for m, deps in graph.items()}
-    found = cycles(without_allowed)
+    found = cycles(graph)
     assert not found, "import circles (break one arrow of each):\n" + "\n".join(_describe(graph, c) for c in found)
 
 
-def test_allowed_back_arrows_still_exist(graph):
-    """A listed back-arrow that is gone is taken off the list (so the list only shrinks)."""
-    gone = [f"{a} -> {b}" for a, b in ALLOWED if b not in graph.get(a, {})]
-    assert not gone, "no longer imported; remove from ALLOWED: " + ", ".join(gone)
+def test_the_data_layer_reaches_no_page_room(graph):
+    """The data layer (every module of ``atlas.data``) and ``atlas.db`` read the database for the
+    pages; no chain of imports from them leads into a page or a page's room."""
+    layer = [m for m in graph if in_rooms(m, ("atlas.data",))] + ["atlas.db"]
+    assert "atlas.data.secure" in layer and "atlas.data.release" in layer
+    wrong = {m: " -> ".join(chain) for start in layer for m, chain in reaches(graph, start).items()
+             if in_rooms(m, PAGE_ROOMS)}
+    assert not wrong, "the data layer imports a page's room:\n" + "\n".join(sorted(wrong.values()))
+
+
+def test_the_database_module_stands_on_plumbing_only(graph):
+    """``atlas.db`` (the connection, meta, areas) imports only the cache and the ETL's settings: the
+    served source's years are the data layer's (:func:`atlas.data.years`)."""
+    own = {m for m in reaches(graph, "atlas.db") if not in_rooms(m, ("etl",))}
+    assert own <= DB_IMPORTS, f"atlas.db imports {sorted(own - DB_IMPORTS)}"
+
+
+def test_the_layer_checks_can_fail(tmp_path):
+    """A data-layer module that reaches a page room through another module is found, with its chain."""
+    pkg = tmp_path / "atlas"
+    for sub in ("data", "pathways"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helper.py").write_text("def f():\n    from atlas.pathways import queries\n")
+    (pkg / "pathways" / "queries.py").write_text("")
+    (pkg / "data" / "source.py").write_text("from atlas import helper\n")
+    g = import_graph(module_files(tmp_path, packages=("atlas",)))
+    assert reaches(g, "atlas.data.source") == {"atlas.helper": ["atlas.data.source", "atlas.helper"],
+                                               "atlas.pathways.queries": ["atlas.data.source", "atlas.helper",
+                                                                          "atlas.pathways.queries"]}
+    assert in_rooms("atlas.pathways.queries", PAGE_ROOMS) and not in_rooms("atlas.pathways_x", PAGE_ROOMS)
+    assert cycles(g) == []                        # no circle, and still a wrong arrow
 
 
 @pytest.mark.parametrize("pair", [("atlas.queries", "atlas.profile"), ("atlas.export", "atlas.layout_parts"),

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from atlas.plot import Figure, plain, stacked
+from atlas.plot import Figure, grid, plain, stacked
 
 
 def test_plain_writes_json_ready_values():
@@ -55,6 +55,33 @@ def test_stacked_panels_are_laid_out_as_make_subplots_lays_them_out():
     fig = stacked(titles, heights)
     fig.add_trace({"type": "scatter", "x": [1], "y": ["a"]}, row=2, col=1)
     assert fig.data[0]["xaxis"] == "x2" and fig.data[0]["yaxis"] == "y2"
+
+
+def test_a_grid_of_own_axes_is_laid_out_as_make_subplots_lays_it_out():
+    """The area profile's panels (one per measure, each with its own axes): the same domains, anchors
+    and titles as ``make_subplots`` writes, a band in its panel, and no axis shared."""
+    titles = [f"Measure {i}" for i in range(10)]
+    rows, cols, vspace, hspace = 3, 4, 0.5 / 3, 0.05
+    ours, refs = grid(titles, cols, vspace=vspace, hspace=hspace, shared_x=False, shared_y=False)
+    ours.add_vrect(2023.5, 2024.5, "#bdbdbd", 0.45, axes=refs[6])
+    theirs = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=vspace, horizontal_spacing=hspace)
+    theirs.add_vrect(x0=2023.5, x1=2024.5, fillcolor="#bdbdbd", opacity=0.45, line_width=0, layer="below", row=2, col=3,
+                    exclude_empty_subplots=False)
+    mine, ref = ours.to_plotly_json()["layout"], theirs.to_plotly_json()["layout"]
+    for i in range(len(titles)):
+        for letter in "xy":
+            axis = f"{letter}axis{'' if i == 0 else i + 1}"
+            assert np.allclose(mine[axis]["domain"], ref[axis]["domain"]), axis
+            assert mine[axis]["anchor"] == ref[axis]["anchor"] and "matches" not in mine[axis], axis
+    assert refs[6] == ("x7", "y7")
+    assert not any(f"xaxis{i + 1}" in mine for i in range(len(titles), rows * cols))    # no empty panels
+    for a, b in zip(mine["annotations"], ref["annotations"]):
+        assert a["text"] == b["text"] and np.allclose([a["x"], a["y"]], [b["x"], b["y"]])
+        assert (a["xanchor"], a["yanchor"], a["xref"], a["yref"]) == (b["xanchor"], b["yanchor"], b["xref"], b["yref"])
+    keys = ("type", "x0", "x1", "xref", "y0", "y1", "yref", "fillcolor", "opacity", "layer")
+    assert {k: mine["shapes"][0][k] for k in keys} == {k: ref["shapes"][0][k] for k in keys}
+    assert mine["shapes"][0]["line"]["width"] == ref["shapes"][0]["line"]["width"] == 0
+    assert grid(titles, cols, vspace, hspace)[0].layout["xaxis2"]["matches"] == "x"      # the default still shares
 
 
 def test_the_figure_carries_plotlys_default_template():

@@ -153,7 +153,7 @@ def test_profile_trends_on_the_release_say_why_an_areas_line_is_missing(release_
     hidden = {k for k, d in own.groupby("measure") if d["hidden"].astype(bool).all()}
     unpublished = set(tr["measure"]) - set(own["measure"])
     assert hidden, "no measure of the smallest municipality is hidden in every year: the test tests nothing"
-    notes = [a.text for a in measure_trends(tr, code, "X", "en").layout.annotations if a.text.startswith("X:")]
+    notes = [a["text"] for a in measure_trends(tr, code, "X", "en").layout["annotations"] if a["text"].startswith("X:")]
     assert len(notes) == len(hidden | unpublished)
     assert sum("every year hidden" in n for n in notes) == len(hidden)
 

@@ -124,8 +124,8 @@ def test_profile_and_trend_axes_use_the_readers_separators(app_db):
 
     tr = pd.DataFrame({"measure": ["imaging_rate"] * 2, "code": [0, 101], "year": [2022, 2022],
                        "value": [0.5, 0.6], "hidden": [False, False]})
-    assert profile_figures.measure_trends(tr, 101, "København", "da").layout.separators == ",."
-    assert profile_figures.measure_trends(tr, 101, "København", "en").layout.separators == ".,"
+    assert profile_figures.measure_trends(tr, 101, "København", "da").layout["separators"] == ",."
+    assert profile_figures.measure_trends(tr, 101, "København", "en").layout["separators"] == ".,"
 
 
 def test_the_returns_count_charts_say_they_are_counts(app_db):
@@ -230,15 +230,15 @@ def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_
     fig = measure_trends(tr, code, "Læsø", "en")
     bands = {(key, y) for key in set(tr["measure"]) for y in coverage.incomplete_years(key)
              if y in set(tr.loc[tr["measure"] == key, "year"].astype(int))}
-    assert bands and len(fig.layout.shapes) == len(bands)
-    assert all(s.x1 - s.x0 == 1 for s in fig.layout.shapes)
+    assert bands and len(fig.layout["shapes"]) == len(bands)
+    assert all(s["x1"] - s["x0"] == 1 for s in fig.layout["shapes"])
     # the secure database shows exact figures: nothing is hidden to protect a count; a panel without
     # the area's line is a standardised rate with too few events in every year, and says so
     own = tr[tr["code"] == code]
     assert not own["status"].isin(["small", "protect", "hidden"]).any()
     few = {k for k, d in own.groupby("measure") if d["hidden"].astype(bool).all()}
     assert all((own.loc[own["measure"] == k, "status"] == "few_events").all() for k in few)
-    notes = [a.text for a in fig.layout.annotations if a.text.startswith("Læsø:")]
+    notes = [a["text"] for a in fig.layout["annotations"] if a["text"].startswith("Læsø:")]
     assert len(notes) == len(few) and all("too few events" in n for n in notes), notes
     # where a source hides every year of a measure (a release), or publishes none, the panel says which
     keys = sorted(set(tr["measure"]))
@@ -250,6 +250,6 @@ def test_profile_trends_mark_incomplete_years_and_say_why_a_line_is_missing(app_
         from atlas.i18n import t as text
 
         few_note = text("profile_line_few", lang).format(name="Læsø")
-        notes = [a.text for a in measure_trends(cut, code, "Læsø", lang).layout.annotations
-                 if a.text.startswith("Læsø:") and a.text != few_note]
+        notes = [a["text"] for a in measure_trends(cut, code, "Læsø", lang).layout["annotations"]
+                 if a["text"].startswith("Læsø:") and a["text"] != few_note]
         assert len(notes) == 2 and words[0] in notes[0] and words[1] in notes[1], notes

@@ -160,10 +160,10 @@ def test_app_finds_the_planted_mri_cluster(app_db):
     the demo atlas): all six lie in the high-high quadrant, most have an uncorrected p below 5 %
     (under no clustering about 0.3 of six would), the strongest hot spot is one of them and at
     least one survives the false discovery rate."""
-    from atlas import clusters, db
+    from atlas import clusters, data
     from atlas.filters import View
 
-    years = db.years()
+    years = data.years()
     view = View(y0=years[0], y1=years[-1], dims=(("modality", "mri"),))
     t, summary = clusters.cluster_table(view)
     assert summary["k"] == 5 and summary["permutations"] == 9999 and summary["correction"] == "fdr_bh"

@@ -13,11 +13,11 @@ import threading
 
 from atlas.data.domain import (BREAKDOWN_DIMS, COLUMNS, MIX_MEASURES, NOT_TESTED, STATUS_WORDS, STATUSES,
                                status_word)
-from atlas.cache import on_clear
+from atlas.cache import cached, on_clear
 from atlas.data.source import ReleaseSource, SecureSource, Source
 
 __all__ = ["BREAKDOWN_DIMS", "COLUMNS", "MIX_MEASURES", "NOT_TESTED", "STATUS_WORDS", "STATUSES", "Source",
-           "inside_only", "reset", "source", "status_word"]
+           "inside_only", "reset", "source", "status_word", "years"]
 
 _lock = threading.Lock()
 _source: Source | None = None
@@ -32,6 +32,13 @@ def source() -> Source:
 
             _source = ReleaseSource() if db.meta().get("database_kind") == "release" else SecureSource()
         return _source
+
+
+@cached(maxsize=1)
+def years() -> list[int]:
+    """The single years the served source has figures for (:meth:`Source.years`; every page's year
+    lists)."""
+    return source().years()
 
 
 def inside_only() -> bool:

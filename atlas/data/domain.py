@@ -11,6 +11,8 @@ reference to compare with) is the flag "not_tested", never "within".
 """
 from __future__ import annotations
 
+from atlas.filters import DIMENSIONS
+
 MIX_MEASURES = ("mri_share", "acute_share", "gp_share", "chiropractor_share", "specialist_share", "hospital_share",
                 "private_share", "surgery_short_share", "surgery_long_share", "rehab_short_share", "rehab_long_share",
                 "lowvalue_share")
@@ -22,6 +24,16 @@ SHOWN, SMALL, PROTECT, HIDDEN, FEW, UNPUBLISHED, EMPTY = (
 STATUSES = (SHOWN, SMALL, PROTECT, HIDDEN, FEW, UNPUBLISHED, EMPTY)
 NOT_TESTED = "not_tested"
 FLAGS = ("high_998", "high_95", "within", "low_95", "low_998", NOT_TESTED)
+
+# The pathway tables: each imaging episode by referrer x modality x the most intensive thing that
+# followed within 90 or 365 days (its window's column of ``episode_cube``). A row's hidden outcome
+# cells are shown merged as one more outcome, ``OUTCOME_HIDDEN``.
+OUTCOMES = ("surgery", "rehabilitation", "diagnosis", "none")
+OUTCOME_HIDDEN = "hidden"
+MODALITIES = DIMENSIONS["modality"][1]
+REFERRERS = DIMENSIONS["referrer"][1]
+WINDOWS = (90, 365)
+WINDOW_COLUMN = {90: "outcome_short", 365: "outcome_long"}
 
 STATUS_WORDS = {
     SHOWN: ("", ""),

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from atlas import db
-from atlas.data.domain import BREAKDOWN_DIMS, COLUMNS, FEW, HIDDEN, MIX_MEASURES, NOT_TESTED, SHOWN, UNPUBLISHED
+from atlas.data.domain import (BREAKDOWN_DIMS, COLUMNS, FEW, HIDDEN, MIX_MEASURES, MODALITIES, NOT_TESTED, OUTCOME_HIDDEN,
+                               OUTCOMES, REFERRERS, SHOWN, UNPUBLISHED, WINDOW_COLUMN)
 from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View
 from atlas.measures import MEASURES
 from etl import stats
@@ -361,6 +362,39 @@ def pathway_counts(view: View, window_column: str) -> dict[str, pd.DataFrame] | 
             "rows": d[d["pattern"] == "modality,referrer"][["referrer", "modality", "n"]]
             .rename(columns={"n": "count"}).reset_index(drop=True),
             "total": d[d["pattern"] == ""][["n"]].rename(columns={"n": "count"}).reset_index(drop=True)}
+
+
+def pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
+    """The pathway tables from the release's published counts, hidden ones NaN (the tables are
+    described in :func:`atlas.pathways.queries.pathways`).
+
+    A row's hidden cells are shown merged as their sum (the published row total less its shown
+    cells, which anyone can work out); a merged sum from 1 to 4 is hidden too. Where the release
+    publishes no pathways for the view (a municipality, a filter, a region outside the 3-year
+    periods), every count is hidden.
+    """
+    min_count = int(db.meta().get("min_count", 5))
+    grid = pd.MultiIndex.from_product([REFERRERS, MODALITIES, OUTCOMES], names=["referrer", "modality", "outcome"])
+    got = pathway_counts(view, WINDOW_COLUMN[window])
+    if got is None:
+        got = {"cells": pd.DataFrame(columns=["referrer", "modality", "outcome", "count"]),
+               "rows": pd.DataFrame(columns=["referrer", "modality", "count"]), "total": pd.DataFrame({"count": [np.nan]})}
+    cells = got["cells"].set_index(["referrer", "modality", "outcome"])["count"].astype(float).reindex(grid).reset_index()
+    rows = got["rows"].set_index(["referrer", "modality"])["count"].astype(float).reindex(
+        pd.MultiIndex.from_product([REFERRERS, MODALITIES], names=["referrer", "modality"])).reset_index()
+    shown = cells.groupby(["referrer", "modality"], as_index=False)["count"].sum(min_count=1).rename(columns={"count": "shown"})
+    merged = rows.merge(shown, on=["referrer", "modality"], how="left")
+    merged["count"] = merged["count"] - merged["shown"].fillna(0.0)
+    merged.loc[(merged["count"] >= 1) & (merged["count"] < min_count), "count"] = np.nan
+    merged["outcome"] = OUTCOME_HIDDEN
+    cells = pd.concat([cells, merged[["referrer", "modality", "outcome", "count"]]], ignore_index=True)
+    outcomes = cells.groupby(["modality", "outcome"], as_index=False)["count"].sum(min_count=1)
+    overall = cells.groupby(["outcome"], as_index=False)["count"].sum(min_count=1)
+    row_sum = cells.groupby(["referrer", "modality"])["count"].transform(lambda s: s.sum(min_count=1))
+    cells["share"] = cells["count"] / row_sum * 100
+    overall["share"] = overall["count"] / overall["count"].sum(min_count=1) * 100
+    total = got["total"][["count"]].astype(float).reset_index(drop=True)
+    return {"cells": cells, "rows": rows, "outcomes": outcomes, "overall": overall, "total": total}
 
 
 def by_referrer(view: View, referrers: tuple[str, ...]) -> pd.DataFrame:

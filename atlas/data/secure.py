@@ -19,13 +19,23 @@ import pandas as pd
 
 from atlas import db
 from atlas.cache import cached
-from atlas.data.domain import BREAKDOWN_DIMS, EMPTY, FEW, MIX_MEASURES, NOT_TESTED, SHOWN
-from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View
+from atlas.data.coverage import incomplete_years
+from atlas.data.domain import (BREAKDOWN_DIMS, EMPTY, FEW, MIX_MEASURES, MODALITIES, NOT_TESTED, OUTCOME_HIDDEN, OUTCOMES,
+                               REFERRERS, SHOWN, WINDOW_COLUMN, WINDOWS)
+from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View, where_sql
 from atlas.measures import MEASURES, Measure
 from atlas.strata import (STRATA, _event_filters, _finish, _mask, _strata_sql_parts, area_codes, event_frame,
                           population_frame, strata)
 from etl import stats
 from etl.estimates.engine import estimate_from_strata
+
+
+@cached(maxsize=1)
+def years() -> list[int]:
+    """The single years of the fine cubes (the meta's first to last year when the cube is empty)."""
+    m = db.meta()
+    present = db.query("SELECT DISTINCT year FROM population_cube ORDER BY year")["year"].tolist()
+    return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
 
 
 def min_events_standardised() -> int:
@@ -177,11 +187,9 @@ def trend_table(view: View, area: int | None) -> pd.DataFrame:
 
 @cached(maxsize=256)
 def _trend_table(view: View, area: int | None) -> pd.DataFrame:
-    from atlas.coverage import incomplete_years
-
     m = MEASURES[view.measure]
-    years = db.years()
-    f = strata(m.key, years[0], years[-1], view.population_dims(), _event_filters(view, m),
+    years_ = years()
+    f = strata(m.key, years_[0], years_[-1], view.population_dims(), _event_filters(view, m),
                ("year", "municipality")).copy()
     f["code"] = f["municipality"].map(area_codes(view.level))
     # years whose window is incomplete are estimated apart: no part in the complete years' flags
@@ -286,6 +294,89 @@ def mix_table(view: View, area: int | None) -> pd.DataFrame:
     return t.drop(columns=["num", "den"])
 
 
+# ---------------------------------------------------------------- pathways page
+
+@cached(maxsize=256)
+def _episode_cells(path: str, y0: int, y1: int, dims: tuple, window: int) -> pd.DataFrame:
+    col = WINDOW_COLUMN[window]
+    where, params = where_sql(dims, y0, y1)
+    return db.query(
+        f"SELECT municipality, referrer, modality, {col} AS outcome, sum(n_episodes)::DOUBLE AS n "
+        f"FROM episode_cube WHERE {where} GROUP BY ALL", params)
+
+
+def episode_cells(view: View, window: int) -> pd.DataFrame:
+    """True episode counts by municipality x referrer x modality x outcome (not for display)."""
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}")
+    return _episode_cells(str(db.db_path()), int(view.y0), int(view.y1), tuple(view.dims), int(window))
+
+
+def pathways(view: View, window: int) -> dict[str, pd.DataFrame]:
+    """The pathway tables from the episode cube: exact counts, nothing hidden (the tables are
+    described in :func:`atlas.pathways.queries.pathways`)."""
+    f = episode_cells(view, window)
+    if view.area is not None:
+        mapping = area_codes(view.level)
+        f = f[f["municipality"].map(mapping) == view.area]
+    grid = pd.MultiIndex.from_product([REFERRERS, MODALITIES, OUTCOMES], names=["referrer", "modality", "outcome"])
+    cells = f.groupby(["referrer", "modality", "outcome"])["n"].sum().reindex(grid).fillna(0.0).reset_index()
+    cells = cells.rename(columns={"n": "count"})
+    rows = cells.groupby(["referrer", "modality"], as_index=False)["count"].sum()
+    total = pd.DataFrame({"count": [float(cells["count"].sum())]})
+    merged = rows[["referrer", "modality"]].assign(outcome=OUTCOME_HIDDEN, count=0.0)     # nothing is hidden here
+    cells = pd.concat([cells, merged], ignore_index=True)
+    outcomes = cells.groupby(["modality", "outcome"], as_index=False)["count"].sum()
+    overall = cells.groupby(["outcome"], as_index=False)["count"].sum()
+    row_sum = cells.groupby(["referrer", "modality"])["count"].transform("sum")
+    cells["share"] = cells["count"] / row_sum.where(row_sum > 0) * 100
+    overall["share"] = overall["count"] / overall["count"].sum() * 100 if overall["count"].sum() > 0 else np.nan
+    return {"cells": cells, "rows": rows, "outcomes": outcomes, "overall": overall, "total": total}
+
+
+def by_referrer(view: View, referrers: tuple[str, ...] = REFERRERS) -> pd.DataFrame:
+    """Low-value imaging by referrer for Denmark (code 0) and the area, from the cubes (exact figures;
+    see :func:`atlas.pathways.queries.by_referrer`)."""
+    key = replace(view, area=None, level="municipality", within=None, map="geo", sep=",", lang="en", colours="own",
+                  breaks="", tables=0, measure=View.measure)
+    path = str(db.db_path())
+    referrers = tuple(referrers)
+    parts = [_referrer_rows(path, key, None, None, referrers)]
+    if view.area is not None:
+        parts.append(_referrer_rows(path, key, view.level, view.area, referrers))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["code", "referrer", "measure", "num_shown", "den_shown", "value", "lower", "upper", "hidden",
+                                     "status"])
+    out = pd.concat(parts, ignore_index=True)
+    # by measure, then referrer, Denmark before the area (the CSV's order)
+    order = (out["measure"].map({"lowvalue_share": 0, "lowvalue_rate": 1}) * 100
+             + out["referrer"].map({r: i for i, r in enumerate(referrers)}) * 2 + (out["code"] != 0))
+    return out.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+@cached(maxsize=256)
+def _referrer_rows(path: str, view: View, level: str | None, area: int | None, referrers: tuple[str, ...]) -> pd.DataFrame:
+    """The rows of :func:`by_referrer` for Denmark (``area`` None: code 0) or one area at ``level``."""
+    mapping = area_codes(level) if area is not None else None
+    out = []
+    chosen = view.dim("referrer")
+    for key in ("lowvalue_share", "lowvalue_rate"):
+        m = MEASURES[key]
+        for ref in referrers:
+            if chosen is not None and ref != chosen:
+                continue
+            ev = tuple(sorted({**dict(view.event_dims()), "referrer": ref}.items()))
+            f = strata(key, view.y0, view.y1, view.population_dims(), ev)
+            part = f[f["municipality"].map(mapping) == area] if area is not None else f
+            if part.empty:
+                continue
+            e = estimate(part.assign(code=area if area is not None else 0), ["code"], m, view)
+            out.append(e.assign(measure=key, referrer=ref))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
 def clear_caches() -> None:
-    for f in (event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table):
+    for f in (years, event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table, _episode_cells,
+              _referrer_rows):
         f.cache_clear()

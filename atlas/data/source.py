@@ -119,11 +119,9 @@ class SecureSource(Source):
     any_range = True
 
     def years(self) -> list[int]:
-        from atlas import db
+        from atlas.data import secure
 
-        m = db.meta()
-        present = db.query("SELECT DISTINCT year FROM population_cube ORDER BY year")["year"].tolist()
-        return [int(y) for y in present] or list(range(m["first_year"], m["last_year"] + 1))
+        return secure.years()
 
     def periods(self) -> tuple[str, ...]:
         """Every single year and the plan's multi-year periods within the data (any other range of
@@ -177,21 +175,21 @@ class SecureSource(Source):
         return secure.mix_table(view, area)
 
     def by_referrer(self, view, referrers):
-        from atlas.pathways import queries as pq
+        from atlas.data import secure
 
-        return pq.exact_by_referrer(view)
+        return secure.by_referrer(view, referrers)
 
     def pathways(self, view, window):
-        from atlas.pathways import queries as pq
+        from atlas.data import secure
 
-        return pq.exact_pathways(view, window)
+        return secure.pathways(view, window)
 
     def all_tables(self, measure: str, lang: str) -> pd.DataFrame:
-        from atlas import coverage
+        from atlas.data.coverage import last_complete_year
         from atlas.i18n import t
 
         parts = []
-        single = coverage.default_year(self.years())
+        single = last_complete_year(self.years())
         for p in self.multi_year_periods() + [(single, single)]:
             y0, y1 = p
             for level in LEVELS:
@@ -280,9 +278,9 @@ class ReleaseSource(Source):
         return release.by_referrer(view, referrers)
 
     def pathways(self, view, window):
-        from atlas.pathways import queries as pq
+        from atlas.data import release
 
-        return pq.published_pathways(view, window)
+        return release.pathways(view, window)
 
     def all_tables(self, measure: str, lang: str) -> pd.DataFrame:
         from atlas.data import release

@@ -14,8 +14,10 @@ to the nearest one it does (:meth:`atlas.data.Source.nearest_pathways`), and the
 Repeat imaging and low-value rates and shares use :mod:`atlas.queries` (``trend_table``,
 ``area_table``, ``estimate``), so they are protected and estimated exactly like the main atlas.
 
-The package keeps them apart as the atlas page does: ``constants`` (outcomes, windows, measures),
-``state`` (the URL hash), ``queries`` (protected and published counts, estimates), ``figures`` and
+The package keeps them apart as the atlas page does: ``constants`` (the charts' measures; the
+outcomes and windows are the data layer's, :mod:`atlas.data.domain`), ``state`` (the URL hash),
+``queries`` (the tables, read through the served source: its readers are
+:func:`atlas.data.secure.pathways` and :func:`atlas.data.release.pathways`), ``figures`` and
 ``export`` (tables and CSV). The names the page and the tests use are importable from here.
 """
 from atlas import db
@@ -24,5 +26,5 @@ from atlas.pathways.constants import (AREA_MEASURES, CHARTS, COLUMNS, HIDDEN, LO
                                       PROVIDER_MEASURES, REFERRERS, REPEAT_MEASURES, WINDOW_COLUMN, WINDOWS)
 from atlas.pathways.export import chart_csv, chart_table, header_rows, pathway_table
 from atlas.pathways.figures import referrer_figure, sankey, trend_figure
-from atlas.pathways.queries import _episode_cells, area_table, by_referrer, episode_cells, pathways, trends
+from atlas.pathways.queries import area_table, by_referrer, pathways, trends
 from atlas.pathways.state import area_name, area_options, hash_of, parse_hash, sync_pathways

@@ -1,15 +1,17 @@
-"""What the pathways page shows: outcomes, follow-up windows, the measures of each chart."""
+"""What the pathways page shows: outcomes, follow-up windows, the measures of each chart.
+
+The outcomes, windows, modalities and referrers of the pathway tables are the data layer's
+(:mod:`atlas.data.domain`, read by both sources); the page's own lists follow them.
+"""
 from __future__ import annotations
 
-from atlas.filters import DIMENSIONS
+from atlas.data.domain import MODALITIES, OUTCOMES, REFERRERS, WINDOW_COLUMN, WINDOWS
+from atlas.data.domain import OUTCOME_HIDDEN as HIDDEN      # the merged hidden cells of a row
 
-OUTCOMES = ("surgery", "rehabilitation", "diagnosis", "none")
-HIDDEN = "hidden"                       # the merged hidden cells of a row
+__all__ = ["AREA_MEASURES", "CHARTS", "COLUMNS", "HIDDEN", "LOWVALUE_MEASURES", "MODALITIES", "OUTCOMES",
+           "PROVIDER_MEASURES", "REFERRERS", "REPEAT_MEASURES", "WINDOWS", "WINDOW_COLUMN"]
+
 COLUMNS = OUTCOMES + (HIDDEN,)          # the outcome columns as shown
-MODALITIES = DIMENSIONS["modality"][1]
-REFERRERS = DIMENSIONS["referrer"][1]
-WINDOWS = (90, 365)
-WINDOW_COLUMN = {90: "outcome_short", 365: "outcome_long"}
 REPEAT_MEASURES = ("xray_then_mri_share", "repeat_mri_share")
 LOWVALUE_MEASURES = ("lowvalue_rate", "lowvalue_share")
 PROVIDER_MEASURES = ("private_mri_share", "private_xray_share")     # where the imaging was done

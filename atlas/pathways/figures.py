@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atlas import coverage, db, numbers, titles
+from atlas import coverage, data, db, numbers, titles
 from atlas.figures import FONT
 from atlas.filters import View
 from atlas.i18n import label, t
@@ -96,7 +96,7 @@ def trend_figure(tr: pd.DataFrame, view: View, key: str) -> go.Figure:
     m = MEASURES[key]
     fig = figures.trend(tr, replace(view, measure=key), m, view.area, area_name(view) if view.area is not None else None,
                         incomplete=coverage.incomplete_years(key))
-    years = db.years()
+    years = data.years()
     where = t("denmark_total", view.lang) + (f" {t('and', view.lang)} {area_name(view)}" if view.area is not None else "")
     return titles.stamp(fig, f"{m.name(view.lang)}, {years[0]}–{years[-1]}, {where}",
                         titles.context_parts(replace(view, rates="isr"), m, view.lang, geo=False), view.lang,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import parse_qs, urlencode
 
-from atlas import coverage, db
+from atlas import coverage, data, db
 from atlas.filters import DIMENSIONS, View, dim_value
 from atlas.i18n import t
 from atlas.measures import MEASURES
@@ -37,7 +37,7 @@ def parse_hash(hash_, lang: str = "en") -> tuple[View, int, list[str]]:
             rest.append((key, values[-1]))
     codes = db.level_codes()
     every = codes["municipality"] | codes["region"] | codes["region2027"]
-    view, bad = view_from_hash(urlencode(rest), lang, db.years(), MEASURES, every, codes["region"] | codes["region2027"],
+    view, bad = view_from_hash(urlencode(rest), lang, data.years(), MEASURES, every, codes["region"] | codes["region2027"],
                                coverage.default_year())
     view = consistent(view, codes, db.regions_of())
     return view, window, ignored + bad
@@ -109,7 +109,6 @@ def sync_pathways(address, controls: dict, dims: list[tuple], trigger, current, 
         candidate = _from_controls(prev, controls, dims, trigger == "pw-level")
         win = controls.get("window") if controls.get("window") in WINDOWS else win
         view, win, _ = parse_hash(hash_of(candidate, win), lang)
-    from atlas import data
     from atlas.layout_parts import period_value
 
     view, changed = data.source().nearest_pathways(view)
