@@ -46,11 +46,11 @@ def _true_imaging(truth, y0: int, y1: int, dims: dict) -> pd.Series:
 
 
 def test_the_app_knows_it_serves_a_release_and_says_so(release_app):
-    from atlas import data, db
+    from atlas import data
     from atlas.i18n import t
 
     assert data.source().kind == "release" and not data.inside_only()
-    assert db.years() == list(range(2013, 2025))
+    assert data.years() == list(range(2013, 2025))
     assert "must not leave" not in t("db_release", "en") and "must not leave" in t("db_secure", "en")
 
 
