@@ -212,13 +212,15 @@ def _release(args) -> int:
             from etl.release.transfer import release_csv
 
             report = release_csv(db, out, plan_path=plan, quiet=args.quiet, release_id=args.release_id,
-                                 report_path=Path(args.report) if args.report else None)
+                                 report_path=Path(args.report) if args.report else None,
+                                 joint_gate=None if args.joint_gate is None else args.joint_gate == "on")
             if not args.quiet:
                 print(f"released {report.identity.get('release_id')} as CSV in {report.path} in {report.seconds:.1f} s; "
                       f"audit passed; report: {report.path / 'release-report.md'}", file=sys.stderr)
             return 0
         report = build_release(db, out, plan_path=plan, quiet=args.quiet, release_id=args.release_id,
-                               workers=args.workers)
+                               workers=args.workers,
+                               joint_gate=None if args.joint_gate is None else args.joint_gate == "on")
         try:
             path = write_report(report, Path(args.report) if args.report else None)
         except OSError as exc:
@@ -377,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--release-id", help="the edition, YYYY.N (default: [release] id of the plan)")
     rel.add_argument("--workers", type=int, default=None,
                      help="processes protecting the counts side by side (default 1; the result is the same)")
+    rel.add_argument("--joint-gate", choices=("on", "off"), default=None,
+                     help="on: the joint audit of all counts is a gate (more is hidden until every hidden count from "
+                          "1 to 4 is proven, else nothing is written); off: it is measured and reported only "
+                          "(default: joint_protection in the plan)")
     rel.add_argument("--quiet", action="store_true",
                      help="no progress; what changed beside --out (a stopped release's leftover removed) and "
                           "errors are still said on stderr")

@@ -60,9 +60,10 @@ def release_db(release_secure_db, tmp_path_factory) -> Path:
     from etl.release.report import write_report
 
     out = tmp_path_factory.mktemp("release") / "release.duckdb"
-    # the joint audit is measured, not a gate, in the default plan: the tests give it 30 s, not the
-    # plan's 300 s (its figures are read from `make release`, not from the tests)
-    write_report(build_release(release_secure_db, out, quiet=True, budget=Budget(per_solve=30.0, total=30.0)))
+    # the joint audit only measured here, in 30 s: at scale 0.05 the data are too sparse for the
+    # joint gate in test time (it takes many rounds); the gate is tested on its own (tests/test_joint.py)
+    write_report(build_release(release_secure_db, out, quiet=True, budget=Budget(per_solve=30.0, total=30.0),
+                               joint_gate=False))
     return out
 
 

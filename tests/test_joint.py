@@ -259,3 +259,23 @@ def test_with_the_joint_gate_no_written_count_from_1_to_4_can_be_derived(atlas_d
     assert len(targets) >= 20 and len(le) >= 100          # the scale-0.01 data have small counts to protect
     bad = disclosed(attack_lp(values, eq, le, targets))
     assert not bad, f"{len(bad)} of {len(targets)} hidden small counts proven below 5 or pinned: {bad[:5]}"
+
+
+def test_the_command_line_turns_the_joint_gate_on_or_off_and_the_report_says_which(atlas_db, tmp_path, capsys):
+    from etl.__main__ import main
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(GATE_PLAN.format(min_count=5), encoding="utf-8")          # the plan says: gate
+    said = {}
+    for gate in ("on", "off"):
+        out = tmp_path / gate / "release.duckdb"
+        out.parent.mkdir()
+        assert main(["release", "--db", str(atlas_db), "--out", str(out), "--plan", str(plan), "--quiet",
+                     "--joint-gate", gate]) == 0, capsys.readouterr().err
+        said[gate] = (out.parent / "release-report.md").read_text(encoding="utf-8")
+    assert "is a gate\nin this release" in said["on"] and "is a gate\nin this release" not in said["off"]
+    assert "**Without the gate, this release is not proven safe" in said["off"]
+    with duckdb.connect(str(tmp_path / "on" / "release.duckdb"), read_only=True) as on, \
+            duckdb.connect(str(tmp_path / "off" / "release.duckdb"), read_only=True) as off:
+        hidden = [c.execute("SELECT count(*) FROM counts WHERE n IS NULL").fetchone()[0] for c in (on, off)]
+    assert hidden[0] > hidden[1]              # the gate hid more than the per-count protection

@@ -9,6 +9,7 @@ release leaves the previous one untouched. What the release holds is listed in
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -341,9 +342,10 @@ def count_columns(con) -> list[tuple[str, str]]:
 
 def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, quiet: bool = False,
                   release_id: str | None = None, budget: Budget | None = None,
-                  workers: int | None = None) -> ReleaseReport:
+                  workers: int | None = None, joint_gate: bool | None = None) -> ReleaseReport:
     """``workers``: processes protecting the counts side by side (default 1; the command's
-    ``--workers``, ``make release`` gives 2)."""
+    ``--workers``, ``make release`` gives 2). ``joint_gate`` overrides the plan's
+    ``joint_protection`` (the command's ``--joint-gate on|off``); the report says which applied."""
     t0 = time.perf_counter()
     secure_db, out = Path(secure_db), Path(out)
     if not secure_db.exists():
@@ -351,6 +353,8 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
     if secure_db.resolve() == out.resolve():
         raise ValueError("the release must be written to another file than the secure database")
     plan = load_plan(plan_path)
+    if joint_gate is not None:
+        plan = dataclasses.replace(plan, joint_protection=bool(joint_gate))
     edition = release_edition.load_edition(plan_path, release_id)
     check_archive_path(out, edition.release_id)
     centre_key = (release_edition.read_key(edition.key_path(secure_db)) if edition.pseudonymise_centres else None)

@@ -244,7 +244,7 @@ def _shared_boundaries(con) -> None:
 
 
 def release_csv(secure_db: Path, out_dir: Path, plan_path: Path | None = None, quiet: bool = False,
-                release_id: str | None = None, report_path: Path | None = None):
+                release_id: str | None = None, report_path: Path | None = None, joint_gate: bool | None = None):
     """``python -m etl release --format csv``: the release written, reported, and exported to ``out_dir``;
     the report also beside the folder if ``report_path`` is given. Returns the release report."""
     from etl.release.build import build_release
@@ -258,7 +258,8 @@ def release_csv(secure_db: Path, out_dir: Path, plan_path: Path | None = None, q
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".release-", dir=out_dir.parent) as d:
         db = Path(d) / "release.duckdb"
-        report = build_release(secure_db, db, plan_path=plan_path, quiet=quiet, release_id=release_id)
+        report = build_release(secure_db, db, plan_path=plan_path, quiet=quiet, release_id=release_id,
+                               joint_gate=joint_gate)
         report.path = out_dir
         text = render(report) + CSV_NOTE
         export_csv(db, out_dir, text)
