@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,10 @@ def api_address(view: View, chart: str | None) -> str | None:
     if endpoint is None:
         return None
     area = view.area if endpoint != "data" else None
+    peers = chart == "funnel" and view.funnel == "peers" and view.level == "municipality" and view.area is not None
+    if peers:                  # the funnel plot against the selected municipality's comparable municipalities
+        area = view.area
+    view = replace(view, funnel="peers" if peers else "denmark")
     return api_url(endpoint, view, view.level, view.lang, area=area)
 
 
