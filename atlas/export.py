@@ -133,6 +133,12 @@ def header_rows(view: View, title: str, chart: str | None = None) -> list[list[s
     ]
     if view.area is not None:
         rows.append([t("selected_area", lang), f"{titles.area_name(view.area)} ({view.area})"])
+    if chart in ("map", "rank"):                 # the recent-trend markers' window (issue 27)
+        from atlas import trend_markers
+
+        item = trend_markers.header_item(view)
+        if item:
+            rows.append(item)
     header = csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
     address = api_address(view, chart)
     return header + ([[t("api_address", lang), address]] if address else [])

@@ -163,6 +163,9 @@ TEXT = {
     "tm_title": ("▲ rising / ▼ falling over {years} (last {n} complete years)",
                  "▲ stigende / ▼ faldende i {years} (de seneste {n} fuldstændige år)"),
     "tm_recent": ("Recent trend", "Seneste udvikling"),
+    "tm_header": ("Recent-trend markers", "Markering af seneste udvikling"),
+    "tm_window": ("last {n} complete years", "de seneste {n} fuldstændige år"),
+    "tm_control": ("Recent trend (▲/▼): last complete years", "Seneste udvikling (▲/▼): seneste fuldstændige år"),
     "tm_a_year": ("a year", "om året"),
     # /trends: the compared years
     "tr_from": ("From", "Fra"),

@@ -17,7 +17,7 @@ from atlas.filters import DIMENSIONS, FUNNEL_TARGETS, LANGS, LEVELS, RATE_MODE_A
 
 FORMATS = ("json", "csv")
 ALL_LEVELS = (*LEVELS, "denmark")
-PRESENTATION = ("map", "colours", "breaks", "tables", "sep", "header", "funnel")
+PRESENTATION = ("map", "colours", "breaks", "tables", "sep", "header", "funnel", "recent")
 MAX_VALUE = 40
 
 

@@ -1,0 +1,88 @@
+"""Issue 27: the reader chooses the recent-trend markers' window on the atlas page (``recent=N`` in
+the address, the last N complete years; 5 by default). The markers, the legend line of the map's and
+ranking's titles, the CSV's recent-trend columns and its header item all follow the chosen N, on the
+secure database and on the release; the address keeps it and a bad value is dropped and named."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import test_policy_markers
+from test_policy_markers import _csv_table, _figure_json, _trend_of, _view
+
+pytestmark = pytest.mark.xdist_group("release")
+database = test_policy_markers.database       # the app on the secure database, then on the release
+
+
+def _markers_of(fig) -> dict[str, set]:
+    out = {}
+    for direction, symbol in (("rising", "triangle-up"), ("falling", "triangle-down")):
+        traces = [tr for tr in _figure_json(fig)["data"] if (tr.get("marker") or {}).get("symbol") == symbol]
+        out[direction] = set(traces[0]["y"]) if traces else set()
+    return out
+
+
+def test_the_chosen_window_gives_each_areas_trend_over_those_years(database):
+    import pages.atlas as page
+    from atlas import queries
+
+    seen = {}
+    for n in (3, 8):
+        view = _view(recent=n)
+        _, fig_rank, *_ = page._area_outputs(view)
+        tbl, _ = queries.area_table(view)
+        names = dict(zip(tbl["code"].astype(int), tbl["name"]))
+        expected, spans = {"rising": set(), "falling": set()}, set()
+        for code in tbl.loc[~tbl["hidden"].fillna(True).astype(bool), "code"].astype(int):
+            r = _trend_of(code, view.measure, view.level, n_years=n)      # an independent reading, n years
+            if r.years:
+                spans.add((r.years[0], r.years[-1]))
+            if r.direction in expected:
+                expected[r.direction].add(names[code])
+        assert _markers_of(fig_rank) == expected, n
+        (y0, y1), = spans
+        assert y1 - y0 + 1 >= n - 1                          # n complete years (a break year may shorten it)
+        title = _figure_json(fig_rank)["layout"]["title"]["text"].replace("<br>", " ")
+        if expected["rising"] | expected["falling"]:
+            assert f"over {y0}–{y1} (last {n} complete years)" in title
+        seen[n] = (expected, (y0, y1))
+    assert seen[3][1] != seen[8][1]                          # the window moved with the reader's choice
+
+
+def test_csv_columns_and_header_name_the_window_both_languages(database):
+    from atlas import export, trend_markers
+
+    for lang, head, words in (("en", "Recent-trend markers", "last 8 complete years"),
+                              ("da", "Markering af seneste udvikling", "de seneste 8 fuldstændige år")):
+        view = _view(recent=8, lang=lang)
+        tab, (y0, y1) = trend_markers.markers(view.measure, view.level, 8)
+        body = _csv_table("map", view)
+        assert body[head].iloc[0] == f"{words}, {y0}–{y1}", body[head].iloc[0]
+        years_col = "recent_trend_years" if lang == "en" else "Seneste udvikling: år"
+        tested = [v for v in body[years_col] if v]
+        assert tested and set(tested) <= {f"{y0}-{y1}"} | {f"{a}-{b}" for a, b in
+                                                           zip(tab["first_year"], tab["last_year"]) if a == a}
+        assert f"{y0}-{y1}" in tested
+        content, _ = export.chart_csv("rank", view)
+        assert f"recent={8}" in content.decode("utf-8-sig")          # the view's address keeps the window
+    # a population group: no markers, so no header item either
+    body = _csv_table("map", _view(recent=8).with_dim("sex", 2))
+    assert "Recent-trend markers" not in body.columns
+
+
+def test_the_window_lives_in_the_address():
+    from atlas.filters import RECENT_YEARS, View, parse_query
+    from atlas.state import _from_controls, hash_of
+
+    view = View(y0=2024, y1=2024, recent=7)
+    assert "recent=7" in hash_of(view, 2024)
+    assert "recent" not in hash_of(replace(view, recent=5), 2024)      # the default is left out
+    back, ignored = parse_query("recent=7", [2023, 2024], ("imaging_rate",), set(), set(), 2024)
+    assert back.recent == 7 and not ignored
+    bad, ignored = parse_query("recent=9", [2023, 2024], ("imaging_rate",), set(), set(), 2024)
+    assert bad.recent == 5 and ignored == ["recent"]
+    assert 9 not in RECENT_YEARS
+    assert _from_controls(View(), {"recent": 10}, [], [2024]).recent == 10
+    assert _from_controls(View(recent=7), {"recent": 9}, [], [2024]).recent == 7      # not offered: kept
+    assert _from_controls(View(recent=7), {"recent": True}, [], [2024]).recent == 7
+
