@@ -86,3 +86,34 @@ def test_the_window_lives_in_the_address():
     assert _from_controls(View(recent=7), {"recent": 9}, [], [2024]).recent == 7      # not offered: kept
     assert _from_controls(View(recent=7), {"recent": True}, [], [2024]).recent == 7
 
+
+# ---------------------------------------------------------------- the peers in /compare's dot chart
+
+def test_compare_dots_show_the_peers_together_as_a_comparator(database):
+    from test_policy_markers import _pooled_rate
+
+    import app  # noqa: F401
+    import pages.compare as page
+    from atlas import compare_state, data, policy
+    from atlas.filters import View
+    from atlas.measures import MEASURES
+
+    state = compare_state.read_hash("#areas=330,101&peers=1")
+    near = policy.peers_of(330, *state["period"])
+    want, _ = _pooled_rate(near, "imaging_rate", *state["period"])
+    national = data.source().area_table(View(measure="imaging_rate", level="municipality", y0=state["period"][0],
+                                             y1=state["period"][1]))[1]
+    for lang, label in (("en", "Comparable municipalities of Slagelse (pooled)"),
+                        ("da", "Sammenlignelige kommuner for Slagelse (samlet)")):
+        dots = page.side_section(state, lang)[-1].figure.to_plotly_json()
+        traces = {tr["name"]: tr for tr in dots["data"]}
+        assert label in traces and len(traces) == 3, list(traces)     # the two areas, then the peers together
+        peers = traces[label]
+        by_measure = dict(zip(peers["y"], peers["x"]))
+        name = MEASURES["imaging_rate"].name(lang)
+        assert by_measure[name] == pytest.approx(100 * want / float(national["value"]), rel=1e-9)
+        assert peers["marker"]["symbol"] == "star"
+        assert len(by_measure) >= 3                            # every measure with a pooled figure
+    # without the switch: only the compared areas
+    plain = page.side_section({**state, "peers": False}, "en")[-1].figure.to_plotly_json()
+    assert [tr["name"] for tr in plain["data"]] == ["Slagelse", "København"]
