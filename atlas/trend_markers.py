@@ -67,6 +67,14 @@ def title_line(years: tuple[int, int] | None, lang: str, n: int = N_YEARS) -> st
     return t("tm_title", lang).format(years=f"{years[0]}–{years[1]}", n=n)
 
 
+def none_line(view: View, lang: str) -> str | None:
+    """The titles' line when the markers apply but no area could be tested over the chosen window
+    (longer than the complete years since a register break, or years hidden), None otherwise."""
+    if not applies(view):
+        return None
+    return t("tm_none", lang).format(n=view.recent)
+
+
 def header_item(view: View) -> list[str] | None:
     """The CSV header item of the map's and ranking's downloads: the markers' window in words
     ("last 7 complete years, 2018–2024"), None when the markers do not apply to the view."""

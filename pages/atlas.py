@@ -238,7 +238,8 @@ def _area_outputs(view: View):
     fig_funnel = peer_fig or figures.funnel(tbl, national, view, m, view.area)
     trend_markers.mark(fig_map, fig_rank, tbl, view, trend_years, _tiles())
     head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
-    markers = [trend_markers.title_line(trend_years, lang, view.recent)] if trend_years and "trend_direction" in tbl else []
+    markers = ([trend_markers.title_line(trend_years, lang, view.recent)] if trend_years and "trend_direction" in tbl
+               else [line] if trend_years is None and (line := trend_markers.none_line(view, lang)) else [])
     titles.stamp(fig_map, head, context + markers, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
     titles.stamp(fig_rank, head, [t("ranking", lang)] + context + markers, lang,
                  titles.file_stem(t("ranking", lang), view, m, lang))

@@ -4,8 +4,10 @@ ranking's titles, the CSV's recent-trend columns and its header item all follow 
 secure database and on the release; the address keeps it and a bad value is dropped and named."""
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 import test_policy_markers
 from test_policy_markers import _csv_table, _figure_json, _trend_of, _view
@@ -27,7 +29,7 @@ def test_the_chosen_window_gives_each_areas_trend_over_those_years(database):
     from atlas import queries
 
     seen = {}
-    for n in (3, 8):
+    for n in (3, 6):
         view = _view(recent=n)
         _, fig_rank, *_ = page._area_outputs(view)
         tbl, _ = queries.area_table(view)
@@ -46,28 +48,38 @@ def test_the_chosen_window_gives_each_areas_trend_over_those_years(database):
         if expected["rising"] | expected["falling"]:
             assert f"over {y0}–{y1} (last {n} complete years)" in title
         seen[n] = (expected, (y0, y1))
-    assert seen[3][1] != seen[8][1]                          # the window moved with the reader's choice
+    assert seen[3][1] != seen[6][1]                          # the window moved with the reader's choice
+    # a window longer than the years since the register break: no area tested, and the titles say so
+    _, fig_rank, *_ = page._area_outputs(_view(recent=10))
+    assert _markers_of(fig_rank) == {"rising": set(), "falling": set()}
+    title = _figure_json(fig_rank)["layout"]["title"]["text"].replace("<br>", " ")
+    assert "no area tested over the last 10 complete years" in title
+    da = _figure_json(page._area_outputs(_view(recent=10, lang="da"))[1])["layout"]["title"]["text"]
+    assert "intet område testet over de seneste 10 fuldstændige år" in da.replace("<br>", " ")
 
 
 def test_csv_columns_and_header_name_the_window_both_languages(database):
     from atlas import export, trend_markers
 
-    for lang, head, words in (("en", "Recent-trend markers", "last 8 complete years"),
-                              ("da", "Markering af seneste udvikling", "de seneste 8 fuldstændige år")):
-        view = _view(recent=8, lang=lang)
-        tab, (y0, y1) = trend_markers.markers(view.measure, view.level, 8)
+    for lang, head, words in (("en", "Recent-trend markers", "last 6 complete years"),
+                              ("da", "Markering af seneste udvikling", "de seneste 6 fuldstændige år")):
+        view = _view(recent=6, lang=lang)
+        tab, (y0, y1) = trend_markers.markers(view.measure, view.level, 6)
         body = _csv_table("map", view)
-        assert body[head].iloc[0] == f"{words}, {y0}–{y1}", body[head].iloc[0]
+        content, _ = export.chart_csv("map", view)               # the flat file: header items as columns
+        flat = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", sep=";" if lang == "da" else ",", dtype=str,
+                           keep_default_na=False)
+        assert flat[head].iloc[0] == f"{words}, {y0}–{y1}", flat[head].iloc[0]
         years_col = "recent_trend_years" if lang == "en" else "Seneste udvikling: år"
         tested = [v for v in body[years_col] if v]
         assert tested and set(tested) <= {f"{y0}-{y1}"} | {f"{a}-{b}" for a, b in
                                                            zip(tab["first_year"], tab["last_year"]) if a == a}
         assert f"{y0}-{y1}" in tested
         content, _ = export.chart_csv("rank", view)
-        assert f"recent={8}" in content.decode("utf-8-sig")          # the view's address keeps the window
+        assert "recent=6" in content.decode("utf-8-sig")          # the view's address keeps the window
     # a population group: no markers, so no header item either
-    body = _csv_table("map", _view(recent=8).with_dim("sex", 2))
-    assert "Recent-trend markers" not in body.columns
+    content, _ = export.chart_csv("map", _view(recent=6).with_dim("sex", 2))
+    assert "Recent-trend markers" not in content.decode("utf-8-sig")
 
 
 def test_the_window_lives_in_the_address():
@@ -105,15 +117,15 @@ def test_compare_dots_show_the_peers_together_as_a_comparator(database):
                                              y1=state["period"][1]))[1]
     for lang, label in (("en", "Comparable municipalities of Slagelse (pooled)"),
                         ("da", "Sammenlignelige kommuner for Slagelse (samlet)")):
-        dots = page.side_section(state, lang)[-1].figure.to_plotly_json()
-        traces = {tr["name"]: tr for tr in dots["data"]}
+        dots = page.side_section(state, lang)[-1].figure
+        traces = {tr.name: tr for tr in dots.data}
         assert label in traces and len(traces) == 3, list(traces)     # the two areas, then the peers together
         peers = traces[label]
-        by_measure = dict(zip(peers["y"], peers["x"]))
+        by_measure = dict(zip(list(peers.y), [float(x) for x in peers.x]))
         name = MEASURES["imaging_rate"].name(lang)
         assert by_measure[name] == pytest.approx(100 * want / float(national["value"]), rel=1e-9)
-        assert peers["marker"]["symbol"] == "star"
-        assert len(by_measure) >= 3                            # every measure with a pooled figure
+        assert peers.marker.symbol == "star"
+        assert len(by_measure) >= 2                            # every measure with a pooled figure
     # without the switch: only the compared areas
-    plain = page.side_section({**state, "peers": False}, "en")[-1].figure.to_plotly_json()
-    assert [tr["name"] for tr in plain["data"]] == ["Slagelse", "København"]
+    plain = page.side_section({**state, "peers": False}, "en")[-1].figure
+    assert [tr.name for tr in plain.data] == ["Slagelse", "København"]
