@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -132,6 +133,12 @@ def header_rows(view: View, title: str, chart: str | None = None) -> list[list[s
     ]
     if view.area is not None:
         rows.append([t("selected_area", lang), f"{titles.area_name(view.area)} ({view.area})"])
+    if chart in ("map", "rank"):                 # the recent-trend markers' window (issue 27)
+        from atlas import trend_markers
+
+        item = trend_markers.header_item(view)
+        if item:
+            rows.append(item)
     header = csv_header(lang, title, rows, "/", hash_of(view, coverage.default_year()))
     address = api_address(view, chart)
     return header + ([[t("api_address", lang), address]] if address else [])
@@ -148,6 +155,10 @@ def api_address(view: View, chart: str | None) -> str | None:
     if endpoint is None:
         return None
     area = view.area if endpoint != "data" else None
+    peers = chart == "funnel" and view.funnel == "peers" and view.level == "municipality" and view.area is not None
+    if peers:                  # the funnel plot against the selected municipality's comparable municipalities
+        area = view.area
+    view = replace(view, funnel="peers" if peers else "denmark")
     return api_url(endpoint, view, view.level, view.lang, area=area)
 
 

@@ -26,6 +26,8 @@ LANGS = ("en", "da")
 # user-set breaks), funnel-plot significance, spatial clusters (etl/config/map_colours.toml)
 COLOUR_MODES = ("own", "equal", "quantile", "breaks", "signif", "cluster")
 FUNNEL_TARGETS = ("denmark", "peers")     # the funnel plot against Denmark, or a municipality's comparable ones
+# the recent-trend markers' window: the last N complete years (the choices of /recent-trends; 5 by default)
+RECENT_YEARS = (3, 4, 5, 6, 7, 8, 10, 12)
 MAX_BREAKS = 9
 
 
@@ -69,6 +71,7 @@ class View:
     breaks: str = ""                  # user-set class breaks, canonical text (parse_breaks)
     tables: int = 0                   # 1: every chart also as a table (accessible alternative)
     funnel: str = "denmark"           # the funnel plot's target (FUNNEL_TARGETS)
+    recent: int = 5                   # the recent-trend markers' window: last N complete years (RECENT_YEARS)
 
     def __post_init__(self):
         if self.rates in RATE_MODE_ALIASES:
@@ -136,7 +139,7 @@ def parse_query(query: str, years: list[int], measures: tuple[str, ...], area_co
     values = {k: v[-1][:40] for k, v in params.items() if v}
     simple = {"measure": measures, "level": LEVELS, "rates": RATE_MODES, "standard": STANDARDS,
               "map": MAP_KINDS, "lang": LANGS, "sep": (",", ";"), "colours": COLOUR_MODES, "tables": (0, 1),
-              "funnel": FUNNEL_TARGETS}
+              "funnel": FUNNEL_TARGETS, "recent": RECENT_YEARS}
     changes: dict = {}
     if values.get("rates") in RATE_MODE_ALIASES:
         values["rates"] = RATE_MODE_ALIASES[values["rates"]]

@@ -163,6 +163,11 @@ TEXT = {
     "tm_title": ("▲ rising / ▼ falling over {years} (last {n} complete years)",
                  "▲ stigende / ▼ faldende i {years} (de seneste {n} fuldstændige år)"),
     "tm_recent": ("Recent trend", "Seneste udvikling"),
+    "tm_header": ("Recent-trend markers", "Markering af seneste udvikling"),
+    "tm_none": ("Recent trend: no area tested over the last {n} complete years",
+                "Seneste udvikling: intet område testet over de seneste {n} fuldstændige år"),
+    "tm_window": ("last {n} complete years", "de seneste {n} fuldstændige år"),
+    "tm_control": ("Recent trend (▲/▼): last complete years", "Seneste udvikling (▲/▼): seneste fuldstændige år"),
     "tm_a_year": ("a year", "om året"),
     # /trends: the compared years
     "tr_from": ("From", "Fra"),

@@ -104,16 +104,26 @@ def note(view: View, used: bool, area_name: str | None) -> str | None:
     return t("funnel_peers_none", view.lang)
 
 
+def verdicts(tbl: pd.DataFrame, view: View, measure: Measure) -> tuple[float, dict[int, str]] | None:
+    """(target, flags): the peers' pooled level as the CSV and the API give it (a ratio to Denmark's
+    rates for a rate, a share in per cent for a share) and each plotted point's flag against it, by
+    code; None when the peer funnel does not apply. The one answer of the page's CSV
+    (:func:`csv_columns`) and of the API's ``funnel=peers`` (``atlas.api.tables.peer_rows``)."""
+    got = peer_points(tbl, view, measure)
+    if got is None:
+        return None
+    d, level, _ = got
+    return (level if measure.kind == "rate" else level * 100), dict(zip(d["code"].astype(int), d["peer_flag"].astype(str)))
+
+
 def csv_columns(body: pd.DataFrame, tbl: pd.DataFrame, view: View, measure: Measure) -> dict[str, list]:
     """The funnel CSV's columns when it is drawn against the comparable municipalities:
     ``peer_target`` (their pooled level, on every row the plot shows) and ``peer_funnel_flag``
     (each shown point's verdict against it, in words); empty otherwise."""
-    got = peer_points(tbl, view, measure)
+    got = verdicts(tbl, view, measure)
     if got is None:
         return {}
-    d, level, _ = got
-    flags = dict(zip(d["code"].astype(int), d["peer_flag"]))
+    value, flags = got
     shown = [c is not None and not pd.isna(c) and int(c) in flags for c in body["code"]]
-    value = level if measure.kind == "rate" else level * 100
     return {"peer_target": [value if s else None for s in shown],
             "peer_funnel_flag": [t(flags[int(c)], view.lang) if s else None for c, s in zip(body["code"], shown)]}

@@ -27,7 +27,7 @@ import pandas as pd
 from atlas import coverage, data, db
 from atlas.cache import cached
 from atlas.data.domain import FEW, HIDDEN, SHOWN, UNPUBLISHED, row_status, status_word
-from atlas.filters import DIMENSIONS, View
+from atlas.filters import DIMENSIONS, RECENT_YEARS, View
 from atlas.measures import MEASURES
 from etl import stats
 
@@ -40,7 +40,7 @@ GRADIENT_LEVELS = ("region", "municipality")
 # as the data layer serves them (each group against its own national rates by sex and age band)
 RATE_MODES = ("crude", "isr")
 REPETITIONS = {"denmark": 100_000, "region": 100_000, "region2027": 100_000, "municipality": 10_000}
-TREND_YEARS = (3, 4, 5, 6, 7, 8, 10, 12)
+TREND_YEARS = RECENT_YEARS                 # also the atlas's markers' windows (View.recent)
 OPPORTUNITY_MEASURES = ("imaging_rate", "lowvalue_rate", "persons_rate")
 TARGETS = ("denmark", "best_quartile", "user")
 HIGHER = ("high_998", "high_95")

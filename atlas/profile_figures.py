@@ -152,9 +152,15 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
     return _finish(fig, 480, lang)
 
 
-def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], lang: str) -> go.Figure:
+PEERS_COLOUR = "#000000"          # the comparable municipalities together: black stars (Okabe-Ito)
+
+
+def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], lang: str,
+                 peers: pd.DataFrame | None = None) -> go.Figure:
     """Every measure (one row each) with the compared areas' values relative to Denmark (=100), so
-    measures on different scales share one axis; hover shows the published values."""
+    measures on different scales share one axis; hover shows the published values. ``peers`` (the
+    first municipality's comparable municipalities together, :func:`atlas.comparisons.peer_column`)
+    adds them as one more comparator, where their pooled figure is shown."""
     palette = ["#D55E00", "#0072B2", "#009E73", "#CC79A7"]
     fig = go.Figure()
     for i, code in enumerate(codes):
@@ -165,6 +171,17 @@ def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], l
             marker=dict(color=palette[i % 4], size=10, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
             customdata=np.stack([d["value"], d["lower"], d["upper"]], axis=1) if len(d) else None,
             hovertemplate=f"{names.get(code, code)}<br>%{{y}}: %{{customdata[0]:.1f}} "
+                          f"(%{{customdata[1]:.1f}}–%{{customdata[2]:.1f}})<extra></extra>"))
+    if peers is not None and len(peers) and codes:
+        first = table[table["code"] == codes[0]][["measure", "name", "denmark"]]
+        d = peers.merge(first, on="measure", how="inner")
+        d = d[d["value"].notna() & d["denmark"].notna() & (d["denmark"] > 0)]
+        label = t("peers_comparator", lang).format(name=names.get(codes[0], str(codes[0])))
+        fig.add_trace(go.Scatter(
+            x=100 * d["value"] / d["denmark"], y=d["name"], mode="markers", name=label,
+            marker=dict(color=PEERS_COLOUR, size=11, symbol="star"),
+            customdata=np.stack([d["value"], d["lower"], d["upper"]], axis=1) if len(d) else None,
+            hovertemplate=f"{label}<br>%{{y}}: %{{customdata[0]:.1f}} "
                           f"(%{{customdata[1]:.1f}}–%{{customdata[2]:.1f}})<extra></extra>"))
     fig.add_vline(x=100, line_color=NATIONAL, line_dash="dash")
     fig.update_xaxes(title=t("cmp_index", lang), gridcolor="#eee")

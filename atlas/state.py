@@ -17,7 +17,8 @@ from atlas.filters import View, parse_breaks, parse_query
 # the chart depends on did not change: the browser then does not ask for a chart that would come
 # back the same (a change of measure leaves the imaging mix, a change of level without a selected
 # area leaves trend, breakdown and mix).
-PRESENTATION = ("map", "sep", "colours", "breaks", "tables", "within", "funnel")     # how the map is drawn, not what
+# how the map is drawn, not what (``recent``: the markers' window, on the map and ranking only)
+PRESENTATION = ("map", "sep", "colours", "breaks", "tables", "within", "funnel", "recent")
 PANEL_IGNORES = {"view-trend": (), "view-breakdown": (), "view-mix": ("measure", "rates", "standard")}
 
 
@@ -138,6 +139,13 @@ def _pick(value, allowed: tuple, fallback):
     return value if isinstance(value, str) and value in allowed else fallback
 
 
+def _pick_number(value, allowed: tuple, fallback):
+    """A whole-number control's value when the page offers it (a number, or its text), else ``fallback``."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return fallback
+    return next((a for a in allowed if str(a) == str(value)), fallback)
+
+
 def _years(value, offered: list[int]) -> list[int] | None:
     """The year control's two years, sorted, when both are years the page offers; else None. The
     control is a range slider ([y0, y1]) or a list of periods ("2021", "2022-2024")."""
@@ -161,7 +169,17 @@ def _years(value, offered: list[int]) -> list[int] | None:
 
 def _from_controls(prev: View, controls: dict, dims: list[tuple], offered_years: list[int]) -> View:
     """``prev`` with the controls' values, each checked against what the page offers before it is used."""
-    from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, LEVELS, MAP_KINDS, RATE_MODES, STANDARDS, dim_value
+    from atlas.filters import (
+        COLOUR_MODES,
+        DIMENSIONS,
+        FUNNEL_TARGETS,
+        LEVELS,
+        MAP_KINDS,
+        RATE_MODES,
+        RECENT_YEARS,
+        STANDARDS,
+        dim_value,
+    )
     from atlas.measures import MEASURES
 
     y = _years(controls.get("years"), offered_years) or [prev.y0, prev.y1]
@@ -173,7 +191,8 @@ def _from_controls(prev: View, controls: dict, dims: list[tuple], offered_years:
                    sep=_pick(controls.get("sep"), (",", ";"), prev.sep),
                    colours=controls.get("colours") if controls.get("colours") in COLOUR_MODES else prev.colours,
                    tables=1 if controls.get("tables") is True else 0,
-                   funnel=_pick(controls.get("funnel"), FUNNEL_TARGETS, prev.funnel))
+                   funnel=_pick(controls.get("funnel"), FUNNEL_TARGETS, prev.funnel),
+                   recent=_pick_number(controls.get("recent"), RECENT_YEARS, prev.recent))
     typed = parse_breaks(controls.get("breaks") if isinstance(controls.get("breaks"), str) else "")
     if typed is not None:
         view = replace(view, breaks=typed)
@@ -229,7 +248,8 @@ def sync_atlas(address, controls: dict, dims: list[tuple], trigger, clicks: dict
             "rates": view.rates, "standard": view.standard, "mapkind": view.map, "sep": view.sep,
             "dims": [str(dvals[k]) if k in dvals else "all" for k, _ in dims],
             "area-search": view.area if view.level == "municipality" else None, "notice": notice,
-            "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables), "funnel": view.funnel}
+            "colours": view.colours, "breaks": view.breaks, "tables": bool(view.tables), "funnel": view.funnel,
+            "recent": view.recent}
 
 
 # ---------------------------------------------------------------- pages with a flat state (issue 27)

@@ -1,11 +1,12 @@
 """Recent-trend markers on the atlas page's map, ranking and their CSVs (issue 27): each area's
-trend over its last ``N_YEARS`` complete years, as :func:`atlas.policy.recent_trends` tests it for
+trend over its last N complete years (the reader's choice, ``View.recent``: ``recent=`` in the
+address, 5 by default as on ``/recent-trends``), as :func:`atlas.policy.recent_trends` tests it for
 ``/recent-trends`` and the area profile (``etl.stats.recent_trend``: Poisson log-linear regression
 of the published yearly counts with the population as offset, the crude rate of everyone).
 
 The marker belongs to the area and the measure, not to the view's year or filters: it is shown only
 where it describes what the view shows (everyone, no population group or imaging filter), and the
-legend and the CSV name its years. ▲ rising, ▼ falling beyond chance (95 %); no marker when there
+legend and the CSV (a column and a header item) name its years and N. ▲ rising, ▼ falling beyond chance (95 %); no marker when there
 is no significant change or the trend could not be tested.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from atlas.cache import cached as _cached
 from atlas.filters import View
 from atlas.i18n import t
 
-N_YEARS = 5                                   # the default of /recent-trends
+N_YEARS = View.recent                         # the default, as on /recent-trends
 SYMBOLS = {"rising": "▲", "falling": "▼"}
 COLOURS = {"rising": "#B2182B", "falling": "#2166AC"}     # red up, blue down (readable for colour-blind readers by shape)
 COLUMNS = ["code", "direction", "apc", "apc_lower", "apc_upper", "first_year", "last_year"]
@@ -48,22 +49,40 @@ def direction_of(view: View) -> dict[int, str]:
     """Each area's direction for the view (empty when the markers do not apply)."""
     if not applies(view):
         return {}
-    tab, _ = markers(view.measure, view.level)
+    tab, _ = markers(view.measure, view.level, view.recent)
     return dict(zip(tab["code"].astype(int), tab["direction"].astype(str)))
 
 
-def legend_line(direction: str, years: tuple[int, int] | None, lang: str) -> str:
+def legend_line(direction: str, years: tuple[int, int] | None, lang: str, n: int = N_YEARS) -> str:
     """"▲ rising over 2020–2024 (last 5 complete years)" in the reader's language."""
     span = f"{years[0]}–{years[1]}" if years else "–"
-    return t(f"tm_legend_{direction}", lang).format(years=span, n=N_YEARS)
+    return t(f"tm_legend_{direction}", lang).format(years=span, n=n)
 
 
-def title_line(years: tuple[int, int] | None, lang: str) -> str | None:
+def title_line(years: tuple[int, int] | None, lang: str, n: int = N_YEARS) -> str | None:
     """The markers' legend as a line of the map's and ranking's titles ("▲ rising / ▼ falling over
     2020–2024 (last 5 complete years)"), None when no marker is drawn."""
     if years is None:
         return None
-    return t("tm_title", lang).format(years=f"{years[0]}–{years[1]}", n=N_YEARS)
+    return t("tm_title", lang).format(years=f"{years[0]}–{years[1]}", n=n)
+
+
+def none_line(view: View, lang: str) -> str | None:
+    """The titles' line when the markers apply but no area could be tested over the chosen window
+    (longer than the complete years since a register break, or years hidden), None otherwise."""
+    if not applies(view):
+        return None
+    return t("tm_none", lang).format(n=view.recent)
+
+
+def header_item(view: View) -> list[str] | None:
+    """The CSV header item of the map's and ranking's downloads: the markers' window in words
+    ("last 7 complete years, 2018–2024"), None when the markers do not apply to the view."""
+    if not applies(view):
+        return None
+    _, years = markers(view.measure, view.level, view.recent)
+    span = f", {years[0]}–{years[1]}" if years else ""
+    return [t("tm_header", view.lang), t("tm_window", view.lang).format(n=view.recent) + span]
 
 
 def hover_line(direction: str | None, apc: float | None, years: tuple[int, int] | None, lang: str) -> str:
@@ -88,7 +107,7 @@ def with_markers(tbl: pd.DataFrame, view: View) -> tuple[pd.DataFrame, tuple[int
     apply to the view."""
     if not applies(view) or not len(tbl):
         return tbl, None
-    tab, years = markers(view.measure, view.level)
+    tab, years = markers(view.measure, view.level, view.recent)
     if years is None:
         return tbl, None
     by = tab.set_index("code")
@@ -108,7 +127,7 @@ def csv_columns(codes, view: View) -> dict[str, list]:
     markers do not apply to the view."""
     if not applies(view):
         return {}
-    tab, _ = markers(view.measure, view.level)
+    tab, _ = markers(view.measure, view.level, view.recent)
     if not len(tab):
         return {}
     by = tab.set_index("code")
@@ -126,7 +145,7 @@ def csv_columns(codes, view: View) -> dict[str, list]:
     return {"recent_trend": words, "recent_trend_apc": apc, "recent_trend_years": span}
 
 
-def traces_on_points(x, y, directions, years, lang: str, **extra) -> list[dict]:
+def traces_on_points(x, y, directions, years, lang: str, n: int = N_YEARS, **extra) -> list[dict]:
     """One scatter trace per direction (▲ rising, ▼ falling) at the given points, each with its
     legend line; ``extra`` goes into every trace (e.g. ``type="scattergeo"`` with lon/lat)."""
     out = []
@@ -140,7 +159,7 @@ def traces_on_points(x, y, directions, years, lang: str, **extra) -> list[dict]:
             pts = {"lon": pts["x"], "lat": pts["y"]}
         # the legend is a line of the chart's title (:func:`title_line`), visible above the long ranking
         out.append({"type": "scatter", "mode": "markers", **pts, "hoverinfo": "skip", "showlegend": False,
-                    "name": legend_line(direction, years, lang),
+                    "name": legend_line(direction, years, lang, n),
                     "marker": {"symbol": symbol, "size": 9, "color": COLOURS[direction],
                                "line": {"width": 1, "color": "white"}}, **extra})
     return out
@@ -172,18 +191,18 @@ def mark(fig_map, fig_rank, tbl: pd.DataFrame, view: View, years: tuple[int, int
     if view.map == "tile" and view.level == "municipality" and tiles is not None:
         m = tiles.merge(shown, left_on="kommune_code", right_on="code", how="inner")
         # the tile's top-right corner (its name is written in the middle)
-        for tr in traces_on_points(m["col"] + 0.3, m["row"] - 0.28, m["trend_direction"], years, lang):
+        for tr in traces_on_points(m["col"] + 0.3, m["row"] - 0.28, m["trend_direction"], years, lang, view.recent):
             fig_map.add_trace(tr)
     else:
         pts = centroids(view.level)
         keep = shown[shown["code"].astype(int).isin(list(pts))]
         lon = [pts[int(c)][0] for c in keep["code"]]
         lat = [pts[int(c)][1] for c in keep["code"]]
-        for tr in traces_on_points(lon, lat, keep["trend_direction"], years, lang, type="scattergeo"):
+        for tr in traces_on_points(lon, lat, keep["trend_direction"], years, lang, view.recent, type="scattergeo"):
             fig_map.add_trace(tr)
 
     d = shown[shown["value"].notna()]
     span = float((d["upper"].max() - d["lower"].min())) if len(d) else 0.0
-    for tr in traces_on_points(d["upper"] + 0.03 * span, d["name"], d["trend_direction"], years, lang):
+    for tr in traces_on_points(d["upper"] + 0.03 * span, d["name"], d["trend_direction"], years, lang, view.recent):
         fig_rank.add_trace(tr)
 

@@ -9,6 +9,8 @@ from bench.payloads import CALLBACKS
 from bench.server import FIRST_PORT
 from etl.settings import REPO_ROOT
 
+# the measures with an avoidable figure (atlas.policy.OPPORTUNITY_MEASURES): markers and avoidable both
+POLICY_MEASURES = ("imaging_rate", "lowvalue_rate", "persons_rate")
 DEFAULT_DIR = REPO_ROOT / "data" / "bench"          # ignored by git, as all of data/
 DEFAULT_WORK = DEFAULT_DIR / "work"
 DEFAULT_OUT = DEFAULT_DIR / "results.json"
@@ -67,6 +69,14 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="only the open-data API's load, served from --api-db with gunicorn (as make serve)")
     p.add_argument("--api-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
                    help="database the --api load is measured on (default: the demo release, make release)")
+    p.add_argument("--policy-cost", action="store_true",
+                   help="only the markers and avoidable examinations of first views (bench/policy_cost.py), in a "
+                        "fresh process on --policy-db; writes policy-cost.json beside --out")
+    p.add_argument("--policy-measures", default=",".join(POLICY_MEASURES),
+                   help="measures whose first-view policy figures are timed (every level), comma-separated, or 'all' "
+                        "(on the secure database at national scale each takes seconds)")
+    p.add_argument("--policy-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
+                   help="database --policy-cost is measured on (default: the demo release, make release)")
     return p
 
 
@@ -81,7 +91,13 @@ def run_arguments(args: argparse.Namespace) -> dict:
             "journey_downloads": args.journey_downloads, "busy_users": args.busy_users,
             "busy_processes": args.busy_processes,
             "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip()),
-            "api": api_arguments(args)}
+            "api": api_arguments(args), "policy_measures": policy_measures(args)}
+
+
+def policy_measures(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The measures ``--policy-measures`` names (None: every measure)."""
+    value = getattr(args, "policy_measures", ",".join(POLICY_MEASURES))
+    return None if value.strip() == "all" else tuple(m.strip() for m in value.split(",") if m.strip())
 
 
 def api_arguments(args: argparse.Namespace) -> dict:

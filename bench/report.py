@@ -183,6 +183,12 @@ def table(res: dict) -> str:
     if rcb:
         callback_rows(rcb, "callbacks on the release", "release: ")
 
+    for key, title in (("policy_cost", "policy figures (issue 27) on the secure database"),
+                       ("release_policy_cost", "policy figures (issue 27) on the release")):
+        if res.get(key):
+            from bench.policy_cost import rows_of
+
+            lines.extend(rows_of(res[key], title))
     for key, title, prefix in JOURNEYS:
         if res.get(key):
             lines.extend(journey_rows(res[key], title, prefix, res.get("targets") or []))

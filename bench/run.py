@@ -15,6 +15,7 @@ from bench.journey import run_journey
 from bench.machine import machine
 from bench.options import DEFAULT_OUT, DEFAULT_WORK, run_arguments
 from bench.payloads import CALLBACK_OUTPUTS, CALLBACKS, check_dependencies, find_callbacks, view_combinations
+from bench.policy_cost import policy_cost_step
 from bench.report import evaluate_targets, table, write_markdown
 from bench.server import AppServer
 from bench.steps import build_step, generation_step, log, pandas_step, release_step
@@ -33,7 +34,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         echo: bool = True, app_only: bool = False, build_only: bool = False, release_plan: Path | None = None,
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
         journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES,
-        api: dict | None = None, busy_users: int = 0, busy_processes: int = 4) -> dict:
+        api: dict | None = None, busy_users: int = 0, busy_processes: int = 4,
+        policy_measures: tuple[str, ...] | None = None) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
@@ -46,6 +48,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     followed by a CSV download (see :mod:`bench.journey`), on the databases in ``journey_on``; then,
     on the release, the busy day: ``busy_users`` readers (0: none) spread over ``busy_processes``
     client processes (``release_busy_journey``).
+    ``policy_measures``: the measures whose first-view policy figures are timed (bench/policy_cost.py;
+    None: every measure).
     ``api``: the open-data API's load after the journey (:func:`bench.api_load.run_api_load`'s
     arguments and ``on``, the databases; ``seconds`` 0 or None: no API load).
     """
@@ -77,7 +81,7 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
            "callbacks": callbacks, "port": port,
            "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
                        "download_share": journey_downloads},
-           "busy": {"users": busy_users, "processes": busy_processes}}
+           "busy": {"users": busy_users, "processes": busy_processes}, "policy_measures": policy_measures}
     if app_only and build_only:
         raise ValueError("--app-only and --build-only exclude each other")
     if app_only:
@@ -124,7 +128,7 @@ def _years(db_path: Path) -> list[int]:
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
              callbacks, port, journey: dict, journey_on: tuple[str, ...], api: dict, busy: dict | None = None,
-             key: str = "") -> None:
+             key: str = "", policy_measures: tuple[str, ...] | None = None) -> None:
     """The app over HTTP on one gunicorn: page load, each view's callbacks cold and warm, then the
     journey (results under ``app``, ``page``, ``callbacks``, ``journey``; with ``key="release_"``
     the same for the release database)."""
@@ -156,6 +160,8 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
             log(f"API load: {api['clients']} clients x {api['client_threads']} threads for {api['seconds']:g} s")
             results[key + "api"] = {**run_api_load(app.url, **{k: v for k, v in api.items() if k != "on"}),
                                     "workers": workers, "worker_threads": threads}
+    # issue 27: the markers and avoidable examinations of first views, in a fresh process after the server
+    results[key + "policy_cost"] = policy_cost_step(db_path, work, measures=policy_measures)
     results[key + "page"] = page
     results[key + "callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
                                   "note": "sequential requests over one keep-alive connection (so one worker); cold = "
@@ -261,6 +267,8 @@ def main(args) -> int:
         return 0
     if getattr(args, "api", False):
         return api_main(args)
+    if getattr(args, "policy_cost", False):
+        return policy_cost_main(args)
     if getattr(args, "journey_only", False):
         return journey_main(args)
     try:
@@ -302,5 +310,31 @@ def api_main(args) -> int:
     print("\n".join(api_rows(res["api"], f"open-data API on {Path(args.api_db).name} "
                                           f"({args.workers} workers x {args.threads} threads)", res["targets"])))
     if out:
+        print(f"\nwrote {out}")
+    return 0
+
+
+def policy_cost_main(args) -> int:
+    """``python -m bench --policy-cost``: only the policy figures of first views (bench/policy_cost.py) on
+    ``--policy-db``, written to ``policy-cost.json`` beside ``--out``."""
+    from bench.policy_cost import rows_of
+
+    db_path = Path(args.policy_db)
+    if not db_path.exists():
+        print(f"Benchmark stopped: {db_path} does not exist: build it first (make release) or give --policy-db",
+              file=sys.stderr)
+        return 1
+    res = {"params": {"db": str(db_path)}, "machine": machine()}
+    from bench.options import policy_measures
+
+    res["policy_cost"] = policy_cost_step(db_path, Path(args.work), measures=policy_measures(args))
+    res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print("\n".join(rows_of(res["policy_cost"], f"policy figures on {db_path.name}")))
+    print(f"load average {res['machine'].get('load_average_at_start')} at the start, "
+          f"{res['machine']['load_average_at_end']} at the end")
+    out = Path(args.out).with_name("policy-cost.json") if args.out else None
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"\nwrote {out}")
     return 0

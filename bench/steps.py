@@ -64,7 +64,14 @@ def child_release(db_path: str, out_path: str, plan_path: str | None = None) -> 
             "steps": [{"step": name, "elapsed": round(sec, 2)} for name, sec in report.steps]}
 
 
-CHILD_TASKS = {"generate": child_generate, "build": child_build, "pandas": pandas_baseline, "release": child_release}
+def child_policy_cost(db_path: str, measures: list[str] | None = None) -> dict:
+    from bench.policy_cost import child_policy_cost as measure
+
+    return measure(db_path, measures)
+
+
+CHILD_TASKS = {"generate": child_generate, "build": child_build, "pandas": pandas_baseline, "release": child_release,
+               "policy_cost": child_policy_cost}
 
 
 def child_main(task: str, params: dict, result_path: Path) -> int:

@@ -27,7 +27,7 @@ from atlas import (  # noqa: F401  (notes on the map)
     trend_markers,
 )
 from atlas.cache import cached
-from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, View
+from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, RECENT_YEARS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (
     api_link_id,
@@ -52,7 +52,7 @@ answer_cache.keep("view.data", "map.figure", "trend.figure", "breakdown.figure",
                   "measure-definition.children")
 
 CONTROLS = ["measure", "level", "years", "rates", "standard", "mapkind", "sep"]
-DISPLAY = ["colours", "breaks", "tables"]     # how the map draws, and the tables under the charts
+DISPLAY = ["colours", "breaks", "tables", "recent"]     # how the map draws (and its trend markers' window), the tables
 DIM_KEYS = list(DIMENSIONS)
 
 
@@ -89,6 +89,8 @@ def layout(lang: str | None = None, **_):
         control(t("breaks", lang), dcc.Input(id="breaks", type="text", value=view.breaks, debounce=True,
                                             inputMode="decimal", className="form-control form-control-sm",
                                             placeholder="40, 60, 80")),
+        control(t("tm_control", lang), dropdown(lang, id="recent", value=view.recent, clearable=False, searchable=False,
+                                                options=[{"label": str(n), "value": n} for n in RECENT_YEARS])),
         dbc.Switch(id="tables", label=t("show_tables", lang), value=bool(view.tables), className="mb-2"),
         separator_control("sep", lang),
     ], className="atlas-sidebar", **{"aria-label": t("filters", lang)})
@@ -236,7 +238,8 @@ def _area_outputs(view: View):
     fig_funnel = peer_fig or figures.funnel(tbl, national, view, m, view.area)
     trend_markers.mark(fig_map, fig_rank, tbl, view, trend_years, _tiles())
     head, context = titles.headline(m, view, lang), titles.context_parts(view, m, lang)
-    markers = [trend_markers.title_line(trend_years, lang)] if trend_years and "trend_direction" in tbl else []
+    markers = ([trend_markers.title_line(trend_years, lang, view.recent)] if trend_years and "trend_direction" in tbl
+               else [line] if trend_years is None and (line := trend_markers.none_line(view, lang)) else [])
     titles.stamp(fig_map, head, context + markers, lang, titles.file_stem(t("map_kind", lang), view, m, lang))
     titles.stamp(fig_rank, head, [t("ranking", lang)] + context + markers, lang,
                  titles.file_stem(t("ranking", lang), view, m, lang))

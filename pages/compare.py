@@ -139,7 +139,7 @@ def side_section(state: dict, lang: str):
     return [html.Div(links, className="mb-2"),
             *([html.P(note, className="small text-muted mb-1", id="compare-peers-note")] if with_peers else []),
             _side_table(table, codes, names, lang, peers),
-            dcc.Graph(id="compare-dots", figure=compare_dots(table, codes, names, lang),
+            dcc.Graph(id="compare-dots", figure=compare_dots(table, codes, names, lang, peers),
                       config={**GRAPH_CONFIG, "displayModeBar": False})]
 
 

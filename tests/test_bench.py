@@ -34,7 +34,8 @@ def run(tmp_path_factory):
                     journey_on=("release",),       # the secure database's cold cluster panel takes seconds
                     busy_users=BUSY, busy_processes=2,
                     api={"seconds": 1, "views_n": 6, "clients": 1, "client_threads": 2, "seed": 7, "warm_rounds": 1,
-                         "rate": 20, "on": ("release",)})
+                         "rate": 20, "on": ("release",)},
+                    policy_measures=("imaging_rate", "mri_share"))
     return res, out, d
 
 
@@ -349,3 +350,24 @@ def test_first_visit_option_runs_only_the_first_visit(monkeypatch, tmp_path):
     assert seen == {"db": tmp_path / "r.duckdb", "out": tmp_path / "first-visit.json", "runs": 2}
     text = first_visit.table(fake(None, None, 1))
     assert "950 kB" in text and "1,500 ms" in text and "plotly-atlas.min.js 450 kB" in text
+
+
+def test_policy_figures_of_first_views_are_measured_on_both_databases(run):
+    """Issue 27: the markers and avoidable examinations of first views, timed in a fresh process on each
+    database, for the measures asked (every level), and shown in the table."""
+    res, _, _ = run
+    for key, kind in (("policy_cost", "secure"), ("release_policy_cost", "release")):
+        p = res[key]
+        assert p["database"] == kind and p["default_window"] == 5 and p["other_window"] == 8
+        assert {(r["measure"], r["level"]) for r in p["rows"]} <= {(m, lv) for m in ("imaging_rate", "mri_share")
+                                                                    for lv in ("municipality", "region", "region2027")}
+        # only the measures asked, each at the levels the database publishes it (the release's small plan: imaging)
+        assert "imaging_rate" in {r["measure"] for r in p["rows"]} and p["views"] == len(p["rows"])
+        for r in p["rows"]:
+            assert all(_num(r[k]) and r[k] >= 0 for k in ("table_ms", "markers_cold_ms", "markers_again_ms"))
+            assert ("avoidable_cold_ms" in r) == (r["measure"] == "imaging_rate")      # a share has no avoidable figure
+        s = p["summary"]
+        assert s["markers_cold_ms"]["n"] == len(p["rows"]) and s["avoidable_cold_ms"]["n"] >= 1
+        assert _num(p["wall_seconds"]) and _num(p["cpu_seconds"])
+    text = report.table(res)
+    assert "policy figures (issue 27) on the release" in text and "markers, cold (5 years)" in text

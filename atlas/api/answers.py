@@ -119,7 +119,8 @@ def _args_key() -> tuple:
 
 def api_url(endpoint: str, view: View, level: str | None = None, lang: str = "en", fmt: str = "json",
             area: int | None = None) -> str:
-    """The API address of a view (the keys of the page addresses)."""
+    """The API address of a view (the keys of the page addresses); ``funnel=peers`` only at ``data``
+    for a selected area (the funnel plot against that municipality's comparable municipalities)."""
     q = {"measure": view.measure, "level": level or view.level, "y0": view.y0, "y1": view.y1}
     if MEASURES[view.measure].kind == "rate":
         q["rates"] = view.rates
@@ -128,6 +129,8 @@ def api_url(endpoint: str, view: View, level: str | None = None, lang: str = "en
         q["within"] = view.within
     if area is not None:
         q["area"] = area
+        if endpoint == "data" and view.funnel == "peers":
+            q["funnel"] = "peers"
     q.update({k: v for k, v in view.dims})
     if lang != "en":
         q["lang"] = lang
@@ -153,4 +156,6 @@ def _view_echo(view: View, level: str) -> dict:
         out["within"] = view.within
     if view.area is not None:
         out["area"] = view.area
+    if view.funnel != "denmark":
+        out["funnel"] = view.funnel
     return out

@@ -6,14 +6,14 @@ from atlas import data
 from atlas.api import page_openapi
 from atlas.api.params import ALL_LEVELS, FORMATS, PRESENTATION
 from atlas.data.domain import FLAGS, STATUSES
-from atlas.filters import DIMENSIONS, LANGS, LEVELS, RATE_MODES, STANDARDS
+from atlas.filters import DIMENSIONS, FUNNEL_TARGETS, LANGS, LEVELS, RATE_MODES, STANDARDS
 
 
 def _param(name: str, description: str, schema: dict, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
-def _view_params(levels: tuple[str, ...], area: bool) -> list[dict]:
+def _view_params(levels: tuple[str, ...], area: bool, funnel: bool = False) -> list[dict]:
     s = data.source()
     years = s.years()
     out = [
@@ -40,7 +40,14 @@ def _view_params(levels: tuple[str, ...], area: bool) -> list[dict]:
     for key, (column, allowed, _) in DIMENSIONS.items():
         out.append(_param(key, f"Filter on {column} (GET /filters).",
                           {"type": "string", "enum": ["all", *(str(v) for v in allowed)], "default": "all"}))
+    if funnel:
+        out.append(_param("funnel", "`peers` (with level=municipality and area): that municipality and its comparable "
+                          "municipalities, with `peer_target` (their pooled level) and `peer_funnel_flag` (each "
+                          "point against it), as the atlas's funnel plot with funnel=peers.",
+                          {"type": "string", "enum": list(FUNNEL_TARGETS), "default": "denmark"}))
     for key in PRESENTATION:
+        if funnel and key == "funnel":
+            continue
         out.append(_param(key, "Accepted from a page address; changes no figure.", {"type": "string"}))
     return out
 
@@ -112,7 +119,7 @@ def document(root: str) -> dict:
             "/periods": _meta_path("Single years and multi-year periods with figures."),
             "/filters": _meta_path("Population groups and imaging filters with their values."),
             "/data": {"get": {"summary": "The table of areas of a view (map, ranking, funnel), with Denmark.",
-                              "parameters": _view_params((*ALL_LEVELS, "all"), True),
+                              "parameters": _view_params((*ALL_LEVELS, "all"), True, funnel=True),
                               "responses": _responses("AreaRows")}},
             "/trend": {"get": {"summary": "Every single year for Denmark and an area.",
                                "parameters": _view_params(LEVELS, True), "responses": _responses("TrendRows")}},
@@ -130,7 +137,11 @@ def document(root: str) -> dict:
                     "parameter": {"type": "string"}, "value": {"type": "string"},
                     "allowed": {"type": "array", "items": {"type": "string"}},
                     "nearest": {"type": "string", "description": "API address of the nearest published view"}}}}}]},
-            "AreaRows": rows({**area, "name": {"type": "string"}}),
+            "AreaRows": rows({**area, "name": {"type": "string"}, "peer_target": {
+                **num, "description": "funnel=peers: the comparable municipalities' pooled level (a ratio to "
+                                      "Denmark's rates, or a share in per cent)"},
+                "peer_funnel_flag": {"type": ["string", "null"], "enum": [*(f for f in FLAGS), None],
+                                     "description": "funnel=peers: the point against peer_target"}}),
             "TrendRows": rows({"year": {"type": "integer"}, **area, "break": {"type": "boolean"}}),
             "GroupRows": rows({"dimension": {"type": "string"}, "group": {"type": "string"},
                                "group_name": {"type": "string"}}),

@@ -5,17 +5,19 @@ A page address forgives: an unknown or malformed value is dropped and the page s
 must know, so here every problem is an :class:`ApiError` (a 400) that names the parameter, the
 value given and the values allowed. Presentation keys of a page address (``map``, ``colours``,
 ``breaks``, ``tables``, ``sep``) are accepted and change nothing, so that a page's address can be
-pasted after an API path as it is.
+pasted after an API path as it is. ``funnel`` (the funnel plot's target) is one of them, except at
+the endpoint that names it among its own keys (``data``): there ``funnel=peers`` with a
+municipality's ``area`` answers the funnel plot against its comparable municipalities.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from atlas.filters import DIMENSIONS, LANGS, LEVELS, RATE_MODE_ALIASES, RATE_MODES, STANDARDS, View
+from atlas.filters import DIMENSIONS, FUNNEL_TARGETS, LANGS, LEVELS, RATE_MODE_ALIASES, RATE_MODES, STANDARDS, View
 
 FORMATS = ("json", "csv")
 ALL_LEVELS = (*LEVELS, "denmark")
-PRESENTATION = ("map", "colours", "breaks", "tables", "sep", "header")
+PRESENTATION = ("map", "colours", "breaks", "tables", "sep", "header", "funnel", "recent")
 MAX_VALUE = 40
 
 
@@ -105,8 +107,8 @@ def parse(args, allowed_keys: tuple[str, ...], years: list[int], measures: tuple
     ``allowed_keys``: the endpoint's own keys beside the view's (``area``); ``levels``: the levels it
     answers; ``measures``: every measure the atlas defines (one it defines but the source does not
     publish is a 404 later, not a 400)."""
-    keys = ("measure", "level", "y0", "y1", "period", "rates", "standard", "within", "lang", "format",
-            *DIMENSIONS, *allowed_keys, *PRESENTATION)
+    keys = tuple(dict.fromkeys(("measure", "level", "y0", "y1", "period", "rates", "standard", "within", "lang",
+                                "format", *DIMENSIONS, *allowed_keys, *PRESENTATION)))
     unknown = sorted(k for k in args.keys() if k not in keys)
     if unknown:
         raise ApiError(400, "unknown_parameter", f"unknown parameter {unknown[0]!r}; this endpoint takes: "
@@ -145,8 +147,17 @@ def parse(args, allowed_keys: tuple[str, ...], years: list[int], measures: tuple
         if area is not None and level not in LEVELS:
             raise ApiError(400, "bad_parameter", "area needs level municipality, region or region2027", "level",
                            level, LEVELS)
+    funnel = "denmark"
+    if "funnel" in allowed_keys:
+        funnel = _choice(args, "funnel", FUNNEL_TARGETS, View.funnel)
+        if funnel == "peers" and level != "municipality":
+            raise ApiError(400, "bad_parameter", "funnel=peers (a municipality against its comparable municipalities) "
+                           "needs level=municipality", "level", level, ["municipality"])
+        if funnel == "peers" and area is None:
+            raise ApiError(400, "bad_parameter", "funnel=peers needs area: the municipality whose comparable "
+                           "municipalities the funnel plot shows", "area", None, ["a municipality's code"])
     view = View(measure=measure, level=level if level in LEVELS else "municipality", y0=y0, y1=y1,
-                rates=rates or View.rates, standard=standard, within=within, area=area, lang=lang)
+                rates=rates or View.rates, standard=standard, within=within, area=area, lang=lang, funnel=funnel)
     for key, (_, allowed, _) in DIMENSIONS.items():
         raw = _one(args, key)
         if raw is None or raw == "all":

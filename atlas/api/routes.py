@@ -85,9 +85,12 @@ def _published_or_404(q: Query, endpoint: str, view: View) -> View:
 @cached(maxsize=1024)
 def _data_answer(endpoint: str, key: tuple) -> tuple[bytes, str, str | None]:
     """The answer of a data endpoint for the request's arguments (``key``), computed once."""
+    columns = DATA_COLUMNS[endpoint]
     if endpoint == "data":
-        q = _query(levels=(*ALL_LEVELS, "all"), extra=("area",))
+        q = _query(levels=(*ALL_LEVELS, "all"), extra=("area", "funnel"))
         rows, body = _data(q)
+        if q.view.funnel == "peers":
+            columns = DATA_COLUMNS["data"] + list(tables.PEER_COLUMNS)
     elif endpoint == "trend":
         q = _query(extra=("area",), levels=LEVELS)
         view = _published_or_404(q, endpoint, q.view)
@@ -117,21 +120,27 @@ def _data_answer(endpoint: str, key: tuple) -> tuple[bytes, str, str | None]:
     view = q.view
     name = f"atlas-{endpoint}-{view.measure}-{view.y0}-{view.y1}.csv"
     if q.fmt == "csv":
-        return _csv_bytes(rows, DATA_COLUMNS[endpoint]), "text/csv", name
+        return _csv_bytes(rows, columns), "text/csv", name
     body = {**envelope(q.lang), **body,
             "links": {"self": api_url(endpoint, view, q.level, q.lang, area=q.area),
                       "csv": api_url(endpoint, view, q.level, q.lang, "csv", area=q.area),
                       "page": page_url(replace(view, level=q.level if q.level in LEVELS else "municipality"), q.lang),
                       "measure": ROOT + "measures/" + view.measure},
-            "columns": DATA_COLUMNS[endpoint], "rows": len(rows), "data": rows}
+            "columns": columns, "rows": len(rows), "data": rows}
     return _json_bytes(body), "application/json", None
 
 
 def _data(q: Query) -> tuple[list[dict], dict]:
     """Rows of one level, or of every map level (``level=all``), then Denmark's row (``level=denmark``:
-    Denmark's row only; ``area``: that area's row only)."""
+    Denmark's row only; ``area``: that area's row only; ``funnel=peers`` with ``area``: that
+    municipality and its comparable municipalities, flagged against their pooled level as the page's
+    funnel plot and its CSV)."""
     if q.view.measure not in data.source().measures():
         _published_or_404(q, "data", q.view)
+    if q.view.funnel == "peers":
+        view = _published_or_404(q, "data", q.view)
+        rows, about = tables.peer_rows(view, q.lang)
+        return rows, {"view": _view_echo(view, q.level), "funnel": about}
     wanted = LEVELS if q.level == "all" else (q.level,)
     rows, shown, missing = [], [], []
     for level in wanted:

@@ -84,6 +84,34 @@ def area_rows(view: View, level: str, lang: str, area: int | None = None) -> lis
     return rows
 
 
+PEER_COLUMNS = ("peer_target", "peer_funnel_flag")
+
+
+def peer_rows(view: View, lang: str) -> tuple[list[dict], dict]:
+    """``funnel=peers``: the selected municipality and its comparable municipalities (in the order of
+    their nearness), each as :func:`area_rows` gives it, with ``peer_target`` (the peers' pooled level:
+    a ratio to Denmark's rates, or a share in per cent) and ``peer_funnel_flag`` (the point's verdict
+    against it) on each row the funnel plot shows, null on a hidden peer. Computed by the page's own
+    ``atlas.peer_funnel.verdicts`` on the page's table of areas. Returns (rows, about) with ``about``
+    the peers, the target and whether the plot is drawn against the peers at all."""
+    from atlas import peer_funnel, policy
+
+    near = policy.peers_of(int(view.area), view.y0, view.y1)
+    by_code = {r["code"]: r for r in area_rows(view, "municipality", lang)}
+    tbl, _ = queries.area_table(view)
+    got = peer_funnel.verdicts(tbl, view, MEASURES[view.measure])
+    target, flags = got if got is not None else (None, {})
+    rows = []
+    for code in (int(view.area), *near):
+        if code not in by_code:
+            continue
+        flag = flags.get(code)
+        rows.append({**by_code[code], "peer_target": _num(target) if flag else None, "peer_funnel_flag": flag})
+    about = {"target": "peers", "area": int(view.area), "peers": near, "drawn": got is not None,
+             "peer_target": _num(target), "peers_used": sorted(c for c in flags if c != int(view.area))}
+    return rows, about
+
+
 def trend_rows(view: View, lang: str) -> list[dict]:
     """Every single year for Denmark (code 0) and the chosen area, as the trend chart shows them."""
     tr = queries.trend_table(view, view.area)
