@@ -52,8 +52,8 @@ def render(report: ReleaseReport) -> str:
                      or "none") + ").", ""]
     else:
         lines += ["The joint LP audit of all counts with the subset inequalities (\"all counts together\") checks",
-                  "the upper end; it is measured and reported here and does not stop the release (`joint_protection`",
-                  "in the plan makes it a gate), and cells it could not reach within its time budget are counted as",
+                  "the upper end; here it was measured and reported only and did not stop the release (`joint_protection`",
+                  "in the plan, or `--joint-gate on`, makes it a gate), and cells it could not reach in its time budget count as",
                   "not proven. **Without the gate, this release is not proven safe against an intruder who",
                   "combines all counts** (docs/methods.md).", ""]
     fam = joint.get("relation_families")
