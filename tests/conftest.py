@@ -62,8 +62,10 @@ def release_db(release_secure_db, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release") / "release.duckdb"
     # the joint audit only measured here, in 30 s: at scale 0.05 the data are too sparse for the
     # joint gate in test time (it takes many rounds); the gate is tested on its own (tests/test_joint.py)
+    # two processes protect the counts side by side (the same result as one, tests/test_joint.py):
+    # this fixture is the longest step of the release group, which one test process runs alone
     write_report(build_release(release_secure_db, out, quiet=True, budget=Budget(per_solve=30.0, total=30.0),
-                               joint_gate=False))
+                               joint_gate=False, workers=2))
     return out
 
 
