@@ -225,8 +225,9 @@ def test_pathways_addresses_follow_the_view_and_the_language(page):
     assert table["API"].iloc[0] == da["sankey"]
 
 
-def test_the_layout_shows_an_api_menu_beside_every_csv_download():
-    """Before any callback each menu holds the default view's address, in the page's language."""
+def test_the_layout_shows_an_api_menu_beside_every_csv_download(page):
+    """Before any callback each menu holds the default view's address, in the page's language (on
+    each database: the layout reads its default year)."""
     from pages.pathways import layout as pathways_layout
     from pages.returns import layout as returns_layout
 
