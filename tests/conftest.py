@@ -138,6 +138,19 @@ def app_on(db_path):
             os.environ["ATLAS_DB"] = old
 
 
+@pytest.fixture(scope="module", params=["secure", "release"])
+def page(request, atlas_db, release_db):
+    """The app's Flask test client on one database (``page.kind``, ``page.deps`` its callbacks), for
+    tests that ask the pages and the API over HTTP as a browser would; a module may define its own."""
+    with app_on(atlas_db if request.param == "secure" else release_db):
+        import app
+
+        client = app.server.test_client()
+        client.kind = request.param
+        client.deps = client.get("/_dash-dependencies").get_json()
+        yield client
+
+
 @pytest.fixture(scope="module")
 def atlas_app(app_db):
     """The Dash app on the test database, for dash_duo; skipped where Debian's chromedriver is missing."""

@@ -9,26 +9,12 @@ import io
 import json
 
 import pandas as pd
-import pytest
-from conftest import app_on
 from helpers import dash_outputs
 from test_api import _same_figures
 
 from atlas.filters import View
 
 API_CHARTS = ("map", "rank", "funnel", "trend", "breakdown", "mix")
-
-
-@pytest.fixture(scope="module", params=["secure", "release"])
-def page(request, atlas_db, release_db):
-    """The app's Flask test client on one database (``page.kind``)."""
-    with app_on(atlas_db if request.param == "secure" else release_db):
-        import app
-
-        client = app.server.test_client()
-        client.kind = request.param
-        client.deps = client.get("/_dash-dependencies").get_json()
-        yield client
 
 
 def _hash(view: View) -> str:

@@ -15,7 +15,6 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import app_on
 from helpers import dash_call, dash_outputs
 
 from atlas.filters import View
@@ -24,18 +23,6 @@ MARK = "Inside the secure environment only: not output-checked"
 PATHWAY_CHARTS = ("sankey", "pathways", "repeat", "providers", "lowvalue", "referrer", "areas")
 RETURN_CHARTS = ("exam", "its", "centres", "summary")
 HIDDEN = ("hidden", "small", "protect", "unpublished")
-
-
-@pytest.fixture(scope="module", params=["secure", "release"])
-def page(request, atlas_db, release_db):
-    """The app's Flask test client on one database (``page.kind``)."""
-    with app_on(atlas_db if request.param == "secure" else release_db):
-        import app
-
-        client = app.server.test_client()
-        client.kind = request.param
-        client.deps = client.get("/_dash-dependencies").get_json()
-        yield client
 
 
 # ----------------------------------------------------------------------------- asking the pages

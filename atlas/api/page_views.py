@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from atlas import static
 from atlas.api.answers import ROOT
-from atlas.api.params import FORMATS, MAX_VALUE, ApiError, _choice, _code, _one, _year, bad
+from atlas.api.params import FORMATS, MAX_VALUE, ApiError, _choice, _code, _one, bad, year_range
 from atlas.filters import DIMENSIONS, LANGS, View
 from atlas.pathways.constants import WINDOWS
 from atlas.returns.constants import EXAMS
@@ -113,20 +113,7 @@ def parse_pathways(args, years: list[int], level_codes: dict[str, set[int]], def
     if raw_win is not None and raw_win not in {str(w) for w in WINDOWS}:
         raise bad("win", raw_win, WINDOWS, " (days of follow-up)")
     window = int(raw_win) if raw_win is not None else 365
-    y0, y1 = _year(args, "y0", years), _year(args, "y1", years)
-    period = _one(args, "period")
-    if period is not None:
-        if y0 is not None or y1 is not None:
-            raise ApiError(400, "bad_parameter", "give either period or y0 and y1, not both", "period", period)
-        if period not in periods:
-            raise bad("period", period, periods, " (a published period)")
-        a, _, b = period.partition("-")
-        y0, y1 = int(a), int(b or a)
-    if y0 is None and y1 is None:
-        y0 = y1 = default_year
-    y0, y1 = (y0 if y0 is not None else y1), (y1 if y1 is not None else y0)
-    if y0 > y1:
-        raise ApiError(400, "bad_parameter", f"y0={y0} is after y1={y1}", "y0", str(y0))
+    y0, y1 = year_range(args, years, periods, default_year)
     area = _code(args, "area", level_codes.get(level, set()))
     view = View(level=level, y0=y0, y1=y1, area=area)
     for key, (_, allowed, _) in DIMENSIONS.items():

@@ -90,6 +90,26 @@ def _year(args, key: str, years: list[int]) -> int | None:
     return int(raw)
 
 
+def year_range(args, years: list[int], periods, default_year: int) -> tuple[int, int]:
+    """The years asked for: ``period`` (a published period) or ``y0`` and/or ``y1`` (one alone is
+    that single year), else the default year; a 400 naming the parameter otherwise."""
+    y0, y1 = _year(args, "y0", years), _year(args, "y1", years)
+    period = _one(args, "period")
+    if period is not None:
+        if y0 is not None or y1 is not None:
+            raise ApiError(400, "bad_parameter", "give either period or y0 and y1, not both", "period", period)
+        if period not in periods:
+            raise bad("period", period, periods, " (a published period)")
+        a, _, b = period.partition("-")
+        y0, y1 = int(a), int(b or a)
+    if y0 is None and y1 is None:
+        y0 = y1 = default_year
+    y0, y1 = (y0 if y0 is not None else y1), (y1 if y1 is not None else y0)
+    if y0 > y1:
+        raise ApiError(400, "bad_parameter", f"y0={y0} is after y1={y1}", "y0", str(y0))
+    return y0, y1
+
+
 def _code(args, key: str, codes: set[int]) -> int | None:
     raw = _one(args, key)
     if raw is None:
@@ -122,20 +142,7 @@ def parse(args, allowed_keys: tuple[str, ...], years: list[int], measures: tuple
     standard = _choice(args, "standard", STANDARDS, View.standard)
     lang = _choice(args, "lang", LANGS, "en")
     fmt = _choice(args, "format", FORMATS, "json")
-    y0, y1 = _year(args, "y0", years), _year(args, "y1", years)
-    period = _one(args, "period")
-    if period is not None:
-        if y0 is not None or y1 is not None:
-            raise ApiError(400, "bad_parameter", "give either period or y0 and y1, not both", "period", period)
-        if period not in periods:
-            raise bad("period", period, periods, " (a published period)")
-        a, _, b = period.partition("-")
-        y0, y1 = int(a), int(b or a)
-    if y0 is None and y1 is None:
-        y0 = y1 = default_year
-    y0, y1 = (y0 if y0 is not None else y1), (y1 if y1 is not None else y0)
-    if y0 > y1:
-        raise ApiError(400, "bad_parameter", f"y0={y0} is after y1={y1}", "y0", str(y0))
+    y0, y1 = year_range(args, years, periods, default_year)
     within = _code(args, "within", level_codes["region"] | level_codes["region2027"])
     if within is not None and level != "municipality":
         raise ApiError(400, "bad_parameter", "within (a region's municipalities) needs level=municipality",

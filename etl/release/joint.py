@@ -54,7 +54,7 @@ import numpy as np
 from scipy import optimize, sparse
 from scipy.sparse import csgraph
 
-from etl.release.suppression import _needy, _pick, secondary  # noqa: F401  (rule 2 is one code for both)
+from etl.release.suppression import _pick, secondary  # rule 2 is one code for both
 
 TOL = 1e-6
 IPM_FROM = 20_000          # variables from which the LP is solved by interior point
@@ -166,8 +166,6 @@ class _Sys:
     M: sparse.csr_matrix         # |relations| x variables (equalities, then inequalities)
     MT: sparse.csr_matrix
     label: np.ndarray            # component of each variable
-    a_comp: np.ndarray           # component of each equality
-    g_comp: np.ndarray           # component of each inequality
 
 
 def _restrict(M: sparse.csr_matrix, c: np.ndarray, hidden: np.ndarray, H: np.ndarray):
@@ -188,16 +186,7 @@ def _system(A, G, c, hidden) -> _Sys:
     graph = sparse.bmat([[None, M], [M.T, None]], format="csr") if nr else sparse.csr_matrix((nv, nv))
     _, lab = csgraph.connected_components(graph, directed=False)
     label = lab[nr:] if nr else lab
-    comp_of_row = lab[:nr]
-    return _Sys(H, AH, b, GH, h, M, M.T.tocsr(), label, comp_of_row[:AH.shape[0]], comp_of_row[AH.shape[0]:])
-
-
-def _sub(s: _Sys, comps: np.ndarray):
-    """Variables and relations of a set of components."""
-    v = np.flatnonzero(np.isin(s.label, comps))
-    ea = np.flatnonzero(np.isin(s.a_comp, comps))
-    eg = np.flatnonzero(np.isin(s.g_comp, comps))
-    return v, s.A[ea][:, v], s.b[ea], s.G[eg][:, v], s.h[eg]
+    return _Sys(H, AH, b, GH, h, M, M.T.tocsr(), label)
 
 
 def _solve(obj, A, b, G, h, lower, upper, budget: Budget, integer: bool = False):
@@ -256,15 +245,7 @@ def _local(s: _Sys, inside: np.ndarray, val: np.ndarray):
         rows = np.flatnonzero(Mv.getnnz(axis=1) > 0)
         parts.append((Mv[rows], rhs[rows] - (M[rows][:, out] @ val[out] if out.size else 0.0)))
     (A, b), (G, h) = parts
-    M = sparse.vstack([abs(A), abs(G)]).tocsr()
-    nr = M.shape[0]
-    if nr:
-        graph = sparse.bmat([[None, M], [M.T, None]], format="csr")
-        _, lab = csgraph.connected_components(graph, directed=False)
-        comp = lab[nr:]
-    else:
-        comp = np.arange(v.size)
-    return v, A, b, G, h, comp
+    return v, A, b, G, h
 
 
 def _stages(s: _Sys, todo: np.ndarray, group: np.ndarray | None):
@@ -301,7 +282,7 @@ def _prove(s: _Sys, pending: np.ndarray, direction: int, min_count: int, lower: 
             inside = inside_of(todo)
             if not (inside & todo).any():
                 break
-            v, A, b, G, h, comp = _local(s, inside, val)
+            v, A, b, G, h = _local(s, inside, val)
             t = todo[v]
             w = np.where(t, rng.uniform(0.5, 1.5, v.size), 0.0)
             up = np.full(v.size, np.inf)
