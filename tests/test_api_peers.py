@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import test_api_menu
 from test_api_menu import _api, _page_csv, _shown_addresses, _year
 
 from atlas.filters import View
-
-page = test_api_menu.page           # the app's test client on the secure database, then on the release
 
 
 def _with_peer_funnel(view: View) -> tuple[View, dict]:
