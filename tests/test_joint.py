@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from etl.release import joint
+from etl.release import joint, proofs
 from etl.release.suppression import protect as protect_per_count
 
 
@@ -102,7 +102,7 @@ def test_counts_protected_side_by_side_give_the_same_cells_as_one_by_one():
             r[y] = -1
             r[3 + 12 * y: 3 + 12 * (y + 1)] = 1
             rows.append(r)
-        jobs.append((f"count{k}", sparse.csr_matrix(np.array(rows)), n, np.zeros(n.size), 5))
+        jobs.append((f"count{k}", sparse.csr_matrix(np.array(rows)), n, np.zeros(n.size), 5, 60.0, True))
     one = list(_per_count(jobs, 1))
     two = list(_per_count(jobs, 2))
     assert [c for c, _ in two] == [c for c, _ in one] == [j[0] for j in jobs]
@@ -195,7 +195,7 @@ def test_the_staged_audit_finds_exactly_the_cells_an_intruder_pins_below_5(monke
         hidden[[0, 7]] = False                          # the region totals are shown
         want = _oracle(A, G, n, hidden)
         for ipm in (False, True):
-            monkeypatch.setattr(joint, "IPM_FROM", 0 if ipm else 10**9)
+            monkeypatch.setattr(proofs, "IPM_FROM", 0 if ipm else 10**9)
             stats = {}
             got = joint.exposed_cells(A, n, hidden, 5, G, lower_proof=False, group=np.repeat([0, 1], 7), stats=stats)
             assert list(got) == want, (trial, ipm, n, hidden)

@@ -367,3 +367,25 @@ def test_the_release_tests_share_one_process(release_db, request):
     if not getattr(request.config.option, "loadgroup", False):
         pytest.skip("runs under `make test` (xdist --dist loadgroup)")
     assert request.node.nodeid.endswith("@release"), request.node.nodeid
+
+
+def test_a_count_whose_protection_runs_out_of_time_stops_the_release_with_a_clear_message():
+    """The per-count protection has a time limit (``count_protection_seconds``): cells it has not
+    proven safe when the time is out stop the release, naming the count and what to do."""
+    from etl.release.build import ReleaseFailed, _protect_one
+
+    A, c = _table([[2, 20, 30], [25, 40, 35], [30, 33, 50]])
+    count, res = _protect_one(("imaging", A, c, np.zeros(c.size), MIN, 60.0, True))
+    assert count == "imaging" and audit(A, c, res.hidden, MIN)["passed"]
+    with pytest.raises(ReleaseFailed, match=r"`imaging`.*ran out.*count_protection_seconds"):
+        _protect_one(("imaging", A, c, np.zeros(c.size), MIN, 0.0, True))
+
+
+def test_the_protection_says_how_each_round_went(capsys):
+    from etl.release.build import _protect_one
+
+    A, c = _table([[2, 20, 30], [25, 40, 35], [30, 33, 50]])
+    _protect_one(("first", A, c, np.zeros(c.size), MIN, 60.0, False))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[release]     first, round ") for line in lines)
+    assert lines[-1].endswith(")") and ", 0 not yet proven safe" in lines[-1]

@@ -10,6 +10,7 @@ release leaves the previous one untouched. What the release holds is listed in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -21,16 +22,15 @@ import numpy as np
 import pandas as pd
 
 from etl import duck, peers_table
+from etl.release import edition as release_edition
 from etl.release import returns as release_returns
 from etl.release.cells import register, write_cells, write_strata
-from etl.release import edition as release_edition
 from etl.release.estimates import write_estimates
-from etl.release.plan import DIM_ORDER, Plan, load_plan
-from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
-from etl.release.joint import Budget
+from etl.release.joint import Budget, secondary_bounded
 from etl.release.joint import exposed_cells as joint_exposed
 from etl.release.joint import protect as joint_protect
-from etl.release.joint import secondary_bounded
+from etl.release.plan import DIM_ORDER, Plan, load_plan
+from etl.release.relations import check_on_truth, inequality_matrix, relation_matrix, write_relations
 from etl.release.suppression import protect
 from etl.settings import CONFIG_DIR
 from etl.vintage import check_archive_path, vintage
@@ -124,8 +124,20 @@ def _ignore_interrupts() -> None:
 
 
 def _protect_one(job):
-    count, sub, n, cost, min_count = job
-    return count, protect(sub, n, min_count, cost=cost)
+    """One count's protection (in a worker or in the main process), with its own time limit and
+    a line per round unless ``quiet``."""
+    count, sub, n, cost, min_count, seconds, quiet = job
+    log = None if quiet else functools.partial(_count_log, count)
+    try:
+        return count, protect(sub, n, min_count, cost=cost, budget=Budget(per_solve=60.0, total=seconds), log=log)
+    except RuntimeError as e:
+        raise ReleaseFailed(f"protection of the count `{count}`: {e}; nothing written. Raise "
+                            "count_protection_seconds in the publication plan, or publish less at this detail "
+                            "(docs/methods.md)") from None
+
+
+def _count_log(count: str, message: str) -> None:
+    print(f"[release]     {count}, {message}", flush=True)
 
 
 def _per_count(jobs: list, workers: int):
@@ -175,7 +187,8 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
         cols = np.arange(lo, hi + 1)
         sub = A[:, cols]
         span[count] = (cols, sub[np.flatnonzero(sub.getnnz(axis=1) > 0)].tocsr())
-        jobs.append((count, span[count][1], n[cols], cost[cols], plan.min_count))
+        jobs.append((count, span[count][1], n[cols], cost[cols], plan.min_count, plan.count_protection_seconds,
+                     log is None))
     for count, res in _per_count(jobs, workers):
         cols, sub = span[count]
         hidden[cols], primary[cols] = res.hidden, res.primary
@@ -262,7 +275,7 @@ def _scan(con) -> dict:
                                 "AND table_catalog = current_database()").fetchall():
         cols = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
                            f"WHERE table_name = '{table}' AND table_catalog = current_database()").fetchall()
-        for name, dtype in cols:
+        for name, _dtype in cols:
             if any(name.lower().startswith(f) for f in FORBIDDEN_COLUMNS):
                 problems.append(f"{table}.{name}: cell-key or person column")
     for table, column in count_columns(con):

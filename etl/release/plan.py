@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.domain import BASE_COUNTS as SOURCES          # base count -> (cube, column summed)
+from etl.domain import BASE_COUNTS as SOURCES  # base count -> (cube, column summed)
 from etl.domain import DIM_ORDER, DIMS, LEVELS, OUTCOMES  # noqa: F401  (re-exported for the release modules)
 from etl.domain import POPULATION_KEYS as POPULATION_DIMS
 from etl.settings import CONFIG_DIR
@@ -53,6 +53,7 @@ class Plan:
     patterns: tuple[Pattern, ...]
     joint_audit_seconds: float = 300.0
     joint_protection: bool = False
+    count_protection_seconds: float = 600.0
 
     def counts(self) -> list[str]:
         return list(dict.fromkeys(p.count for p in self.patterns))
@@ -126,4 +127,5 @@ def load_plan(path: Path | None = None) -> Plan:
         patterns=tuple(dict.fromkeys(patterns)),
         joint_audit_seconds=float(prot.get("joint_audit_seconds", 300.0)),
         joint_protection=bool(prot.get("joint_protection", False)),
+        count_protection_seconds=float(prot.get("count_protection_seconds", 600.0)),
     )

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import sparse
 
 from etl.release.cells import fs_sql, register
-from etl.release.plan import DIM_ORDER, Plan
+from etl.release.plan import Plan
 
 GEOGRAPHY = [
     # (child level, parent level, the parent's code from the child's row of areas, family)
@@ -153,7 +153,7 @@ def _subset_parts(plan: Plan, years: list[int], windows: dict) -> list[tuple[str
                 if not where - covered:
                     continue
                 covered |= where
-                on = " AND ".join([f"s.level = l.level", "s.code = l.code", "s.period = l.period",
+                on = " AND ".join(["s.level = l.level", "s.code = l.code", "s.period = l.period",
                                    *(f"s.{d} = l.{d}" for d in f)])
                 key = f"'{len(parts)}|' || l.level || '|' || l.code || '|' || l.period || '|' || {fs_sql(f, 'l')}"
                 join = (f"FROM plan_cells l JOIN plan_cells s ON {on} "

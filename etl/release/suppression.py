@@ -13,10 +13,12 @@ hidden cell is never 0).
    (a shown, non-zero cell of the relation) that helps the most relations in need at once (so
    hidden cells form closed rectangles across geography, time and filter sets, the "hypercube"
    idea of tau-argus), then the smallest count.
-3. **Audit**: for every hidden cell from 1 to ``min_count - 1``, linear programming over the
-   relations finds whether a table consistent with everything shown has the cell at
-   ``min_count`` or more. A cell for which no such table exists is *exposed*: one more shown cell
-   is hidden in each of its relations (or, where none is left, one relation further) and steps 2-3
+3. **Audit** (``etl.release.proofs``): for every hidden cell from 1 to ``min_count - 1``, linear
+   programming over the relations seeks a table consistent with everything shown with the cell at
+   ``min_count`` or more, first in small neighbourhoods of the cell (every other hidden cell at its
+   true value), then in wider ones; proofs found in one round stand in the next. A cell without
+   such a table (also one left unproven by the time limit) is *exposed*: one more shown cell is
+   hidden in each of its relations (or, where none is left, one relation further) and steps 2-3
    run again. A hidden cell of ``min_count`` or more that the relations pin down is no disclosure
    (it could have been published); it is left hidden, and the LP uses what it implies.
 
@@ -32,11 +34,15 @@ HiTaS: a heuristic approach to cell suppression in hierarchical tables (the hype
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, sparse
-from scipy.sparse import csgraph
+from scipy import sparse
+
+from etl.release import proofs as proofs_
+from etl.release.proofs import Budget
 
 
 @dataclass
@@ -45,6 +51,7 @@ class SuppressionResult:
     primary: np.ndarray                 # bool per cell
     rounds: int = 0
     exposed_history: list[int] = field(default_factory=list)
+    timeouts: int = 0                   # LP solves stopped by the time limit
 
     @property
     def secondary(self) -> np.ndarray:
@@ -103,85 +110,18 @@ def secondary(A, c, hidden, min_count, cost=None) -> int:
         added += picks.size
 
 
-def _system(A, c, hidden):
-    """Hidden cells H, the equations A_H x = b over them, and their connected components."""
-    H = np.flatnonzero(hidden)
-    AH = A[:, H].tocsr()
-    rows = np.flatnonzero(AH.getnnz(axis=1) > 0)
-    AH = AH[rows]
-    shown = ~hidden
-    b = -(A[rows][:, np.flatnonzero(shown)] @ c[shown])
-    if AH.shape[0]:
-        _, label = csgraph.connected_components((abs(AH).T @ abs(AH)).tocsr(), directed=False)
-        row_comp = label[AH.indices[AH.indptr[:-1]]]
-    else:
-        label, row_comp = np.arange(H.size), np.zeros(0, dtype=np.int64)
-    return H, AH, b, label, row_comp
-
-
-def _lp(obj, A_eq, b_eq, lower, upper):
-    return optimize.linprog(obj, A_eq=A_eq, b_eq=b_eq, bounds=np.column_stack([lower, upper]), method="highs")
-
-
-def exposed_cells(A, c, hidden, min_count, tol: float = 1e-6, exact_limit: int = 25,
+def exposed_cells(A, c, hidden, min_count, budget: Budget | None = None, proofs: dict | None = None,
                   seed: int = 0) -> np.ndarray:
-    """Positions of hidden cells from 1 to ``min_count - 1`` that the published tables give away.
-
-    A hidden small cell is safe if some table consistent with everything published (every
-    relation, every hidden cell a whole number of at least 1) has it at ``min_count`` or more:
-    then the intruder cannot tell it from a publishable count. A hidden cell of ``min_count`` or
-    more that can be worked back is no disclosure (it could have been published): it only costs
-    information, and the LP below treats it as the equations make it.
-
-    Safe cells are found in batches over the whole system at once (its connected components are
-    independent, so one LP solves them all): maximise a randomly weighted sum of the pending
-    cells, each capped at ``min_count``; the true table satisfies the caps, so every LP is
-    feasible; a cell reaching ``min_count`` in an LP solution is proven safe. The cells left then
-    get an exact check (maximise the cell), up to ``exact_limit`` cells per component; beyond that
-    they are reported as exposed without the check. Both are conservative: a cell is only ever
-    called safe with a table that proves it.
-    """
-    H, AH, b, label, row_comp = _system(A, c, hidden)
-    if H.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    in_relation = np.zeros(H.size, dtype=bool)
-    if AH.shape[0]:
-        in_relation[np.unique(AH.indices)] = True
-    val = c[H]
-    lower = np.ones(H.size)
-    free = np.full(H.size, np.inf)
-    target = float(min_count)
-    pending = in_relation & (val < min_count)
-    rng = np.random.default_rng(seed)
-    misses = 0
-    while misses < 3 and pending.any():
-        # random weights reach different corners of the feasible tables, so cells that
-        # compete for the same slack are cleared over a few LPs instead of one each
-        w = np.where(pending, rng.uniform(0.5, 1.5, H.size), 0.0)
-        res = _lp(-w, AH, b, lower, np.where(pending, target, free))
-        if res.status != 0:
-            break
-        hit = pending & (res.x >= target - tol)
-        pending &= ~hit
-        misses = 0 if hit.any() else misses + 1
-    failing: list[int] = []
-    for comp in np.unique(label[pending]):
-        vars_ = np.flatnonzero(label == comp)
-        todo = vars_[pending[vars_]]
-        if todo.size > exact_limit:
-            failing.extend(int(h) for h in H[todo])
-            continue
-        eqs = np.flatnonzero(row_comp == comp)
-        A_c, b_c = AH[eqs][:, vars_], b[eqs]
-        pos = {v: i for i, v in enumerate(vars_)}
-        for v in todo:
-            obj = np.zeros(vars_.size)
-            obj[pos[v]] = -1.0
-            hi = _lp(obj, A_c, b_c, lower[vars_], free[vars_])
-            hi_v = np.inf if hi.status == 3 else (np.floor(-hi.fun + tol) if hi.status == 0 else val[v])
-            if hi_v < min_count:
-                failing.append(int(H[v]))
-    return np.asarray(sorted(failing), dtype=np.int64)
+    """Positions of hidden cells from 1 to ``min_count - 1`` that the published tables may give
+    away: those for which no table consistent with everything published (every relation, every
+    hidden cell a whole number of at least 1) with the cell at ``min_count`` or more was found
+    (``etl.release.proofs``). A hidden cell of ``min_count`` or more that can be worked back is no
+    disclosure (it could have been published): it only costs information, and the LP treats it as
+    the equations make it. Conservative: a cell is only ever called safe with a table that proves
+    it; one left unproven by the time limit (``budget``) counts as exposed. ``proofs`` (updated)
+    carries proofs from round to round."""
+    return proofs_.exposed_cells(A, c, hidden, min_count, budget=budget, proofs=proofs, seed=seed,
+                                 lower_proof=False)
 
 
 def _repair(A, c, hidden, failing, cost=None, capacity: float = 0.0, max_hops: int = 4,
@@ -215,24 +155,38 @@ def _repair(A, c, hidden, failing, cost=None, capacity: float = 0.0, max_hops: i
 
 
 def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_rounds: int = 50,
-            cost: np.ndarray | None = None) -> SuppressionResult:
+            cost: np.ndarray | None = None, budget: Budget | None = None,
+            log: Callable[[str], None] | None = None) -> SuppressionResult:
     """Primary suppression, secondary suppression and audit-and-repair until the audit passes.
 
     ``cost`` (per cell, optional) steers the secondary suppression: among the cells that would
     do, the cheapest is hidden (the atlas gives the default views, counts for everyone, a higher
-    cost, so that they stay whole wherever their own counts allow).
+    cost, so that they stay whole wherever their own counts allow). ``budget`` limits the LP time
+    of all rounds together: when it runs out the cells not yet proven count as exposed and, if
+    that leaves any, ``RuntimeError`` is raised (nothing is to be published). ``log`` gets a line
+    per round.
     """
     c = np.asarray(counts, dtype=float)
     primary = (c >= 1) & (c < min_count)
     hidden = primary.copy()
     result = SuppressionResult(hidden, primary)
+    budget = budget or Budget(per_solve=60.0, total=600.0)
+    proofs = {"up": np.zeros(c.size, dtype=bool), "down": np.zeros(c.size, dtype=bool)}
     for _ in range(max_rounds):
+        t = time.perf_counter()
         secondary(A, c, hidden, min_count, cost)
-        failing = exposed_cells(A, c, hidden, min_count)
+        failing = exposed_cells(A, c, hidden, min_count, budget, proofs, seed=result.rounds)
         result.rounds += 1
         result.exposed_history.append(int(failing.size))
+        result.timeouts = budget.timeouts
+        if log:
+            log(f"round {result.rounds}: {int(hidden.sum()):,} hidden, {failing.size:,} not yet proven safe "
+                f"({time.perf_counter() - t:.1f} s)")
         if failing.size == 0:
             return result
+        if budget.left() <= 0:
+            raise RuntimeError(f"the time for its linear programs ({budget.total:.0f} s) ran out with "
+                               f"{failing.size:,} hidden small counts not yet proven safe")
         stuck = len(result.exposed_history) > 1 and failing.size > 0.5 * result.exposed_history[-2]
         if _repair(A, c, hidden, failing, cost, 2.0 * min_count, blunt=stuck) == 0:
             break
@@ -240,11 +194,12 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
                        f"after {result.rounds} rounds")
 
 
-def audit(A: sparse.csr_matrix, counts: np.ndarray, hidden: np.ndarray, min_count: int = 5) -> dict:
+def audit(A: sparse.csr_matrix, counts: np.ndarray, hidden: np.ndarray, min_count: int = 5,
+          budget: Budget | None = None) -> dict:
     """The output check: no shown count in 1..min_count-1, no hidden cell exposed by any relation."""
     c = np.asarray(counts, dtype=float)
     shown_small = int(((c >= 1) & (c < min_count) & ~hidden).sum())
-    exposed = exposed_cells(A, c, hidden, min_count)
+    exposed = exposed_cells(A, c, hidden, min_count, budget, seed=12345)
     return {"cells": int(c.size), "hidden": int(hidden.sum()), "shown_small": shown_small,
             "exposed": int(exposed.size), "relations": int(A.shape[0]),
             "passed": shown_small == 0 and exposed.size == 0}

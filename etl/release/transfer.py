@@ -29,7 +29,6 @@ from pathlib import Path
 import duckdb
 
 from etl import duck
-
 from etl.vintage import sha256_file
 
 MANIFEST = "manifest.csv"
@@ -248,9 +247,8 @@ def release_csv(secure_db: Path, out_dir: Path, plan_path: Path | None = None, q
     """``python -m etl release --format csv``: the release written, reported, and exported to ``out_dir``;
     the report also beside the folder if ``report_path`` is given. Returns the release report."""
     from etl.release.build import build_release
-    from etl.release.report import render
-
     from etl.release.edition import load_edition
+    from etl.release.report import render
     from etl.vintage import check_archive_path
 
     out_dir = Path(out_dir)
