@@ -1,8 +1,9 @@
 """Suppression and audit over all counts of the release at once (equalities and subset inequalities).
 
-Status: the joint *audit* runs on every release and is reported (``exposed_cells``); the joint
-*protection* (``protect``, which can start from the per-count pattern) is not yet the release's
-default (see docs/methods.md for what it costs).
+Status: the joint *audit* runs on every release and is reported (``exposed_cells``, from
+``etl.release.proofs``); the joint *protection* (``protect``, starting from the per-count pattern)
+is the publication plan's default gate (``joint_protection``; ``--joint-gate off`` measures only;
+docs/methods.md says what it costs).
 
 The cells are every count of the publication plan; the relations (``etl.release.relations``) are
 every ``parent = sum of children`` (``A @ n == 0``) and every ``subset <= superset`` across counts
