@@ -51,29 +51,30 @@ def _periods_sql(periods: list[tuple[str, int, int]]) -> str:
 
 
 def write_cells(con, plan: Plan, years: list[int]) -> int:
-    """Fill ``plan_cells``; returns its number of rows."""
+    """Fill ``plan_cells``; returns its number of rows.
+
+    The cubes' counts are summed to each published level and period first; the zeros are added
+    after, on the grid of the published cells alone (its levels' areas x its periods x the values
+    of its dimensions), not on municipalities x years (4 million rows with today's plan, whatever
+    the scale)."""
     periods = plan.periods(years)
     dim_cols = ", ".join(f"{d} VARCHAR" for d in DIM_ORDER)
     con.execute(f"CREATE OR REPLACE TEMP TABLE fine (count VARCHAR, pattern VARCHAR, year INTEGER, "
                 f"municipality INTEGER, {dim_cols}, n BIGINT)")
-    con.execute("CREATE OR REPLACE TEMP TABLE years AS SELECT unnest(?::INTEGER[]) AS year", [years])
-    for p in dict.fromkeys(Pattern(q.count, q.dims) for q in plan.patterns):
+    unique = list(dict.fromkeys(Pattern(q.count, q.dims) for q in plan.patterns))
+    for p in unique:
         cube, column = SOURCES[p.count]
         cols = [DIMS[d][0] for d in p.dims]
         select_dims = ", ".join(f"CAST({c} AS VARCHAR) AS {d}" for d, c in zip(p.dims, cols))
-        src = (f"SELECT year, municipality{', ' + select_dims if p.dims else ''}, sum({column}) AS n "
-               f"FROM sec.{cube} GROUP BY ALL")
-        grid = "SELECT y.year, m.code AS municipality FROM years y CROSS JOIN " \
-               "(SELECT code FROM sec.areas WHERE level = 'municipality') m"
-        for d in p.dims:
-            grid = f"SELECT * FROM ({grid}) CROSS JOIN {_values_sql(d)}"
-        using = ", ".join(["year", "municipality", *p.dims])
         insert_cols = ", ".join(["count", "pattern", "year", "municipality", *p.dims, "n"])
+        # grouped by the cube's own typed columns, cast to text after (3 times faster than
+        # grouping by the cast text at scale 1.0)
         con.execute(f"""
             INSERT INTO fine ({insert_cols})
-            SELECT '{p.count}', '{p.key}', g.year, g.municipality{''.join(f', g.{d}' for d in p.dims)},
-                   coalesce(s.n, 0)
-            FROM ({grid}) g LEFT JOIN ({src}) s USING ({using})
+            SELECT '{p.count}', '{p.key}', year, municipality{', ' + select_dims if p.dims else ''}, n
+            FROM (SELECT year, municipality{''.join(', ' + c for c in cols)}, sum({column}) AS n
+                  FROM sec.{cube} WHERE year IN ({', '.join(str(y) for y in years)}) GROUP BY ALL)
+            WHERE n <> 0
         """)
     # which (level, period) each (count, pattern) is published at: one equi-join, not an OR per pattern
     allowed = sorted({(p.count, p.key, level, label) for p in plan.patterns for level in p.levels
@@ -83,21 +84,40 @@ def write_cells(con, plan: Plan, years: list[int]) -> int:
     register(con, "allowed_df", pd.DataFrame(allowed, columns=["count", "pattern", "level", "period"]))
     con.execute("CREATE OR REPLACE TEMP TABLE allowed AS SELECT * FROM allowed_df")
     con.unregister("allowed_df")
+    geo = _geo_sql()
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE agg AS
+        SELECT f.count, f.pattern, g.level, g.code::INTEGER AS code, p.period,
+               {', '.join(f'f.{d}' for d in DIM_ORDER)}, sum(f.n)::BIGINT AS n
+        FROM fine f JOIN {geo} g USING (municipality) JOIN {_periods_sql(periods)} p USING (year)
+             JOIN allowed a ON a.count = f.count AND a.pattern = f.pattern AND a.level = g.level
+                            AND a.period = p.period
+        GROUP BY ALL
+    """)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE codes AS SELECT DISTINCT level, code::INTEGER AS code FROM {geo}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cells_grid (count VARCHAR, pattern VARCHAR, level VARCHAR, "
+                f"code INTEGER, period VARCHAR, {dim_cols}, n BIGINT)")
+    for p in unique:
+        values = "".join(f" CROSS JOIN {_values_sql(d)} v_{d}" for d in p.dims)
+        on = "".join(f" AND x.{d} = v_{d}.{d}" for d in p.dims)
+        insert_cols = ", ".join(["count", "pattern", "level", "code", "period", *p.dims, "n"])
+        con.execute(f"""
+            INSERT INTO cells_grid ({insert_cols})
+            SELECT a.count, a.pattern, a.level, c.code, a.period{''.join(f', v_{d}.{d}' for d in p.dims)},
+                   coalesce(x.n, 0)
+            FROM allowed a JOIN codes c USING (level){values}
+                 LEFT JOIN agg x ON x.count = a.count AND x.pattern = a.pattern AND x.level = a.level
+                  AND x.code = c.code AND x.period = a.period{on}
+            WHERE a.count = '{p.count}' AND a.pattern = '{p.key}'
+        """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_cells AS
-        WITH agg AS (
-            SELECT f.count, f.pattern, g.level, g.code::INTEGER AS code, p.period,
-                   {', '.join(f'f.{d}' for d in DIM_ORDER)}, sum(f.n)::BIGINT AS n
-            FROM fine f JOIN {_geo_sql()} g USING (municipality) JOIN {_periods_sql(periods)} p USING (year)
-                 JOIN allowed a ON a.count = f.count AND a.pattern = f.pattern AND a.level = g.level
-                                AND a.period = p.period
-            GROUP BY ALL)
         SELECT (row_number() OVER (ORDER BY count, pattern, level, code, period, {', '.join(DIM_ORDER)}) - 1)::BIGINT AS id,
                *, {fs_sql(DIM_ORDER)} AS fs
-        FROM agg
+        FROM cells_grid
     """)
-    con.execute("DROP TABLE allowed")
-    con.execute("DROP TABLE fine")
+    for table in ("allowed", "fine", "agg", "codes", "cells_grid"):
+        con.execute(f"DROP TABLE {table}")
     return con.execute("SELECT count(*) FROM plan_cells").fetchone()[0]
 
 
