@@ -163,8 +163,21 @@ def atlas_app(app_db):
 
 # `make test` runs the tests on two processes (pytest-xdist, --dist loadgroup). The tests of the
 # release stay on one process: its databases take minutes to build, once per process. Browser tests
-# run on both (dash_duo serves each app on a port of its own).
+# run on both (dash_duo serves each app on a port of its own). The tests of a module that uses a
+# module-scoped fixture of its own stay together too, so that the fixture is made once, not once per
+# process (test_registers' two builds of a register world ran on both processes, 34 s each).
 GROUPS = (("release", {"release_db", "release_secure_db", "release_app"}),)
+
+
+def _own_module_fixture(item) -> bool:
+    """Whether ``item`` uses a module-scoped fixture defined in its own module (not a conftest's)."""
+    info = getattr(item, "_fixtureinfo", None)
+    module = item.nodeid.split("::", 1)[0]
+    for name in getattr(item, "fixturenames", ()):
+        defs = info.name2fixturedefs.get(name) if info else None
+        if defs and defs[-1].scope == "module" and defs[-1].baseid == module:
+            return True
+    return False
 
 
 # Tests that fail on main after the merges of 2026-12-07, each with what is known of the cause. They
@@ -184,3 +197,6 @@ def pytest_collection_modifyitems(config, items):
             if fixtures & set(getattr(item, "fixturenames", ())):
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
+        else:       # a module that names its group itself (pytestmark) keeps it
+            if item.get_closest_marker("xdist_group") is None and _own_module_fixture(item):
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

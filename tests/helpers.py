@@ -23,6 +23,37 @@ def wait_until(predicate, timeout: float = 30, what: str = "condition") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def none_on_page(driver, selector: str) -> bool:
+    """Whether no element matches the CSS ``selector``, asked of the page at once. ``find_elements``
+    of dash[testing] waits its implicit 2 s before it answers an empty list, so a wait for something
+    to be gone cost 2 s per check even when it was gone already."""
+    return driver.execute_script("return document.querySelector(arguments[0]) === null;", selector)
+
+
+def wait_gone(driver, selector: str, timeout: float = 40, what: str = "condition", settle: float = 0.5) -> None:
+    """Wait until no element matches ``selector`` and none has come back for ``settle`` seconds (a
+    page's loading marks come and go between chained callbacks); fail saying what was awaited."""
+    end = time.time() + timeout
+    since = None
+    while time.time() < end:
+        try:
+            gone = none_on_page(driver, selector)
+        except Exception:
+            gone = False
+        now = time.time()
+        if not gone:
+            since = None
+        elif since is None:
+            since = now
+        elif now - since >= settle:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+LOADING = "._dash-loading, [data-dash-is-loading='true']"
+
+
 def dash_outputs(output: str) -> list[dict]:
     """The output ids of a callback as ``/_dash-dependencies`` spells them (``..a.b...c.d..`` or ``a.b``)."""
     import json

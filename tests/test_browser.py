@@ -170,7 +170,7 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
     to screenshots/ (gitignored) for a person to look at; the Danish pages hold no English-only text;
     on a phone the navigation folds into a menu and the map starts on the first screens; the year
     slider's labels do not overlap."""
-    from helpers import english_left, english_only_strings, wait_until
+    from helpers import LOADING, english_left, english_only_strings, wait_gone, wait_until
 
     strings = english_only_strings()
     out = ROOT / "screenshots"
@@ -183,8 +183,7 @@ def test_every_page_in_both_languages_at_three_sizes(dash_duo, atlas_app):
             driver.get(f"{dash_duo.server_url}{path}" + ("?lang=da" if lang == "da" else ""))
             # a first (cold) area profile takes a while on a loaded machine: how long is for make bench, not here
             _wait(dash_duo, lambda ready=ready: dash_duo.find_elements(ready), timeout=120, what=f"{path} drawn")
-            _wait(dash_duo, lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"),
-                  what=f"{path} loaded")
+            wait_gone(driver, LOADING, 30, what=f"{path} loaded")
             if path == "/":
                 _wait(dash_duo, lambda: dash_duo.find_elements("#breakdown .main-svg"), what="breakdown")
                 marks = driver.execute_script(

@@ -14,7 +14,7 @@ from importlib.resources import files
 from urllib.parse import unquote
 
 import pytest
-from helpers import wait_until
+from helpers import LOADING, wait_gone, wait_until
 from selenium.webdriver.common.keys import Keys
 
 pytestmark = [pytest.mark.browser,
@@ -44,9 +44,9 @@ def _wait(predicate, timeout=40, what="condition"):
 def _loaded(dash_duo, path):
     _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
     _wait(lambda: dash_duo.find_elements("#_pages_content *"), what=f"{path} content")
-    _wait(lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"), what=f"{path} loaded")
+    wait_gone(dash_duo.driver, LOADING, 40, what=f"{path} loaded")
     try:        # charts drawn (a page may hold one that stays empty)
-        wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
+        wait_gone(dash_duo.driver, ".dash-graph:not(:has(.main-svg))", 15, settle=0)
     except AssertionError:
         pass
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from helpers import wait_until
+from helpers import LOADING, wait_gone, wait_until
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -17,7 +17,7 @@ def _open_menu(dash_duo, chart: str, prefix: str = ""):
     """Open ``chart``'s API menu as a keyboard user does (focus its button, Enter): a pointer click was
     refused where the page's sidebar and charts moved the button under the pointer. ``prefix``: the
     page's ids (``pw-`` on /pathways, ``ret-`` on /returns)."""
-    wait_until(lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"), 60, "the page drawn")
+    wait_gone(dash_duo.driver, LOADING, 60, "the page drawn")
     toggle = dash_duo.find_element(f"#{prefix}api-menu-{chart} .dropdown-toggle")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", toggle)
     toggle.send_keys(Keys.ENTER)

@@ -18,7 +18,7 @@ import shutil
 from urllib.parse import unquote
 
 import pytest
-from helpers import wait_until
+from helpers import LOADING, wait_gone, wait_until
 from selenium.webdriver.common.keys import Keys
 
 pytestmark = [pytest.mark.browser,
@@ -42,7 +42,7 @@ def _viewport(driver, width: int, height: int) -> None:
 
 
 def _loaded(dash_duo):
-    _wait(lambda: not dash_duo.find_elements("._dash-loading, [data-dash-is-loading='true']"), what="page loaded")
+    wait_gone(dash_duo.driver, LOADING, 40, what="page loaded")
 
 
 def test_radio_groups_are_one_tab_stop_and_arrows_move_within(dash_duo, atlas_app):
@@ -175,7 +175,7 @@ def _every_page(dash_duo, width: int = 390, height: int = 844):
                 _wait(lambda: dash_duo.find_elements("main, #main-content"), what=f"{path} drawn")
                 _loaded(dash_duo)
                 try:        # charts drawn (a page may hold one that stays empty; it is checked anyway)
-                    wait_until(lambda: not dash_duo.find_elements(".dash-graph:not(:has(.main-svg))"), 15)
+                    wait_gone(driver, ".dash-graph:not(:has(.main-svg))", 15, settle=0)
                 except AssertionError:
                     pass
                 yield f"{path} ({lang})"

@@ -40,8 +40,14 @@ def _fs(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
     return fs
 
 
-def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str]) -> pd.DataFrame:
-    """Numerator and denominator by level, code, period, filter set, sex and age band, from the cubes."""
+# persons by stratum, read once per secure database and query: the three rates and their filter sets
+# without a filter on imaging ask for the same (read-only here: each use merges it into a new frame)
+_PERSONS: dict[tuple[str, str], pd.DataFrame] = {}
+
+
+def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str], db: str = "") -> pd.DataFrame:
+    """Numerator and denominator by level, code, period, filter set, sex and age band, from the cubes
+    (``db``: the database's file, the key of the persons read before)."""
     rows = ", ".join(f"({y}, '{p}')" for p in periods
                      for y in (range(int(p.split("-")[0]), int(p.split("-")[1]) + 1) if "-" in p else [int(p)]))
     per = f"(SELECT * FROM (VALUES {rows}) AS t(year, period))"
@@ -60,11 +66,17 @@ def _secure_strata(con, measure, keys: tuple[str, ...], periods: list[str]) -> p
             FROM {measure.cube} c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
             WHERE {where_num} GROUP BY {group}""").df()
         psel = "".join(f", CAST(c.{col[k]} AS VARCHAR) AS f_{k}" for k in pop_keys)
-        den = con.execute(f"""
+        sql = f"""
             SELECT g.level, g.code, p.period{psel}, CAST(c.sex AS VARCHAR) AS sex, c.age_band AS age,
                    sum(c.persons) AS den
             FROM population_cube c JOIN {_geo_sql()} g USING (municipality) JOIN {per} p USING (year)
-            GROUP BY ALL""").df()
+            GROUP BY ALL"""
+        if db and (db, sql) in _PERSONS:
+            den = _PERSONS[(db, sql)]
+        else:
+            den = con.execute(sql).df()
+            if db:
+                _PERSONS[(db, sql)] = den
         ev_keys = [k for k in keys if k not in pop_keys]
         if ev_keys:
             values = pd.DataFrame([dict(zip([f"f_{k}" for k in ev_keys], v)) for v in
@@ -128,7 +140,7 @@ def _engine_on_secure(secure_db, est: pd.DataFrame, measure, weights, min_events
     with duckdb.connect(str(secure_db), read_only=True) as con:
         patterns = est.assign(keys=est["fs"].map(lambda fs: tuple(p.split("=")[0] for p in fs.split("&") if p)))
         for keys, part in patterns.groupby("keys"):
-            s = _secure_strata(con, measure, keys, periods)
+            s = _secure_strata(con, measure, keys, periods, db=str(secure_db))
             s = s[s["fs"].isin(set(part["fs"]))]
             national = s[s["level"] == "denmark"].drop(columns=["level", "code"])
             cells = s[s["level"] != "denmark"]

@@ -61,20 +61,31 @@ def _direct(secure_db, pub: pd.DataFrame) -> pd.DataFrame:
                          for y in (range(int(p.split("-")[0]), int(p.split("-")[1]) + 1) if "-" in p else [int(p)]))
         per = f"(SELECT * FROM (VALUES {rows}) AS t(year, period))"
         pub = pub.assign(keys=pub["fs"].map(lambda fs: tuple(sorted(p.split("=")[0] for p in fs.split("&") if p))))
+        # each filter set's events (every numerator at once) and persons are read once, not once per measure
+        events: dict[tuple, pd.DataFrame] = {}
+        persons: dict[tuple, pd.DataFrame] = {}
         for (measure, keys), cells in pub.groupby(["measure", "keys"]):
             columns = {**GROUPS, **EVENTS, **SEX_AGE}
             dims = [columns[k] for k in keys]
             pop_dims = [columns[k] for k in keys if k not in EVENTS]
             sel = "".join(f", CAST(c.{d} AS VARCHAR) AS {d}" for d in dims)
             psel = "".join(f", CAST(c.{d} AS VARCHAR) AS {d}" for d in pop_dims)
-            ev = con.execute(f"""SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS s, c.age_band AS a,
-                                        sum(c.{NUMERATOR[measure]}) AS e
-                                 FROM imaging_cube c JOIN {geo} g USING (municipality) JOIN {per} p USING (year)
-                                 GROUP BY ALL""").df()
-            pop = con.execute(f"""SELECT g.level, g.code, p.period{psel}, CAST(c.sex AS VARCHAR) AS s, c.age_band AS a,
-                                         sum(c.persons) AS n
-                                  FROM population_cube c JOIN {geo} g USING (municipality) JOIN {per} p USING (year)
-                                  GROUP BY ALL""").df()
+            if keys not in events:
+                sums = ", ".join(f"sum(c.{n}) AS {n}" for n in NUMERATOR.values())
+                events[keys] = con.execute(f"""SELECT g.level, g.code, p.period{sel}, CAST(c.sex AS VARCHAR) AS s,
+                                                      c.age_band AS a, {sums}
+                                               FROM imaging_cube c JOIN {geo} g USING (municipality)
+                                                    JOIN {per} p USING (year)
+                                               GROUP BY ALL""").df()
+            ev = events[keys].drop(columns=[n for n in NUMERATOR.values() if n != NUMERATOR[measure]]).rename(
+                columns={NUMERATOR[measure]: "e"})
+            if tuple(pop_dims) not in persons:
+                persons[tuple(pop_dims)] = con.execute(f"""SELECT g.level, g.code, p.period{psel}, CAST(c.sex AS VARCHAR) AS s,
+                                                                  c.age_band AS a, sum(c.persons) AS n
+                                                           FROM population_cube c JOIN {geo} g USING (municipality)
+                                                                JOIN {per} p USING (year)
+                                                           GROUP BY ALL""").df()
+            pop = persons[tuple(pop_dims)]
             # the events of a filter on an imaging dimension: every combination that is a published cell
             on = ["level", "code", "period", *pop_dims, "s", "a"]
             evd = [d for d in dims if d not in pop_dims]
