@@ -87,6 +87,11 @@ def stage_table(con, table: Table, files: list[Path], mapping: dict, report: Sta
     body = " UNION ALL ".join(sql for _, sql in selects)
     try:
         con.execute(f"CREATE OR REPLACE {'VIEW' if table.large else 'TABLE'} {raw_name} AS {body}")
+        if table.large:
+            # a view is read lazily, and the checks below may skip a damaged page (Parquet statistics
+            # can answer a predicate without reading it): decode every value once, here, so that a
+            # damaged file is named now and not met later as DuckDB's error in the middle of a build
+            con.execute(f"SELECT count(*), min(hash(COLUMNS(*))) FROM {raw_name}").fetchall()
         _check(con, table, raw_name, report, lenient, reject_dir)
         _count_recoded(con, table, raw_name, report)
     except duckdb.Error as exc:

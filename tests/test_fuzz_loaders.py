@@ -304,6 +304,19 @@ def test_broken_parquet_files(case, lenient):
     _check(name, f"{name}.parquet", data, lenient)
 
 
+@pytest.mark.parametrize("lenient", [False, True])
+def test_a_damaged_page_that_statistics_skip_is_named_when_staged(lenient):
+    """A Parquet file whose header and statistics read but one data page does not (found by the
+    fuzzer above): staging names the file; before, it passed and DuckDB's error came later."""
+    damaged = (Path(__file__).parent / "data" / "population_damaged_page.parquet").read_bytes()
+    with pytest.raises(ContractError, match="population.parquet"):
+        with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
+            (Path(tmp) / "population.parquet").write_bytes(damaged)
+            con = duckdb.connect()
+            with mock.patch.object(staging, "contract", lambda _settings: {"population": CONTRACT["population"]}):
+                stage_all(con, Path(tmp), MAPPING, SETTINGS, lenient=lenient, reject_dir=Path(tmp) / "rejected")
+
+
 def test_base_extract_is_valid(tmp_path):
     """The fuzzers start from a valid extract: unbroken, it stages without problems."""
     _write_all(tmp_path)
