@@ -25,6 +25,10 @@ OUTCOME_COLOURS = {"surgery": "#D55E00", "rehabilitation": "#009E73", "diagnosis
 AREA, NATIONAL = "#D55E00", "#444444"
 
 
+# the height of a second line of a Sankey's column heading (12 px bold, 1.3 lines)
+HEADING_LINE = 16
+
+
 def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figure, int]:
     """Referrer -> modality -> outcome. Only shown, non-zero flows are drawn; returns the figure
     and the number of flows left out because they are hidden."""
@@ -75,6 +79,9 @@ def sankey(p: dict[str, pd.DataFrame], view: View, window: int) -> tuple[go.Figu
     titles.stamp(fig, f"{t('pw_sankey', lang)}, {titles.period(view)}, {where}",
                  [titles.filters_text(view, lang), t("pw_within", lang).format(days=window)], lang,
                  titles.file_stem(t("pw_sankey", lang), view, None, lang, where, t("pw_days", lang).format(days=window)))
+    # room above the flows for a heading on two lines: where two headings would meet on a narrow
+    # screen, assets/chart-fit.js sets the wider one on two lines, growing upwards
+    fig.update_layout(margin=dict(t=fig.layout.margin.t + HEADING_LINE), height=fig.layout.height + HEADING_LINE)
     return fig, hidden
 
 
