@@ -323,7 +323,8 @@ def run_api_load(url: str, views_n: int = 200, seconds: float = 30.0, clients: i
             "duration_seconds": full["duration_seconds"], "requests": full["requests"],
             "errors": full["errors"] + (paced["errors"] if paced else 0),
             "error_examples": full["error_examples"] + (paced["error_examples"] if paced else []),
-            "requests_per_second": full["requests_per_second"], "load": full["load"], "paced": paced,
+            "requests_per_second": full["requests_per_second"], "load": full["load"], "by_family": full["by_family"],
+            "paced": paced,
             "note": "clients and server share the machine; cold = each view once, one at a time; load = as fast as "
                     "the clients can ask (the capacity); paced = the clients together ask rate_asked a second, each "
                     "request timed from when it was due (the latency at that rate)"}

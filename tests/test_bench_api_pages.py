@@ -85,3 +85,13 @@ def test_the_report_gives_each_familys_latency():
     rows = report._family_rows(a)
     assert len(rows) == 2
     assert "pathways (2): cold p95 48 ms, paced p95" in rows[1] and rows[1].rstrip().endswith("8 ms")
+
+
+def test_latencies_are_summarised_per_family_of_endpoints():
+    paths = ["/api/v1/data?measure=imaging_rate", "/api/v1/pathways/flows?level=region", "/api/v1/returns/exam",
+             "/api/v1/trend?measure=mri_share", "/api/v1/pathways/areas"]
+    assert [api_load.family(p) for p in paths] == ["atlas", "pathways", "returns", "atlas", "pathways"]
+    got = api_load.by_family(paths, [1.0, 10.0, 5.0, 3.0, 30.0])
+    assert sorted(got) == ["atlas", "pathways", "returns"]
+    assert (got["atlas"]["n"], got["pathways"]["n"], got["returns"]["n"]) == (2, 2, 1)
+    assert got["pathways"]["max_ms"] == 30.0 and got["atlas"]["mean_ms"] == 2.0
