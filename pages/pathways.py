@@ -159,7 +159,7 @@ def _sankey_panel(p: dict, view, win: int):
     fig, hidden = P.sankey(p, view, win)
     note = t("pw_hidden_flows", lang).format(n=hidden) if hidden else t("pw_no_hidden", lang)
     heading = f"{P.area_name(view)} · {view.y0}–{view.y1}" if view.y0 != view.y1 else f"{P.area_name(view)} · {view.y0}"
-    if not len(fig.data[0].link.value):
+    if not len(fig.data[0]["link"]["value"]):
         # nothing to draw (every flow hidden, or no episodes): say so, never leave the last flows up
         total = p["total"]["count"].iloc[0] if len(p["total"]) else 0
         text = (t("empty_selection", lang) if not pd.isna(total) and total == 0
