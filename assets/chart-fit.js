@@ -1,5 +1,5 @@
-/* Chart text that fits its chart on a narrow screen (issue 29), and a Sankey's short node names
-   there. Plotly does not wrap titles, axis titles or notes, and on a 390 px phone a long one ran past the chart's edge and was cut off. After
+/* Chart text that fits its chart on a narrow screen (issue 29), and a Sankey's short node names and
+   column headings that do not meet there. Plotly does not wrap titles, axis titles or notes, and on a 390 px phone a long one ran past the chart's edge and was cut off. After
    every drawing of a chart, a title or note that runs out of the chart is set smaller (to no less than
    70 % of its size) and, if it still does not fit, moved back inside. Text that fits is left alone,
    so a laptop sees the charts exactly as drawn. */
@@ -66,12 +66,83 @@
     });
   }
 
+  // A Sankey's column headings (its annotations, one above each column: the first left-aligned, the
+  // middle one centred, the last right-aligned) where two would meet, as the Danish "Modalitet" and
+  // "Inden for 365 dage" did at 390 px: the wider of the pair is set on two lines, split at the space
+  // nearest its middle, on its own side (left, centre or right) and with its foot where it was (the
+  // figure leaves room above for a second line). Measured afresh on every drawing, from the one-line
+  // headings, so a wider screen sees them on one line again.
+  var HEAD_GAP = 12, SVG_NS = 'http://www.w3.org/2000/svg';
+  function unwrapHeading(t) {
+    if (t.hasAttribute('data-head-lines') && t.innerHTML === t.getAttribute('data-head-lines')) {
+      t.innerHTML = t.getAttribute('data-head-orig');              // our own two lines: back to one
+    }
+    t.removeAttribute('data-head-lines');
+    t.removeAttribute('data-head-orig');
+  }
+
+  function wrapHeading(t, side) {
+    var words = t.textContent.trim().split(/\s+/);
+    if (words.length < 2) { return false; }
+    var cut = 1, best = Infinity, all = words.join(' ').length;
+    for (var i = 1; i < words.length; i++) {
+      var d = Math.abs(all - 2 * words.slice(0, i).join(' ').length);
+      if (d < best) { best = d; cut = i; }
+    }
+    var before = t.getBoundingClientRect(), orig = t.innerHTML;
+    var inner = t.querySelector('tspan'), style = inner && inner.getAttribute('style');
+    var x = parseFloat(t.getAttribute('x') || '0');
+    t.textContent = '';
+    [words.slice(0, cut).join(' '), words.slice(cut).join(' ')].forEach(function (line, i) {
+      var s = document.createElementNS(SVG_NS, 'tspan');
+      s.setAttribute('class', 'line');
+      s.setAttribute('x', String(x));
+      s.setAttribute('dy', i ? '1.3em' : '0');
+      if (style) { s.setAttribute('style', style); }
+      s.textContent = line;
+      t.appendChild(s);
+    });
+    var after = t.getBoundingClientRect();
+    var dx = side === 'left' ? before.left - after.left
+      : side === 'right' ? before.right - after.right : (before.left + before.right - after.left - after.right) / 2;
+    t.querySelectorAll('tspan.line').forEach(function (s) { s.setAttribute('x', (x + dx).toFixed(1)); });
+    t.firstChild.setAttribute('dy', (before.bottom - after.bottom).toFixed(1));
+    t.setAttribute('data-head-orig', orig);
+    t.setAttribute('data-head-lines', t.innerHTML);
+    return true;
+  }
+
+  function sankeyHeadings(plot) {
+    var trace = plot.data && plot.data[0];
+    if (!trace || trace.type !== 'sankey') { return; }
+    var notes = (plot.layout && plot.layout.annotations) || [], heads = [];
+    plot.querySelectorAll('.annotation').forEach(function (g) {
+      var t = g.querySelector('.annotation-text'), note = notes[Number(g.getAttribute('data-index'))];
+      if (!t || !note) { return; }
+      unwrapHeading(t);
+      heads.push({text: t, side: note.xanchor});
+    });
+    var box = function (h) { return h.text.getBoundingClientRect(); };
+    for (var round = 0; round < heads.length; round++) {
+      heads.sort(function (a, b) { return box(a).left - box(b).left; });
+      var meeting = null;
+      for (var i = 0; i + 1 < heads.length && !meeting; i++) {
+        if (box(heads[i]).right + HEAD_GAP > box(heads[i + 1]).left) { meeting = [heads[i], heads[i + 1]]; }
+      }
+      if (!meeting) { return; }
+      var open = meeting.filter(function (h) { return !h.text.hasAttribute('data-head-lines'); })
+        .sort(function (a, b) { return box(b).width - box(a).width; });
+      if (!open.length || !open.some(function (h) { return wrapHeading(h.text, h.side); })) { return; }
+    }
+  }
+
   function fit(plot) {
     var svg = plot.querySelector('.main-svg');
     if (!svg) { return; }
     var box = svg.getBoundingClientRect();
     if (!box.width) { return; }
     sankeyNames(plot, box.width);
+    sankeyHeadings(plot);
     plot.querySelectorAll(TEXT).forEach(function (t) {
       if (t.textContent.trim()) { fitOne(t, box); }
     });

@@ -1,10 +1,11 @@
 """Small building blocks shared by the pages: labelled controls, chart cards with downloads."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, clientside_callback, dcc, html
+from dash import ALL, MATCH, Input, Output, clientside_callback, dcc, html, no_update
 
 from atlas import numbers
 from atlas.export import _words, csv_separator  # noqa: F401  (csv_separator: importable from here as before)
@@ -139,6 +140,22 @@ def api_link_id(chart: str, prefix: str = "") -> str:
     """The id of the link in ``chart``'s download menu that shows its API address (plain ids, so the
     page's callback that keeps them up to date is an ordinary one)."""
     return f"{prefix}api-link-{chart}"
+
+
+def api_link_outputs(charts: tuple[str, ...], prefix: str = "") -> list[Output]:
+    """The outputs of the page callback that keeps its charts' API addresses up to date: the href and
+    the text of each chart's menu link (:func:`api_link_id`), in ``charts``' order; their values are
+    :func:`api_link_values`. One shape for the atlas page, /pathways and /returns."""
+    return [Output(api_link_id(chart, prefix), part) for chart in charts for part in ("href", "children")]
+
+
+def api_link_values(charts: tuple[str, ...], view, address: Callable[[str, object], str]) -> list | tuple:
+    """The values of :func:`api_link_outputs`: each chart's API address ``address(chart, view)`` (the
+    address its CSV download carries) as the link's href and text; while the page's ``view`` has not
+    arrived (None), nothing changes."""
+    if view is None:
+        return (no_update,) * (2 * len(charts))
+    return [a for chart in charts for a in (address(chart, view),) * 2]
 
 
 def api_menu(chart: str, title: str, lang: str, address: str, prefix: str = "") -> dbc.DropdownMenu:

@@ -256,14 +256,8 @@ def recent_trends(measure: str, level: str, n_years: int = 5, end: int | None = 
     (table, chance) with chance the flags expected by chance alone (``stats.chance_flags``) among
     the areas tested: rising or falling (two-sided 5 %) and higher and rising (2.5 % x 2.5 %)."""
     frame = yearly_counts(measure, level)
-    incomplete = set(coverage.incomplete_years(measure))
-    if end is not None:
-        incomplete |= {int(y) for y in frame["year"].unique() if int(y) > end}
-    breaks = list(coverage.breaks(measure))
     rows = []
-    for code, g in frame.groupby("code", sort=True):
-        r = stats.recent_trend(g["year"].to_numpy(), g["count"].to_numpy(float), g["population"].to_numpy(float),
-                               n_years=n_years, incomplete=sorted(incomplete), breaks=breaks, quasi=quasi)
+    for code, g, r in _area_trends(frame, measure, n_years, end, quasi):
         last = g[g["year"] == r.years[-1]] if r.years else g.iloc[0:0]
         flag = str(last["flag"].iloc[0]) if len(last) else "not_tested"
         rows.append({"code": int(code), "name": str(g["name"].iloc[0]),
@@ -277,6 +271,35 @@ def recent_trends(measure: str, level: str, n_years: int = 5, end: int | None = 
     chance = {"tested": tested, "any": stats.chance_flags(tested, 0.05),
               "higher_rising": stats.chance_flags(tested, ALPHA_HIGH * ALPHA_RISING)}
     return table, chance
+
+
+def _area_trends(frame: pd.DataFrame, measure: str, n_years: int, end: int | None, quasi: bool):
+    """Each area's recent trend from its yearly counts (``frame``: ``code``, ``year``, ``count``,
+    ``population``, in year order within an area): (code, the area's rows, ``stats.recent_trend``'s
+    result), areas in code order."""
+    incomplete = set(coverage.incomplete_years(measure))
+    if end is not None:
+        incomplete |= {int(y) for y in frame["year"].unique() if int(y) > end}
+    breaks = list(coverage.breaks(measure))
+    for code, g in frame.groupby("code", sort=True):
+        yield code, g, stats.recent_trend(g["year"].to_numpy(), g["count"].to_numpy(float),
+                                          g["population"].to_numpy(float), n_years=n_years,
+                                          incomplete=sorted(incomplete), breaks=breaks, quasi=quasi)
+
+
+@cached(maxsize=64)
+def recent_directions(measure: str, level: str, n_years: int = 5) -> pd.DataFrame:
+    """Each area's recent trend over the last ``n_years`` complete years, as :func:`recent_trends`
+    tests it (the same counts, the same regression), without the funnel flags: ``code``,
+    ``first_year``, ``last_year``, ``apc`` with its interval and ``direction``. The counts of all
+    years come from one query of the source (:meth:`atlas.data.source.Source.yearly_counts`), not
+    from one table of areas per year: what the atlas page's recent-trend markers need on a first view."""
+    frame = data.source().yearly_counts(measure, level)
+    rows = [{"code": int(code), "first_year": r.years[0] if r.years else None,
+             "last_year": r.years[-1] if r.years else None, "apc": r.apc.value, "apc_lower": r.apc.lower,
+             "apc_upper": r.apc.upper, "direction": r.direction}
+            for code, _, r in _area_trends(frame, measure, n_years, None, False)]
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- opportunity
@@ -444,6 +467,6 @@ def peer_comparison(code: int, y0: int, y1: int, measures=("imaging_rate", "lowv
 
 
 def clear_caches() -> None:
-    for f in (group_rates, gradient, gradient_trend, yearly_counts, recent_trends, opportunity, peer_features, land_area_km2,
-              peers):
+    for f in (group_rates, gradient, gradient_trend, yearly_counts, recent_trends, recent_directions, opportunity,
+              peer_features, land_area_km2, peers):
         f.cache_clear()

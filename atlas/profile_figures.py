@@ -5,8 +5,9 @@
 over the period is beyond chance. ``measure_scatter``: one measure against another by area, the
 selected areas highlighted. The colours are the atlas's (``atlas.figures``).
 
-``measure_trends`` and ``small_multiples`` are plain figure data (:mod:`atlas.plot`, the atlas
-page's way); ``measure_scatter`` and ``compare_dots`` (``/compare``) are still ``go.Figure``.
+All are plain figure data (:mod:`atlas.plot`, the atlas page's way); ``measure_scatter`` and
+``compare_dots`` (``/compare``) write the JSON of the ``plotly.graph_objects`` figures they were drawn
+with before.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from atlas import numbers, plot
 from atlas.figures import AREA, FONT, HIGHLIGHT, NATIONAL, unit
@@ -28,17 +28,14 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def _finish(fig, height: int, lang: str, **kw):
-    """The common look of the profile's charts (a ``go.Figure`` or an :class:`atlas.plot.Figure`);
-    axis ticks in the reader's number format ("0,5" and "1.000" in Danish)."""
+def _finish(fig: plot.Figure, height: int, lang: str, **kw) -> plot.Figure:
+    """The common look of the profile's charts; axis ticks in the reader's number format ("0,5" and
+    "1.000" in Danish)."""
     fig.update_layout(**{"height": height, "margin": dict(l=10, r=10, t=30, b=10), "font": FONT,
                          "separators": numbers.plotly_separators(lang),
                          "paper_bgcolor": "white", "plot_bgcolor": "white", "showlegend": False, **kw})
-    if isinstance(fig, plot.Figure):
-        for note in fig.layout.get("annotations", []):
-            note.setdefault("font", {})["size"] = 11
-    else:
-        fig.update_annotations(font_size=11)
+    for note in fig.layout.get("annotations", []):
+        note.setdefault("font", {})["size"] = 11
     return fig
 
 
@@ -119,18 +116,18 @@ def small_multiples(frame: pd.DataFrame, national: pd.DataFrame, order: list[int
     return _finish(fig, 105 * rows + 40, lang)
 
 
-def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> go.Figure:
+def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selected: set[int]) -> plot.Figure:
     """Areas by two measures (``value_x``, ``value_y`` with intervals), the selected areas
     highlighted, with a least-squares line for the eye."""
-    fig = go.Figure()
+    fig = plot.Figure()
     if both.empty:
         return _finish(fig, 460, lang)
     mx, my = MEASURES[x_key], MEASURES[y_key]
     colours = [HIGHLIGHT if c in selected else AREA for c in both["code"]]
     hover = [f"<b>{n}</b><br>{mx.name(lang)}: {x:.1f} {unit(mx, lang)}<br>{my.name(lang)}: {y:.1f} {unit(my, lang)}"
              for n, x, y in zip(both["name"], both["value_x"], both["value_y"])]
-    fig.add_trace(go.Scatter(
-        x=both["value_x"], y=both["value_y"], mode="markers", customdata=both["code"], hovertext=hover, hoverinfo="text",
+    fig.add_trace(dict(
+        type="scatter", x=both["value_x"], y=both["value_y"], mode="markers", customdata=both["code"], hovertext=hover, hoverinfo="text",
         error_x=dict(type="data", symmetric=False, array=both["upper_x"] - both["value_x"],
                      arrayminus=both["value_x"] - both["lower_x"], color="#c6dbef", thickness=1, width=0),
         error_y=dict(type="data", symmetric=False, array=both["upper_y"] - both["value_y"],
@@ -139,37 +136,45 @@ def measure_scatter(both: pd.DataFrame, x_key: str, y_key: str, lang: str, selec
                     line=dict(color="white", width=0.5))))
     sel = both[both["code"].isin(selected)]
     if len(sel):
-        fig.add_trace(go.Scatter(x=sel["value_x"], y=sel["value_y"], mode="text", text=sel["name"],
-                                 textposition="top center", hoverinfo="skip", textfont=dict(color=HIGHLIGHT)))
+        fig.add_trace(dict(type="scatter", x=sel["value_x"], y=sel["value_y"], mode="text", text=sel["name"],
+                           textposition="top center", hoverinfo="skip", textfont=dict(color=HIGHLIGHT)))
     if len(both) >= 3 and both["value_x"].nunique() > 1:
         slope, intercept = np.polyfit(both["value_x"], both["value_y"], 1)
         xs = np.array([both["value_x"].min(), both["value_x"].max()])
-        fig.add_trace(go.Scatter(x=xs, y=slope * xs + intercept, mode="lines", hoverinfo="skip",
-                                 line=dict(color=NATIONAL, dash="dot", width=1)))
+        fig.add_trace(dict(type="scatter", x=xs, y=slope * xs + intercept, mode="lines", hoverinfo="skip",
+                           line=dict(color=NATIONAL, dash="dot", width=1)))
     # the measure's name on one line and its unit on the next: one line ran off the chart on a phone
-    fig.update_xaxes(title=f"{mx.name(lang)}<br>({unit(mx, lang)})", gridcolor="#eee")
-    fig.update_yaxes(title=f"{my.name(lang)} ({unit(my, lang)})", gridcolor="#eee")
+    fig.update_xaxes(title=dict(text=f"{mx.name(lang)}<br>({unit(mx, lang)})"), gridcolor="#eee")
+    fig.update_yaxes(title=dict(text=f"{my.name(lang)} ({unit(my, lang)})"), gridcolor="#eee")
     return _finish(fig, 480, lang)
 
 
 PEERS_COLOUR = "#000000"          # the comparable municipalities together: black stars (Okabe-Ito)
 
 
+def _values(d: pd.DataFrame) -> dict:
+    """The hover's published value and interval of each dot (``customdata``: one row per dot), none
+    for a trace without dots."""
+    if not len(d):
+        return {}
+    return {"customdata": list(np.stack([d["value"], d["lower"], d["upper"]], axis=1))}
+
+
 def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], lang: str,
-                 peers: pd.DataFrame | None = None) -> go.Figure:
+                 peers: pd.DataFrame | None = None) -> plot.Figure:
     """Every measure (one row each) with the compared areas' values relative to Denmark (=100), so
     measures on different scales share one axis; hover shows the published values. ``peers`` (the
     first municipality's comparable municipalities together, :func:`atlas.comparisons.peer_column`)
     adds them as one more comparator, where their pooled figure is shown."""
     palette = ["#D55E00", "#0072B2", "#009E73", "#CC79A7"]
-    fig = go.Figure()
+    fig = plot.Figure()
     for i, code in enumerate(codes):
         d = table[table["code"] == code]
         d = d[d["value"].notna() & d["denmark"].notna() & (d["denmark"] > 0)]
-        fig.add_trace(go.Scatter(
-            x=100 * d["value"] / d["denmark"], y=d["name"], mode="markers", name=names.get(code, str(code)),
+        fig.add_trace(dict(
+            type="scatter", x=100 * d["value"] / d["denmark"], y=d["name"], mode="markers", name=names.get(code, str(code)),
             marker=dict(color=palette[i % 4], size=10, symbol=["circle", "square", "diamond", "triangle-up"][i % 4]),
-            customdata=np.stack([d["value"], d["lower"], d["upper"]], axis=1) if len(d) else None,
+            **_values(d),
             hovertemplate=f"{names.get(code, code)}<br>%{{y}}: %{{customdata[0]:.1f}} "
                           f"(%{{customdata[1]:.1f}}–%{{customdata[2]:.1f}})<extra></extra>"))
     if peers is not None and len(peers) and codes:
@@ -177,14 +182,14 @@ def compare_dots(table: pd.DataFrame, codes: list[int], names: dict[int, str], l
         d = peers.merge(first, on="measure", how="inner")
         d = d[d["value"].notna() & d["denmark"].notna() & (d["denmark"] > 0)]
         label = t("peers_comparator", lang).format(name=names.get(codes[0], str(codes[0])))
-        fig.add_trace(go.Scatter(
-            x=100 * d["value"] / d["denmark"], y=d["name"], mode="markers", name=label,
+        fig.add_trace(dict(
+            type="scatter", x=100 * d["value"] / d["denmark"], y=d["name"], mode="markers", name=label,
             marker=dict(color=PEERS_COLOUR, size=11, symbol="star"),
-            customdata=np.stack([d["value"], d["lower"], d["upper"]], axis=1) if len(d) else None,
+            **_values(d),
             hovertemplate=f"{label}<br>%{{y}}: %{{customdata[0]:.1f}} "
                           f"(%{{customdata[1]:.1f}}–%{{customdata[2]:.1f}})<extra></extra>"))
-    fig.add_vline(x=100, line_color=NATIONAL, line_dash="dash")
-    fig.update_xaxes(title=t("cmp_index", lang), gridcolor="#eee")
+    fig.add_vline(100, {"color": NATIONAL, "dash": "dash"})
+    fig.update_xaxes(title=dict(text=t("cmp_index", lang)), gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
     n = table["name"].nunique() if len(table) else 1
     return _finish(fig, 28 * n + 120, lang, legend=dict(orientation="h", y=-0.08), showlegend=True)

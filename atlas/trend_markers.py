@@ -2,7 +2,9 @@
 trend over its last N complete years (the reader's choice, ``View.recent``: ``recent=`` in the
 address, 5 by default as on ``/recent-trends``), as :func:`atlas.policy.recent_trends` tests it for
 ``/recent-trends`` and the area profile (``etl.stats.recent_trend``: Poisson log-linear regression
-of the published yearly counts with the population as offset, the crude rate of everyone).
+of the published yearly counts with the population as offset, the crude rate of everyone). The
+counts of all years are read at once (:func:`atlas.policy.recent_directions`, issue 27: a first view
+read twelve years' tables of areas one by one).
 
 The marker belongs to the area and the measure, not to the view's year or filters: it is shown only
 where it describes what the view shows (everyone, no population group or imaging filter), and the
@@ -34,7 +36,8 @@ def markers(measure: str, level: str, n_years: int = N_YEARS) -> tuple[pd.DataFr
     significant change, not tested), ``apc`` with its interval and the first and last year tested;
     ``years`` the (first, last) year of the tested areas, None when no area could be tested."""
     try:
-        tab, _ = policy.recent_trends(measure, level, n_years)
+        # the same test as /recent-trends (policy.recent_trends), from one read of all years' counts
+        tab = policy.recent_directions(measure, level, n_years)
     except (KeyError, ValueError):
         tab = pd.DataFrame()
     if not len(tab):

@@ -63,6 +63,9 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--api-rate", type=float, default=300.0,
                    help="requests a second of the API's paced load, after the load as fast as the clients can "
                         "(the p95 target is checked at this rate; 0: no paced load)")
+    p.add_argument("--api-page-share", type=float, default=0.3,
+                   help="share of the API load's addresses that are the pathways and return-letters endpoints "
+                        "(/api/v1/pathways/*, /api/v1/returns/*); the rest are data, trend, breakdown and mix")
     p.add_argument("--api-on", default="release",
                    help="databases the API load runs on, comma-separated: secure, release")
     p.add_argument("--api", action="store_true",
@@ -104,4 +107,5 @@ def api_arguments(args: argparse.Namespace) -> dict:
     """The API load's settings (:func:`bench.api_load.run_api_load`) and the databases it runs on."""
     return {"seconds": args.api_seconds, "views_n": args.api_views, "clients": args.api_clients,
             "client_threads": args.api_threads, "seed": args.seed, "rate": args.api_rate or None,
+            "page_share": args.api_page_share,
             "on": tuple(d.strip() for d in args.api_on.split(",") if d.strip())}

@@ -291,7 +291,21 @@ def api_rows(a: dict, title: str, targets: list[dict]) -> list[str]:
         f"{_fmt(load['p95_ms'], 'ms'):>12}" + ("" if paced else mark("release API: data requests p95")),
         *at_rate,
         f"{'    each view once (cold)  p50 ' + _fmt(cold['p50_ms'], 'ms') + ', p95':<48}{_fmt(cold['p95_ms'], 'ms'):>12}",
+        *_family_rows(a),
     ]
+
+
+def _family_rows(a: dict) -> list[str]:
+    """The API load's latencies per family of endpoints (atlas, pathways, returns): cold p95, and the
+    p95 under the paced load (or, without one, the load as fast as can be)."""
+    under = a.get("paced") or a
+    which = "paced" if a.get("paced") else "load"
+    out = []
+    for name, cold in (a.get("cold_by_family") or {}).items():
+        load = (under.get("by_family") or {}).get(name) or {}
+        out.append(f"{'    ' + name + ' (' + str(cold['n']) + '): cold p95 ' + _fmt(cold['p95_ms'], 'ms') + ', ' + which + ' p95':<48}"
+                   f"{_fmt(load.get('p95_ms'), 'ms'):>12}")
+    return out
 
 
 def write_markdown(res: dict, path: Path) -> Path:

@@ -30,7 +30,8 @@ from atlas.cache import cached
 from atlas.filters import COLOUR_MODES, DIMENSIONS, FUNNEL_TARGETS, RECENT_YEARS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import (
-    api_link_id,
+    api_link_outputs,
+    api_link_values,
     chart_card,
     control,
     dim_options,
@@ -253,7 +254,7 @@ def _area_outputs(view: View):
 @callback(Output("measure-definition", "children"), Output("coverage-note", "children"), Output("profile-link", "children"),
           Output("cluster-panel", "children"), Output("find-clusters", "className"), Output("table-views", "children"),
           Output("funnel-note", "children"),
-          *[Output(api_link_id(c), p) for c in export.API_CHARTS for p in ("href", "children")],
+          *api_link_outputs(export.API_CHARTS),
           Input("view", "data"), Input("find-clusters", "n_clicks"), State("atlas-url", "search"))
 def draw_notes(data, clusters_asked, search_qs):
     """Everything around the charts that is not drawn from a chart's table: the measure's definition,
@@ -265,16 +266,9 @@ def draw_notes(data, clusters_asked, search_qs):
     view = current_view(data, search_qs)
     return (definition(view), coverage_note(view), findings_panel.profile_link(view),
             *atlas_panels.clusters_or_offer(replace(view, sep=",", map="geo", tables=0), bool(clusters_asked)),
-            tables_section(view), funnel_note(view), *api_links(view))
-
-def api_links(view: View) -> list[str]:
-    """Each chart's API address (href and text of its menu's link, in :data:`export.API_CHARTS`'
-    order): the address its CSV download carries."""
-    out = []
-    for chart in export.API_CHARTS:
-        address = export.chart_api_address(chart, view)
-        out += [address, address]
-    return out
+            tables_section(view), funnel_note(view),
+            # each chart's API address in its download menu: the address its CSV download carries
+            *api_link_values(export.API_CHARTS, view, export.chart_api_address))
 
 
 def definition(view: View):

@@ -16,8 +16,8 @@ from atlas.api import page_views
 from atlas.filters import DIMENSIONS, View
 from atlas.i18n import label, t
 from atlas.layout_parts import year_control
-from atlas.layout_parts import (api_link_id, dropdown, chart_card, control, dim_options, html_table, lang_of, page_frame, separator_control,
-                                year_marks)
+from atlas.layout_parts import (api_link_outputs, api_link_values, dropdown, chart_card, control, dim_options, html_table,
+                                lang_of, page_frame, separator_control, year_marks)
 from atlas.measures import MEASURES
 from atlas.pathways import tables
 from atlas.raw_html import block
@@ -159,7 +159,7 @@ def _sankey_panel(p: dict, view, win: int):
     fig, hidden = P.sankey(p, view, win)
     note = t("pw_hidden_flows", lang).format(n=hidden) if hidden else t("pw_no_hidden", lang)
     heading = f"{P.area_name(view)} · {view.y0}–{view.y1}" if view.y0 != view.y1 else f"{P.area_name(view)} · {view.y0}"
-    if not len(fig.data[0].link.value):
+    if not len(fig.data[0]["link"]["value"]):
         # nothing to draw (every flow hidden, or no episodes): say so, never leave the last flows up
         total = p["total"]["count"].iloc[0] if len(p["total"]) else 0
         text = (t("empty_selection", lang) if not pd.isna(total) and total == 0
@@ -253,15 +253,12 @@ def _area_table(path: str, data: str, lang: str):
     return block(tables.area_table(P.area_table(view), view))
 
 
-@callback(*[Output(api_link_id(c, "pw-"), p) for c in P.CHARTS for p in ("href", "children")],
-          Input("pw-view", "data"), State("pw-url", "search"))
+@callback(*api_link_outputs(P.CHARTS, "pw-"), Input("pw-view", "data"), State("pw-url", "search"))
 def draw_api_links(data, search):
-    """Each chart's API address in its download menu (href and text of the menu's link, in
+    """Each chart's API address in its download menu (:func:`atlas.layout_parts.api_link_values`, in
     :data:`atlas.pathways.CHARTS`' order): the address its CSV download carries, for the view on screen."""
-    if data is None:
-        return (no_update,) * (2 * len(P.CHARTS))
-    view, win = current(data, search)
-    return [a for chart in P.CHARTS for a in (page_views.pathways_url(chart, view, win),) * 2]
+    return api_link_values(P.CHARTS, None if data is None else current(data, search),
+                           lambda chart, shown: page_views.pathways_url(chart, *shown))
 
 
 # ---------------------------------------------------------------- downloads

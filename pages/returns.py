@@ -12,7 +12,7 @@ from atlas import data, guard, numbers
 from atlas import returns as R
 from atlas.api import page_views
 from atlas.i18n import label, t
-from atlas.layout_parts import api_link_id, chart_card, control, dropdown, lang_of, page_frame, separator_control
+from atlas.layout_parts import api_link_outputs, api_link_values, chart_card, control, dropdown, lang_of, page_frame, separator_control
 from atlas.page_meta import title_of
 from atlas.static import GRAPH_CONFIG
 
@@ -184,15 +184,11 @@ def _summary_table(summary: pd.DataFrame, view: R.ReturnsView):
     ], size="sm", className="small mb-0", id="ret-summary-table")
 
 
-@callback(*[Output(api_link_id(c, "ret-"), p) for c in R.CHARTS for p in ("href", "children")],
-          Input("ret-view", "data"), State("ret-url", "search"))
+@callback(*api_link_outputs(R.CHARTS, "ret-"), Input("ret-view", "data"), State("ret-url", "search"))
 def draw_api_links(data, search):
-    """Each chart's API address in its download menu (href and text of the menu's link, in
+    """Each chart's API address in its download menu (:func:`atlas.layout_parts.api_link_values`, in
     :data:`atlas.returns.CHARTS`' order): the address its CSV download carries, for the view on screen."""
-    if data is None:
-        return (no_update,) * (2 * len(R.CHARTS))
-    view = current_view(data, search)
-    return [a for chart in R.CHARTS for a in (page_views.returns_url(chart, view),) * 2]
+    return api_link_values(R.CHARTS, None if data is None else current_view(data, search), page_views.returns_url)
 
 
 # ---------------------------------------------------------------- downloads

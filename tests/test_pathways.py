@@ -98,7 +98,7 @@ def test_secure_pathways_are_exact(P, years):
             assert (got.reindex(want.index) == want).all(), view
             small += int(((want >= 1) & (want <= 4)).sum())
             fig, hidden = P.sankey(p, view, window)
-            assert hidden == 0 and (np.asarray(fig.data[0].link.value, dtype=float) > 0).all()
+            assert hidden == 0 and (np.asarray(fig.data[0]["link"]["value"], dtype=float) > 0).all()
     assert small > 0                       # the narrow views hold small counts, shown as they are
 
 

@@ -118,14 +118,14 @@ def test_compare_dots_show_the_peers_together_as_a_comparator(database):
     for lang, label in (("en", "Comparable municipalities of Slagelse (pooled)"),
                         ("da", "Sammenlignelige kommuner for Slagelse (samlet)")):
         dots = page.side_section(state, lang)[-1].figure
-        traces = {tr.name: tr for tr in dots.data}
+        traces = {tr["name"]: tr for tr in dots.data}
         assert label in traces and len(traces) == 3, list(traces)     # the two areas, then the peers together
         peers = traces[label]
-        by_measure = dict(zip(list(peers.y), [float(x) for x in peers.x]))
+        by_measure = dict(zip(list(peers["y"]), [float(x) for x in peers["x"]]))
         name = MEASURES["imaging_rate"].name(lang)
         assert by_measure[name] == pytest.approx(100 * want / float(national["value"]), rel=1e-9)
-        assert peers.marker.symbol == "star"
+        assert peers["marker"]["symbol"] == "star"
         assert len(by_measure) >= 2                            # every measure with a pooled figure
     # without the switch: only the compared areas
     plain = page.side_section({**state, "peers": False}, "en")[-1].figure
-    assert [tr.name for tr in plain.data] == ["Slagelse", "København"]
+    assert [tr["name"] for tr in plain.data] == ["Slagelse", "København"]

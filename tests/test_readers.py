@@ -134,8 +134,9 @@ def test_the_returns_count_charts_say_they_are_counts(app_db):
     for lang, unit in (("en", "number per month"), ("da", "antal pr. måned")):
         view = R.ReturnsView(lang=lang)
         fig = R.stamp(R.fig_by_exam(R.by_exam(view), view), "ret_chart_exam", view, counts=True)
-        assert fig.layout.yaxis.title.text.lower() == unit and unit in fig.layout.title.text
-        assert "1.000" not in fig.layout.title.text and "1,000" not in fig.layout.title.text
+        title = fig.layout["title"]["text"]
+        assert fig.layout["yaxis"]["title"]["text"].lower() == unit and unit in title
+        assert "1.000" not in title and "1,000" not in title
 
 
 def test_the_returns_page_says_what_a_return_letter_and_the_campaign_are():

@@ -210,26 +210,26 @@ def test_address_is_checked_against_whitelists(R, hash_, ignored):
 def test_figures_draw(R):
     s, r = R.its(R.ReturnsView(measure="returned"))
     fig = R.fig_its(s, r, R.ReturnsView(measure="returned"))
-    names = [tr.name for tr in fig.data]
+    names = [tr.get("name") for tr in fig.data]
     assert "Segmented regression" in names and "Trend before, continued" in names
     # the fitted and counterfactual lines are never below 0
     for tr in fig.data:
-        if tr.mode == "lines":
-            y = np.asarray(tr.y, dtype=float)
+        if tr.get("mode") == "lines":
+            y = np.asarray(tr["y"], dtype=float)
             assert not (y[np.isfinite(y)] < 0).any()
     view = R.ReturnsView(measure="letters")
     s, r = R.its(view)
-    assert r is None and "Segmented regression" not in [tr.name for tr in R.fig_its(s, r, view).data]
+    assert r is None and "Segmented regression" not in [tr.get("name") for tr in R.fig_its(s, r, view).data]
     exams = R.by_exam(view)
     bars = R.fig_by_exam(exams, view).data
-    assert [tr.type for tr in bars].count("bar") == 3
+    assert [tr["type"] for tr in bars].count("bar") == 3
     # hidden months are marked as hidden, not left out of the bars
-    marked = [tr for tr in bars if tr.type == "scatter"]
+    marked = [tr for tr in bars if tr["type"] == "scatter"]
     assert len(marked) == (1 if exams["hidden"].any() else 0)
     if marked:
-        assert len(marked[0].x) == int(exams["hidden"].sum()) and "hidden" in marked[0].hovertext[0]
+        assert len(marked[0]["x"]) == int(exams["hidden"].sum()) and "hidden" in marked[0]["hovertext"][0]
     heat = R.fig_centres(R.by_centre(view), view)
-    z = np.asarray(heat.data[0].z, dtype=float)
+    z = np.asarray(heat.data[0]["z"], dtype=float)
     assert z.shape == (RL["n_centres"], len(R.months()))
     assert np.isfinite(z).all()                  # the secure app hides nothing: every cell drawn as it is
     assert len(R.fig_spread(R.by_centre(view), view).data) == 2

@@ -214,6 +214,26 @@ def _area_table(view: View) -> tuple[pd.DataFrame, pd.Series]:
     return t[keep], national
 
 
+YEARLY_COLUMNS = ["code", "name", "year", "count", "population"]
+
+
+@cached(maxsize=64)
+def yearly_counts(measure: str, level: str) -> pd.DataFrame:
+    """Every published single year's numerator (``count``) and denominator (``population``) of
+    ``measure`` for everyone, by area of ``level`` (``code``, ``name``, ``year``; both NaN where
+    either is hidden), sorted by year and code: the ``num_shown`` and ``den_shown`` of each
+    published year's table of areas (:func:`area_table`), read in one query over all years instead
+    of one table per year. A year the release does not publish at this level has no rows."""
+    years = tuple(p for p in periods() if "-" not in p)
+    e = _rows(measure, level, years, "") if years else pd.DataFrame(columns=["code", "period", "num", "den"])
+    hidden = (e["num"].isna() | e["den"].isna()).to_numpy(bool)
+    out = pd.DataFrame({"code": e["code"].astype(int), "year": e["period"].astype(int),
+                        "count": e["num"].astype(float).where(~hidden), "population": e["den"].astype(float).where(~hidden)})
+    out = db.with_names(out, level)
+    out["name"] = out["name"].astype(str)
+    return out.sort_values(["year", "code"]).reset_index(drop=True)[YEARLY_COLUMNS]
+
+
 def trend_table(view: View, area: int | None) -> pd.DataFrame:
     """Every single year for Denmark (code 0) and the selected area, as published."""
     view, _ = nearest_published(view)
@@ -290,7 +310,8 @@ def breakdown_view(view: View) -> View:
 
 
 def clear_caches() -> None:
-    for f in (periods, _published, measures, _pathway_periods, _group_reference, _area_table, _trend_table, _breakdown_table):
+    for f in (periods, _published, measures, _pathway_periods, _group_reference, _area_table, _trend_table, _breakdown_table,
+              yearly_counts):
         f.cache_clear()
 
 

@@ -185,6 +185,39 @@ def trend_table(view: View, area: int | None) -> pd.DataFrame:
     return _trend_table(replace(_key(view), y0=0, y1=0), area)
 
 
+YEARLY_COLUMNS = ["code", "name", "year", "count", "population"]
+
+
+@cached(maxsize=64)
+def yearly_counts(measure: str, level: str) -> pd.DataFrame:
+    """Every single year's exact numerator (``count``) and denominator (``population``: the
+    population for a rate, the imaging for a share) of ``measure`` for everyone, by area of ``level``
+    (``code``, ``name``, ``year``), sorted by year and code: the ``num_shown`` and ``den_shown`` of
+    each year's table of areas (:func:`area_table`), read in one SQL query over all years (the
+    population joined to the events inside it) instead of one table per year."""
+    m = MEASURES[measure]
+    years_ = years()
+    keys, events, population = _strata_sql_parts(m.key, years_[0], years_[-1], (), (), ("year", "municipality"))
+    if population is not None:
+        # as strata(): every population stratum, with the events of the same stratum (none: 0)
+        sql = (f"WITH ev AS ({events[0]}), pop AS ({population[0]}) "
+               f"SELECT year, municipality, sum(coalesce(ev.num, 0)) AS num, sum(pop.den) AS den "
+               f"FROM pop LEFT JOIN ev USING ({', '.join(keys)}) GROUP BY year, municipality")
+        params = events[1] + population[1]
+    else:
+        sql = (f"SELECT year, municipality, sum(coalesce(num, 0)) AS num, sum(coalesce(den, 0)) AS den "
+               f"FROM ({events[0]}) GROUP BY year, municipality")
+        params = events[1]
+    f = db.query(sql, params)
+    f["code"] = f["municipality"].map(area_codes(level))
+    t = f.groupby(["year", "code"], as_index=False)[["num", "den"]].sum()
+    out = pd.DataFrame({"code": t["code"].astype(int), "year": t["year"].astype(int),
+                        "count": t["num"].astype(float), "population": t["den"].astype(float)})
+    out = db.with_names(out, level)
+    out["name"] = out["name"].astype(str)
+    return out.sort_values(["year", "code"]).reset_index(drop=True)[YEARLY_COLUMNS]
+
+
 @cached(maxsize=256)
 def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     m = MEASURES[view.measure]
@@ -378,5 +411,5 @@ def _referrer_rows(path: str, view: View, level: str | None, area: int | None, r
 
 def clear_caches() -> None:
     for f in (years, event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table, _episode_cells,
-              _referrer_rows):
+              _referrer_rows, yearly_counts):
         f.cache_clear()

@@ -67,6 +67,13 @@ class Source:
     def trend_table(self, view: View, area: int | None) -> pd.DataFrame:
         raise NotImplementedError
 
+    def yearly_counts(self, measure: str, level: str) -> pd.DataFrame:
+        """Every single year's numerator and denominator of ``measure`` for everyone, by area of
+        ``level``: ``code``, ``name``, ``year``, ``count``, ``population`` (NaN where hidden), sorted by
+        year and code; exactly the ``num_shown`` and ``den_shown`` of the tables of areas of the
+        single years the source publishes (:meth:`area_table`), read at once (one query, kept)."""
+        raise NotImplementedError
+
     def breakdown_view(self, view: View) -> View:
         raise NotImplementedError
 
@@ -158,6 +165,13 @@ class SecureSource(Source):
         from atlas.data import secure
 
         return secure.trend_table(view, area)
+
+    def yearly_counts(self, measure, level):
+        from atlas.data import secure
+
+        if measure not in self.measures():          # as publishes(): a measure without estimates has no table
+            return pd.DataFrame(columns=secure.YEARLY_COLUMNS)
+        return secure.yearly_counts(measure, level)
 
     def breakdown_view(self, view):
         from atlas.data import secure
@@ -256,6 +270,11 @@ class ReleaseSource(Source):
         from atlas.data import release
 
         return release.trend_table(view, area)
+
+    def yearly_counts(self, measure, level):
+        from atlas.data import release
+
+        return release.yearly_counts(measure, level)
 
     def breakdown_view(self, view):
         from atlas.data import release
