@@ -47,7 +47,7 @@ def _hidden_area(level: str = "municipality") -> int:
     for code in a[a.level == level].sort_values("code").code:
         view = View(y0=year, y1=year, area=int(code))
         fig, _ = P.sankey(P.pathways(view, 365), view, 365)
-        if not len(fig.data[0].link.value):
+        if not len(fig.data[0]["link"]["value"]):
             return int(code)
     pytest.skip("no area with all flows hidden in this database")
 

@@ -387,7 +387,7 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         write_relations(con, plan, years)
         step("relations (geography, 2027 regions, periods, filter sets, subsets)")
         workers = workers or 1
-        hidden, suppression, audits = _protect_counts(con, plan, log=lambda m: _log(quiet, f"[release]   {m}"),
+        hidden, suppression, audits = _protect_counts(con, plan, log=None if quiet else (lambda m: _log(quiet, f"[release]   {m}")),
                                                       budget=budget, workers=workers)
         step(f"protected: {int(hidden.sum()):,} cells hidden")
         families = view_families(con, hidden)
