@@ -37,25 +37,16 @@ def database(request):
 
 
 def _year_by_year(measure: str, level: str) -> pd.DataFrame:
-    """What the markers read before: each published single year's table of areas, its ``num_shown``
-    and ``den_shown`` where both are shown."""
-    from atlas import data
-    from atlas.filters import View
+    """What the markers read before: the year-by-year reader /recent-trends still uses (each
+    published single year's table of areas, ``policy.yearly_counts``, uncached), on the columns
+    both give."""
+    from atlas import policy
 
-    src = data.source()
-    parts = []
-    for year in src.years():
-        view = View(measure=measure, level=level, y0=year, y1=year)
-        if not src.publishes(view):
-            continue
-        tbl, _ = src.area_table(view)
-        shown = (tbl["num_shown"].notna() & tbl["den_shown"].notna()).to_numpy(bool)
-        parts.append(pd.DataFrame({"code": tbl["code"].astype(int), "name": tbl["name"].astype(str), "year": year,
-                                   "count": tbl["num_shown"].astype(float).where(shown),
-                                   "population": tbl["den_shown"].astype(float).where(shown)}))
-    if not parts:
-        return pd.DataFrame(columns=["code", "name", "year", "count", "population"])
-    return pd.concat(parts, ignore_index=True).sort_values(["year", "code"]).reset_index(drop=True)
+    cols = ["code", "name", "year", "count", "population"]
+    t = policy.yearly_counts.uncached(measure, level)
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    return t[cols].sort_values(["year", "code"]).reset_index(drop=True)
 
 
 def test_the_counts_of_all_years_are_those_of_each_years_table(database):
