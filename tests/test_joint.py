@@ -48,6 +48,31 @@ def test_per_count_protection_leaves_the_subset_attack_open_and_the_joint_rule_c
     assert joint.exposed_cells(A, n, hidden, 5, G).size == 0
 
 
+def _chain():
+    """Two counts, each a region = three municipalities, episodes <= first imagings in each cell.
+    Cells 0-3 first (a, b, c, region), 4-7 episodes. The patterns as the per-count protection
+    could leave them: first hides a (4) with b (10), episodes hide a (4) with c (8)."""
+    n = np.array([4, 10, 30, 44, 4, 10, 8, 22], dtype=float)
+    A = sparse.csr_matrix(np.array([[1, 1, 1, -1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, -1]], dtype=float))
+    G = sparse.csr_matrix(np.hstack([-np.eye(4), np.eye(4)]))                  # episode - first <= 0
+    hidden = np.array([True, True, False, False, True, False, True, False])
+    return n, A, G, hidden
+
+
+def test_a_shown_twin_close_to_a_hidden_partner_pins_the_chain_and_chain_twins_frees_it():
+    n, A, G, hidden = _chain()
+    for cols in (slice(0, 4), slice(4, 8)):                   # each count alone is proven
+        assert joint.exposed_cells(A[:, cols], n[cols], hidden[cols], 5).size == 0
+    # together: first's b cannot fall below the shown episode b (10), so first's a is at most 4,
+    # and the episode's a with it
+    assert set(joint.exposed_cells(A, n, hidden, 5, G)) == {0, 4}
+    before = hidden.copy()
+    added = joint.chain_twins(A, G, n, hidden, 5)
+    assert added == 1 and list(np.flatnonzero(hidden & ~before)) == [5]      # the episode's b, nothing else
+    assert not hidden[2]                         # first's c (30) is far from its twin (8): left shown
+    assert joint.exposed_cells(A, n, hidden, 5, G).size == 0
+
+
 def test_the_audit_proves_both_ends_of_the_protection_interval():
     """Two small cells whose only partner holds them both down: the region says Fanø + Kerteminde
     = 13 with Kerteminde's subset shown as 12, so Fanø can be 1 but never 5 (no 'up' proof);

@@ -26,7 +26,7 @@ from etl.release import edition as release_edition
 from etl.release import returns as release_returns
 from etl.release.cells import register, write_cells, write_strata
 from etl.release.estimates import write_estimates
-from etl.release.joint import Budget, secondary_bounded
+from etl.release.joint import Budget, chain_twins, secondary_bounded
 from etl.release.joint import exposed_cells as joint_exposed
 from etl.release.joint import protect as joint_protect
 from etl.release.plan import DIM_ORDER, Plan, load_plan
@@ -202,11 +202,15 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
         audits[count]["passed"] = audits[count]["shown_small"] == 0 and audits[count]["exposed"] == 0
         if log:
             log(f"{count}: {int(res.hidden.sum()):,} of {cols.size:,} hidden ({res.rounds} rounds)")
-    # rule 2 over all counts at once, with the least values the subset inequalities give a hidden
-    # partner (a municipality's imaging can fall no lower than its shown first imagings)
+    # across counts: a hidden cell's subset or superset twin within min_count of it is hidden too
+    # (a table that moves one must move the other), then rule 2 over all counts at once, with the
+    # least values the subset inequalities give a hidden partner (a municipality's imaging can fall
+    # no lower than its shown first imagings)
+    twins = chain_twins(A, G, n, hidden, plan.min_count, cost, keep=cost >= COST["everyone"])
     added = secondary_bounded(A, G, n, hidden, plan.min_count, cost)
     if log:
-        log(f"all counts together: {added:,} more hidden where a subset or superset left a partner no room")
+        log(f"all counts together: {twins:,} more hidden beside a close subset or superset, {added:,} where a "
+            "subset or superset left a partner no room")
     # the joint audit: every count at once, with the subset inequalities between counts; with
     # `joint_protection` in the plan it is a gate: more is hidden until every hidden count from 1 to
     # 4 can be 5 or more in a table consistent with everything published, or nothing is written
@@ -227,7 +231,7 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
     else:
         exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False, group=group,
                                 stats=proof_kinds)
-    joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0, "bounded_added": int(added),
+    joint = {"cells": int(n.size), "hidden": int(hidden.sum()), "shown_small": 0, "bounded_added": int(added), "twins_added": int(twins),
              "hidden_small": int((hidden & (n >= 1) & (n < plan.min_count)).sum()), "exposed": int(exposed.size),
              "relations": int(A.shape[0]), "inequalities": int(G.shape[0]), "timeouts": budget.timeouts,
              "relation_families": checked, "enforced": plan.joint_protection, "passed": True,

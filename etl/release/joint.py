@@ -56,7 +56,8 @@ from scipy import sparse
 from etl.release.proofs import Budget, _empty, exposed_cells
 from etl.release.suppression import SuppressionResult, _pick, secondary  # rule 2 is one code for both
 
-__all__ = ["Budget", "SuppressionResult", "audit", "exposed_cells", "least_values", "protect", "secondary_bounded"]
+__all__ = ["Budget", "SuppressionResult", "audit", "chain_twins", "exposed_cells", "least_values", "protect",
+           "secondary_bounded"]
 
 
 
@@ -119,6 +120,51 @@ def secondary_bounded(A, G, c, hidden, min_count, cost=None, max_rounds: int = 2
             return added
         hidden[picks] = True
         added += picks.size
+    return added
+
+
+def chain_twins(A, G, c, hidden, min_count, cost=None, keep=None, max_rounds: int = 30) -> int:
+    """Where a cell and its subset or superset twin (same area, period and filters, another count)
+    are within ``min_count`` of each other, hide the shown twin of a hidden one: the subset of a
+    hidden superset (which may have to fall), the superset of a hidden subset of ``min_count`` or
+    more (which may have to rise); then rule 2 for the cells so hidden; until nothing changes.
+    Changes ``hidden``; returns cells added. ``keep`` (bool per cell, optional): cells this rule
+    never hides (the default views and Denmark: where they matter, the joint gate's repair finds
+    cheaper cells first).
+
+    Why: the counts are protected one by one, and each pattern is proven for its count alone. A
+    table that carries a small count to ``min_count`` moves it and its partners by up to
+    ``min_count - 1``; where a twin across counts is that close, it must move too, and a shown twin
+    cannot. Example: first imagings 4 + 10 + 30 with the 4 and the 10 hidden, episodes 4 + 10 + 8
+    with the 4 and the 8 hidden: the shown episode 10 holds first's 10 down, so first's 4 is at
+    most 4, and the episode's 4 with it. Measured on the demo data (scale 0.1): the joint audit's
+    first round found 985 such cells without this step and 110 with it (8,236 cells more hidden),
+    and the gate ended where it did not before (docs/methods.md)."""
+    twin = G.getnnz(axis=1) == 2
+    if not twin.any():
+        return 0
+    T = G[np.flatnonzero(twin)].tocoo()
+    order = np.lexsort((-T.data, T.row))               # per row: subset (+1) first, then superset
+    sub, sup = T.col[order][0::2], T.col[order][1::2]
+    close = np.abs(c[sub] - c[sup]) < min_count
+    keep = np.zeros(c.size, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    sub, sup = sub[close], sup[close]
+    added = 0
+    for _ in range(max_rounds):
+        add = np.zeros(c.size, dtype=bool)
+        # a hidden superset may have to fall: its close shown subset must be free to fall with it
+        m = hidden[sup] & ~hidden[sub] & (c[sub] > 0) & ~keep[sub]
+        add[sub[m]] = True
+        # a hidden subset of min_count or more may have to rise; a small one reaches min_count under
+        # any shown superset (never below min_count), so the default views are not touched for it
+        m = hidden[sub] & ~hidden[sup] & (c[sub] >= min_count) & ~keep[sup]
+        add[sup[m]] = True
+        k = int(add.sum())
+        hidden |= add
+        k += secondary(A, c, hidden, min_count, cost)
+        added += k
+        if k == 0:
+            break
     return added
 
 

@@ -40,10 +40,15 @@ def render(report: ReleaseReport) -> str:
               "at least k to anyone. Hidden counts of 5 or more may be worked back (they could have been",
               "published).", "",
               "Suppression runs per count over every equality below, and each count's LP audit (the upper",
-              "end: a table with the cell at 5 or more) must pass for the release to be written. Then rule 2",
+              "end: a table with the cell at 5 or more) must pass for the release to be written. Across",
+              "counts, a hidden cell's subset or superset twin (the same area, period and filters) less than 5",
+              "apart from it is hidden too, since a table that moves one must move the other. Then rule 2",
               "runs once more over all counts together, with the least value each hidden partner can take",
               "given its shown subsets (a partner pinned from below carries no room, so another is hidden)."]
     joint = next((a for k, a in report.audit.items() if k.startswith("all counts")), {})
+    if "twins_added" in joint:
+        lines += [f"Hidden beside a close twin: {joint['twins_added']:,} cells; by rule 2 over all counts: "
+                  f"{joint.get('bounded_added', 0):,} cells.", ""]
     if joint.get("enforced"):
         lines += ["The joint audit of all counts with the subset inequalities (\"all counts together\") is a gate",
                   "in this release (`joint_protection` in the plan): more was hidden until every hidden count from",
