@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import sparse
 
 from etl.release import joint, proofs
@@ -71,6 +72,32 @@ def test_a_shown_twin_close_to_a_hidden_partner_pins_the_chain_and_chain_twins_f
     assert added == 1 and list(np.flatnonzero(hidden & ~before)) == [5]      # the episode's b, nothing else
     assert not hidden[2]                         # first's c (30) is far from its twin (8): left shown
     assert joint.exposed_cells(A, n, hidden, 5, G).size == 0
+
+
+def test_when_the_gate_runs_out_of_rounds_the_tables_still_unproven_are_left_out_whole():
+    """The fallback publishes less, never a cell unproven: with one round only, the municipal
+    tables of both counts (table numbers 0 and 2; the regions 1 and 3) are left out, their cells
+    known to an intruder only as whole numbers of at least 0, and the audit then proves the 4s."""
+    n, A, G, hidden = _chain()
+    views = np.array([0, 0, 0, 1, 2, 2, 2, 3])
+    res = joint.protect(A, n, 5, G=G, start=hidden, max_rounds=1, lower_proof=False, views=views)
+    assert list(np.flatnonzero(res.unpublished)) == [0, 1, 2, 4, 5, 6]
+    assert not res.hidden[[3, 7]].any()                       # the regions stay published
+    least = np.where(res.unpublished, 0.0, 1.0)
+    assert joint.exposed_cells(A, n, res.hidden, 5, G, least=least, lower_proof=False).size == 0
+    # without a fallback, or with the municipal tables marked as always published: an error, nothing out
+    with pytest.raises(RuntimeError, match="did not converge"):
+        joint.protect(A, n, 5, G=G, start=hidden, max_rounds=1, lower_proof=False)
+    # first's municipal table always published: the tables beside its unproven 4 are left out instead
+    res = joint.protect(A, n, 5, G=G, start=hidden, max_rounds=1, lower_proof=False, views=views,
+                        keep_views=np.array([True, False, False, False]))
+    assert not res.unpublished[:3].any() and res.unpublished[4:7].all()
+    assert joint.exposed_cells(A, n, res.hidden, 5, G, least=np.where(res.unpublished, 0.0, 1.0),
+                               lower_proof=False).size == 0
+    # every table always published: the shown cells next to the unproven ones are hidden instead
+    res = joint.protect(A, n, 5, G=G, start=hidden, max_rounds=1, lower_proof=False, views=views,
+                        keep_views=np.ones(4, dtype=bool))
+    assert not res.unpublished.any() and joint.exposed_cells(A, n, res.hidden, 5, G, lower_proof=False).size == 0
 
 
 def test_the_audit_proves_both_ends_of_the_protection_interval():
@@ -282,6 +309,53 @@ def test_with_the_joint_gate_no_written_count_from_1_to_4_can_be_derived(atlas_d
     targets = list(np.flatnonzero(np.isnan(values) & (true >= 1) & (true < 5)))
     eq, le = relations(cells, munis, {}, "all")
     assert len(targets) >= 20 and len(le) >= 100          # the scale-0.01 data have small counts to protect
+    bad = disclosed(attack_lp(values, eq, le, targets))
+    assert not bad, f"{len(bad)} of {len(targets)} hidden small counts proven below 5 or pinned: {bad[:5]}"
+
+
+def test_a_gate_out_of_rounds_leaves_the_unproven_tables_out_and_what_it_writes_is_safe(atlas_db, tmp_path,
+                                                                                       monkeypatch):
+    """The fallback end to end: the gate is given one round only (and no table is marked always
+    published, so that the scale-0.01 data force it), so the tables still holding an unproven
+    count are left out. They are absent from the written release, the report lists them, the
+    audit passed, and the auditor's attack on what is written proves no hidden small count below
+    5 or pins one."""
+    import functools
+
+    from intruder import attack_lp, disclosed, relations
+
+    from etl.release import build as release_build
+    from etl.release.build import build_release
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(GATE_PLAN.format(min_count=5), encoding="utf-8")
+    monkeypatch.setattr(release_build, "joint_protect", functools.partial(joint.protect, max_rounds=1))
+    tables = release_build._tables
+    monkeypatch.setattr(release_build, "_tables", lambda cells, cost: (tables(cells, cost)[0], None))
+    (tmp_path / "out").mkdir()
+    report = build_release(atlas_db, tmp_path / "out" / "release.duckdb", plan_path=plan, quiet=True)
+    part = report.audit["all counts together"]
+    out = part["unpublished_tables"]
+    assert report.passed and out and part["unpublished_cells"] == sum(t["cells"] for t in out)
+    with duckdb.connect(str(tmp_path / "out" / "release.duckdb"), read_only=True) as con:
+        have = set(con.execute("SELECT DISTINCT count, pattern, level, period FROM counts").fetchall())
+    assert not have & {(t["count"], t["pattern"], t["level"], t["period"]) for t in out}
+    assert len(have) > len(out)
+    from etl.release.report import render
+
+    text = render(report)
+    assert f"{len(out):,} tables were left out of this release whole" in text
+    monkeypatch.setattr(release_build, "_scan", lambda con: {"passed": True, "problems": []})
+    (tmp_path / "plan1.toml").write_text(GATE_PLAN.format(min_count=1), encoding="utf-8")
+    build_release(atlas_db, tmp_path / "truth.duckdb", plan_path=tmp_path / "plan1.toml", quiet=True)
+    cells, munis = _written(tmp_path / "out" / "release.duckdb")
+    truth, _ = _written(tmp_path / "truth.duckdb")
+    key = ["quantity", "level", "code", "y0", "y1", "filters"]
+    true = cells.merge(truth, on=key, how="left", suffixes=("", "_true"))["value_true"].to_numpy(float)
+    values = cells["value"].to_numpy(float)
+    targets = list(np.flatnonzero(np.isnan(values) & (true >= 1) & (true < 5)))
+    eq, le = relations(cells, munis, {}, "all")
+    assert targets
     bad = disclosed(attack_lp(values, eq, le, targets))
     assert not bad, f"{len(bad)} of {len(targets)} hidden small counts proven below 5 or pinned: {bad[:5]}"
 

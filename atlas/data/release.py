@@ -319,9 +319,11 @@ def clear_caches() -> None:
 
 @cached(maxsize=1)
 def _pathway_periods() -> frozenset:
-    """(level, period) of every published pathway table (episodes by referrer x modality x outcome)."""
-    d = db.query("SELECT DISTINCT level, period FROM counts WHERE count = 'episode' "
-                 "AND pattern IN ('modality,referrer,outcome_short', 'modality,referrer,outcome_long')")
+    """(level, period) of every published pathway table (episodes by referrer x modality x outcome):
+    both windows, as a release whose protection left one of them out publishes neither here."""
+    d = db.query("SELECT level, period FROM counts WHERE count = 'episode' "
+                 "AND pattern IN ('modality,referrer,outcome_short', 'modality,referrer,outcome_long') "
+                 "GROUP BY level, period HAVING count(DISTINCT pattern) = 2")
     return frozenset(d.itertuples(index=False, name=None))
 
 

@@ -169,9 +169,10 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
                     workers: int = 1) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """Suppression per base count over every equality of that count (geography with the 2027
     regions' identities, periods with their tiles, filter sets), then the joint audit of all
-    counts with the subset inequalities between them; returns hidden flags per cell."""
+    counts with the subset inequalities between them; returns hidden flags per cell, the cells of
+    tables the joint protection left out whole (its fallback), the suppression table and the audits."""
     ids = con.execute("SELECT count, min(id), max(id) FROM plan_cells GROUP BY count ORDER BY min(id)").fetchall()
-    cells = con.execute("SELECT count, level, pattern, n FROM plan_cells ORDER BY id").df()
+    cells = con.execute("SELECT count, level, pattern, period, n FROM plan_cells ORDER BY id").df()
     n = cells["n"].to_numpy(dtype=float)
     cost = cell_cost(cells["level"].to_numpy(), cells["pattern"].to_numpy(), cells["count"].to_numpy())
     A, G = relation_matrix(con), inequality_matrix(con)
@@ -219,14 +220,18 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
     t0 = time.perf_counter()
     group = pd.factorize(cells["count"])[0]
     before = hidden.copy()
+    unpublished = np.zeros(n.size, dtype=bool)
+    views, keep_views = _tables(cells, cost)
     if plan.joint_protection:
         try:
             res = joint_protect(A, n, plan.min_count, cost=cost, G=G, budget=budget, log=log, start=hidden,
-                                group=group, stats=proof_kinds, lower_proof=False)
+                                group=group, stats=proof_kinds, lower_proof=False, views=views, keep_views=keep_views)
         except RuntimeError as e:
             raise ReleaseFailed(f"joint protection of all counts: {e}; nothing written. Raise joint_audit_seconds "
                                 "in the publication plan, or publish less (docs/methods.md).") from None
         hidden[:] = res.hidden
+        if res.unpublished is not None:
+            unpublished[:] = res.unpublished
         exposed = np.zeros(0, dtype=np.int64)
     else:
         exposed = joint_exposed(A, n, hidden, plan.min_count, G, budget, lower_proof=False, group=group,
@@ -239,13 +244,17 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
              "seconds": round(time.perf_counter() - t0, 1), "budget_seconds": budget.total,
              "joint_added": int((hidden & ~before).sum()),
              "joint_added_by_count": cells[hidden & ~before].groupby("count").size().to_dict(),
-             "exposed_by_count": cells.iloc[exposed].groupby("count").size().to_dict()}
+             "exposed_by_count": cells.iloc[exposed].groupby("count").size().to_dict(),
+             "unpublished_cells": int(unpublished.sum()), "unpublished_tables": _left_out(cells, n, unpublished,
+                                                                                          plan.min_count)}
     name = "all counts together" if plan.joint_protection else "all counts together (measured, not yet enforced)"
     audits[name] = joint
     if log:
         more = f"; {joint['joint_added']:,} more hidden" if plan.joint_protection else ""
         log(f"joint audit of all counts: {exposed.size:,} hidden counts from 1 to 4 not proven able to reach "
             f"{plan.min_count} ({budget.timeouts} solves out of time{more})")
+    if unpublished.any() and log:
+        log(f"{len(joint['unpublished_tables']):,} tables not published: their protection was not proven in time")
     secondary = hidden & ~primary
     joint["denmark_partners"] = int(((cells["level"].to_numpy() == "denmark") & secondary).sum())
     frame = cells.assign(zero=n == 0, primary=primary, secondary=secondary, published=~hidden)
@@ -253,16 +262,41 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
                                                secondary=("secondary", "sum"), published=("published", "sum"))
     t = t.reset_index()
     t["published_share"] = t["published"] / t["cells"]
-    return hidden, t, audits
+    return hidden, unpublished, t, audits
 
 
-def _published(con, hidden: np.ndarray) -> None:
-    register(con, "hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden}))
+def _tables(cells: pd.DataFrame, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The table of each cell (count x filter pattern x level x period: what the joint protection's
+    fallback leaves out whole) and, per table, whether it is always published: the default views
+    (everyone) and the national rows of the maps."""
+    views, _ = pd.factorize(cells["count"] + "|" + cells["pattern"] + "|" + cells["level"] + "|" + cells["period"])
+    always = (cells["pattern"].to_numpy() == "") | (cost >= COST["national_row"])
+    keep = np.zeros(views.max() + 1 if views.size else 0, dtype=bool)
+    keep[views[always]] = True
+    return views, keep
+
+
+def _left_out(cells: pd.DataFrame, n: np.ndarray, unpublished: np.ndarray, min_count: int) -> list[dict]:
+    """The tables the joint protection left out (count, pattern, level, period, cells, small counts)."""
+    if not unpublished.any():
+        return []
+    c = cells[unpublished].assign(small=(n[unpublished] >= 1) & (n[unpublished] < min_count))
+    t = c.groupby(["count", "pattern", "level", "period"]).agg(cells=("n", "size"), small=("small", "sum"))
+    return [{k: (int(v) if isinstance(v, (np.integer,)) else v) for k, v in r.items()}
+            for r in t.reset_index().to_dict("records")]
+
+
+def _published(con, hidden: np.ndarray, unpublished: np.ndarray | None = None) -> None:
+    """The cells of the release: the plan's, hidden ones NULL, tables left out by the joint
+    protection's fallback (``unpublished``) absent."""
+    out = np.zeros(hidden.size, dtype=bool) if unpublished is None else unpublished
+    register(con, "hidden_df", pd.DataFrame({"id": np.arange(hidden.size), "hidden": hidden, "out": out}))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE published AS
         SELECT c.count, c.pattern, c.level, c.code, c.period, c.fs, {', '.join(f'c.{d}' for d in DIM_ORDER)},
                CASE WHEN h.hidden THEN NULL ELSE c.n END AS shown
         FROM plan_cells c JOIN hidden_df h USING (id)
+        WHERE NOT h.out
     """)
     con.unregister("hidden_df")
 
@@ -391,12 +425,12 @@ def build_release(secure_db: Path, out: Path, plan_path: Path | None = None, qui
         write_relations(con, plan, years)
         step("relations (geography, 2027 regions, periods, filter sets, subsets)")
         workers = workers or 1
-        hidden, suppression, audits = _protect_counts(con, plan, log=None if quiet else (lambda m: _log(quiet, f"[release]   {m}")),
+        hidden, unpublished, suppression, audits = _protect_counts(con, plan, log=None if quiet else (lambda m: _log(False, f"[release]   {m}")),
                                                       budget=budget, workers=workers)
         step(f"protected: {int(hidden.sum()):,} cells hidden")
         families = view_families(con, hidden)
         national = national_rows(con, hidden)
-        _published(con, hidden)
+        _published(con, hidden, unpublished)
         est = write_estimates(con, plan, _weights(con))
         step("estimates")
         returns, returns_audit = release_returns.protect_returns(con, plan.min_count)

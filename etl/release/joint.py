@@ -263,13 +263,16 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
             cost: np.ndarray | None = None, G: sparse.csr_matrix | None = None,
             budget: Budget | None = None, log: Callable[[str], None] | None = None,
             lower_proof: bool = True, start: np.ndarray | None = None,
-            group: np.ndarray | None = None, stats: dict | None = None) -> SuppressionResult:
+            group: np.ndarray | None = None, stats: dict | None = None,
+            views: np.ndarray | None = None, keep_views: np.ndarray | None = None) -> SuppressionResult:
     """Primary suppression, secondary suppression and audit-and-repair until the audit passes.
 
     ``cost`` (per cell, optional) steers the secondary suppression: among the cells that would
     do, the cheapest is hidden. ``start`` (bool per cell, optional) is a pattern to begin from
     (e.g. the per-count protection): it must hide every primary cell. Raises ``RuntimeError`` when no pattern passes within
-    ``max_rounds`` or the budget (nothing is then published).
+    ``max_rounds`` or the budget (nothing is then published), unless ``views`` (a table number per
+    cell) is given: then the tables still holding a cell not proven are not published at all
+    (``_unpublish``), except those ``keep_views`` marks (bool per table), which only an error stops.
     """
     c = np.asarray(counts, dtype=float)
     G = _empty(c.size) if G is None else G
@@ -321,8 +324,78 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
         added = picks.size + lifted + (_repair(M, c, hidden, rest, cost, 2.0 * min_count, blunt=stuck) if rest.size else 0)
         if added == 0:
             break
+    if views is not None and result.exposed_history:
+        fallback = Budget(per_solve=budget.per_solve, total=max(60.0, 0.5 * budget.total))
+        return _unpublish(A, G, c, hidden, failing, min_count, cost, np.asarray(views), keep_views, proofs, result,
+                          fallback, log, lower_proof, group, stats)
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
                        f"after {result.rounds} rounds ({budget.timeouts} solves timed out)")
+
+
+def _unpublish(A, G, c, hidden, failing, min_count, cost, views, keep_views, proofs, result, budget, log,
+               lower_proof, group, stats, max_rounds: int = 20) -> SuppressionResult:
+    """The safe way out when the rounds or the time run out: publish less, never a cell unproven.
+
+    Every table (``views``: count x filter pattern x level x period) that holds a cell still not
+    proven is left out of the release whole. An intruder then knows its cells only as whole
+    numbers of at least 0 (its zeros are not published either), and the audit runs again with
+    them so; proofs found before stand (leaving a table out only widens the consistent tables).
+    Repeated until every hidden count from 1 to ``min_count - 1`` is proven, also those of the
+    tables left out (a table left out may still be worked at through the tables that are
+    published). A table ``keep_views`` marks (the default views, the national rows) is never left
+    out: for a cell still not proven there, the tables that share a relation with it (or, when all
+    of those are out, with those) are left out; when none is left, every shown cell sharing a
+    relation with it is hidden; when nothing is left to hide, ``RuntimeError``."""
+    keep = np.zeros(int(views.max()) + 1, dtype=bool) if keep_views is None else np.asarray(keep_views, dtype=bool)
+    dropped = np.zeros(keep.size, dtype=bool)
+    least = np.ones(c.size)
+    M = abs(sparse.vstack([A, G])).tocsr()
+    for k in range(max_rounds):
+        # a cell in a table always published, or in one already left out, needs the tables beside it
+        held = keep[views[failing]] | dropped[views[failing]]
+        tables = np.unique(views[failing[~held]])
+        held = failing[held]
+        if held.size:
+            near, more = held, np.zeros(0, dtype=np.int64)
+            for _ in range(3):
+                F = sparse.csr_matrix((np.ones(near.size), (np.arange(near.size), near)), shape=(near.size, c.size))
+                near = np.unique(((F @ M.T) @ M).tocoo().col)
+                more = np.unique(views[near])
+                more = more[~keep[more] & ~dropped[more]]
+                if more.size:
+                    break
+            # none left to leave out: hide every shown cell that shares a relation with it, whatever
+            # its cost (more is hidden, never a cell published unproven)
+            F = sparse.csr_matrix((np.ones(held.size), (np.arange(held.size), held)), shape=(held.size, c.size))
+            shown = np.unique(((F @ M.T) @ M).tocoo().col)
+            shown = shown[~hidden[shown] & (c[shown] > 0)] if more.size == 0 else np.zeros(0, dtype=np.int64)
+            if more.size == 0 and shown.size == 0:          # then within 3 relations
+                shown = near[~hidden[near] & (c[near] > 0)]
+            if more.size == 0 and shown.size == 0 and tables.size == 0:
+                raise RuntimeError(f"{failing.size:,} hidden counts from 1 to {min_count - 1} still not proven, "
+                                   f"{held.size:,} of them in tables always published (the default views and the "
+                                   "national rows) or already left out, with nothing beside them left to hide")
+            hidden[shown] = True
+            tables = np.union1d(tables, more)
+        dropped[tables] = True
+        out = dropped[views]
+        hidden |= out
+        least[out] = 0.0
+        t = time.perf_counter()
+        secondary(A, c, hidden, min_count, cost)
+        failing = exposed_cells(A, c, hidden, min_count, G, budget, seed=1000 + k, proofs=proofs,
+                                lower_proof=lower_proof, group=group, stats=stats, least=least)
+        result.rounds += 1
+        result.exposed_history.append(int(failing.size))
+        result.timeouts = budget.timeouts
+        if log:
+            log(f"round {result.rounds}: {int(dropped.sum()):,} tables not published ({int(out.sum()):,} cells), "
+                f"{failing.size:,} exposed ({time.perf_counter() - t:.1f} s)")
+        if failing.size == 0:
+            result.unpublished = out
+            return result
+    raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed after "
+                       f"{result.rounds} rounds, {int(dropped.sum()):,} tables left out")
 
 
 def audit(A: sparse.csr_matrix, counts: np.ndarray, hidden: np.ndarray, min_count: int = 5,

@@ -228,14 +228,17 @@ def _prove(s: _Sys, pending: np.ndarray, direction: int, min_count: int, lower: 
 
 def exposed_cells(A, c, hidden, min_count, G=None, budget: Budget | None = None,
                   seed: int = 0, proofs: dict | None = None, lower_proof: bool = True,
-                  group: np.ndarray | None = None, stats: dict | None = None) -> np.ndarray:
+                  group: np.ndarray | None = None, stats: dict | None = None,
+                  least: np.ndarray | None = None) -> np.ndarray:
     """Positions of hidden cells from 1 to ``min_count - 1`` without both proofs of the protection
     interval (a consistent table with the cell at ``min_count`` or more, and one with it at 1). A
     cell in no relation is unbounded and safe. Cells left unproven by a time limit count as
     exposed. ``proofs`` (``{"up": bool per cell, "down": ...}``, updated) carries proofs from
     round to round: hiding more cells only widens the consistent tables, so a proof stays one.
     ``group`` (per cell, e.g. its count) adds a first, cheap stage of proofs group by group;
-    ``stats`` (a dict, updated) counts proofs by integral and by fractional tables."""
+    ``stats`` (a dict, updated) counts proofs by integral and by fractional tables. ``least`` (per
+    cell, optional) is the least value an intruder knows a hidden cell to have: 1 (zeros are
+    published), 0 for a cell of a table that is not published at all."""
     c = np.asarray(c, dtype=float)
     G = _empty(c.size) if G is None else G
     budget = budget or Budget()
@@ -243,7 +246,7 @@ def exposed_cells(A, c, hidden, min_count, G=None, budget: Budget | None = None,
     if s.H.size == 0:
         return np.zeros(0, dtype=np.int64)
     val = c[s.H]
-    lower = np.ones(s.H.size)
+    lower = np.ones(s.H.size) if least is None else np.asarray(least, dtype=float)[s.H]
     in_rel = np.zeros(s.H.size, dtype=bool)
     for M in (s.A, s.G):
         if M.shape[0]:

@@ -52,6 +52,7 @@ class SuppressionResult:
     rounds: int = 0
     exposed_history: list[int] = field(default_factory=list)
     timeouts: int = 0                   # LP solves stopped by the time limit
+    unpublished: np.ndarray | None = None   # bool per cell: its table is not published (joint fallback)
 
     @property
     def secondary(self) -> np.ndarray:
