@@ -16,6 +16,7 @@ from bench.machine import machine
 from bench.options import DEFAULT_OUT, DEFAULT_WORK, run_arguments
 from bench.payloads import CALLBACK_OUTPUTS, CALLBACKS, check_dependencies, find_callbacks, view_combinations
 from bench.policy_cost import policy_cost_step
+from bench.policy_pages import policy_pages_step
 from bench.report import evaluate_targets, table, write_markdown
 from bench.server import AppServer
 from bench.steps import build_step, generation_step, log, pandas_step, release_step
@@ -162,6 +163,8 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
                                     "workers": workers, "worker_threads": threads}
     # issue 27: the markers and avoidable examinations of first views, in a fresh process after the server
     results[key + "policy_cost"] = policy_cost_step(db_path, work, measures=policy_measures)
+    # issue 27: the cold first views of /recent-trends and the area profile, in a fresh process
+    results[key + "policy_pages"] = policy_pages_step(db_path, work, measures=policy_measures)
     results[key + "page"] = page
     results[key + "callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
                                   "note": "sequential requests over one keep-alive connection (so one worker); cold = "
@@ -326,10 +329,13 @@ def policy_cost_main(args) -> int:
         return 1
     res = {"params": {"db": str(db_path)}, "machine": machine()}
     from bench.options import policy_measures
+    from bench.policy_pages import rows_of as pages_rows
 
     res["policy_cost"] = policy_cost_step(db_path, Path(args.work), measures=policy_measures(args))
+    res["policy_pages"] = policy_pages_step(db_path, Path(args.work), measures=policy_measures(args))
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print("\n".join(rows_of(res["policy_cost"], f"policy figures on {db_path.name}")))
+    print("\n".join(pages_rows(res["policy_pages"], f"/recent-trends and the area profile on {db_path.name}")))
     print(f"load average {res['machine'].get('load_average_at_start')} at the start, "
           f"{res['machine']['load_average_at_end']} at the end")
     out = Path(args.out).with_name("policy-cost.json") if args.out else None
