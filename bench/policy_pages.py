@@ -7,7 +7,9 @@ Flask's test client, the payloads built from the app's ``/_dash-dependencies``, 
   cache of the process forgotten before the view (``atlas.db.reset_caches``: as a fresh worker);
   then the same view in Danish (kept: the trends already read);
 - the area profile: each region and a fixed sample of municipalities, the routing callback of
-  ``/area/<code>`` (the profile is drawn in its layout), cold as above, then again in Danish.
+  ``/area/<code>`` (the profile is drawn in its layout), cold as above, then again in Danish; and,
+  cold again, its recent trends alone (``policy_view.profile_recent``: the part that reads every
+  year's table of areas; the rest of the profile reads one period's tables and each measure's trend).
 
 ``python -m bench --policy-cost`` runs it after the markers (bench/policy_cost.py) on ``--policy-db``;
 ``make bench`` on both bench databases (``policy_pages``, ``release_policy_pages``).
@@ -121,17 +123,23 @@ def child_policy_pages(db_path: str, measures: list[str] | None = None) -> dict:
     step = max(1, len(municipalities) // MUNICIPALITY_SAMPLE)
     profiles = []
     for code in regions + municipalities[::step][:MUNICIPALITY_SAMPLE]:
+        level = "region" if code in regions else "municipality"
         db.reset_caches()
         cold, _ = pages.layout(f"/area/{code}", "")
         again, _ = pages.layout(f"/area/{code}", "?lang=da")
-        profiles.append({"code": code, "level": "region" if code in regions else "municipality",
-                         "cold_ms": round(cold, 2), "danish_again_ms": round(again, 2)})
+        db.reset_caches()                                 # its recent trends alone (the key findings' verdicts), cold
+        t0 = time.perf_counter()
+        policy_view.profile_recent(code, level, "en")
+        recent_part = (time.perf_counter() - t0) * 1000
+        profiles.append({"code": code, "level": level, "cold_ms": round(cold, 2), "danish_again_ms": round(again, 2),
+                         "recent_part_cold_ms": round(recent_part, 2)})
     out = {"recent_first_view_ms": summary([r["first_view_ms"] for r in recent]),
            "recent_layout_ms": summary([r["layout_ms"] for r in recent]),
            "recent_sync_ms": summary([r["sync_ms"] for r in recent]),
            "recent_draw_ms": summary([r["draw_ms"] for r in recent]),
            "recent_danish_again_ms": summary([r["danish_again_ms"] for r in recent]),
            "profile_cold_ms": summary([r["cold_ms"] for r in profiles]),
+           "profile_recent_part_cold_ms": summary([r["recent_part_cold_ms"] for r in profiles]),
            "profile_danish_again_ms": summary([r["danish_again_ms"] for r in profiles])}
     return {"database": src.kind, "recent": recent, "profiles": profiles, "summary": out,
             "load_average_at_start": load_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
@@ -164,4 +172,5 @@ def rows_of(p: dict, title: str) -> list[str]:
             line("/recent-trends: draw", "recent_draw_ms"),
             line("/recent-trends: the same view in Danish (kept)", "recent_danish_again_ms"),
             line("area profile: layout, cold", "profile_cold_ms"),
+            line("area profile: its recent trends alone, cold", "profile_recent_part_cold_ms"),
             line("area profile: the same in Danish (kept)", "profile_danish_again_ms")]
