@@ -24,7 +24,7 @@ from bench.callbacks import summary
 from bench.processes import run_child
 
 RECENT_LEVELS = ("municipality", "region")      # the levels /recent-trends offers
-MUNICIPALITY_SAMPLE = 5                          # municipalities whose profile is timed (every k-th by code)
+PROFILES = 10                                    # profiles timed: the regions, then every k-th municipality by code
 
 
 def _components(node, id_type: str) -> list[dict]:
@@ -93,8 +93,9 @@ class _Pages:
         return self._post(sync)[0], self._post(draw)[0]
 
 
-def child_policy_pages(db_path: str, measures: list[str] | None = None) -> dict:
-    """In the child: the cold first views of /recent-trends and the profile on ``db_path``."""
+def child_policy_pages(db_path: str, measures: list[str] | None = None, profiles: int = PROFILES) -> dict:
+    """In the child: the cold first views of /recent-trends and the profile on ``db_path`` (``profiles``
+    profiles: the regions first, then municipalities spread over the codes)."""
     os.environ["ATLAS_DB"] = db_path
     os.environ.pop("ATLAS_ANSWER_CACHE", None)          # every answer computed, none kept across views
     import app as app_module
@@ -120,9 +121,11 @@ def child_policy_pages(db_path: str, measures: list[str] | None = None) -> dict:
     a = db.areas()
     regions = sorted(int(c) for c in a[a.level == "region"].code)
     municipalities = sorted(int(c) for c in a[a.level == "municipality"].code)
-    step = max(1, len(municipalities) // MUNICIPALITY_SAMPLE)
+    n_mun = max(0, profiles - len(regions))
+    step = max(1, len(municipalities) // n_mun) if n_mun else 1
+    codes = (regions + municipalities[::step][:n_mun])[:profiles]
     profiles = []
-    for code in regions + municipalities[::step][:MUNICIPALITY_SAMPLE]:
+    for code in codes:
         level = "region" if code in regions else "municipality"
         db.reset_caches()
         cold, _ = pages.layout(f"/area/{code}", "")
@@ -145,10 +148,11 @@ def child_policy_pages(db_path: str, measures: list[str] | None = None) -> dict:
             "load_average_at_start": load_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 
-def policy_pages_step(db_path: Path, work: Path, echo: bool = True, measures: tuple[str, ...] | None = None) -> dict:
+def policy_pages_step(db_path: Path, work: Path, echo: bool = True, measures: tuple[str, ...] | None = None,
+                      profiles: int = PROFILES) -> dict:
     """The measurement in a child process (a fresh interpreter), with its load."""
-    r = run_child("policy_pages", {"db_path": str(db_path), "measures": list(measures) if measures else None}, work,
-                  echo=echo)
+    r = run_child("policy_pages", {"db_path": str(db_path), "measures": list(measures) if measures else None,
+                                   "profiles": profiles}, work, echo=echo)
     keep = ("database", "recent", "profiles", "summary", "load_average_at_start", "load_average_at_end",
             "wall_seconds", "cpu_seconds")
     return {k: r[k] for k in keep if k in r}
