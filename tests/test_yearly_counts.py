@@ -40,11 +40,10 @@ def _year_by_year(measure: str, level: str) -> pd.DataFrame:
     """What the markers read before: the data layer's year-by-year definition of the years' tables
     (each published single year's table of areas, ``atlas.data.source.yearly_table_by_year``), on
     the columns both give."""
-    from atlas import data
-    from atlas.data.source import yearly_table_by_year
+    from helpers import year_by_year_table
 
     cols = ["code", "name", "year", "count", "population"]
-    t = yearly_table_by_year(data.source(), measure, level)
+    t = year_by_year_table(measure, level)
     if t.empty:
         return pd.DataFrame(columns=cols)
     return t[cols].sort_values(["year", "code"]).reset_index(drop=True)

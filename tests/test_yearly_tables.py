@@ -45,15 +45,16 @@ def database(request):
 
 
 def test_the_years_tables_at_once_are_those_read_year_by_year(database):
+    from helpers import year_by_year_table
+
     from atlas import data
     from atlas.data.domain import YEARLY_TABLE_COLUMNS
-    from atlas.data.source import yearly_table_by_year
 
     src = data.source()
     compared, flags, statuses = 0, set(), set()
     for measure in MEASURES:
         for level in LEVELS:
-            before, now = yearly_table_by_year(src, measure, level), src.yearly_table(measure, level)
+            before, now = year_by_year_table(measure, level), src.yearly_table(measure, level)
             assert list(now.columns) == YEARLY_TABLE_COLUMNS, (measure, level)
             if before.empty:
                 assert now.empty, (measure, level)
@@ -126,8 +127,9 @@ def _what_the_pages_show(states: list[dict], areas: list[tuple[int, str]], pages
 
 
 def test_what_recent_trends_and_the_profile_show_is_that_of_the_year_by_year_path(database, monkeypatch):
+    from helpers import year_by_year_table
+
     from atlas import data, db, policy
-    from atlas.data.source import yearly_table_by_year
 
     src = data.source()
     ends = policy.trend_windows("imaging_rate", "municipality")
@@ -138,7 +140,7 @@ def test_what_recent_trends_and_the_profile_show_is_that_of_the_year_by_year_pat
     pages = [regions[0][0], municipalities[1][0]]
     now = _what_the_pages_show(states, regions + municipalities, pages)
     # the year-by-year path: every year's table of areas in turn (what the pages read before)
-    monkeypatch.setattr(type(src), "yearly_table", lambda self, measure, level: yearly_table_by_year(self, measure, level))
+    monkeypatch.setattr(type(src), "yearly_table", lambda self, measure, level: year_by_year_table(measure, level))
     before = _what_the_pages_show(states, regions + municipalities, pages)
     assert now.keys() == before.keys()
     for key in now:
