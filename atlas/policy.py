@@ -215,33 +215,9 @@ def gradient_trend(measure: str, dim: str, rates: str = "crude", n_years: int = 
 
 # ---------------------------------------------------------------- recent trends
 
-@cached(maxsize=32)
-def yearly_counts(measure: str, level: str) -> pd.DataFrame:
-    """Each area's published single-year counts: ``code``, ``name``, ``year``, ``count``,
-    ``population`` (NaN where hidden), ``flag`` (the funnel flag of the standardised rate) and
-    ``status``; years the source does not publish at this level are left out."""
-    src = data.source()
-    parts = []
-    for year in src.years():
-        view = View(measure=measure, level=level, y0=year, y1=year)
-        if not src.publishes(view):
-            continue
-        tbl, _ = src.area_table(view)
-        hidden = tbl["hidden"].fillna(True).astype(bool) if "hidden" in tbl else False
-        counts_hidden = tbl["num_shown"].isna() | tbl["den_shown"].isna()
-        parts.append(pd.DataFrame({
-            "code": tbl["code"].astype(int), "name": tbl["name"].astype(str), "year": year,
-            "count": tbl["num_shown"].astype(float).where(~counts_hidden),
-            "population": tbl["den_shown"].astype(float).where(~counts_hidden),
-            "flag": tbl["flag"].astype(object).where(~hidden, "hidden"),
-            "status": [row_status(r) for r in tbl.to_dict("records")]}))
-    cols = ["code", "name", "year", "count", "population", "flag", "status"]
-    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-
-
 def trend_windows(measure: str, level: str) -> list[int]:
     """The last years a recent trend may end in: published single years that are complete."""
-    frame = yearly_counts(measure, level)
+    frame = data.source().yearly_table(measure, level)
     incomplete = coverage.incomplete_years(measure)
     return sorted(int(y) for y in frame["year"].unique() if int(y) not in incomplete)
 
@@ -254,8 +230,9 @@ def recent_trends(measure: str, level: str, n_years: int = 5, end: int | None = 
     complete years up to ``end``; ``quasi`` for the quasi-Poisson form), its funnel flag in the last
     year, and ``higher_rising`` (above Denmark beyond chance in the last year and rising). Returns
     (table, chance) with chance the flags expected by chance alone (``stats.chance_flags``) among
-    the areas tested: rising or falling (two-sided 5 %) and higher and rising (2.5 % x 2.5 %)."""
-    frame = yearly_counts(measure, level)
+    the areas tested: rising or falling (two-sided 5 %) and higher and rising (2.5 % x 2.5 %). Every
+    year's counts and flags come from one read of the source (:meth:`atlas.data.source.Source.yearly_table`)."""
+    frame = data.source().yearly_table(measure, level)
     rows = []
     for code, g, r in _area_trends(frame, measure, n_years, end, quasi):
         last = g[g["year"] == r.years[-1]] if r.years else g.iloc[0:0]
@@ -467,6 +444,6 @@ def peer_comparison(code: int, y0: int, y1: int, measures=("imaging_rate", "lowv
 
 
 def clear_caches() -> None:
-    for f in (group_rates, gradient, gradient_trend, yearly_counts, recent_trends, recent_directions, opportunity,
+    for f in (group_rates, gradient, gradient_trend, recent_trends, recent_directions, opportunity,
               peer_features, land_area_km2, peers):
         f.cache_clear()

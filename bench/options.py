@@ -73,8 +73,9 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--api-db", default=str(REPO_ROOT / "data" / "release.duckdb"),
                    help="database the --api load is measured on (default: the demo release, make release)")
     p.add_argument("--policy-cost", action="store_true",
-                   help="only the markers and avoidable examinations of first views (bench/policy_cost.py), in a "
-                        "fresh process on --policy-db; writes policy-cost.json beside --out")
+                   help="only the markers and avoidable examinations of first views (bench/policy_cost.py) and the "
+                        "cold /recent-trends and area profile (bench/policy_pages.py), each in a fresh process on "
+                        "--policy-db; writes policy-cost.json beside --out")
     p.add_argument("--policy-measures", default=",".join(POLICY_MEASURES),
                    help="measures whose first-view policy figures are timed (every level), comma-separated, or 'all' "
                         "(on the secure database at national scale each takes seconds)")

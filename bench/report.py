@@ -189,6 +189,12 @@ def table(res: dict) -> str:
             from bench.policy_cost import rows_of
 
             lines.extend(rows_of(res[key], title))
+    for key, title in (("policy_pages", "/recent-trends and the area profile (issue 27) on the secure database"),
+                       ("release_policy_pages", "/recent-trends and the area profile (issue 27) on the release")):
+        if res.get(key):
+            from bench.policy_pages import rows_of as pages_rows
+
+            lines.extend(pages_rows(res[key], title))
     for key, title, prefix in JOURNEYS:
         if res.get(key):
             lines.extend(journey_rows(res[key], title, prefix, res.get("targets") or []))

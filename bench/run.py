@@ -16,6 +16,7 @@ from bench.machine import machine
 from bench.options import DEFAULT_OUT, DEFAULT_WORK, run_arguments
 from bench.payloads import CALLBACK_OUTPUTS, CALLBACKS, check_dependencies, find_callbacks, view_combinations
 from bench.policy_cost import policy_cost_step
+from bench.policy_pages import policy_pages_step
 from bench.report import evaluate_targets, table, write_markdown
 from bench.server import AppServer
 from bench.steps import build_step, generation_step, log, pandas_step, release_step
@@ -35,7 +36,7 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
         journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES,
         api: dict | None = None, busy_users: int = 0, busy_processes: int = 4,
-        policy_measures: tuple[str, ...] | None = None) -> dict:
+        policy_measures: tuple[str, ...] | None = None, policy_profiles: int = 10) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
@@ -49,7 +50,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     on the release, the busy day: ``busy_users`` readers (0: none) spread over ``busy_processes``
     client processes (``release_busy_journey``).
     ``policy_measures``: the measures whose first-view policy figures are timed (bench/policy_cost.py;
-    None: every measure).
+    None: every measure), and whose /recent-trends is timed cold (bench/policy_pages.py, with
+    ``policy_profiles`` area profiles: the regions first, then municipalities).
     ``api``: the open-data API's load after the journey (:func:`bench.api_load.run_api_load`'s
     arguments and ``on``, the databases; ``seconds`` 0 or None: no API load).
     """
@@ -81,7 +83,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
            "callbacks": callbacks, "port": port,
            "journey": {"users": journey_users, "seconds": journey_seconds, "seed": seed, "think": journey_think,
                        "download_share": journey_downloads},
-           "busy": {"users": busy_users, "processes": busy_processes}, "policy_measures": policy_measures}
+           "busy": {"users": busy_users, "processes": busy_processes}, "policy_measures": policy_measures,
+           "policy_profiles": policy_profiles}
     if app_only and build_only:
         raise ValueError("--app-only and --build-only exclude each other")
     if app_only:
@@ -128,7 +131,7 @@ def _years(db_path: Path) -> list[int]:
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
              callbacks, port, journey: dict, journey_on: tuple[str, ...], api: dict, busy: dict | None = None,
-             key: str = "", policy_measures: tuple[str, ...] | None = None) -> None:
+             key: str = "", policy_measures: tuple[str, ...] | None = None, policy_profiles: int = 10) -> None:
     """The app over HTTP on one gunicorn: page load, each view's callbacks cold and warm, then the
     journey (results under ``app``, ``page``, ``callbacks``, ``journey``; with ``key="release_"``
     the same for the release database)."""
@@ -162,6 +165,8 @@ def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: in
                                     "workers": workers, "worker_threads": threads}
     # issue 27: the markers and avoidable examinations of first views, in a fresh process after the server
     results[key + "policy_cost"] = policy_cost_step(db_path, work, measures=policy_measures)
+    # issue 27: the cold first views of /recent-trends and the area profile, in a fresh process
+    results[key + "policy_pages"] = policy_pages_step(db_path, work, measures=policy_measures, profiles=policy_profiles)
     results[key + "page"] = page
     results[key + "callbacks"] = {"n_views": len(hashes), "views": hashes, **cb,
                                   "note": "sequential requests over one keep-alive connection (so one worker); cold = "
@@ -326,10 +331,13 @@ def policy_cost_main(args) -> int:
         return 1
     res = {"params": {"db": str(db_path)}, "machine": machine()}
     from bench.options import policy_measures
+    from bench.policy_pages import rows_of as pages_rows
 
     res["policy_cost"] = policy_cost_step(db_path, Path(args.work), measures=policy_measures(args))
+    res["policy_pages"] = policy_pages_step(db_path, Path(args.work), measures=policy_measures(args))
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print("\n".join(rows_of(res["policy_cost"], f"policy figures on {db_path.name}")))
+    print("\n".join(pages_rows(res["policy_pages"], f"/recent-trends and the area profile on {db_path.name}")))
     print(f"load average {res['machine'].get('load_average_at_start')} at the start, "
           f"{res['machine']['load_average_at_end']} at the end")
     out = Path(args.out).with_name("policy-cost.json") if args.out else None

@@ -70,8 +70,14 @@ def child_policy_cost(db_path: str, measures: list[str] | None = None) -> dict:
     return measure(db_path, measures)
 
 
+def child_policy_pages(db_path: str, measures: list[str] | None = None, profiles: int = 10) -> dict:
+    from bench.policy_pages import child_policy_pages as measure
+
+    return measure(db_path, measures, profiles)
+
+
 CHILD_TASKS = {"generate": child_generate, "build": child_build, "pandas": pandas_baseline, "release": child_release,
-               "policy_cost": child_policy_cost}
+               "policy_cost": child_policy_cost, "policy_pages": child_policy_pages}
 
 
 def child_main(task: str, params: dict, result_path: Path) -> int:

@@ -194,3 +194,20 @@ def split_download(text: str) -> tuple[str, str]:
     # the atlas's and the chart's titles stand alone on their rows, as the descriptive layout writes them
     head = write([[value] if i < 2 else [name, value] for i, (name, value) in enumerate(zip(rows[0][cut:], about))])
     return head, write([rows[0][:cut], *[r[:cut] for r in data]])
+
+
+_YEAR_BY_YEAR: dict = {}
+
+
+def year_by_year_table(measure: str, level: str):
+    """The data layer's year-by-year definition of a measure's yearly table on the served database
+    (``atlas.data.source.yearly_table_by_year``: each published single year's table of areas in
+    turn), read once per database file, measure and level in a test process (a copy each call): the
+    oracle of tests/test_yearly_counts.py and tests/test_yearly_tables.py, which share a worker."""
+    from atlas import data, db
+    from atlas.data.source import yearly_table_by_year
+
+    key = (str(db.db_path()), data.source().kind, measure, level)
+    if key not in _YEAR_BY_YEAR:
+        _YEAR_BY_YEAR[key] = yearly_table_by_year(data.source(), measure, level)
+    return _YEAR_BY_YEAR[key].copy()

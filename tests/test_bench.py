@@ -35,7 +35,7 @@ def run(tmp_path_factory):
                     busy_users=BUSY, busy_processes=2,
                     api={"seconds": 1, "views_n": 6, "clients": 1, "client_threads": 2, "seed": 7, "warm_rounds": 1,
                          "rate": 20, "on": ("release",)},
-                    policy_measures=("imaging_rate", "mri_share"))
+                    policy_measures=("imaging_rate", "mri_share"), policy_profiles=2)
     return res, out, d
 
 
@@ -220,7 +220,7 @@ def test_app_only_keeps_the_earlier_build(run, tmp_path):
     # the policy figures over the module run's two measures, as there (unset, every measure: a minute more)
     again = bench_run(scale=SCALE, seed=7, out=copy, requests_n=2, work=d / "work", workers=1, threads=1,
                       callbacks=("draw_trend",), echo=False, app_only=True, journey_users=0,
-                      policy_measures=("imaging_rate", "mri_share"))
+                      policy_measures=("imaging_rate", "mri_share"), policy_profiles=2)
     assert again["build"]["seconds"] == res["build"]["seconds"] and again["build"]["from_previous_run"]
     assert again["callbacks"]["requests_sent"] == 4
     assert list(again["callbacks"]["per_callback"]) == ["draw_trend"]
@@ -373,3 +373,16 @@ def test_policy_figures_of_first_views_are_measured_on_both_databases(run):
         assert _num(p["wall_seconds"]) and _num(p["cpu_seconds"])
     text = report.table(res)
     assert "policy figures (issue 27) on the release" in text and "markers, cold (5 years)" in text
+    # /recent-trends and the area profile, cold, through the app's callbacks (bench/policy_pages.py)
+    for key, kind in (("policy_pages", "secure"), ("release_policy_pages", "release")):
+        p = res[key]
+        assert p["database"] == kind and len(p["profiles"]) == 2
+        assert {(r["measure"], r["level"]) for r in p["recent"]} <= {(m, lv) for m in ("imaging_rate", "mri_share")
+                                                                      for lv in ("municipality", "region")}
+        assert "imaging_rate" in {r["measure"] for r in p["recent"]}
+        for r in p["recent"]:
+            assert all(_num(r[k]) and r[k] > 0 for k in ("layout_ms", "sync_ms", "draw_ms", "danish_again_ms"))
+            assert r["first_view_ms"] == pytest.approx(r["layout_ms"] + r["sync_ms"] + r["draw_ms"], abs=0.05)
+        assert all(_num(r["cold_ms"]) and r["cold_ms"] > 0 for r in p["profiles"])
+        assert p["summary"]["recent_first_view_ms"]["n"] == len(p["recent"])
+    assert "/recent-trends and the area profile (issue 27) on the release" in text and "area profile: layout, cold" in text

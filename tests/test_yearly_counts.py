@@ -7,8 +7,8 @@ and the markers test the same regression on them (:func:`atlas.policy.recent_dir
 databases (the session's scale-0.05 secure build and the release written from it):
 
 - the counts are exactly those of the single years' tables of areas, read here year by year;
-- the markers are exactly those of the year-by-year path (:func:`atlas.policy.recent_trends`, which
-  /recent-trends still uses), for several windows;
+- the markers are exactly those of :func:`atlas.policy.recent_trends` (/recent-trends' test), for
+  several windows;
 - the read is one query, and what the cache hands out cannot be changed by its receiver.
 """
 from __future__ import annotations
@@ -37,13 +37,13 @@ def database(request):
 
 
 def _year_by_year(measure: str, level: str) -> pd.DataFrame:
-    """What the markers read before: the year-by-year reader /recent-trends still uses (each
-    published single year's table of areas, ``policy.yearly_counts``, uncached), on the columns
-    both give."""
-    from atlas import policy
+    """What the markers read before: the data layer's year-by-year definition of the years' tables
+    (each published single year's table of areas, ``atlas.data.source.yearly_table_by_year``), on
+    the columns both give."""
+    from helpers import year_by_year_table
 
     cols = ["code", "name", "year", "count", "population"]
-    t = policy.yearly_counts.uncached(measure, level)
+    t = year_by_year_table(measure, level)
     if t.empty:
         return pd.DataFrame(columns=cols)
     return t[cols].sort_values(["year", "code"]).reset_index(drop=True)

@@ -75,6 +75,28 @@ def row_status(row) -> str:
     return HIDDEN if isinstance(hidden, (bool, int)) and bool(hidden) else SHOWN
 
 
+YEARLY_TABLE_COLUMNS = ["code", "name", "year", "count", "population", "flag", "status"]
+
+
+def yearly_rows(tbl):
+    """The rows of :meth:`atlas.data.source.Source.yearly_table` from tables of areas of single years
+    (a ``year`` column added): ``count`` and ``population`` the ``num_shown`` and ``den_shown`` (both
+    NaN where either is hidden), ``flag`` the funnel flag ("hidden" where the figure is hidden) and
+    ``status`` (:func:`row_status`)."""
+    import pandas as pd
+
+    if not len(tbl):
+        return pd.DataFrame(columns=YEARLY_TABLE_COLUMNS)
+    hidden = tbl["hidden"].fillna(True).astype(bool) if "hidden" in tbl else False
+    counts_hidden = tbl["num_shown"].isna() | tbl["den_shown"].isna()
+    return pd.DataFrame({
+        "code": tbl["code"].astype(int), "name": tbl["name"].astype(str), "year": tbl["year"].astype(int),
+        "count": tbl["num_shown"].astype(float).where(~counts_hidden),
+        "population": tbl["den_shown"].astype(float).where(~counts_hidden),
+        "flag": tbl["flag"].astype(object).where(~hidden, "hidden"),
+        "status": [row_status(r) for r in tbl.to_dict("records")]}).reset_index(drop=True)
+
+
 def status_words(tbl, lang: str, short: bool = False):
     """Each row's status in words (a list; "" for shown rows); ``short``: the axis-label form."""
     import pandas as pd

@@ -23,7 +23,7 @@ import pandas as pd
 
 from atlas import db
 from atlas.data.domain import (BREAKDOWN_DIMS, COLUMNS, FEW, HIDDEN, MIX_MEASURES, MODALITIES, NOT_TESTED, OUTCOME_HIDDEN,
-                               OUTCOMES, REFERRERS, SHOWN, UNPUBLISHED, WINDOW_COLUMN)
+                               OUTCOMES, REFERRERS, SHOWN, UNPUBLISHED, WINDOW_COLUMN, yearly_rows)
 from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View
 from atlas.measures import MEASURES
 from etl import stats
@@ -131,15 +131,23 @@ def nearest_published(view: View) -> tuple[View, list[str]]:
 
 
 @cached(maxsize=512)
-def _group_reference(measure: str, period: str, standard: str, fs: str) -> float:
-    """The published reference rate of a filter set (``reference_rates``, written by the estimate
-    engine): Denmark's rate within the filter set standardised to the chosen standard over the
-    strata the group holds. A standardised ratio O / E against the filter set's own national rates
-    times this rate reads as the group's standardised rate (for Denmark: its direct ESP 2013 rate).
-    NaN when not published."""
-    r = db.query("SELECT rate FROM reference_rates WHERE measure = ? AND period = ? AND standard = ? AND fs = ?",
-                 [measure, period, standard, fs])
-    return float(r["rate"].iloc[0]) if len(r) and pd.notna(r["rate"].iloc[0]) else np.nan
+def _group_references(measure: str, standard: str, keys: tuple) -> dict:
+    """The published reference rates of filter sets (``reference_rates``, written by the estimate
+    engine), by (period, filter set) of ``keys``, in one query: Denmark's rate within the filter set
+    standardised to the chosen standard over the strata the group holds. A standardised ratio O / E
+    against the filter set's own national rates times this rate reads as the group's standardised
+    rate (for Denmark: its direct ESP 2013 rate). NaN when not published."""
+    if not keys:
+        return {}
+    periods_ = sorted({p for p, _ in keys})
+    sets = sorted({f for _, f in keys})
+    r = db.query(f"SELECT period, fs, rate FROM reference_rates WHERE measure = ? AND standard = ? "
+                 f"AND period IN ({', '.join('?' * len(periods_))}) AND fs IN ({', '.join('?' * len(sets))})",
+                 [measure, standard, *periods_, *sets])
+    got = {}
+    for p, f, rate in zip(r["period"], r["fs"], r["rate"]):
+        got.setdefault((p, f), float(rate) if pd.notna(rate) else np.nan)      # the first row, as before
+    return {k: got.get(k, np.nan) for k in keys}
 
 
 def _rows(measure: str | tuple, level: str | tuple, period: str | tuple, fs: str | tuple, codes=None) -> pd.DataFrame:
@@ -165,7 +173,7 @@ def _finish(e: pd.DataFrame, view: View, smooth_groups=None) -> pd.DataFrame:
     t["flag"] = t["flag_crude"]
     t["status"] = np.where(t["hidden"], HIDDEN, SHOWN).astype(object)
     if m.kind == "rate" and view.rates in STANDARDISED_MODES:
-        refs = {(p, f): _group_reference(m.key, p, view.standard, f) for p, f in set(zip(t["period"], t["fs"]))}
+        refs = _group_references(m.key, view.standard, tuple(sorted(set(zip(t["period"], t["fs"])))))
         ref = np.array([refs[k] for k in zip(t["period"], t["fs"])], dtype=float) * m.per
         sr, lo, hi = t["sr"].to_numpy(float), t["sr_lower"].to_numpy(float), t["sr_upper"].to_numpy(float)
         if view.rates == "eb" and smooth_groups is not None:
@@ -232,6 +240,20 @@ def yearly_counts(measure: str, level: str) -> pd.DataFrame:
     out = db.with_names(out, level)
     out["name"] = out["name"].astype(str)
     return out.sort_values(["year", "code"]).reset_index(drop=True)[YEARLY_COLUMNS]
+
+
+@cached(maxsize=64)
+def yearly_table(measure: str, level: str) -> pd.DataFrame:
+    """Every published single year's table of areas of ``measure`` for everyone at ``level``, in the
+    columns of :meth:`atlas.data.source.Source.yearly_table`: the estimates of all single years in one
+    query, finished as each year's :func:`area_table` finishes them (the view's default rate mode)."""
+    years = tuple(p for p in periods() if "-" not in p)
+    e = _rows(measure, level, years, "") if years else pd.DataFrame()
+    if e.empty:
+        return yearly_rows(e)
+    t = _finish(db.with_names(e, level), View(measure=measure, level=level))
+    t["year"] = t["period"].astype(int)
+    return yearly_rows(t.sort_values(["year", "code"]))
 
 
 def trend_table(view: View, area: int | None) -> pd.DataFrame:
@@ -310,8 +332,8 @@ def breakdown_view(view: View) -> View:
 
 
 def clear_caches() -> None:
-    for f in (periods, _published, measures, _pathway_periods, _group_reference, _area_table, _trend_table, _breakdown_table,
-              yearly_counts):
+    for f in (periods, _published, measures, _pathway_periods, _group_references, _area_table, _trend_table, _breakdown_table,
+              yearly_counts, yearly_table):
         f.cache_clear()
 
 

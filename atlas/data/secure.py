@@ -21,7 +21,7 @@ from atlas import db
 from atlas.cache import cached
 from atlas.data.coverage import incomplete_years
 from atlas.data.domain import (BREAKDOWN_DIMS, EMPTY, FEW, MIX_MEASURES, MODALITIES, NOT_TESTED, OUTCOME_HIDDEN, OUTCOMES,
-                               REFERRERS, SHOWN, WINDOW_COLUMN, WINDOWS)
+                               REFERRERS, SHOWN, WINDOW_COLUMN, WINDOWS, yearly_rows)
 from atlas.filters import DIMENSIONS, STANDARDISED_MODES, View, where_sql
 from atlas.measures import MEASURES, Measure
 from atlas.strata import (STRATA, _event_filters, _finish, _mask, _strata_sql_parts, area_codes, event_frame,
@@ -218,6 +218,21 @@ def yearly_counts(measure: str, level: str) -> pd.DataFrame:
     return out.sort_values(["year", "code"]).reset_index(drop=True)[YEARLY_COLUMNS]
 
 
+@cached(maxsize=64)
+def yearly_table(measure: str, level: str) -> pd.DataFrame:
+    """Every single year's table of areas of ``measure`` for everyone at ``level``, in the columns of
+    :meth:`atlas.data.source.Source.yearly_table`: the strata of all years in one query, estimated
+    at once with each year compared with Denmark in the same year (the ``year`` group of
+    :func:`estimate`), as each year's :func:`area_table` estimates it alone."""
+    m = MEASURES[measure]
+    view = View(measure=measure, level=level)
+    years_ = years()
+    f = strata(m.key, years_[0], years_[-1], (), _event_filters(view, m), ("year", "municipality")).copy()
+    f["code"] = f["municipality"].map(area_codes(level))
+    t = db.with_names(estimate(f, ["year", "code"], m, view), level)
+    return yearly_rows(t.sort_values(["year", "code"]))
+
+
 @cached(maxsize=256)
 def _trend_table(view: View, area: int | None) -> pd.DataFrame:
     m = MEASURES[view.measure]
@@ -411,5 +426,5 @@ def _referrer_rows(path: str, view: View, level: str | None, area: int | None, r
 
 def clear_caches() -> None:
     for f in (years, event_frame, population_frame, strata, _area_table, _trend_table, _breakdown_table, _episode_cells,
-              _referrer_rows, yearly_counts):
+              _referrer_rows, yearly_counts, yearly_table):
         f.cache_clear()

@@ -13,7 +13,23 @@ from dataclasses import replace
 
 import pandas as pd
 
+from atlas.data.domain import YEARLY_TABLE_COLUMNS, yearly_rows
 from atlas.filters import LEVELS, View
+
+
+def yearly_table_by_year(src: "Source", measure: str, level: str) -> pd.DataFrame:
+    """The definition of :meth:`Source.yearly_table`, read the slow way: each single year the source
+    publishes for everyone at ``level``, one table of areas (:meth:`Source.area_table`) at a time.
+    Both sources read all years at once instead, and a parity test keeps them equal to this
+    (tests/test_yearly_counts.py)."""
+    parts = []
+    for year in src.years():
+        view = View(measure=measure, level=level, y0=year, y1=year)
+        if not src.publishes(view):
+            continue
+        tbl, _ = src.area_table(view)
+        parts.append(yearly_rows(tbl.assign(year=year)))
+    return pd.concat(parts, ignore_index=True)[YEARLY_TABLE_COLUMNS] if parts else pd.DataFrame(columns=YEARLY_TABLE_COLUMNS)
 
 
 class Source:
@@ -73,6 +89,15 @@ class Source:
         year and code; exactly the ``num_shown`` and ``den_shown`` of the tables of areas of the
         single years the source publishes (:meth:`area_table`), read at once (one query, kept)."""
         raise NotImplementedError
+
+    def yearly_table(self, measure: str, level: str) -> pd.DataFrame:
+        """Every single year's table of areas of ``measure`` for everyone at ``level``, as
+        /recent-trends and the area profile need it: ``code``, ``name``, ``year``, ``count``,
+        ``population`` (NaN where hidden), ``flag`` (the funnel flag of the view's default,
+        standardised rate; "hidden" where hidden) and ``status``, sorted by year and code; a year the
+        source does not publish at ``level`` has no rows. Exactly :func:`yearly_table_by_year`; the
+        sources read it at once (one query of all years, kept; a copy for each receiver)."""
+        return yearly_table_by_year(self, measure, level)
 
     def breakdown_view(self, view: View) -> View:
         raise NotImplementedError
@@ -172,6 +197,13 @@ class SecureSource(Source):
         if measure not in self.measures():          # as publishes(): a measure without estimates has no table
             return pd.DataFrame(columns=secure.YEARLY_COLUMNS)
         return secure.yearly_counts(measure, level)
+
+    def yearly_table(self, measure, level):
+        from atlas.data import secure
+
+        if measure not in self.measures():          # as publishes(): a measure without estimates has no table
+            return pd.DataFrame(columns=YEARLY_TABLE_COLUMNS)
+        return secure.yearly_table(measure, level)
 
     def breakdown_view(self, view):
         from atlas.data import secure
@@ -275,6 +307,11 @@ class ReleaseSource(Source):
         from atlas.data import release
 
         return release.yearly_counts(measure, level)
+
+    def yearly_table(self, measure, level):
+        from atlas.data import release
+
+        return release.yearly_table(measure, level)
 
     def breakdown_view(self, view):
         from atlas.data import release
