@@ -18,8 +18,7 @@ from bench.payloads import CALLBACK_OUTPUTS, CALLBACKS, check_dependencies, find
 from bench.policy_cost import policy_cost_step
 from bench.report import evaluate_targets, table, write_markdown
 from bench.server import AppServer
-from bench.steps import (build_step, extracts_dir, generation_step, layouts_step, log, pandas_step, release_step,
-                         scale_tag)
+from bench.steps import build_step, extracts_dir, generation_step, layouts_step, log, pandas_step, release_step, scale_tag
 
 SCHEMA_VERSION = 2          # 2: the journey (``journey``, ``release_journey``)
 JOURNEY_DATABASES = ("secure", "release")
