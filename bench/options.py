@@ -32,6 +32,15 @@ def add_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="time only the app, on the databases of an earlier run (keeps that run's build figures)")
     p.add_argument("--build-only", action="store_true",
                    help="only the data steps: generation, build, pandas baseline and release (no app, no journey)")
+    p.add_argument("--layouts-only", action="store_true",
+                   help="only the register layout against the contract layout: the world of --scale and --seed "
+                        "generated in both layouts (--reuse keeps earlier extracts) and each built; writes "
+                        "layouts.json beside --out (issue 26)")
+    p.add_argument("--no-layouts", action="store_true",
+                   help="leave out the register-layout build (a full run generates and builds both layouts "
+                        "after the release)")
+    p.add_argument("--layouts-rounds", type=int, default=1,
+                   help="builds of each layout, alternating; each layout's fastest is compared (a shared machine)")
     p.add_argument("--port", type=int, help=f"port on 127.0.0.1 (default: the first free from {FIRST_PORT})")
     p.add_argument("--journey-users", type=int, default=50, help="readers at once in the journey (0: no journey)")
     p.add_argument("--journey-seconds", type=float, default=60.0, help="length of the journey")
@@ -95,7 +104,8 @@ def run_arguments(args: argparse.Namespace) -> dict:
             "journey_downloads": args.journey_downloads, "busy_users": args.busy_users,
             "busy_processes": args.busy_processes,
             "journey_on": tuple(d.strip() for d in args.journey_on.split(",") if d.strip()),
-            "api": api_arguments(args), "policy_measures": policy_measures(args)}
+            "api": api_arguments(args), "policy_measures": policy_measures(args),
+            "layouts": not args.no_layouts, "layouts_rounds": args.layouts_rounds}
 
 
 def policy_measures(args: argparse.Namespace) -> tuple[str, ...] | None:

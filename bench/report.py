@@ -26,7 +26,10 @@ TARGETS = {
     "api_p95_ms": 20.0,
     "api_requests_per_second": 300.0,
     "api_errors": 0,
+    # issue 26, item 7: the register layout's build against the contract layout's, the same world
+    "register_build_ratio": 1.5,
 }
+REGISTER_RATIO_TARGET = "register layout: build time / contract layout's"
 JOURNEY_TARGET_USERS, JOURNEY_TARGET_SECONDS = 50, 60.0     # the journey targets apply to at least this load
 BUSY_TARGET_USERS = 200                                     # issue 31: the busy day's journey, the same targets
 
@@ -93,6 +96,13 @@ def evaluate_targets(res: dict) -> list[dict]:
         errors = a.get("errors", 0) + a.get("cold_errors", 0)
         out.append({"name": "release API: errors", "measured": errors, "op": "==", "target": TARGETS["api_errors"],
                     "unit": "", "pass": errors == TARGETS["api_errors"], "applies": full_scale})
+    lo = res.get("layouts") or {}
+    if lo:
+        ratio = lo.get("ratio")
+        out.append({"name": REGISTER_RATIO_TARGET, "measured": ratio, "op": "<=",
+                    "target": TARGETS["register_build_ratio"], "unit": "x",
+                    "pass": None if ratio is None else ratio <= TARGETS["register_build_ratio"],
+                    "applies": full_scale})
     if cb.get("errors"):
         out.append({"name": "callback errors", "measured": cb["errors"], "op": "==", "target": 0, "unit": "",
                     "pass": False, "applies": True})
@@ -172,6 +182,10 @@ def table(res: dict) -> str:
                     f"{target_prefix}{name} {phase} p95")
         row(f"{title}: errors", cb["errors"], "")
 
+    if res.get("layouts"):
+        if res["layouts"].get("from_previous_run"):
+            lines.append(f"(layouts: from the run of {res['layouts']['from_previous_run']})")
+        lines.extend(layout_rows(res["layouts"], res.get("targets") or []))
     if cb:
         callback_rows(cb, "callbacks", "")
     rel, rcb = (res.get(k) or {} for k in ("release", "release_callbacks"))
@@ -226,6 +240,40 @@ def table(res: dict) -> str:
         lines.append(f"pandas mode: {p.get('mode_note')}")
         lines.append(f"pandas covers: {p.get('covers')}")
     return "\n".join(lines)
+
+
+def layout_rows(lo: dict, targets: list[dict]) -> list[str]:
+    """The two layouts' builds (bench.steps.layouts_step): each layout's generation and build, the
+    register build's adapter step, and the ratio with its target."""
+    marks = {t["name"]: t for t in targets}
+
+    def row(label: str, value, unit: str, target: str | None = None, note: str = "") -> str:
+        t = marks.get(target) if target else None
+        mark = "" if t is None else (f"   {t['op']} {_fmt(t['target'], t['unit'])}  "
+                                     + ("n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")))
+        return f"{label:<48}{_fmt(value, unit):>12}{mark}{note}"
+
+    rounds = lo.get("rounds", 1)
+    lines = [f"build by layout: the same world (scale {lo['scale']}, seed {lo['seed']}) in both layouts, "
+             "python -m etl build --layout contract|registers"
+             + (f", the fastest of {rounds} builds each (alternating)" if rounds > 1 else "")]
+    for layout in ("contract", "registers"):
+        d = lo[layout]
+        gen = d.get("generation") or {}
+        lines.append(row(f"    {layout} layout: generation", gen.get("seconds"), "s",
+                         note="   (reused)" if gen.get("reused") else ""))
+        lines.append(row(f"    {layout} layout: build", d["seconds"], "s",
+                         note=f"   (CPU {_fmt(d['cpu_seconds'], 's')}, peak {_fmt(d['peak_rss_bytes'], 'bytes')}"
+                              + (f"; all: {', '.join(_fmt(x, 's') for x in d['all_seconds'])}" if rounds > 1 else "")
+                              + ")"))
+        if d.get("adapter_seconds") is not None:
+            lines.append(row("        of it: registers -> contract tables", d["adapter_seconds"], "s"))
+    lines.append(row("    register / contract build time", lo["ratio"], "x", REGISTER_RATIO_TARGET))
+    lines.append(row("    register / contract CPU time", lo.get("cpu_ratio"), "x"))
+    lines.append(row("    register / contract peak memory", lo.get("peak_rss_ratio"), "x"))
+    if not lo.get("same_tables", True):
+        lines.append("    the two layouts' databases do NOT hold the same tables")
+    return lines
 
 
 JOURNEYS = (("release_journey", "journey on the release", "release journey: "),

@@ -19,14 +19,10 @@ from bench.policy_cost import policy_cost_step
 from bench.policy_pages import policy_pages_step
 from bench.report import evaluate_targets, table, write_markdown
 from bench.server import AppServer
-from bench.steps import build_step, generation_step, log, pandas_step, release_step
+from bench.steps import build_step, extracts_dir, generation_step, layouts_step, log, pandas_step, release_step, scale_tag
 
 SCHEMA_VERSION = 2          # 2: the journey (``journey``, ``release_journey``)
 JOURNEY_DATABASES = ("secure", "release")
-
-
-def _scale_tag(scale: float) -> str:
-    return f"{scale:g}".replace(".", "_")
 
 
 def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requests_n: int = 60,
@@ -36,7 +32,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         journey_users: int = 50, journey_seconds: float = 60.0, journey_downloads: float = 0.15,
         journey_think: tuple[float, float] = (1.0, 3.0), journey_on: tuple[str, ...] = JOURNEY_DATABASES,
         api: dict | None = None, busy_users: int = 0, busy_processes: int = 4,
-        policy_measures: tuple[str, ...] | None = None, policy_profiles: int = 10) -> dict:
+        policy_measures: tuple[str, ...] | None = None, policy_profiles: int = 10, layouts: bool = True,
+        layouts_rounds: int = 1) -> dict:
     """Run the whole benchmark and return (and write to ``out``, with a markdown report beside it) its results.
 
     ``app_only``: time only the app (page load, callbacks, journey) on the databases of an earlier
@@ -54,6 +51,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     ``policy_profiles`` area profiles: the regions first, then municipalities).
     ``api``: the open-data API's load after the journey (:func:`bench.api_load.run_api_load`'s
     arguments and ``on``, the databases; ``seconds`` 0 or None: no API load).
+    ``layouts``: after the release, the same world generated in the register layout too and both
+    layouts built, ``layouts_rounds`` times each (:func:`bench.steps.layouts_step`, issue 26).
     """
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -62,8 +61,8 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
         raise ValueError(f"unknown callbacks {unknown}; choose from {', '.join(CALLBACKS)}")
     if set(journey_on) - set(JOURNEY_DATABASES):
         raise ValueError(f"the journey runs on {', '.join(JOURNEY_DATABASES)}, not {', '.join(journey_on)}")
-    tag = _scale_tag(scale)
-    extracts = work / f"extracts_scale{tag}_seed{seed}"
+    tag = scale_tag(scale)
+    extracts = extracts_dir(work, scale, seed)
     db_path = work / f"atlas_scale{tag}_seed{seed}.duckdb"
     release_path = work / f"release_scale{tag}_seed{seed}.duckdb"
     results: dict = {
@@ -74,6 +73,7 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
                    "journey_seconds": journey_seconds,
                    "journey_downloads": journey_downloads, "journey_think": list(journey_think),
                    "journey_on": list(journey_on), "busy_users": busy_users, "busy_processes": busy_processes,
+                   "layouts": layouts, "layouts_rounds": layouts_rounds,
                    "api": {k: (list(v) if isinstance(v, tuple) else v)
                                                            for k, v in (api or {}).items()}},
         "machine": machine(),
@@ -95,7 +95,7 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
             previous = json.loads(Path(out).read_text(encoding="utf-8"))
             same = (previous.get("params", {}).get("scale") == scale and previous.get("params", {}).get("seed") == seed)
             previous = previous if same else {}
-        for key in ("generation", "build", "pandas", "release"):
+        for key in ("generation", "build", "pandas", "release", "layouts"):
             results[key] = ({**previous[key], "from_previous_run": previous[key].get("from_previous_run")
                              or previous["machine"]["date"]} if previous.get(key) else None)
         _run_app(results, db_path, **app)
@@ -107,6 +107,9 @@ def run(scale: float = 1.0, seed: int = 42, out: Path | None = DEFAULT_OUT, requ
     results["build"] = build_step(extracts, db_path, work, echo)
     results["pandas"] = pandas_step(extracts, db_path, results["build"], work, pandas_mode, echo)
     results["release"] = release_step(db_path, release_path, release_plan, work, echo)
+    if layouts:
+        results["layouts"] = layouts_step(scale, seed, work, reuse, echo, rounds=layouts_rounds,
+                                          generated={"contract": results["generation"]})
     if build_only:
         return _finish(results, t_all, out)
     _run_app(results, db_path, **app)
@@ -127,6 +130,37 @@ def _years(db_path: Path) -> list[int]:
         return sorted(int(p) for p in periods if "-" not in p)
     finally:
         con.close()
+
+
+def run_layouts_only(scale: float = 1.0, seed: int = 42, out: Path | None = None, work: Path = DEFAULT_WORK,
+                     reuse: bool = False, rounds: int = 1, echo: bool = True) -> dict:
+    """Only the two layouts' builds (:func:`bench.steps.layouts_step`): the world of ``scale`` and
+    ``seed`` generated in both layouts (or reused with ``reuse``) and each built; written to ``out``
+    (JSON) when given, with the ratio's target evaluated (it applies at scale 1.0)."""
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    res = {"params": {"scale": scale, "seed": seed, "work": str(work), "reuse": reuse, "layouts_rounds": rounds},
+           "machine": machine()}
+    res["layouts"] = layouts_step(scale, seed, work, reuse, echo, rounds=rounds)
+    return _finish_partial(res, res, ("register layout",), out)
+
+
+def layouts_main(args) -> int:
+    """``python -m bench --layouts-only``: the two layouts' builds alone, ``layouts.json`` beside ``--out``."""
+    from bench.report import layout_rows
+
+    out = Path(args.out).with_name("layouts.json") if args.out else None
+    try:
+        res = run_layouts_only(args.scale, args.seed, out, Path(args.work), args.reuse, args.layouts_rounds)
+    except (RuntimeError, ValueError) as exc:
+        print(f"Benchmark stopped: {exc}", file=sys.stderr)
+        return 1
+    m = res["machine"]
+    print("\n".join(layout_rows(res["layouts"], res["targets"])))
+    print(f"load average {m.get('load_average_at_start')} at the start, {m.get('load_average_at_end')} at the end")
+    if out:
+        print(f"\nwrote {out}")
+    return 0
 
 
 def _run_app(results: dict, db_path: Path, work: Path, requests_n: int, seed: int, workers: int, threads: int,
@@ -276,6 +310,8 @@ def main(args) -> int:
         return policy_cost_main(args)
     if getattr(args, "journey_only", False):
         return journey_main(args)
+    if getattr(args, "layouts_only", False):
+        return layouts_main(args)
     try:
         res = run(**run_arguments(args))
     except (RuntimeError, ValueError) as exc:

@@ -25,25 +25,26 @@ def log(msg: str) -> None:
 
 # ----------------------------------------------------------------------------- in the child
 
-def child_generate(out_dir: str, scale: float, seed: int) -> dict:
+def child_generate(out_dir: str, scale: float, seed: int, layout: str = "contract") -> dict:
     from etl.synthetic import generate
 
     out = Path(out_dir)
     t0 = time.perf_counter()
-    summary = generate(out, scale=scale, seed=seed, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    summary = generate(out, scale=scale, seed=seed, layout=layout,
+                       progress=lambda m: print(m, file=sys.stderr, flush=True))
     seconds = time.perf_counter() - t0
     # the same marker the CLI writes, so the build records the data as synthetic
     (out / "SYNTHETIC").write_text(
-        f"Synthetic extracts made by 'python -m etl generate --scale {scale} --seed {seed}'. Not real data.\n",
-        encoding="utf-8")
+        f"Synthetic extracts made by 'python -m etl generate --scale {scale} --seed {seed} --layout {layout}'. "
+        "Not real data.\n", encoding="utf-8")
     return {"seconds": seconds, "summary": summary}
 
 
-def child_build(input_dir: str, db_path: str) -> dict:
+def child_build(input_dir: str, db_path: str, layout: str = "contract") -> dict:
     from etl.build import build
 
     t0 = time.perf_counter()
-    report = build(Path(input_dir), Path(db_path), quiet=False)
+    report = build(Path(input_dir), Path(db_path), quiet=False, layout=layout)
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "report_seconds": report.seconds, "steps": [asdict(s) for s in report.steps],
             "tables": report.tables, "linkage": report.linkage}
@@ -95,36 +96,41 @@ def child_main(task: str, params: dict, result_path: Path) -> int:
 
 # ----------------------------------------------------------------------------- in the benchmark
 
-def generation_step(extracts: Path, scale: float, seed: int, work: Path, reuse: bool, echo: bool) -> dict:
-    """1. synthetic extracts, or those of an earlier run of the same scale and seed with ``reuse``."""
+def generation_step(extracts: Path, scale: float, seed: int, work: Path, reuse: bool, echo: bool,
+                    layout: str = "contract") -> dict:
+    """1. synthetic extracts (in ``layout``: the contract's tables or the registers'), or those of an
+    earlier run of the same scale, seed and layout with ``reuse``."""
     manifest = extracts / "bench-manifest.json"
     gen = None
     if reuse and manifest.exists():
         m = json.loads(manifest.read_text(encoding="utf-8"))
-        if m.get("scale") == scale and m.get("seed") == seed:
+        if m.get("scale") == scale and m.get("seed") == seed and m.get("layout", "contract") == layout:
             gen = {**m["generation"], "reused": True}
             log(f"reusing the extracts in {extracts} (generated in {gen['seconds']:.1f} s)")
     if gen is None:
         if extracts.exists():
             shutil.rmtree(extracts)
-        log(f"generating synthetic extracts at scale {scale}, seed {seed} -> {extracts}")
-        r = run_child("generate", {"out_dir": str(extracts), "scale": scale, "seed": seed}, work, echo=echo)
+        log(f"generating synthetic extracts ({layout} layout) at scale {scale}, seed {seed} -> {extracts}")
+        r = run_child("generate", {"out_dir": str(extracts), "scale": scale, "seed": seed, "layout": layout}, work,
+                      echo=echo)
         gen = {"seconds": round(r["seconds"], 2), "wall_seconds": round(r["wall_seconds"], 2),
                "cpu_seconds": r["cpu_seconds"], "peak_rss_bytes": r["peak_rss_bytes"], "rows": r["summary"],
                "reused": False}
-        manifest.write_text(json.dumps({"scale": scale, "seed": seed, "generation": gen}, indent=2), encoding="utf-8")
+        manifest.write_text(json.dumps({"scale": scale, "seed": seed, "layout": layout, "generation": gen}, indent=2),
+                            encoding="utf-8")
     gen["extracts_bytes"] = folder_bytes(extracts)
     return gen
 
 
-def build_step(extracts: Path, db_path: Path, work: Path, echo: bool) -> dict:
-    """2. the build, with DuckDB's spill folder pointed into the work folder (to measure it)."""
-    log(f"building {db_path}")
+def build_step(extracts: Path, db_path: Path, work: Path, echo: bool, layout: str = "contract") -> dict:
+    """2. the build (``python -m etl build --layout LAYOUT``), with DuckDB's spill folder pointed into
+    the work folder (to measure it)."""
+    log(f"building {db_path} from the {layout} layout")
     db_path.unlink(missing_ok=True)
     spill = work / "tmp"
     shutil.rmtree(spill, ignore_errors=True)
     spill.mkdir(parents=True)
-    r = run_child("build", {"input_dir": str(extracts), "db_path": str(db_path)}, work,
+    r = run_child("build", {"input_dir": str(extracts), "db_path": str(db_path), "layout": layout}, work,
                   env={"TMPDIR": str(spill)}, spill_dir=spill, echo=echo)
     shutil.rmtree(spill, ignore_errors=True)
     return {
@@ -132,7 +138,7 @@ def build_step(extracts: Path, db_path: Path, work: Path, echo: bool) -> dict:
         "cpu_seconds": r["cpu_seconds"], "load_average_after": r["load_average_after"],
         "peak_rss_bytes": r["peak_rss_bytes"], "peak_rss_sampled_bytes": r["peak_rss_sampled_bytes"],
         "spill_peak_bytes": r["spill_peak_bytes"], "db_bytes": db_path.stat().st_size,
-        "duckdb_memory_limit": BUILD_MEMORY_LIMIT, "steps": r["steps"], "tables": r["tables"], "linkage": r["linkage"],
+        "layout": layout, "duckdb_memory_limit": BUILD_MEMORY_LIMIT, "steps": r["steps"], "tables": r["tables"], "linkage": r["linkage"],
     }
 
 
@@ -185,6 +191,63 @@ def release_step(db_path: Path, release_path: Path, plan: Path | None, work: Pat
             "db_bytes": release_path.stat().st_size, "passed": r["passed"],
             "smallest_published": r["smallest_published"], "published_share": r["published_share"],
             "tables": r["tables"], "steps": r["steps"]}
+
+
+
+# ----------------------------------------------------------------------------- the two layouts (issue 26, item 7)
+
+LAYOUTS = ("contract", "registers")
+ADAPTER_STEP = "derived the contract tables from the registers"     # the register build's own step (etl/build.py)
+
+
+def scale_tag(scale: float) -> str:
+    return f"{scale:g}".replace(".", "_")
+
+
+def extracts_dir(work: Path, scale: float, seed: int, layout: str = "contract") -> Path:
+    """The work folder's extracts of one scale, seed and layout (the contract's are the whole bench's)."""
+    return Path(work) / f"extracts_{'' if layout == 'contract' else layout + '_'}scale{scale_tag(scale)}_seed{seed}"
+
+
+def layouts_step(scale: float, seed: int, work: Path, reuse: bool, echo: bool, rounds: int = 1,
+                 generated: dict | None = None) -> dict:
+    """5. The register layout against the contract layout: one synthetic world (``scale``, ``seed``)
+    written in both layouts (``python -m etl generate --layout contract|registers``) and each built
+    (``python -m etl build --layout ...``) by :func:`build_step`, one after the other. With ``rounds``
+    > 1 each layout is built that many times, the order alternating, and each layout's fastest build
+    is kept (the machine is shared). ``generated``: generation figures of extracts already made in
+    this run (layout -> :func:`generation_step`'s result), which are not made again. The ratio of the
+    register build's time to the contract build's is the target (``report.TARGETS``)."""
+    if rounds < 1:
+        raise ValueError(f"--layouts-rounds must be at least 1, not {rounds}")
+    work = Path(work)
+    out: dict = {"scale": scale, "seed": seed, "rounds": rounds}
+    builds: dict[str, list[dict]] = {layout: [] for layout in LAYOUTS}
+    for layout in LAYOUTS:
+        gen = (generated or {}).get(layout)
+        out[layout] = {"generation": gen if gen is not None else
+                       generation_step(extracts_dir(work, scale, seed, layout), scale, seed, work, reuse, echo, layout)}
+    for r in range(rounds):
+        for layout in (LAYOUTS if r % 2 == 0 else LAYOUTS[::-1]):
+            db = work / f"atlas_{layout}_layout_scale{scale_tag(scale)}_seed{seed}.duckdb"
+            b = build_step(extracts_dir(work, scale, seed, layout), db, work, echo, layout)
+            db.unlink(missing_ok=True)          # only the time is wanted: the bench's own database is the build's
+            builds[layout].append(b)
+    for layout in LAYOUTS:
+        best = min(builds[layout], key=lambda b: b["seconds"])
+        steps = best["steps"]
+        out[layout].update(
+            seconds=best["seconds"], wall_seconds=best["wall_seconds"], cpu_seconds=best["cpu_seconds"],
+            peak_rss_bytes=best["peak_rss_bytes"], spill_peak_bytes=best["spill_peak_bytes"],
+            load_average_after=best["load_average_after"], db_bytes=best["db_bytes"], steps=steps,
+            tables=best["tables"], all_seconds=[b["seconds"] for b in builds[layout]],
+            adapter_seconds=next((s["seconds"] for s in steps if s["message"].startswith(ADAPTER_STEP)), None))
+    c, g = out["contract"], out["registers"]
+    out["ratio"] = round(g["seconds"] / c["seconds"], 3)
+    out["cpu_ratio"] = round(g["cpu_seconds"] / c["cpu_seconds"], 3) if c["cpu_seconds"] else None
+    out["peak_rss_ratio"] = round(g["peak_rss_bytes"] / c["peak_rss_bytes"], 3)
+    out["same_tables"] = sorted(c["tables"]) == sorted(g["tables"])
+    return out
 
 
 if __name__ == "__main__":

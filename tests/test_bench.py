@@ -35,7 +35,8 @@ def run(tmp_path_factory):
                     busy_users=BUSY, busy_processes=2,
                     api={"seconds": 1, "views_n": 6, "clients": 1, "client_threads": 2, "seed": 7, "warm_rounds": 1,
                          "rate": 20, "on": ("release",)},
-                    policy_measures=("imaging_rate", "mri_share"), policy_profiles=2)
+                    policy_measures=("imaging_rate", "mri_share"), policy_profiles=2,
+                    layouts=False)         # the register layout's step: tests/test_bench_layouts.py
     return res, out, d
 
 

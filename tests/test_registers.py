@@ -149,13 +149,65 @@ def test_register_build_names_its_steps(dbs):
 
 # --- the models: grain and rules ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def adapted(register_world, tmp_path_factory):
+def adapted_run(register_world, tmp_path_factory):
+    """The adapter's connection (its models' tables) and its output folder."""
     from etl.registers import adapt
 
     con = duckdb.connect()
-    adapt(register_world, tmp_path_factory.mktemp("adapted"), con=con)
-    yield con
+    out = tmp_path_factory.mktemp("adapted")
+    adapt(register_world, out, con=con)
+    yield con, out
     con.close()
+
+
+@pytest.fixture(scope="module")
+def adapted(adapted_run):
+    return adapted_run[0]
+
+
+def test_the_population_is_written_year_by_year(adapted_run):
+    """Each study year's population is made and written on its own (population_<year>.parquet, as a
+    contract extract may come), and ``population`` is then all of them: every person of BEF's
+    December status of each year once, with the year's own income cut points."""
+    from etl.settings import load_settings
+
+    s = load_settings()
+    con, out = adapted_run
+    years = range(s.first_year, s.last_year + 1)
+    assert sorted(f.name for f in out.glob("population*")) == [f"population_{y}.parquet" for y in years]
+    assert not [f for f in out.iterdir() if f.name.startswith(".")]          # no parts folder left
+    for y in (s.first_year, s.last_year):
+        n, years_in = con.execute(f"SELECT count(*), list(DISTINCT year) FROM read_parquet('{out}/population_{y}.parquet')"
+                                  ).fetchone()
+        assert years_in == [y] and n == con.execute(f"SELECT count(*) FROM reg_bef WHERE year = {y}").fetchone()[0]
+    assert con.execute("SELECT count(*) FROM population").fetchone()[0] == con.execute("SELECT count(*) FROM reg_bef").fetchone()[0]
+    # the quintiles of a year are placed by that year's cut points: recomputed here from the registers
+    y = s.first_year + 3
+    cuts = con.execute(f"""SELECT quantile_cont(i.income, [0.2, 0.4, 0.6, 0.8]) FROM reg_bef b JOIN reg_income i USING (pnr, year)
+                           WHERE b.year = {y} AND b.year - b.birth_year - 1 >= {s.adult_min_age}""").fetchone()[0]
+    wrong = con.execute(f"""SELECT count(*) FROM population p JOIN reg_income i ON i.pnr = p.person_id AND i.year = p.year
+                            WHERE p.year = {y} AND p.income_quintile <> 1 + (i.income >= {cuts[0]})::INT + (i.income >= {cuts[1]})::INT
+                                  + (i.income >= {cuts[2]})::INT + (i.income >= {cuts[3]})::INT""").fetchone()[0]
+    assert wrong == 0
+
+
+def test_a_stopped_adapter_leaves_an_existing_folder_as_it_was(register_world, tmp_path):
+    from etl.registers import adapt
+    from etl.staging import ContractError
+
+    inp = tmp_path / "in"
+    shutil.copytree(register_world, inp)
+    with duckdb.connect() as con:                    # a SOCIO13 code no lookup has: stops after every year was written
+        f = inp / "akm2015.parquet"
+        con.execute(f"COPY (SELECT PNR, CASE WHEN row_number() OVER () <= 3 THEN 999.0 ELSE SOCIO13 END AS SOCIO13 "
+                    f"FROM read_parquet('{f}')) TO '{tmp_path / 'x.parquet'}' (FORMAT parquet)")
+        shutil.move(tmp_path / "x.parquet", f)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    with pytest.raises(ContractError, match="SOCIO13"):
+        adapt(inp, out)
+    assert [f.name for f in out.iterdir()] == ["notes.txt"]
 
 
 def test_every_model_keeps_its_grain(adapted):
@@ -287,7 +339,8 @@ def test_a_code_missing_from_a_lookup_stops_with_file_and_column(register_world,
         adapt(inp, tmp_path / "out")
     text = str(exc.value)
     assert "akm2015.parquet" in text and "SOCIO13" in text and "999" in text and "socio13_groups.csv" in text
-    assert not (tmp_path / "out" / "population.parquet").exists()
+    # nothing is left behind: no population year written before the check stopped the adapter
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_register_column_is_named(register_world, tmp_path):
@@ -381,7 +434,7 @@ def test_the_health_data_authoritys_names(register_world, tmp_path):
     assert report.files["lpr3_procedures"] == ["procedurer_andre.parquet", "procedurer_kirurgi.parquet"]
     with duckdb.connect() as con:
         for t in ("population", "imaging", "diagnoses", "surgery"):
-            a, b = (f"read_parquet('{tmp_path / d / t}.parquet')" for d in ("dst_out", "sds_out"))
+            a, b = (f"read_parquet('{tmp_path / d / t}*.parquet')" for d in ("dst_out", "sds_out"))
             assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchone()[0] == 0, t
             assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a})").fetchone()[0] == 0, t
 

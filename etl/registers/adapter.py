@@ -9,17 +9,23 @@
    codes, priorities, SSSY's X-ray services) and the delivery's ``units`` table (SOR units and LPR2
    departments).
 3. Models: ``etl/registers/models/*.sql``, in order; each ``-- model:`` block creates one table, its
-   ``-- grain:`` the columns no two rows share (tests/test_registers.py checks them).
+   ``-- grain:`` the columns no two rows share (tests/test_registers.py checks them). Consecutive
+   ``-- each: year`` models run together one study year at a time, each table holding that year
+   only; a contract table among them (the population) is written for each year as it is made
+   (``population_<year>.parquet``), never gathered into one table of every year, and is then a view
+   of its years' files.
 4. A code missing from a lookup stops with a message naming the file, column, rows and codes.
 5. The contract tables (population, imaging, diagnoses, surgery, and chiro_billing when SSSY was
    delivered) are written as Parquet into the output folder, with the tables the registers do not
-   hold (rehabilitation, referrals) as they are.
+   hold (rehabilitation, referrals) as they are. Nothing is left in the output folder when the
+   adapter stops.
 """
 from __future__ import annotations
 
 import csv
 import re
 import shutil
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,7 +274,7 @@ def _check_codes(con, mapping: dict, prefix: int) -> list:
     # education and labour codes missing from their lookups are -1 in the population (one look at
     # the finished table; the register files are read again only to name them)
     unmapped = con.execute("SELECT count(*) FILTER (WHERE education = -1), count(*) FILTER (WHERE labour_status = -1) "
-                           "FROM reg_person_year").fetchone()
+                           "FROM population").fetchone()
     skip = {t for t, n in zip(("udda", "akm"), unmapped) if not n}
     for table, column, bad, lookup in _unmapped_checks(prefix):
         if table in skip:
@@ -292,7 +298,10 @@ def _check_codes(con, mapping: dict, prefix: int) -> list:
     return problems
 
 
-def run_models(con, settings: Settings, mapping: dict, prefix: int) -> None:
+def run_models(con, settings: Settings, mapping: dict, prefix: int, parts_dir: Path) -> None:
+    """Run the models in order (``models()``). A run of consecutive ``each: year`` models is run one
+    study year at a time; a contract table among them is written for the year into ``parts_dir``
+    (``<name>_<year>.parquet``) and afterwards is a view of those files."""
     # one join key of person and year (an integer when person numbers are: a faster hash join)
     if mapping.get("settings", {}).get("pnr_as_integer", True):
         con.execute("CREATE OR REPLACE MACRO pkey(p, y) AS p * 64 + y % 64")
@@ -302,15 +311,30 @@ def run_models(con, settings: Settings, mapping: dict, prefix: int) -> None:
     values = {"first_year": settings.first_year, "last_year": settings.last_year, "adult": settings.adult_min_age,
               "hfaudd_prefix": prefix, "er_type": s.get("emergency_room_patient_type", "3"),
               "er_until": int(s.get("emergency_room_until", 2013))}
+    blocks: list[list[Model]] = []          # consecutive yearly models together, every other model alone
     for model in models():
-        if model.each == "year":
-            body = model.sql.strip().rstrip(";")
-            for y in range(settings.first_year, settings.last_year + 1):
-                sql = body.format(**values, year=y)
-                con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {sql}" if y == settings.first_year
-                            else f"INSERT INTO {model.name} {sql}")
+        if model.each == "year" and blocks and blocks[-1][0].each == "year":
+            blocks[-1].append(model)
         else:
-            con.execute(model.sql.format(**values))
+            blocks.append([model])
+    for block in blocks:
+        if block[0].each != "year":
+            con.execute(block[0].sql.format(**values))
+            continue
+        for y in range(settings.first_year, settings.last_year + 1):
+            for model in block:
+                sql = model.sql.strip().rstrip(";").format(**values, year=y)
+                if model.name in CONTRACT_TABLES:
+                    con.execute(f"COPY ({sql}) TO '{sql_str(parts_dir / f'{model.name}_{y}.parquet')}' (FORMAT parquet)")
+                else:
+                    con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {sql}")
+        for model in block:
+            if model.name in CONTRACT_TABLES:
+                _view_of_parts(con, model.name, parts_dir)
+
+
+def _view_of_parts(con, name: str, folder: Path) -> None:
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{sql_str(folder / name)}_*.parquet')")
 
 
 def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, settings: Settings | None = None,
@@ -324,13 +348,18 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
     own = con is None
     con = con or duck.connect()
     report = AdaptReport()
+    made_out = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the yearly contract tables' files, moved into out_dir only when every check has passed
+    parts = Path(tempfile.mkdtemp(prefix=".registers-parts-", dir=out_dir))
+    done = False
     try:
         problems = _sources(con, input_dir, mapping, settings, report)
         if problems:
             raise ContractError(problems, lenient_possible=False)
         prefix = _lookups(con, mapping)
         try:
-            run_models(con, settings, mapping, prefix)
+            run_models(con, settings, mapping, prefix, parts)
         except duckdb.InvalidInputException as exc:
             text = str(exc)
             if "What to do:" not in text:
@@ -343,9 +372,15 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
         problems = _check_codes(con, mapping, prefix)
         if problems:
             raise ContractError(problems, lenient_possible=False)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        yearly = {f.name.rsplit("_", 1)[0] for f in parts.glob("*.parquet")}
+        for f in sorted(parts.glob("*.parquet")):
+            f.replace(out_dir / f.name)
         written = [*CONTRACT_TABLES, *(t for t, reg in OPTIONAL_CONTRACT_TABLES.items() if report.files.get(reg))]
         for name in written:
+            if name in yearly:
+                _view_of_parts(con, name, out_dir)
+                report.rows[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                continue
             path = out_dir / f"{name}.parquet"
             con.execute(f"COPY {name} TO '{sql_str(path)}' (FORMAT parquet)")
             report.rows[name] = con.execute(f"SELECT count(*) FROM read_parquet('{sql_str(path)}')").fetchone()[0]
@@ -362,7 +397,11 @@ def adapt(input_dir: Path, out_dir: Path, mapping_path: Path | None = None, sett
                     shutil.copyfile(path, out_dir / path.name)
         if (input_dir / "SYNTHETIC").exists():
             shutil.copyfile(input_dir / "SYNTHETIC", out_dir / "SYNTHETIC")
+        done = True
         return report
     finally:
+        shutil.rmtree(parts, ignore_errors=True)
+        if not done:
+            shutil.rmtree(out_dir if made_out else parts, ignore_errors=True)
         if own:
             con.close()

@@ -41,7 +41,8 @@ WHERE a.file_year + 1 BETWEEN {first_year} AND {last_year};
 -- each: year
 -- Everyone in BEF's status of a year with their UDDA, IND and AKM records of the year before, one
 -- study year at a time (each register file is read once; a year's hash tables are a twelfth of the
--- whole, which is faster and keeps memory flat at national scale).
+-- whole, which is faster and keeps memory flat at national scale). The table holds the year being
+-- derived; its rows go to the population of that year and are not kept.
 SELECT b.pnr, b.year, b.birth_year, b.sex, b.municipality, b.origin, e.education, i.income, l.labour_status
 FROM (FROM reg_bef WHERE year = {year}) b
 LEFT JOIN (FROM reg_education WHERE year = {year}) e ON e.pnr = b.pnr
@@ -50,20 +51,21 @@ LEFT JOIN (FROM reg_labour WHERE year = {year}) l ON l.pnr = b.pnr;
 
 -- model: reg_income_cuts
 -- grain: year
+-- each: year
 -- Income quintile cut points of year Y: the 20, 40, 60 and 80 % quantiles (linear interpolation) of
 -- the disposable income of the adults (age on 1 January >= {adult}) in the population of Y with a
 -- known income.
-CREATE OR REPLACE TABLE reg_income_cuts AS
 SELECT year, quantile_cont(income, [0.2, 0.4, 0.6, 0.8]) AS c
 FROM reg_person_year WHERE income IS NOT NULL AND year - birth_year - 1 >= {adult}
 GROUP BY year;
 
 -- model: population
 -- grain: person_id, year
--- The contract's population table. Everyone with a known income is placed by the year's cut points
+-- each: year
+-- The contract's population table, written year by year (population_<year>.parquet, as a contract
+-- extract may be delivered). Everyone with a known income is placed by the year's cut points
 -- (1 + the number of cut points at or below the income); no IND record 9, no UDDA record or an
 -- unknown code 9, no AKM record 9 (unknown), IE_TYPE 9 or missing 9.
-CREATE OR REPLACE VIEW population AS
 SELECT p.pnr AS person_id, p.year, p.birth_year, p.sex, p.municipality,
        coalesce(p.education, 9) AS education,
        CASE WHEN p.income IS NULL THEN 9
