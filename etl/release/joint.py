@@ -325,7 +325,7 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
         if added == 0:
             break
     if views is not None and result.exposed_history:
-        fallback = Budget(per_solve=budget.per_solve, total=max(60.0, 0.5 * budget.total))
+        fallback = Budget(per_solve=budget.per_solve, total=max(120.0, budget.total))
         return _unpublish(A, G, c, hidden, failing, min_count, cost, np.asarray(views), keep_views, proofs, result,
                           fallback, log, lower_proof, group, stats)
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
