@@ -225,7 +225,8 @@ def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
     if plan.joint_protection:
         try:
             res = joint_protect(A, n, plan.min_count, cost=cost, G=G, budget=budget, log=log, start=hidden,
-                                group=group, stats=proof_kinds, lower_proof=False, views=views, keep_views=keep_views)
+                                group=group, stats=proof_kinds, lower_proof=False, views=views, keep_views=keep_views,
+                                spare=cost >= COST["denmark_everyone"])
         except RuntimeError as e:
             raise ReleaseFailed(f"joint protection of all counts: {e}; nothing written. Raise joint_audit_seconds "
                                 "in the publication plan, or publish less (docs/methods.md).") from None

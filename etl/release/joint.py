@@ -138,8 +138,8 @@ def chain_twins(A, G, c, hidden, min_count, cost=None, keep=None, max_rounds: in
     cannot. Example: first imagings 4 + 10 + 30 with the 4 and the 10 hidden, episodes 4 + 10 + 8
     with the 4 and the 8 hidden: the shown episode 10 holds first's 10 down, so first's 4 is at
     most 4, and the episode's 4 with it. Measured on the demo data (scale 0.1): the joint audit's
-    first round found 985 such cells without this step and 110 with it (8,236 cells more hidden),
-    and the gate ended where it did not before (docs/methods.md)."""
+    first round found 985 such cells without this step and 357 with it (3,731 twins hidden;
+    docs/methods.md)."""
     twin = G.getnnz(axis=1) == 2
     if not twin.any():
         return 0
@@ -264,7 +264,8 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
             budget: Budget | None = None, log: Callable[[str], None] | None = None,
             lower_proof: bool = True, start: np.ndarray | None = None,
             group: np.ndarray | None = None, stats: dict | None = None,
-            views: np.ndarray | None = None, keep_views: np.ndarray | None = None) -> SuppressionResult:
+            views: np.ndarray | None = None, keep_views: np.ndarray | None = None,
+            spare: np.ndarray | None = None) -> SuppressionResult:
     """Primary suppression, secondary suppression and audit-and-repair until the audit passes.
 
     ``cost`` (per cell, optional) steers the secondary suppression: among the cells that would
@@ -327,13 +328,13 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
     if views is not None and result.exposed_history:
         fallback = Budget(per_solve=budget.per_solve, total=max(120.0, budget.total))
         return _unpublish(A, G, c, hidden, failing, min_count, cost, np.asarray(views), keep_views, proofs, result,
-                          fallback, log, lower_proof, group, stats)
+                          fallback, log, lower_proof, group, stats, spare)
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
                        f"after {result.rounds} rounds ({budget.timeouts} solves timed out)")
 
 
 def _unpublish(A, G, c, hidden, failing, min_count, cost, views, keep_views, proofs, result, budget, log,
-               lower_proof, group, stats, max_rounds: int = 20) -> SuppressionResult:
+               lower_proof, group, stats, spare=None, max_rounds: int = 20) -> SuppressionResult:
     """The safe way out when the rounds or the time run out: publish less, never a cell unproven.
 
     Every table (``views``: count x filter pattern x level x period) that holds a cell still not
@@ -345,10 +346,12 @@ def _unpublish(A, G, c, hidden, failing, min_count, cost, views, keep_views, pro
     published). A table ``keep_views`` marks (the default views, the national rows) is never left
     out: for a cell still not proven there, the tables that share a relation with it (or, when all
     of those are out, with those) are left out; when none is left, every shown cell sharing a
-    relation with it is hidden; when nothing is left to hide, ``RuntimeError``."""
+    relation with it is hidden (never a cell ``spare`` marks: Denmark for everyone); when nothing is
+    left to hide, ``RuntimeError``."""
     keep = np.zeros(int(views.max()) + 1, dtype=bool) if keep_views is None else np.asarray(keep_views, dtype=bool)
     dropped = np.zeros(keep.size, dtype=bool)
     least = np.ones(c.size)
+    spare = np.zeros(c.size, dtype=bool) if spare is None else np.asarray(spare, dtype=bool)
     M = abs(sparse.vstack([A, G])).tocsr()
     for k in range(max_rounds):
         # a cell in a table always published, or in one already left out, needs the tables beside it
@@ -368,9 +371,9 @@ def _unpublish(A, G, c, hidden, failing, min_count, cost, views, keep_views, pro
             # its cost (more is hidden, never a cell published unproven)
             F = sparse.csr_matrix((np.ones(held.size), (np.arange(held.size), held)), shape=(held.size, c.size))
             shown = np.unique(((F @ M.T) @ M).tocoo().col)
-            shown = shown[~hidden[shown] & (c[shown] > 0)] if more.size == 0 else np.zeros(0, dtype=np.int64)
+            shown = shown[~hidden[shown] & (c[shown] > 0) & ~spare[shown]] if more.size == 0 else np.zeros(0, dtype=np.int64)
             if more.size == 0 and shown.size == 0:          # then within 3 relations
-                shown = near[~hidden[near] & (c[near] > 0)]
+                shown = near[~hidden[near] & (c[near] > 0) & ~spare[near]]
             if more.size == 0 and shown.size == 0 and tables.size == 0:
                 raise RuntimeError(f"{failing.size:,} hidden counts from 1 to {min_count - 1} still not proven, "
                                    f"{held.size:,} of them in tables always published (the default views and the "
