@@ -101,7 +101,7 @@ def child_policy_pages(db_path: str, measures: list[str] | None = None, profiles
     import app as app_module
     from atlas import data, db, policy_view
 
-    pages = _Pages(app_module.server.test_client())
+    client = _Pages(app_module.server.test_client())
     src = data.source()
     load_start = [round(x, 2) for x in os.getloadavg()]
     views = [(measure, level, policy_view.write_hash("recent", {**policy_view.defaults("recent"), "measure": measure,
@@ -110,10 +110,10 @@ def child_policy_pages(db_path: str, measures: list[str] | None = None, profiles
     recent = []
     for measure, level, hash_ in views:
         db.reset_caches()                             # a fresh worker: nothing read, nothing kept
-        layout_ms, layout = pages.layout("/recent-trends", "")
-        sync_ms, draw_ms = pages.policy("recent", hash_, "", layout)
-        _, layout_da = pages.layout("/recent-trends", "?lang=da")
-        sync_da, draw_da = pages.policy("recent", hash_, "?lang=da", layout_da)
+        layout_ms, layout = client.layout("/recent-trends", "")
+        sync_ms, draw_ms = client.policy("recent", hash_, "", layout)
+        _, layout_da = client.layout("/recent-trends", "?lang=da")
+        sync_da, draw_da = client.policy("recent", hash_, "?lang=da", layout_da)
         recent.append({"measure": measure, "level": level, "layout_ms": round(layout_ms, 2),
                        "sync_ms": round(sync_ms, 2), "draw_ms": round(draw_ms, 2),
                        "first_view_ms": round(layout_ms + sync_ms + draw_ms, 2),
@@ -128,8 +128,8 @@ def child_policy_pages(db_path: str, measures: list[str] | None = None, profiles
     for code in codes:
         level = "region" if code in regions else "municipality"
         db.reset_caches()
-        cold, _ = pages.layout(f"/area/{code}", "")
-        again, _ = pages.layout(f"/area/{code}", "?lang=da")
+        cold, _ = client.layout(f"/area/{code}", "")
+        again, _ = client.layout(f"/area/{code}", "?lang=da")
         db.reset_caches()                                 # its recent trends alone (the key findings' verdicts), cold
         t0 = time.perf_counter()
         policy_view.profile_recent(code, level, "en")
