@@ -35,6 +35,17 @@ def summary(ms: list[float]) -> dict:
             "max_ms": round(max(ms), 1) if ms else None, "mean_ms": round(sum(ms) / len(ms), 1) if ms else None}
 
 
+def summary_line(label: str, v: dict | None, width: int = 44, count: bool = False) -> str:
+    """One line of a benchmark table for a ``summary``: its label with p50 (and, with ``count``, how
+    many), then p95 and max; a dash when nothing was measured."""
+    v = v or {}
+    if not v.get("n"):
+        return f"    {label:<{width}}{'–':>12}"
+    n = f" ({v['n']})" if count else ""
+    head = f"{label}{n} p50 {v['p50_ms']} ms, p95"
+    return f"    {head:<{width}}{v['p95_ms']:>9} ms   (max {v['max_ms']} ms)"
+
+
 def _gz(data: bytes) -> int:
     return len(gzip.compress(data, 6))
 

@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from bench.callbacks import summary
+from bench.callbacks import summary, summary_line
 from bench.processes import run_child
 
 OTHER_WINDOW = 8                   # a window the reader may choose besides the default (View.recent)
@@ -77,10 +77,7 @@ def rows_of(p: dict, title: str) -> list[str]:
     s = p["summary"]
 
     def line(label: str, key: str) -> str:
-        v = s.get(key) or {}
-        if not v.get("n"):
-            return f"    {label:<44}{'–':>12}"
-        return f"    {label + ' p50 ' + str(v['p50_ms']) + ' ms, p95':<44}{v['p95_ms']:>9} ms   (max {v['max_ms']} ms)"
+        return summary_line(label, s.get(key))
 
     return [f"{title}: {p['views']} first views (every measure and level, {p['year']}), a fresh process",
             line("table of areas (not counted below)", "table_ms"),

@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-from bench.callbacks import summary
+from bench.callbacks import summary, summary_line
 from bench.processes import run_child
 
 RECENT_LEVELS = ("municipality", "region")      # the levels /recent-trends offers
@@ -163,11 +163,7 @@ def rows_of(p: dict, title: str) -> list[str]:
     s = p["summary"]
 
     def line(label: str, key: str) -> str:
-        v = s.get(key) or {}
-        if not v.get("n"):
-            return f"    {label:<52}{'–':>12}"
-        return f"    {label + ' (' + str(v['n']) + ') p50 ' + str(v['p50_ms']) + ' ms, p95':<52}{v['p95_ms']:>9} ms   " \
-               f"(max {v['max_ms']} ms)"
+        return summary_line(label, s.get(key), width=52, count=True)
 
     return [f"{title}: cold first views (every cache forgotten before each), load {p.get('load_average_at_start')}"
             f" -> {p.get('load_average_at_end')}",

@@ -131,6 +131,15 @@ def _fmt(value, unit: str) -> str:
     return str(value)
 
 
+def _row(marks: dict, label: str, value, unit: str, target: str | None = None, note: str = "") -> str:
+    """A line of the table: the label, the measured value, and the target (by name in ``marks``)
+    with its verdict."""
+    t = marks.get(target) if target else None
+    mark = "" if t is None else (f"   {t['op']} {_fmt(t['target'], t['unit'])}  "
+                                 + ("n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")))
+    return f"{label:<48}{_fmt(value, unit):>12}{mark}{note}"
+
+
 def table(res: dict) -> str:
     """The results as a plain-text table, targets beside the measured values."""
     g, b, p, pg, cb = (res.get(k) or {} for k in ("generation", "build", "pandas", "page", "callbacks"))
@@ -147,12 +156,7 @@ def table(res: dict) -> str:
     ]
 
     def row(label, value, unit, target=None, note=""):
-        t = targets.get(target) if target else None
-        mark = ""
-        if t is not None:
-            verdict = "n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")
-            mark = f"   {t['op']} {_fmt(t['target'], t['unit'])}  {verdict}"
-        lines.append(f"{label:<48}{_fmt(value, unit):>12}{mark}{note}")
+        lines.append(_row(targets, label, value, unit, target, note))
 
     for name, sec in (("generation", g), ("build", b), ("pandas", p)):
         if sec.get("from_previous_run"):
@@ -248,10 +252,7 @@ def layout_rows(lo: dict, targets: list[dict]) -> list[str]:
     marks = {t["name"]: t for t in targets}
 
     def row(label: str, value, unit: str, target: str | None = None, note: str = "") -> str:
-        t = marks.get(target) if target else None
-        mark = "" if t is None else (f"   {t['op']} {_fmt(t['target'], t['unit'])}  "
-                                     + ("n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")))
-        return f"{label:<48}{_fmt(value, unit):>12}{mark}{note}"
+        return _row(marks, label, value, unit, target, note)
 
     rounds = lo.get("rounds", 1)
     lines = [f"build by layout: the same world (scale {lo['scale']}, seed {lo['seed']}) in both layouts, "
@@ -286,10 +287,7 @@ def journey_rows(j: dict, title: str, target_prefix: str | None, targets: list[d
     marks = {t["name"]: t for t in targets}
 
     def row(label: str, value, unit: str, target: str | None = None, note: str = "") -> str:
-        t = marks.get(target) if target else None
-        mark = "" if t is None else (f"   {t['op']} {_fmt(t['target'], t['unit'])}  "
-                                     + ("n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")))
-        return f"{label:<48}{_fmt(value, unit):>12}{mark}{note}"
+        return _row(marks, label, value, unit, target, note)
 
     lines = [f"{title}: {j['users']} readers for {j['duration_seconds']:.0f} s"
              + (f" ({j['client_processes']} client processes)" if j.get("client_processes", 1) > 1 else "")
