@@ -166,7 +166,7 @@ def _per_count(jobs: list, workers: int):
 
 
 def _protect_counts(con, plan: Plan, log=None, budget: Budget | None = None,
-                    workers: int = 1) -> tuple[np.ndarray, pd.DataFrame, dict]:
+                    workers: int = 1) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict]:
     """Suppression per base count over every equality of that count (geography with the 2027
     regions' identities, periods with their tiles, filter sets), then the joint audit of all
     counts with the subset inequalities between them; returns hidden flags per cell, the cells of

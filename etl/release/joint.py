@@ -123,6 +123,13 @@ def secondary_bounded(A, G, c, hidden, min_count, cost=None, max_rounds: int = 2
     return added
 
 
+def _beside(absM: sparse.csr_matrix, cells: np.ndarray) -> np.ndarray:
+    """The cells that share a relation (a row of ``absM``, |coefficients|) with any of ``cells``,
+    these included."""
+    F = sparse.csr_matrix((np.ones(cells.size), (np.arange(cells.size), cells)), shape=(cells.size, absM.shape[1]))
+    return np.unique(((F @ absM.T) @ absM).tocoo().col)
+
+
 def chain_twins(A, G, c, hidden, min_count, cost=None, keep=None, max_rounds: int = 30) -> int:
     """Where a cell and its subset or superset twin (same area, period and filters, another count)
     are within ``min_count`` of each other, hide the shown twin of a hidden one: the subset of a
@@ -219,8 +226,7 @@ def _repair(M, c, hidden, failing, cost=None, capacity: float = 0.0, blunt: bool
         stuck = cells[~done]
         if stuck.size == 0:
             break
-        F = sparse.csr_matrix((np.ones(stuck.size), (np.arange(stuck.size), stuck)), shape=(stuck.size, c.size))
-        near = np.unique(((F @ absM.T) @ absM).tocoo().col)
+        near = _beside(absM, stuck)
         cells = near[hidden[near] & ~np.isin(near, stuck)]
     return added
 
@@ -239,8 +245,7 @@ def _free_partners(A, G, c, hidden, cells, cost=None) -> int:
         if grown.size == cells.size:
             break
         cells = grown
-    F = sparse.csr_matrix((np.ones(cells.size), (np.arange(cells.size), cells)), shape=(cells.size, c.size))
-    partners = np.unique(((F @ abs(A).T) @ abs(A)).tocoo().col)
+    partners = _beside(abs(A).tocsr(), cells)
     partners = partners[hidden[partners] & ~np.isin(partners, cells)]
     if partners.size == 0:
         return 0
@@ -327,13 +332,13 @@ def protect(A: sparse.csr_matrix, counts: np.ndarray, min_count: int = 5, max_ro
             break
     if views is not None and result.exposed_history:
         fallback = Budget(per_solve=budget.per_solve, total=max(120.0, budget.total))
-        return _unpublish(A, G, c, hidden, failing, min_count, cost, np.asarray(views), keep_views, proofs, result,
+        return _unpublish(A, G, M, c, hidden, failing, min_count, cost, np.asarray(views), keep_views, proofs, result,
                           fallback, log, lower_proof, group, stats, spare)
     raise RuntimeError(f"suppression did not converge: {result.exposed_history[-1]} cells still exposed "
                        f"after {result.rounds} rounds ({budget.timeouts} solves timed out)")
 
 
-def _unpublish(A, G, c, hidden, failing, min_count, cost, views, keep_views, proofs, result, budget, log,
+def _unpublish(A, G, M, c, hidden, failing, min_count, cost, views, keep_views, proofs, result, budget, log,
                lower_proof, group, stats, spare=None, max_rounds: int = 20) -> SuppressionResult:
     """The safe way out when the rounds or the time run out: publish less, never a cell unproven.
 
@@ -352,28 +357,32 @@ def _unpublish(A, G, c, hidden, failing, min_count, cost, views, keep_views, pro
     dropped = np.zeros(keep.size, dtype=bool)
     least = np.ones(c.size)
     spare = np.zeros(c.size, dtype=bool) if spare is None else np.asarray(spare, dtype=bool)
-    M = abs(sparse.vstack([A, G])).tocsr()
+    M = abs(M).tocsr()
     for k in range(max_rounds):
         # a cell in a table always published, or in one already left out, needs the tables beside it
         held = keep[views[failing]] | dropped[views[failing]]
         tables = np.unique(views[failing[~held]])
         held = failing[held]
         if held.size:
-            near, more = held, np.zeros(0, dtype=np.int64)
-            for _ in range(3):
-                F = sparse.csr_matrix((np.ones(near.size), (np.arange(near.size), near)), shape=(near.size, c.size))
-                near = np.unique(((F @ M.T) @ M).tocoo().col)
-                more = np.unique(views[near])
-                more = more[~keep[more] & ~dropped[more]]
+            def free(cells):                 # the tables of ``cells`` that may still be left out
+                t = np.unique(views[cells])
+                return t[~keep[t] & ~dropped[t]]
+
+            ring = _beside(M, held)
+            near, more = ring, free(ring)
+            for _ in range(2):               # or within 3 relations
                 if more.size:
                     break
-            # none left to leave out: hide every shown cell that shares a relation with it, whatever
-            # its cost (more is hidden, never a cell published unproven)
-            F = sparse.csr_matrix((np.ones(held.size), (np.arange(held.size), held)), shape=(held.size, c.size))
-            shown = np.unique(((F @ M.T) @ M).tocoo().col)
-            shown = shown[~hidden[shown] & (c[shown] > 0) & ~spare[shown]] if more.size == 0 else np.zeros(0, dtype=np.int64)
-            if more.size == 0 and shown.size == 0:          # then within 3 relations
-                shown = near[~hidden[near] & (c[near] > 0) & ~spare[near]]
+                near = _beside(M, near)
+                more = free(near)
+            # none left to leave out: hide the shown cells that share a relation with it (then those
+            # within 3 relations), whatever their cost (more is hidden, never a cell published unproven)
+            shown = np.zeros(0, dtype=np.int64)
+            if more.size == 0:
+                for cand in (ring, near):
+                    shown = cand[~hidden[cand] & (c[cand] > 0) & ~spare[cand]]
+                    if shown.size:
+                        break
             if more.size == 0 and shown.size == 0 and tables.size == 0:
                 raise RuntimeError(f"{failing.size:,} hidden counts from 1 to {min_count - 1} still not proven, "
                                    f"{held.size:,} of them in tables always published (the default views and the "
