@@ -26,6 +26,12 @@ TEXT = {
                    "area, more years or fewer filters.",
                    "Alle tal i dette udvalg er skjult (et antal på 1-4, eller skjult for at beskytte et). Prøv et større "
                    "område, flere år eller færre filtre."),
+    "all_few_events": ("Every area of this selection has too few events for a standardised rate, so "
+                       "the map and ranking stay empty. Choose crude rates, or try a larger area, more years or fewer "
+                       "filters.",
+                       "Alle områder i dette udvalg har for få hændelser til en standardiseret rate, så "
+                       "kort og rangering er tomme. Vælg rå rater, eller prøv et større område, flere år eller færre "
+                       "filtre."),
     "hidden_areas": ("{n} of {total} areas are hidden (a count of 1-4, or hidden to protect one) and drawn grey. For "
                      "fewer hidden areas, try a larger area level, more years or fewer filters.",
                      "{n} af {total} områder er skjult (et antal på 1-4, eller skjult for at beskytte et) og tegnet grå. "

@@ -11,6 +11,7 @@ import textwrap
 import pandas as pd
 
 from atlas import figures
+from atlas.data.domain import FEW
 from atlas.i18n import t
 from atlas.plot import Figure
 
@@ -38,8 +39,9 @@ def _shown(tbl: pd.DataFrame) -> pd.Series:
 
 
 def empty_reason(tbl: pd.DataFrame | None, national: pd.Series | None = None) -> str | None:
-    """"empty_selection" when nobody is in the selection, "all_hidden" when every number is hidden,
-    else None. ``national`` (Denmark's row) decides emptiness when given."""
+    """"empty_selection" when nobody is in the selection, "all_few_events" when every area has too
+    few events for a standardised figure, "all_hidden" when every number is hidden, else None.
+    ``national`` (Denmark's row) decides emptiness when given."""
     if national is not None:
         den = national.get("den_shown")
         if den is None or pd.isna(den) or float(den) <= 0:
@@ -49,6 +51,9 @@ def empty_reason(tbl: pd.DataFrame | None, national: pd.Series | None = None) ->
     if "den_shown" in tbl and not (tbl["den_shown"].fillna(0) > 0).any() and not _shown(tbl).any():
         return "empty_selection"
     if not _shown(tbl).any():
+        # every area has too few events for a standardised figure (none is hidden): say that, not "hidden"
+        if "status" in tbl and (tbl["status"] == FEW).all():
+            return "all_few_events"
         return "all_hidden"
     return None
 
